@@ -1,0 +1,10 @@
+"""keras_audiosr: neural audio super-resolution (bandwidth extension) with Keras 3.
+
+Importing the package registers every custom layer, model and metric with Keras, so
+``keras.models.load_model("model.keras")`` works with no ``custom_objects``.
+"""
+__version__ = "0.1.0"
+
+from keras_audiosr import layers  # noqa: F401  (registers serializable layers)
+from keras_audiosr import metrics  # noqa: F401
+from keras_audiosr import models  # noqa: F401

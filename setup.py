@@ -1,0 +1,34 @@
+"""keras_audiosr: neural audio super-resolution with Keras 3, trained on GPUs, shipped as LiteRT."""
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+
+setup(
+    name="keras_audiosr",
+    version="0.1.0",
+    description="Neural audio super-resolution (bandwidth extension) in Keras 3 with a LiteRT edge path",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(include=["keras_audiosr", "keras_audiosr.*", "recipes", "recipes.*", "edge", "edge.*"]),
+    install_requires=[
+        # tensorflow-io and tensorflow-model-optimization are deliberately absent: neither works
+        # with TF 2.21 / Keras 3 (see README, "Why not ...").
+        "tensorflow>=2.21,<2.22",
+        "keras>=3.10,<4",
+        "numpy>=1.26,<3",
+        "scipy>=1.11,<2",
+        "soundfile>=0.12,<1",
+        "tqdm>=4.60,<5",
+        "matplotlib>=3.7,<4",
+    ],
+    extras_require={
+        "dev": ["pytest>=8,<10", "pytest-timeout>=2.2,<3"],
+        "eval": ["pesq>=0.0.4,<0.1"],
+        "edge": ["ai-edge-litert>=2.0,<3", "ai-edge-quantizer>=0.4,<1"],
+    },
+    entry_points={"console_scripts": ["keras-audiosr=keras_audiosr.cli:main"]},
+)
