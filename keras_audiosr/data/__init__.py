@@ -1,0 +1,1 @@
+"""Data: corpus readers, splits, patches, tf.data pipelines, embedded default corpus."""

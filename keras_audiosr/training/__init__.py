@@ -1,0 +1,1 @@
+"""Training: strategies, callbacks, adversarial model, losses."""
