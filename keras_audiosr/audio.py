@@ -1,0 +1,232 @@
+"""Sound-file input/output, validation and resampling: the only module that touches audio files.
+
+Arrays are ``[time, channels]`` float32 in [-1, 1] (``[time]`` is accepted wherever a signal goes
+in). Reading checks what libsndfile silently tolerates: a WAV/AIFF whose data chunk is shorter than
+its header says (a cut download) is an error here, not a shorter signal. Writing is atomic: the
+sound goes to a temporary file in the destination folder that is renamed onto the destination only
+once it is complete, so a crash never leaves a half-written output.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import re
+import secrets
+import warnings
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import soundfile as sf
+from scipy import signal
+
+__all__ = [
+    "AUDIO_EXTENSIONS",
+    "AudioError",
+    "check_rate",
+    "open_writer",
+    "read_audio",
+    "resample",
+    "validate_audio",
+    "write_audio",
+]
+
+AUDIO_EXTENSIONS: tuple[str, ...] = (".wav", ".flac", ".ogg", ".aif", ".aiff")
+
+# Container format and default subtype per extension (soundfile names).
+_FORMATS = {
+    ".wav": ("WAV", "PCM_16"),
+    ".flac": ("FLAC", "PCM_16"),
+    ".ogg": ("OGG", "VORBIS"),
+    ".aif": ("AIFF", "PCM_16"),
+    ".aiff": ("AIFF", "PCM_16"),
+}
+# Subtypes that store floats and so can hold values outside [-1, 1] without clipping.
+_FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")
+# libsndfile's verbose log line for a data chunk whose declared size exceeds what the file holds,
+# e.g. "data : 16000 (should be 7978)" (WAV) or " SSND : 16008 (should be 7981)" (AIFF).
+_SHORT_CHUNK = re.compile(r"^\s*(data|SSND)\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
+# Declared sizes that streaming writers put in a header when the length is not known yet.
+_UNKNOWN_SIZES = (0, 0xFFFFFFFF, 0x7FFFFFFF, 0xFFFFFFFF - 1)
+
+
+class AudioError(ValueError):
+    """Bad or unreadable audio; the message names the file (or ``<array>``) and the problem."""
+
+
+def _name(path) -> str:
+    return str(path)
+
+
+def validate_audio(data: np.ndarray, rate: int, name: str = "<array>") -> None:
+    """Raise :class:`AudioError` if ``data`` is empty, holds NaN/Inf, or ``rate`` is not positive."""
+    try:
+        rate_ok = int(rate) == rate and rate > 0
+    except (TypeError, ValueError):
+        rate_ok = False
+    if not rate_ok:
+        raise AudioError(f"{name}: sample rate must be a positive integer, got {rate!r}")
+    data = np.asarray(data)
+    if not (np.issubdtype(data.dtype, np.number) or data.dtype == np.bool_):
+        raise AudioError(f"{name}: audio must be numeric, got dtype {data.dtype}")
+    if data.ndim == 0 or data.shape[0] == 0 or data.size == 0:
+        raise AudioError(f"{name}: zero-length audio (shape {data.shape})")
+    if np.issubdtype(data.dtype, np.inexact) and not np.all(np.isfinite(data)):
+        n_nan = int(np.count_nonzero(np.isnan(data)))
+        n_inf = int(np.count_nonzero(np.isinf(data)))
+        raise AudioError(f"{name}: audio contains non-finite samples ({n_nan} NaN, {n_inf} Inf)")
+
+
+def check_rate(rate: int, expected: int, name: str) -> None:
+    """Raise :class:`AudioError` unless ``rate == expected`` (the rate a model was trained at)."""
+    if int(rate) != int(expected):
+        raise AudioError(f"{name}: sample rate {rate} Hz, the model takes {expected} Hz")
+
+
+def read_audio(path, *, mix_down: bool = False, dtype="float32") -> tuple[np.ndarray, int]:
+    """Read a sound file as ``(data [time, channels], rate)``.
+
+    Integer formats are scaled to [-1, 1) by soundfile; float files are returned as stored.
+    ``mix_down=True`` averages the channels into ``[time, 1]``. Anything soundfile reads works
+    (WAV 8/16/24/32-bit int and float, FLAC, OGG/Vorbis, AIFF; any rate and channel count).
+
+    Raises :class:`AudioError` naming ``path`` when the file is missing, is not audio, is truncated
+    or corrupt (decoding fails, fewer frames than the header declares, or a WAV/AIFF data chunk
+    shorter than its declared size), has no samples, or holds NaN/Inf.
+    """
+    name = _name(path)
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"read_audio dtype must be float32 or float64, got {dtype}")
+    p = Path(path)
+    if not p.exists():
+        raise AudioError(f"{name}: file not found")
+    if p.is_dir():
+        raise AudioError(f"{name}: is a directory, not an audio file")
+    try:
+        info = sf.info(str(p), verbose=True)
+    except (sf.SoundFileError, RuntimeError) as e:
+        raise AudioError(f"{name}: not a readable audio file ({e})") from e
+    short = [m for m in _SHORT_CHUNK.finditer(info.extra_info or "")
+             if int(m.group(2)) > int(m.group(3)) and int(m.group(2)) not in _UNKNOWN_SIZES]
+    if short:
+        m = short[0]
+        raise AudioError(f"{name}: truncated file: {m.group(1)} chunk declares {m.group(2)} bytes "
+                         f"but only {m.group(3)} are present")
+    try:
+        data, rate = sf.read(str(p), dtype=dtype.name, always_2d=True)
+    except (sf.SoundFileError, RuntimeError) as e:
+        raise AudioError(f"{name}: truncated or corrupt audio data ({e})") from e
+    if info.frames > 0 and data.shape[0] != info.frames:
+        raise AudioError(f"{name}: truncated or corrupt audio data: read {data.shape[0]} frames "
+                         f"of the {info.frames} the header declares")
+    validate_audio(data, rate, name)
+    if mix_down and data.shape[1] > 1:
+        data = data.mean(axis=1, keepdims=True, dtype=np.float64).astype(dtype)
+    return data, int(rate)
+
+
+def _format_for(path: Path, subtype: str | None) -> tuple[str, str]:
+    ext = path.suffix.lower()
+    if ext not in _FORMATS:
+        raise AudioError(f"{path}: unsupported extension {path.suffix!r}; use one of {', '.join(AUDIO_EXTENSIONS)}")
+    fmt, default = _FORMATS[ext]
+    subtype = (subtype or default).upper()
+    if not sf.check_format(fmt, subtype):
+        valid = ", ".join(sorted(sf.available_subtypes(fmt)))
+        raise AudioError(f"{path}: subtype {subtype!r} cannot be stored in {fmt}; valid: {valid}")
+    return fmt, subtype
+
+
+def _temp_path(path: Path) -> Path:
+    """A fresh hidden sibling of ``path`` with the same extension, e.g. ``.out.tmp-1a2b3c4d.wav``."""
+    return path.with_name(f".{path.stem}.tmp-{secrets.token_hex(4)}{path.suffix}")
+
+
+def _unlink_quietly(p: Path) -> None:
+    with contextlib.suppress(OSError):
+        p.unlink()
+
+
+def write_audio(path, data, rate, *, subtype=None) -> Path:
+    """Write ``data`` (``[time]`` or ``[time, channels]``) to ``path`` atomically; return the path.
+
+    The container comes from the extension (see :data:`AUDIO_EXTENSIONS`); the default subtype is
+    PCM_16 for WAV/FLAC/AIFF and Vorbis for OGG. Data is validated first (nothing is written for
+    NaN/Inf or empty input). Samples outside [-1, 1] are clipped, with a warning, unless the subtype
+    is FLOAT/DOUBLE. Parent folders are created. The file is written to a temporary sibling and
+    renamed onto ``path`` only when complete; on any error the temporary is removed and an existing
+    ``path`` is left untouched.
+    """
+    path = Path(path)
+    name = _name(path)
+    data = np.asarray(data)
+    validate_audio(data, rate, name)
+    if data.ndim not in (1, 2):
+        raise AudioError(f"{name}: audio must be [time] or [time, channels], got shape {data.shape}")
+    fmt, subtype = _format_for(path, subtype)
+    data = data.astype(np.float64 if subtype == "DOUBLE" else np.float32, copy=False)
+    if subtype not in _FLOAT_SUBTYPES:
+        peak = float(np.max(np.abs(data)))
+        if peak > 1.0:
+            frac = float(np.mean(np.abs(data) > 1.0))
+            warnings.warn(f"{name}: peak {peak:.3f} exceeds 1.0 ({frac:.2%} of samples); clipping for {subtype}",
+                          stacklevel=2)
+            data = np.clip(data, -1.0, 1.0)
+    channels = 1 if data.ndim == 1 else data.shape[1]
+    with open_writer(path, int(rate), channels, subtype=subtype) as f:
+        f.write(data)
+    return path
+
+
+@contextlib.contextmanager
+def open_writer(path, rate, channels, *, subtype=None) -> Iterator[sf.SoundFile]:
+    """Context manager yielding a :class:`soundfile.SoundFile` open for writing, for streaming output.
+
+    Frames go to a temporary sibling of ``path`` that is renamed onto ``path`` only if the block
+    exits without an error; otherwise the temporary is removed and ``path`` is untouched. Format and
+    default subtype follow the extension as in :func:`write_audio`. Written frames are not
+    validated or clipped: callers pass finite float data in [-1, 1].
+    """
+    path = Path(path)
+    if int(channels) < 1:
+        raise AudioError(f"{path}: channel count must be >= 1, got {channels}")
+    if not (int(rate) == rate and rate > 0):
+        raise AudioError(f"{path}: sample rate must be a positive integer, got {rate!r}")
+    fmt, subtype = _format_for(path, subtype)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temp_path(path)
+    try:
+        f = sf.SoundFile(str(tmp), "w", samplerate=int(rate), channels=int(channels), subtype=subtype, format=fmt)
+    except (sf.SoundFileError, RuntimeError) as e:
+        _unlink_quietly(tmp)
+        raise AudioError(f"{path}: cannot open for writing ({e})") from e
+    try:
+        with f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+
+
+def resample(x: np.ndarray, orig_rate: int, target_rate: int, axis: int = 0) -> np.ndarray:
+    """Resample ``x`` along ``axis`` from ``orig_rate`` to ``target_rate`` Hz (float32 out).
+
+    Uses ``scipy.signal.resample_poly`` (Kaiser-windowed polyphase FIR) with up/down reduced by
+    their gcd, so 48000 -> 16000 is up=1, down=3. Equal rates return a float32 copy. The output
+    has ``ceil(n * up / down)`` samples along ``axis``.
+    """
+    for label, r in (("orig_rate", orig_rate), ("target_rate", target_rate)):
+        if not (int(r) == r and r > 0):
+            raise ValueError(f"resample: {label} must be a positive integer, got {r!r}")
+    orig_rate, target_rate = int(orig_rate), int(target_rate)
+    x = np.asarray(x)
+    if orig_rate == target_rate:
+        return np.array(x, dtype=np.float32, copy=True)
+    g = math.gcd(orig_rate, target_rate)
+    up, down = target_rate // g, orig_rate // g
+    if not np.issubdtype(x.dtype, np.floating):
+        x = x.astype(np.float64)
+    return signal.resample_poly(x, up, down, axis=axis).astype(np.float32, copy=False)
