@@ -1,1 +1,15 @@
-"""Custom Keras layers (one public layer per file)."""
+"""Custom Keras layers, one public layer per file, all registered under package ``keras_audiosr``."""
+from keras_audiosr.layers.crop_to_length import CropToLength
+from keras_audiosr.layers.interpolation1d import INTERPOLATION_METHODS, Interpolation1D
+from keras_audiosr.layers.pad_to_multiple import PadToMultiple
+from keras_audiosr.layers.subpixel1d import SubPixel1D
+from keras_audiosr.layers.superpixel1d import SuperPixel1D
+
+__all__ = [
+    "CropToLength",
+    "INTERPOLATION_METHODS",
+    "Interpolation1D",
+    "PadToMultiple",
+    "SubPixel1D",
+    "SuperPixel1D",
+]
