@@ -22,6 +22,7 @@ setup(
         "numpy>=1.26,<3",
         "scipy>=1.11,<2",
         "soundfile>=0.12,<1",
+        "tensorboard>=2.20,<3",
         "tqdm>=4.60,<5",
         "matplotlib>=3.7,<4",
     ],
