@@ -187,7 +187,7 @@ def _out_dirs(cfg):
     return out, scratch
 
 
-def fit(model, data, cfg, dataset=None, callbacks=(), verbose="auto"):
+def fit(model, data, cfg, dataset=None, callbacks=(), verbose=None):
     """``model.fit`` with resume (BackupAndRestore in ``out/backup``), CSV and TensorBoard logs,
     a checkpoint of the latest weights each epoch and an optional time budget.
 
@@ -210,6 +210,8 @@ def fit(model, data, cfg, dataset=None, callbacks=(), verbose="auto"):
     ]
     (scratch / "checkpoints").mkdir(parents=True, exist_ok=True)
     print(f"[keras_audiosr] training {cfg.epochs} epoch(s) x {steps_per_epoch(cfg, data)} steps, batch {cfg.batch_size}")
+    if verbose is None:
+        verbose = 1 if sys.stdout.isatty() else 2
     start = time.monotonic()
     history = model.fit(dataset, epochs=cfg.epochs, steps_per_epoch=steps_per_epoch(cfg, data), callbacks=cbs,
                         verbose=verbose)
