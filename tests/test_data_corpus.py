@@ -57,6 +57,12 @@ def test_vctk_092_layout_takes_mic1_only(vctk092):
     assert all(u.path.name.endswith("_mic1.flac") for u in utts)
 
 
+def test_vctk_prefers_populated_layout(vctk092):
+    (vctk092 / "wav48").mkdir()
+    assert find_vctk(vctk092) == find_vctk(vctk092 / "wav48_silence_trimmed")
+    assert len(find_vctk(vctk092)) == 4
+
+
 def test_vctk_errors_name_root(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         find_vctk(tmp_path / "missing")

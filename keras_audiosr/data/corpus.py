@@ -53,10 +53,9 @@ def _vctk_audio_dir(root: Path) -> tuple[Path, str] | None:
     """The ``wav48*`` folder of a VCTK tree (``root`` may be the tree or the folder itself)."""
     if root.name in VCTK_LAYOUTS:
         return root, VCTK_LAYOUTS[root.name]
-    for name, release in VCTK_LAYOUTS.items():
-        if (root / name).is_dir():
-            return root / name, release
-    return None
+    present = [(root / name, release) for name, release in VCTK_LAYOUTS.items() if (root / name).is_dir()]
+    populated = [(d, r) for d, r in present if any(p.is_dir() for p in d.iterdir())]
+    return (populated or present or [None])[0]
 
 
 def _dedupe_sorted(utts: list[Utterance]) -> list[Utterance]:
@@ -74,7 +73,8 @@ def find_vctk(root) -> list[Utterance]:
     """All utterances of a VCTK tree, sorted by ``(speaker, utt_id)``.
 
     ``root`` is the unpacked release (holding ``wav48/`` for 0.80 or ``wav48_silence_trimmed/``
-    for 0.92) or that audio folder itself. When both sub-folders exist ``wav48/`` is used. In the
+    for 0.92) or that audio folder itself. When both sub-folders hold speaker folders ``wav48/``
+    is used. In the
     0.92 layout only ``mic1`` files are taken and the ``_mic1`` suffix is dropped from the id, so
     ids match 0.80 (``p225_001`` -> speaker ``p225``, utt_id ``001``). Files whose name does not
     start with ``<speaker>_`` keep their whole stem as the id.

@@ -218,7 +218,8 @@ def make_default_corpus(root=None, n_speakers: int = 10, n_utterances: int = 6, 
 
     ``root=None`` means ``default_cache_dir() / DEFAULT_CORPUS_NAME``. Speakers are ``s001`` ...,
     utterances ``s001_001`` ...; a README.txt says what the folder is. A marker file records the
-    parameters: a second call with the same parameters does nothing, different parameters
+    parameters: a second call with the same parameters only writes files that are missing (each
+    file is written atomically, so an interrupted run is completed), different parameters
     regenerate the folder. Refuses (ValueError) to overwrite a ``wav48/`` folder it did not write.
     """
     for name, v in (("n_speakers", n_speakers), ("n_utterances", n_utterances), ("rate", rate)):
@@ -237,20 +238,22 @@ def make_default_corpus(root=None, n_speakers: int = 10, n_utterances: int = 6, 
             old = json.loads(marker.read_text())
         except (OSError, ValueError):
             old = None
-        if old == params and all(f.is_file() for f in files):
-            return root
-        marker.unlink()
-        shutil.rmtree(wav, ignore_errors=True)
+        if old != params:
+            marker.unlink(missing_ok=True)
+            shutil.rmtree(wav, ignore_errors=True)
     elif wav.exists() and any(wav.iterdir()):
         raise ValueError(f"make_default_corpus: {wav} exists and was not written by make_default_corpus "
                          f"(no {MARKER}); choose another root")
+    missing = [(i, f) for i, f in enumerate(files) if not f.is_file()]
+    if not missing and marker.is_file():
+        return root
     root.mkdir(parents=True, exist_ok=True)
-    for s in range(1, n_speakers + 1):
-        for u in range(1, n_utterances + 1):
-            write_audio(files[(s - 1) * n_utterances + (u - 1)],
-                        synthesize_utterance(seed, s, u, seconds=seconds, rate=rate), rate, subtype="PCM_16")
-    (root / "README.txt").write_text(_README.format(name=DEFAULT_CORPUS_NAME, params=json.dumps(params)))
+    # The marker goes first: it claims the folder, so an interrupted run is resumed, not refused.
     tmp = root / f".{MARKER}.tmp"
     tmp.write_text(json.dumps(params, indent=1))
     tmp.replace(marker)
+    (root / "README.txt").write_text(_README.format(name=DEFAULT_CORPUS_NAME, params=json.dumps(params)))
+    for i, f in missing:
+        s, u = divmod(i, n_utterances)
+        write_audio(f, synthesize_utterance(seed, s + 1, u + 1, seconds=seconds, rate=rate), rate, subtype="PCM_16")
     return root
