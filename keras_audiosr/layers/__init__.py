@@ -1,7 +1,9 @@
 """Custom Keras layers, one public layer per file, all registered under package ``keras_audiosr``."""
 from keras_audiosr.layers.crop_to_length import CropToLength
 from keras_audiosr.layers.interpolation1d import INTERPOLATION_METHODS, Interpolation1D
+from keras_audiosr.layers.multiscale_conv1d import MultiscaleConv1D
 from keras_audiosr.layers.pad_to_multiple import PadToMultiple
+from keras_audiosr.layers.phase_shuffle import PhaseShuffle
 from keras_audiosr.layers.subpixel1d import SubPixel1D
 from keras_audiosr.layers.superpixel1d import SuperPixel1D
 
@@ -9,7 +11,9 @@ __all__ = [
     "CropToLength",
     "INTERPOLATION_METHODS",
     "Interpolation1D",
+    "MultiscaleConv1D",
     "PadToMultiple",
+    "PhaseShuffle",
     "SubPixel1D",
     "SuperPixel1D",
 ]
