@@ -161,7 +161,10 @@ def prepare_data(cfg, filters=None, progress=True):
     root = make_default_corpus() if embedded else Path(cfg.data_dir).expanduser()
     label = EMBEDDED_LABEL if embedded else str(root)
     utts = load_corpus(root)
-    split = make_split(utts, cfg.task, test_speakers=cfg.test_speakers)
+    kwargs = {}
+    if embedded and cfg.task == "single" and not cfg.test_speakers:
+        kwargs = {"speaker": None, "n_test": 2}  # the generated corpus has no p225 and 6 utterances a speaker
+    split = make_split(utts, cfg.task, test_speakers=cfg.test_speakers, **kwargs)
     print(f"[keras_audiosr] corpus: {label}")
     print(f"[keras_audiosr] split ({split.task}): {split.note}")
     print(f"[keras_audiosr] {len(split.train)} training and {len(split.test)} test files")
