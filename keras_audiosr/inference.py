@@ -1,0 +1,323 @@
+"""Upsampling whole signals and files of any length with a trained model, in bounded memory.
+
+The signal is cut into chunks of ``chunk`` low-rate samples that share ``overlap`` samples with
+their neighbours. Chunks are run through the model a batch at a time and joined by cross-fading in
+the shared region: the earlier chunk's weight ``w`` falls from 1 to 0 while the later chunk's weight
+is ``1 - w``, so the weights sum to 1 everywhere and a signal the model leaves unchanged comes out
+unchanged. The fade covers the middle quarter of the shared region; the outer 3/8 on each side are
+taken from the chunk whose edge is farther away, because a convolutional model's output near a
+chunk edge differs from its whole-signal output (zero padding) for as far as its receptive field
+reaches. When that reach is below ``3/8 * overlap`` low-rate samples, chunked output equals
+whole-signal output up to float rounding; otherwise the remaining seam is smoothed over
+``overlap / 4`` samples. The default overlap (1024) covers the published AudioUNet, whose reach
+is about 362 low-rate samples at ratio 2.
+
+Chunk starts are multiples of the model's shift period (the ``multiple`` of its
+:class:`~keras_audiosr.layers.PadToMultiple` layers): a model with strided convolutions gives the
+same output for a shifted input only when the shift is a multiple of its total stride.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+import sys
+import time
+import warnings
+import zipfile
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+import soundfile as sf
+from tqdm import tqdm
+
+__all__ = ["FADES", "ModelError", "load_model", "upsample_array", "upsample_file"]
+
+FADES = ("cosine", "linear")
+_FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")
+
+
+class ModelError(ValueError):
+    """A model file that cannot be used: not a ``.keras`` archive, corrupt, or not an audio SR model."""
+
+
+def load_model(path):
+    """Load a saved :class:`~keras_audiosr.models.AudioSRModel` from a ``.keras`` file (compile=False).
+
+    Raises ``FileNotFoundError`` when ``path`` does not exist and :class:`ModelError` (a
+    ``ValueError``) when it is not a ``.keras`` zip archive, cannot be deserialised, or holds a Keras
+    model that does not carry ``ratio`` and ``hr_rate`` (not an audio super-resolution model); every
+    message names ``path``.
+    """
+    import keras
+
+    import keras_audiosr  # noqa: F401  (registers the package's layers and models)
+    from keras_audiosr.models import AudioSRModel
+
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"{p}: model file not found")
+    if p.is_dir():
+        raise ModelError(f"{p}: is a directory; expected a .keras model file")
+    if not zipfile.is_zipfile(p):
+        raise ModelError(f"{p}: not a Keras .keras model archive (not a zip file)")
+    try:
+        model = keras.models.load_model(p, compile=False)
+    except Exception as e:  # keras raises many types for a damaged archive
+        raise ModelError(f"{p}: cannot load the Keras model ({type(e).__name__}: {e})") from e
+    if not isinstance(model, AudioSRModel):
+        missing = [a for a in ("ratio", "hr_rate") if not hasattr(model, a)]
+        raise ModelError(f"{p}: holds a {type(model).__name__}, not an audio super-resolution model "
+                         f"(keras_audiosr.models.AudioSRModel; missing {', '.join(missing) or 'its base class'})")
+    return model
+
+
+def _shift_period(model) -> int:
+    """Least common multiple of every ``PadToMultiple.multiple`` in ``model`` (1 when it has none)."""
+    from keras_audiosr.layers import PadToMultiple
+
+    period, stack, seen = 1, list(getattr(model, "layers", [])), set()
+    while stack:
+        layer = stack.pop()
+        if id(layer) in seen:
+            continue
+        seen.add(id(layer))
+        if isinstance(layer, PadToMultiple):
+            period = math.lcm(period, int(layer.multiple))
+        stack.extend(getattr(layer, "layers", []) or [])
+    return period
+
+
+def _model_channels(model) -> int | None:
+    try:
+        shape = model.input_shape
+    except (AttributeError, ValueError):
+        return None
+    if isinstance(shape, list):
+        shape = shape[0]
+    return None if shape is None or shape[-1] is None else int(shape[-1])
+
+
+class _Plan:
+    """Chunk geometry in low-rate samples and the fade-out weights of a chunk's tail (high-rate)."""
+
+    def __init__(self, model, chunk: int, overlap: int, batch_size: int, fade: str):
+        for name, v, lo in (("chunk", chunk, 1), ("overlap", overlap, 0), ("batch_size", batch_size, 1)):
+            if isinstance(v, bool) or int(v) != v or v < lo:
+                raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
+        if fade not in FADES:
+            raise ValueError(f"unknown fade {fade!r}; valid: {', '.join(FADES)}")
+        chunk, overlap = int(chunk), int(overlap)
+        self.ratio = int(model.ratio)
+        self.period = _shift_period(model)
+        hop = (chunk - overlap) // self.period * self.period
+        if hop < max(overlap, 1):
+            least = overlap + self.period * max(1, -(-overlap // self.period))
+            raise ValueError(f"chunk={chunk} is too small for overlap={overlap}: the hop (chunk - overlap, rounded down to "
+                             f"the model's shift period {self.period}) must be at least the overlap; use chunk >= {least}")
+        self.hop, self.overlap = hop, overlap
+        self.chunk = hop + overlap  # shrunk by less than one period so that starts stay on the period grid
+        self.batch_size = int(batch_size)
+        length = self.ratio * overlap
+        guard = 3 * length // 8
+        n = length - 2 * guard
+        t = (np.arange(n) + 0.5) / max(n, 1)
+        ramp = 0.5 * (1.0 + np.cos(np.pi * t)) if fade == "cosine" else 1.0 - t
+        self.fade_out = np.concatenate([np.ones(guard), ramp, np.zeros(guard)]).astype(np.float32)[:, None]
+
+    def n_chunks(self, n: int) -> int:
+        return 1 if n <= self.chunk else 1 + -(-(n - self.chunk) // self.hop)
+
+
+def _chunks(blocks: Iterable[np.ndarray], plan: _Plan) -> Iterator[tuple[np.ndarray, bool]]:
+    """``(x [len, channels], is_last)`` for each chunk of the concatenated ``blocks``, read lazily.
+
+    Chunk ``k`` starts at ``k * hop``; it is a full chunk while samples remain beyond it, otherwise
+    it is the last and runs to the end of the signal (so it is longer than the overlap).
+    """
+    buf, offset, start = None, 0, 0
+    for block in blocks:
+        buf = block if buf is None else np.concatenate([buf, block])
+        while offset + len(buf) > start + plan.chunk:
+            a = start - offset
+            yield buf[a:a + plan.chunk], False
+            start += plan.hop
+            buf, offset = buf[start - offset:], start
+    if buf is None or len(buf) <= start - offset:
+        raise ValueError("upsample: empty signal")
+    yield buf[start - offset:], True
+
+
+def _run(model, xs: list[np.ndarray], joint: bool) -> list[np.ndarray]:
+    """Model outputs ``[ratio*len, channels]`` for chunks of equal length (channels folded into the batch unless ``joint``)."""
+    from keras import ops
+
+    n, length, channels = len(xs), xs[0].shape[0], xs[0].shape[1]
+    x = np.stack(xs)  # [n, len, ch]
+    if not joint:
+        x = x.transpose(0, 2, 1).reshape(n * channels, length, 1)
+    y = ops.convert_to_numpy(model(x, training=False)).astype(np.float32, copy=False)
+    expected = (x.shape[0], model.ratio * length, x.shape[2])
+    if y.shape != expected:
+        raise ValueError(f"model {model.name!r} returned shape {y.shape} for input {x.shape}; expected {expected}")
+    if not joint:
+        y = y.reshape(n, channels, -1).transpose(0, 2, 1)
+    return list(y)
+
+
+def _stream(model, blocks: Iterable[np.ndarray], plan: _Plan, channels: int, bar=None) -> Iterator[np.ndarray]:
+    """High-rate output, in order, of the low-rate ``blocks`` ``[n_i, channels]``: final samples only."""
+    model_ch = _model_channels(model)
+    joint = model_ch not in (None, 1)
+    if joint and model_ch != channels:
+        raise ValueError(f"model {model.name!r} takes {model_ch} channels jointly, the signal has {channels}")
+    per_call = plan.batch_size if joint else max(1, plan.batch_size // channels)
+    L = plan.ratio * plan.overlap
+    tail = None
+    it = _chunks(blocks, plan)
+    while group := list(itertools.islice(it, per_call)):
+        outputs = [None] * len(group)
+        for length in dict.fromkeys(len(x) for x, _ in group):
+            idx = [i for i, (x, _) in enumerate(group) if len(x) == length]
+            for i, y in zip(idx, _run(model, [np.asarray(group[i][0], np.float32) for i in idx], joint)):
+                outputs[i] = y
+        for (_, last), y in zip(group, outputs):
+            if not np.all(np.isfinite(y)):
+                raise ValueError(f"model {model.name!r} produced NaN or Inf output")
+            if tail is not None and L:
+                y[:L] += plan.fade_out * (tail - y[:L])
+            if last or not L:
+                tail = None
+                yield y
+            else:
+                tail = y[-L:].copy()
+                yield y[:-L]
+            if bar is not None:
+                bar.update(1)
+
+
+def upsample_array(model, x_lr, *, chunk: int = 16384, overlap: int = 1024, batch_size: int = 4,
+                   progress: bool = False, fade: str = "cosine") -> np.ndarray:
+    """Upsample ``x_lr`` (``[time]`` or ``[time, channels]``, at ``model.lr_rate``) to ``ratio * time`` samples.
+
+    Channels are processed independently (each as a one-channel input) unless the model itself takes
+    that many channels; the output has the input's layout, float32. Chunks of ``chunk`` low-rate
+    samples overlapping by ``overlap`` are batched ``batch_size`` at a time and cross-faded (see
+    the module docstring; ``fade`` is ``"cosine"`` (raised cosine) or ``"linear"``). A signal no
+    longer than one chunk is a single model call.
+    """
+    from keras_audiosr.audio import validate_audio
+
+    x = np.asarray(x_lr)
+    if x.ndim not in (1, 2):
+        raise ValueError(f"upsample_array: signal must be [time] or [time, channels], got shape {x.shape}")
+    validate_audio(x, getattr(model, "lr_rate", 1))
+    plan = _Plan(model, chunk, overlap, batch_size, fade)
+    x2 = (x[:, None] if x.ndim == 1 else x).astype(np.float32, copy=False)
+    with tqdm(total=plan.n_chunks(len(x2)), desc="upsample", unit="chunk", disable=not progress) as bar:
+        y = np.concatenate(list(_stream(model, [x2], plan, x2.shape[1], bar)))
+    return y[:, 0] if x.ndim == 1 else y
+
+
+def _checked_info(path: Path):
+    """``soundfile.info`` of ``path`` with the same checks as :func:`keras_audiosr.audio.read_audio`."""
+    from keras_audiosr import audio
+
+    if not path.exists():
+        raise audio.AudioError(f"{path}: file not found")
+    if path.is_dir():
+        raise audio.AudioError(f"{path}: is a directory, not an audio file")
+    try:
+        info = sf.info(str(path), verbose=True)
+    except (sf.SoundFileError, RuntimeError) as e:
+        raise audio.AudioError(f"{path}: not a readable audio file ({e})") from e
+    for m in audio._SHORT_CHUNK.finditer(info.extra_info or ""):
+        if int(m.group(2)) > int(m.group(3)) and int(m.group(2)) not in audio._UNKNOWN_SIZES:
+            raise audio.AudioError(f"{path}: truncated file: {m.group(1)} chunk declares {m.group(2)} bytes "
+                                   f"but only {m.group(3)} are present")
+    if info.frames == 0:
+        raise audio.AudioError(f"{path}: zero-length audio")
+    return info
+
+
+def _read_blocks(path: Path, blocksize: int, expected: int) -> Iterator[np.ndarray]:
+    """Float32 ``[n, channels]`` blocks of ``path``, each validated; checks the frame count at the end."""
+    from keras_audiosr.audio import AudioError, validate_audio
+
+    total = 0
+    try:
+        with sf.SoundFile(str(path)) as f:
+            rate = f.samplerate
+            for block in f.blocks(blocksize=blocksize, dtype="float32", always_2d=True):
+                if len(block):
+                    validate_audio(block, rate, f"{path} (frames {total}-{total + len(block)})")
+                    total += len(block)
+                    yield block
+    except (sf.SoundFileError, RuntimeError) as e:
+        raise AudioError(f"{path}: truncated or corrupt audio data ({e})") from e
+    if total != expected:
+        raise AudioError(f"{path}: truncated or corrupt audio data: read {total} frames of the {expected} "
+                         f"the header declares")
+
+
+def _output_subtype(out: Path, in_subtype: str | None, subtype: str | None) -> str | None:
+    if subtype is not None:
+        return subtype.upper()
+    fmt = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".aif": "AIFF", ".aiff": "AIFF"}.get(out.suffix.lower())
+    if fmt and in_subtype and sf.check_format(fmt, in_subtype):
+        return in_subtype
+    return None
+
+
+def upsample_file(model, in_path, out_path, *, chunk: int = 16384, overlap: int = 1024, batch_size: int = 4,
+                  progress: bool = True, subtype: str | None = None, fade: str = "cosine") -> dict:
+    """Upsample the sound file ``in_path`` with ``model`` and write ``out_path`` at ``model.hr_rate``.
+
+    A file at ``model.lr_rate`` is streamed in blocks, so memory stays bounded by the chunk and
+    batch sizes whatever its length. A file at another rate is first resampled whole to
+    ``model.lr_rate`` (with a notice on stderr; memory then grows with the file). Each channel is
+    upsampled separately. The output format follows ``out_path``'s extension; ``subtype=None``
+    keeps the input's subtype where the output format allows it, else the format's default
+    (PCM_16 for WAV/FLAC). Integer subtypes clip samples outside [-1, 1] (with a warning).
+    The output is written atomically: on any error (bad input block, model failure, interrupt)
+    nothing is left at ``out_path`` and no temporary file remains.
+
+    Returns ``{"in", "out", "in_rate", "out_rate", "seconds" (output duration), "channels",
+    "resampled", "clipped" (samples), "elapsed" (wall seconds)}``.
+    """
+    from keras_audiosr.audio import open_writer, read_audio, resample
+
+    t0 = time.monotonic()
+    in_path, out_path = Path(in_path), Path(out_path)
+    info = _checked_info(in_path)
+    channels, in_rate = int(info.channels), int(info.samplerate)
+    plan = _Plan(model, chunk, overlap, batch_size, fade)
+    resampled = in_rate != model.lr_rate
+    if resampled:
+        print(f"resampling {in_path} from {in_rate} Hz to {model.lr_rate} Hz (the model's input rate); "
+              f"the whole file is read into memory", file=sys.stderr)
+        data, _ = read_audio(in_path)
+        data = resample(data, in_rate, model.lr_rate, axis=0)
+        n_lr, blocks = len(data), [data]
+    else:
+        n_lr = int(info.frames)
+        blocks = _read_blocks(in_path, plan.hop * plan.batch_size, n_lr)
+    subtype = _output_subtype(out_path, info.subtype, subtype)
+    clip = (subtype or "PCM_16") not in _FLOAT_SUBTYPES
+    clipped = frames = 0
+    with tqdm(total=plan.n_chunks(n_lr), desc=f"upsample {in_path.name}", unit="chunk", disable=not progress) as bar, \
+            open_writer(out_path, model.hr_rate, channels, subtype=subtype) as writer:
+        for y in _stream(model, blocks, plan, channels, bar):
+            if clip:
+                over = np.abs(y) > 1.0
+                if over.any():
+                    clipped += int(over.sum())
+                    y = np.clip(y, -1.0, 1.0)
+            writer.write(y)
+            frames += len(y)
+    if clipped:
+        warnings.warn(f"{out_path}: {clipped} samples outside [-1, 1] were clipped for {subtype or 'PCM_16'}; "
+                      f"use subtype FLOAT to keep them", stacklevel=2)
+    return {"in": str(in_path), "out": str(out_path), "in_rate": in_rate, "out_rate": int(model.hr_rate),
+            "seconds": frames / model.hr_rate, "channels": channels, "resampled": resampled,
+            "clipped": clipped, "elapsed": time.monotonic() - t0}
