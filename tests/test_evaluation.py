@@ -126,3 +126,33 @@ def test_evaluate_files_rejects_low_rate_reference(tmp_path):
         evaluate_files(RepeatModel(), [tmp_path / "notes.wav"], progress=False)
     with pytest.raises(ValueError, match="no files"):
         evaluate_files(RepeatModel(), [], progress=False)
+
+
+def test_plot_spectrograms_rows_atomic_and_backend(tmp_path, monkeypatch):
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    from keras_audiosr.plots import plot_spectrograms
+
+    backend = matplotlib.get_backend()
+    ref = _speechlike(0.4, 16000)
+    low = degrade(ref, 2)
+    signals = {"reference": ref, "low": low, "stereo": np.stack([ref, ref], axis=1), "short": ref[:100]}
+    rates = {"reference": 16000, "low": 8000, "stereo": 16000, "short": 16000}
+    two = plot_spectrograms(dict(list(signals.items())[:2]), rates, tmp_path / "two.png")
+    four = plot_spectrograms(signals, rates, tmp_path / "sub" / "four.png", title="t")
+    img2, img4 = matplotlib.image.imread(two), matplotlib.image.imread(four)
+    assert img4.shape[0] > img2.shape[0] * 1.5 and img4.shape[1] == img2.shape[1]  # one row per signal
+    assert matplotlib.get_backend() == backend
+    with pytest.raises(ValueError, match="no rate given for low"):
+        plot_spectrograms({"low": low}, {}, tmp_path / "x.png")
+
+    def boom(self, fname, *a, **k):
+        open(fname, "wb").write(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Figure, "savefig", boom)
+    with pytest.raises(OSError, match="disk full"):
+        plot_spectrograms(signals, rates, tmp_path / "two.png")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sub", "two.png"]
+    assert matplotlib.image.imread(two).shape == img2.shape  # the old picture is untouched
