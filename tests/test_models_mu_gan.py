@@ -1,0 +1,75 @@
+import keras
+import numpy as np
+import pytest
+
+from keras_audiosr.layers import MultiscaleConv1D, SuperPixel1D
+from keras_audiosr.models import MUGANAutoencoder, MUGANDiscriminator, MUGANGenerator
+from tests.contracts import check_model
+
+
+def _data(shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype("float32")
+
+
+def test_generator_contract_with_tflite():
+    model = MUGANGenerator.from_size("tiny", ratio=2)
+    check_model(model, _data((2, 64, 1)), _data((2, 128, 1), 1), tflite=True)
+
+
+@pytest.mark.parametrize("ratio,length", [(2, 1), (2, 37), (3, 50), (4, 65)])
+def test_generator_any_length_and_ratio(ratio, length):
+    model = MUGANGenerator.from_size("tiny", ratio=ratio, hr_rate=48000)
+    assert tuple(model(_data((2, length, 1))).shape) == (2, length * ratio, 1)
+
+
+def test_generator_structure_and_untrained_output_is_the_interpolation():
+    model = MUGANGenerator.from_size("tiny", ratio=2)
+    names = {layer.name for layer in model.layers}
+    assert {"down0_superpixel", "down1_superpixel", "bottleneck", "up1_skip", "up0_skip", "residual"} <= names
+    assert not any(isinstance(layer, keras.layers.Conv1D) and layer.strides != (1,) for layer in model.layers)
+    assert all(layer.kernel_sizes == (3, 9, 27, 81) for layer in model.layers if isinstance(layer, MultiscaleConv1D))
+    x = _data((1, 40, 1), 2)
+    np.testing.assert_allclose(np.asarray(model(x))[:, ::2], x, atol=1e-5)
+    plain = MUGANGenerator.from_size("tiny", skip_connections=False)
+    assert not any(isinstance(layer, keras.layers.Concatenate) for layer in plain.layers)
+    assert plain.count_params() < model.count_params()
+
+
+def test_autoencoder_contract_and_frozen_feature_extractor():
+    ae = MUGANAutoencoder.from_size("tiny", hr_rate=16000)  # B = 2, bottleneck width 8
+    assert (ae.ratio, ae.lr_rate) == (1, 16000)
+    assert not any(isinstance(layer, (keras.layers.Concatenate, keras.layers.Add)) for layer in ae.layers)
+    assert tuple(ae(_data((3, 29, 1))).shape) == (3, 29, 1)
+    phi = ae.feature_extractor()
+    y = _data((2, 40, 1), 3)
+    features = np.asarray(phi(y))
+    assert features.shape == (2, 40 // 8, 16)
+    assert isinstance(phi.layers[-1], SuperPixel1D)
+    assert not phi.trainable and phi.trainable_weights == []
+    reference = keras.Model(ae.input, ae.get_layer("bottleneck").output)
+    np.testing.assert_allclose(features, np.asarray(reference(y)), atol=1e-6)
+    check_model(ae, y, y)  # fits the autoencoder: the snapshot must not move
+    assert ae.trainable_weights
+    np.testing.assert_allclose(np.asarray(phi(y)), features, atol=1e-6)
+    with pytest.raises(ValueError, match="ratio must be 1"):
+        MUGANAutoencoder.from_size("tiny", ratio=2)
+
+
+def test_discriminator_contract_and_any_length():
+    model = MUGANDiscriminator.from_size("tiny")
+    check_model(model, _data((4, 64, 1)), _data((4, 1), 1))
+    for length in (1, 33, 250):
+        assert tuple(model(_data((2, length, 1))).shape) == (2, 1)
+    assert any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers)
+
+
+def test_sizes_and_bad_widths():
+    paper = MUGANGenerator.from_size("paper")
+    assert paper.filters == (64, 128, 256, 512) and paper.kernel_sizes == (3, 9, 27, 81) and paper.batch_norm
+    assert len(MUGANDiscriminator.presets["paper"]["filters"]) == 8
+    for cls in (MUGANGenerator, MUGANAutoencoder, MUGANDiscriminator):
+        assert cls.from_size("tiny").count_params() < cls.from_size("small").count_params()
+        with pytest.raises(ValueError, match="unknown model size"):
+            cls.from_size("huge")
+    with pytest.raises(ValueError, match="multiple of the 4 multi-scale branches"):
+        MUGANGenerator(filters=(6, 8), bottleneck_filters=8)
