@@ -3,10 +3,14 @@ from keras_audiosr.models.audio_edsr import AudioEDSR
 from keras_audiosr.models.audio_sr_model import AudioSRModel
 from keras_audiosr.models.audio_unet import MODEL_SIZES, AudioUNet
 from keras_audiosr.models.audio_unet_gan_critic import AudioUNetGANCritic
+from keras_audiosr.models.bwe_resnet import BWEResNet
+from keras_audiosr.models.bwe_unet import BWEUNet
 from keras_audiosr.models.critic import AudioCritic
 from keras_audiosr.models.mu_gan import MUGANAutoencoder, MUGANDiscriminator, MUGANGenerator
+from keras_audiosr.models.same_rate import SameRateModel, fold_channels, unfold_channels
 from keras_audiosr.models.wavegan_critic import WaveGANCritic
 
 __all__ = ["AudioSRModel", "AudioUNet", "MODEL_SIZES"]
 __all__ += ["AudioCritic", "AudioEDSR", "AudioUNetGANCritic", "WaveGANCritic"]
 __all__ += ["MUGANAutoencoder", "MUGANDiscriminator", "MUGANGenerator"]
+__all__ += ["BWEResNet", "BWEUNet", "SameRateModel", "fold_channels", "unfold_channels"]
