@@ -5,6 +5,11 @@ Every reference is degraded exactly as the model's training inputs were
 :mod:`keras_audiosr.inference`) and by each baseline, and every estimate is scored with
 :func:`keras_audiosr.metrics.evaluate_pair` (SNR, LSD, LSD-HF and, when available, PESQ-WB) against
 the same trimmed reference.
+
+Same-rate bandwidth extenders (``model.ratio == 1``, e.g. :class:`~keras_audiosr.models.SameRateModel`)
+take the low-passed reference at the full rate (the degradation's filter without decimation); their
+band ratio for LSD-HF is the degradation's ratio, the baselines are upsampled from the decimated
+signal (the same band information), and the low-passed input itself is scored as system ``"input"``.
 """
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ from tqdm import tqdm
 
 from keras_audiosr.audio import AudioError, read_audio, resample, validate_audio
 from keras_audiosr.baselines import get_baseline
-from keras_audiosr.degrade import Degradation, trim_to_multiple
+from keras_audiosr.degrade import Degradation, lowpass, trim_to_multiple
 from keras_audiosr.inference import upsample_array
 from keras_audiosr.metrics import evaluate_pair, pesq_available
 
@@ -29,17 +34,21 @@ _LABELS = {"snr": "SNR", "lsd": "LSD", "lsd_hf": "LSD-HF", "pesq": "PESQ"}
 
 def _degradation(model) -> Degradation:
     deg = Degradation.from_dict(model.degradation)
-    if deg.ratio != model.ratio:
+    if deg.ratio != model.ratio and model.ratio != 1:
         raise ValueError(f"model {model.name!r}: degradation ratio {deg.ratio} != model ratio {model.ratio}")
     return deg
+
+
+def _same_rate(model) -> bool:
+    return int(model.ratio) == 1
 
 
 def _baseline_names(baselines) -> tuple[str, ...]:
     names = (baselines,) if isinstance(baselines, str) else tuple(baselines or ())
     for n in names:
         get_baseline(n)  # ValueError listing the valid names
-    if "model" in names:
-        raise ValueError("'model' is not a baseline name")
+    if {"model", "input"} & set(names):
+        raise ValueError("'model' and 'input' are not baseline names")
     return tuple(dict.fromkeys(names))
 
 
@@ -51,10 +60,11 @@ def evaluate_signal(model, reference, rate=None, *, baselines=("spline",), with_
     higher rate is resampled down to ``model.hr_rate``, a lower one is an error (it lacks the band
     the model must restore). The reference is trimmed to a multiple of the ratio, degraded as in
     training, upsampled, and scored. Returns ``{"model": {snr, lsd, lsd_hf[, pesq]}, "<baseline>":
-    {...}, ..., "seconds": duration scored}``, plus ``"signals"`` (``reference``, ``low``, each
-    baseline and ``model`` arrays) when ``return_signals``. ``name`` labels errors.
+    {...}, ..., "seconds": duration scored}`` (plus ``"input"`` for a same-rate model), and
+    ``"signals"`` (``reference``, ``low``, each baseline and ``model`` arrays) when
+    ``return_signals``. ``name`` labels errors.
     """
-    hr, ratio = int(model.hr_rate), int(model.ratio)
+    hr = int(model.hr_rate)
     names = _baseline_names(baselines)
     ref = np.asarray(reference, dtype=np.float32)
     if ref.ndim == 2 and ref.shape[1] == 1:
@@ -68,20 +78,26 @@ def evaluate_signal(model, reference, rate=None, *, baselines=("spline",), with_
                          f"serve as a reference")
     if rate > hr:
         ref = resample(ref, rate, hr)
-    ref = np.ascontiguousarray(trim_to_multiple(ref, ratio))
+    deg = _degradation(model)
+    band = deg.ratio  # the band ratio: LSD-HF scores the bins above hr / (2 * band)
+    ref = np.ascontiguousarray(trim_to_multiple(ref, band))
     if ref.size == 0:
         raise AudioError(f"{name}: shorter than one low-rate sample")
     try:
-        low = _degradation(model)(ref)
+        decimated = deg(ref)
+        low = decimated if not _same_rate(model) else lowpass(ref, band, deg.filter, deg.zero_phase)
     except ValueError as e:
         raise AudioError(f"{name}: cannot degrade ({e})") from e
     estimates = {"model": upsample_array(model, low, chunk=chunk, overlap=overlap)}
+    if _same_rate(model):
+        estimates["input"] = low
     for n in names:
-        estimates[n] = get_baseline(n)(low, ratio)
-    out = {k: evaluate_pair(v, ref, ratio, hr, with_pesq=with_pesq) for k, v in estimates.items()}
+        estimates[n] = get_baseline(n)(decimated, band)
+    out = {k: evaluate_pair(v, ref, band, hr, with_pesq=with_pesq) for k, v in estimates.items()}
     out["seconds"] = ref.size / hr
     if return_signals:
-        out["signals"] = {"reference": ref, "low": low, **{n: estimates[n] for n in names}, "model": estimates["model"]}
+        out["signals"] = {"reference": ref, "low": low, **{k: v for k, v in estimates.items() if k != "model"},
+                          "model": estimates["model"]}
     return out
 
 
@@ -118,8 +134,9 @@ def evaluate_files(model, paths, *, baselines=("spline",), with_pesq=None, plot_
     installed. ``plot_dir`` gets one spectrogram PNG per file (:func:`keras_audiosr.plots.plot_spectrograms`).
 
     Returns ``{"files": [{"path", "seconds", "model": {...}, "<baseline>": {...}[, "plot"]}, ...],
-    "mean": {"model": {...}, "<baseline>": {...}}, "systems", "n_files", "ratio", "lr_rate", "hr_rate",
-    "degradation", "degradation_text"}``; means are over files and skip ``None`` (failed PESQ).
+    "mean": {"model": {...}, "<baseline>": {...}}, "systems", "n_files", "ratio", "band_ratio",
+    "lr_rate", "hr_rate", "degradation", "degradation_text"}``; means are over files and skip ``None``
+    (failed PESQ). A same-rate model (``ratio == 1``) also gets the system ``"input"``.
     """
     from keras_audiosr.data.patches import prepare_signal
 
@@ -127,9 +144,9 @@ def evaluate_files(model, paths, *, baselines=("spline",), with_pesq=None, plot_
     if not paths:
         raise ValueError("evaluate_files: no files given")
     names = _baseline_names(baselines)
-    systems = ("model",) + names
-    hr = int(model.hr_rate)
     deg = _degradation(model)
+    systems = ("model",) + (("input",) if _same_rate(model) else ()) + names
+    hr = int(model.hr_rate)
     if with_pesq is None:
         with_pesq = pesq_available()
     plot_dir = None if plot_dir is None else Path(plot_dir)
@@ -155,7 +172,7 @@ def evaluate_files(model, paths, *, baselines=("spline",), with_pesq=None, plot_
         files.append(entry)
     mean = {s: {m: _mean(f[s].get(m) for f in files) for m in files[0][s]} for s in systems}
     return {"files": files, "mean": mean, "systems": list(systems), "n_files": len(files),
-            "ratio": int(model.ratio), "lr_rate": int(model.lr_rate), "hr_rate": hr,
+            "ratio": int(model.ratio), "band_ratio": deg.ratio, "lr_rate": int(model.lr_rate), "hr_rate": hr,
             "degradation": deg.to_dict(), "degradation_text": deg.describe(hr)}
 
 
@@ -191,9 +208,15 @@ def format_table(report: dict) -> str:
     fw = min(max([len(n) for n in names] + [len(mean_label), 4]), 40)
     group_w = len(metrics) * (w + 1)
     lines = []
-    if "ratio" in report:
+    made = f"input made by {report.get('degradation_text', report.get('degradation'))}"
+    if report.get("ratio") == 1:
+        band = report.get("band_ratio")
+        limit = f", band limit {report['hr_rate'] / (2 * band):g} Hz" if band and "hr_rate" in report else ""
+        made = made.replace(f", decimate by {band}", "")
+        lines.append(f"same rate {report.get('hr_rate', '?')} Hz{limit}; {made} (no decimation)")
+    elif "ratio" in report:
         lines.append(f"ratio {report['ratio']}: {report.get('lr_rate', '?')} Hz -> {report.get('hr_rate', '?')} Hz; "
-                     f"input made by {report.get('degradation_text', report.get('degradation'))}")
+                     f"{made}")
     lines.append(" " * fw + " |" + " |".join(s.center(group_w) for s in systems))
     lines.append("file".ljust(fw) + " |" + " |".join("".join(f" {_LABELS[m]:>{w}}" for m in metrics) for _ in systems))
     lines.append("-" * len(lines[-1]))

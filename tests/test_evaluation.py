@@ -156,3 +156,29 @@ def test_plot_spectrograms_rows_atomic_and_backend(tmp_path, monkeypatch):
         plot_spectrograms(signals, rates, tmp_path / "two.png")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sub", "two.png"]
     assert matplotlib.image.imread(two).shape == img2.shape  # the old picture is untouched
+
+
+class SameRateIdentity(RepeatModel):
+    """Same-rate bandwidth extender that changes nothing: its score must equal the low-passed input's."""
+
+    def __init__(self):
+        super().__init__(ratio=1, hr_rate=16000)
+        self.degradation = {"ratio": 2, "filter": "cheby1:6", "zero_phase": True}
+
+
+def test_same_rate_model(tmp_path):
+    from keras_audiosr.degrade import lowpass
+
+    model = SameRateIdentity()
+    ref = _speechlike(0.5, 16000)
+    res = evaluate_signal(model, ref, with_pesq=False, return_signals=True)
+    low = lowpass(ref, 2, "cheby1:6")
+    assert res["model"] == res["input"] == pytest.approx(evaluate_pair(low, ref, 2, 16000, with_pesq=False))
+    spline = spline_upsample(degrade(ref, 2, "cheby1:6"), 2)
+    assert res["spline"] == pytest.approx(evaluate_pair(spline, ref, 2, 16000, with_pesq=False))
+    assert res["signals"]["low"].shape == ref.shape
+    path = tmp_path / "ref.wav"
+    sf.write(str(path), ref, 16000, subtype="FLOAT")
+    report = evaluate_files(model, [path], with_pesq=False, progress=False, plot_dir=tmp_path)
+    assert report["systems"] == ["model", "input", "spline"] and report["band_ratio"] == 2
+    assert format_table(report).startswith("same rate 16000 Hz, band limit 4000 Hz")
