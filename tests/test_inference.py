@@ -1,6 +1,5 @@
 """Chunked overlap-add upsampling of arrays and files, and model loading."""
 import math
-from pathlib import Path
 
 import keras
 import numpy as np
