@@ -1,0 +1,88 @@
+"""One worker of a two-process MultiWorkerMirroredStrategy run (used by tests/test_training_distribute.py).
+
+Usage: ``TF_CONFIG=... python tests/multiworker_worker.py OUT_JSON``. Builds the strategy from
+``TF_CONFIG`` with :func:`keras_audiosr.training.get_strategy`, trains a tiny AudioUNet for three
+``fit`` steps and an :class:`~keras_audiosr.training.AdversarialTrainer` for two, on synthetic sine
+patches, and prints ``CHECKSUM <float>`` of the final weights (equal on every worker when training
+is synchronous). Only the chief writes ``OUT_JSON`` (atomically).
+"""
+import json
+import os
+import sys
+import types
+
+
+def patch_multi_worker_reduce(strategy):
+    """Works around Keras 3 + MultiWorkerMirroredStrategy ``fit`` failures (keras-team/keras#20585).
+
+    Keras calls ``strategy.reduce`` on the whole ``(x, y)`` batch structure (``_maybe_symbolic_build``)
+    and with ``axis=0`` on scalar metric results (``reduce_per_replica``); MirroredStrategy copes,
+    but MultiWorkerMirroredStrategy's reduce takes one value and fails on both. The patched
+    ``reduce`` maps over the structure and reduces scalars across replicas only. Idempotent; a no-op
+    for other strategies. (Belongs in ``keras_audiosr.training.get_strategy``; kept here until then.)
+    """
+    import tensorflow as tf
+
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) or getattr(
+            strategy, "_keras_audiosr_reduce_patched", False):
+        return strategy
+    original = strategy.reduce
+
+    def rank(v):
+        v = v.values[0] if isinstance(v, tf.distribute.DistributedValues) else v
+        return getattr(v, "shape", tf.TensorShape(None)).rank
+
+    def reduce(self, reduce_op, value, axis=None):
+        return tf.nest.map_structure(lambda v: original(reduce_op, v, axis=None if rank(v) == 0 else axis), value)
+
+    strategy.reduce = types.MethodType(reduce, strategy)
+    strategy._keras_audiosr_reduce_patched = True
+    return strategy
+
+
+def main(out_path):
+    from keras_audiosr.training import get_strategy, is_chief
+
+    strategy = patch_multi_worker_reduce(get_strategy(verbose=False))  # before any other TensorFlow work
+
+    import keras
+    import numpy as np
+
+    from keras_audiosr.data import make_dataset
+    from keras_audiosr.models.audio_unet import AudioUNet
+    from keras_audiosr.training import AdversarialTrainer, get_sample_loss
+
+    keras.utils.set_random_seed(0)
+    t = np.arange(64) / 16000.0
+    freqs = np.linspace(200.0, 6000.0, 32)
+    hr = (0.5 * np.sin(2 * np.pi * freqs[:, None] * t[None, :]))[..., None].astype("float32")
+    dataset = make_dataset(hr[:, ::2], hr, batch_size=8, seed=0, repeat=True)
+
+    with strategy.scope():
+        model = AudioUNet.from_size("tiny", ratio=2)
+        model.compile(keras.optimizers.Adam(1e-3), loss=get_sample_loss("l2"))
+    history = model.fit(dataset, epochs=1, steps_per_epoch=3, verbose=0)
+
+    with strategy.scope():
+        inputs = keras.Input((None, 1))
+        h = keras.layers.GlobalAveragePooling1D()(keras.layers.Conv1D(4, 5, strides=2, activation="relu")(inputs))
+        critic = keras.Model(inputs, keras.layers.Dense(1)(h), name="critic")
+        trainer = AdversarialTrainer(AudioUNet.from_size("tiny", ratio=2), critic, loss="wgan-gp", n_critic=2)
+        trainer.compile()
+    gan_history = trainer.fit(dataset, epochs=1, steps_per_epoch=2, verbose=0)
+
+    weights = model.get_weights() + trainer.get_weights()
+    checksum = float(sum(np.sum(np.abs(w.astype("float64"))) for w in weights))
+    print(f"CHECKSUM {checksum!r}", flush=True)
+    if is_chief():
+        tmp = f"{out_path}.tmp{os.getpid()}"
+        with open(tmp, "w") as f:
+            json.dump({"replicas": strategy.num_replicas_in_sync, "loss": history.history["loss"],
+                       "gan": {k: v for k, v in gan_history.history.items()},
+                       "generator_steps": int(trainer.g_optimizer.iterations.numpy()),
+                       "critic_steps": int(trainer.d_optimizer.iterations.numpy()), "checksum": checksum}, f)
+        os.replace(tmp, out_path)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
