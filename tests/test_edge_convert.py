@@ -1,0 +1,225 @@
+"""Edge conversion gates: every mode converts and runs under ai_edge_litert, parity bounds, op check,
+metadata round trip, golden fixtures, corrupted files, the convert CLI and the benchmark."""
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("ai_edge_litert")
+
+import keras  # noqa: E402
+
+from edge.convert import MAX_FLOAT_ABS_ERROR, MIN_SNR_DB, Exporter, ParityError, main as convert_main, parity  # noqa: E402
+from edge.export import MODES, check_mode, convert_keras  # noqa: E402
+from edge.metadata import TFLiteError, add_metadata, read_metadata  # noqa: E402
+from edge.opcheck import NonBuiltinOpError, check_builtin_ops, op_counts  # noqa: E402
+from edge.runtime import TFLiteModel  # noqa: E402
+from edge.streaming import make_plan  # noqa: E402
+from keras_audiosr.data import load_corpus, make_default_corpus  # noqa: E402
+from keras_audiosr.models import AudioUNet  # noqa: E402
+
+# Parity bounds the tests hold the exports to (the Exporter's own gates are MIN_SNR_DB; these are the
+# values stated in README_EDGE.md for the tiny test model on the synthetic corpus).
+SNR_VS_FLOAT_DB = {"dynamic": 40.0, "float16": 60.0, "int8": 20.0, "int16x8": 40.0, "qat": 20.0}
+
+
+def tiny_model(seed=0):
+    """The tiny U-Net with a non-zero last layer (its default zero init makes the output the bare interpolation)."""
+    keras.utils.set_random_seed(seed)
+    model = AudioUNet.from_size("tiny", ratio=2, hr_rate=16000)
+    layer = model.get_layer("final_conv")
+    kernel, bias = layer.get_weights()
+    layer.set_weights([np.random.default_rng(seed).normal(0, 0.05, kernel.shape).astype("float32"), bias])
+    return model
+
+
+@pytest.fixture(scope="module")
+def train_dir(tmp_path_factory):
+    return make_default_corpus(tmp_path_factory.mktemp("train"), n_speakers=2, n_utterances=2, seconds=1.0,
+                               rate=16000)
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory, train_dir):
+    model = tiny_model()
+    plan = make_plan(model, frame=160)
+    out = tmp_path_factory.mktemp("edge")
+    exporter = Exporter(model, plan, load_corpus(train_dir), calibration_windows=16, qat_steps=5, qat_batch_size=4,
+                        parity_files=1, parity_seconds=1.0, progress=False, log=None)
+    return model, plan, out, {mode: exporter.export(mode, out) for mode in MODES}, exporter
+
+
+def test_every_mode_converts_and_runs(exports):
+    model, plan, _, results, _ = exports
+    x = (0.1 * np.random.default_rng(1).standard_normal(plan.window)).astype("float32")
+    expected_io = {"float": "float32", "dynamic": "float32", "float16": "float32", "int8": "int8",
+                   "int16x8": "int16", "qat": "int8"}
+    for mode, res in results.items():
+        assert res.path.is_file() and res.path.name == f"{model.name}_{mode}.tflite"
+        tfl = TFLiteModel(res.path)
+        assert tfl.input_dtype.name == expected_io[mode] and tfl.output_dtype.name == expected_io[mode]
+        assert (tfl.input_length, tfl.output_length) == (plan.window, plan.frame * 2)
+        y = tfl(x)
+        assert y.shape == (plan.frame * 2,) and np.all(np.isfinite(y))
+        assert not non_builtin(res.path)
+
+
+def non_builtin(path):
+    from edge.opcheck import non_builtin_ops
+
+    return non_builtin_ops(path)
+
+
+def test_parity_bounds(exports):
+    _, _, _, results, _ = exports
+    p = results["float"].parity["vs_keras"]
+    assert p["max_abs_error"] <= MAX_FLOAT_ABS_ERROR
+    assert p["snr_db"] is None or p["snr_db"] >= MIN_SNR_DB["float"]
+    for mode, bound in SNR_VS_FLOAT_DB.items():
+        vs_float = results[mode].parity["vs_float"]
+        assert vs_float["snr_db"] >= bound, (mode, vs_float)
+        assert vs_float["snr_db"] >= MIN_SNR_DB[mode]
+    # Finer weights and activations are closer to float: int16x8 beats int8, float16 beats dynamic.
+    assert results["int16x8"].parity["vs_float"]["snr_db"] > results["int8"].parity["vs_float"]["snr_db"]
+    assert results["float16"].parity["vs_float"]["snr_db"] > results["dynamic"].parity["vs_float"]["snr_db"]
+
+
+def test_quantized_models_are_smaller_where_weights_shrink(exports):
+    model, _, _, results, _ = exports
+    weights = sum(int(np.prod(w.shape)) for w in model.weights)
+    for mode in ("dynamic", "float16", "int8"):
+        assert results[mode].size_bytes < results["float"].size_bytes
+    # int8 weights save 3 bytes per weight against float32, less the per-channel scales and zero-points.
+    assert results["float"].size_bytes - results["int8"].size_bytes > weights
+
+
+def test_metadata_round_trip(exports):
+    model, plan, out, results, _ = exports
+    for mode, res in results.items():
+        meta = read_metadata(res.path)
+        side = json.loads(res.json_path.read_text())
+        assert meta == {k: side[k] for k in meta}
+        assert meta["mode"] == mode
+        assert (meta["lr_rate"], meta["hr_rate"], meta["ratio"]) == (8000, 16000, 2)
+        assert meta["frame_length"] == plan.frame and meta["input_length"] == plan.window
+        assert meta["output_length"] == 2 * plan.frame
+        assert meta["algorithmic_latency_ms"] == pytest.approx(1000.0 * (plan.frame + plan.lookahead) / 8000)
+        assert meta["degradation"] == model.degradation
+        tfl = TFLiteModel(res.path)
+        if tfl.input_dtype.kind == "i":
+            assert (meta["input"]["scale"], meta["input"]["zero_point"]) == pytest.approx(tfl.input_quant)
+            assert (meta["output"]["scale"], meta["output"]["zero_point"]) == pytest.approx(tfl.output_quant)
+        else:
+            assert meta["input"]["scale"] is None
+    # Re-adding replaces the entry instead of appending a second one.
+    data = add_metadata(results["float"].path.read_bytes(), {"x": 1})
+    assert read_metadata(data) == {"x": 1}
+    assert read_metadata(add_metadata(data, {"x": 2})) == {"x": 2}
+    assert TFLiteModel(data)(np.zeros(plan.window, np.float32)).shape == (2 * plan.frame,)
+
+
+def test_golden_fixtures_reproduce(exports):
+    _, _, out, results, _ = exports
+    for mode, res in results.items():
+        q_in = np.load(out / res.files["input"])
+        expected = np.load(out / res.files["expected"])
+        tfl = TFLiteModel(res.path)
+        assert q_in.dtype == tfl.input_dtype and expected.dtype == tfl.output_dtype
+        assert np.any(q_in != 0)
+        got = tfl.invoke_raw(q_in)
+        assert np.max(np.abs(got.astype(np.float64) - expected)) <= res.files["atol"]
+        no_xnnpack = TFLiteModel(res.path, xnnpack=False).invoke_raw(q_in)
+        assert np.max(np.abs(no_xnnpack.astype(np.float64) - expected)) <= res.files["atol"]
+
+
+def test_unknown_mode_lists_the_modes():
+    with pytest.raises(ValueError, match="dynamic, float16, int8, int16x8, qat"):
+        check_mode("int4")
+    assert convert_main(["--model", "m.keras", "--mode", "int4", "--out", "x"]) == 2
+
+
+def test_op_check_names_non_builtin_ops(tmp_path):
+    import tensorflow as tf
+
+    @keras.saving.register_keras_serializable(package="test_edge")
+    class Erf(keras.layers.Layer):
+        def call(self, x):
+            return x + 0.1 * tf.math.erf(x)
+
+    inputs = keras.Input(batch_shape=(1, 64, 1))
+    model = keras.Model(inputs, Erf()(inputs))
+    with pytest.raises(NonBuiltinOpError, match="Erf") as info:
+        convert_keras(model, "float")
+    assert "Erf" in info.value.ops
+    flex = convert_keras(model, "float", allow_flex=True)
+    path = tmp_path / "flex.tflite"
+    path.write_bytes(flex)
+    with pytest.raises(NonBuiltinOpError, match=r"flex\.tflite.*FlexErf") as info:
+        check_builtin_ops(path)
+    assert info.value.ops == ["FlexErf"]
+    assert op_counts(flex)["FlexErf"] == 1
+
+
+def test_corrupted_tflite_names_the_file(exports, tmp_path):
+    _, _, _, results, _ = exports
+    good = results["int8"].path.read_bytes()
+    cases = {"garbage.tflite": bytes(range(256)) * 8, "truncated.tflite": good[: len(good) // 2],
+             "empty.tflite": b"", "damaged.tflite": good[:64] + bytes(b ^ 0xA5 for b in good[64:512]) + good[512:]}
+    for name, data in cases.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        for load in (TFLiteModel, read_metadata, check_builtin_ops):
+            with pytest.raises(TFLiteError, match=name.replace(".", r"\.")):
+                load(path)
+    with pytest.raises(TFLiteError, match="not found"):
+        TFLiteModel(tmp_path / "missing.tflite")
+
+
+def test_parity_gate_rejects_a_model_below_its_bound(exports, tmp_path):
+    *_, exporter = exports
+    saved = dict(exporter.min_snr)
+    try:
+        exporter.min_snr["dynamic"] = 200.0
+        with pytest.raises(ParityError, match=r"dynamic.*< 200"):
+            exporter.export("dynamic", tmp_path)
+    finally:
+        exporter.min_snr = saved
+    assert not list(tmp_path.glob("*.tflite"))
+
+
+def test_parity_function():
+    ref = np.array([1.0, -1.0, 2.0])
+    assert parity(ref, ref) == {"max_abs_error": 0.0, "snr_db": None}
+    p = parity(ref + [0.1, 0.0, 0.0], ref)
+    assert p["max_abs_error"] == pytest.approx(0.1)
+    assert p["snr_db"] == pytest.approx(10 * np.log10(6.0 / 0.01))
+
+
+def test_convert_cli(tmp_path, train_dir):
+    model = tiny_model(1)
+    path = tmp_path / "tiny.keras"
+    model.save(path)
+    out = tmp_path / "out"
+    rc = convert_main(["--model", str(path), "--mode", "dynamic", "--out", str(out), "--train-data", str(train_dir),
+                       "--frame-ms", "10", "--no-progress"])
+    assert rc == 0
+    stem = f"{model.name}_dynamic"
+    for suffix in (".tflite", ".json", ".input.npy", ".expected.npy"):
+        assert (out / f"{stem}{suffix}").is_file()
+    meta = read_metadata(out / f"{stem}.tflite")
+    assert meta["frame_length"] == 80 and meta["frame_ms"] == 10.0 and meta["mode"] == "dynamic"
+
+
+def test_benchmark(exports):
+    from edge.benchmark import benchmark_model, format_markdown
+
+    _, plan, _, results, _ = exports
+    r = benchmark_model(results["int8"].path, threads=(1, 2), repeats=5, warmup=1, memory=True)
+    assert r["size_bytes"] == results["int8"].size_bytes and r["mode"] == "int8"
+    for n in ("1", "2"):
+        s = r["threads"][n]
+        assert 0 < s["latency_ms_min"] <= s["latency_ms_q1"] <= s["latency_ms"] <= s["latency_ms_q3"] <= s["latency_ms_max"]
+        assert s["rtf"] == pytest.approx(s["latency_ms"] / plan.frame_ms)
+    assert r["peak_rss_mb"] > r["runtime_rss_mb"] > 0
+    table = format_markdown([r])
+    assert "int8" in table and table.count("\n") == 2
