@@ -65,7 +65,8 @@ def test_resnet_residual_scaling_and_paper_defaults():
     assert len(scales) == 15 and all(layer.scale == 0.1 for layer in scales)
     unet = BWEUNet.from_size("paper")
     assert unet.filters == (128, 256, 512, 512) and unet.kernel_sizes == (65, 33, 17, 9)
-    assert [layer.strides for layer in unet.layers if layer.name.startswith("down") and isinstance(layer, keras.layers.Conv1D)] == [(2,)] * 4
+    down_convs = [layer for layer in unet.layers if layer.name.startswith("down") and isinstance(layer, keras.layers.Conv1D)]
+    assert [layer.strides for layer in down_convs] == [(2,)] * 4
 
 
 @pytest.mark.parametrize("cls", MODELS)
@@ -81,7 +82,8 @@ def test_fold_channels_runs_stereo_channel_by_channel():
     assert folded.shape == (6, 50, 1)
     np.testing.assert_array_equal(folded[1 * 2 + 1, :, 0], stereo[1, :, 1])
     np.testing.assert_array_equal(unfold_channels(folded, 2), stereo)
-    np.testing.assert_array_equal(np.asarray(unfold_channels(fold_channels(keras.ops.convert_to_tensor(stereo)), 2)), stereo)
+    tensor = keras.ops.convert_to_tensor(stereo)
+    np.testing.assert_array_equal(np.asarray(unfold_channels(fold_channels(tensor), 2)), stereo)
     model = BWEResNet.from_size("tiny")
     model.get_layer("output_conv").kernel.assign(_data((1, 8, 1), 7))
     out = unfold_channels(np.asarray(model(fold_channels(stereo))), 2)

@@ -33,7 +33,7 @@ class AudioEDSR(AudioSRModel):
     The ``"paper"`` size (F = 128, kernel 9, 30 blocks) has 9.30M parameters at ratio 2, 9.60M
     at ratio 4 and 9.89M at ratio 8, matching the published ~9.6M. (EDSR's image setting,
     F = 256, 32 blocks, kernel 3, would give 13.2-14.0M in 1-D; the wider kernel also gives a
-    useful receptive field: ~540 low-rate samples.)
+    useful receptive field: about 500 low-rate samples.)
 
     ``interpolation_skip=True`` (off by default, not in the paper) adds the
     :class:`Interpolation1D` of the input to the output and zero-initialises the output

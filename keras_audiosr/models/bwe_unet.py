@@ -76,8 +76,8 @@ class BWEUNet(SameRateModel):
             h = keras.layers.Concatenate(name=f"up{b}_skip")([h, skips[b]])
             last = b == 0
             units, kernel = (channels, output_kernel_size) if last else (filters[b - 1], kernel_sizes[b - 1])
-            h = keras.layers.Conv1D(2 * units, kernel, padding="same", kernel_initializer="zeros" if last else "glorot_uniform",
-                                    name=f"up{b}_conv")(h)
+            h = keras.layers.Conv1D(2 * units, kernel, padding="same",
+                                    kernel_initializer="zeros" if last else "glorot_uniform", name=f"up{b}_conv")(h)
             h = regularise(h, f"up{b}")
             if not last:
                 h = keras.layers.ReLU(name=f"up{b}_act")(h)

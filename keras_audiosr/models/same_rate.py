@@ -1,5 +1,4 @@
 """Same-rate bandwidth-extension models: base class and the stereo folding helpers."""
-import keras
 import numpy as np
 from keras import ops
 
@@ -55,8 +54,9 @@ class SameRateModel(AudioSRModel):
             raise ValueError(f"bandwidth_ratio must be an integer >= 2, got {bandwidth_ratio}")
         if degradation and int(degradation.get("ratio", bandwidth_ratio)) != bandwidth_ratio:
             raise ValueError(f"degradation ratio {degradation['ratio']} differs from bandwidth_ratio {bandwidth_ratio}")
-        degradation = dict(degradation) if degradation else {"ratio": bandwidth_ratio, "filter": "cheby1:6", "zero_phase": True}
-        super().__init__(*args, ratio=1, degradation=degradation, **kwargs)
+        if not degradation:
+            degradation = {"ratio": bandwidth_ratio, "filter": "cheby1:6", "zero_phase": True}
+        super().__init__(*args, ratio=1, degradation=dict(degradation), **kwargs)
         self.bandwidth_ratio = bandwidth_ratio
 
     @property
