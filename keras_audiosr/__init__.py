@@ -5,6 +5,10 @@ Importing the package registers every custom layer, model and metric with Keras,
 """
 __version__ = "0.1.0"
 
-from keras_audiosr import layers  # noqa: F401  (registers serializable layers)
-from keras_audiosr import metrics  # noqa: F401
-from keras_audiosr import models  # noqa: F401
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter, unless the user asks for it
+
+from keras_audiosr import layers  # noqa: E402,F401  (registers serializable layers)
+from keras_audiosr import metrics  # noqa: E402,F401
+from keras_audiosr import models  # noqa: E402,F401

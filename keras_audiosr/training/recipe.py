@@ -132,13 +132,17 @@ def parse_config(defaults, argv=None, description=None, extra_arguments=None):
     core = {f.name for f in dataclasses.fields(RecipeConfig)}
     extra = {k: v for k, v in namespace.items() if k not in core}
     cfg = dataclasses.replace(defaults, **{k: v for k, v in namespace.items() if k in core}, extra={**defaults.extra, **extra})
+    if cfg.ratio < 2:
+        parser.error(f"--ratio must be an integer >= 2, got {cfg.ratio}")
+    if cfg.hr_rate % cfg.ratio:
+        parser.error(f"--hr-rate {cfg.hr_rate} is not divisible by --ratio {cfg.ratio}")
+    if cfg.patch_size == defaults.patch_size and cfg.patch_size % cfg.ratio:
+        cfg.patch_size -= cfg.patch_size % cfg.ratio  # the default adapts to ratios such as 3 and 6
     try:
         cfg.degradation()
         PatchConfig(hr_rate=cfg.hr_rate, ratio=cfg.ratio, filter=cfg.filter, patch_size=cfg.patch_size, stride=cfg.stride)
     except ValueError as err:
         parser.error(str(err))
-    if cfg.hr_rate % cfg.ratio:
-        parser.error(f"--hr-rate {cfg.hr_rate} is not divisible by --ratio {cfg.ratio}")
     return cfg
 
 
