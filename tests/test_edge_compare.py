@@ -1,0 +1,77 @@
+"""edge.compare: one row per variant in JSON and markdown, and training audio kept apart from evaluation audio."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("ai_edge_litert")
+
+import keras  # noqa: E402
+
+from edge.compare import VARIANTS, main as compare_main  # noqa: E402
+from edge.data import separate_eval_and_train, training_windows  # noqa: E402
+from keras_audiosr.data import load_corpus, make_default_corpus  # noqa: E402
+from keras_audiosr.models import AudioUNet  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    return make_default_corpus(tmp_path_factory.mktemp("corpus"), n_speakers=3, n_utterances=2, seconds=1.0,
+                               rate=16000)
+
+
+def test_eval_and_train_never_share_files(corpus, tmp_path):
+    utts = load_corpus(corpus)
+    ev, tr, note = separate_eval_and_train(utts, utts)
+    assert ev and tr and "speaker split" in note
+    assert not {u.path for u in ev} & {u.path for u in tr}
+    assert not {u.speaker for u in ev} & {u.speaker for u in tr}
+    ev2, tr2, _ = separate_eval_and_train(utts, utts, test_speakers=["s001"])
+    assert {u.speaker for u in ev2} == {"s001"} and "s001" not in {u.speaker for u in tr2}
+    disjoint_eval = [u for u in utts if u.speaker == "s003"]
+    disjoint_train = [u for u in utts if u.speaker != "s003"]
+    assert separate_eval_and_train(disjoint_eval, disjoint_train)[:2] == (disjoint_eval, disjoint_train)
+
+
+def test_training_windows_are_aligned_with_the_degradation(corpus):
+    model = AudioUNet.from_size("tiny", ratio=2, hr_rate=16000)
+    lr, hr = training_windows(model, load_corpus(corpus), 400, max_windows=5, progress=False, cache=False)
+    assert lr.shape == (5, 400, 1) and hr.shape == (5, 800, 1)
+    # The low-rate window is the degraded high-rate window, sample for sample (away from filter edges).
+    assert np.corrcoef(lr[:, 50:350, 0].ravel(), hr[:, 100:700:2, 0].ravel())[0, 1] > 0.9
+
+
+def test_compare_writes_every_variant(corpus, tmp_path):
+    keras.utils.set_random_seed(0)
+    model = AudioUNet.from_size("tiny", ratio=2, hr_rate=16000)
+    layer = model.get_layer("final_conv")
+    kernel, bias = layer.get_weights()
+    layer.set_weights([np.random.default_rng(0).normal(0, 0.05, kernel.shape).astype("float32"), bias])
+    path = tmp_path / "tiny.keras"
+    model.save(path)
+    out_json, out_md = tmp_path / "cmp.json", tmp_path / "cmp.md"
+    rc = compare_main(["--model", str(path), "--data", str(corpus), "--train-data", str(corpus), "--json", str(out_json),
+                       "--md", str(out_md), "--block-ms", "100", "--frame-ms", "20", "--max-files", "1",
+                       "--qat-steps", "2", "--calibration-windows", "4", "--no-pesq", "--no-progress"])
+    assert rc == 0
+    report = json.loads(out_json.read_text())
+    names = [v["name"] for v in report["variants"]]
+    assert names == list(VARIANTS) == ["keras", "float", "dynamic", "float16", "int8", "int16x8", "qat", "streaming"]
+    for v in report["variants"]:
+        for key in ("snr", "lsd", "lsd_hf", "snr_vs_float", "size_bytes", "rtf", "latency_ms"):
+            assert key in v
+        assert v["lsd"] > 0 and v["size_bytes"] > 0 and v["rtf"] > 0
+        if v["name"] != "keras":
+            assert Path(v["file"]).is_file()
+    by_name = {v["name"]: v for v in report["variants"]}
+    # The float .tflite and the streaming model reproduce the Keras model; quantized ones depart from it.
+    assert by_name["float"]["snr_vs_float"] > 60 and by_name["streaming"]["snr_vs_float"] > 40
+    assert by_name["int8"]["snr_vs_float"] < by_name["float"]["snr_vs_float"]
+    assert by_name["streaming"]["frame_ms"] == 20 and by_name["float"]["frame_ms"] == 100
+    assert by_name["keras"]["snr_vs_float"] is None
+    # Only held-out speakers were evaluated.
+    test_speakers = {Path(f["path"]).parent.name for f in report["files"]}
+    assert test_speakers == {"s003"} and "s003" in report["split_note"]
+    table = out_md.read_text()
+    assert all(f"| {n} |" in table for n in VARIANTS)
