@@ -14,3 +14,20 @@ __all__ = [
     "DEFAULT_CORPUS_NAME", "make_default_corpus", "synthesize_utterance",
 ]
 
+
+from keras_audiosr.data.multifilter import (CHANNEL_MODES, MULTIFILTER_MODES, SEEN_FILTER_DEFAULT, MultiFilterAugment,
+                                            MultiFilterPatches, evaluation_filters, extract_multifilter_patches,
+                                            filter_bank, make_input, make_multifilter_dataset, pipeline_throughput,
+                                            training_throughput)
+from keras_audiosr.data.music import (DEFAULT_MUSIC_CORPUS_NAME, DEFAULT_SHARES, SPLIT_FILE_NAMES, MusicFile, MusicSplit,
+                                      find_music, find_split_file, hash_unit, load_music, make_default_music_corpus,
+                                      music_patches, read_split_file, split_music, synthesize_piece)
+
+__all__ += [
+    "CHANNEL_MODES", "MULTIFILTER_MODES", "SEEN_FILTER_DEFAULT", "MultiFilterAugment", "MultiFilterPatches",
+    "evaluation_filters", "extract_multifilter_patches", "filter_bank", "make_input", "make_multifilter_dataset",
+    "pipeline_throughput", "training_throughput",
+    "DEFAULT_MUSIC_CORPUS_NAME", "DEFAULT_SHARES", "SPLIT_FILE_NAMES", "MusicFile", "MusicSplit", "find_music",
+    "find_split_file", "hash_unit", "load_music", "make_default_music_corpus", "music_patches", "read_split_file",
+    "split_music", "synthesize_piece",
+]
