@@ -12,36 +12,9 @@ import sys
 import types
 
 
-def patch_multi_worker_reduce(strategy):
-    """Works around Keras 3 + MultiWorkerMirroredStrategy ``fit`` failures (keras-team/keras#20585).
-
-    Keras calls ``strategy.reduce`` on the whole ``(x, y)`` batch structure (``_maybe_symbolic_build``)
-    and with ``axis=0`` on scalar metric results (``reduce_per_replica``); MirroredStrategy copes,
-    but MultiWorkerMirroredStrategy's reduce takes one value and fails on both. The patched
-    ``reduce`` maps over the structure and reduces scalars across replicas only. Idempotent; a no-op
-    for other strategies. (Belongs in ``keras_audiosr.training.get_strategy``; kept here until then.)
-    """
-    import tensorflow as tf
-
-    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) or getattr(
-            strategy, "_keras_audiosr_reduce_patched", False):
-        return strategy
-    original = strategy.reduce
-
-    def rank(v):
-        v = v.values[0] if isinstance(v, tf.distribute.DistributedValues) else v
-        return getattr(v, "shape", tf.TensorShape(None)).rank
-
-    def reduce(self, reduce_op, value, axis=None):
-        return tf.nest.map_structure(lambda v: original(reduce_op, v, axis=None if rank(v) == 0 else axis), value)
-
-    strategy.reduce = types.MethodType(reduce, strategy)
-    strategy._keras_audiosr_reduce_patched = True
-    return strategy
-
-
 def main(out_path):
     from keras_audiosr.training import get_strategy, is_chief
+    from keras_audiosr.training.strategy import patch_multi_worker_reduce
 
     strategy = patch_multi_worker_reduce(get_strategy(verbose=False))  # before any other TensorFlow work
 

@@ -74,3 +74,31 @@ def test_multi_worker_training_from_tf_config(tmp_path):
     assert all(v[0] == v[0] for v in report["gan"].values()) and {"g_loss", "d_loss", "gp"} <= set(report["gan"])
     assert report["checksum"] == pytest.approx(checksums[0], rel=1e-6)
     assert not list(tmp_path.glob("*.tmp*"))
+
+
+def test_multi_worker_recipe_runs_to_completion(tmp_path):
+    """Two local workers run recipes.vctk_unet (tiny, two steps) under TF_CONFIG; the chief writes the outputs."""
+    ports = _free_ports(2)
+    cluster = {"worker": [f"localhost:{p}" for p in ports]}
+    out = tmp_path / "run"
+    procs = []
+    for index in range(2):
+        env = _env()
+        env["TF_CONFIG"] = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
+        env["KERAS_AUDIOSR_CACHE"] = str(tmp_path / "cache")
+        cmd = [sys.executable, "-m", "recipes.vctk_unet", "--model-size", "tiny", "--epochs", "1", "--steps-per-epoch",
+               "2", "--batch-size", "4", "--no-pesq", "--out", str(out)]
+        procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    logs = []
+    for proc in procs:
+        try:
+            logs.append(proc.communicate(timeout=TIMEOUT_S)[0])
+        except subprocess.TimeoutExpired:
+            for p in procs:
+                p.kill()
+            raise
+    for index, (proc, log) in enumerate(zip(procs, logs)):
+        assert proc.returncode == 0, f"worker {index} exited {proc.returncode}:\n{log[-4000:]}"
+        assert "MultiWorkerMirroredStrategy with 2 replica(s)" in log
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["epochs_run"] == 1 and (out / "model.keras").is_file()

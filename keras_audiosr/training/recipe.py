@@ -15,6 +15,7 @@ import argparse
 import dataclasses
 import os
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -185,23 +186,24 @@ def steps_per_epoch(cfg, data):
     return cfg.steps_per_epoch or max(1, len(data.train) // cfg.batch_size)
 
 
-def _out_dirs(cfg):
-    out = Path(cfg.out)
+def _out_dirs(cfg, out=None):
+    out = Path(out or cfg.out)
     if is_chief():
         return out, out
-    # Non-chief multi-worker replicas write their (required) backups to a private folder.
-    scratch = out / f".worker-{os.environ.get('TF_CONFIG_TASK_INDEX', os.getpid())}"
-    return out, scratch
+    # Non-chief multi-worker replicas write their (required) backups and logs to a private folder.
+    return out, Path(tempfile.mkdtemp(prefix="keras_audiosr-worker-"))
 
 
-def fit(model, data, cfg, dataset=None, callbacks=(), verbose=None):
+def fit(model, data, cfg, dataset=None, callbacks=(), verbose=None, out=None, epochs=None):
     """``model.fit`` with resume (BackupAndRestore in ``out/backup``), CSV and TensorBoard logs,
     a checkpoint of the latest weights each epoch and an optional time budget.
 
     Killed and started again with the same ``--out``, training resumes at the last finished epoch.
+    ``out`` and ``epochs`` override ``cfg.out`` and ``cfg.epochs`` (for multi-stage recipes).
     Returns ``{"epochs_run", "train_seconds", "stopped_by_time_budget", "history"}``.
     """
-    out, scratch = _out_dirs(cfg)
+    out, scratch = _out_dirs(cfg, out)
+    epochs = epochs or cfg.epochs
     out.mkdir(parents=True, exist_ok=True)
     if dataset is None:
         dataset = make_dataset(data.train.lr, data.train.hr, cfg.batch_size, shuffle=True, seed=cfg.seed, repeat=True)
@@ -216,15 +218,15 @@ def fit(model, data, cfg, dataset=None, callbacks=(), verbose=None):
         *callbacks,
     ]
     (scratch / "checkpoints").mkdir(parents=True, exist_ok=True)
-    print(f"[keras_audiosr] training {cfg.epochs} epoch(s) x {steps_per_epoch(cfg, data)} steps, batch {cfg.batch_size}")
+    print(f"[keras_audiosr] training {epochs} epoch(s) x {steps_per_epoch(cfg, data)} steps, batch {cfg.batch_size}")
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
     start = time.monotonic()
-    history = model.fit(dataset, epochs=cfg.epochs, steps_per_epoch=steps_per_epoch(cfg, data), callbacks=cbs,
+    history = model.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch(cfg, data), callbacks=cbs,
                         verbose=verbose)
     seconds = time.monotonic() - start
     return {
-        "epochs_run": len(history.history.get("loss", [])),
+        "epochs_run": len(next(iter(history.history.values()), [])),
         "train_seconds": round(seconds, 1),
         "stopped_by_time_budget": bool(budget and budget.stopped_early),
         "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
@@ -298,3 +300,15 @@ def sample_loss(name):
 def seed_everything(seed):
     keras.utils.set_random_seed(int(seed))
     np.random.seed(int(seed))
+
+
+def warm_start(model, path):
+    """Copies weights from a saved ``.keras`` model of the same architecture (``--init-from``)."""
+    from keras_audiosr.inference import load_model
+
+    source = load_model(path)
+    if [w.shape for w in source.weights] != [w.shape for w in model.weights]:
+        raise ValueError(f"--init-from {path}: its architecture differs from the model being trained "
+                         f"({source.count_params()} vs {model.count_params()} parameters)")
+    model.set_weights(source.get_weights())
+    print(f"[keras_audiosr] generator initialised from {path}")

@@ -1,6 +1,7 @@
 """Picks the tf.distribute strategy: several workers, several GPUs, or the default one."""
 import json
 import os
+import types
 
 import tensorflow as tf
 
@@ -18,7 +19,7 @@ def get_strategy(devices=None, verbose=True):
     config = json.loads(os.environ.get("TF_CONFIG", "{}") or "{}")
     workers = config.get("cluster", {}).get("worker", [])
     if len(workers) > 1:
-        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        strategy = patch_multi_worker_reduce(tf.distribute.MultiWorkerMirroredStrategy())
     elif devices:
         strategy = tf.distribute.MirroredStrategy(devices=list(devices))
     else:
@@ -36,7 +37,10 @@ def get_strategy(devices=None, verbose=True):
 
 def describe_strategy(strategy):
     """One line: strategy class and replica count."""
-    return f"{type(strategy).__name__} with {strategy.num_replicas_in_sync} replica(s)"
+    names = {tf.distribute.MultiWorkerMirroredStrategy: "MultiWorkerMirroredStrategy",
+             tf.distribute.MirroredStrategy: "MirroredStrategy", tf.distribute.OneDeviceStrategy: "OneDeviceStrategy"}
+    name = next((n for cls, n in names.items() if isinstance(strategy, cls)), "default strategy")
+    return f"{name} with {strategy.num_replicas_in_sync} replica(s)"
 
 
 def is_chief():
@@ -46,3 +50,28 @@ def is_chief():
     if not config.get("cluster", {}).get("worker") or len(config["cluster"]["worker"]) <= 1:
         return True
     return task.get("type") in ("chief", None) or (task.get("type") == "worker" and task.get("index", 0) == 0 and "chief" not in config.get("cluster", {}))
+
+
+def patch_multi_worker_reduce(strategy):
+    """Works around Keras 3 + MultiWorkerMirroredStrategy ``fit`` failures (keras-team/keras#20585).
+
+    Keras calls ``strategy.reduce`` on the whole ``(x, y)`` batch structure and with ``axis=0`` on
+    scalar metric results; MirroredStrategy copes, MultiWorkerMirroredStrategy's reduce takes one
+    value and fails on both. The patched ``reduce`` maps over the structure and reduces scalars
+    across replicas only. Idempotent; a no-op for other strategies.
+    """
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) or getattr(
+            strategy, "_keras_audiosr_reduce_patched", False):
+        return strategy
+    original = strategy.reduce
+
+    def rank(v):
+        v = v.values[0] if isinstance(v, tf.distribute.DistributedValues) else v
+        return getattr(v, "shape", tf.TensorShape(None)).rank
+
+    def reduce(self, reduce_op, value, axis=None):
+        return tf.nest.map_structure(lambda v: original(reduce_op, v, axis=None if rank(v) == 0 else axis), value)
+
+    strategy.reduce = types.MethodType(reduce, strategy)
+    strategy._keras_audiosr_reduce_patched = True
+    return strategy
