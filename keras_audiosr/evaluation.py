@@ -32,8 +32,10 @@ __all__ = ["evaluate_files", "evaluate_signal", "format_table"]
 _LABELS = {"snr": "SNR", "lsd": "LSD", "lsd_hf": "LSD-HF", "pesq": "PESQ"}
 
 
-def _degradation(model) -> Degradation:
+def _degradation(model, filter=None) -> Degradation:
     deg = Degradation.from_dict(model.degradation)
+    if filter is not None:
+        deg = Degradation(ratio=deg.ratio, filter=filter, zero_phase=deg.zero_phase)
     if deg.ratio != model.ratio and model.ratio != 1:
         raise ValueError(f"model {model.name!r}: degradation ratio {deg.ratio} != model ratio {model.ratio}")
     return deg
@@ -53,7 +55,7 @@ def _baseline_names(baselines) -> tuple[str, ...]:
 
 
 def evaluate_signal(model, reference, rate=None, *, baselines=("spline",), with_pesq=None, chunk: int = 16384,
-                    overlap: int = 1024, return_signals: bool = False, name: str = "<array>") -> dict:
+                    overlap: int = 1024, return_signals: bool = False, name: str = "<array>", filter=None) -> dict:
     """Metrics of ``model`` and each baseline on one high-rate mono ``reference``.
 
     ``reference`` is ``[time]`` (or ``[time, 1]``) at ``rate`` Hz (default ``model.hr_rate``); a
@@ -62,7 +64,8 @@ def evaluate_signal(model, reference, rate=None, *, baselines=("spline",), with_
     training, upsampled, and scored. Returns ``{"model": {snr, lsd, lsd_hf[, pesq]}, "<baseline>":
     {...}, ..., "seconds": duration scored}`` (plus ``"input"`` for a same-rate model), and
     ``"signals"`` (``reference``, ``low``, each baseline and ``model`` arrays) when
-    ``return_signals``. ``name`` labels errors.
+    ``return_signals``. ``name`` labels errors. ``filter`` replaces the training degradation's
+    filter (e.g. to score an unseen filter).
     """
     hr = int(model.hr_rate)
     names = _baseline_names(baselines)
@@ -78,7 +81,7 @@ def evaluate_signal(model, reference, rate=None, *, baselines=("spline",), with_
                          f"serve as a reference")
     if rate > hr:
         ref = resample(ref, rate, hr)
-    deg = _degradation(model)
+    deg = _degradation(model, filter)
     band = deg.ratio  # the band ratio: LSD-HF scores the bins above hr / (2 * band)
     ref = np.ascontiguousarray(trim_to_multiple(ref, band))
     if ref.size == 0:
@@ -125,7 +128,7 @@ def _unique_png(plot_dir: Path, stem: str, used: set) -> Path:
 
 
 def evaluate_files(model, paths, *, baselines=("spline",), with_pesq=None, plot_dir=None, progress: bool = True,
-                   chunk: int = 16384, overlap: int = 1024) -> dict:
+                   chunk: int = 16384, overlap: int = 1024, filter=None) -> dict:
     """Evaluate ``model`` on each sound file in ``paths``, each the high-rate reference of itself.
 
     Each file is read, mixed to mono and resampled down to ``model.hr_rate``
@@ -136,7 +139,8 @@ def evaluate_files(model, paths, *, baselines=("spline",), with_pesq=None, plot_
     Returns ``{"files": [{"path", "seconds", "model": {...}, "<baseline>": {...}[, "plot"]}, ...],
     "mean": {"model": {...}, "<baseline>": {...}}, "systems", "n_files", "ratio", "band_ratio",
     "lr_rate", "hr_rate", "degradation", "degradation_text"}``; means are over files and skip ``None``
-    (failed PESQ). A same-rate model (``ratio == 1``) also gets the system ``"input"``.
+    (failed PESQ). A same-rate model (``ratio == 1``) also gets the system ``"input"``. ``filter``
+    replaces the filter of the model's training degradation (seen/unseen filter reports).
     """
     from keras_audiosr.data.patches import prepare_signal
 
@@ -144,7 +148,7 @@ def evaluate_files(model, paths, *, baselines=("spline",), with_pesq=None, plot_
     if not paths:
         raise ValueError("evaluate_files: no files given")
     names = _baseline_names(baselines)
-    deg = _degradation(model)
+    deg = _degradation(model, filter)
     systems = ("model",) + (("input",) if _same_rate(model) else ()) + names
     hr = int(model.hr_rate)
     if with_pesq is None:
@@ -160,7 +164,7 @@ def evaluate_files(model, paths, *, baselines=("spline",), with_pesq=None, plot_
                              f"serve as a reference")
         ref = prepare_signal(path, hr)
         res = evaluate_signal(model, ref, hr, baselines=names, with_pesq=with_pesq, chunk=chunk, overlap=overlap,
-                              return_signals=plot_dir is not None, name=str(path))
+                              return_signals=plot_dir is not None, name=str(path), filter=filter)
         entry = {"path": str(path), "seconds": res["seconds"], **{s: res[s] for s in systems}}
         if plot_dir is not None:
             from keras_audiosr.plots import plot_spectrograms

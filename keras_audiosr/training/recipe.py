@@ -182,6 +182,38 @@ def prepare_data(cfg, filters=None, progress=True):
     return PreparedData(root, label, embedded, split, train, patch_cfg, cfg.degradation())
 
 
+def prepare_music_data(cfg, *, same_rate, multifilter=False, channels="separate", progress=True):
+    """Music corpus (split file or deterministic hash split) -> training patches, one filter or the multi-filter bank.
+
+    Without ``--data-dir`` the generated piano-like corpus is used. ``same_rate`` gives inputs low-passed
+    at the high rate (bandwidth extension) instead of decimated ones; ``multifilter`` extracts one input
+    version per filter of :data:`keras_audiosr.degrade.MULTI_FILTER_DEFAULTS` (Sulun & Davies), each
+    example drawing its filter anew every epoch (:func:`keras_audiosr.data.make_multifilter_dataset`).
+    """
+    from keras_audiosr.data.multifilter import extract_multifilter_patches
+    from keras_audiosr.data.music import DEFAULT_MUSIC_CORPUS_NAME, load_music, make_default_music_corpus
+    from keras_audiosr.degrade import MULTI_FILTER_DEFAULTS
+
+    embedded = cfg.data_dir is None
+    root = make_default_music_corpus() if embedded else Path(cfg.data_dir).expanduser()
+    label = (f"embedded default music corpus ({DEFAULT_MUSIC_CORPUS_NAME}: generated piano-like pieces, not "
+             "recordings; pass --data-dir for a real corpus)") if embedded else str(root)
+    split = load_music(root)
+    print(f"[keras_audiosr] corpus: {label}")
+    print(f"[keras_audiosr] split: {split.note}")
+    print(f"[keras_audiosr] {len(split.train)} training and {len(split.test)} test files")
+    patch_cfg = PatchConfig(hr_rate=cfg.hr_rate, ratio=cfg.ratio, filter=cfg.filter, patch_size=cfg.patch_size,
+                            stride=cfg.stride)
+    cache = Path(cfg.cache_dir).expanduser() if cfg.cache_dir else default_cache_dir() / "patches"
+    filters = MULTI_FILTER_DEFAULTS if multifilter else (patch_cfg.filter,)
+    bank = extract_multifilter_patches(split.train, patch_cfg, filters, same_rate=same_rate, channels=channels,
+                                       cache_dir=cache, progress=progress)
+    train = bank if multifilter else bank.for_filter(patch_cfg.filter)
+    what = f"{len(filters)} filters each" if multifilter else f"filter {patch_cfg.filter}"
+    print(f"[keras_audiosr] {len(train)} training patches of {cfg.patch_size} samples ({what})")
+    return PreparedData(root, label, embedded, split, train, patch_cfg, cfg.degradation())
+
+
 def steps_per_epoch(cfg, data):
     return cfg.steps_per_epoch or max(1, len(data.train) // cfg.batch_size)
 
@@ -233,22 +265,34 @@ def fit(model, data, cfg, dataset=None, callbacks=(), verbose=None, out=None, ep
     }
 
 
-def evaluate(generator, data, cfg, progress=True):
-    """Model and baselines (spline, sinc) on every test file, degraded as in training."""
+def evaluate(generator, data, cfg, progress=True, filter=None):
+    """Model and baselines (spline, sinc) on every test file, degraded as in training (or with ``filter``)."""
     from keras_audiosr.evaluation import evaluate_files
 
     paths = [u.path for u in data.split.test]
     return evaluate_files(generator, paths, baselines=("spline", "sinc"), with_pesq=None if cfg.pesq else False,
-                          progress=progress)
+                          progress=progress, filter=filter)
 
 
-def finish(generator, data, cfg, fit_info=None, recipe=None, extra_metrics=None):
-    """Evaluates on the test split and writes ``config.json``, ``model.keras``, ``eval.json`` and ``metrics.json``."""
-    out = Path(cfg.out)
-    report = evaluate(generator, data, cfg)
+def finish(generator, data, cfg, fit_info=None, recipe=None, extra_metrics=None, filters=None):
+    """Evaluates on the test split and writes ``config.json``, ``model.keras``, ``eval.json`` and ``metrics.json``.
+
+    ``filters`` (e.g. ``{"seen": "cheby1:8", "unseen": "butter:6"}``) adds one evaluation per named
+    filter under ``metrics["filters"]``, side by side; ``metrics["test"]`` is always the training degradation.
+    """
     from keras_audiosr.evaluation import format_table
 
+    out = Path(cfg.out)
+    report = evaluate(generator, data, cfg)
     print(format_table(report))
+    by_filter = {}
+    for label, spec in (filters or {}).items():
+        print(f"[keras_audiosr] evaluation with the {label} filter {spec}")
+        rep = evaluate(generator, data, cfg, filter=spec)
+        print(format_table(rep))
+        by_filter[label] = {"filter": spec, "degradation_text": rep["degradation_text"], "test": rep["mean"]}
+    if by_filter:
+        extra_metrics = {**(extra_metrics or {}), "filters": by_filter}
     if not is_chief():
         return report
     fit_info = fit_info or {}
