@@ -118,7 +118,7 @@ def quantize_aware(model):
 
 
 def qat_finetune(model, lr: np.ndarray, hr: np.ndarray, steps: int = 200, batch_size: int = 16,
-                 learning_rate: float = 1e-5, seed: int = 0, verbose: int = 0):
+                 learning_rate: float = 1e-4, seed: int = 0, verbose: int = 0):
     """Clone ``model`` with :func:`quantize_aware` and fine-tune it for ``steps`` on training patches (L2 loss).
 
     The fake-quant ranges are first set by one pass over the data, then tracked during fine-tuning.
