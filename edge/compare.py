@@ -55,8 +55,12 @@ def _keras_latency(model, plan, repeats: int = 20) -> float:
 
 def compare(model, eval_utts, train_utts, out_dir, *, block_ms: float = 1000.0, frame_ms: float = 20.0,
             with_pesq: bool | None = None, max_files: int | None = None, max_seconds: float | None = None,
-            threads: int = 1, repeats: int = 30, progress: bool = True, log=print, **exporter_kwargs) -> dict:
-    """Export every variant into ``out_dir``, run each over ``eval_utts`` and score it; returns the report dict."""
+            threads: int = 1, repeats: int = 30, progress: bool = True, log=print, model_path=None,
+            **exporter_kwargs) -> dict:
+    """Export every variant into ``out_dir``, run each over ``eval_utts`` and score it; returns the report dict.
+
+    ``model_path`` (the ``.keras`` file) gives the size of the ``keras`` row.
+    """
     from keras_audiosr.data.patches import prepare_signal
     from keras_audiosr.degrade import Degradation, trim_to_multiple
     from keras_audiosr.inference import upsample_array
@@ -113,7 +117,6 @@ def compare(model, eval_utts, train_utts, out_dir, *, block_ms: float = 1000.0, 
         row["spline"] = evaluate_pair(spline(low, ratio), ref, ratio, hr_rate, with_pesq=with_pesq)
         per_file.append(row)
 
-    keras_file = getattr(model, "_edge_source_path", None)
     variants = []
     for name in VARIANTS:
         entry = {"name": name}
@@ -121,7 +124,7 @@ def compare(model, eval_utts, train_utts, out_dir, *, block_ms: float = 1000.0, 
             entry[k] = _mean(f[name].get(k) for f in per_file)
         if name == "keras":
             entry["snr_vs_float"] = None
-            entry["size_bytes"] = Path(keras_file).stat().st_size if keras_file else None
+            entry["size_bytes"] = Path(model_path).stat().st_size if model_path else None
             entry["latency_ms"] = _keras_latency(model, block_plan)
             entry["rtf"] = entry["latency_ms"] / block_plan.frame_ms
             entry.update(frame_ms=block_plan.frame_ms, algorithmic_latency_ms=None, mode="float32 (Keras)")
@@ -200,7 +203,6 @@ def main(argv=None) -> int:
     from edge.metadata import write_bytes_atomic, write_json_atomic
 
     model = load_model(args.model)
-    model._edge_source_path = str(args.model)
     eval_utts = load_corpus(args.data)
     train_utts = training_utterances(args.train_data)
     speakers = [s for s in args.test_speakers.split(",") if s] if args.test_speakers else None
@@ -210,7 +212,7 @@ def main(argv=None) -> int:
     report = compare(model, eval_utts, train_utts, out_dir, block_ms=args.block_ms, frame_ms=args.frame_ms,
                      with_pesq=False if args.no_pesq else None, max_files=args.max_files,
                      max_seconds=args.max_seconds, threads=args.threads, progress=not args.no_progress,
-                     qat_steps=args.qat_steps, calibration_windows=args.calibration_windows)
+                     qat_steps=args.qat_steps, calibration_windows=args.calibration_windows, model_path=args.model)
     report["split_note"] = note
     report["command"] = "python -m edge.compare " + " ".join(sys.argv[1:] if argv is None else argv)
     write_json_atomic(args.json, report)
