@@ -370,12 +370,21 @@ def main(argv=None) -> int:
         return 2
     from keras_audiosr.inference import load_model
 
-    model = load_model(args.model)
-    res = convert_model(model, args.mode, args.out, train_data=args.train_data, frame=args.frame,
-                        frame_ms=args.frame_ms, name=args.name, progress=not args.no_progress,
-                        calibration_windows=args.calibration_windows, qat_steps=args.qat_steps,
-                        qat_learning_rate=args.qat_learning_rate,
-                        min_snr=None if args.min_snr is None else {args.mode: args.min_snr})
+    from edge.opcheck import NonBuiltinOpError
+
+    try:
+        model = load_model(args.model)
+        res = convert_model(model, args.mode, args.out, train_data=args.train_data, frame=args.frame,
+                            frame_ms=args.frame_ms, name=args.name, progress=not args.no_progress,
+                            calibration_windows=args.calibration_windows, qat_steps=args.qat_steps,
+                            qat_learning_rate=args.qat_learning_rate,
+                            min_snr=None if args.min_snr is None else {args.mode: args.min_snr})
+    except (NonBuiltinOpError, ParityError) as e:
+        print(f"error: gate failed: {e}", file=sys.stderr)
+        return 1
+    except (OSError, ValueError) as e:  # missing/corrupt model or audio, bad arguments
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     print(f"{res.path}\t{res.size_bytes} bytes\tlatency {res.metadata['algorithmic_latency_ms']:.1f} ms\t"
           f"parity {res.parity}")
     return 0

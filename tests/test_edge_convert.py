@@ -138,6 +138,11 @@ def test_unknown_mode_lists_the_modes():
     assert convert_main(["--model", "m.keras", "--mode", "int4", "--out", "x"]) == 2
 
 
+def test_convert_cli_reports_a_missing_model(tmp_path, capsys):
+    assert convert_main(["--model", str(tmp_path / "none.keras"), "--mode", "float", "--out", str(tmp_path)]) == 2
+    assert "none.keras" in capsys.readouterr().err
+
+
 def test_op_check_names_non_builtin_ops(tmp_path):
     import tensorflow as tf
 
