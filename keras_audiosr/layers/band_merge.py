@@ -1,0 +1,109 @@
+"""BandMerge: keeps the input's band exactly, by construction; the network only adds the band above it."""
+import keras
+import numpy as np
+from keras import ops
+
+DEFAULT_TRANSITION = (0.875, 1.0)
+DEFAULT_ATTENUATION_DB = 120.0
+
+
+def band_split_taps(ratio, transition=DEFAULT_TRANSITION, attenuation_db=DEFAULT_ATTENUATION_DB):
+    """Linear-phase Kaiser high-pass FIR (odd length, float64) that :class:`BandMerge` applies to the network.
+
+    ``transition = (stop, pass)`` are fractions of the LOW-rate Nyquist frequency ``hr_rate / (2 ratio)``:
+    below ``stop`` the response is at most ``-attenuation_db`` dB, above ``pass`` it is within the
+    Kaiser ripple of 1. The length follows Kaiser's formula (``scipy.signal.kaiserord``), so a
+    narrower transition or a deeper stopband costs more taps (and more delay).
+    """
+    from scipy import signal
+
+    ratio = int(ratio)
+    if ratio < 2:
+        raise ValueError(f"band_split_taps: ratio must be an integer >= 2, got {ratio}")
+    stop, passband = (float(v) for v in transition)
+    if not 0.0 < stop < passband <= ratio:
+        raise ValueError(f"band_split_taps: transition must be (stop, pass) with 0 < stop < pass <= ratio "
+                         f"(fractions of the low-rate Nyquist), got {tuple(transition)}")
+    if not attenuation_db > 21.0:
+        raise ValueError(f"band_split_taps: attenuation_db must exceed 21 dB, got {attenuation_db}")
+    # Frequencies normalised to the HIGH-rate Nyquist (what scipy takes).
+    width = (passband - stop) / ratio
+    numtaps, beta = signal.kaiserord(float(attenuation_db), width)
+    numtaps += 1 - numtaps % 2  # odd: a type-I linear-phase high-pass
+    cutoff = 0.5 * (stop + passband) / ratio
+    return signal.firwin(numtaps, cutoff, window=("kaiser", beta), pass_zero=False, scale=True)
+
+
+@keras.saving.register_keras_serializable(package="keras_audiosr")
+class BandMerge(keras.layers.Layer):
+    """``[low, high] -> low + highpass(high)``: the output's band below the transition IS ``low``.
+
+    ``low`` is a fixed, band-limited interpolation of the model's input (e.g.
+    :class:`Interpolation1D` with ``method="sinc"``) and ``high`` the network's high-rate output,
+    both ``[B, T, C]`` (or ``[B, T, 1, C]`` for Conv2D-style graphs). The high-pass is a fixed
+    linear-phase FIR (:func:`band_split_taps`) applied per channel with zero padding ("same"), so
+    it adds no delay; below ``transition[0]`` of the low-rate Nyquist the network's contribution is
+    attenuated by at least ``attenuation_db`` (120 dB by default: the level of float32 rounding),
+    so the output equals ``low`` there whatever the network learns. Between the two edges both
+    branches contribute; above ``transition[1]`` the network has the band to itself.
+
+    Streaming use: the FIR is symmetric with ``delay = (taps - 1) // 2`` high-rate samples, the
+    lookahead a causal implementation needs.
+
+    Args:
+        ratio: The model's up-sampling ratio (the low-rate Nyquist is ``1 / ratio`` of the high-rate one).
+        transition: ``(stop, pass)`` as fractions of the low-rate Nyquist; default (0.875, 1.0).
+        attenuation_db: Stopband attenuation of the high-pass.
+    """
+
+    def __init__(self, ratio, transition=DEFAULT_TRANSITION, attenuation_db=DEFAULT_ATTENUATION_DB, **kwargs):
+        super().__init__(**kwargs)
+        self.ratio = int(ratio)
+        self.transition = tuple(float(v) for v in transition)
+        self.attenuation_db = float(attenuation_db)
+        self.taps = band_split_taps(self.ratio, self.transition, self.attenuation_db)
+
+    @property
+    def delay(self):
+        """Half the FIR length in high-rate samples (the lookahead a streaming form needs)."""
+        return (len(self.taps) - 1) // 2
+
+    def build(self, input_shape):
+        low_shape, high_shape = input_shape
+        if len(low_shape) not in (3, 4) or len(low_shape) != len(high_shape):
+            raise ValueError(f"BandMerge takes [low, high] of equal rank 3 ([B, T, C]) or 4 ([B, T, 1, C]), "
+                             f"got {tuple(low_shape)} and {tuple(high_shape)}")
+        channels = high_shape[-1]
+        if channels is None or (low_shape[-1] is not None and low_shape[-1] != channels):
+            raise ValueError(f"BandMerge needs the same known channel count in both inputs, got "
+                             f"{tuple(low_shape)} and {tuple(high_shape)}")
+        self._rank = len(high_shape)
+        self._channels = int(channels)
+        super().build(input_shape)
+
+    def _kernel(self, dtype):
+        k, c = len(self.taps), self._channels
+        if self._rank == 4:  # depthwise [K, 1, C, 1]
+            kernel = np.tile(self.taps.reshape(k, 1, 1, 1), (1, 1, c, 1))
+        else:  # [K, C, C], diagonal
+            kernel = np.zeros((k, c, c))
+            for i in range(c):
+                kernel[:, i, i] = self.taps
+        return ops.convert_to_tensor(kernel.astype(np.float32), dtype=dtype)
+
+    def call(self, inputs):
+        low, high = inputs
+        kernel = self._kernel(high.dtype)
+        if self._rank == 4:
+            filtered = ops.depthwise_conv(high, kernel, strides=1, padding="same")
+        else:
+            filtered = ops.conv(high, kernel, strides=1, padding="same")
+        return ops.cast(low, filtered.dtype) + filtered
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[1])
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"ratio": self.ratio, "transition": list(self.transition), "attenuation_db": self.attenuation_db})
+        return config
