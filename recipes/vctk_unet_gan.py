@@ -3,10 +3,11 @@
 AudioUNet generator trained adversarially. Default: WGAN-GP with a convolutional critic (King et
 al.: n_critic 5, lambda 10, Adam 1e-4 (0.9, 0.999)). ``--critic wavegan --adversarial gan`` gives
 the UNet + phase-shuffle WaveGAN critic of the Retzloeff report (lambda_adv 0.01); ``wgan`` uses
-weight clipping. ``--init-from M.keras`` warm-starts the generator (e.g. from recipes.vctk_unet).
+weight clipping (RMSprop 5e-5). ``--learning-rate`` replaces the variant's learning rate.
+``--init-from M.keras`` warm-starts the generator (e.g. from recipes.vctk_unet).
 """
 from keras_audiosr.models import AudioUNet, AudioUNetGANCritic, WaveGANCritic
-from keras_audiosr.training import ADVERSARIAL_LOSSES, AdversarialTrainer
+from keras_audiosr.training import ADVERSARIAL_LOSSES, AdversarialTrainer, default_optimizers
 from keras_audiosr.training.config import RecipeConfig, existing_file, non_negative_float, positive_int
 from keras_audiosr.training.runner import Recipe, warm_start
 
@@ -28,7 +29,7 @@ def build(cfg, degradation):
     critic = CRITICS[cfg.extra["critic"]].from_size(cfg.model_size)
     trainer = AdversarialTrainer(generator, critic, loss=cfg.extra["adversarial"], n_critic=cfg.extra["n_critic"],
                                  sample_loss=cfg.loss, adversarial_weight=cfg.extra["adversarial_weight"], seed=cfg.seed)
-    trainer.compile()
+    trainer.compile(*default_optimizers(cfg.extra["adversarial"], cfg.learning_rate))
     return trainer
 
 
@@ -41,7 +42,7 @@ def check(cfg):
 RECIPE = Recipe(
     name="vctk_unet_gan",
     description=__doc__,
-    defaults=RecipeConfig(filter="cheby1:8", batch_size=20, loss="l2", out="runs/vctk_unet_gan"),
+    defaults=RecipeConfig(filter="cheby1:8", batch_size=20, learning_rate=None, loss="l2", out="runs/vctk_unet_gan"),
     build=build,
     epochs=(6, 50),
     flags=FLAGS,

@@ -60,6 +60,7 @@ def main():
     else:
         raise SystemExit(f"unknown kill point {point!r}")
     sys.argv = [module, *sys.argv[4:]]
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's packages, as `python -m` from its root
     runpy.run_module(module, run_name="__main__", alter_sys=True)
 
 

@@ -122,3 +122,13 @@ def test_model_size_by_hardware(monkeypatch):
     assert choose_model_size(RecipeConfig())[0] == "small"  # the embedded demonstration corpus
     assert choose_model_size(dataclasses.replace(corpus, model_size="tiny")) == ("tiny", "chosen with --model-size")
     assert choose_model_size(corpus, recorded="small")[0] == "small"  # a resumed run keeps its size
+
+
+@pytest.mark.parametrize("argv,variant_lr", [([], 1e-4), (["--adversarial", "wgan"], 5e-5), (["--learning-rate", "2e-4"], 2e-4)])
+def test_gan_recipe_uses_the_learning_rate_flag(argv, variant_lr):
+    recipe = _recipe("vctk_unet_gan")
+    cfg = parse_config(recipe.defaults, argv, flags=recipe.flags)
+    cfg.model_size = "tiny"
+    trainer = recipe.build(cfg, cfg.degradation())
+    for opt in (trainer.g_optimizer, trainer.d_optimizer):
+        assert float(opt.learning_rate) == pytest.approx(variant_lr)

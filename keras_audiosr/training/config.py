@@ -108,7 +108,8 @@ class RecipeConfig:
     steps_per_epoch: int | None = field(default=None, metadata=_flag(
         "batches per epoch (default: one pass over the training examples)", type=positive_int))
     batch_size: int = field(default=16, metadata=_flag("global batch size (split across replicas)", type=positive_int))
-    learning_rate: float = field(default=3e-4, metadata=_flag("Adam learning rate", type=positive_float))
+    learning_rate: float | None = field(default=3e-4, metadata=_flag(
+        "optimizer learning rate", type=positive_float))
     loss: str = field(default="l2", metadata=_flag("sample loss", choices=("l1", "l2")))
     patch_size: int = field(default=8192, metadata=_flag(
         "training example length in high-rate samples (a multiple of the ratio)", type=positive_int))
@@ -139,6 +140,16 @@ def flag_name(name):
     return "--" + name.replace("_", "-")
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the description's paragraphs; adds ``(default: X)`` where a flag has a default to show."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, argparse.SUPPRESS) or action.nargs == 0:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 class RecipeArgumentParser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line on stderr (``PROG: error: ...``) and exit status 2."""
 
@@ -146,19 +157,20 @@ class RecipeArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def build_parser(defaults, description=None, flags=None, prog=None):
+def build_parser(defaults, description=None, flags=None, prog=None, help_overrides=None):
     """A parser with every :class:`RecipeConfig` field as a flag defaulting to ``defaults``, plus the recipe's ``flags``.
 
     ``flags`` maps names to argparse keyword arguments (``{"arch": dict(choices=..., default=..., help=...)}``
-    gives ``--arch``); their values land in ``cfg.extra``.
+    gives ``--arch``); their values land in ``cfg.extra``. ``help_overrides`` replaces core flags' help text.
     """
-    parser = RecipeArgumentParser(prog=prog, description=description,
-                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = RecipeArgumentParser(prog=prog, description=(description or "").replace("``", "").strip() or None,
+                                  formatter_class=_HelpFormatter)
     for f in dataclasses.fields(RecipeConfig):
         meta = dict(f.metadata)
         option = meta.pop("flag", flag_name(f.name))
         if option is None:
             continue
+        meta["help"] = (help_overrides or {}).get(f.name, meta["help"])
         parser.add_argument(option, dest=f.name, default=getattr(defaults, f.name), **meta)
     for name, kwargs in (flags or {}).items():
         kwargs = dict(kwargs)
@@ -193,13 +205,13 @@ def _check(cfg, default_patch_size):
     return None
 
 
-def parse_config(defaults, argv=None, description=None, flags=None, check=None, prog=None):
+def parse_config(defaults, argv=None, description=None, flags=None, check=None, prog=None, help_overrides=None):
     """Parses ``argv`` over the recipe's ``defaults`` and validates; flags not in RecipeConfig land in ``cfg.extra``.
 
     ``check(cfg)`` may return a message for a recipe's own rule. Any problem exits with status 2 and
     one line on stderr naming it.
     """
-    parser = build_parser(defaults, description, flags, prog=prog)
+    parser = build_parser(defaults, description, flags, prog=prog, help_overrides=help_overrides)
     namespace = vars(parser.parse_args(sys.argv[1:] if argv is None else list(argv)))
     core = {f.name for f in dataclasses.fields(RecipeConfig)}
     extra = {k: v for k, v in namespace.items() if k not in core}

@@ -286,6 +286,8 @@ def _load_trained(out, what="training"):
     if not (state.trained and path.is_file()):
         return None, state
     _say(f"{what} finished already ({state.epochs} epochs, {state.train_seconds:.0f} s of training): loading {path}")
+    if is_chief():  # a kill right after training may have left the backup behind
+        shutil.rmtree(Path(out) / BACKUP_DIR, ignore_errors=True)
     return load_model(path), state
 
 
@@ -457,8 +459,11 @@ def _jsonish(value):
 
 def run(recipe, argv=None):
     """Runs ``recipe`` with the command line ``argv`` (default ``sys.argv[1:]``); returns the metrics."""
+    embedded_epochs, corpus_epochs = recipe.epochs
     cfg = parse_config(recipe.defaults, argv, description=recipe.description, flags=recipe.flags,
-                       check=recipe.check, prog=recipe.prog)
+                       check=recipe.check, prog=recipe.prog, help_overrides={"epochs": (
+                           f"training epochs (default: {embedded_epochs} on the embedded corpus, {corpus_epochs} "
+                           "with --data-dir)")})
     cfg.epochs = cfg.epochs or recipe.epochs[cfg.data_dir is not None]
     recorded = _recorded_config(recipe, cfg)
     keras.utils.set_random_seed(cfg.seed)
