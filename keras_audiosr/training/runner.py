@@ -373,7 +373,7 @@ def finish(generator, data, cfg, state, recipe=None, extra_metrics=None, filters
     }
     write_json(out / "eval.json", report)
     write_json(out / "metrics.json", metrics)
-    _say(f"wrote {out / 'model.keras'} and {out / 'metrics.json'}")
+    _say(f"wrote {out / 'eval.json'} and {out / 'metrics.json'} (the model: {out / 'model.keras'})")
     return metrics
 
 
@@ -459,6 +459,7 @@ def _jsonish(value):
 
 def run(recipe, argv=None):
     """Runs ``recipe`` with the command line ``argv`` (default ``sys.argv[1:]``); returns the metrics."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     embedded_epochs, corpus_epochs = recipe.epochs
     cfg = parse_config(recipe.defaults, argv, description=recipe.description, flags=recipe.flags,
                        check=recipe.check, prog=recipe.prog, help_overrides={"epochs": (
@@ -476,7 +477,7 @@ def run(recipe, argv=None):
         _fail(recipe.prog, f"{where}{err}")
     out = Path(cfg.out)
     if is_chief():
-        write_json(out / "config.json", {"recipe": recipe.name, **cfg.to_dict(), "argv": sys.argv[1:]})
+        write_json(out / "config.json", {"recipe": recipe.name, **cfg.to_dict(), "argv": argv})
     try:
         generator, state = _load_trained(out)
         if generator is None:
