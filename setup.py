@@ -31,7 +31,7 @@ setup(
     extras_require={
         "dev": ["pytest>=8,<10", "pytest-timeout>=2.2,<3"],
         "eval": ["pesq>=0.0.4,<0.1"],
-        "edge": ["ai-edge-litert>=2.0,<3", "ai-edge-quantizer>=0.4,<1"],
+        "edge": ["ai-edge-litert>=2.0,<3"],
     },
     entry_points={"console_scripts": ["keras-audiosr=keras_audiosr.cli:main"]},
 )

@@ -31,45 +31,12 @@ import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
+from keras_audiosr.models.saving import ModelError, load_model  # noqa: F401  (re-exported)
+
 __all__ = ["FADES", "ModelError", "load_model", "upsample_array", "upsample_file"]
 
 FADES = ("cosine", "linear")
 _FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")
-
-
-class ModelError(ValueError):
-    """A model file that cannot be used: not a ``.keras`` archive, corrupt, or not an audio SR model."""
-
-
-def load_model(path):
-    """Load a saved :class:`~keras_audiosr.models.AudioSRModel` from a ``.keras`` file (compile=False).
-
-    Raises ``FileNotFoundError`` when ``path`` does not exist and :class:`ModelError` (a
-    ``ValueError``) when it is not a ``.keras`` zip archive, cannot be deserialised, or holds a Keras
-    model that does not carry ``ratio`` and ``hr_rate`` (not an audio super-resolution model); every
-    message names ``path``.
-    """
-    import keras
-
-    import keras_audiosr  # noqa: F401  (registers the package's layers and models)
-    from keras_audiosr.models import AudioSRModel
-
-    p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"{p}: model file not found")
-    if p.is_dir():
-        raise ModelError(f"{p}: is a directory; expected a .keras model file")
-    if not zipfile.is_zipfile(p):
-        raise ModelError(f"{p}: not a Keras .keras model archive (not a zip file)")
-    try:
-        model = keras.models.load_model(p, compile=False)
-    except Exception as e:  # keras raises many types for a damaged archive
-        raise ModelError(f"{p}: cannot load the Keras model ({type(e).__name__}: {e})") from e
-    if not isinstance(model, AudioSRModel):
-        missing = [a for a in ("ratio", "hr_rate") if not hasattr(model, a)]
-        raise ModelError(f"{p}: holds a {type(model).__name__}, not an audio super-resolution model "
-                         f"(keras_audiosr.models.AudioSRModel; missing {', '.join(missing) or 'its base class'})")
-    return model
 
 
 def _shift_period(model) -> int:

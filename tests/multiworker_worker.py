@@ -1,4 +1,4 @@
-"""One worker of a two-process MultiWorkerMirroredStrategy run (used by tests/test_training_distribute.py).
+"""One worker of a two-process MultiWorkerMirroredStrategy run (used by tests/test_training_multiworker.py).
 
 Usage: ``TF_CONFIG=... python tests/multiworker_worker.py OUT_JSON``. Builds the strategy from
 ``TF_CONFIG`` with :func:`keras_audiosr.training.get_strategy`, trains a tiny AudioUNet for three

@@ -19,7 +19,7 @@ from keras_audiosr.data import load_corpus, make_default_corpus  # noqa: E402
 from keras_audiosr.models import AudioUNet  # noqa: E402
 
 # Parity bounds the tests hold the exports to (the Exporter's own gates are MIN_SNR_DB; these are the
-# values stated in README_EDGE.md for the tiny test model on the synthetic corpus).
+# values stated in the README edge section for the tiny test model on the synthetic corpus).
 SNR_VS_FLOAT_DB = {"dynamic": 40.0, "float16": 60.0, "int8": 20.0, "int16x8": 40.0, "qat": 20.0}
 
 

@@ -19,18 +19,22 @@ from keras_audiosr.training.losses import (
 __all__ = ["AdversarialTrainer", "default_optimizers"]
 
 
-def default_optimizers(loss: str = "wgan-gp"):
+def default_optimizers(loss: str = "wgan-gp", learning_rate: float | None = None):
     """Fresh ``(g_optimizer, d_optimizer)`` for an adversarial variant.
 
     - ``"wgan-gp"`` and ``"gan"``: Adam, learning rate 1e-4, beta_1 0.9, beta_2 0.999 (King et al.'s
       WGAN-GP settings, also used for the plain GAN).
     - ``"wgan"``: RMSprop 5e-5 (Arjovsky et al.: momentum destabilises a weight-clipped critic).
+
+    ``learning_rate`` replaces the variant's learning rate for both.
     """
     name = get_adversarial_loss(loss).name
     if name == "wgan":
-        return (keras.optimizers.RMSprop(5e-5, name="g_optimizer"), keras.optimizers.RMSprop(5e-5, name="d_optimizer"))
-    return (keras.optimizers.Adam(1e-4, beta_1=0.9, beta_2=0.999, name="g_optimizer"),
-            keras.optimizers.Adam(1e-4, beta_1=0.9, beta_2=0.999, name="d_optimizer"))
+        lr = learning_rate or 5e-5
+        return (keras.optimizers.RMSprop(lr, name="g_optimizer"), keras.optimizers.RMSprop(lr, name="d_optimizer"))
+    lr = learning_rate or 1e-4
+    return (keras.optimizers.Adam(lr, beta_1=0.9, beta_2=0.999, name="g_optimizer"),
+            keras.optimizers.Adam(lr, beta_1=0.9, beta_2=0.999, name="d_optimizer"))
 
 
 def _deserialize(obj):
