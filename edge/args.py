@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 
-__all__ = ["Parser", "UsageError", "positive_int", "non_negative_int", "positive_float", "existing_file",
+__all__ = ["Parser", "UsageError", "plain", "positive_int", "non_negative_int", "positive_float", "existing_file",
            "existing_dir", "writable_dir", "writable_file"]
+
+
+def plain(text: str) -> str:
+    """Docstring text for a terminal: ``code`` and :role:`target` markup become the bare words."""
+    text = re.sub(r":[a-z]+:`~?([^`]+)`", r"\1", text)
+    return text.replace("``", "")
 
 
 class UsageError(ValueError):
@@ -20,6 +27,8 @@ class Parser(argparse.ArgumentParser):
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        if kwargs.get("description"):
+            kwargs["description"] = plain(kwargs["description"])
         super().__init__(*args, **kwargs)
 
     def error(self, message):

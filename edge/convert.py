@@ -502,6 +502,9 @@ def main(argv=None) -> int:
         _validate(args)
     except (UsageError, ValueError) as e:
         return parser.fail(str(e))
+    from edge.logs import import_tensorflow
+
+    import_tensorflow()
     from keras_audiosr.inference import load_model
 
     try:

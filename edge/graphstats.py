@@ -11,7 +11,8 @@ activations are not counted):
 
 Tensor shapes come from the flatbuffer; in a graph with dynamic shapes they are taken from the
 interpreter after one invoke on a zero input of the declared shape. Parameters are the elements of
-the constant weight and bias tensors of those operators (each tensor counted once).
+the constant weight and bias inputs of those operators, counted per operator (the converter stores
+identical constants, such as zero biases, once; they count for each operator that uses them).
 """
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ def graph_stats(source) -> dict:
         return tuple(int(d) for d in (tensors[i].shape if tensors[i].shape is not None else ()))
 
     macs_by_op: dict[str, int] = {}
-    weights: set[int] = set()
+    params = 0
     for _, _, name, ins, outs in ops:
         if name not in MAC_OPS:
             continue
@@ -84,7 +85,6 @@ def graph_stats(source) -> dict:
             if j < len(ins) and ins[j] >= 0:
                 buf = model.buffers[tensors[ins[j]].buffer] if tensors[ins[j]].buffer is not None else None
                 if buf is not None and buf.data is not None and len(buf.data):
-                    weights.add(ins[j])
-    params = int(sum(int(np.prod(shape(i))) for i in weights))
-    return {"macs": int(sum(macs_by_op.values())), "macs_by_op": macs_by_op, "parameters": params,
+                    params += int(np.prod(shape(ins[j])))
+    return {"macs": int(sum(macs_by_op.values())), "macs_by_op": macs_by_op, "parameters": int(params),
             "operators": len(ops)}

@@ -7,7 +7,7 @@ import re
 import sys
 import tempfile
 
-__all__ = ["quiet_native_stderr", "quiet_absl"]
+__all__ = ["quiet_native_stderr", "quiet_absl", "import_tensorflow"]
 
 # Lines the converter and TensorFlow write straight to file descriptor 2 that say nothing to a user:
 # absl INFO/WARNING records, absl's pre-initialisation banner, the quantizer's settings dump
@@ -64,3 +64,14 @@ def quiet_native_stderr():
             if keep:
                 sys.stderr.write("\n".join(keep) + "\n")
                 sys.stderr.flush()
+
+
+def import_tensorflow():
+    """``import tensorflow`` and its device discovery with their start-up chatter (no CUDA driver, CPU features)
+    filtered out; returns the module."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with quiet_native_stderr():
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()  # device discovery logs its CUDA probe now, inside the filter
+    return tf
