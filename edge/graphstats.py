@@ -12,7 +12,8 @@ activations are not counted):
 Tensor shapes come from the flatbuffer; in a graph with dynamic shapes they are taken from the
 interpreter after one invoke on a zero input of the declared shape. Parameters are the elements of
 the constant weight and bias inputs of those operators, counted per operator (the converter stores
-identical constants, such as zero biases, once; they count for each operator that uses them).
+identical constants, such as zero biases, once; they count for each operator that uses them;
+float16 weights are counted through the DEQUANTIZE that feeds them).
 """
 from __future__ import annotations
 
@@ -60,6 +61,14 @@ def graph_stats(source) -> dict:
             return resolved[i]
         return tuple(int(d) for d in (tensors[i].shape if tensors[i].shape is not None else ()))
 
+    # float16 weights reach their operator through a DEQUANTIZE of the stored constant.
+    dequantized = {outs[0]: ins[0] for _, _, name, ins, outs in ops if name == "DEQUANTIZE" and ins and outs}
+
+    def constant(i: int) -> bool:
+        t = tensors[i]
+        buf = model.buffers[t.buffer] if t.buffer is not None and t.buffer < len(model.buffers) else None
+        return buf is not None and buf.data is not None and len(buf.data) > 0
+
     macs_by_op: dict[str, int] = {}
     params = 0
     for _, _, name, ins, outs in ops:
@@ -83,8 +92,8 @@ def graph_stats(source) -> dict:
         macs_by_op[name] = macs_by_op.get(name, 0) + int(macs)
         for j in _WEIGHT_INPUTS[name]:
             if j < len(ins) and ins[j] >= 0:
-                buf = model.buffers[tensors[ins[j]].buffer] if tensors[ins[j]].buffer is not None else None
-                if buf is not None and buf.data is not None and len(buf.data):
+                source = dequantized.get(ins[j], ins[j])
+                if constant(source):
                     params += int(np.prod(shape(ins[j])))
     return {"macs": int(sum(macs_by_op.values())), "macs_by_op": macs_by_op, "parameters": int(params),
             "operators": len(ops)}

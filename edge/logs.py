@@ -39,13 +39,13 @@ def quiet_native_stderr():
     TensorFlow's C++ logging does not go through Python, so it cannot be filtered any other way.
     Errors stay visible: on an exception the captured text is re-emitted in full.
     """
+    fd = 2  # native code writes to descriptor 2 whatever sys.stderr is
     try:
-        fd = sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):  # stderr replaced by an object without a descriptor
+        sys.stderr.flush()
+        saved = os.dup(fd)
+    except (OSError, ValueError):  # no descriptor 2 (a detached process)
         yield
         return
-    sys.stderr.flush()
-    saved = os.dup(fd)
     with tempfile.TemporaryFile(mode="w+b") as capture:
         os.dup2(capture.fileno(), fd)
         failed = False
