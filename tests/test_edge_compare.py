@@ -131,3 +131,24 @@ def test_compare_checks_arguments_before_any_work(corpus, tmp_path, capsys):
         err = capsys.readouterr().err
         assert rc == 2 and message in err and err.count("\n") == 1 and "Traceback" not in err, (argv, err)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.keras", "no_audio"]
+
+
+def test_evaluation_loop_scores_extra_systems_on_the_same_input():
+    from keras_audiosr.baselines import spline_upsample
+    from keras_audiosr.evaluation import evaluate_signal
+    from keras_audiosr.metrics import evaluate_pair, snr
+
+    model = AudioUNet.from_size("tiny", ratio=2, hr_rate=16000)
+    ref = (0.1 * np.sin(np.arange(8000) * 0.05)).astype(np.float32)
+    res = evaluate_signal(model, ref, with_pesq=False, return_signals=True, relative_to="model",
+                          systems={"hold": lambda low: np.repeat(low, 2), "spline2": lambda low: spline_upsample(low, 2)})
+    low, sig = res["signals"]["low"], res["signals"]
+    assert res["hold"]["snr"] == pytest.approx(evaluate_pair(np.repeat(low, 2), sig["reference"], 2, 16000,
+                                                             with_pesq=False)["snr"])
+    assert res["spline2"]["snr"] == pytest.approx(res["spline"]["snr"])  # the same input as the baseline
+    assert res["hold"]["snr_vs_model"] == pytest.approx(snr(np.repeat(low, 2), sig["model"]))
+    assert "snr_vs_model" not in res["model"] and "snr_vs_model" not in res["spline"]
+    with pytest.raises(ValueError, match="clash"):
+        evaluate_signal(model, ref, with_pesq=False, systems={"spline": lambda low: low})
+    with pytest.raises(ValueError, match="returned 3 samples"):
+        evaluate_signal(model, ref, with_pesq=False, systems={"short": lambda low: low[:3]})

@@ -214,3 +214,22 @@ def test_converter_chatter_is_filtered_and_errors_kept(capfd):
             os.write(2, b"fully_quantize: kept when failing\n")
             raise RuntimeError("boom")
     assert "fully_quantize: kept when failing" in capfd.readouterr().err
+
+
+def test_library_layers_export_as_a_static_graph():
+    """PadToMultiple (with real padding), Interpolation1D and SubPixel1D at fixed shapes: no TILE, SHAPE or PACK."""
+    from keras_audiosr.layers import Interpolation1D, PadToMultiple, SubPixel1D
+
+    keras.utils.set_random_seed(0)
+    x = keras.Input(batch_shape=(1, 30, 1))
+    h = Interpolation1D(2, "sinc")(PadToMultiple(8)(x))                      # 30 -> 32 -> 64
+    y = SubPixel1D(2)(keras.layers.Conv1D(2, 3, padding="same")(h))           # 64 -> 128
+    model = keras.Model(x, y)
+    data = convert_keras(model, "float")
+    report = static_graph_report(data)
+    assert report.ok, report.describe()
+    from edge.runtime import TFLiteModel
+
+    signal = np.sin(np.linspace(0, 20, 30)).astype(np.float32)
+    got = TFLiteModel(data)(signal)
+    assert np.allclose(got, np.asarray(model(signal[None, :, None]))[0, :, 0], atol=1e-5)
