@@ -177,13 +177,17 @@ def golden_outputs(data, inputs) -> tuple[list[np.ndarray], list[float], list[fl
 
 
 def _invoke(data, inputs, xnnpack: bool) -> list[np.ndarray]:
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
-
     from edge.logs import quiet_native_stderr
 
+    with quiet_native_stderr():  # LiteRT announces its XNNPACK delegate on fd 2
+        return _invoke_loud(data, inputs, xnnpack)
+
+
+def _invoke_loud(data, inputs, xnnpack: bool) -> list[np.ndarray]:
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
     resolver = OpResolverType.AUTO if xnnpack else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
-    with quiet_native_stderr():
-        interp = Interpreter(model_content=bytes(data), num_threads=1, experimental_op_resolver_type=resolver)
+    interp = Interpreter(model_content=bytes(data), num_threads=1, experimental_op_resolver_type=resolver)
     details = interp.get_input_details()
     if len(details) != len(inputs):
         raise ValueError(f"the model has {len(details)} inputs; {len(inputs)} arrays given")
