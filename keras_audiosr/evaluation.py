@@ -25,7 +25,7 @@ from keras_audiosr.audio import AudioError, read_audio, resample, validate_audio
 from keras_audiosr.baselines import get_baseline
 from keras_audiosr.degrade import Degradation, lowpass, trim_to_multiple
 from keras_audiosr.inference import upsample_array
-from keras_audiosr.metrics import evaluate_pair, pesq_available
+from keras_audiosr.metrics import evaluate_pair, pesq_available, snr
 
 __all__ = ["evaluate_files", "evaluate_signal", "format_table"]
 
@@ -55,7 +55,8 @@ def _baseline_names(baselines) -> tuple[str, ...]:
 
 
 def evaluate_signal(model, reference, rate=None, *, baselines=("spline",), with_pesq=None, chunk: int = 16384,
-                    overlap: int = 1024, return_signals: bool = False, name: str = "<array>", filter=None) -> dict:
+                    overlap: int = 1024, return_signals: bool = False, name: str = "<array>", filter=None,
+                    systems=None, relative_to: str | None = None) -> dict:
     """Metrics of ``model`` and each baseline on one high-rate mono ``reference``.
 
     ``reference`` is ``[time]`` (or ``[time, 1]``) at ``rate`` Hz (default ``model.hr_rate``); a
@@ -66,9 +67,21 @@ def evaluate_signal(model, reference, rate=None, *, baselines=("spline",), with_
     ``"signals"`` (``reference``, ``low``, each baseline and ``model`` arrays) when
     ``return_signals``. ``name`` labels errors. ``filter`` replaces the training degradation's
     filter (e.g. to score an unseen filter).
+
+    ``systems`` maps further names to upsamplers ``fn(low) -> high-rate array`` (e.g. exported
+    ``.tflite`` variants of the model) scored on the same low-rate input as the model. With
+    ``relative_to`` (``"model"`` or a ``systems`` name), every other model-like system also gets
+    ``snr_vs_<relative_to>``: its SNR against that system's output (how far a variant departs from
+    the model it came from).
     """
     hr = int(model.hr_rate)
     names = _baseline_names(baselines)
+    systems = dict(systems or {})
+    clash = set(systems) & ({"model", "input"} | set(names))
+    if clash:
+        raise ValueError(f"system names {sorted(clash)} clash with the model or a baseline")
+    if relative_to is not None and relative_to != "model" and relative_to not in systems:
+        raise ValueError(f"relative_to={relative_to!r} names no system (model or one of {sorted(systems)})")
     ref = np.asarray(reference, dtype=np.float32)
     if ref.ndim == 2 and ref.shape[1] == 1:
         ref = ref[:, 0]
@@ -92,11 +105,20 @@ def evaluate_signal(model, reference, rate=None, *, baselines=("spline",), with_
     except ValueError as e:
         raise AudioError(f"{name}: cannot degrade ({e})") from e
     estimates = {"model": upsample_array(model, low, chunk=chunk, overlap=overlap)}
+    for key, fn in systems.items():
+        y = np.asarray(fn(low), dtype=np.float32).reshape(-1)
+        if y.shape != ref.shape:
+            raise ValueError(f"{name}: system {key!r} returned {y.size} samples for a {ref.size}-sample reference")
+        estimates[key] = y
     if _same_rate(model):
         estimates["input"] = low
     for n in names:
         estimates[n] = get_baseline(n)(decimated, band)
     out = {k: evaluate_pair(v, ref, band, hr, with_pesq=with_pesq) for k, v in estimates.items()}
+    if relative_to is not None:
+        for k in ("model", *systems):
+            if k != relative_to:
+                out[k][f"snr_vs_{relative_to}"] = snr(estimates[k], estimates[relative_to])
     out["seconds"] = ref.size / hr
     if return_signals:
         out["signals"] = {"reference": ref, "low": low, **{k: v for k, v in estimates.items() if k != "model"},
