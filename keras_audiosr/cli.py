@@ -419,7 +419,7 @@ class Terminated(KeyboardInterrupt):
 def _start_tensorflow(args) -> None:
     from keras_audiosr.utils import quiet_tensorflow
 
-    quiet_tensorflow(verbose=bool(getattr(args, "verbose", False)))
+    quiet_tensorflow(verbose=bool(getattr(args, "verbose", False)), init_runtime=True)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

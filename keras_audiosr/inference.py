@@ -314,10 +314,11 @@ def upsample_file(model, in_path, out_path, *, chunk: int = 16384, overlap: int 
     try:
         with open_writer(out_path, model.hr_rate, channels, subtype=subtype) as writer:
             for y in _stream(model, blocks, plan, channels, bar):
-                if len(y):
-                    peak = max(peak, float(np.max(np.abs(y))))
+                magnitude = np.abs(y)
+                if magnitude.size:
+                    peak = max(peak, float(magnitude.max()))
                 if clip:
-                    over = np.abs(y) > 1.0
+                    over = magnitude > 1.0
                     if over.any():
                         clipped += int(over.sum())
                         y = np.clip(y, -1.0, 1.0)
@@ -355,8 +356,8 @@ def check_pairs(pairs, *, overwrite: bool = False) -> list:
     existing = [str(o) for _, o in pairs if o.exists()]
     if existing and not overwrite:
         more = f" and {len(existing) - 3} more" if len(existing) > 3 else ""
-        raise FileExistsError(f"{', '.join(existing[:3])}{more}: output exists; pass --overwrite (overwrite=True) "
-                              f"to replace it")
+        raise FileExistsError(f"{', '.join(existing[:3])}{more}: output exists; pass --overwrite to replace it "
+                              f"(overwrite=True in Python)")
     return [_checked_info(src) for src, _ in pairs]
 
 

@@ -190,7 +190,7 @@ def check_writable(path) -> Path:
     return path
 
 
-def quiet_tensorflow(verbose: bool = False) -> None:
+def quiet_tensorflow(verbose: bool = False, *, init_runtime: bool = False) -> None:
     """Import TensorFlow and Keras for a command-line entry point, without their start-up log lines.
 
     Call it before anything imports TensorFlow. Unless ``verbose``: ``TF_CPP_MIN_LOG_LEVEL`` defaults
@@ -198,7 +198,10 @@ def quiet_tensorflow(verbose: bool = False) -> None:
     and probing devices (``cudart_stub``, ``failed call to cuInit``, the oneDNN and CPU-instruction
     notices), which no environment variable silences, are captured and dropped (and printed if the
     import fails); absl and the ``tensorflow`` Python logger show errors only. With ``verbose``
-    nothing is hidden. A library import of ``keras_audiosr`` never does any of this.
+    nothing is hidden. ``init_runtime`` also creates the runtime's devices while the lines are
+    captured (what a GPU logs at its first use), for entry points that configure no devices or
+    distribution strategies afterwards, such as the command line. A library import of
+    ``keras_audiosr`` never does any of this.
     """
     if verbose:
         import tensorflow  # noqa: F401
@@ -211,6 +214,8 @@ def quiet_tensorflow(verbose: bool = False) -> None:
                 import tensorflow as tf
 
                 tf.config.list_physical_devices()  # device probing logs its lines now, while captured
+                if init_runtime:
+                    tf.config.list_logical_devices()  # creates the devices (and logs their lines) now
             except BaseException:
                 captured.replay()
                 raise
