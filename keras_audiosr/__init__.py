@@ -45,27 +45,57 @@ def __dir__():
     return sorted(set(globals()) | set(_SUBMODULES))
 
 
-def _importing_this_package() -> bool:
-    """Whether one of this package's modules is half-way through its own import (Keras imported from it)."""
-    return any(getattr(getattr(m, "__spec__", None), "_initializing", False)
-               for n, m in list(sys.modules.items()) if n == __name__ or n.startswith(__name__ + "."))
+def _initializing(module) -> bool:
+    return bool(getattr(getattr(module, "__spec__", None), "_initializing", False))
 
 
-class _RegisterAfterKeras:
-    """One-shot import hook: registers the package's Keras objects as soon as ``keras`` has been imported.
+def _register_what_can_be(finished: str | None = None) -> None:
+    """:func:`register_serializables` from inside an import (``finished``: the module whose code has
+    just run): a room half-way through its own import registers itself as it finishes, and a room
+    that imports a name from it is left for the next try."""
+    global _registered
+    complete = True
+    for name in _SERIALIZABLE:
+        full = f"{__name__}.{name}"
+        module = sys.modules.get(full)
+        if module is not None:
+            complete &= full == finished or not _initializing(module)
+            continue
+        try:
+            importlib.import_module(full)
+        except ImportError as e:  # it imports a name from a room that is still half-way through its import
+            if "partially initialized" not in str(e):
+                raise
+            complete = False
+    _registered = complete
+    if complete:
+        with contextlib.suppress(ValueError):
+            sys.meta_path.remove(_RegisterWithKeras)
 
-    When Keras is first imported by one of this package's own modules (``keras_audiosr.layers``...),
-    that module registers what it defines, and registering the rest then would re-enter a module
-    that is only half imported; the hook leaves it to that import and :func:`register_serializables`.
+
+class _RegisterWithKeras:
+    """Import hook that registers the package's Keras objects as soon as Keras is loaded.
+
+    It runs the registration after ``keras`` is executed and again after each serializable room
+    (``layers``, ``metrics``, ``models``, ``training``) is, until every room is registered: when
+    Keras is first imported by one of those rooms, a room that imports from it (``models`` from
+    ``layers``) can only be imported once that room is complete. It removes itself when done.
     """
+
+    _names = frozenset(["keras", *(f"{__name__}.{n}" for n in _SERIALIZABLE)])
+    _finding = False
 
     @classmethod
     def find_spec(cls, fullname, path=None, target=None):
-        if fullname != "keras":
+        # Also asked by mere look-ups (TensorFlow's importlib.util.find_spec("keras")), so it stays
+        # installed until the registration is complete.
+        if fullname not in cls._names or cls._finding:
             return None
-        with contextlib.suppress(ValueError):
-            sys.meta_path.remove(cls)
-        spec = importlib.util.find_spec(fullname)
+        cls._finding = True
+        try:
+            spec = importlib.util.find_spec(fullname)
+        finally:
+            cls._finding = False
         loader = getattr(spec, "loader", None)
         if loader is None or not hasattr(loader, "exec_module"):
             return spec
@@ -73,8 +103,8 @@ class _RegisterAfterKeras:
 
         def exec_then_register(module):
             exec_module(module)
-            if not _importing_this_package():
-                register_serializables()
+            if not _registered and "keras" in sys.modules:
+                _register_what_can_be(finished=fullname)
 
         loader.exec_module = exec_then_register
         return spec
@@ -83,4 +113,4 @@ class _RegisterAfterKeras:
 if "keras" in sys.modules:
     register_serializables()
 else:
-    sys.meta_path.insert(0, _RegisterAfterKeras)
+    sys.meta_path.insert(0, _RegisterWithKeras)

@@ -252,6 +252,18 @@ def test_import_is_light_and_registration_still_precedes_loading(model_path):
     assert "HEAVY []" in proc.stdout and "LOADED AudioUNet SNRMetric" in proc.stdout
 
 
+@pytest.mark.parametrize("first", ["from keras_audiosr.layers import SubPixel1D",
+                                   "from keras_audiosr.evaluation import evaluate_files"])
+def test_registration_is_complete_whichever_room_imports_keras_first(first):
+    code = (f"{first}\nimport keras\n"
+            "names = ('SubPixel1D', 'AudioUNet', 'SNRMetric', 'AdversarialTrainer')\n"
+            "print('MISSING', [n for n in names if keras.saving.get_registered_object('keras_audiosr>' + n) is None])\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                          env=_subprocess_env(TF_CPP_MIN_LOG_LEVEL="3"), timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "MISSING []" in proc.stdout
+
+
 def test_help_and_version_start_without_tensorflow():
     code = ("import sys\nfrom keras_audiosr.cli import main\n"
             "for argv in (['--help'], ['--version'], ['upsample', '--help'], ['resample', '--help']):\n"
