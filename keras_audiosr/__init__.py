@@ -1,12 +1,12 @@
 """keras_audiosr: neural audio super-resolution (bandwidth extension) with Keras 3.
 
-``import keras_audiosr`` is light: it loads no TensorFlow, so the command line and the numpy-only
-rooms (audio, degrade, baselines, metrics' numpy forms...) start fast. Submodules load on first use
+``import keras_audiosr`` is light: it loads no TensorFlow, so the command line and the rooms that
+need none (audio, degrade, baselines, utils) start fast. Submodules load on first use
 (``keras_audiosr.models.AudioUNet`` works after a bare ``import keras_audiosr``).
 
 The package's Keras objects (layers, models, metrics, losses, the adversarial trainer) are
 registered with Keras before any ``.keras`` file can be loaded: at once when Keras is already
-imported, else right after Keras is first imported; so
+imported, else as soon as Keras is imported (by the user or by one of the package's rooms); so
 ``keras.models.load_model("model.keras")`` needs no ``custom_objects`` once ``keras_audiosr`` is
 imported, in either order. :func:`register_serializables` does it explicitly.
 """
@@ -33,6 +33,8 @@ def register_serializables() -> None:
         for name in _SERIALIZABLE:
             importlib.import_module(f"{__name__}.{name}")
         _registered = True
+        with contextlib.suppress(ValueError):
+            sys.meta_path.remove(_RegisterWithKeras)
 
 
 def __getattr__(name):
