@@ -1,16 +1,14 @@
 """The edge tools' file writers: every file they produce goes through :func:`write_bytes`.
 
 Each write goes to a temporary sibling and is renamed over the target, so a reader never sees a
-half-written file; the file gets the permissions the umask gives a new file. (When the package's
-own atomic writer in :mod:`keras_audiosr.utils` is available, :func:`write_bytes` becomes a call to it.)
+half-written file; the file gets the permissions the umask gives a new file (the package's one
+atomic writer, :mod:`keras_audiosr.utils`, does the writing).
 """
 from __future__ import annotations
 
 import io
 import json
 import math
-import os
-import secrets
 from pathlib import Path
 
 import numpy as np
@@ -19,17 +17,10 @@ __all__ = ["write_bytes", "write_text", "write_json", "write_npy", "json_safe"]
 
 
 def write_bytes(path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (temporary sibling, then ``os.replace``); creates the folder."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{secrets.token_hex(4)}")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    """Write ``data`` to ``path`` atomically with the package's one writer (:func:`keras_audiosr.utils.write_bytes_atomic`)."""
+    from keras_audiosr.utils import write_bytes_atomic
+
+    return write_bytes_atomic(path, data)
 
 
 def write_text(path, text: str) -> Path:

@@ -27,7 +27,7 @@ from keras_audiosr.degrade import Degradation, lowpass, trim_to_multiple
 from keras_audiosr.inference import upsample_array
 from keras_audiosr.metrics import evaluate_pair, pesq_available, snr
 
-__all__ = ["evaluate_files", "evaluate_signal", "format_table"]
+__all__ = ["evaluate_files", "evaluate_signal", "finite_mean", "format_table"]
 
 _LABELS = {"snr": "SNR", "lsd": "LSD", "lsd_hf": "LSD-HF", "pesq": "PESQ"}
 
@@ -136,9 +136,12 @@ def _file_rate(path: Path) -> int:
         raise
 
 
-def _mean(values: Iterable) -> float | None:
-    vals = [float(v) for v in values if v is not None]
-    return float(np.mean(vals)) if vals else None
+def finite_mean(values: Iterable) -> tuple[float | None, int]:
+    """The mean of the finite values and how many were left out (``None`` or non-finite, e.g. the
+    ``-inf`` SNR of a silent reference); the mean is ``None`` when nothing is left."""
+    values = list(values)
+    vals = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    return (float(np.mean(vals)) if vals else None), len(values) - len(vals)
 
 
 def _unique_png(plot_dir: Path, stem: str, used: set) -> Path:
@@ -159,9 +162,10 @@ def evaluate_files(model, paths, *, baselines=("spline",), with_pesq=None, plot_
     installed. ``plot_dir`` gets one spectrogram PNG per file (:func:`keras_audiosr.plots.plot_spectrograms`).
 
     Returns ``{"files": [{"path", "seconds", "model": {...}, "<baseline>": {...}[, "plot"]}, ...],
-    "mean": {"model": {...}, "<baseline>": {...}}, "systems", "n_files", "ratio", "band_ratio",
-    "lr_rate", "hr_rate", "degradation", "degradation_text"}``; means are over files and skip ``None``
-    (failed PESQ). A same-rate model (``ratio == 1``) also gets the system ``"input"``. ``filter``
+    "mean": {"model": {...}, "<baseline>": {...}}, "mean_excluded": {"model": {"snr": 0, ...}, ...},
+    "systems", "n_files", "ratio", "band_ratio", "lr_rate", "hr_rate", "degradation",
+    "degradation_text"}``; means are over files and leave out ``None`` (failed PESQ) and non-finite
+    values (the ``-inf`` SNR of a silent file), counted per system and metric in ``mean_excluded``. A same-rate model (``ratio == 1``) also gets the system ``"input"``. ``filter``
     replaces the filter of the model's training degradation (seen/unseen filter reports).
     """
     from keras_audiosr.data.patches import prepare_signal
@@ -196,8 +200,10 @@ def evaluate_files(model, paths, *, baselines=("spline",), with_pesq=None, plot_
             png = _unique_png(plot_dir, path.stem, used)
             entry["plot"] = str(plot_spectrograms(sig, rates, png, title=f"{path.name}: {deg.describe(hr)}"))
         files.append(entry)
-    mean = {s: {m: _mean(f[s].get(m) for f in files) for m in files[0][s]} for s in systems}
-    return {"files": files, "mean": mean, "systems": list(systems), "n_files": len(files),
+    means = {s: {m: finite_mean(f[s].get(m) for f in files) for m in files[0][s]} for s in systems}
+    mean = {s: {m: v for m, (v, _) in ms.items()} for s, ms in means.items()}
+    excluded = {s: {m: n for m, (_, n) in ms.items()} for s, ms in means.items()}
+    return {"files": files, "mean": mean, "mean_excluded": excluded, "systems": list(systems), "n_files": len(files),
             "ratio": int(model.ratio), "band_ratio": deg.ratio, "lr_rate": int(model.lr_rate), "hr_rate": hr,
             "degradation": deg.to_dict(), "degradation_text": deg.describe(hr)}
 
@@ -257,4 +263,8 @@ def format_table(report: dict) -> str:
         lines.append(row(name, f))
     lines.append("-" * len(lines[-1]))
     lines.append(row(mean_label, report["mean"]))
+    left_out = [f"{s} {_LABELS[m]} ({n} file{'s' if n != 1 else ''})"
+                for s in systems for m, n in (report.get("mean_excluded") or {}).get(s, {}).items() if n and m in metrics]
+    if left_out:
+        lines.append(f"note: means leave out non-finite or missing values: {', '.join(left_out)}")
     return "\n".join(lines)
