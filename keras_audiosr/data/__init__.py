@@ -1,4 +1,7 @@
-"""Data: corpus readers, splits, patches, tf.data pipelines, embedded default corpus."""
+"""Data: corpus readers, splits, the prepared store, the streaming tf.data pipeline, embedded default corpora.
+
+Training data at corpus scale: :func:`prepare_training_data` (corpora -> splits -> store -> stream).
+"""
 from keras_audiosr.data.corpus import SPEAKER_FROM, VCTK_LAYOUTS, Utterance, find_audio_folder, find_vctk, load_corpus
 from keras_audiosr.data.patches import (CACHE_FORMAT, PatchConfig, Patches, default_cache_dir, extract_patches,
                                         prepare_signal)
@@ -30,4 +33,14 @@ __all__ += [
     "DEFAULT_MUSIC_CORPUS_NAME", "DEFAULT_SHARES", "SPLIT_FILE_NAMES", "MusicFile", "MusicSplit", "find_music",
     "find_split_file", "hash_unit", "load_music", "make_default_music_corpus", "music_patches", "read_split_file",
     "split_music", "synthesize_piece",
+]
+
+from keras_audiosr.data.corpora import CORPUS_KINDS, Corpus, CorpusSet, load_corpora
+from keras_audiosr.data.prepare import TrainingData, prepare_training_data
+from keras_audiosr.data.store import STORE_FORMAT, SignalStore, StoredFile, prepare_store
+from keras_audiosr.data.stream import CropSampler, shard_files
+
+__all__ += [
+    "CORPUS_KINDS", "Corpus", "CorpusSet", "load_corpora", "TrainingData", "prepare_training_data",
+    "STORE_FORMAT", "SignalStore", "StoredFile", "prepare_store", "CropSampler", "shard_files",
 ]
