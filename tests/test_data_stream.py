@@ -56,7 +56,8 @@ def test_corpus_weights(tmp_path):
     with pytest.raises(ValueError, match="unknown corpora"):
         CropSampler(store, ratio=2, patch_size=1024, weights={"zz": 1})
     with pytest.raises(ValueError, match="positive sum"):
-        CropSampler(store, ratio=2, patch_size=1024, weights={"a": 0})
+        CropSampler(store, ratio=2, patch_size=1024, weights={"a": 0, "b": 0})
+    assert CropSampler(store, ratio=2, patch_size=1024, weights={"a": 3}).corpus_probabilities == {"a": 0.75, "b": 0.25}
 
 
 def test_input_is_cut_from_a_degraded_context_and_aligned(tmp_path):

@@ -154,7 +154,7 @@ def load_corpora(data_dirs, *, task: str = "multi", test_speakers: Sequence[str]
     ``names`` default to the folder names (made unique with ``-2``, ``-3``). ``test_speakers`` may be
     namespaced (``vctk-mini/p225``) or bare (held out in every corpus that has that speaker); a
     corpus with none of them trains on all its files. ``weights``: per-corpus sampling weights, as
-    ``{name: weight}`` or one number per folder. ``split_options`` go to
+    ``{name: weight}`` (corpora not named get 1) or one number per folder. ``split_options`` go to
     :func:`~keras_audiosr.data.make_split` (e.g. ``{"speaker": None, "n_test": 2}``).
     A warning line names speaker ids that appear bare in one corpus's training set and another's test set.
     """
@@ -186,7 +186,8 @@ def load_corpora(data_dirs, *, task: str = "multi", test_speakers: Sequence[str]
         unknown = sorted(set(weights) - set(names))
         if unknown:
             raise ValueError(f"weights name unknown corpora {unknown}; corpora: {', '.join(names)}")
-        if any(float(w) < 0 for w in weights.values()) or not sum(float(w) for w in weights.values()) > 0:
+        full = [float(weights.get(n, 1.0)) for n in names]
+        if any(w < 0 for w in full) or not sum(full) > 0:
             raise ValueError(f"corpus weights must be non-negative with a positive sum, got {dict(weights)}")
     corpora = []
     for root, name in zip(roots, names):
@@ -195,7 +196,7 @@ def load_corpora(data_dirs, *, task: str = "multi", test_speakers: Sequence[str]
                  else _speech_split(root, name, task, test_speakers, len(roots), dict(split_options or {})))
         if not split.train:
             raise ValueError(f"corpus {name} ({root}): no training files after the split ({split.note})")
-        w = None if weights is None else float(weights.get(name, 0.0))
+        w = None if weights is None else float(weights.get(name, 1.0))
         corpora.append(Corpus(name, root, "music" if is_music else "speech", split, w))
     if test_speakers is not None:
         named = {s for c in corpora for s in c.split.test_speakers}

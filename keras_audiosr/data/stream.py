@@ -107,7 +107,7 @@ class CropSampler:
         same_rate: inputs at the high rate (``Degradation.at_high_rate``, for the same-rate models)
             instead of decimated ones.
         silence_db: crops quieter than this (dBFS, before the gain) are redrawn; ``None`` keeps all.
-        weights: ``{corpus: weight}`` sampling weights (corpora not named get 0); ``None``: by duration.
+        weights: ``{corpus: weight}`` sampling weights (corpora not named get 1); ``None``: by duration.
         shard: ``(index, count)``: read only that share of the files (:func:`shard_files`, seeded by
             ``shard_seed``).
         max_tries: crops drawn before giving up on finding a loud one.
@@ -156,7 +156,7 @@ class CropSampler:
             unknown = sorted(set(weights) - {sf.corpus for sf in store.files})
             if unknown:
                 raise ValueError(f"weights name unknown corpora {unknown}; corpora: {sorted({f.corpus for f in store.files})}")
-            w = np.array([float(weights.get(c, 0.0)) for c in corpora], np.float64)
+            w = np.array([float(weights.get(c, 1.0)) for c in corpora], np.float64)
             if np.any(w < 0) or not w.sum() > 0:
                 raise ValueError(f"corpus weights must be non-negative with a positive sum over the corpora "
                                  f"present{where} ({', '.join(corpora)}), got {dict(weights)}")
