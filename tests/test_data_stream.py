@@ -149,6 +149,11 @@ def test_tf_dataset_streams_fresh_crops_each_epoch_and_reproduces(tmp_path):
     assert not np.any(np.all(epoch1[:, None] == epoch2[None], axis=(2, 3)))  # no crop repeats
     resumed = next(iter(s.dataset(4, seed=5, start_batch=3)))
     np.testing.assert_array_equal(resumed[1].numpy(), batches[3][1].numpy())
+    pooled = iter(s.dataset(4, seed=5, processes=2))  # the same batches from worker processes
+    for b in batches[:3]:
+        lr, hr = next(pooled)
+        np.testing.assert_array_equal(lr.numpy(), b[0].numpy())
+        np.testing.assert_array_equal(hr.numpy(), b[1].numpy())
 
 
 def test_model_fit_on_the_stream(tmp_path):

@@ -16,13 +16,13 @@ def test_gpu_check_smoke_run_on_cpu(tmp_path):
     env.pop("TF_CONFIG", None)
     out = subprocess.run(["bash", "tools/gpu_check.sh", str(corpus), "--model-size", "tiny", "--steps", "3",
                           "--warmup", "1", "--batch-size", "2", "--patch-size", "1024", "--pipeline-batches", "3",
-                          "--cpu-replicas", "2", "--workers", "1", "--cache-dir", str(tmp_path / "cache")],
+                          "--cpu-replicas", "2", "--workers", "1", "--processes", "2", "--cache-dir", str(tmp_path / "cache")],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
     assert "| fit, disk pipeline |" in out.stdout and "| fit, synthetic in-memory batches |" in out.stdout
     r = json.loads(next(line for line in out.stdout.splitlines() if line.startswith("RESULT "))[7:])
     assert r["replicas"] == 2 and r["policy"] == "mixed_float16" and r["output_dtype"] == "float32"
-    assert r["global_batch"] == 4
+    assert r["global_batch"] == 4 and r["processes"] == 2
     for key in ("pipeline_examples_per_s", "fit_disk_examples_per_s", "fit_synthetic_examples_per_s"):
         assert r[key] > 0
     assert r["fit_disk_loss"] == r["fit_disk_loss"] and r["fit_synthetic_loss"] == r["fit_synthetic_loss"]

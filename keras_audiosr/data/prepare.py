@@ -80,14 +80,16 @@ class TrainingData:
         return self._samplers[key]
 
     def dataset(self, batch_size: int, seed: int | None = None, shard: tuple[int, int] | None = None,
-                start_batch: int = 0):
+                start_batch: int = 0, processes: int = 0):
         """Endless ``tf.data.Dataset`` of ``(lr [B, L, 1], hr [B, P, 1])`` float32 (see
         :meth:`CropSampler.dataset`); ``seed`` defaults to the data's seed; ``shard=(index, count)``
-        reads that share of the files only; ``start_batch`` continues a resumed run's stream."""
+        reads that share of the files only; ``start_batch`` continues a resumed run's stream;
+        ``processes`` makes batches in that many worker processes instead of tf.data's threads."""
         seed = self.seed if seed is None else int(seed)
-        return self.sampler(shard).dataset(batch_size, seed=seed, start_batch=start_batch)
+        return self.sampler(shard).dataset(batch_size, seed=seed, start_batch=start_batch, processes=processes)
 
-    def distribute(self, strategy, batch_size: int, seed: int | None = None, start_batch: int = 0):
+    def distribute(self, strategy, batch_size: int, seed: int | None = None, start_batch: int = 0,
+                   processes: int = 0):
         """The input of ``model.fit`` under ``strategy`` with global batch ``batch_size``.
 
         One replica: :meth:`dataset`. Otherwise ``strategy.distribute_datasets_from_function``: each
@@ -95,7 +97,7 @@ class TrainingData:
         seeded, disjoint) and batches per replica, so no worker reads what another does.
         """
         if strategy is None or strategy.num_replicas_in_sync == 1:
-            return self.dataset(batch_size, seed, start_batch=start_batch)
+            return self.dataset(batch_size, seed, start_batch=start_batch, processes=processes)
         if int(batch_size) % strategy.num_replicas_in_sync:
             raise ValueError(f"batch size {batch_size} is not a multiple of the {strategy.num_replicas_in_sync} "
                              f"replicas")
@@ -103,7 +105,7 @@ class TrainingData:
         def fn(ctx):
             per_replica = ctx.get_per_replica_batch_size(int(batch_size))
             shard = (ctx.input_pipeline_id, ctx.num_input_pipelines) if ctx.num_input_pipelines > 1 else None
-            return self.dataset(per_replica, seed, shard=shard, start_batch=start_batch)
+            return self.dataset(per_replica, seed, shard=shard, start_batch=start_batch, processes=processes)
 
         return strategy.distribute_datasets_from_function(fn)
 

@@ -88,6 +88,18 @@ def _rms_db(x: np.ndarray) -> float:
     return 10.0 * np.log10(ms) if ms > 0 else -np.inf
 
 
+_POOL_SAMPLER = None
+
+
+def _pool_init(sampler):
+    global _POOL_SAMPLER
+    _POOL_SAMPLER = sampler
+
+
+def _pool_batch(seed, indices):
+    return _POOL_SAMPLER.batch(seed, indices)
+
+
 def shard_files(n_files: int, index: int, count: int, seed: int = 0) -> np.ndarray:
     """The file indices worker ``index`` of ``count`` reads: a seeded permutation of ``range(n_files)``
     dealt out in turn, so shards are disjoint, cover every file and differ in size by at most one."""
@@ -216,6 +228,20 @@ class CropSampler:
             return lr, hr, {"file": f, "channel": c, "start": start, "degradation": deg.filter, "gain": draw.gain}
         return lr, hr
 
+    def _pool(self, processes: int):
+        """A pool of ``processes`` forked workers holding this sampler (made once per sampler and size)."""
+        import multiprocessing
+        pools = self.__dict__.setdefault("_pools", {})
+        if processes not in pools:
+            ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+            pools[processes] = ctx.Pool(processes, initializer=_pool_init, initargs=(self,))
+        return pools[processes]
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_pools", None)
+        return state
+
     def batch(self, seed: int, indices: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """Examples ``indices`` stacked: ``(lr [B, L, 1], hr [B, P, 1])`` float32."""
         lr = np.empty((len(indices), self.input_length, 1), np.float32)
@@ -224,13 +250,17 @@ class CropSampler:
             lr[n, :, 0], hr[n, :, 0] = self.example(seed, int(i))
         return lr, hr
 
-    def dataset(self, batch_size: int, seed: int = 0, start_batch: int = 0, parallel: int | None = None):
+    def dataset(self, batch_size: int, seed: int = 0, start_batch: int = 0, parallel: int | None = None,
+                processes: int = 0):
         """Endless ``tf.data.Dataset`` of ``(lr [B, L, 1], hr [B, P, 1])`` float32 batches.
 
         Batch ``k`` holds examples ``(start_batch + k) * B ..``; pass ``start_batch`` (e.g. epochs done
         times steps per epoch) to continue a resumed run's stream. Batches are made by a parallel
         ``map`` with deterministic order and prefetched; ``parallel`` caps the parallel calls
-        (default AUTOTUNE). Auto-sharding is off: shard by file with ``shard=`` instead.
+        (default AUTOTUNE). The map's calls run in tf.data's threads, which share the GIL;
+        ``processes=N`` hands each batch to a pool of N forked worker processes instead (for hosts
+        with many cores feeding a fast accelerator). Either way the batches are the same.
+        Auto-sharding is off: shard by file with ``shard=`` instead.
         """
         import tensorflow as tf
 
@@ -239,8 +269,12 @@ class CropSampler:
         B, L, P = int(batch_size), self.input_length, self.patch_size
         seed = int(seed)
 
+        pool = self._pool(int(processes)) if processes else None
+
         def make(idx):
             with _EXIT_GUARD:
+                if pool is not None:
+                    return pool.apply(_pool_batch, (seed, idx))
                 return self.batch(seed, idx)
 
         _EXIT_GUARD.register()
