@@ -279,6 +279,7 @@ class CropSampler:
 
         _EXIT_GUARD.register()
 
+        @tf.autograph.experimental.do_not_convert
         def as_tensors(idx):
             lr, hr = tf.numpy_function(make, [idx], (tf.float32, tf.float32), stateful=False)
             lr.set_shape((B, L, 1))
