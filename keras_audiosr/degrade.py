@@ -245,7 +245,8 @@ def _parse(spec):
             raise ValueError(f"degradation spec {spec!r}: expected telephone, telephone:mulaw or telephone:alaw")
         return _Named("telephone", parts[1] if len(parts) == 2 else None)
     if kind not in FILTER_FAMILIES + (ALIASED,):
-        raise ValueError(f"degradation spec {spec!r}: unknown degradation {kind!r}; valid: {_spec_grammar()}")
+        raise ValueError(f"degradation spec {spec!r}: unknown family {kind!r} (neither a filter family nor a named "
+                         f"degradation); valid: {_spec_grammar()}")
     return LowpassFilter.parse(spec)
 
 

@@ -40,7 +40,7 @@ def test_spec_grammar_round_trip(spec, canon):
 
 
 @pytest.mark.parametrize("spec,match", [
-    ("kaiser:8", "unknown degradation 'kaiser'.*butter, cheby1, bessel, ellip, aliased, resample, telephone"),
+    ("kaiser:8", "unknown family 'kaiser'.*butter, cheby1, bessel, ellip, aliased, resample, telephone"),
     ("resample:4", "'resample' takes no arguments"),
     ("telephone:ulaw", "expected telephone, telephone:mulaw or telephone:alaw"),
     ("telephone:mulaw:8", "expected telephone"),

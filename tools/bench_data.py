@@ -160,7 +160,6 @@ def main(argv=None):
         print(f"[bench] training run: peak RSS {run['maxrss_mb']:.0f} MB", flush=True)
 
         os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[: args.cores])
-        import numpy as np
         ds = data.dataset(args.batch_size, seed=1)
         it = iter(ds)
         for _ in range(5):
@@ -191,7 +190,6 @@ def main(argv=None):
             results[f"{size}_examples_per_s"] = round(rate, 2)
             results[f"delivery_over_{size}"] = round(results["pipeline_examples_per_s"] / rate, 1)
             print(f"[bench] {size} AudioUNet consumes {rate:.2f} examples/s", flush=True)
-        del np
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

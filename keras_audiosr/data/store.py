@@ -389,7 +389,9 @@ def _collect(results, journal: dict, bar: _Progress) -> None:
     for rec in results:
         if rec["status"] == "error":
             from keras_audiosr.audio import AudioError
-            raise AudioError(f"{rec['path']}: cannot prepare ({rec['error']}); fix or remove the file and run again "
-                             f"(the files prepared so far are kept)")
+            what = rec["error"].split(": ", 1)[1] if rec["error"].startswith("AudioError: ") else rec["error"]
+            if not what.startswith(rec["path"]):
+                what = f"{rec['path']}: cannot prepare ({what})"
+            raise AudioError(f"{what}; fix or remove the file and run again (the files prepared so far are kept)")
         journal[rec["key"]] = rec
         bar.update()
