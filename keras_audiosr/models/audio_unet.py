@@ -75,9 +75,11 @@ class AudioUNet(AudioSRModel):
                 h = keras.layers.Dropout(rate)(h)
             return activation(h)
 
+        # The fixed interpolation, the residual sum and the crop run in float32 under any policy, so
+        # a mixed_float16 model keeps its input band at full precision and outputs float32 for the loss.
         low_rate = keras.Input(shape=(None, channels), name="low_rate")
-        padded = PadToMultiple(multiple, name="pad")(low_rate)
-        interpolated = Interpolation1D(ratio, interpolation, name="interpolate")(padded)
+        padded = PadToMultiple(multiple, name="pad", dtype="float32")(low_rate)
+        interpolated = Interpolation1D(ratio, interpolation, name="interpolate", dtype="float32")(padded)
 
         h, skips = interpolated, []
         for b, (nf, ks) in enumerate(zip(filters, kernel_sizes)):
@@ -95,8 +97,8 @@ class AudioUNet(AudioSRModel):
             h = keras.layers.Concatenate(name=f"up{b}_skip")([h, skips[b]])
         h = keras.layers.Conv1D(2 * channels, 9, padding="same", kernel_initializer="zeros", name="final_conv")(h)
         h = SubPixel1D(2, name="final_subpixel")(h)
-        h = keras.layers.Add(name="residual")([h, interpolated])
-        high_rate = CropToLength(ratio, name="crop")([h, low_rate])
+        h = keras.layers.Add(name="residual", dtype="float32")([h, interpolated])
+        high_rate = CropToLength(ratio, name="crop", dtype="float32")([h, low_rate])
 
         super().__init__(inputs=low_rate, outputs=high_rate, name=name, ratio=ratio, hr_rate=hr_rate,
                          degradation=degradation, **kwargs)
