@@ -259,7 +259,7 @@ def _upsample_pairs(inputs: list[str], output: str) -> tuple[list[tuple[Path, Pa
 
 
 def _cmd_upsample(args) -> int:
-    from keras_audiosr.inference import check_pairs, load_model, upsample_files
+    from keras_audiosr.inference import check_pairs, upsample_files
     from keras_audiosr.utils import check_writable
 
     pairs, to_folder = _upsample_pairs(args.inputs, args.output)
@@ -270,6 +270,8 @@ def _cmd_upsample(args) -> int:
         check_writable(dst)
     _require_model(args.model)
     _start_tensorflow(args)
+    from keras_audiosr.models.saving import load_model
+
     model = load_model(args.model)
     results = upsample_files(model, pairs, overwrite=args.overwrite, progress=not args.quiet, chunk=args.chunk,
                              overlap=args.overlap, batch_size=args.batch_size, subtype=args.subtype, fade=args.fade)
@@ -391,10 +393,11 @@ def _cmd_info(args) -> int:
     import json
 
     from keras_audiosr.degrade import Degradation
-    from keras_audiosr.inference import load_model
 
     _require_model(args.model)
     _start_tensorflow(args)
+    from keras_audiosr.models.saving import load_model
+
     model = load_model(args.model)
     cfg = model.audio_config() if hasattr(model, "audio_config") else {
         "ratio": model.ratio, "lr_rate": model.lr_rate, "hr_rate": model.hr_rate, "degradation": model.degradation}

@@ -30,12 +30,20 @@ import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
-from keras_audiosr.models.geometry import shift_period
-from keras_audiosr.models.saving import ModelError, load_model  # noqa: F401  (re-exported)
 
 __all__ = ["FADES", "ModelError", "load_model", "check_pairs", "upsample_array", "upsample_file", "upsample_files"]
 
 FADES = ("cosine", "linear")
+
+
+def __getattr__(name):
+    """``load_model`` and ``ModelError`` live in :mod:`keras_audiosr.models.saving`; imported on first use
+    so that importing this module does not load Keras (the command line starts TensorFlow quietly first)."""
+    if name in ("load_model", "ModelError"):
+        from keras_audiosr.models import saving
+
+        return getattr(saving, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _model_channels(model) -> int | None:
@@ -59,6 +67,8 @@ class _Plan:
             raise ValueError(f"unknown fade {fade!r}; valid: {', '.join(FADES)}")
         chunk, overlap = int(chunk), int(overlap)
         self.ratio = int(model.ratio)
+        from keras_audiosr.models.geometry import shift_period
+
         self.period = shift_period(model)
         hop = (chunk - overlap) // self.period * self.period
         if hop < max(overlap, 1):
