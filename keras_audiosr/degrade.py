@@ -260,6 +260,7 @@ def canonical_spec(spec) -> str:
 
 @functools.lru_cache(maxsize=16)
 def _telephone_sos() -> np.ndarray:
+    from scipy import signal
     sos = np.asarray(signal.butter(TELEPHONE_ORDER, TELEPHONE_BAND, btype="bandpass", output="sos"), np.float64)
     sos.setflags(write=False)
     return sos
@@ -340,10 +341,12 @@ def _check_signal(x: np.ndarray, axis: int) -> np.ndarray:
 
 
 def _resample_down(x: np.ndarray, ratio: int, axis: int) -> np.ndarray:
+    from scipy import signal
     return signal.resample_poly(np.asarray(x, np.float64), 1, ratio, axis=axis)
 
 
 def _named_low_rate(x: np.ndarray, spec: _Named, ratio: int, axis: int) -> np.ndarray:
+    from scipy import signal
     x = _check_signal(x, axis)
     y = _resample_down(x, ratio, axis)
     if spec.kind == "telephone":
@@ -357,9 +360,11 @@ def _named_low_rate(x: np.ndarray, spec: _Named, ratio: int, axis: int) -> np.nd
 def _context(spec: str, ratio: int) -> int:
     """High-rate samples of context either side of a crop that make its degradation match the whole
     signal's to -80 dB (impulse-response energy beyond it below 1e-8); a multiple of ``ratio``."""
+    from scipy import signal
     parsed = _parse(spec)
 
     def decay(sos, n=1 << 15):
+        from scipy import signal
         imp = np.zeros(n)
         imp[0] = 1.0
         h = signal.sosfilt(sos, imp)
@@ -424,6 +429,7 @@ class Degradation:
         """The degraded signal kept at the high rate (float32, same length as ``x``): a low-pass
         spec is applied without decimating (what the same-rate models take); a named kind is run
         at the low rate and brought back by ``resample_poly(y, ratio, 1)``."""
+        from scipy import signal
         parsed = _parse(self.filter)
         if not isinstance(parsed, _Named):
             return _apply(x, parsed, self.ratio, self.zero_phase, axis)

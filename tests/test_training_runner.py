@@ -39,7 +39,7 @@ BAD = [
     ("vctk_unet", ["--data-dir", "{tmp}/missing"], "argument --data-dir: {tmp}/missing: no such folder"),
     ("vctk_unet", ["--ratio", "3", "--hr-rate", "16000"], "--hr-rate 16000 is not divisible by --ratio 3"),
     ("vctk_unet", ["--ratio", "1"], "--ratio must be an integer >= 2"),
-    ("vctk_unet", ["--filter", "gauss:4"], "--filter gauss:4: filter spec 'gauss:4': unknown family 'gauss'; valid: butter"),
+    ("vctk_unet", ["--filter", "gauss:4"], "--filter gauss:4: degradation spec 'gauss:4': unknown family 'gauss'"),
     ("vctk_unet", ["--model-size", "huge"], "argument --model-size: invalid choice: 'huge'"),
     ("vctk_unet", ["--task", "both"], "argument --task: invalid choice"),
     ("vctk_unet", ["--epochs", "0"], "argument --epochs: expected a positive integer, got '0'"),
