@@ -64,8 +64,8 @@ def test_adversarial_losses_match_hand_computed_values():
     # Large logits stay finite (stable formulation).
     assert np.all(np.isfinite(np.asarray(gan.critic_loss(np.full((1, 1), 200.0, "float32"), np.full((1, 1), -200.0, "float32")))))
     assert get_adversarial_loss("wgan-gp").gradient_penalty and get_adversarial_loss("wgan").clip_weights
-    with pytest.raises(ValueError, match="'wgan-gp', 'wgan', 'gan'"):
-        get_adversarial_loss("lsgan")
+    with pytest.raises(ValueError, match="'wgan-gp', 'wgan', 'gan', 'lsgan', 'hinge'"):
+        get_adversarial_loss("relativistic")
 
 
 def _linear_critic(w):
@@ -169,7 +169,7 @@ def test_wgan_clips_critic_weights():
 
 def test_bad_arguments():
     with pytest.raises(ValueError, match="unknown adversarial loss"):
-        _trainer(loss="hinge")
+        _trainer(loss="relativistic")
     with pytest.raises(ValueError, match="n_critic"):
         _trainer(n_critic=0)
     trainer = _trainer(n_critic=5)

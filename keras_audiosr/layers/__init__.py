@@ -5,6 +5,7 @@ from keras_audiosr.layers.interpolation1d import INTERPOLATION_METHODS, Interpol
 from keras_audiosr.layers.multiscale_conv1d import MultiscaleConv1D
 from keras_audiosr.layers.pad_to_multiple import PadToMultiple
 from keras_audiosr.layers.phase_shuffle import PhaseShuffle
+from keras_audiosr.layers.stft_magnitude import STFTMagnitude, stft_magnitude
 from keras_audiosr.layers.subpixel1d import SubPixel1D
 from keras_audiosr.layers.superpixel1d import SuperPixel1D
 
@@ -18,6 +19,8 @@ __all__ = [
     "MultiscaleConv1D",
     "PadToMultiple",
     "PhaseShuffle",
+    "STFTMagnitude",
     "SubPixel1D",
     "SuperPixel1D",
+    "stft_magnitude",
 ]
