@@ -123,7 +123,12 @@ def test_multi_resolution_critic_structure():
     stfts = [layer for layer in paper.layers if isinstance(layer, STFTMagnitude)]
     assert [(s.n_fft, s.hop, s.win) for s in stfts] == list(paper.resolutions)
     strided = [layer for layer in paper.layers if isinstance(layer, keras.layers.Conv2D) and layer.strides == (2, 1)]
-    assert len(strided) == 9
+    assert len(strided) == 9  # UnivNet: time strides only
+    small = MultiResolutionCritic.from_size("small")
+    assert small.freq_stride == 2 and small.get_config()["freq_stride"] == 2
+    assert {layer.strides for layer in small.layers if isinstance(layer, keras.layers.Conv2D)} == {(1, 1), (2, 2)}
+    with pytest.raises(ValueError, match="freq_stride"):
+        MultiResolutionCritic.from_size("tiny", freq_stride=0)
 
 
 def test_stft_magnitude_layer_matches_numpy():
