@@ -170,3 +170,25 @@ def test_band_preserving_false_builds_the_old_graph_and_initialisation(name):
     np.testing.assert_array_equal(np.asarray(model(stored["x"])), stored["y"])
     # The band-preserving form of the same network has the same weights, plus the fixed merge.
     assert _old_build(name)().count_params() == summary["params"]
+
+
+@pytest.mark.parametrize("cls,key,ratio", [CASES[0], CASES[2], CASES[6]], ids=lambda v: str(v))
+def test_kept_band_is_float32_exact_under_mixed_precision(cls, key, ratio):
+    """The network runs in float16, the kept path (pad, sinc, merge, crop) in float32."""
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = _build(cls, key, ratio)
+        _randomise(model, 7)
+        assert model.get_layer("band_merge").compute_dtype == "float32"
+        assert any(layer.compute_dtype == "float16" for layer in model.layers if layer.weights)
+        same_rate = cls in (BWEResNet, BWEUNet)
+        x = (0.3 * np.random.default_rng(8).standard_normal((1, 4096 if same_rate else 4096 // ratio, 1))).astype("float32")
+        out = np.asarray(model(x))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert out.dtype == np.float32
+    low = _low_branch(cls, x, ratio)
+    trim = model.get_layer("band_merge").delay
+    err = np.max(np.abs(_analysis_lowpass(out.ravel()[trim:-trim], ratio) - _analysis_lowpass(low.ravel()[trim:-trim], ratio)))
+    assert err / np.max(np.abs(low)) < 1e-5  # float16 would give about 1e-3
+    assert np.max(np.abs(out - low)) > 0.05 * np.max(np.abs(low))

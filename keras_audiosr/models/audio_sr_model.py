@@ -43,20 +43,25 @@ class AudioSRModel(keras.Model):
         """Sample rate (Hz) of the input the model takes."""
         return self.hr_rate // self.ratio
 
-    @staticmethod
-    def band_interpolation(ratio, name="interpolate"):
+    #: Layer options of the fixed layers on a band-preserving model's kept path (input padding, band
+    #: interpolation, merge, crop): float32 even under a mixed-precision policy, so the kept band is
+    #: exact to float32 rounding while the network itself may run in float16.
+    BAND_PATH = {"dtype": "float32"}
+
+    @classmethod
+    def band_interpolation(cls, ratio, name="interpolate"):
         """The fixed ``low`` branch of a band-preserving model: ``Interpolation1D(ratio, "sinc",
         sinc_zeros=BAND_SINC_ZEROS)``, flat to the transition (see :data:`~keras_audiosr.layers.BAND_SINC_ZEROS`)."""
-        return Interpolation1D(ratio, "sinc", sinc_zeros=BAND_SINC_ZEROS, name=name)
+        return Interpolation1D(ratio, "sinc", sinc_zeros=BAND_SINC_ZEROS, name=name, **cls.BAND_PATH)
 
-    @staticmethod
-    def band_merge(ratio, owner, name="band_merge"):
+    @classmethod
+    def band_merge(cls, ratio, owner, name="band_merge"):
         """The :class:`~keras_audiosr.layers.BandMerge` of a band-preserving model; ``ratio`` (the
         up-sampling or bandwidth ratio) must be at least 2, since at ratio 1 there is no band above the input's."""
         if int(ratio) < 2:
             raise ValueError(f"{owner}: band_preserving needs a ratio >= 2 (at ratio {ratio} there is no band above "
                              f"the input's to add); pass band_preserving=False")
-        return BandMerge(int(ratio), name=name)
+        return BandMerge(int(ratio), name=name, **cls.BAND_PATH)
 
     def audio_config(self):
         """The facts a user of a saved model needs: rates, ratio and the training degradation."""

@@ -56,6 +56,7 @@ class BWEUNet(SameRateModel):
         band_preserving = bool(band_preserving)
         bandwidth_ratio = self.checked_bandwidth_ratio(bandwidth_ratio)
         merge = self.band_merge(bandwidth_ratio, type(self).__name__) if band_preserving else None
+        kept = self.BAND_PATH if band_preserving else {}  # the kept path stays float32 under mixed precision
         if not filters or len(filters) != len(kernel_sizes):
             raise ValueError(f"filters {filters} and kernel_sizes {kernel_sizes} must be non-empty and of equal length")
         depth, dropout = len(filters), float(dropout)
@@ -64,7 +65,7 @@ class BWEUNet(SameRateModel):
             return keras.layers.Dropout(dropout, name=f"{label}_dropout")(h) if dropout else h
 
         band_limited = keras.Input(shape=(None, channels), name="band_limited")
-        padded = PadToMultiple(2 ** (depth + 1), name="pad")(band_limited)
+        padded = PadToMultiple(2 ** (depth + 1), name="pad", **kept)(band_limited)
         h, skips = padded, []
         for b, (nf, ks) in enumerate(zip(filters, kernel_sizes)):
             h = keras.layers.Conv1D(nf, ks, strides=2, padding="same", name=f"down{b}_conv")(h)
@@ -92,7 +93,7 @@ class BWEUNet(SameRateModel):
             h = merge([padded, h])
         else:
             h = keras.layers.Add(name="residual")([h, padded])
-        full_band = CropToLength(1, name="crop")([h, band_limited])
+        full_band = CropToLength(1, name="crop", **kept)([h, band_limited])
 
         super().__init__(inputs=band_limited, outputs=full_band, name=name, bandwidth_ratio=bandwidth_ratio,
                          hr_rate=hr_rate, degradation=degradation, band_preserving=band_preserving, **kwargs)

@@ -160,8 +160,9 @@ class MUGANGenerator(_MUGANConfig, AudioSRModel):
         multiple = total_stride // math.gcd(total_stride, int(ratio))
 
         low_rate = keras.Input(shape=(None, channels), name="low_rate")
-        padded = PadToMultiple(multiple, name="pad")(low_rate)
         merge = self.band_merge(ratio, type(self).__name__) if band_preserving else None
+        kept = self.BAND_PATH if band_preserving else {}  # the kept path stays float32 under mixed precision
+        padded = PadToMultiple(multiple, name="pad", **kept)(low_rate)
         if band_preserving and interpolation == "sinc":
             low_band = interpolated = self.band_interpolation(ratio)(padded)
         else:
@@ -173,7 +174,7 @@ class MUGANGenerator(_MUGANConfig, AudioSRModel):
             h = merge([low_band, h])
         else:
             h = keras.layers.Add(name="residual")([h, interpolated])
-        high_rate = CropToLength(ratio, name="crop")([h, low_rate])
+        high_rate = CropToLength(ratio, name="crop", **kept)([h, low_rate])
 
         super().__init__(inputs=low_rate, outputs=high_rate, name=name, ratio=ratio, hr_rate=hr_rate,
                          degradation=degradation, band_preserving=band_preserving, **kwargs)
