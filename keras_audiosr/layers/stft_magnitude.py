@@ -5,6 +5,20 @@ from keras import ops
 DEFAULT_EPS = 1e-7
 
 
+def check_stft_args(n_fft, hop, win=None):
+    """``(n_fft, hop, win)`` as ints (``win`` defaults to ``n_fft``); anything unusable raises ValueError.
+
+    Pure Python (no TensorFlow op), so modules may validate at import time, before a distribution
+    strategy has configured the runtime.
+    """
+    n_fft, hop = int(n_fft), int(hop)
+    win = n_fft if win is None else int(win)
+    if n_fft < 2 or n_fft % 2 or hop < 1 or not 1 <= win <= n_fft:
+        raise ValueError(f"STFT: need an even n_fft >= 2, hop >= 1 and 1 <= win <= n_fft, "
+                         f"got n_fft={n_fft}, hop={hop}, win={win}")
+    return n_fft, hop, win
+
+
 def stft_magnitude(x, n_fft, hop, win=None, eps=DEFAULT_EPS):
     """``|STFT|`` of signals ``[N, T]`` (float32): ``[N, 1 + T // hop, n_fft // 2 + 1]``.
 
@@ -13,11 +27,7 @@ def stft_magnitude(x, n_fft, hop, win=None, eps=DEFAULT_EPS):
     ``sqrt(max(re**2 + im**2, eps))`` (Parallel WaveGAN's clamp, which keeps gradients and logs finite
     on silence). Any ``T >= 1`` works. Computed in float32 whatever the input's dtype.
     """
-    n_fft, hop = int(n_fft), int(hop)
-    win = n_fft if win is None else int(win)
-    if n_fft < 2 or n_fft % 2 or hop < 1 or not 1 <= win <= n_fft:
-        raise ValueError(f"stft_magnitude: need an even n_fft >= 2, hop >= 1 and 1 <= win <= n_fft, "
-                         f"got n_fft={n_fft}, hop={hop}, win={win}")
+    n_fft, hop, win = check_stft_args(n_fft, hop, win)
     x = ops.cast(x, "float32")
     x = ops.pad(x, [[0, 0], [n_fft // 2, n_fft // 2]])
     re, im = ops.stft(x, sequence_length=win, sequence_stride=hop, fft_length=n_fft, window="hann", center=False)
@@ -41,11 +51,8 @@ class STFTMagnitude(keras.layers.Layer):
     def __init__(self, n_fft, hop, win=None, eps=DEFAULT_EPS, **kwargs):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
-        self.n_fft = int(n_fft)
-        self.hop = int(hop)
-        self.win = self.n_fft if win is None else int(win)
+        self.n_fft, self.hop, self.win = check_stft_args(n_fft, hop, win)
         self.eps = float(eps)
-        stft_magnitude(ops.zeros((1, 1)), self.n_fft, self.hop, self.win)  # validates the arguments
 
     def call(self, inputs):
         shape = ops.shape(inputs)

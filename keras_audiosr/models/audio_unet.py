@@ -28,10 +28,10 @@ class AudioUNet(AudioSRModel):
     :class:`~keras_audiosr.layers.BandMerge` for the transition band and delay). The network then
     sees that same sinc interpolation (``interpolation=None`` resolves to ``"sinc"``): both
     interpolations are fixed invertible functions of the same samples, so neither carries more
-    information, but the sinc leaves the band the network writes empty (cubic puts mirrored
-    images of the low band there, 17-30 dB down, that the network would have to learn to
-    remove), it is computed once for both branches, and the untrained model is exactly the sinc
-    resampler. ``interpolation="cubic"`` still gives the network the papers' cubic input.
+    information, but the sinc leaves the band the network writes empty (the cubic kernel puts a
+    mirror image of the low band there, only 6 to 25 dB down from 1.0 to 1.5 times the input's
+    Nyquist, that the network would first have to learn to cancel), it is computed once for both
+    branches, and the untrained model is exactly the sinc resampler. ``interpolation="cubic"`` still gives the network the papers' cubic input.
     ``band_preserving=False`` with ``interpolation="cubic"`` is the published graph
     (``from_size("paper", band_preserving=False)``).
 

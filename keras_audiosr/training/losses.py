@@ -15,7 +15,7 @@ from typing import Callable
 import keras
 from keras import ops
 
-from keras_audiosr.layers.stft_magnitude import stft_magnitude
+from keras_audiosr.layers.stft_magnitude import check_stft_args, stft_magnitude
 from keras_audiosr.metrics import effective_stft_params
 from keras_audiosr.models.critic import split_critic_outputs
 
@@ -101,7 +101,7 @@ class MultiResolutionSTFTLoss:
         if not resolutions or any(len(r) != 3 for r in resolutions):
             raise ValueError(f"MultiResolutionSTFTLoss: resolutions must be (n_fft, hop, window) triples, got {resolutions}")
         for n_fft, hop, win in resolutions:
-            stft_magnitude(ops.zeros((1, 1)), n_fft, hop, win)  # validates
+            check_stft_args(n_fft, hop, win)
         self.resolutions = resolutions
         self.eps = float(eps)
         self.__name__ = "mrstft"
