@@ -14,6 +14,8 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["keras_audiosr", "keras_audiosr.*", "recipes", "recipes.*", "edge", "edge.*"]),
+    # The embedded real-speech corpus (and, later, the shipped models) travel inside the wheel.
+    package_data={"keras_audiosr": ["data/embedded/*/*.md", "data/embedded/*/*.csv", "data/embedded/*/*/*.flac"]},
     install_requires=[
         # tensorflow-io and tensorflow-model-optimization are deliberately absent: neither works
         # with TF 2.21 / Keras 3 (see README, "Why not ...").
@@ -29,7 +31,7 @@ setup(
     extras_require={
         "dev": ["pytest>=8,<10", "pytest-timeout>=2.2,<3"],
         "eval": ["pesq>=0.0.4,<0.1"],
-        "edge": ["ai-edge-litert>=2.0,<3", "ai-edge-quantizer>=0.4,<1"],
+        "edge": ["ai-edge-litert>=2.0,<3"],
     },
     entry_points={"console_scripts": ["keras-audiosr=keras_audiosr.cli:main"]},
 )

@@ -1,22 +1,31 @@
 """Edge deployment of keras_audiosr models: checked LiteRT (``.tflite``) export, streaming, benchmarks, reports.
 
-* ``python -m edge.convert``   -- gated conversion in a named precision mode (:mod:`edge.convert`)
-* ``python -m edge.benchmark`` -- size, latency, real-time factor, peak memory (:mod:`edge.benchmark`)
-* ``python -m edge.compare``   -- the quantized-vs-float quality table (:mod:`edge.compare`)
+* ``python -m edge.convert``   -- conversion through an ordered list of gates (:mod:`edge.convert`,
+  :mod:`edge.gates`): export, builtin ops, float parity, quantize, static graph, parity, fixtures,
+  second runtime (Arm NN), write
+* ``python -m edge.benchmark`` -- models side by side: MACs, parameters, size, latency, RTF, memory
+* ``python -m edge.compare``   -- models and their variants side by side on evaluation audio
 
 Names are imported lazily, so the runtime side (:mod:`edge.runtime`, :mod:`edge.metadata`) loads
 without TensorFlow.
 """
 import importlib
 
-__all__ = ["MODES", "Exporter", "convert_model", "read_metadata", "TFLiteModel", "TFLiteError", "StreamingUpsampler",
-           "StreamingPlan", "make_plan", "receptive_field", "check_builtin_ops", "NonBuiltinOpError", "ParityError"]
+__all__ = ["MODES", "Exporter", "convert_model", "CONVERSION_GATES", "read_metadata", "TFLiteModel", "TFLiteError",
+           "StreamingUpsampler", "StreamingPlan", "make_plan", "receptive_field", "shift_period", "check_builtin_ops",
+           "NonBuiltinOpError", "check_static_graph", "static_graph_report", "StaticGraphError", "EMBEDDED_OPS",
+           "ParityError", "GateFailed", "Gate", "run_gates", "graph_stats", "armnn_status", "run_armnn"]
 
 _WHERE = {
     "MODES": "edge.export", "Exporter": "edge.convert", "convert_model": "edge.convert", "ParityError": "edge.convert",
-    "read_metadata": "edge.metadata", "TFLiteModel": "edge.runtime", "TFLiteError": "edge.metadata",
-    "StreamingUpsampler": "edge.streaming", "StreamingPlan": "edge.streaming", "make_plan": "edge.streaming",
-    "receptive_field": "edge.streaming", "check_builtin_ops": "edge.opcheck", "NonBuiltinOpError": "edge.opcheck",
+    "CONVERSION_GATES": "edge.convert", "read_metadata": "edge.metadata", "TFLiteModel": "edge.runtime",
+    "TFLiteError": "edge.metadata", "StreamingUpsampler": "edge.streaming", "StreamingPlan": "edge.streaming",
+    "make_plan": "edge.streaming", "receptive_field": "keras_audiosr.models.geometry",
+    "shift_period": "keras_audiosr.models.geometry", "check_builtin_ops": "edge.opcheck",
+    "NonBuiltinOpError": "edge.opcheck", "check_static_graph": "edge.opcheck", "static_graph_report": "edge.opcheck",
+    "StaticGraphError": "edge.opcheck", "EMBEDDED_OPS": "edge.opcheck", "GateFailed": "edge.gates",
+    "Gate": "edge.gates", "run_gates": "edge.gates", "graph_stats": "edge.graphstats",
+    "armnn_status": "edge.armnn", "run_armnn": "edge.armnn",
 }
 
 

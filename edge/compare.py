@@ -1,23 +1,26 @@
-"""``python -m edge.compare``: what quantization and streaming cost, measured on evaluation audio.
+"""``python -m edge.compare``: models and their exported variants side by side, measured on evaluation audio.
 
-One row per variant, in this order:
+One row per model and variant, all in one run on this machine (ratios between rows are the
+claim; absolute times vary with the machine):
 
-* ``keras``     -- the Keras float model on each whole file (:func:`keras_audiosr.inference.upsample_array`);
+* ``keras``     -- the Keras float model on each whole file (chunked, :mod:`keras_audiosr.inference`);
 * ``float``, ``dynamic``, ``float16``, ``int8``, ``int16x8``, ``qat`` -- ``.tflite`` block models
-  (``--block-ms`` frames with the receptive-field context, see :mod:`edge.streaming`), run over each
-  file block by block under the LiteRT interpreter;
+  (``--block-ms`` frames with the receptive-field context, :mod:`edge.streaming`) exported through
+  every conversion gate (:mod:`edge.convert`) and run over each file block by block under LiteRT;
 * ``streaming`` -- the float ``.tflite`` with a ``--frame-ms`` frame, fed frame by frame.
 
-Columns: SNR, LSD, LSD-HF and PESQ-WB against the high-rate reference (each file degraded exactly as
-the model's training inputs were), ``snr_vs_float`` (SNR against the Keras float output: how much
-the variant departs from the model it came from), file size, median latency of one call (1 thread)
-and real-time factor (latency / frame duration). Calibration and QAT fine-tuning use
-``--train-data`` only; when it shares files with ``--data``, the corpus is split by speaker and
-only the held-out speakers are evaluated.
+Quality columns come from the library's evaluation loop (:func:`keras_audiosr.evaluation.evaluate_signal`):
+every metric :func:`keras_audiosr.metrics.evaluate_pair` returns (SNR, LSD, LSD-HF, PESQ-WB, and any
+it gains, such as a low-band SNR), against the high-rate reference degraded exactly as the model's
+training inputs were, with the sinc and spline baselines on the same inputs, and "SNR vs Keras"
+(how far a variant departs from the model it came from). Cost columns: parameters and MMAC per
+second of audio counted from the graph (:mod:`edge.graphstats`), file size, median latency of one
+call and per 10 ms of audio with ``--threads`` threads, real-time factor, algorithmic latency.
+Calibration and QAT use ``--train-data`` only; when it shares files with ``--data``, the corpus is
+split by speaker and only held-out speakers are evaluated.
 """
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 import time
@@ -30,12 +33,18 @@ from edge.export import MODES
 __all__ = ["VARIANTS", "compare", "format_markdown", "main"]
 
 VARIANTS = ("keras",) + MODES + ("streaming",)
-_METRICS = ("snr", "lsd", "lsd_hf", "pesq")
+BASELINES = ("sinc", "spline")
+# Preferred column order; metrics evaluate_pair adds later are appended after these.
+_METRIC_ORDER = ("pesq", "lsd", "lsd_hf", "snr")
+_LABELS = {"pesq": "PESQ-WB", "lsd": "LSD", "lsd_hf": "LSD-HF", "snr": "SNR (dB)"}
+_DIGITS = {"pesq": 2, "lsd": 3, "lsd_hf": 3}
 
 
-def _mean(values):
+def _mean(values) -> tuple[float | None, int]:
+    """Mean of the finite values and how many were left out (non-finite or missing)."""
+    values = list(values)
     vals = [float(v) for v in values if v is not None and math.isfinite(v)]
-    return float(np.mean(vals)) if vals else None
+    return (float(np.mean(vals)) if vals else None), len(values) - len(vals)
 
 
 def _keras_latency(model, plan, repeats: int = 20) -> float:
@@ -53,173 +62,311 @@ def _keras_latency(model, plan, repeats: int = 20) -> float:
     return float(np.median(t) * 1000.0)
 
 
-def compare(model, eval_utts, train_utts, out_dir, *, block_ms: float = 1000.0, frame_ms: float = 20.0,
-            with_pesq: bool | None = None, max_files: int | None = None, max_seconds: float | None = None,
-            threads: int = 1, repeats: int = 30, progress: bool = True, log=print, model_path=None,
-            **exporter_kwargs) -> dict:
-    """Export every variant into ``out_dir``, run each over ``eval_utts`` and score it; returns the report dict.
+def _check_variants(variants) -> tuple[str, ...]:
+    variants = tuple(dict.fromkeys(variants or VARIANTS))
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        raise ValueError(f"unknown variant(s) {', '.join(unknown)}; choose from: {', '.join(VARIANTS)}")
+    return variants
 
-    ``model_path`` (the ``.keras`` file) gives the size of the ``keras`` row.
-    """
+
+def _compare_one(model, label, eval_utts, train_utts, out_dir, *, variants, block_ms, frame_ms, with_pesq,
+                 max_seconds, threads, repeats, progress, log, model_path, strict, exporter_kwargs):
+    from tqdm import tqdm
+
     from keras_audiosr.data.patches import prepare_signal
-    from keras_audiosr.degrade import Degradation, trim_to_multiple
-    from keras_audiosr.inference import upsample_array
-    from keras_audiosr.metrics import evaluate_pair, pesq_available, snr
+    from keras_audiosr.evaluation import evaluate_signal
 
     from edge.benchmark import benchmark_model
     from edge.convert import Exporter
     from edge.runtime import TFLiteModel
     from edge.streaming import StreamingUpsampler, make_plan
-    from keras_audiosr.baselines import get_baseline
 
+    hr_rate = int(model.hr_rate)
+    block_plan = make_plan(model, frame_ms=block_ms)
+    stream_plan = make_plan(model, frame_ms=frame_ms)
+    modes = [v for v in variants if v in MODES]
+    log(f"[edge] {label}: block model {block_plan.frame_ms:g} ms frames (window {block_plan.window} samples), "
+        f"streaming {stream_plan.frame_ms:g} ms frames (algorithmic latency {stream_plan.latency_ms:.1f} ms)")
+
+    exports = {}
+    if modes:
+        log(f"[edge] {label}: stage 1/3: export {', '.join(modes)} through the conversion gates")
+        block = Exporter(model, block_plan, train_utts, progress=progress, log=log, strict=strict, **exporter_kwargs)
+        for mode in modes:
+            exports[mode] = (block.export(mode, out_dir, name=f"{label}_{mode}" if label else mode), block_plan)
+    if "streaming" in variants:
+        log(f"[edge] {label}: stage 1/3: export the streaming model through the conversion gates")
+        streaming = Exporter(model, stream_plan, train_utts, progress=progress, log=log, strict=strict,
+                             **exporter_kwargs)
+        exports["streaming"] = (streaming.export("float", out_dir, name=f"{label}_streaming" if label else "streaming"),
+                                stream_plan)
+
+    def runner(res, plan):
+        up = StreamingUpsampler(TFLiteModel(res.path, num_threads=threads), plan)
+        return lambda low: up.run(low)
+
+    systems = {name: runner(res, plan) for name, (res, plan) in exports.items()}
+    log(f"[edge] {label}: stage 2/3: evaluate {len(eval_utts)} files (Keras, {len(systems)} .tflite variants, "
+        f"{' and '.join(BASELINES)} baselines)")
+    per_file = []
+    for u in tqdm(eval_utts, desc=f"evaluate {label or model.name}", unit="file", disable=not progress):
+        ref = prepare_signal(u.path, hr_rate)
+        if max_seconds:
+            ref = ref[:int(max_seconds * hr_rate)]
+        res = evaluate_signal(model, ref, hr_rate, baselines=BASELINES, with_pesq=with_pesq, systems=systems,
+                              relative_to="model", name=str(u.path))
+        res["keras"] = res.pop("model")
+        per_file.append({"path": str(u.path), **res})
+
+    log(f"[edge] {label}: stage 3/3: benchmark {len(exports)} .tflite variants ({threads} thread(s), "
+        f"{repeats} calls each)")
+    from edge.graphstats import graph_stats
+
+    rows = []
+    for name in VARIANTS:
+        if name not in variants:
+            continue
+        entry = {"name": name, "model": model.name, "label": f"{label}/{name}" if label else name}
+        metrics = [k for k in per_file[0][name] if k != "snr_vs_model"]
+        excluded = {}
+        for k in metrics:
+            entry[k], excluded[k] = _mean(f[name].get(k) for f in per_file)
+        entry["snr_vs_float"], _ = _mean(f[name].get("snr_vs_model") for f in per_file)
+        entry["excluded_non_finite"] = {k: n for k, n in excluded.items() if n}
+        if name == "keras":
+            latency = _keras_latency(model, block_plan)
+            entry.update(mode="float32 (Keras)", size_bytes=Path(model_path).stat().st_size if model_path else None,
+                         parameters=int(model.count_params()), mmac_per_second=None, latency_ms=latency,
+                         latency_per_10ms_ms=latency * 10.0 / block_plan.frame_ms, rtf=latency / block_plan.frame_ms,
+                         frame_ms=block_plan.frame_ms, algorithmic_latency_ms=None, snr_vs_float=None)
+        else:
+            res, plan = exports[name]
+            bench = benchmark_model(res.path, threads=(threads,), repeats=repeats, memory=False)
+            stats = bench["threads"][str(threads)]
+            g = graph_stats(res.path)
+            entry.update(mode=res.mode, size_bytes=res.size_bytes, parameters=g["parameters"],
+                         mmac_per_second=g["macs"] * 1000.0 / plan.frame_ms / 1e6, latency_ms=stats["latency_ms"],
+                         latency_per_10ms_ms=stats["latency_per_10ms_ms"], rtf=stats["rtf"], frame_ms=plan.frame_ms,
+                         algorithmic_latency_ms=plan.latency_ms, file=str(res.path), parity=res.parity,
+                         gates={gr["gate"]: gr["status"] for gr in res.gates})
+        rows.append(entry)
+    baselines = {}
+    for b in BASELINES:
+        baselines[b] = {k: _mean(f[b].get(k) for f in per_file)[0] for k in per_file[0][b]}
+    info = {"name": model.name, "label": label, "path": None if model_path is None else str(model_path),
+            "ratio": int(model.ratio), "lr_rate": int(model.lr_rate), "hr_rate": hr_rate,
+            "degradation": dict(model.degradation), "block_plan": block_plan.to_dict(),
+            "streaming_plan": stream_plan.to_dict(), "baselines": baselines, "files": per_file}
+    return rows, info
+
+
+def compare(models, eval_utts, train_utts, out_dir, *, variants=None, block_ms: float = 1000.0,
+            frame_ms: float = 20.0, with_pesq: bool | None = None, max_files: int | None = None,
+            max_seconds: float | None = None, threads: int = 1, repeats: int = 30, progress: bool = True,
+            log=print, model_path=None, model_paths=None, strict: bool = False, **exporter_kwargs) -> dict:
+    """Export the ``variants`` of each model into ``out_dir``, run them over ``eval_utts``, score and time them.
+
+    ``models`` is one model or a list; ``model_paths`` (or ``model_path`` for one model) are their
+    ``.keras`` files (size of the ``keras`` row). Returns the report dict (``variants``: one row per
+    model and variant; ``models``: per-model plans, baselines and per-file scores).
+    """
+    from keras_audiosr.metrics import pesq_available
+
+    single = not isinstance(models, (list, tuple))
+    models = [models] if single else list(models)
+    paths = list(model_paths) if model_paths is not None else [model_path] * len(models)
+    variants = _check_variants(variants)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     if with_pesq is None:
         with_pesq = pesq_available()
     eval_utts = list(eval_utts)[:max_files] if max_files else list(eval_utts)
     if not eval_utts:
         raise ValueError("compare: no evaluation files")
-    hr_rate, ratio = int(model.hr_rate), int(model.ratio)
-    block_plan = make_plan(model, frame_ms=block_ms)
-    stream_plan = make_plan(model, frame_ms=frame_ms)
-    log(f"[edge] block plan {block_plan.to_dict()}")
-    log(f"[edge] streaming plan {stream_plan.to_dict()}")
-
-    exports = {}
-    block = Exporter(model, block_plan, train_utts, progress=progress, log=log, **exporter_kwargs)
-    for mode in MODES:
-        exports[mode] = (block.export(mode, out_dir, name=mode), block_plan)
-    streaming = Exporter(model, stream_plan, train_utts, progress=progress, log=log, **exporter_kwargs)
-    exports["streaming"] = (streaming.export("float", out_dir, name="streaming"), stream_plan)
-
-    deg = Degradation.from_dict(model.degradation)
-    runners = {name: StreamingUpsampler(TFLiteModel(res.path, num_threads=threads), plan)
-               for name, (res, plan) in exports.items()}
-    per_file = []
-    spline = get_baseline("spline")
-    from tqdm import tqdm
-
-    for u in tqdm(eval_utts, desc="compare", unit="file", disable=not progress):
-        ref = prepare_signal(u.path, hr_rate)
-        if max_seconds:
-            ref = ref[:int(max_seconds * hr_rate)]
-        ref = np.ascontiguousarray(trim_to_multiple(ref, ratio))
-        low = deg(ref)
-        keras_out = upsample_array(model, low)
-        outs = {"keras": keras_out}
-        for name, runner in runners.items():
-            outs[name] = runner.run(low)
-        row = {"path": str(u.path), "seconds": ref.size / hr_rate}
-        for name, y in outs.items():
-            m = evaluate_pair(y, ref, ratio, hr_rate, with_pesq=with_pesq)
-            m["snr_vs_float"] = None if name == "keras" else snr(y, keras_out)
-            row[name] = m
-        row["spline"] = evaluate_pair(spline(low, ratio), ref, ratio, hr_rate, with_pesq=with_pesq)
-        per_file.append(row)
-
-    variants = []
-    for name in VARIANTS:
-        entry = {"name": name}
-        for k in _METRICS + ("snr_vs_float",):
-            entry[k] = _mean(f[name].get(k) for f in per_file)
-        if name == "keras":
-            entry["snr_vs_float"] = None
-            entry["size_bytes"] = Path(model_path).stat().st_size if model_path else None
-            entry["latency_ms"] = _keras_latency(model, block_plan)
-            entry["rtf"] = entry["latency_ms"] / block_plan.frame_ms
-            entry.update(frame_ms=block_plan.frame_ms, algorithmic_latency_ms=None, mode="float32 (Keras)")
-        else:
-            res, plan = exports[name]
-            bench = benchmark_model(res.path, threads=(threads,), repeats=repeats, memory=False)
-            stats = bench["threads"][str(threads)]
-            entry.update(size_bytes=res.size_bytes, latency_ms=stats["latency_ms"], rtf=stats["rtf"],
-                         frame_ms=plan.frame_ms, algorithmic_latency_ms=plan.latency_ms, mode=res.mode,
-                         file=str(res.path), parity=res.parity)
-        variants.append(entry)
-    return {
-        "variants": variants,
-        "baselines": {"spline": {k: _mean(f["spline"].get(k) for f in per_file) for k in _METRICS}},
-        "files": per_file,
-        "n_files": len(per_file),
-        "seconds": float(sum(f["seconds"] for f in per_file)),
-        "model": model.name,
-        "ratio": ratio, "lr_rate": int(model.lr_rate), "hr_rate": hr_rate,
-        "degradation": dict(model.degradation),
-        "block_plan": block_plan.to_dict(),
-        "streaming_plan": stream_plan.to_dict(),
+    names = [m.name for m in models]
+    labels = [""] if single else [
+        (m.name if names.count(m.name) == 1 else f"{m.name}_{Path(p).stem if p else i}") for i, (m, p) in
+        enumerate(zip(models, paths))]
+    rows, infos = [], []
+    for model, label, path in zip(models, labels, paths):
+        r, info = _compare_one(model, label, eval_utts, train_utts, out_dir, variants=variants, block_ms=block_ms,
+                               frame_ms=frame_ms, with_pesq=with_pesq, max_seconds=max_seconds, threads=threads,
+                               repeats=repeats, progress=progress, log=log, model_path=path, strict=strict,
+                               exporter_kwargs=exporter_kwargs)
+        rows += r
+        infos.append(info)
+    first = infos[0]
+    report = {
+        "variants": rows,
+        "models": [{k: v for k, v in i.items() if k != "files"} for i in infos],
+        "baselines": first["baselines"],
+        "files": first["files"] if single else {i["label"]: i["files"] for i in infos},
+        "n_files": len(eval_utts),
+        "seconds": float(sum(f["seconds"] for f in first["files"])),
         "threads": threads,
         "pesq": bool(with_pesq),
+        "machine_note": "latencies measured one after another in this run on this machine; compare them as ratios",
     }
+    if single:
+        report.update({k: first[k] for k in ("ratio", "lr_rate", "hr_rate", "degradation", "block_plan",
+                                               "streaming_plan")}, model=first["name"])
+    return report
 
 
 def _f(v, digits):
     return "-" if v is None else f"{v:.{digits}f}"
 
 
+def _metric_columns(report) -> list[str]:
+    keys = []
+    for row in report["variants"]:
+        for k in row:
+            if k not in keys and (k in _METRIC_ORDER or k in _extra_metric_keys(report)):
+                keys.append(k)
+    return [k for k in _METRIC_ORDER if k in keys] + [k for k in keys if k not in _METRIC_ORDER]
+
+
+def _extra_metric_keys(report) -> set:
+    """Metric names evaluate_pair returned beyond the known ones (e.g. a low-band SNR): they get columns too."""
+    out = set()
+    for m in report.get("models", []):
+        for b in m.get("baselines", {}).values():
+            out |= set(b)
+    return out - set(_METRIC_ORDER)
+
+
 def format_markdown(report: dict) -> str:
-    """The comparison as a markdown table (plus the spline baseline for scale)."""
-    head = ["variant", "SNR (dB)", "LSD", "LSD-HF", "PESQ", "SNR vs float (dB)", "size (KiB)", "latency (ms)",
-            "RTF", "frame (ms)", "algorithmic latency (ms)"]
+    """The comparison as a markdown table: one row per model and variant, then the baselines."""
+    metrics = _metric_columns(report)
+    head = (["model / variant", "mode", "params", "MMAC/s", "size (KiB)", "latency (ms)", "per 10 ms (ms)", "RTF",
+             "frame (ms)", "algorithmic latency (ms)"] + [_LABELS.get(k, k) for k in metrics] + ["SNR vs Keras (dB)"])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for v in report["variants"]:
+        size = v.get("size_bytes")
         lines.append("| " + " | ".join([
-            v["name"], _f(v["snr"], 2), _f(v["lsd"], 3), _f(v["lsd_hf"], 3), _f(v.get("pesq"), 2),
-            _f(v["snr_vs_float"], 1), _f(None if v["size_bytes"] is None else v["size_bytes"] / 1024, 1),
-            _f(v["latency_ms"], 3), _f(v["rtf"], 4), _f(v.get("frame_ms"), 0), _f(v.get("algorithmic_latency_ms"), 1),
-        ]) + " |")
-    b = report.get("baselines", {}).get("spline")
-    if b:
-        lines.append("| spline (baseline) | " + " | ".join([_f(b["snr"], 2), _f(b["lsd"], 3), _f(b["lsd_hf"], 3),
-                                                             _f(b.get("pesq"), 2)] + ["-"] * 6) + " |")
+            v.get("label", v["name"]), str(v.get("mode") or "-"), str(v.get("parameters") or "-"),
+            _f(v.get("mmac_per_second"), 1), _f(None if size is None else size / 1024, 1), _f(v.get("latency_ms"), 3),
+            _f(v.get("latency_per_10ms_ms"), 3), _f(v.get("rtf"), 4), _f(v.get("frame_ms"), 0),
+            _f(v.get("algorithmic_latency_ms"), 1)] + [_f(v.get(k), _DIGITS.get(k, 2)) for k in metrics]
+            + [_f(v.get("snr_vs_float"), 1)]) + " |")
+    for m in report.get("models", []):
+        for b, scores in m.get("baselines", {}).items():
+            label = f"{m['label']}/{b}" if m.get("label") else b
+            lines.append("| " + " | ".join([f"{label} (baseline)"] + ["-"] * 9
+                                           + [_f(scores.get(k), _DIGITS.get(k, 2)) for k in metrics] + ["-"]) + " |")
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m edge.compare", description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", required=True, help="trained .keras model")
-    p.add_argument("--data", required=True, help="evaluation audio folder (high-rate references)")
+def build_parser():
+    from edge.args import Parser, positive_float, positive_int
+
+    p = Parser(prog="python -m edge.compare", description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", action="append", required=True,
+                   help="trained .keras model; repeat it to put several models side by side; required")
+    p.add_argument("--data", required=True, help="evaluation audio folder (high-rate references); required")
     p.add_argument("--train-data", default=None,
                    help="training audio folder for calibration and QAT (default: the embedded default corpus)")
-    p.add_argument("--json", required=True, help="write the report here")
-    p.add_argument("--md", default=None, help="also write the markdown table here")
+    p.add_argument("--json", required=True, help="write the report here; required")
+    p.add_argument("--md", default=None, help="also write the markdown table here (default: not written)")
     p.add_argument("--out-dir", default=None, help="where the .tflite variants go (default: <json stem>_models/)")
-    p.add_argument("--block-ms", type=float, default=1000.0, help="frame of the block variants (default 1000 ms)")
-    p.add_argument("--frame-ms", type=float, default=20.0, help="frame of the streaming variant (default 20 ms)")
+    p.add_argument("--variants", default=",".join(VARIANTS),
+                   help=f"comma-separated variants to run (default: {','.join(VARIANTS)})")
+    p.add_argument("--block-ms", type=positive_float, default=1000.0,
+                   help="frame of the block variants in ms (default: 1000)")
+    p.add_argument("--frame-ms", type=positive_float, default=20.0,
+                   help="frame of the streaming variant in ms (default: 20)")
     p.add_argument("--test-speakers", default=None,
-                   help="comma-separated held-out speakers when --data and --train-data overlap")
-    p.add_argument("--max-files", type=int, default=None)
-    p.add_argument("--max-seconds", type=float, default=None, help="score only the first seconds of each file")
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--qat-steps", type=int, default=200)
-    p.add_argument("--calibration-windows", type=int, default=128)
-    p.add_argument("--no-pesq", action="store_true")
-    p.add_argument("--no-progress", action="store_true")
-    args = p.parse_args(argv)
+                   help="comma-separated held-out speakers when --data and --train-data overlap "
+                        "(default: the recipes' speaker split)")
+    p.add_argument("--max-files", type=positive_int, default=None, help="evaluate at most this many files (default: all)")
+    p.add_argument("--max-seconds", type=positive_float, default=None,
+                   help="score only the first seconds of each file (default: whole files)")
+    p.add_argument("--threads", type=positive_int, default=1, help="interpreter threads for timing (default: 1)")
+    p.add_argument("--repeats", type=positive_int, default=30, help="timed calls per variant (default: 30)")
+    p.add_argument("--qat-steps", type=positive_int, default=200, help="QAT fine-tuning steps (default: 200)")
+    p.add_argument("--calibration-windows", type=positive_int, default=128,
+                   help="training windows for int8/int16x8 calibration (default: 128)")
+    p.add_argument("--strict", action="store_true",
+                   help="static_graph and second_runtime gates blocking for every model (default: off)")
+    p.add_argument("--no-pesq", action="store_true", help="skip PESQ-WB (default: computed when pesq is installed)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars (default: off)")
+    return p
 
+
+def _validate(args):
+    """Every path and name checked before any work; returns ``(variants, eval_utts)``."""
     from keras_audiosr.data import load_corpus
+
+    from edge.args import UsageError, existing_dir, existing_file, writable_dir, writable_file
+
+    for m in args.model:
+        existing_file(m, "model", (".keras",))
+    existing_dir(args.data, "evaluation audio")
+    if args.train_data is not None:
+        existing_dir(args.train_data, "training audio")
+    writable_file(args.json, "--json")
+    if args.md:
+        writable_file(args.md, "--md")
+    writable_dir(args.out_dir or str(Path(args.json).with_suffix("")) + "_models", "--out-dir")
+    variants = _check_variants([v.strip() for v in args.variants.split(",") if v.strip()])
+    try:
+        eval_utts = load_corpus(args.data)
+    except (OSError, ValueError) as e:
+        raise UsageError(f"evaluation audio {args.data}: {e}") from e
+    if not eval_utts:
+        raise UsageError(f"evaluation audio {args.data}: no audio files found")
+    return variants, eval_utts
+
+
+def main(argv=None) -> int:
+    from edge.args import UsageError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        variants, eval_utts = _validate(args)
+    except (UsageError, ValueError) as e:
+        return parser.fail(str(e))
+
+    from edge.logs import import_tensorflow
+
+    import_tensorflow()
     from keras_audiosr.inference import load_model
 
     from edge.data import separate_eval_and_train, training_utterances
-    from edge.metadata import write_bytes_atomic, write_json_atomic
+    from edge.files import write_json, write_text
 
-    model = load_model(args.model)
-    eval_utts = load_corpus(args.data)
-    train_utts = training_utterances(args.train_data)
-    speakers = [s for s in args.test_speakers.split(",") if s] if args.test_speakers else None
-    eval_utts, train_utts, note = separate_eval_and_train(eval_utts, train_utts, speakers)
-    print(f"[edge] {len(eval_utts)} evaluation files, {len(train_utts)} training files ({note})")
+    try:
+        models = [load_model(m) for m in args.model]
+        train_utts = training_utterances(args.train_data)
+        speakers = [s for s in args.test_speakers.split(",") if s] if args.test_speakers else None
+        eval_utts, train_utts, note = separate_eval_and_train(eval_utts, train_utts, speakers)
+    except (OSError, ValueError) as e:
+        return parser.fail(str(e))
+    print(f"[edge] {len(eval_utts)} evaluation files, {len(train_utts)} training files ({note})", flush=True)
     out_dir = args.out_dir or str(Path(args.json).with_suffix("")) + "_models"
-    report = compare(model, eval_utts, train_utts, out_dir, block_ms=args.block_ms, frame_ms=args.frame_ms,
-                     with_pesq=False if args.no_pesq else None, max_files=args.max_files,
-                     max_seconds=args.max_seconds, threads=args.threads, progress=not args.no_progress,
-                     qat_steps=args.qat_steps, calibration_windows=args.calibration_windows, model_path=args.model)
+    from edge.gates import GateFailed
+
+    try:
+        report = compare(models if len(models) > 1 else models[0], eval_utts, train_utts, out_dir, variants=variants,
+                         block_ms=args.block_ms, frame_ms=args.frame_ms, with_pesq=False if args.no_pesq else None,
+                         max_files=args.max_files, max_seconds=args.max_seconds, threads=args.threads,
+                         repeats=args.repeats, progress=not args.no_progress, qat_steps=args.qat_steps,
+                         calibration_windows=args.calibration_windows, model_paths=args.model, strict=args.strict,
+                         log=lambda s: print(s, flush=True))
+    except GateFailed as e:
+        print(f"{parser.prog}: error: {e}", file=sys.stderr)
+        return 1
     report["split_note"] = note
     report["command"] = "python -m edge.compare " + " ".join(sys.argv[1:] if argv is None else argv)
-    write_json_atomic(args.json, report)
+    write_json(args.json, report)
     table = format_markdown(report)
     if args.md:
-        write_bytes_atomic(args.md, (table + "\n").encode("utf-8"))
+        write_text(args.md, table + "\n")
     print(table)
+    excluded = {v["label"]: v["excluded_non_finite"] for v in report["variants"] if v.get("excluded_non_finite")}
+    if excluded:
+        print(f"[edge] non-finite scores left out of the means: {excluded}")
     return 0
 
 

@@ -1,25 +1,20 @@
 """``python -m edge.convert``: a trained ``.keras`` model -> a checked ``.tflite`` with metadata and golden fixtures.
 
-Conversion is a series of gates; each one stops the export with a clear error:
+Conversion runs an explicit, ordered list of gates (:data:`CONVERSION_GATES`) and stops at the first
+failure, naming the gate and the problem. Every gate's result (passed, failed, warning, skipped;
+message, seconds, details) is recorded in ``<name>.json`` beside the model, or in
+``<name>.failed.json`` when a gate stops the conversion (then no model file is written).
 
-1. export the fixed-window model (``[context | frame | lookahead]`` -> the frame's high-rate samples,
-   see :mod:`edge.streaming`) with ``model.export`` and convert it to a float ``.tflite``;
-2. op check: TFLite builtin operators only (:mod:`edge.opcheck`), naming any offender;
-3. float parity on audio: the float ``.tflite`` against Keras, both fed frame by frame over the same
-   signals (max abs error and SNR);
-4. quantize in the named mode (:data:`edge.export.MODES`), calibrated or fine-tuned on TRAINING
-   audio only, and op-check the result;
-5. parity of the quantized model against the float ``.tflite``;
-6. write ``<name>.tflite`` (metadata embedded), ``<name>.json`` (metadata, parity, ops, fixture
-   files and tolerance) and the golden fixtures ``<name>.input.npy`` / ``<name>.expected.npy``
-   (one window in the model's input dtype and its output in the output dtype).
+The exported model is the fixed-window model (``[context | frame | lookahead]`` low-rate samples ->
+the frame's high-rate samples, see :mod:`edge.streaming`), batch 1 and every shape fixed. A model
+that claims edge-readiness (``model.edge_ready``) or a run with ``--strict`` must pass
+``static_graph`` and ``second_runtime``; for the other (legacy) models their failure is recorded
+as a warning and conversion goes on.
 """
 from __future__ import annotations
 
-import argparse
 import math
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,20 +22,23 @@ from pathlib import Path
 import numpy as np
 
 from edge.export import MODES, check_mode, convert_keras
-from edge.metadata import METADATA_FORMAT, add_metadata, write_bytes_atomic, write_json_atomic
-from edge.opcheck import check_builtin_ops
+from edge.files import write_bytes, write_json, write_npy
+from edge.gates import (Gate, GateFailed, Outcome, builtin_ops_outcome, describe_gates, golden_outputs, run_gates,
+                        second_runtime_outcome, static_graph_outcome)
+from edge.metadata import METADATA_FORMAT, add_metadata
 from edge.runtime import TFLiteModel
 from edge.streaming import StreamingPlan, StreamingUpsampler, keras_frame_fn, make_plan, streaming_keras_model
 
-__all__ = ["ParityError", "MIN_SNR_DB", "Exporter", "ExportResult", "parity", "convert_model", "main"]
+__all__ = ["CONVERSION_GATES", "GateFailed", "ParityError", "MIN_SNR_DB", "MAX_FLOAT_ABS_ERROR", "Exporter",
+           "ExportResult", "parity", "convert_model", "main"]
 
 # Parity gates (dB): float .tflite vs Keras, and each quantized model vs the float .tflite, on audio.
 MIN_SNR_DB = {"float": 60.0, "float16": 40.0, "dynamic": 12.0, "int8": 10.0, "int16x8": 25.0, "qat": 10.0}
 MAX_FLOAT_ABS_ERROR = 1e-4
 
 
-class ParityError(AssertionError):
-    """An exported model that does not reproduce its reference closely enough."""
+class ParityError(GateFailed):
+    """A parity gate failed: an exported model does not reproduce its reference closely enough."""
 
 
 def _finite(v):
@@ -49,23 +47,26 @@ def _finite(v):
 
 def parity(test: np.ndarray, reference: np.ndarray) -> dict:
     """``{"max_abs_error", "snr_db"}`` of ``test`` against ``reference`` (``snr_db`` None when identical)."""
+    from keras_audiosr.metrics import snr
+
     test = np.asarray(test, np.float64).ravel()
     reference = np.asarray(reference, np.float64).ravel()
     if test.shape != reference.shape:
         raise ValueError(f"parity: shapes differ ({test.shape} vs {reference.shape})")
-    err = test - reference
-    noise = float(np.sum(err ** 2))
-    snr = math.inf if noise == 0 else 10.0 * math.log10(max(float(np.sum(reference ** 2)), 1e-30) / noise)
-    return {"max_abs_error": float(np.max(np.abs(err))), "snr_db": _finite(snr)}
+    return {"max_abs_error": float(np.max(np.abs(test - reference))), "snr_db": _finite(snr(test, reference))}
 
 
 def _snr_ok(p: dict, bound: float) -> bool:
     return p["snr_db"] is None or p["snr_db"] >= bound
 
 
+def _snr_text(p: dict) -> str:
+    return "identical" if p["snr_db"] is None else f"SNR {p['snr_db']:.1f} dB"
+
+
 @dataclass
 class ExportResult:
-    """What one export wrote and measured."""
+    """What one export wrote and measured (``gates``: every gate's result, in order)."""
 
     name: str
     mode: str
@@ -77,6 +78,7 @@ class ExportResult:
     size_bytes: int
     seconds: float
     files: dict = field(default_factory=dict)
+    gates: list = field(default_factory=list)
 
 
 def _io_spec(tfl: TFLiteModel) -> tuple[dict, dict]:
@@ -90,11 +92,185 @@ def _io_spec(tfl: TFLiteModel) -> tuple[dict, dict]:
             spec(tfl.output_dtype, tfl.output_quant, (1, tfl.output_length, 1)))
 
 
-class Exporter:
-    """Converts one Keras model at one window geometry into any mode, sharing the work between modes.
+class _Conversion:
+    """The state one mode's gates pass along (each gate reads what earlier gates left)."""
 
-    The float conversion, the calibration windows, the parity signals and their Keras and float
-    outputs are computed once, on first use.
+    def __init__(self, exporter: "Exporter", mode: str, name: str, out_dir: Path):
+        self.exporter, self.mode, self.name, self.out_dir = exporter, mode, name, out_dir
+        self.data = None          # the model in ``mode`` (bytes, no metadata yet)
+        self.final = None         # with metadata embedded
+        self.parity = {}
+        self.fixture = None       # {"input", "expected", "atol", "diff", "start"}
+        self.metadata = None
+        self.results = []
+        self.written = {}
+
+    @property
+    def edge_ready(self) -> bool:
+        return self.exporter.edge_ready
+
+
+# ---- the gates ----------------------------------------------------------------------------------------
+
+def _gate_export(c: _Conversion) -> Outcome:
+    e = c.exporter
+    fixed = streaming_keras_model(e.model, e.plan)
+    try:
+        data = convert_keras(fixed, "float", allow_flex=True)
+    except Exception as err:  # the converter's ConverterError and friends: report, do not crash
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        return Outcome.failed(f"{e.model.name}: conversion to a float .tflite failed: {first[:500]}")
+    e._float = data
+    p = e.plan
+    return Outcome.passed(f"float .tflite of the fixed-window model: {len(data)} bytes, [1, {p.window}, 1] -> "
+                          f"[1, {p.frame * p.ratio}, 1]", size_bytes=len(data), window=p.window,
+                          output_length=p.frame * p.ratio)
+
+
+def _gate_builtin_ops(c: _Conversion) -> Outcome:
+    return builtin_ops_outcome(c.exporter._float, f"{c.exporter.model.name} (float)")
+
+
+def _gate_float_parity(c: _Conversion) -> Outcome:
+    e = c.exporter
+    out = e._stream(TFLiteModel(e._float), "float .tflite frames")
+    p = parity(out, e.keras_output())
+    bounds = {"max_abs_error": MAX_FLOAT_ABS_ERROR, "min_snr_db": e.min_snr["float"]}
+    text = f"max abs error {p['max_abs_error']:.2e}, {_snr_text(p)} against Keras"
+    if p["max_abs_error"] > MAX_FLOAT_ABS_ERROR or not _snr_ok(p, e.min_snr["float"]):
+        return Outcome.failed(f"the float .tflite differs from Keras: {text} (bounds: max abs error <= "
+                              f"{MAX_FLOAT_ABS_ERROR}, SNR >= {e.min_snr['float']} dB)", **p, bounds=bounds)
+    e._float_out = out
+    e._float_parity = p
+    return Outcome.passed(text, **p, bounds=bounds)
+
+
+def _gate_quantize(c: _Conversion) -> Outcome:
+    e, mode = c.exporter, c.mode
+    if mode == "float":
+        c.data = e._float
+        return Outcome.skipped("float mode: the float .tflite is the model")
+    from edge.opcheck import NonBuiltinOpError
+
+    details = {}
+    try:
+        if mode == "qat":
+            source = e.qat_model()
+            details.update(e._qat_info)
+            data = convert_keras(streaming_keras_model(source, e.plan), "qat")
+        else:
+            rep = None
+            if mode in ("int8", "int16x8"):
+                rep, n = e.representative()
+                details["calibration_windows"] = n
+            data = convert_keras(streaming_keras_model(e.model, e.plan), mode, representative=rep)
+    except NonBuiltinOpError as err:
+        return Outcome.failed(str(err), non_builtin_ops=err.ops)
+    except Exception as err:  # the converter's ConverterError: report its first line, not a traceback
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        return Outcome.failed(f"{mode} conversion failed: {first[:800]}", **details)
+    c.data = data
+    how = {"int8": "full integer, calibrated on training audio", "int16x8": "int16 activations, calibrated on "
+           "training audio", "qat": "full integer from quantization-aware fine-tuning on training audio",
+           "dynamic": "int8 weights, float activations", "float16": "float16 weights"}[mode]
+    return Outcome.passed(f"{mode} .tflite ({how}): {len(data)} bytes", size_bytes=len(data), **details)
+
+
+def _gate_static_graph(c: _Conversion) -> Outcome:
+    return static_graph_outcome(c.data, f"{c.name} ({c.mode})")
+
+
+def _gate_parity(c: _Conversion) -> Outcome:
+    e, mode = c.exporter, c.mode
+    if mode == "float":
+        c.parity = {"vs_keras": e._float_parity}
+        return Outcome.skipped("float mode: compared with Keras by float_parity")
+    out = e._stream(TFLiteModel(c.data), f"{mode} .tflite frames")
+    p = parity(out, e._float_out)
+    c.parity = {"vs_float": p, "vs_keras": parity(out, e.keras_output())}
+    bound = e.min_snr[mode]
+    text = f"{_snr_text(p)}, max abs error {p['max_abs_error']:.3g} against the float .tflite (gate >= {bound} dB)"
+    if not _snr_ok(p, bound):
+        return Outcome.failed(f"{mode} model differs from the float model: {text}", **p, min_snr_db=bound)
+    return Outcome.passed(text, **p, min_snr_db=bound)
+
+
+def _gate_fixtures(c: _Conversion) -> Outcome:
+    e = c.exporter
+    tfl = TFLiteModel(c.data, num_threads=1)
+    c.metadata = e.metadata(c.mode, tfl)
+    c.final = add_metadata(c.data, c.metadata)
+    signal = max(e.parity_signals(), key=len)
+    w = e.plan.window
+    start = max(0, (len(signal) - w) // 2) // e.plan.period * e.plan.period
+    window = np.zeros(w, np.float32)
+    chunk = signal[start:start + w]
+    window[:len(chunk)] = chunk
+    q_in = tfl.quantize_input(window)
+    outputs, atol, diffs = golden_outputs(c.final, [q_in])
+    c.fixture = {"input": q_in, "expected": outputs[0], "atol": atol[0], "diff": diffs[0], "start": int(start)}
+    units = "steps" if outputs[0].dtype.kind == "i" else "(float)"
+    return Outcome.passed(f"metadata embedded; one window of training audio (offset {start}) and its output, "
+                          f"tolerance {atol[0]:.3g} {units}", atol=atol[0], xnnpack_vs_builtin_kernels_max_diff=diffs[0],
+                          input_offset_samples=int(start))
+
+
+def _gate_second_runtime(c: _Conversion) -> Outcome:
+    f = c.fixture
+    return second_runtime_outcome(c.final, [f["input"]], [f["expected"]], [f["atol"]])
+
+
+def _gate_write(c: _Conversion) -> Outcome:
+    e, out_dir, name = c.exporter, c.out_dir, c.name
+    f = c.fixture
+    files = {"input": f"{name}.input.npy", "expected": f"{name}.expected.npy"}
+    write_npy(out_dir / files["input"], f["input"])
+    write_npy(out_dir / files["expected"], f["expected"])
+    path = write_bytes(out_dir / f"{name}.tflite", c.final)
+    files.update({"input_offset_samples": f["start"], "atol": f["atol"], "atol_units": "raw output tensor units",
+                  "xnnpack_vs_builtin_kernels_max_diff": f["diff"]})
+    c.written = {"path": path, "files": files}
+    return Outcome.passed(f"{path.name} ({len(c.final)} bytes), {name}.json, {files['input']}, {files['expected']}",
+                          tflite=path.name, json=f"{name}.json", fixtures=[files["input"], files["expected"]])
+
+
+def _edge_ready(c: _Conversion) -> bool:
+    return c.edge_ready
+
+
+CONVERSION_GATES: tuple[Gate, ...] = (
+    Gate("export", "the fixed-window model (batch 1, every shape fixed) through model.export to a float .tflite",
+         _gate_export),
+    Gate("builtin_ops", "TFLite builtin operators only (no Flex or custom operators), in the float .tflite",
+         _gate_builtin_ops),
+    Gate("float_parity", "the float .tflite against Keras, both fed frame by frame over training audio "
+                         f"(max abs error <= {MAX_FLOAT_ABS_ERROR}, SNR >= {MIN_SNR_DB['float']:g} dB)",
+         _gate_float_parity, error=ParityError),
+    Gate("quantize", "conversion in the named mode, calibrated or fine-tuned on training audio only "
+                     "(skipped in float mode)", _gate_quantize),
+    Gate("static_graph", "every operator in the embedded-runtime allowlist (edge.opcheck.EMBEDDED_OPS) and every "
+                         "tensor of static shape; blocking for edge-ready models, a warning for the others",
+         _gate_static_graph, blocking=_edge_ready),
+    Gate("parity", "the quantized model against the float .tflite on the same audio (SNR bound per mode; "
+                   "skipped in float mode)", _gate_parity, error=ParityError),
+    Gate("fixtures", "metadata embedded; golden fixtures: one window of real input and its output in the "
+                     "model's dtypes, with a tolerance", _gate_fixtures),
+    Gate("second_runtime", "Arm NN (CpuRef) on the golden fixtures matches LiteRT within the fixture tolerance "
+                           "(int8: one quantization step); skipped with a notice where Arm NN is absent; "
+                           "blocking as static_graph", _gate_second_runtime, blocking=_edge_ready),
+    Gate("write", "the .tflite, the JSON sidecar (metadata and every gate result) and the fixtures", _gate_write),
+)
+
+# Gates whose work depends only on the Keras model and the window, shared by every mode of one Exporter.
+_SHARED = ("export", "builtin_ops", "float_parity")
+
+
+class Exporter:
+    """Converts one Keras model at one window geometry into any mode through :data:`CONVERSION_GATES`.
+
+    The float conversion, its gates, the calibration windows, the parity signals and their Keras and
+    float outputs are shared between modes: the first export runs those gates, later ones record
+    the same results.
 
     Args:
         model: A trained :class:`keras_audiosr.models.AudioSRModel`.
@@ -106,12 +282,14 @@ class Exporter:
             (``qat_patch`` low-rate samples per training patch).
         parity_files, parity_seconds: Audio used by the parity gates.
         min_snr: Per-mode parity bounds overriding :data:`MIN_SNR_DB`.
+        strict: Make ``static_graph`` and ``second_runtime`` blocking even for a model that does not
+            claim edge-readiness (``model.edge_ready``).
     """
 
     def __init__(self, model, plan: StreamingPlan | None = None, train_utts=None, *, calibration_windows: int = 128,
                  qat_steps: int = 200, qat_batch_size: int = 16, qat_learning_rate: float = 1e-4,
                  qat_patch: int = 4096, parity_files: int = 2, parity_seconds: float = 4.0,
-                 min_snr: dict | None = None, progress: bool = True, seed: int = 0, log=print):
+                 min_snr: dict | None = None, strict: bool = False, progress: bool = True, seed: int = 0, log=print):
         from edge.data import training_utterances
 
         self.model = model
@@ -122,25 +300,15 @@ class Exporter:
         self.qat_learning_rate, self.qat_patch = float(qat_learning_rate), int(qat_patch)
         self.parity_files, self.parity_seconds = int(parity_files), float(parity_seconds)
         self.min_snr = {**MIN_SNR_DB, **(min_snr or {})}
-        self.progress, self.seed, self.log = progress, int(seed), log or (lambda *a, **k: None)
-        self._float = None
-        self._signals = None
-        self._keras_out = None
-        self._float_out = None
-        self._qat_model = None
+        self.edge_ready = bool(strict or getattr(model, "edge_ready", False))
+        self.progress, self.seed = progress, int(seed)
+        self.log = log or (lambda *a, **k: None)
+        self._float = self._float_out = self._float_parity = None
+        self._signals = self._keras_out = self._qat_model = self._calibration = None
+        self._qat_info = {}
+        self._shared_results: dict = {}
 
     # ---- shared pieces ----------------------------------------------------------------------------
-    def float_bytes(self) -> bytes:
-        """Gates 1-2: the float ``.tflite`` of the window model, op-checked."""
-        if self._float is None:
-            t = time.monotonic()
-            fixed = streaming_keras_model(self.model, self.plan)
-            data = convert_keras(fixed, "float", allow_flex=True)
-            check_builtin_ops(data, f"{self.model.name} (float)")
-            self._float = data
-            self.log(f"[edge] float .tflite: {len(data)} bytes, builtin ops only ({time.monotonic() - t:.1f} s)")
-        return self._float
-
     def parity_signals(self) -> list[np.ndarray]:
         """Low-rate signals for the parity gates: the first seconds of a few training files, degraded as in training."""
         if self._signals is None:
@@ -165,33 +333,24 @@ class Exporter:
             self._keras_out = self._stream(keras_frame_fn(self.model, self.plan), "keras frames")
         return self._keras_out
 
-    def float_output(self) -> np.ndarray:
-        """Gate 3: the float ``.tflite`` over the parity signals, checked against Keras."""
-        if self._float_out is None:
-            out = self._stream(TFLiteModel(self.float_bytes()), "float frames")
-            p = parity(out, self.keras_output())
-            self.float_parity = p
-            self.log(f"[edge] float parity vs keras: max abs error {p['max_abs_error']:.2e}, SNR "
-                     f"{'identical' if p['snr_db'] is None else format(p['snr_db'], '.1f') + ' dB'}")
-            if p["max_abs_error"] > MAX_FLOAT_ABS_ERROR or not _snr_ok(p, self.min_snr["float"]):
-                raise ParityError(f"{self.model.name}: float .tflite differs from Keras: {p} (bounds: max abs error "
-                                  f"<= {MAX_FLOAT_ABS_ERROR}, SNR >= {self.min_snr['float']} dB)")
-            self._float_out = out
-        return self._float_out
-
     def representative(self):
-        """Calibration windows (``plan.window`` low-rate samples) of training audio, as the converter wants them."""
-        from edge.data import training_windows
+        """``(generator, n)``: calibration windows (``plan.window`` low-rate samples) of training audio, as the
+        converter wants them, with a progress bar over the calibration."""
+        if self._calibration is None:
+            from edge.data import training_windows
 
-        lr, _ = training_windows(self.model, self.train_utts, self.plan.window, max_windows=self.calibration_windows,
-                                 seed=self.seed, progress=self.progress)
-        self.log(f"[edge] calibration: {len(lr)} windows of {self.plan.window} samples of training audio")
+            lr, _ = training_windows(self.model, self.train_utts, self.plan.window, max_windows=self.calibration_windows,
+                                     seed=self.seed, progress=self.progress)
+            self._calibration = lr
+        lr = self._calibration
 
         def gen():
-            for w in lr:
+            from tqdm import tqdm
+
+            for w in tqdm(lr, desc="calibrate", unit="window", disable=not self.progress, leave=False):
                 yield [w[None].astype(np.float32)]
 
-        return gen
+        return gen, len(lr)
 
     def qat_model(self):
         """The model fine-tuned with fake quantization on training patches (once)."""
@@ -206,30 +365,11 @@ class Exporter:
             self._qat_model, history = qat_finetune(self.model, lr, hr, steps=self.qat_steps,
                                                     batch_size=self.qat_batch_size,
                                                     learning_rate=self.qat_learning_rate, seed=self.seed,
-                                                    verbose=2 if self.progress else 0)
+                                                    progress=self.progress)
             loss = history.get("loss", [None])[-1] if history.get("loss") else None
-            self.log(f"[edge] QAT: {self.qat_steps} steps on {len(lr)} training patches of {patch} samples "
-                     f"({time.monotonic() - t:.1f} s, final loss {loss})")
+            self._qat_info = {"qat_steps": self.qat_steps, "qat_patches": len(lr), "qat_patch_samples": patch,
+                              "qat_seconds": time.monotonic() - t, "qat_final_loss": loss}
         return self._qat_model
-
-    # ---- one mode ---------------------------------------------------------------------------------
-    def quantized_bytes(self, mode: str) -> bytes:
-        """Gate 4: the ``.tflite`` bytes in ``mode`` (float: gates 1-2 only), op-checked."""
-        check_mode(mode)
-        if mode == "float":
-            return self.float_bytes()
-        self.float_bytes()  # the float gates run first: a model that fails them is not quantized
-        t = time.monotonic()
-        if mode == "qat":
-            fixed = streaming_keras_model(self.qat_model(), self.plan)
-            data = convert_keras(fixed, "qat")
-        else:
-            fixed = streaming_keras_model(self.model, self.plan)
-            rep = self.representative() if mode in ("int8", "int16x8") else None
-            data = convert_keras(fixed, mode, representative=rep)
-        check_builtin_ops(data, f"{self.model.name} ({mode})")
-        self.log(f"[edge] {mode} .tflite: {len(data)} bytes, builtin ops only ({time.monotonic() - t:.1f} s)")
-        return data
 
     def metadata(self, mode: str, tfl: TFLiteModel) -> dict:
         """The document embedded in the ``.tflite`` (everything a device app needs to drive it)."""
@@ -264,68 +404,40 @@ class Exporter:
                       "buffer's end"),
         }
 
+    # ---- one mode ---------------------------------------------------------------------------------
     def export(self, mode: str, out_dir, name: str | None = None) -> ExportResult:
-        """Run every gate for ``mode`` and write ``out_dir/<name>.tflite`` with its sidecar JSON and fixtures."""
+        """Run :data:`CONVERSION_GATES` for ``mode``; on success ``out_dir/<name>.tflite`` with its JSON and fixtures.
+
+        Raises the failing gate's :class:`edge.gates.GateFailed` (:class:`ParityError` for the parity
+        gates) after writing ``out_dir/<name>.failed.json`` with every gate result so far.
+        """
         check_mode(mode)
         t0 = time.monotonic()
         name = name or f"{self.model.name}_{mode}"
         out_dir = Path(out_dir)
-        data = self.quantized_bytes(mode)
-        float_out = self.float_output()
-        tfl = TFLiteModel(data, num_threads=1)
-        result_parity = {"vs_keras": parity(float_out, self.keras_output()) if mode == "float" else None}
-        if mode != "float":
-            out = self._stream(tfl, f"{mode} frames")
-            p = parity(out, float_out)
-            result_parity["vs_float"] = p
-            result_parity["vs_keras"] = parity(out, self.keras_output())
-            bound = self.min_snr[mode]
-            self.log(f"[edge] {mode} parity vs float .tflite: max abs error {p['max_abs_error']:.3g}, "
-                     f"SNR {p['snr_db']:.1f} dB (gate >= {bound} dB)" if p["snr_db"] is not None else
-                     f"[edge] {mode} parity vs float .tflite: identical")
-            if not _snr_ok(p, bound):
-                raise ParityError(f"{name}: {mode} model differs from the float model by SNR {p['snr_db']:.1f} dB "
-                                  f"(< {bound} dB gate); max abs error {p['max_abs_error']:.3g}")
-        meta = self.metadata(mode, tfl)
-        data = add_metadata(data, meta)
-        path = write_bytes_atomic(out_dir / f"{name}.tflite", data)
-        files = self._fixtures(data, out_dir, name)
-        ops = dict(check_builtin_ops(data, str(path)))
-        side = {**meta, "parity": result_parity, "parity_gates_db": {k: self.min_snr[k] for k in ("float", mode)},
-                "ops": ops, "files": files, "size_bytes": len(data)}
-        json_path = write_json_atomic(out_dir / f"{name}.json", side)
+        c = _Conversion(self, mode, name, out_dir)
+        failed_report = out_dir / f"{name}.failed.json"
+        try:
+            results = run_gates(CONVERSION_GATES, c, label=f"{name}", log=self.log, reuse=self._shared_results)
+        except GateFailed as err:
+            err.report_path = failed_report
+            write_json(failed_report, {"model": self.model.name, "mode": mode, "status": "failed",
+                                       "failed_gate": err.gate, "message": str(err), "edge_ready": self.edge_ready,
+                                       "gates": [r.to_dict() for r in err.results]})
+            raise
+        for r in results:
+            if r.name in _SHARED:
+                self._shared_results.setdefault(r.name, r)
+        failed_report.unlink(missing_ok=True)
+        gates = [r.to_dict() for r in results]
+        ops = dict(next(r for r in results if r.name == "static_graph").details.get("ops", {}))
+        side = {**c.metadata, "edge_ready": self.edge_ready, "gates": gates, "parity": c.parity,
+                "parity_gates_db": {k: self.min_snr[k] for k in ("float", mode)}, "ops": ops,
+                "files": c.written["files"], "size_bytes": len(c.final)}
+        json_path = write_json(out_dir / f"{name}.json", side)
         seconds = time.monotonic() - t0
-        self.log(f"[edge] wrote {path} ({len(data)} bytes) + {json_path.name} + fixtures ({seconds:.1f} s)")
-        return ExportResult(name, mode, path, json_path, meta, result_parity, ops, len(data), seconds, files)
-
-    def _fixtures(self, data: bytes, out_dir: Path, name: str) -> dict:
-        """Gate 6: one window of real input (model dtype) and its output (model dtype), with a tolerance.
-
-        The tolerance is twice the largest difference between running with and without the XNNPACK
-        delegate on this window, at least 1e-5 (float outputs) or 1 step (integer outputs).
-        """
-        signal = max(self.parity_signals(), key=len)
-        w = self.plan.window
-        start = max(0, (len(signal) - w) // 2) // self.plan.period * self.plan.period
-        window = np.zeros(w, np.float32)
-        chunk = signal[start:start + w]
-        window[:len(chunk)] = chunk
-        fast = TFLiteModel(data)
-        q_in = fast.quantize_input(window)
-        expected = fast.invoke_raw(q_in)
-        other = TFLiteModel(data, xnnpack=False).invoke_raw(q_in)
-        diff = float(np.max(np.abs(expected.astype(np.float64) - other.astype(np.float64))))
-        integer = expected.dtype.kind == "i"
-        floor = 1.0 if integer else 1e-5 * max(1.0, float(np.max(np.abs(expected))))
-        atol = max(floor, 2.0 * diff)
-        files = {"input": f"{name}.input.npy", "expected": f"{name}.expected.npy"}
-        for key, arr in (("input", q_in), ("expected", expected)):
-            with tempfile.NamedTemporaryFile(dir=out_dir, suffix=".npy", delete=False) as f:
-                np.save(f, arr)
-            Path(f.name).replace(out_dir / files[key])
-        files.update({"input_offset_samples": int(start), "atol": atol, "atol_units": "raw output tensor units",
-                      "xnnpack_vs_builtin_kernels_max_diff": diff})
-        return files
+        return ExportResult(name, mode, c.written["path"], json_path, c.metadata, c.parity, ops, len(c.final), seconds,
+                            c.written["files"], gates)
 
 
 def convert_model(model, mode: str, out_dir, *, train_data=None, frame: int | None = None,
@@ -340,54 +452,93 @@ def convert_model(model, mode: str, out_dir, *, train_data=None, frame: int | No
     return exporter.export(mode, out_dir, name=name)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m edge.convert", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", required=True, help="trained .keras model (an AudioSRModel)")
-    p.add_argument("--mode", required=True, help=f"precision mode: {', '.join(MODES)}")
-    p.add_argument("--out", required=True, help="output folder")
+def build_parser():
+    from edge.args import Parser, positive_float, positive_int
+
+    p = Parser(prog="python -m edge.convert", description=__doc__.split("\n\n")[0] + "\n\nGates, in order:\n"
+               + describe_gates(CONVERSION_GATES))
+    p.add_argument("--model", required=True, help="trained .keras model (an AudioSRModel); required")
+    p.add_argument("--mode", required=True, help=f"precision mode, one of: {', '.join(MODES)}; required")
+    p.add_argument("--out", required=True, help="output folder (created if missing); required")
     p.add_argument("--train-data", default=None,
-                   help="training audio folder for calibration/QAT/parity (default: the embedded default corpus); "
-                        "never give evaluation audio here")
+                   help="training audio folder for calibration, QAT and parity; never give evaluation audio here "
+                        "(default: the embedded default corpus)")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--frame-ms", type=float, default=None, help="frame length in ms at the low rate (default 20)")
-    g.add_argument("--frame", type=int, default=None, help="frame length in low-rate samples")
-    p.add_argument("--name", default=None, help="file stem (default <model name>_<mode>)")
-    p.add_argument("--calibration-windows", type=int, default=128)
-    p.add_argument("--qat-steps", type=int, default=200)
-    p.add_argument("--qat-learning-rate", type=float, default=1e-4)
-    p.add_argument("--min-snr", type=float, default=None, help="override the parity gate (dB) of this mode")
-    p.add_argument("--no-progress", action="store_true")
+    g.add_argument("--frame-ms", type=positive_float, default=None, help="frame length in ms at the low rate (default: 20)")
+    g.add_argument("--frame", type=positive_int, default=None,
+                   help="frame length in low-rate samples, instead of --frame-ms (default: from --frame-ms)")
+    p.add_argument("--name", default=None, help="file stem (default: <model name>_<mode>)")
+    p.add_argument("--calibration-windows", type=positive_int, default=128,
+                   help="training windows for int8/int16x8 calibration (default: 128)")
+    p.add_argument("--qat-steps", type=positive_int, default=200, help="QAT fine-tuning steps (default: 200)")
+    p.add_argument("--qat-learning-rate", type=positive_float, default=1e-4,
+                   help="QAT fine-tuning learning rate (default: 0.0001)")
+    p.add_argument("--min-snr", type=float, default=None,
+                   help="override the parity gate of this mode, in dB (default: the mode's bound: "
+                        + ", ".join(f"{k} {v:g}" for k, v in MIN_SNR_DB.items()) + ")")
+    p.add_argument("--strict", action="store_true",
+                   help="make static_graph and second_runtime blocking for any model (default: off; always on "
+                        "for models that claim edge-readiness)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars (default: off)")
     return p
 
 
-def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        check_mode(args.mode)
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    from keras_audiosr.inference import load_model
+def _validate(args) -> None:
+    from edge.args import existing_dir, existing_file, writable_dir
 
-    from edge.opcheck import NonBuiltinOpError
+    check_mode(args.mode)
+    existing_file(args.model, "model", (".keras",))
+    writable_dir(args.out, "output folder")
+    if args.train_data is not None:
+        existing_dir(args.train_data, "training audio")
+
+
+def main(argv=None) -> int:
+    from edge.args import UsageError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        _validate(args)
+    except (UsageError, ValueError) as e:
+        return parser.fail(str(e))
+    from edge.logs import import_tensorflow
+
+    import_tensorflow()
+    from keras_audiosr.inference import load_model
 
     try:
         model = load_model(args.model)
         res = convert_model(model, args.mode, args.out, train_data=args.train_data, frame=args.frame,
                             frame_ms=args.frame_ms, name=args.name, progress=not args.no_progress,
                             calibration_windows=args.calibration_windows, qat_steps=args.qat_steps,
-                            qat_learning_rate=args.qat_learning_rate,
+                            qat_learning_rate=args.qat_learning_rate, strict=args.strict,
                             min_snr=None if args.min_snr is None else {args.mode: args.min_snr})
-    except (NonBuiltinOpError, ParityError) as e:
-        print(f"error: gate failed: {e}", file=sys.stderr)
+    except GateFailed as e:
+        print(f"{parser.prog}: error: {e} (every gate result: {getattr(e, 'report_path', '?')})", file=sys.stderr)
         return 1
-    except (OSError, ValueError) as e:  # missing/corrupt model or audio, bad arguments
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(f"{res.path}\t{res.size_bytes} bytes\tlatency {res.metadata['algorithmic_latency_ms']:.1f} ms\t"
-          f"parity {res.parity}")
+    except (OSError, ValueError) as e:  # corrupt model or audio, no training audio
+        return parser.fail(str(e))
+    _print_summary(res)
     return 0
+
+
+def _print_summary(res: ExportResult) -> None:
+    m = res.metadata
+    counts = {}
+    for g in res.gates:
+        counts.setdefault(g["status"], []).append(g["gate"])
+    print(f"wrote {res.path} ({res.size_bytes / 1024:.1f} KiB), {res.json_path.name} and golden fixtures")
+    print(f"  mode {res.mode}: input {m['input']['dtype']} [{m['input_length']}], output {m['output']['dtype']} "
+          f"[{m['output_length']}], {m['lr_rate']} Hz -> {m['hr_rate']} Hz")
+    print(f"  frame {m['frame_ms']:g} ms, algorithmic latency {m['algorithmic_latency_ms']:.1f} ms"
+          f"{'' if m['exact_streaming'] else ' (window shorter than the receptive field: not exact)'}")
+    for key, label in (("vs_keras", "against Keras"), ("vs_float", "against the float .tflite")):
+        p = res.parity.get(key)
+        if p:
+            print(f"  parity {label}: {_snr_text(p)}, max abs error {p['max_abs_error']:.3g}")
+    print("  gates: " + "; ".join(f"{k} {len(v)}" + (f" ({', '.join(v)})" if k != "passed" else "")
+                                  for k, v in counts.items()))
 
 
 if __name__ == "__main__":

@@ -12,18 +12,24 @@ Modes (:data:`MODES`):
   converted to full integer int8 from the learnt ranges.
 
 Conversion always goes through ``model.export`` (a SavedModel); converting a ``tf.function`` that
-captures Keras variables leaves READ_VARIABLE ops that fail at run time.
+captures Keras variables leaves READ_VARIABLE ops that fail at run time. A model whose input shapes
+are fully known (batch included) is exported with exactly those shapes, so the ``.tflite`` is static:
+no SHAPE/PACK ops computing shapes at run time (see :mod:`edge.opcheck`). The converter's own
+console chatter is filtered out (:func:`edge.logs.quiet_native_stderr`); its errors are kept.
 """
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from typing import Callable, Iterable
 
 import numpy as np
 
+from edge.logs import quiet_absl, quiet_native_stderr
 from edge.opcheck import NonBuiltinOpError, flex_ops_in_error
 
-__all__ = ["MODES", "QUANTIZED_MODES", "check_mode", "export_saved_model", "convert_saved_model", "convert_keras"]
+__all__ = ["MODES", "QUANTIZED_MODES", "check_mode", "static_input_signature", "export_saved_model",
+           "convert_saved_model", "convert_keras"]
 
 MODES = ("float", "dynamic", "float16", "int8", "int16x8", "qat")
 QUANTIZED_MODES = MODES[1:]
@@ -38,9 +44,69 @@ def check_mode(mode: str) -> str:
     return mode
 
 
+def static_input_signature(keras_model):
+    """The export signature of ``keras_model`` with every input dim as built (batch included), or None.
+
+    ``model.export`` replaces the batch dim by None unless told otherwise, and the converter then
+    computes shapes at run time (SHAPE, PACK, dynamic RESHAPE). None when some dim is unknown.
+    """
+    import keras
+
+    inputs = list(keras_model.inputs or [])
+    if not inputs or any(d is None for x in inputs for d in x.shape):
+        return None
+
+    def spec(x):
+        return keras.InputSpec(shape=tuple(int(d) for d in x.shape), dtype=x.dtype, name=x.name)
+
+    if isinstance(keras_model, keras.Sequential):
+        return [spec(x) for x in inputs]
+    structure = getattr(keras_model, "_inputs_struct", inputs)  # what keras.export itself maps over
+    return [keras.tree.map_structure(spec, structure)]
+
+
+@contextlib.contextmanager
+def _plain_tf_add():
+    """While tracing for export, ``keras.ops.add`` is a plain ``tf.add``.
+
+    Keras 3's TensorFlow backend turns ``a + b`` into ``BiasAdd`` whenever ``b``'s static shape
+    squeezes to one axis that matches an axis of ``a``: with a batch of 1 and one channel
+    (``[1, T, 1] + [1, T, 1]``, e.g. a residual waveform sum) that is an NCHW ``BiasAdd`` on a rank-3
+    tensor, which the TFLite converter cannot lower ("'tf.Transpose' op x should be of the same rank
+    with y"). The sum itself is unchanged.
+    """
+    import tensorflow as tf
+    from keras.src import backend
+
+    if backend.backend() != "tensorflow":
+        yield
+        return
+    module = backend.numpy
+    original = module.add
+
+    def add(x1, x2):
+        if isinstance(x1, tf.SparseTensor) or isinstance(x2, tf.SparseTensor):
+            return original(x1, x2)
+        x1 = x1 if isinstance(x1, (int, float)) else backend.convert_to_tensor(x1)
+        x2 = x2 if isinstance(x2, (int, float)) else backend.convert_to_tensor(x2)
+        dtype = backend.result_type(getattr(x1, "dtype", type(x1)), getattr(x2, "dtype", type(x2)))
+        return tf.add(backend.convert_to_tensor(x1, dtype), backend.convert_to_tensor(x2, dtype))
+
+    module.add = add
+    try:
+        yield
+    finally:
+        module.add = original
+
+
 def export_saved_model(keras_model, directory) -> str:
-    """``keras_model.export(directory)`` (TF SavedModel with a ``serve`` signature); returns the directory."""
-    keras_model.export(str(directory), format="tf_saved_model", verbose=False)
+    """``keras_model.export(directory)`` (TF SavedModel with a ``serve`` signature); returns the directory.
+
+    Fully known input shapes are kept static (:func:`static_input_signature`).
+    """
+    signature = static_input_signature(keras_model)
+    with _plain_tf_add():
+        keras_model.export(str(directory), format="tf_saved_model", verbose=False, input_signature=signature)
     return str(directory)
 
 
@@ -81,7 +147,8 @@ def convert_saved_model(saved_model_dir, mode: str, representative: Callable[[],
     converter.target_spec.supported_ops = builtins + ([tf.lite.OpsSet.SELECT_TF_OPS] if allow_flex else [])
     converter.allow_custom_ops = bool(allow_flex)
     try:
-        return bytes(converter.convert())
+        with quiet_native_stderr(), quiet_absl():
+            return bytes(converter.convert())
     except Exception as e:  # ConverterError; its text names the unsupported TF ops
         text = str(e)
         unsupported = any(k in text.lower() for k in ("custom op", "flex op", "not supported", "select_tf_ops"))

@@ -10,13 +10,10 @@ that prefer to ship it as an asset.
 from __future__ import annotations
 
 import json
-import math
-import os
-import secrets
 from pathlib import Path
 
 __all__ = ["METADATA_NAME", "METADATA_FORMAT", "TFLiteError", "add_metadata", "read_metadata", "load_flatbuffer",
-           "parse_model", "write_json_atomic", "write_bytes_atomic"]
+           "parse_model"]
 
 METADATA_NAME = "keras_audiosr"
 METADATA_FORMAT = "keras_audiosr.edge/1"
@@ -105,33 +102,3 @@ def read_metadata(source, name: str = METADATA_NAME) -> dict:
         except (IndexError, TypeError, ValueError) as e:
             raise TFLiteError(f"{label}: corrupt {name!r} metadata entry ({type(e).__name__}: {e})") from e
     raise TFLiteError(f"{label}: no {name!r} metadata entry (not exported by edge.convert?)")
-
-
-def _json_safe(v):
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if isinstance(v, dict):
-        return {k: _json_safe(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_json_safe(x) for x in v]
-    return v
-
-
-def write_json_atomic(path, document) -> Path:
-    """Write ``document`` as indented JSON to ``path`` atomically (NaN and infinities become null)."""
-    text = json.dumps(_json_safe(document), indent=1, sort_keys=True, allow_nan=False, default=str)
-    return write_bytes_atomic(path, (text + "\n").encode("utf-8"))
-
-
-def write_bytes_atomic(path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary sibling and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{secrets.token_hex(4)}")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path

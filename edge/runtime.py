@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edge.logs import quiet_native_stderr
 from edge.metadata import TFLiteError, load_flatbuffer, read_metadata
 
 __all__ = ["TFLiteModel", "TFLiteError", "quantize", "dequantize"]
@@ -44,29 +45,13 @@ class TFLiteModel:
     """
 
     def __init__(self, source, num_threads: int = 1, xnnpack: bool = True):
-        from ai_edge_litert.interpreter import Interpreter, OpResolverType
-
         data, self.name = load_flatbuffer(source)
         self._data = data  # the interpreter reads from this buffer
         self.path = None if isinstance(source, (bytes, bytearray, memoryview)) else Path(source)
         self.size_bytes = len(data)
         try:
-            resolver = OpResolverType.AUTO if xnnpack else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
-            self.interpreter = Interpreter(model_content=data, num_threads=int(num_threads),
-                                           experimental_op_resolver_type=resolver)
-            inp = self.interpreter.get_input_details()
-            out = self.interpreter.get_output_details()
-            if len(inp) != 1 or len(out) != 1:
-                raise TFLiteError(f"{self.name}: expected one input and one output tensor, found {len(inp)} and {len(out)}")
-            self._in, self._out = inp[0], out[0]
-            shape = tuple(int(d) for d in self._in["shape_signature"])
-            self.input_shape = tuple(1 if d < 0 else d for d in shape)
-            self.interpreter.resize_tensor_input(self._in["index"], self.input_shape, strict=False)
-            self.interpreter.allocate_tensors()
-            # Output shapes of a model exported with a dynamic batch are only known after one invoke.
-            self.interpreter.set_tensor(self._in["index"], np.zeros(self.input_shape, self._in["dtype"]))
-            self.interpreter.invoke()
-            self._out = self.interpreter.get_output_details()[0]
+            with quiet_native_stderr():  # LiteRT announces its XNNPACK delegate on fd 2
+                self._load(data, num_threads, xnnpack)
         except TFLiteError:
             raise
         except Exception as e:  # the interpreter raises ValueError/RuntimeError for a damaged model
@@ -81,6 +66,26 @@ class TFLiteModel:
         self.output_quant = tuple(self._out["quantization"])
         self.input_length = int(self.input_shape[1])
         self.output_length = int(self._out["shape"][1])
+
+    def _load(self, data: bytes, num_threads: int, xnnpack: bool) -> None:
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+        resolver = OpResolverType.AUTO if xnnpack else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+        self.interpreter = Interpreter(model_content=data, num_threads=int(num_threads),
+                                       experimental_op_resolver_type=resolver)
+        inp = self.interpreter.get_input_details()
+        out = self.interpreter.get_output_details()
+        if len(inp) != 1 or len(out) != 1:
+            raise TFLiteError(f"{self.name}: expected one input and one output tensor, found {len(inp)} and {len(out)}")
+        self._in, self._out = inp[0], out[0]
+        shape = tuple(int(d) for d in self._in["shape_signature"])
+        self.input_shape = tuple(1 if d < 0 else d for d in shape)
+        self.interpreter.resize_tensor_input(self._in["index"], self.input_shape, strict=False)
+        self.interpreter.allocate_tensors()
+        # Output shapes of a model exported with a dynamic batch are only known after one invoke.
+        self.interpreter.set_tensor(self._in["index"], np.zeros(self.input_shape, self._in["dtype"]))
+        self.interpreter.invoke()
+        self._out = self.interpreter.get_output_details()[0]
 
     def invoke_raw(self, q: np.ndarray) -> np.ndarray:
         """Run on an input already in the model's dtype and shape; the raw output tensor (a copy)."""

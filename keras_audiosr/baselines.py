@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
-from scipy import interpolate, signal
 
 from keras_audiosr.degrade import _check_ratio
 
@@ -33,6 +32,8 @@ def spline_upsample(x_lr, ratio, axis=0) -> np.ndarray:
     if n == 1:
         return np.repeat(x, ratio, axis=axis).astype(np.float32)
     k = min(3, n - 1)
+    from scipy import interpolate  # imported on use: the command line starts without it
+
     spline = interpolate.make_interp_spline(np.arange(n) * ratio, x, k=k, axis=axis)
     return spline(np.arange(n * ratio), extrapolate=True).astype(np.float32)
 
@@ -47,6 +48,8 @@ def sinc_upsample(x_lr, ratio, axis=0) -> np.ndarray:
     x = np.asarray(x_lr, dtype=np.float64)
     if x.ndim == 0 or x.shape[axis] == 0:
         raise ValueError(f"sinc_upsample: empty input (shape {x.shape})")
+    from scipy import signal
+
     return signal.resample_poly(x, ratio, 1, axis=axis).astype(np.float32)
 
 

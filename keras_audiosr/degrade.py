@@ -24,7 +24,6 @@ import numbers
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import signal
 
 __all__ = [
     "FILTER_FAMILIES",
@@ -134,6 +133,8 @@ class LowpassFilter:
 
 @functools.lru_cache(maxsize=256)
 def _design_sos(family: str, order: int, cutoff: float, ratio: int) -> np.ndarray:
+    from scipy import signal  # imported on use: the command line starts without it
+
     wn = cutoff / ratio
     if family == "cheby1":
         sos = signal.cheby1(order, CHEBY1_RIPPLE_DB, wn, btype="low", output="sos")
@@ -160,6 +161,7 @@ def _apply(x: np.ndarray, flt: LowpassFilter, ratio: int, zero_phase: bool, axis
     sos = flt.sos(ratio)
     if sos is None:
         return x.astype(np.float32, copy=True)
+    from scipy import signal
     x = x.astype(np.float64, copy=False)
     if not zero_phase:
         return signal.sosfilt(sos, x, axis=axis).astype(np.float32)

@@ -25,9 +25,9 @@ from keras_audiosr.audio import AudioError, read_audio, resample, validate_audio
 from keras_audiosr.baselines import get_baseline
 from keras_audiosr.degrade import Degradation, lowpass, trim_to_multiple
 from keras_audiosr.inference import upsample_array
-from keras_audiosr.metrics import evaluate_pair, pesq_available
+from keras_audiosr.metrics import evaluate_pair, pesq_available, snr
 
-__all__ = ["evaluate_files", "evaluate_signal", "format_table"]
+__all__ = ["evaluate_files", "evaluate_signal", "finite_mean", "format_table"]
 
 _LABELS = {"snr": "SNR", "snr_lb": "LB-SNR", "lsd": "LSD", "lsd_hf": "LSD-HF", "pesq": "PESQ"}
 
@@ -55,7 +55,8 @@ def _baseline_names(baselines) -> tuple[str, ...]:
 
 
 def evaluate_signal(model, reference, rate=None, *, baselines=("spline",), with_pesq=None, chunk: int = 16384,
-                    overlap: int = 1024, return_signals: bool = False, name: str = "<array>", filter=None) -> dict:
+                    overlap: int = 1024, return_signals: bool = False, name: str = "<array>", filter=None,
+                    systems=None, relative_to: str | None = None) -> dict:
     """Metrics of ``model`` and each baseline on one high-rate mono ``reference``.
 
     ``reference`` is ``[time]`` (or ``[time, 1]``) at ``rate`` Hz (default ``model.hr_rate``); a
@@ -66,9 +67,21 @@ def evaluate_signal(model, reference, rate=None, *, baselines=("spline",), with_
     ``"signals"`` (``reference``, ``low``, each baseline and ``model`` arrays) when
     ``return_signals``. ``name`` labels errors. ``filter`` replaces the training degradation's
     filter (e.g. to score an unseen filter).
+
+    ``systems`` maps further names to upsamplers ``fn(low) -> high-rate array`` (e.g. exported
+    ``.tflite`` variants of the model) scored on the same low-rate input as the model. With
+    ``relative_to`` (``"model"`` or a ``systems`` name), every other model-like system also gets
+    ``snr_vs_<relative_to>``: its SNR against that system's output (how far a variant departs from
+    the model it came from).
     """
     hr = int(model.hr_rate)
     names = _baseline_names(baselines)
+    systems = dict(systems or {})
+    clash = set(systems) & ({"model", "input"} | set(names))
+    if clash:
+        raise ValueError(f"system names {sorted(clash)} clash with the model or a baseline")
+    if relative_to is not None and relative_to != "model" and relative_to not in systems:
+        raise ValueError(f"relative_to={relative_to!r} names no system (model or one of {sorted(systems)})")
     ref = np.asarray(reference, dtype=np.float32)
     if ref.ndim == 2 and ref.shape[1] == 1:
         ref = ref[:, 0]
@@ -92,11 +105,20 @@ def evaluate_signal(model, reference, rate=None, *, baselines=("spline",), with_
     except ValueError as e:
         raise AudioError(f"{name}: cannot degrade ({e})") from e
     estimates = {"model": upsample_array(model, low, chunk=chunk, overlap=overlap)}
+    for key, fn in systems.items():
+        y = np.asarray(fn(low), dtype=np.float32).reshape(-1)
+        if y.shape != ref.shape:
+            raise ValueError(f"{name}: system {key!r} returned {y.size} samples for a {ref.size}-sample reference")
+        estimates[key] = y
     if _same_rate(model):
         estimates["input"] = low
     for n in names:
         estimates[n] = get_baseline(n)(decimated, band)
     out = {k: evaluate_pair(v, ref, band, hr, with_pesq=with_pesq) for k, v in estimates.items()}
+    if relative_to is not None:
+        for k in ("model", *systems):
+            if k != relative_to:
+                out[k][f"snr_vs_{relative_to}"] = snr(estimates[k], estimates[relative_to])
     out["seconds"] = ref.size / hr
     if return_signals:
         out["signals"] = {"reference": ref, "low": low, **{k: v for k, v in estimates.items() if k != "model"},
@@ -114,9 +136,12 @@ def _file_rate(path: Path) -> int:
         raise
 
 
-def _mean(values: Iterable) -> float | None:
-    vals = [float(v) for v in values if v is not None]
-    return float(np.mean(vals)) if vals else None
+def finite_mean(values: Iterable) -> tuple[float | None, int]:
+    """The mean of the finite values and how many were left out (``None`` or non-finite, e.g. the
+    ``-inf`` SNR of a silent reference); the mean is ``None`` when nothing is left."""
+    values = list(values)
+    vals = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    return (float(np.mean(vals)) if vals else None), len(values) - len(vals)
 
 
 def _unique_png(plot_dir: Path, stem: str, used: set) -> Path:
@@ -137,9 +162,10 @@ def evaluate_files(model, paths, *, baselines=("spline",), with_pesq=None, plot_
     installed. ``plot_dir`` gets one spectrogram PNG per file (:func:`keras_audiosr.plots.plot_spectrograms`).
 
     Returns ``{"files": [{"path", "seconds", "model": {...}, "<baseline>": {...}[, "plot"]}, ...],
-    "mean": {"model": {...}, "<baseline>": {...}}, "systems", "n_files", "ratio", "band_ratio",
-    "lr_rate", "hr_rate", "degradation", "degradation_text"}``; means are over files and skip ``None``
-    (failed PESQ). A same-rate model (``ratio == 1``) also gets the system ``"input"``. ``filter``
+    "mean": {"model": {...}, "<baseline>": {...}}, "mean_excluded": {"model": {"snr": 0, ...}, ...},
+    "systems", "n_files", "ratio", "band_ratio", "lr_rate", "hr_rate", "degradation",
+    "degradation_text"}``; means are over files and leave out ``None`` (failed PESQ) and non-finite
+    values (the ``-inf`` SNR of a silent file), counted per system and metric in ``mean_excluded``. A same-rate model (``ratio == 1``) also gets the system ``"input"``. ``filter``
     replaces the filter of the model's training degradation (seen/unseen filter reports).
     """
     from keras_audiosr.data.patches import prepare_signal
@@ -174,8 +200,10 @@ def evaluate_files(model, paths, *, baselines=("spline",), with_pesq=None, plot_
             png = _unique_png(plot_dir, path.stem, used)
             entry["plot"] = str(plot_spectrograms(sig, rates, png, title=f"{path.name}: {deg.describe(hr)}"))
         files.append(entry)
-    mean = {s: {m: _mean(f[s].get(m) for f in files) for m in files[0][s]} for s in systems}
-    return {"files": files, "mean": mean, "systems": list(systems), "n_files": len(files),
+    means = {s: {m: finite_mean(f[s].get(m) for f in files) for m in files[0][s]} for s in systems}
+    mean = {s: {m: v for m, (v, _) in ms.items()} for s, ms in means.items()}
+    excluded = {s: {m: n for m, (_, n) in ms.items()} for s, ms in means.items()}
+    return {"files": files, "mean": mean, "mean_excluded": excluded, "systems": list(systems), "n_files": len(files),
             "ratio": int(model.ratio), "band_ratio": deg.ratio, "lr_rate": int(model.lr_rate), "hr_rate": hr,
             "degradation": deg.to_dict(), "degradation_text": deg.describe(hr)}
 
@@ -235,4 +263,8 @@ def format_table(report: dict) -> str:
         lines.append(row(name, f))
     lines.append("-" * len(lines[-1]))
     lines.append(row(mean_label, report["mean"]))
+    left_out = [f"{s} {_LABELS[m]} ({n} file{'s' if n != 1 else ''})"
+                for s in systems for m, n in (report.get("mean_excluded") or {}).get(s, {}).items() if n and m in metrics]
+    if left_out:
+        lines.append(f"note: means leave out non-finite or missing values: {', '.join(left_out)}")
     return "\n".join(lines)

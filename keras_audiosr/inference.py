@@ -19,7 +19,6 @@ same output for a shifted input only when the shift is a multiple of its total s
 from __future__ import annotations
 
 import itertools
-import math
 import sys
 import time
 import warnings
@@ -31,61 +30,12 @@ import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
-__all__ = ["FADES", "ModelError", "load_model", "upsample_array", "upsample_file"]
+from keras_audiosr.models.geometry import shift_period
+from keras_audiosr.models.saving import ModelError, load_model  # noqa: F401  (re-exported)
+
+__all__ = ["FADES", "ModelError", "load_model", "check_pairs", "upsample_array", "upsample_file", "upsample_files"]
 
 FADES = ("cosine", "linear")
-_FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")
-
-
-class ModelError(ValueError):
-    """A model file that cannot be used: not a ``.keras`` archive, corrupt, or not an audio SR model."""
-
-
-def load_model(path):
-    """Load a saved :class:`~keras_audiosr.models.AudioSRModel` from a ``.keras`` file (compile=False).
-
-    Raises ``FileNotFoundError`` when ``path`` does not exist and :class:`ModelError` (a
-    ``ValueError``) when it is not a ``.keras`` zip archive, cannot be deserialised, or holds a Keras
-    model that does not carry ``ratio`` and ``hr_rate`` (not an audio super-resolution model); every
-    message names ``path``.
-    """
-    import keras
-
-    import keras_audiosr  # noqa: F401  (registers the package's layers and models)
-    from keras_audiosr.models import AudioSRModel
-
-    p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"{p}: model file not found")
-    if p.is_dir():
-        raise ModelError(f"{p}: is a directory; expected a .keras model file")
-    if not zipfile.is_zipfile(p):
-        raise ModelError(f"{p}: not a Keras .keras model archive (not a zip file)")
-    try:
-        model = keras.models.load_model(p, compile=False)
-    except Exception as e:  # keras raises many types for a damaged archive
-        raise ModelError(f"{p}: cannot load the Keras model ({type(e).__name__}: {e})") from e
-    if not isinstance(model, AudioSRModel):
-        missing = [a for a in ("ratio", "hr_rate") if not hasattr(model, a)]
-        raise ModelError(f"{p}: holds a {type(model).__name__}, not an audio super-resolution model "
-                         f"(keras_audiosr.models.AudioSRModel; missing {', '.join(missing) or 'its base class'})")
-    return model
-
-
-def _shift_period(model) -> int:
-    """Least common multiple of every ``PadToMultiple.multiple`` in ``model`` (1 when it has none)."""
-    from keras_audiosr.layers import PadToMultiple
-
-    period, stack, seen = 1, list(getattr(model, "layers", [])), set()
-    while stack:
-        layer = stack.pop()
-        if id(layer) in seen:
-            continue
-        seen.add(id(layer))
-        if isinstance(layer, PadToMultiple):
-            period = math.lcm(period, int(layer.multiple))
-        stack.extend(getattr(layer, "layers", []) or [])
-    return period
 
 
 def _model_channels(model) -> int | None:
@@ -109,7 +59,7 @@ class _Plan:
             raise ValueError(f"unknown fade {fade!r}; valid: {', '.join(FADES)}")
         chunk, overlap = int(chunk), int(overlap)
         self.ratio = int(model.ratio)
-        self.period = _shift_period(model)
+        self.period = shift_period(model)
         hop = (chunk - overlap) // self.period * self.period
         if hop < max(overlap, 1):
             least = overlap + self.period * max(1, -(-overlap // self.period))
@@ -260,32 +210,35 @@ def _read_blocks(path: Path, blocksize: int, expected: int) -> Iterator[np.ndarr
                          f"the header declares")
 
 
-def _output_subtype(out: Path, in_subtype: str | None, subtype: str | None) -> str | None:
-    if subtype is not None:
-        return subtype.upper()
-    fmt = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".aif": "AIFF", ".aiff": "AIFF"}.get(out.suffix.lower())
-    if fmt and in_subtype and sf.check_format(fmt, in_subtype):
-        return in_subtype
-    return None
+def _lr_frames(info, lr_rate: int) -> int:
+    """Low-rate frames of a file described by ``info`` (``soundfile.info``), after resampling to ``lr_rate``."""
+    frames, rate = int(info.frames), int(info.samplerate)
+    return frames if rate == lr_rate else -(-frames * lr_rate // rate)
 
 
 def upsample_file(model, in_path, out_path, *, chunk: int = 16384, overlap: int = 1024, batch_size: int = 4,
-                  progress: bool = True, subtype: str | None = None, fade: str = "cosine") -> dict:
+                  progress: bool = True, subtype: str | None = None, fade: str = "cosine", bar=None,
+                  warn_clipping: bool = True) -> dict:
     """Upsample the sound file ``in_path`` with ``model`` and write ``out_path`` at ``model.hr_rate``.
 
     A file at ``model.lr_rate`` is streamed in blocks, so memory stays bounded by the chunk and
     batch sizes whatever its length. A file at another rate is first resampled whole to
-    ``model.lr_rate`` (with a notice on stderr; memory then grows with the file). Each channel is
-    upsampled separately. The output format follows ``out_path``'s extension; ``subtype=None``
-    keeps the input's subtype where the output format allows it, else the format's default
-    (PCM_16 for WAV/FLAC). Integer subtypes clip samples outside [-1, 1] (with a warning).
+    ``model.lr_rate`` (high quality, see :func:`keras_audiosr.audio.resample`; with a notice on
+    stderr; memory then grows with the file). Each channel is upsampled separately. The output
+    format follows ``out_path``'s extension; ``subtype=None`` keeps the input's subtype where the
+    output format allows it, else the format's default (PCM_16 for WAV/FLAC). Integer subtypes
+    clip samples outside [-1, 1]: one :class:`~keras_audiosr.audio.ClippingWarning` at the end
+    names the count and the float subtype that keeps them (unless ``warn_clipping=False``).
     The output is written atomically: on any error (bad input block, model failure, interrupt)
-    nothing is left at ``out_path`` and no temporary file remains.
+    nothing is left at ``out_path`` and no temporary file remains. ``bar``: a tqdm bar (counting
+    chunks) to advance instead of this file's own (``progress``).
 
     Returns ``{"in", "out", "in_rate", "out_rate", "seconds" (output duration), "channels",
-    "resampled", "clipped" (samples), "elapsed" (wall seconds)}``.
+    "resampled", "subtype", "clipped" (samples), "peak" (largest magnitude written before
+    clipping), "elapsed" (wall seconds)}``.
     """
-    from keras_audiosr.audio import open_writer, read_audio, resample
+    from keras_audiosr.audio import (ClippingWarning, clipping_message, is_float_subtype, open_writer, output_subtype,
+                                     read_audio, resample)
 
     t0 = time.monotonic()
     in_path, out_path = Path(in_path), Path(out_path)
@@ -297,27 +250,92 @@ def upsample_file(model, in_path, out_path, *, chunk: int = 16384, overlap: int 
         print(f"resampling {in_path} from {in_rate} Hz to {model.lr_rate} Hz (the model's input rate); "
               f"the whole file is read into memory", file=sys.stderr)
         data, _ = read_audio(in_path)
-        data = resample(data, in_rate, model.lr_rate, axis=0)
+        data = resample(data, in_rate, model.lr_rate, axis=0, quality="high")
         n_lr, blocks = len(data), [data]
     else:
         n_lr = int(info.frames)
         blocks = _read_blocks(in_path, plan.hop * plan.batch_size, n_lr)
-    subtype = _output_subtype(out_path, info.subtype, subtype)
-    clip = (subtype or "PCM_16") not in _FLOAT_SUBTYPES
+    subtype = output_subtype(out_path, info.subtype, subtype)
+    clip = not is_float_subtype(subtype or "PCM_16")
     clipped = frames = 0
-    with tqdm(total=plan.n_chunks(n_lr), desc=f"upsample {in_path.name}", unit="chunk", disable=not progress) as bar, \
-            open_writer(out_path, model.hr_rate, channels, subtype=subtype) as writer:
-        for y in _stream(model, blocks, plan, channels, bar):
-            if clip:
-                over = np.abs(y) > 1.0
-                if over.any():
-                    clipped += int(over.sum())
-                    y = np.clip(y, -1.0, 1.0)
-            writer.write(y)
-            frames += len(y)
-    if clipped:
-        warnings.warn(f"{out_path}: {clipped} samples outside [-1, 1] were clipped for {subtype or 'PCM_16'}; "
-                      f"use subtype FLOAT to keep them", stacklevel=2)
+    peak = 0.0
+    own_bar = bar is None
+    if own_bar:
+        bar = tqdm(total=plan.n_chunks(n_lr), desc=f"upsample {in_path.name}", unit="chunk", disable=not progress)
+    try:
+        with open_writer(out_path, model.hr_rate, channels, subtype=subtype) as writer:
+            for y in _stream(model, blocks, plan, channels, bar):
+                magnitude = np.abs(y)
+                if magnitude.size:
+                    peak = max(peak, float(magnitude.max()))
+                if clip:
+                    over = magnitude > 1.0
+                    if over.any():
+                        clipped += int(over.sum())
+                        y = np.clip(y, -1.0, 1.0)
+                writer.write(y)
+                frames += len(y)
+    finally:
+        if own_bar:
+            bar.close()
+    if clipped and warn_clipping:
+        warnings.warn(clipping_message(out_path, clipped, peak, subtype or "PCM_16"),
+                      ClippingWarning, stacklevel=2)
     return {"in": str(in_path), "out": str(out_path), "in_rate": in_rate, "out_rate": int(model.hr_rate),
             "seconds": frames / model.hr_rate, "channels": channels, "resampled": resampled,
-            "clipped": clipped, "elapsed": time.monotonic() - t0}
+            "subtype": subtype or "PCM_16", "clipped": clipped, "peak": peak, "elapsed": time.monotonic() - t0}
+
+
+def check_pairs(pairs, *, overwrite: bool = False) -> list:
+    """Check ``(in_path, out_path)`` pairs before any work; returns each input's ``soundfile.info``.
+
+    Every input must be a readable sound file; no two outputs may coincide, no output may be an
+    input, and no output may exist unless ``overwrite`` (``FileExistsError`` listing them).
+    """
+    pairs = [(Path(i), Path(o)) for i, o in pairs]
+    if not pairs:
+        raise ValueError("no input files given")
+    seen: dict = {}
+    inputs = {p.resolve() for p, _ in pairs}
+    for src, dst in pairs:
+        key = dst.resolve()
+        if key in seen:
+            raise ValueError(f"{dst}: output of both {seen[key]} and {src}; give the inputs distinct names")
+        if key in inputs:
+            raise ValueError(f"{dst}: output would replace an input file")
+        seen[key] = src
+    existing = [str(o) for _, o in pairs if o.exists()]
+    if existing and not overwrite:
+        more = f" and {len(existing) - 3} more" if len(existing) > 3 else ""
+        raise FileExistsError(f"{', '.join(existing[:3])}{more}: output exists; pass --overwrite to replace it "
+                              f"(overwrite=True in Python)")
+    return [_checked_info(src) for src, _ in pairs]
+
+
+def upsample_files(model, pairs, *, overwrite: bool = False, progress: bool = True, **kwargs) -> list[dict]:
+    """Upsample each ``(in_path, out_path)`` of ``pairs`` with :func:`upsample_file`, under one progress bar.
+
+    Everything is checked by :func:`check_pairs` before any work. Clipping is reported once for
+    all files, as one :class:`~keras_audiosr.audio.ClippingWarning`. ``kwargs`` go to
+    :func:`upsample_file`. Returns the list of its results.
+    """
+    from keras_audiosr.audio import ClippingWarning, clipping_message
+
+    pairs = [(Path(i), Path(o)) for i, o in pairs]
+    infos = check_pairs(pairs, overwrite=overwrite)
+    plan = _Plan(model, kwargs.get("chunk", 16384), kwargs.get("overlap", 1024), kwargs.get("batch_size", 4),
+                 kwargs.get("fade", "cosine"))
+    total = sum(plan.n_chunks(_lr_frames(info, int(model.lr_rate))) for info in infos)
+    results = []
+    with tqdm(total=total, desc=f"upsample {len(pairs)} file{'s' if len(pairs) != 1 else ''}", unit="chunk",
+              disable=not progress) as bar:
+        for src, dst in pairs:
+            bar.set_postfix_str(src.name, refresh=False)
+            results.append(upsample_file(model, src, dst, bar=bar, warn_clipping=False, **kwargs))
+    bad = [r for r in results if r["clipped"]]
+    if bad:
+        worst = max(bad, key=lambda r: r["peak"])
+        n = sum(r["clipped"] for r in bad)
+        where = worst["out"] if len(bad) == 1 else f"{len(bad)} of {len(results)} files (worst {worst['out']})"
+        warnings.warn(clipping_message(where, n, worst["peak"], worst["subtype"]), ClippingWarning, stacklevel=2)
+    return results

@@ -1,11 +1,11 @@
 """Spectrogram pictures for looking at what a model adds above the low-rate Nyquist frequency."""
 from __future__ import annotations
 
-import os
-import secrets
 from pathlib import Path
 
 import numpy as np
+
+from keras_audiosr.utils import atomic_path
 
 __all__ = ["plot_spectrograms"]
 
@@ -84,13 +84,7 @@ def plot_spectrograms(signals: dict, rates: dict, path, title: str | None = None
     if title:
         fig.suptitle(title, fontsize=11)
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp-{secrets.token_hex(4)}{path.suffix}")
     fmt = path.suffix.lstrip(".").lower() or "png"
-    try:
+    with atomic_path(path) as tmp:
         fig.savefig(tmp, format=fmt, dpi=100)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return path

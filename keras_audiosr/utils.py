@@ -1,24 +1,113 @@
-"""Small file helpers shared by every room: atomic writes of text, JSON and Keras models."""
+"""Helpers every room shares: the one atomic writer, a writability check, quiet TensorFlow start-up.
+
+Every file the package writes goes through :func:`atomic_path`: the content is written to a hidden
+temporary sibling of the destination (``.NAME.tmp-XXXXXXXX.EXT``), which is renamed onto the
+destination only once it is complete. A crash, an exception, Ctrl-C or SIGTERM (turned into an
+exception by the command line) leaves either the old file or the new one, never half of one, and
+no temporary. Files get mode ``0o666 & ~umask``, as a plain ``open()`` gives them. An error names
+the destination and the operating system's reason (``out/eval.json: Read-only file system``), not
+the temporary.
+
+This module imports nothing heavy; numpy and TensorFlow are imported by the functions that need them.
+"""
+from __future__ import annotations
+
+import contextlib
 import json
 import math
 import os
+import secrets
+import sys
 import tempfile
 from pathlib import Path
+from typing import Iterator
+
+__all__ = [
+    "atomic_path",
+    "check_writable",
+    "quiet_tensorflow",
+    "save_model_atomic",
+    "save_npy_atomic",
+    "save_npz_atomic",
+    "write_bytes_atomic",
+    "write_json",
+    "write_text_atomic",
+]
 
 
-def atomic_write_text(path, text, encoding="utf-8"):
-    """Writes ``text`` to ``path`` through a temporary file in the same folder and a rename."""
+def _target_error(e: OSError, path: Path) -> OSError:
+    """``e`` re-addressed to the destination ``path`` (same errno and reason, so the same subclass)."""
+    if e.errno is None:
+        return OSError(f"{path}: {e}")
+    return OSError(e.errno, e.strerror or os.strerror(e.errno), str(path))
+
+
+def _unlink_quietly(p: Path) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(p)
+
+
+def _create_temp(path: Path, suffix: str) -> tuple[Path, int]:
+    """A new empty hidden sibling of ``path``, created like ``open(..., "w")`` would (so the umask applies)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = path.with_name(f".{path.stem}.tmp-{secrets.token_hex(4)}{suffix}")
+        try:
+            fd = os.open(tmp, flags, 0o666)
+        except FileExistsError:
+            continue
+        try:
+            mode = os.fstat(fd).st_mode & 0o7777  # 0o666 & ~umask, as the kernel applied it
+        finally:
+            os.close(fd)
+        return tmp, mode
+    raise FileExistsError(f"{path}: could not create a temporary file beside it")
+
+
+@contextlib.contextmanager
+def atomic_path(path, *, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path to write ``path``'s content to; it is renamed onto ``path`` when the block succeeds.
+
+    The temporary sits in ``path``'s folder (created if missing) with ``suffix`` (default: ``path``'s
+    own extension, which writers such as numpy, Keras and soundfile look at). It exists, empty, with
+    mode ``0o666 & ~umask`` when the block starts; a writer that truncates it keeps that mode, and
+    one that replaces it gets that mode back before the rename. On any exception (including
+    ``KeyboardInterrupt`` and ``SystemExit``) the temporary is removed and an existing ``path`` is
+    left as it was. An ``OSError`` about the folder or the temporary is re-raised naming ``path``
+    with the system's reason; other errors pass through unchanged.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding=encoding) as f:
-            f.write(text)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp, mode = _create_temp(path, path.suffix if suffix is None else suffix)
+    except OSError as e:
+        raise _target_error(e, path) from e
+    try:
+        yield tmp
+        if os.stat(tmp).st_mode & 0o7777 != mode:  # the writer replaced the file we created
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except OSError as e:
+        _unlink_quietly(tmp)
+        if e.filename in (None, str(tmp), os.fspath(tmp)):
+            raise _target_error(e, path) from e
         raise
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+
+
+def write_bytes_atomic(path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_path`); returns ``path``."""
+    path = Path(path)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        f.write(data)
     return path
+
+
+def write_text_atomic(path, text: str, encoding: str = "utf-8") -> Path:
+    """Write ``text`` to ``path`` atomically (see :func:`atomic_path`); returns ``path``."""
+    return write_bytes_atomic(path, text.encode(encoding))
 
 
 def _jsonable(obj):
@@ -28,6 +117,8 @@ def _jsonable(obj):
         return [_jsonable(v) for v in obj]
     if isinstance(obj, Path):
         return str(obj)
+    if hasattr(obj, "tolist") and callable(obj.tolist) and getattr(obj, "ndim", 0) > 0:  # numpy arrays
+        return _jsonable(obj.tolist())
     if hasattr(obj, "item") and callable(obj.item):  # numpy scalars
         obj = obj.item()
     if isinstance(obj, float) and not math.isfinite(obj):
@@ -35,20 +126,128 @@ def _jsonable(obj):
     return obj
 
 
-def write_json(path, obj):
-    """Writes ``obj`` as indented JSON, atomically; numpy scalars become numbers, NaN becomes null."""
-    return atomic_write_text(path, json.dumps(_jsonable(obj), indent=2, sort_keys=False) + "\n")
+def write_json(path, obj, *, indent: int = 2, sort_keys: bool = False) -> Path:
+    """Write ``obj`` as JSON to ``path`` atomically; returns ``path``.
+
+    numpy scalars and arrays become numbers and lists, paths strings, NaN ``null`` and infinities
+    the strings ``"inf"`` / ``"-inf"``, so the file is strict JSON.
+    """
+    text = json.dumps(_jsonable(obj), indent=indent, sort_keys=sort_keys, allow_nan=False)
+    return write_text_atomic(path, text + "\n")
 
 
-def save_model_atomic(model, path):
-    """``model.save`` to a temporary ``.keras`` file beside ``path``, then rename onto it."""
+def save_npy_atomic(path, array) -> Path:
+    """``numpy.save`` of ``array`` to ``path`` (kept as named, no ``.npy`` appended), atomically."""
+    import numpy as np
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.keras")
-    try:
-        model.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.save(f, np.asarray(array), allow_pickle=False)
     return path
+
+
+def save_npz_atomic(path, **arrays) -> Path:
+    """``numpy.savez`` of ``arrays`` to ``path`` (kept as named, no ``.npz`` appended), atomically."""
+    import numpy as np
+
+    path = Path(path)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+    return path
+
+
+def save_model_atomic(model, path) -> Path:
+    """``model.save`` to a temporary ``.keras`` file beside ``path``, renamed onto it when complete."""
+    path = Path(path)
+    with atomic_path(path, suffix=".keras") as tmp:
+        model.save(tmp)
+    return path
+
+
+def check_writable(path) -> Path:
+    """Check, before any work, that a file can be written at ``path`` (atomically, by :func:`atomic_path`).
+
+    The nearest existing folder on the way to ``path`` must be a writable folder (missing folders
+    below it would be created). Nothing is left behind. Raises ``OSError`` naming ``path`` with the
+    system's reason (e.g. ``Read-only file system``, ``Permission denied``, ``Not a directory``),
+    ``IsADirectoryError`` when ``path`` is a folder. Returns ``path``.
+    """
+    import errno
+
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a folder, expected a file path", str(path))
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, f"{folder} is not a folder", str(path))
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise _target_error(e, path) from e
+    return path
+
+
+def quiet_tensorflow(verbose: bool = False, *, init_runtime: bool = False) -> None:
+    """Import TensorFlow and Keras for a command-line entry point, without their start-up log lines.
+
+    Call it before anything imports TensorFlow. Unless ``verbose``: ``TF_CPP_MIN_LOG_LEVEL`` defaults
+    to 2 (warnings and errors from the C++ runtime only); the lines the runtime writes while loading
+    and probing devices (``cudart_stub``, ``failed call to cuInit``, the oneDNN and CPU-instruction
+    notices), which no environment variable silences, are captured and dropped (and printed if the
+    import fails); absl and the ``tensorflow`` Python logger show errors only. With ``verbose``
+    nothing is hidden. ``init_runtime`` also creates the runtime's devices while the lines are
+    captured (what a GPU logs at its first use), for entry points that configure no devices or
+    distribution strategies afterwards, such as the command line. A library import of
+    ``keras_audiosr`` never does any of this.
+    """
+    if verbose:
+        import tensorflow  # noqa: F401
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if "tensorflow" not in sys.modules:
+        with _stderr_captured() as captured:
+            try:
+                import keras  # noqa: F401
+                import tensorflow as tf
+
+                tf.config.list_physical_devices()  # device probing logs its lines now, while captured
+                if init_runtime:
+                    tf.config.list_logical_devices()  # creates the devices (and logs their lines) now
+            except BaseException:
+                captured.replay()
+                raise
+    import logging
+
+    import absl.logging
+
+    absl.logging.set_verbosity(absl.logging.ERROR)
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+
+
+class _Capture:
+    def __init__(self, file, saved_fd: int):
+        self.file, self.saved_fd = file, saved_fd
+
+    def replay(self) -> None:
+        self.file.seek(0)
+        text = self.file.read()
+        if text:
+            os.write(self.saved_fd, text)
+
+
+@contextlib.contextmanager
+def _stderr_captured() -> Iterator[_Capture]:
+    """Redirect file descriptor 2 (where C++ libraries log) to a temporary file for the block."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as f:
+        os.dup2(f.fileno(), 2)
+        try:
+            yield _Capture(f, saved)
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)

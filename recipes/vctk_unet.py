@@ -1,40 +1,25 @@
-"""AudioUNet (Kuleshov et al. 2017) on VCTK: ``python -m recipes.vctk_unet [--data-dir ...]``.
+"""AudioUNet (Kuleshov et al. 2017) on VCTK: ``python -m recipes.vctk_unet [--data-dir ~/data/VCTK-Corpus]``.
 
 Without ``--data-dir`` it runs on the embedded default corpus (generated, a few minutes on a CPU).
 """
-import keras
-
-from keras_audiosr.metrics import SNRMetric
 from keras_audiosr.models import AudioUNet
-from keras_audiosr.training import get_strategy
-from keras_audiosr.training import recipe
-
-NAME = "vctk_unet"
-DEFAULTS = recipe.RecipeConfig(task="multi", ratio=2, hr_rate=16000, filter="cheby1:8", epochs=None, batch_size=16,
-                               learning_rate=3e-4, loss="l2", out="runs/vctk_unet")
-EMBEDDED_EPOCHS, CORPUS_EPOCHS = 6, 50
+from keras_audiosr.training.config import RecipeConfig
+from keras_audiosr.training.runner import Recipe, compile_with_sample_loss
 
 
 def build(cfg, degradation):
-    model = AudioUNet.from_size(cfg.resolved_size(), ratio=cfg.ratio, hr_rate=cfg.hr_rate,
-                                degradation=degradation.to_dict())
-    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=recipe.sample_loss(cfg.loss),
-                  metrics=[SNRMetric()])
-    return model
+    model = AudioUNet.from_size(cfg.model_size, ratio=cfg.ratio, hr_rate=cfg.hr_rate, degradation=degradation.to_dict())
+    return compile_with_sample_loss(model, cfg)
 
 
-def main(argv=None):
-    cfg = recipe.parse_config(DEFAULTS, argv, description=__doc__)
-    cfg.epochs = cfg.epochs or (EMBEDDED_EPOCHS if cfg.data_dir is None else CORPUS_EPOCHS)
-    recipe.seed_everything(cfg.seed)
-    strategy = get_strategy()
-    recipe.write_config(cfg, NAME)
-    data = recipe.prepare_data(cfg)
-    with strategy.scope():
-        model = build(cfg, data.degradation)
-    fit_info = recipe.fit(model, data, cfg)
-    return recipe.finish(model, data, cfg, fit_info, recipe=NAME)
-
+RECIPE = Recipe(
+    name="vctk_unet",
+    description=__doc__,
+    defaults=RecipeConfig(filter="cheby1:8", batch_size=16, learning_rate=3e-4, loss="l2", out="runs/vctk_unet"),
+    build=build,
+    epochs=(6, 50),
+)
+main = RECIPE.main
 
 if __name__ == "__main__":
     main()

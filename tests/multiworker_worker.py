@@ -1,4 +1,4 @@
-"""One worker of a two-process MultiWorkerMirroredStrategy run (used by tests/test_training_distribute.py).
+"""One worker of a two-process MultiWorkerMirroredStrategy run (used by tests/test_training_multiworker.py).
 
 Usage: ``TF_CONFIG=... python tests/multiworker_worker.py OUT_JSON``. Builds the strategy from
 ``TF_CONFIG`` with :func:`keras_audiosr.training.get_strategy`, trains a tiny AudioUNet for three
@@ -6,8 +6,6 @@ Usage: ``TF_CONFIG=... python tests/multiworker_worker.py OUT_JSON``. Builds the
 patches, and prints ``CHECKSUM <float>`` of the final weights (equal on every worker when training
 is synchronous). Only the chief writes ``OUT_JSON`` (atomically).
 """
-import json
-import os
 import sys
 import types
 
@@ -15,6 +13,7 @@ import types
 def main(out_path):
     from keras_audiosr.training import get_strategy, is_chief
     from keras_audiosr.training.strategy import patch_multi_worker_reduce
+    from keras_audiosr.utils import write_json
 
     strategy = patch_multi_worker_reduce(get_strategy(verbose=False))  # before any other TensorFlow work
 
@@ -48,13 +47,10 @@ def main(out_path):
     checksum = float(sum(np.sum(np.abs(w.astype("float64"))) for w in weights))
     print(f"CHECKSUM {checksum!r}", flush=True)
     if is_chief():
-        tmp = f"{out_path}.tmp{os.getpid()}"
-        with open(tmp, "w") as f:
-            json.dump({"replicas": strategy.num_replicas_in_sync, "loss": history.history["loss"],
-                       "gan": {k: v for k, v in gan_history.history.items()},
-                       "generator_steps": int(trainer.g_optimizer.iterations.numpy()),
-                       "critic_steps": int(trainer.d_optimizer.iterations.numpy()), "checksum": checksum}, f)
-        os.replace(tmp, out_path)
+        write_json(out_path, {"replicas": strategy.num_replicas_in_sync, "loss": history.history["loss"],
+                              "gan": {k: v for k, v in gan_history.history.items()},
+                              "generator_steps": int(trainer.g_optimizer.iterations.numpy()),
+                              "critic_steps": int(trainer.d_optimizer.iterations.numpy()), "checksum": checksum})
 
 
 if __name__ == "__main__":

@@ -163,7 +163,7 @@ def test_write_rejects_nan_and_writes_nothing(tmp_path):
 
 def test_write_clips_with_warning(tmp_path):
     x = np.array([0.0, 0.5, 1.5, -2.0], np.float32)
-    with pytest.warns(UserWarning, match="clip"):
+    with pytest.warns(audio.ClippingWarning, match=r"2 samples exceeded full scale \(peak 2\.000\).*PCM_16.*FLOAT"):
         p = write_audio(tmp_path / "c.wav", x, RATE)
     y, _ = read_audio(p)
     assert y[2, 0] == pytest.approx(1.0, abs=1e-4) and y[3, 0] == -1.0
@@ -273,6 +273,40 @@ def test_resample_identity_is_copy():
     assert x[0] == 0
     with pytest.raises(ValueError, match="orig_rate"):
         resample(x, 0, 8000)
+
+
+def _tone_level_db(y, rate, freq):
+    """Amplitude (dB) of the sinusoid at ``freq`` in ``y`` (least-squares fit, away from the edges)."""
+    n = len(y)
+    t = np.arange(n)[n // 8: -n // 8] / rate
+    basis = np.stack([np.sin(2 * np.pi * freq * t), np.cos(2 * np.pi * freq * t)], axis=1)
+    coef, *_ = np.linalg.lstsq(basis, np.asarray(y, np.float64)[n // 8: -n // 8], rcond=None)
+    return 20 * np.log10(np.hypot(*coef) + 1e-300)
+
+
+@pytest.mark.parametrize("orig,target", [(48000, 16000), (44100, 16000), (16000, 44100), (22050, 48000)])
+def test_resample_high_quality_is_flat_and_does_not_alias(orig, target):
+    t = np.arange(orig) / orig
+    low_nyq = min(orig, target) / 2
+    ref = _tone_level_db(np.sin(2 * np.pi * 1000 * t), orig, 1000)
+    for f in (1000.0, 0.88 * low_nyq):  # pass band: flat
+        y = resample(np.sin(2 * np.pi * f * t), orig, target, quality="high")
+        assert abs(_tone_level_db(y, target, f) - _tone_level_db(np.sin(2 * np.pi * f * t), orig, f)) < 0.01
+    if orig > target:  # a tone just above the new Nyquist frequency must not fold back into the band
+        f = 1.1 * low_nyq
+        x = np.sin(2 * np.pi * f * t)
+        alias = target - f
+        assert _tone_level_db(resample(x, orig, target, quality="high"), target, alias) - ref < -95
+        assert _tone_level_db(resample(x, orig, target), target, alias) - ref > -40  # what "standard" lets through
+    with pytest.raises(ValueError, match="unknown quality 'best'"):
+        resample(t, orig, target, quality="best")
+
+
+def test_output_subtype():
+    assert audio.output_subtype("a.flac", "FLOAT") is None  # FLAC cannot store floats: the format's default
+    assert audio.output_subtype("a.wav", "FLOAT") == "FLOAT"
+    assert audio.output_subtype("a.wav", "PCM_24", "pcm_16") == "PCM_16"
+    assert audio.is_float_subtype("double") and not audio.is_float_subtype(None)
 
 
 def test_extensions_are_lower_case():

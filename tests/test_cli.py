@@ -193,13 +193,15 @@ def test_info(model_path, capsys):
     assert facts["degradation"] == {"ratio": 2, "filter": "cheby1:8", "zero_phase": True}
     rc, out, _ = _run(capsys, "info", "--model", model_path)
     assert rc == 0 and "AudioUNet" in out and f"{model.count_params():,}" in out
+    assert "{" not in out and "'" not in out  # readable lines, no dict dump
+    assert "8000 Hz" in out and "16000 Hz (ratio 2)" in out and "cheby1 order 8 low-pass" in out
 
 
-@pytest.mark.parametrize("command", ["upsample", "degrade", "evaluate", "info"])
+@pytest.mark.parametrize("command", ["upsample", "resample", "degrade", "evaluate", "info"])
 def test_subcommand_help(capsys, command):
     rc, out, _ = _run(capsys, command, "--help")
     assert rc == 0 and f"usage: keras-audiosr {command}" in out
-    assert ("--ratio" if command == "degrade" else "--model") in out
+    assert {"degrade": "--ratio", "resample": "--rate"}.get(command, "--model") in out
     if command in ("upsample", "evaluate"):
         assert "(default: 16384)" in out and "(default: 1024)" in out
 
@@ -211,7 +213,7 @@ def test_python_dash_m_help():
                           cwd=REPO, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "usage: keras-audiosr" in proc.stdout
-    assert all(c in proc.stdout for c in ("upsample", "degrade", "evaluate", "info"))
+    assert all(c in proc.stdout for c in ("upsample", "resample", "degrade", "evaluate", "info"))
 
 
 def test_evaluate_real_speech(tmp_path, model_path, capsys, shared_data):
@@ -225,3 +227,240 @@ def test_evaluate_real_speech(tmp_path, model_path, capsys, shared_data):
     assert report["files"][0]["seconds"] == pytest.approx(min(len(x), 3 * rate) / rate, abs=1e-3)
     spline = report["mean"]["spline"]
     assert 5.0 < spline["snr"] < 60.0 and spline["lsd_hf"] > spline["lsd"] > 0
+
+
+
+def _subprocess_env(**extra):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_CPP", "GLOG_", "ABSL_"))}
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")
+    return {**env, **extra}
+
+
+def test_import_is_light_and_registration_still_precedes_loading(model_path):
+    code = (
+        "import sys\n"
+        "import keras_audiosr, keras_audiosr.cli, keras_audiosr.audio, keras_audiosr.degrade, keras_audiosr.utils\n"
+        "keras_audiosr.cli.build_parser()\n"
+        "heavy = [m for m in ('tensorflow', 'keras', 'scipy.signal', 'scipy.interpolate') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+        "import keras\n"  # imported after keras_audiosr: the package's classes must still be known
+        f"model = keras.models.load_model({str(model_path)!r}, compile=False)\n"
+        "print('LOADED', type(model).__name__, keras_audiosr.metrics.SNRMetric.__name__)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                          env=_subprocess_env(TF_CPP_MIN_LOG_LEVEL="3"), timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "HEAVY []" in proc.stdout and "LOADED AudioUNet SNRMetric" in proc.stdout
+
+
+@pytest.mark.parametrize("first", ["from keras_audiosr.layers import SubPixel1D",
+                                   "from keras_audiosr.evaluation import evaluate_files"])
+def test_registration_is_complete_whichever_room_imports_keras_first(first):
+    code = (f"{first}\nimport keras\n"
+            "names = ('SubPixel1D', 'AudioUNet', 'SNRMetric', 'AdversarialTrainer')\n"
+            "print('MISSING', [n for n in names if keras.saving.get_registered_object('keras_audiosr>' + n) is None])\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                          env=_subprocess_env(TF_CPP_MIN_LOG_LEVEL="3"), timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "MISSING []" in proc.stdout
+
+
+def test_help_and_version_start_without_tensorflow():
+    code = ("import sys\nfrom keras_audiosr.cli import main\n"
+            "for argv in (['--help'], ['--version'], ['upsample', '--help'], ['resample', '--help']):\n"
+            "    assert main(argv) == 0\n"
+            "print('HEAVY', [m for m in ('tensorflow', 'keras', 'scipy.signal') if m in sys.modules], file=sys.stderr)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                          env=_subprocess_env(), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == "HEAVY []\n"
+
+
+def test_no_tensorflow_log_lines_unless_verbose(model_path):
+    cmd = [sys.executable, "-m", "keras_audiosr", "info", "--model", str(model_path)]
+    quiet = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=_subprocess_env(), timeout=300)
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr == "" and "AudioUNet" in quiet.stdout
+    loud = subprocess.run(cmd[:3] + ["--verbose"] + cmd[3:], capture_output=True, text=True, cwd=REPO,
+                          env=_subprocess_env(), timeout=300)
+    assert loud.returncode == 0, loud.stderr
+    assert loud.stderr.strip() != ""  # TensorFlow's start-up lines, shown on request
+
+
+def _all_actions(parser):
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from ((f"{name} {a.dest}", a, sub) for a in sub._actions)
+        else:
+            yield action.dest, action, parser
+
+
+def test_every_option_has_help_with_its_default_and_no_backticks(capsys):
+    import argparse
+
+    parser = cli.build_parser()
+    for name, action, owner in _all_actions(parser):
+        if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
+            continue
+        assert action.help, f"{name}: no help text"
+        if action.option_strings and not action.required and action.default not in (False, argparse.SUPPRESS):
+            text = owner.formatter_class("x")._get_help_string(action)
+            assert "default" in text, f"{name}: help does not state the default: {text!r}"
+    for argv in (["--help"], *([c, "--help"] for c in ("upsample", "resample", "degrade", "evaluate", "info"))):
+        rc, out, _ = _run(capsys, *argv)
+        assert rc == 0 and "`" not in out, argv
+
+
+def test_upsample_folder_and_files_into_folder_one_bar(tmp_path, model_path, capsys):
+    src = tmp_path / "in"
+    _write(src / "a.wav", _tone(0.3, 8000), 8000, subtype="PCM_16")
+    _write(src / "sub" / "b.flac", _tone(0.2, 8000, channels=2), 8000, subtype="PCM_16")
+    (src / "notes.txt").write_text("not audio")
+    extra = _write(tmp_path / "c.wav", _tone(0.25, 8000), 8000)
+    out = tmp_path / "out"
+    rc, stdout, err = _run(capsys, "upsample", src, extra, out, "--model", model_path, "--chunk", 1024, "--overlap", 128)
+    assert rc == 0, err
+    written = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert written == ["a.wav", "c.wav", "sub/b.flac"]
+    assert sf.info(str(out / "sub" / "b.flac")).channels == 2 and sf.info(str(out / "a.wav")).samplerate == 16000
+    assert sf.info(str(out / "a.wav")).frames == 2 * 2400
+    assert "upsample 3 files" in err and "upsample a.wav" not in err  # one bar over all files
+    assert "wrote 3 file(s) under" in stdout
+
+
+def test_upsample_refuses_to_overwrite_before_any_work(tmp_path, model_path, capsys, monkeypatch):
+    src = tmp_path / "in"
+    _write(src / "a.wav", _tone(0.2, 8000), 8000)
+    _write(src / "b.wav", _tone(0.2, 8000, seed=1), 8000)
+    out = tmp_path / "out"
+    (out).mkdir()
+    (out / "b.wav").write_bytes(b"precious")
+    loaded = []
+    monkeypatch.setattr(inference, "load_model", lambda p: loaded.append(p))
+    rc, _, err = _run(capsys, "upsample", src, out, "--model", model_path, "-q")
+    assert rc == 2 and str(out / "b.wav") in err and "--overwrite" in err and "Traceback" not in err
+    assert loaded == [] and sorted(p.name for p in out.iterdir()) == ["b.wav"]  # a.wav was not written either
+    assert (out / "b.wav").read_bytes() == b"precious"
+
+    single = _write(tmp_path / "one.wav", _tone(0.2, 8000), 8000)
+    (tmp_path / "one_up.wav").write_bytes(b"keep")
+    rc, _, err = _run(capsys, "upsample", single, tmp_path / "one_up.wav", "--model", model_path, "-q")
+    assert rc == 2 and "one_up.wav" in err and "--overwrite" in err and loaded == []
+
+    monkeypatch.undo()
+    rc, _, err = _run(capsys, "upsample", src, out, "--model", model_path, "-q", "--overwrite")
+    assert rc == 0, err
+    assert sf.info(str(out / "b.wav")).samplerate == 16000
+
+
+def test_upsample_folder_argument_errors(tmp_path, model_path, capsys):
+    a = _write(tmp_path / "x" / "a.wav", _tone(0.2, 8000), 8000)
+    b = _write(tmp_path / "y" / "a.wav", _tone(0.2, 8000), 8000)
+    rc, _, err = _run(capsys, "upsample", a, b, tmp_path / "out", "--model", model_path, "-q")
+    assert rc == 2 and "output of both" in err
+    rc, _, err = _run(capsys, "upsample", a, b, tmp_path / "out.wav", "--model", model_path, "-q")
+    assert rc == 2 and "folder" in err
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out.wav").exists()
+
+
+def test_clipping_is_reported_once_in_one_clean_line(tmp_path, model_path, capsys, monkeypatch):
+    real_run = inference._run
+    monkeypatch.setattr(inference, "_run", lambda model, xs, joint: [3.0 * y for y in real_run(model, xs, joint)])
+    src = tmp_path / "in"
+    for i in range(2):
+        _write(src / f"{i}.wav", 0.9 * np.sign(_tone(0.3, 8000, seed=i)), 8000, subtype="PCM_16")
+    loud = _write(tmp_path / "loud.wav", 0.9 * np.sign(_tone(0.3, 8000)), 8000, subtype="PCM_16")
+    rc, _, err = _run(capsys, "upsample", loud, tmp_path / "loud_up.wav", "--model", model_path, "-q")
+    assert rc == 0, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("keras-audiosr: warning: ") and "--subtype FLOAT" in lines[0]
+    assert "loud_up.wav" in lines[0] and "clipped" in lines[0] and "warnings.warn" not in err
+    rc, _, err = _run(capsys, "upsample", src, tmp_path / "out", "--model", model_path, "-q")
+    assert rc == 0 and len(err.strip().splitlines()) == 1 and "2 of 2 files" in err and "--subtype FLOAT" in err
+    rc, _, err = _run(capsys, "upsample", loud, tmp_path / "float.wav", "--model", model_path, "-q",
+                      "--subtype", "FLOAT")
+    assert rc == 0 and err == ""
+    assert np.max(np.abs(sf.read(str(tmp_path / "float.wav"))[0])) > 1.0  # kept, not clipped
+
+
+def test_resample_is_clean_and_keeps_channels(tmp_path, capsys):
+    rate = 48000
+    t = np.arange(rate) / rate
+    inband = 0.5 * np.sin(2 * np.pi * 1000 * t)
+    above = 0.3 * np.sin(2 * np.pi * 8800 * t)  # above 16 kHz's Nyquist: must not fold back to 7200 Hz
+    x = np.stack([inband + above, 0.5 * inband], axis=1).astype(np.float32)
+    src = _write(tmp_path / "in48.wav", x, rate)
+    dst = tmp_path / "deep" / "out16.flac"
+    rc, out, err = _run(capsys, "resample", src, dst, "--rate", 16000, "--subtype", "PCM_24")
+    assert rc == 0, err
+    y, r = sf.read(str(dst), dtype="float64")
+    assert r == 16000 and y.shape == (16000, 2) and "wrote" in out and "high quality" in out
+    mid = y[2000:-2000, 0]
+    spectrum = np.abs(np.fft.rfft(mid * np.hanning(len(mid))))
+    freqs = np.fft.rfftfreq(len(mid), 1 / 16000)
+    peak_1k = spectrum[np.argmin(np.abs(freqs - 1000))]
+    alias = spectrum[np.argmin(np.abs(freqs - 7200))]
+    assert 20 * np.log10(alias / peak_1k) < -90
+    np.testing.assert_allclose(y[2000:-2000, 1], 0.25 * np.sin(2 * np.pi * 1000 * np.arange(16000) / 16000)[2000:-2000],
+                               atol=1e-4)
+    rc, _, err = _run(capsys, "resample", src, dst, "--rate", 16000)
+    assert rc == 2 and "--overwrite" in err
+    rc, _, err = _run(capsys, "resample", src, tmp_path / "up.wav", "--rate", 44100)
+    assert rc == 0 and sf.info(str(tmp_path / "up.wav")).frames == 44100
+    assert sf.info(str(tmp_path / "up.wav")).subtype == "FLOAT"  # the input's subtype
+    rc, _, err = _run(capsys, "resample", tmp_path / "missing.wav", tmp_path / "m.wav", "--rate", 8000)
+    assert rc == 2 and "missing.wav" in err
+    rc, _, err = _run(capsys, "resample", src, tmp_path / "z.wav", "--rate", 0)
+    assert rc == 2 and "--rate" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["deep", "in48.wav", "up.wav"]
+
+
+def test_evaluate_checks_json_before_any_work(tmp_path, model_path, capsys, monkeypatch):
+    import tempfile
+
+    from keras_audiosr import evaluation
+
+    ref = _write(tmp_path / "ref.wav", _tone(0.3, 16000), 16000)
+    (tmp_path / "afile").write_text("")
+    monkeypatch.setattr(inference, "load_model", lambda p: pytest.fail("model loaded before the check"))
+    monkeypatch.setattr(evaluation, "evaluate_files", lambda *a, **k: pytest.fail("work before the check"))
+    rc, _, err = _run(capsys, "evaluate", "--model", model_path, "--data", ref, "--json", tmp_path / "afile" / "e.json")
+    assert rc == 2 and f"{tmp_path / 'afile' / 'e.json'}:" in err
+
+    def read_only(*args, dir=None, **kwargs):
+        raise OSError(30, "Read-only file system", str(dir))
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", read_only)
+    rc, _, err = _run(capsys, "evaluate", "--model", model_path, "--data", ref, "--json", tmp_path / "ro" / "e.json")
+    assert rc == 2 and err.strip() == f"keras-audiosr: error: {tmp_path / 'ro' / 'e.json'}: Read-only file system"
+
+
+def test_sigterm_during_upsample_leaves_nothing(tmp_path, model_path):
+    import signal
+    import time
+
+    src = _write(tmp_path / "long.wav", _tone(300.0, 8000), 8000, subtype="PCM_16")
+    out = tmp_path / "out"
+    out.mkdir()
+    cmd = [sys.executable, "-m", "keras_audiosr", "upsample", str(src), str(out / "long.wav"), "--model",
+           str(model_path), "--chunk", "1024", "--overlap", "128", "--batch-size", "1", "-q"]
+    proc = subprocess.Popen(cmd, cwd=REPO, env=_subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        deadline = time.monotonic() + 240
+        while not any(".tmp-" in p.name for p in out.iterdir()):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the temporary output never appeared"
+            time.sleep(0.05)
+        time.sleep(0.5)
+        assert proc.poll() is None, "finished before the signal: use a longer input"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 143, err
+    assert err.strip().endswith("keras-audiosr: terminated") and "Traceback" not in err
+    assert list(out.iterdir()) == []

@@ -1,5 +1,6 @@
-"""Edge conversion gates: every mode converts and runs under ai_edge_litert, parity bounds, op check,
-metadata round trip, golden fixtures, corrupted files, the convert CLI and the benchmark."""
+"""Edge conversion through the gate list: every mode converts and runs under ai_edge_litert, gate results in
+order in the JSON, a static graph, parity bounds, op check, metadata round trip, golden fixtures, corrupted files,
+a legacy (non-static) model warned or refused, the convert CLI and the benchmark."""
 import json
 
 import numpy as np
@@ -9,7 +10,10 @@ pytest.importorskip("ai_edge_litert")
 
 import keras  # noqa: E402
 
-from edge.convert import MAX_FLOAT_ABS_ERROR, MIN_SNR_DB, Exporter, ParityError, main as convert_main, parity  # noqa: E402
+from edge.armnn import armnn_status  # noqa: E402
+from edge.convert import (CONVERSION_GATES, MAX_FLOAT_ABS_ERROR, MIN_SNR_DB, Exporter, ParityError,  # noqa: E402
+                          main as convert_main, parity)
+from edge.gates import GateFailed  # noqa: E402
 from edge.export import MODES, check_mode, convert_keras  # noqa: E402
 from edge.metadata import TFLiteError, add_metadata, read_metadata  # noqa: E402
 from edge.opcheck import NonBuiltinOpError, check_builtin_ops, op_counts  # noqa: E402
@@ -19,7 +23,7 @@ from keras_audiosr.data import load_corpus, make_default_corpus  # noqa: E402
 from keras_audiosr.models import AudioUNet  # noqa: E402
 
 # Parity bounds the tests hold the exports to (the Exporter's own gates are MIN_SNR_DB; these are the
-# values stated in README_EDGE.md for the tiny test model on the synthetic corpus).
+# values stated in the README edge section for the tiny test model on the synthetic corpus).
 SNR_VS_FLOAT_DB = {"dynamic": 40.0, "float16": 60.0, "int8": 20.0, "int16x8": 40.0, "qat": 20.0}
 
 
@@ -62,6 +66,35 @@ def test_every_mode_converts_and_runs(exports):
         y = tfl(x)
         assert y.shape == (plan.frame * 2,) and np.all(np.isfinite(y))
         assert not non_builtin(res.path)
+
+
+GATE_NAMES = ["export", "builtin_ops", "float_parity", "quantize", "static_graph", "parity", "fixtures",
+              "second_runtime", "write"]
+# Arm NN 20.08 (CpuRef) runs float, int8 and qat models; it refuses hybrid (dynamic), float16-weight and int16x8 ones.
+ARMNN_RUNS = {"float", "int8", "qat"}
+
+
+def test_gates_recorded_in_order(exports):
+    _, _, _, results, _ = exports
+    assert [g.name for g in CONVERSION_GATES] == GATE_NAMES
+    armnn_ok, _ = armnn_status()
+    for mode, res in results.items():
+        side = json.loads(res.json_path.read_text())
+        assert [g["gate"] for g in side["gates"]] == GATE_NAMES == [g["gate"] for g in res.gates]
+        status = {g["gate"]: g["status"] for g in side["gates"]}
+        assert all(g["message"] and g["seconds"] >= 0 for g in side["gates"])
+        assert side["edge_ready"] is False
+        # The fixed-window AudioUNet export is a static graph of allowlisted operators in every mode.
+        assert status["static_graph"] == "passed", side["gates"][4]["message"]
+        assert not {"SHAPE", "PACK", "TILE", "EXPAND_DIMS", "SQUEEZE"} & set(side["ops"])
+        assert (status["quantize"], status["parity"]) == (("skipped", "skipped") if mode == "float" else ("passed", "passed"))
+        if not armnn_ok:
+            assert status["second_runtime"] == "skipped"
+        elif mode in ARMNN_RUNS:
+            assert status["second_runtime"] == "passed", side["gates"][7]["message"]
+        else:  # a legacy model: Arm NN's refusal is recorded as a warning, the model is still written
+            assert status["second_runtime"] == "warning" and "refused" in side["gates"][7]["message"]
+        assert status["write"] == "passed" and not (res.path.parent / f"{res.name}.failed.json").exists()
 
 
 def non_builtin(path):
@@ -138,9 +171,51 @@ def test_unknown_mode_lists_the_modes():
     assert convert_main(["--model", "m.keras", "--mode", "int4", "--out", "x"]) == 2
 
 
-def test_convert_cli_reports_a_missing_model(tmp_path, capsys):
-    assert convert_main(["--model", str(tmp_path / "none.keras"), "--mode", "float", "--out", str(tmp_path)]) == 2
-    assert "none.keras" in capsys.readouterr().err
+def test_convert_cli_reports_bad_arguments_in_one_line_before_any_work(tmp_path, capsys):
+    model = tmp_path / "m.keras"
+    model.write_bytes(b"not used: validation fails first")
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    out = tmp_path / "out"
+    cases = [
+        (["--model", str(tmp_path / "none.keras"), "--mode", "float", "--out", str(out)], "none.keras: no such file"),
+        (["--model", str(model), "--mode", "int4", "--out", str(out)], "unknown quantization mode 'int4'"),
+        (["--model", str(model), "--mode", "float", "--out", str(a_file)], "exists and is not a folder"),
+        (["--model", str(model), "--mode", "float", "--out", str(out), "--train-data", str(tmp_path / "nodata")],
+         "nodata: no such folder"),
+        (["--model", str(model), "--mode", "float", "--out", str(out), "--frame-ms", "-5"], "must be a positive number"),
+    ]
+    for argv, message in cases:
+        rc, err = run_cli(convert_main, argv, capsys)
+        assert rc == 2 and message in err and err.count("\n") == 1 and "Traceback" not in err, (argv, err)
+    assert not out.exists()
+
+
+def run_cli(main, argv, capsys):
+    """``(exit status, stderr)`` of an edge tool's ``main`` (argparse errors exit through SystemExit)."""
+    try:
+        rc = main(argv)
+    except SystemExit as e:
+        rc = e.code
+    return rc, capsys.readouterr().err
+
+
+def test_edge_tools_help_every_option_with_its_default_and_no_markup():
+    import argparse
+
+    from edge import benchmark, compare, convert
+
+    for module in (convert, benchmark, compare):
+        parser = module.build_parser()
+        text = parser.format_help()
+        assert "`" not in text and ":func:" not in text, module.__name__
+        for action in parser._actions:
+            if isinstance(action, argparse._HelpAction) or action.help == argparse.SUPPRESS:
+                continue
+            assert action.help and ("default" in action.help or "required" in action.help), (module.__name__, action.dest)
+    help_text = convert.build_parser().format_help()
+    positions = [help_text.index(f"{i}. {name}:") for i, name in enumerate(GATE_NAMES, 1)]
+    assert positions == sorted(positions)
 
 
 def test_op_check_names_non_builtin_ops(tmp_path):
@@ -185,11 +260,42 @@ def test_parity_gate_rejects_a_model_below_its_bound(exports, tmp_path):
     saved = dict(exporter.min_snr)
     try:
         exporter.min_snr["dynamic"] = 200.0
-        with pytest.raises(ParityError, match=r"dynamic.*< 200"):
+        with pytest.raises(ParityError, match=r"gate 'parity' failed: dynamic model differs .*>= 200"):
             exporter.export("dynamic", tmp_path)
     finally:
         exporter.min_snr = saved
-    assert not list(tmp_path.glob("*.tflite"))
+    assert not list(tmp_path.glob("*.tflite")) and not list(tmp_path.glob("*.npy"))
+    report = json.loads((tmp_path / "audio_unet_dynamic.failed.json").read_text())
+    assert report["failed_gate"] == "parity" and [g["gate"] for g in report["gates"]] == GATE_NAMES[:6]
+    assert report["gates"][-1]["status"] == "failed"
+
+
+def legacy_model():
+    """An AudioSRModel whose up-sampling lowers to TILE (keras UpSampling1D): not a static, allowlisted graph."""
+    from keras_audiosr.models import AudioSRModel
+
+    keras.utils.set_random_seed(0)
+    x = keras.Input(shape=(None, 1))
+    y = keras.layers.Conv1D(1, 3, padding="same", name="smooth")(keras.layers.UpSampling1D(2)(x))
+    return AudioSRModel(inputs=x, outputs=y, ratio=2, hr_rate=16000, name="legacy")
+
+
+def test_static_graph_gate_warns_for_legacy_models_and_blocks_when_strict(train_dir, tmp_path):
+    model = legacy_model()
+    plan = make_plan(model, frame=80)
+    kwargs = dict(parity_files=1, parity_seconds=0.5, progress=False, log=None)
+    res = Exporter(model, plan, load_corpus(train_dir), **kwargs).export("float", tmp_path / "legacy")
+    status = {g["gate"]: g for g in res.gates}
+    assert status["static_graph"]["status"] == "warning" and "TILE" in status["static_graph"]["message"]
+    assert status["second_runtime"]["status"] in ("warning", "skipped") and res.path.is_file()
+    with pytest.raises(GateFailed, match=r"gate 'static_graph' failed: .*TILE") as info:
+        Exporter(model, plan, load_corpus(train_dir), strict=True, **kwargs).export("float", tmp_path / "strict")
+    assert info.value.gate == "static_graph"
+    assert not list((tmp_path / "strict").glob("*.tflite"))
+    assert json.loads((tmp_path / "strict" / "legacy_float.failed.json").read_text())["failed_gate"] == "static_graph"
+    model.edge_ready = True  # a model that claims edge-readiness gets the strict gates without asking
+    with pytest.raises(GateFailed, match="static_graph"):
+        Exporter(model, plan, load_corpus(train_dir), **kwargs).export("float", tmp_path / "claims")
 
 
 def test_parity_function():
@@ -226,5 +332,46 @@ def test_benchmark(exports):
         assert 0 < s["latency_ms_min"] <= s["latency_ms_q1"] <= s["latency_ms"] <= s["latency_ms_q3"] <= s["latency_ms_max"]
         assert s["rtf"] == pytest.approx(s["latency_ms"] / plan.frame_ms)
     assert r["peak_rss_mb"] > r["runtime_rss_mb"] > 0
+    assert s["latency_per_10ms_ms"] == pytest.approx(s["latency_ms"] * 10 / plan.frame_ms)
+    # MACs counted from the graph: the tiny U-Net's convolutions over one window, per second of audio.
+    assert r["macs_per_call"] > 0 and r["mmac_per_second"] == pytest.approx(r["macs_per_call"] / plan.frame_ms / 1e3)
+    assert r["parameters"] >= sum(int(np.prod(w.shape)) for w in exports[0].weights)
+    assert r["algorithmic_latency_ms"] == pytest.approx(plan.latency_ms)
     table = format_markdown([r])
-    assert "int8" in table and table.count("\n") == 2
+    assert "int8" in table and table.count("\n") == 2 and "MMAC/s" in table
+
+
+def test_benchmark_cli_reports_a_bad_file_as_a_failed_row_and_goes_on(exports, tmp_path, capsys):
+    from edge.benchmark import main as bench_main
+
+    _, _, _, results, _ = exports
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "a_good.tflite").write_bytes(results["float"].path.read_bytes())
+    (models / "b_broken.tflite").write_bytes(b"garbage" * 40)
+    (models / "c_good.tflite").write_bytes(results["int8"].path.read_bytes())
+    out = tmp_path / "bench.json"
+    rc = bench_main([str(models), "--repeats", "3", "--warmup", "1", "--threads", "1", "--no-memory", "--no-progress",
+                     "--json", str(out)])
+    captured = capsys.readouterr()
+    assert rc == 1 and "b_broken.tflite: not a TFLite model" in captured.err
+    rows = json.loads(out.read_text())["models"]
+    assert [r["name"] for r in rows] == ["a_good", "b_broken", "c_good"]
+    assert "error" in rows[1] and "latency_ms" in rows[0]["threads"]["1"] and "latency_ms" in rows[2]["threads"]["1"]
+    assert "| b_broken | FAILED: " in captured.out
+
+
+def test_benchmark_cli_checks_paths_first(tmp_path, capsys):
+    from edge.benchmark import main as bench_main
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("no models here")
+    for argv, message in (([str(empty)], "no .tflite files in this folder"),
+                          ([str(tmp_path / "missing")], "missing: no such file or folder"),
+                          ([str(empty / "notes.txt")], "not a .tflite file"),
+                          ([], "give .tflite files or folders"),
+                          ([str(empty), "--repeats", "0"], "must be at least 1")):
+        rc, err = run_cli(bench_main, argv, capsys)
+        assert rc == 2 and message in err and err.count("\n") == 1, (argv, err)
+    assert sorted(p.name for p in empty.iterdir()) == ["notes.txt"]

@@ -1,6 +1,6 @@
 """Streaming: frame-by-frame output equals whole-signal (offline) output, with Keras and with the .tflite.
 
-Tolerance (stated in README_EDGE.md): away from the first ``context`` and the last ``lookahead``
+Tolerance (stated in the README, "Streaming"): away from the first ``context`` and the last ``lookahead``
 low-rate samples of the signal, streaming and offline outputs agree to 1e-5 (Keras, float32) and
 1e-4 (float .tflite); over the whole signal, edges included, the SNR between them is at least 40 dB
 on speech (the edges differ because the offline model pads its own boundaries while the stream

@@ -182,3 +182,21 @@ def test_same_rate_model(tmp_path):
     report = evaluate_files(model, [path], with_pesq=False, progress=False, plot_dir=tmp_path)
     assert report["systems"] == ["model", "input", "spline"] and report["band_ratio"] == 2
     assert format_table(report).startswith("same rate 16000 Hz, band limit 4000 Hz")
+
+
+def test_means_leave_out_non_finite_values_and_say_so(tmp_path, wav_files):
+    silent = tmp_path / "silent.wav"
+    sf.write(str(silent), np.zeros(8000, np.float32), 16000, subtype="FLOAT")
+    report = evaluate_files(RepeatModel(), [wav_files[0], silent, wav_files[2]], baselines=("spline",),
+                            with_pesq=False, progress=False)
+    assert report["files"][1]["model"]["snr"] == float("-inf") or not np.isfinite(report["files"][1]["model"]["snr"])
+    for s in ("model", "spline"):
+        snrs = [f[s]["snr"] for f in report["files"] if np.isfinite(f[s]["snr"])]
+        assert len(snrs) == 2 and report["mean"][s]["snr"] == pytest.approx(np.mean(snrs))
+        assert report["mean_excluded"][s]["snr"] == 1
+    assert report["mean_excluded"]["model"]["lsd"] == sum(not np.isfinite(f["model"]["lsd"]) for f in report["files"])
+    table = format_table(report)
+    assert "note: means leave out non-finite or missing values: model SNR (1 file), spline SNR (1 file)" in table
+    assert "-inf" not in table.splitlines()[-2]  # the mean row is a number
+    assert evaluation.finite_mean([1.0, None, float("nan"), 3.0, float("inf")]) == (2.0, 3)
+    assert evaluation.finite_mean([None]) == (None, 1)

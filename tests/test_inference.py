@@ -7,7 +7,8 @@ import pytest
 import soundfile as sf
 
 from keras_audiosr.audio import AudioError
-from keras_audiosr.inference import ModelError, _shift_period, load_model, upsample_array, upsample_file
+from keras_audiosr.inference import ModelError, load_model, upsample_array, upsample_file
+from keras_audiosr.models.geometry import shift_period as _shift_period
 from keras_audiosr.models import AudioUNet
 
 

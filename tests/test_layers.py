@@ -2,16 +2,16 @@ import numpy as np
 import pytest
 
 from keras_audiosr.layers import CropToLength, Interpolation1D, PadToMultiple, SubPixel1D, SuperPixel1D
-from tests.contracts import check_layer
+from tests.contracts import run_layer_test
 
 
 @pytest.mark.parametrize("ratio", [2, 3])
 def test_subpixel_contract(ratio):
-    check_layer(SubPixel1D(ratio), (2, 8, 2 * ratio), (2, 8 * ratio, 2))
+    run_layer_test(SubPixel1D, {"ratio": ratio}, (2, 8, 2 * ratio), (2, 8 * ratio, 2))
 
 
 def test_superpixel_contract():
-    check_layer(SuperPixel1D(4), (3, 16, 2), (3, 4, 8))
+    run_layer_test(SuperPixel1D, {"ratio": 4}, (3, 16, 2), (3, 4, 8))
 
 
 def test_subpixel_matches_kuleshov_definition():
@@ -58,8 +58,8 @@ def test_interpolation_keeps_samples_and_reconstructs_tones(method, ratio):
 
 
 def test_interpolation_contract_and_unknown_method():
-    check_layer(Interpolation1D(2, "cubic"), (2, 10, 1), (2, 20, 1), trainable=False)
-    check_layer(Interpolation1D(3, "sinc"), (1, 9, 2), (1, 27, 2), trainable=False, tflite=False)
+    run_layer_test(Interpolation1D, {"ratio": 2, "method": "cubic"}, (2, 10, 1), (2, 20, 1), trainable=False)
+    run_layer_test(Interpolation1D, {"ratio": 3, "method": "sinc"}, (1, 9, 2), (1, 27, 2), trainable=False, tflite=False)
     with pytest.raises(ValueError, match="unknown interpolation"):
         Interpolation1D(2, "spline")
 
@@ -70,6 +70,6 @@ def test_pad_and_crop_restore_length():
     assert padded.shape == (2, 16, 1)
     np.testing.assert_array_equal(padded[:, :13], x)
     np.testing.assert_array_equal(padded[:, 13:], np.repeat(x[:, -1:], 3, axis=1))
-    check_layer(PadToMultiple(8), (2, 13, 1), (2, 16, 1), trainable=False)
+    run_layer_test(PadToMultiple, {"multiple": 8}, (2, 13, 1), (2, 16, 1), trainable=False)
     up = np.zeros((2, 40, 1), "float32")
     assert np.asarray(CropToLength(2)([up, x])).shape == (2, 26, 1)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from keras_audiosr.models import AudioEDSR
-from tests.contracts import check_model, check_tflite
+from tests.contracts import build_without_weights, check_tflite, preset_kwargs, run_model_test
 
 
 def _data(shape, seed=0):
@@ -10,8 +10,8 @@ def _data(shape, seed=0):
 
 
 def test_audio_edsr_contract_and_tflite():
-    model = AudioEDSR.from_size("tiny", ratio=4, hr_rate=16000)
-    check_model(model, _data((2, 32, 1)), _data((2, 128, 1), 1))
+    model = run_model_test(AudioEDSR, preset_kwargs(AudioEDSR, "tiny", ratio=4, hr_rate=16000), _data((2, 32, 1)),
+                           _data((2, 128, 1), 1))
     check_tflite(model, _data((1, 40, 1), 2), atol=1e-4)
 
 
@@ -47,7 +47,7 @@ def test_interpolation_skip_starts_as_the_interpolation():
 
 @pytest.mark.parametrize("ratio", [2, 4, 8])
 def test_paper_size_has_about_9_6m_parameters(ratio):
-    count = AudioEDSR.from_size("paper", ratio=ratio).count_params()
+    count = build_without_weights(AudioEDSR, preset_kwargs(AudioEDSR, "paper", ratio=ratio)).count_params()
     assert abs(count - 9.6e6) < 0.1 * 9.6e6, count
 
 

@@ -7,13 +7,14 @@ import numpy as np
 import pytest
 
 from keras_audiosr.models import AudioUNet
-from tests.contracts import check_model
+from tests.contracts import build_without_weights, preset_kwargs, run_model_test
 
 
 def test_audio_unet_contract():
-    model = AudioUNet.from_size("tiny", ratio=2, hr_rate=16000)
     rng = np.random.default_rng(0)
-    check_model(model, rng.standard_normal((2, 64, 1)).astype("float32"), rng.standard_normal((2, 128, 1)).astype("float32"), tflite=True)
+    run_model_test(AudioUNet, preset_kwargs(AudioUNet, "tiny", ratio=2, hr_rate=16000),
+                   rng.standard_normal((2, 64, 1)).astype("float32"), rng.standard_normal((2, 128, 1)).astype("float32"),
+                   tflite=True)
 
 
 @pytest.mark.parametrize("ratio,length", [(2, 1), (2, 37), (3, 100), (4, 257), (6, 64), (8, 33)])
@@ -31,7 +32,7 @@ def test_untrained_model_is_the_interpolation():
 
 
 def test_sizes_and_published_defaults():
-    paper = AudioUNet.from_size("paper", ratio=2)
+    paper = build_without_weights(AudioUNet, preset_kwargs(AudioUNet, "paper", ratio=2))  # 71 M parameters
     assert paper.filters == (128, 384, 512, 512) and paper.kernel_sizes == (65, 33, 17, 9)
     assert paper.count_params() > 50_000_000
     assert AudioUNet.from_size("small").count_params() < 2_000_000

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from keras_audiosr.models import BWEResNet, BWEUNet, fold_channels, unfold_channels
-from tests.contracts import check_model
+from tests.contracts import build_without_weights, preset_kwargs, run_model_test
 
 MODELS = [BWEResNet, BWEUNet]
 
@@ -14,8 +14,7 @@ def _data(shape, seed=0):
 
 @pytest.mark.parametrize("cls", MODELS)
 def test_contract(cls):
-    model = cls.from_size("tiny", bandwidth_ratio=4, hr_rate=44100)
-    check_model(model, _data((2, 64, 1)), _data((2, 64, 1), 1))
+    run_model_test(cls, preset_kwargs(cls, "tiny", bandwidth_ratio=4, hr_rate=44100), _data((2, 64, 1)), _data((2, 64, 1), 1))
 
 
 @pytest.mark.parametrize("cls", MODELS)
@@ -59,11 +58,11 @@ def test_regularisation_variants(cls):
 
 
 def test_resnet_residual_scaling_and_paper_defaults():
-    paper = BWEResNet.from_size("paper")
+    paper = build_without_weights(BWEResNet, preset_kwargs(BWEResNet, "paper"))
     assert (paper.filters, paper.num_blocks, paper.kernel_size, paper.residual_scaling) == (512, 15, 7, 0.1)
     scales = [layer for layer in paper.layers if isinstance(layer, keras.layers.Rescaling)]
     assert len(scales) == 15 and all(layer.scale == 0.1 for layer in scales)
-    unet = BWEUNet.from_size("paper")
+    unet = build_without_weights(BWEUNet, preset_kwargs(BWEUNet, "paper"))
     assert unet.filters == (128, 256, 512, 512) and unet.kernel_sizes == (65, 33, 17, 9)
     down_convs = [layer for layer in unet.layers if layer.name.startswith("down") and isinstance(layer, keras.layers.Conv1D)]
     assert [layer.strides for layer in down_convs] == [(2,)] * 4

@@ -6,7 +6,7 @@ import pytest
 
 from keras_audiosr.layers import PhaseShuffle
 from keras_audiosr.models import AudioUNetGANCritic, WaveGANCritic
-from tests.contracts import check_model
+from tests.contracts import build_without_weights, preset_kwargs, run_model_test
 
 
 def _data(shape, seed=0):
@@ -15,8 +15,7 @@ def _data(shape, seed=0):
 
 @pytest.mark.parametrize("cls", [WaveGANCritic, AudioUNetGANCritic])
 def test_critic_contract(cls):
-    model = cls.from_size("tiny")
-    check_model(model, _data((4, 200, 1)), _data((4, 1), 1))
+    run_model_test(cls, preset_kwargs(cls, "tiny"), _data((4, 200, 1)), _data((4, 1), 1))
 
 
 @pytest.mark.parametrize("cls", [WaveGANCritic, AudioUNetGANCritic])
@@ -29,7 +28,7 @@ def test_critic_takes_any_length(cls, length):
 
 
 def test_wavegan_critic_structure():
-    model = WaveGANCritic.from_size("paper")
+    model = build_without_weights(WaveGANCritic, preset_kwargs(WaveGANCritic, "paper"))
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv1D)]
     assert [c.filters for c in convs] == [64, 128, 256, 512, 1024]
     assert all(c.kernel_size == (25,) and c.strides == (4,) for c in convs)
@@ -55,7 +54,7 @@ def test_audio_unet_gan_critic_has_no_batch_norm():
 
 @pytest.mark.parametrize("cls", [WaveGANCritic, AudioUNetGANCritic])
 def test_critic_sizes(cls):
-    counts = [cls.from_size(size).count_params() for size in ("tiny", "small", "paper")]
+    counts = [build_without_weights(cls, preset_kwargs(cls, size)).count_params() for size in ("tiny", "small", "paper")]
     assert counts == sorted(counts) and counts[0] < 10_000
     with pytest.raises(ValueError, match="unknown model size"):
         cls.from_size("huge")

@@ -4,7 +4,7 @@ import pytest
 
 from keras_audiosr.layers import MultiscaleConv1D, SuperPixel1D
 from keras_audiosr.models import MUGANAutoencoder, MUGANDiscriminator, MUGANGenerator
-from tests.contracts import check_model
+from tests.contracts import build_without_weights, check_fit_step, preset_kwargs, run_model_test
 
 
 def _data(shape, seed=0):
@@ -12,8 +12,8 @@ def _data(shape, seed=0):
 
 
 def test_generator_contract_with_tflite():
-    model = MUGANGenerator.from_size("tiny", ratio=2)
-    check_model(model, _data((2, 64, 1)), _data((2, 128, 1), 1), tflite=True)
+    run_model_test(MUGANGenerator, preset_kwargs(MUGANGenerator, "tiny", ratio=2), _data((2, 64, 1)), _data((2, 128, 1), 1),
+                   tflite=True)
 
 
 @pytest.mark.parametrize("ratio,length", [(2, 1), (2, 37), (3, 50), (4, 65)])
@@ -49,7 +49,8 @@ def test_autoencoder_contract_and_frozen_feature_extractor():
     assert not phi.trainable and phi.trainable_weights == []
     reference = keras.Model(ae.input, ae.get_layer("bottleneck").output)
     np.testing.assert_allclose(features, np.asarray(reference(y)), atol=1e-6)
-    check_model(ae, y, y)  # fits the autoencoder: the snapshot must not move
+    run_model_test(MUGANAutoencoder, preset_kwargs(MUGANAutoencoder, "tiny", hr_rate=16000), y, y)
+    check_fit_step(ae, y, y)  # fits the autoencoder: the snapshot must not move
     assert ae.trainable_weights
     np.testing.assert_allclose(np.asarray(phi(y)), features, atol=1e-6)
     with pytest.raises(ValueError, match="ratio must be 1"):
@@ -57,15 +58,14 @@ def test_autoencoder_contract_and_frozen_feature_extractor():
 
 
 def test_discriminator_contract_and_any_length():
-    model = MUGANDiscriminator.from_size("tiny")
-    check_model(model, _data((4, 64, 1)), _data((4, 1), 1))
+    model = run_model_test(MUGANDiscriminator, preset_kwargs(MUGANDiscriminator, "tiny"), _data((4, 64, 1)), _data((4, 1), 1))
     for length in (1, 33, 250):
         assert tuple(model(_data((2, length, 1))).shape) == (2, 1)
     assert any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers)
 
 
 def test_sizes_and_bad_widths():
-    paper = MUGANGenerator.from_size("paper")
+    paper = build_without_weights(MUGANGenerator, preset_kwargs(MUGANGenerator, "paper"))
     assert paper.filters == (64, 128, 256, 512) and paper.kernel_sizes == (3, 9, 27, 81) and paper.batch_norm
     assert len(MUGANDiscriminator.presets["paper"]["filters"]) == 8
     for cls in (MUGANGenerator, MUGANAutoencoder, MUGANDiscriminator):

@@ -21,14 +21,14 @@ RECIPES = {
 @pytest.mark.parametrize("name", sorted(RECIPES))
 def test_recipe_runs_and_writes_outputs(name, tmp_path):
     out = tmp_path / "run"
-    env = dict(os.environ, KERAS_AUDIOSR_CACHE=str(tmp_path / "cache"), TF_CPP_MIN_LOG_LEVEL="3",
-               PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     cmd = [sys.executable, "-m", f"recipes.{name}", "--model-size", "tiny", "--epochs", "1", "--steps-per-epoch", "2",
            "--batch-size", "4", "--no-pesq", "--out", str(out), *RECIPES[name]]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=400)
     assert proc.returncode == 0, proc.stderr[-3000:]
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["recipe"] == name and metrics["epochs_run"] == 1
+    assert metrics["recipe"] == name and metrics["epochs_run"] == 1 and metrics["model_size"] == "tiny"
+    assert "shuffle=True` was passed" not in proc.stderr
     for system in ("model", "spline"):
         assert all(isinstance(metrics["test"][system][m], float) for m in ("snr", "lsd", "lsd_hf"))
     import keras_audiosr  # noqa: F401
@@ -37,6 +37,7 @@ def test_recipe_runs_and_writes_outputs(name, tmp_path):
     assert model.hr_rate == metrics["hr_rate"]
     if name.endswith("mugan"):
         assert (out / "autoencoder" / "model.keras").is_file()
+        assert "stage 1 (autoencoder): MUGANAutoencoder tiny" in proc.stdout
     if name == "music_resnet":
         assert set(metrics["filters"]) == {"seen", "unseen"} and metrics["filters"]["unseen"]["filter"] == "butter:6"
         assert metrics["multifilter"] is True

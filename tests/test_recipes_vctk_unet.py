@@ -1,20 +1,21 @@
-"""recipes.vctk_unet end to end on tiny settings, and resume after a real kill."""
+"""recipes.vctk_unet end to end on tiny settings; argument checks; resume after real kills at every kill point."""
 import csv
+import io
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
+import zipfile
 from pathlib import Path
 
+import h5py
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _env(tmp_path):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KERAS_AUDIOSR_CACHE=str(tmp_path / "cache"), PYTHONUNBUFFERED="1")
+def _env():
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return env
 
@@ -24,57 +25,87 @@ def _epochs(out):
         return [int(row["epoch"]) for row in csv.DictReader(f)]
 
 
+def _tiny(out, epochs, *extra):
+    return ["--model-size", "tiny", "--epochs", str(epochs), "--steps-per-epoch", "2", "--batch-size", "4", "--no-pesq",
+            "--out", str(out), *extra]
+
+
+def _run(args, kill_at=None, module="recipes.vctk_unet"):
+    prefix = [str(ROOT / "tests" / "kill_at.py"), kill_at] if kill_at else []
+    cmd = [sys.executable, *prefix, "-m", module, *args]
+    return subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=400)
+
+
 def test_recipe_tiny_writes_everything(tmp_path):
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "recipes.vctk_unet", "--model-size", "tiny", "--epochs", "1", "--steps-per-epoch", "2",
-           "--batch-size", "4", "--no-pesq", "--out", str(out)]
-    proc = subprocess.run(cmd, cwd=ROOT, env=_env(tmp_path), capture_output=True, text=True, timeout=300)
+    proc = _run(_tiny(out, 1))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "embedded default corpus" in proc.stdout
+    assert "AudioUNet tiny (2,498 parameters): chosen with --model-size" in proc.stdout
+    assert "shuffle=True` was passed" not in proc.stderr
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["ratio"] == 2 and metrics["hr_rate"] == 16000 and metrics["embedded_default"] is True
-    assert metrics["test_speakers"] and metrics["model_size"] == "tiny"
+    assert metrics["test_speakers"] and metrics["model_size"] == "tiny" and metrics["parameters"] == 2498
+    assert metrics["epochs_run"] == 1 and metrics["training_processes"] == 1 and metrics["train_seconds"] > 0
     for system in ("model", "spline", "sinc"):
         assert set(metrics["test"][system]) >= {"snr", "lsd", "lsd_hf"}
     assert (out / "model.keras").is_file() and (out / "config.json").is_file() and (out / "eval.json").is_file()
-    assert any((out / "logs").rglob("*tfevents*"))
+    assert any((out / "logs").rglob("*tfevents*")) and (out / "checkpoints" / "last.weights.h5").is_file()
+    assert not (out / "backup").exists()
+    assert json.loads((out / "train_state.json").read_text())["status"] == "trained"
     config = json.loads((out / "config.json").read_text())
-    assert config["model_size"] == "tiny" and config["epochs"] == 1
+    assert config["model_size"] == "tiny" and config["epochs"] == 1 and config["recipe"] == "vctk_unet"
+    with zipfile.ZipFile(out / "model.keras") as z:  # the model for use carries no optimizer state
+        with h5py.File(io.BytesIO(z.read("model.weights.h5")), "r") as f:
+            assert "optimizer" not in f and "layers" in f
     # the same corpus and patches are reused from the cache on a second preparation
-    proc2 = subprocess.run(cmd[:-1] + [str(tmp_path / "run2")], cwd=ROOT, env=_env(tmp_path), capture_output=True,
-                           text=True, timeout=300)
+    proc2 = _run(_tiny(tmp_path / "run2", 1))
     assert proc2.returncode == 0, proc2.stderr[-3000:]
     assert "loaded from cache" in proc2.stdout
 
 
-def test_recipe_rejects_bad_flags(tmp_path):
-    cmd = [sys.executable, "-m", "recipes.vctk_unet", "--ratio", "3", "--hr-rate", "16000", "--out", str(tmp_path / "x")]
-    proc = subprocess.run(cmd, cwd=ROOT, env=_env(tmp_path), capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2 and "not divisible" in proc.stderr
-    proc = subprocess.run(cmd[:3] + ["--filter", "gauss:4"], cwd=ROOT, env=_env(tmp_path), capture_output=True, text=True,
-                          timeout=120)
-    assert proc.returncode == 2 and "gauss" in proc.stderr
-
-
-def test_recipe_resumes_after_kill(tmp_path):
+def test_missing_data_dir_exits_2_with_one_line_and_writes_nothing(tmp_path):
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "recipes.vctk_unet", "--model-size", "small", "--epochs", "4", "--steps-per-epoch", "6",
-           "--batch-size", "4", "--no-pesq", "--out", str(out)]
-    first = subprocess.Popen(cmd, cwd=ROOT, env=_env(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and first.poll() is None:
-        if (out / "train_log.csv").is_file() and _epochs(out):
-            break
-        time.sleep(0.05)
-    first.send_signal(signal.SIGKILL)
-    first.wait(timeout=60)
-    assert first.returncode == -signal.SIGKILL, "training finished before it could be interrupted"
-    done_before = _epochs(out)
-    assert done_before and not (out / "metrics.json").exists()
-    assert (out / "backup").is_dir()
+    proc = _run(["--data-dir", str(tmp_path / "no-such-corpus"), "--out", str(out)])
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("python -m recipes.vctk_unet: error: argument --data-dir:") and "no-such-corpus: no such folder" in last
+    assert not out.exists()
 
-    second = subprocess.run(cmd, cwd=ROOT, env=_env(tmp_path), capture_output=True, text=True, timeout=300)
+
+def test_resume_after_kill_inside_a_backup_write(tmp_path):
+    """SIGKILL while the second epoch's backup is half written: the restart resumes from the first epoch."""
+    out = tmp_path / "run"
+    first = _run(_tiny(out, 3), kill_at="backup:2")
+    assert first.returncode == -9, first.stderr[-3000:]
+    assert not (out / "metrics.json").exists()
+    state = json.loads((out / "train_state.json").read_text())
+    assert state["status"] == "training" and state["epochs"] == 1 and state["backup"]["current"]["epoch"] == 1
+    assert _epochs(out) == [0, 1]  # the second epoch's row was logged before its backup was cut short
+
+    second = _run(_tiny(out, 3))
     assert second.returncode == 0, second.stderr[-3000:]
-    epochs = _epochs(out)
-    assert epochs == list(range(4)), f"epochs logged across the two runs: {epochs}"
-    assert json.loads((out / "metrics.json").read_text())["epochs_run"] == 4 - len(done_before)
+    assert "resuming at epoch 2" in second.stdout
+    assert _epochs(out) == [0, 1, 2], "train_log.csv must hold each epoch once"
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["epochs_run"] == 3 and metrics["training_processes"] == 2
+    assert metrics["train_seconds"] > state["train_seconds"]
+    assert not (out / "backup").exists()
+
+
+def test_restart_after_kill_during_evaluation_skips_training(tmp_path):
+    out = tmp_path / "run"
+    first = _run(_tiny(out, 2), kill_at="evaluation")
+    assert first.returncode == -9, first.stderr[-3000:]
+    assert (out / "model.keras").is_file() and not (out / "metrics.json").exists()
+    state = json.loads((out / "train_state.json").read_text())
+    assert state["status"] == "trained" and state["epochs"] == 2
+
+    second = _run(_tiny(out, 2))
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "training finished already (2 epochs" in second.stdout
+    assert "Epoch 1/" not in second.stdout
+    assert _epochs(out) == [0, 1]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["epochs_run"] == 2 and metrics["train_seconds"] == pytest.approx(state["train_seconds"], abs=0.06)

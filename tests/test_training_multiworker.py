@@ -85,7 +85,6 @@ def test_multi_worker_recipe_runs_to_completion(tmp_path):
     for index in range(2):
         env = _env()
         env["TF_CONFIG"] = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
-        env["KERAS_AUDIOSR_CACHE"] = str(tmp_path / "cache")
         cmd = [sys.executable, "-m", "recipes.vctk_unet", "--model-size", "tiny", "--epochs", "1", "--steps-per-epoch",
                "2", "--batch-size", "4", "--no-pesq", "--out", str(out)]
         procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))

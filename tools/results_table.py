@@ -49,7 +49,9 @@ def main(argv=None):
     table = build(args.folders)
     print(table)
     if args.md:
-        Path(args.md).write_text(table)
+        from keras_audiosr.utils import write_text_atomic
+
+        write_text_atomic(args.md, table)
 
 
 if __name__ == "__main__":

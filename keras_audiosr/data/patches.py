@@ -16,7 +16,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -27,6 +26,7 @@ from tqdm import tqdm
 from keras_audiosr.audio import read_audio, resample
 from keras_audiosr.data.corpus import Utterance
 from keras_audiosr.degrade import Degradation, trim_to_multiple
+from keras_audiosr.utils import save_npz_atomic
 
 __all__ = ["PatchConfig", "Patches", "prepare_signal", "extract_patches", "default_cache_dir", "CACHE_FORMAT"]
 
@@ -170,15 +170,8 @@ def _load_cache(path: Path, cfg: PatchConfig) -> Patches | None:
 
 
 def _save_cache(path: Path, p: Patches) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp-{secrets.token_hex(4)}.npz")
-    try:
-        np.savez(tmp, lr=p.lr, hr=p.hr, n_files=np.int64(p.n_files), format=np.int64(CACHE_FORMAT),
-                 config=np.array(json.dumps(p.cfg.to_dict(), sort_keys=True)))
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    save_npz_atomic(path, lr=p.lr, hr=p.hr, n_files=np.int64(p.n_files), format=np.int64(CACHE_FORMAT),
+                    config=np.array(json.dumps(p.cfg.to_dict(), sort_keys=True)))
 
 
 def extract_patches(utts: Sequence[Utterance], cfg: PatchConfig, cache_dir=None, progress: bool = True,

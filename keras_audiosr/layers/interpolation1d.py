@@ -90,13 +90,15 @@ class Interpolation1D(keras.layers.Layer):
         if self.ratio == 1:
             return inputs
         w = self._half
-        first = ops.repeat(inputs[:, :1, :], w, axis=1)
-        last = ops.repeat(inputs[:, -1:, :], w, axis=1)
-        padded = ops.concatenate([first, inputs, last], axis=1)
+        # Edge extension as one concatenation of copies (``ops.repeat`` lowers to TILE, which embedded
+        # runtimes lack); known dims go into the reshape as numbers (a static RESHAPE).
+        first, last = inputs[:, :1, :], inputs[:, -1:, :]
+        padded = ops.concatenate([first] * w + [inputs] + [last] * w, axis=1)
         kernel = ops.convert_to_tensor(self._kernel, dtype=inputs.dtype)
         phases = ops.conv(padded, kernel, strides=1, padding="valid")
-        batch = ops.shape(inputs)[0]
-        return ops.reshape(phases, (batch, -1, inputs.shape[-1]))
+        batch = inputs.shape[0] if inputs.shape[0] is not None else ops.shape(inputs)[0]
+        steps = -1 if inputs.shape[1] is None else inputs.shape[1] * self.ratio
+        return ops.reshape(phases, (batch, steps, inputs.shape[-1]))
 
     def compute_output_shape(self, input_shape):
         batch, steps, channels = input_shape

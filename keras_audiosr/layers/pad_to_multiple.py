@@ -30,11 +30,11 @@ class PadToMultiple(keras.layers.Layer):
             pad = (-steps) % self.multiple
             if pad == 0:
                 return inputs
-            tail = ops.repeat(inputs[:, -1:, :], pad, axis=1)
-        else:
-            pad = (-ops.shape(inputs)[1]) % self.multiple
-            shape = (ops.shape(inputs)[0], pad, inputs.shape[-1])
-            tail = ops.broadcast_to(inputs[:, -1:, :], shape)
+            # Copies of the last step joined in one concatenation (``ops.repeat`` lowers to TILE).
+            return ops.concatenate([inputs] + [inputs[:, -1:, :]] * pad, axis=1)
+        pad = (-ops.shape(inputs)[1]) % self.multiple
+        shape = (ops.shape(inputs)[0], pad, inputs.shape[-1])
+        tail = ops.broadcast_to(inputs[:, -1:, :], shape)
         return ops.concatenate([inputs, tail], axis=1)
 
     def compute_output_shape(self, input_shape):

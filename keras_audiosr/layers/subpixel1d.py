@@ -32,9 +32,12 @@ class SubPixel1D(keras.layers.Layer):
         super().build(input_shape)
 
     def call(self, inputs):
+        # Known dims go into the target shape as numbers, so a fixed-shape export is one static RESHAPE
+        # (no SHAPE/PACK ops computing it at run time).
         channels = inputs.shape[-1] // self.ratio
-        batch = ops.shape(inputs)[0]
-        return ops.reshape(inputs, (batch, -1, channels))
+        batch = inputs.shape[0] if inputs.shape[0] is not None else ops.shape(inputs)[0]
+        steps = -1 if inputs.shape[1] is None else inputs.shape[1] * self.ratio
+        return ops.reshape(inputs, (batch, steps, channels))
 
     def compute_output_shape(self, input_shape):
         batch, steps, channels = input_shape

@@ -22,7 +22,7 @@ from keras_audiosr.training.losses import (
 __all__ = ["AdversarialTrainer", "default_optimizers"]
 
 
-def default_optimizers(loss: str = "wgan-gp"):
+def default_optimizers(loss: str = "wgan-gp", learning_rate: float | None = None):
     """Fresh ``(g_optimizer, d_optimizer)`` for an adversarial variant.
 
     - ``"wgan-gp"`` and ``"gan"``: Adam, learning rate 1e-4, beta_1 0.9, beta_2 0.999 (King et al.'s
@@ -30,15 +30,20 @@ def default_optimizers(loss: str = "wgan-gp"):
     - ``"wgan"``: RMSprop 5e-5 (Arjovsky et al.: momentum destabilises a weight-clipped critic).
     - ``"lsgan"`` and ``"hinge"``: AdamW, learning rate 2e-4, beta_1 0.8, beta_2 0.99, weight decay
       0.01 (HiFi-GAN's settings; it decays the rate by 0.999 per epoch, a callback's job).
+
+    ``learning_rate`` replaces the variant's learning rate for both.
     """
     name = get_adversarial_loss(loss).name
     if name == "wgan":
-        return (keras.optimizers.RMSprop(5e-5, name="g_optimizer"), keras.optimizers.RMSprop(5e-5, name="d_optimizer"))
+        lr = learning_rate or 5e-5
+        return (keras.optimizers.RMSprop(lr, name="g_optimizer"), keras.optimizers.RMSprop(lr, name="d_optimizer"))
     if name in ("lsgan", "hinge"):
-        return tuple(keras.optimizers.AdamW(2e-4, weight_decay=0.01, beta_1=0.8, beta_2=0.99, name=n)
+        lr = learning_rate or 2e-4
+        return tuple(keras.optimizers.AdamW(lr, weight_decay=0.01, beta_1=0.8, beta_2=0.99, name=n)
                      for n in ("g_optimizer", "d_optimizer"))
-    return (keras.optimizers.Adam(1e-4, beta_1=0.9, beta_2=0.999, name="g_optimizer"),
-            keras.optimizers.Adam(1e-4, beta_1=0.9, beta_2=0.999, name="d_optimizer"))
+    lr = learning_rate or 1e-4
+    return (keras.optimizers.Adam(lr, beta_1=0.9, beta_2=0.999, name="g_optimizer"),
+            keras.optimizers.Adam(lr, beta_1=0.9, beta_2=0.999, name="d_optimizer"))
 
 
 def _deserialize(obj):

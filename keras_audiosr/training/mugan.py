@@ -1,48 +1,48 @@
-"""MU-GAN's two training stages, shared by the speech and piano recipes."""
+"""MU-GAN's two training stages, shared by the speech and piano recipes.
+
+Stage 1 trains the autoencoder (the generator's U-Net without skips) into ``out/autoencoder``;
+stage 2 trains generator and discriminator with L2 + lambda_f * feature + lambda_adv * adversarial,
+the feature loss measured by the frozen autoencoder's bottleneck. Each stage resumes on its own.
+"""
 from pathlib import Path
 
 import keras
 
-from keras_audiosr.data import make_dataset
-from keras_audiosr.inference import load_model
 from keras_audiosr.models import MUGANAutoencoder, MUGANDiscriminator, MUGANGenerator
-from keras_audiosr.training import recipe
 from keras_audiosr.training.adversarial import AdversarialTrainer
-from keras_audiosr.utils import save_model_atomic
+from keras_audiosr.training.config import non_negative_float, positive_int
+from keras_audiosr.training.losses import get_sample_loss
+from keras_audiosr.training.runner import train_stage
 
-STAGE_ARGUMENTS = [
-    (("--ae-epochs",), dict(type=int, default=None, help="autoencoder (stage 1) epochs (default: the recipe's epochs)")),
-    (("--feature-weight",), dict(type=float, default=1.0, help="lambda_f of the autoencoder feature loss")),
-    (("--adversarial-weight",), dict(type=float, default=1e-3, help="lambda_adv of the adversarial loss")),
-]
+STAGE_FLAGS = {
+    "ae_epochs": dict(type=positive_int, default=None, help="autoencoder (stage 1) epochs (default: the recipe's epochs)"),
+    "feature_weight": dict(type=non_negative_float, default=1.0, help="lambda_f of the autoencoder feature loss"),
+    "adversarial_weight": dict(type=non_negative_float, default=1e-3, help="lambda_adv of the adversarial loss"),
+}
 
 
-def train_autoencoder(data, cfg, strategy):
-    """Stage 1: the generator's U-Net without skips learns to reconstruct high-rate audio (L2).
+def train_autoencoder(cfg, data, strategy):
+    """Stage 1: the autoencoder learns to reconstruct high-rate audio (L2); returns ``{"autoencoder": model}``.
 
-    Writes ``out/autoencoder/model.keras``; when that file exists the stage is skipped, and an
+    Writes ``out/autoencoder/model.keras``; when that stage has finished it is loaded instead, and an
     interrupted stage resumes from ``out/autoencoder/backup``.
     """
-    stage = Path(cfg.out) / "autoencoder"
-    path = stage / "model.keras"
-    if path.is_file():
-        print(f"[keras_audiosr] stage 1 done already: loading the autoencoder from {path}")
-        return load_model(path)
-    with strategy.scope():
-        ae = MUGANAutoencoder.from_size(cfg.resolved_size(), hr_rate=cfg.hr_rate)
-        ae.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=recipe.sample_loss("l2"))
-    dataset = make_dataset(data.train.hr, data.train.hr, cfg.batch_size, shuffle=True, seed=cfg.seed, repeat=True)
-    print("[keras_audiosr] stage 1: autoencoder")
-    recipe.fit(ae, data, cfg, dataset=dataset, out=stage, epochs=cfg.extra.get("ae_epochs") or cfg.epochs)
-    save_model_atomic(ae, path)
-    return ae
+    def build():
+        ae = MUGANAutoencoder.from_size(cfg.model_size, hr_rate=cfg.hr_rate)
+        ae.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=get_sample_loss("l2"))
+        return ae
+
+    autoencoder, _ = train_stage(build, data, cfg, strategy, out=Path(cfg.out) / "autoencoder",
+                                 dataset=data.dataset.map(lambda lr, hr: (hr, hr)),
+                                 epochs=cfg.extra.get("ae_epochs") or cfg.epochs, what="stage 1 (autoencoder)")
+    return {"autoencoder": autoencoder}
 
 
 def build_gan(cfg, degradation, autoencoder):
     """Stage 2: generator and discriminator with L2 + lambda_f * feature + lambda_adv * adversarial (standard GAN)."""
-    generator = MUGANGenerator.from_size(cfg.resolved_size(), ratio=cfg.ratio, hr_rate=cfg.hr_rate,
+    generator = MUGANGenerator.from_size(cfg.model_size, ratio=cfg.ratio, hr_rate=cfg.hr_rate,
                                          degradation=degradation.to_dict())
-    discriminator = MUGANDiscriminator.from_size(cfg.resolved_size())
+    discriminator = MUGANDiscriminator.from_size(cfg.model_size)
     trainer = AdversarialTrainer(generator, discriminator, loss="gan", n_critic=1, sample_loss="l2",
                                  adversarial_weight=cfg.extra["adversarial_weight"],
                                  feature_extractor=autoencoder.feature_extractor(),

@@ -1,0 +1,227 @@
+"""Conversion as an explicit, ordered list of gates.
+
+A :class:`Gate` is a named check with a one-line summary. :func:`run_gates` runs a list of them in
+order on one conversion, records a :class:`GateResult` for each (``passed``, ``failed``,
+``warning``, ``skipped``; message, seconds, details), and stops at the first failure by raising
+:class:`GateFailed` (carrying every result so far). A gate that is not blocking for the conversion
+at hand records ``warning`` instead of ``failed`` and the list goes on.
+
+The gates of ``edge.convert`` are :data:`edge.convert.CONVERSION_GATES`. The checks that work on any
+converted ``.tflite`` -- any number of inputs and outputs, so also a stateful streaming model
+(frame + state in, frame + state out) -- are here for other gate lists to reuse:
+:func:`builtin_ops_outcome`, :func:`static_graph_outcome`, :func:`golden_outputs` and
+:func:`second_runtime_outcome`.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+__all__ = ["PASSED", "FAILED", "WARNING", "SKIPPED", "Outcome", "Gate", "GateResult", "GateFailed", "run_gates",
+           "describe_gates", "format_result", "builtin_ops_outcome", "static_graph_outcome", "golden_outputs",
+           "second_runtime_outcome"]
+
+PASSED, FAILED, WARNING, SKIPPED = "passed", "failed", "warning", "skipped"
+
+
+@dataclass
+class Outcome:
+    """What a gate's check returns: ``ok`` True (passed), False (failed) or None (skipped), a message, details."""
+
+    ok: bool | None
+    message: str
+    details: dict = field(default_factory=dict)
+
+    @classmethod
+    def passed(cls, message: str, **details) -> "Outcome":
+        return cls(True, message, details)
+
+    @classmethod
+    def failed(cls, message: str, **details) -> "Outcome":
+        return cls(False, message, details)
+
+    @classmethod
+    def skipped(cls, message: str, **details) -> "Outcome":
+        return cls(None, message, details)
+
+
+@dataclass
+class GateResult:
+    name: str
+    status: str
+    message: str
+    seconds: float = 0.0
+    details: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"gate": self.name, "status": self.status, "message": self.message, "seconds": round(self.seconds, 3),
+                "details": self.details}
+
+
+class GateFailed(RuntimeError):
+    """A blocking gate failed; ``.result`` is its result, ``.results`` every result up to it."""
+
+    def __init__(self, result: GateResult, results: list[GateResult], label: str = ""):
+        super().__init__(f"{label + ': ' if label else ''}gate '{result.name}' failed: {result.message}")
+        self.result, self.results, self.label = result, list(results), label
+
+    @property
+    def gate(self) -> str:
+        return self.result.name
+
+
+@dataclass(frozen=True)
+class Gate:
+    """One named step: ``check(ctx) -> Outcome``; ``blocking`` (bool or ``ctx -> bool``) says whether a
+    failure stops the conversion (else it is recorded as a warning); ``error`` is the exception raised."""
+
+    name: str
+    summary: str
+    check: Callable[[Any], Outcome]
+    blocking: bool | Callable[[Any], bool] = True
+    error: type = GateFailed
+
+    def is_blocking(self, ctx) -> bool:
+        return bool(self.blocking(ctx) if callable(self.blocking) else self.blocking)
+
+
+def describe_gates(gates) -> str:
+    """The numbered gate list (for ``--help`` and docs)."""
+    return "\n".join(f"  {i}. {g.name}: {g.summary}" for i, g in enumerate(gates, 1))
+
+
+def format_result(result: GateResult, index: int | None = None, total: int | None = None) -> str:
+    where = f"{index}/{total} " if index is not None and total else ""
+    return f"{where}{result.name}: {result.status}: {result.message} ({result.seconds:.1f} s)"
+
+
+def run_gates(gates, ctx, *, label: str = "", log: Callable[[str], None] | None = print,
+              reuse: dict | None = None) -> list[GateResult]:
+    """Run ``gates`` in order on ``ctx``; returns every :class:`GateResult`, or raises ``gate.error`` (a
+    :class:`GateFailed`) at the first blocking failure.
+
+    ``reuse`` maps gate names to results already obtained for ``ctx`` (work shared between modes):
+    those gates are not run again and their results are recorded as they were. ``ctx.results``, when
+    the attribute exists, is kept up to date so that a gate can see what came before it.
+    """
+    results: list[GateResult] = []
+    total = len(gates)
+    for i, gate in enumerate(gates, 1):
+        reused = bool(reuse and gate.name in reuse)
+        if reused:
+            result = reuse[gate.name]
+        else:
+            t = time.monotonic()
+            outcome = gate.check(ctx)
+            if outcome.ok is None:
+                status = SKIPPED
+            elif outcome.ok:
+                status = PASSED
+            else:
+                status = FAILED if gate.is_blocking(ctx) else WARNING
+            result = GateResult(gate.name, status, outcome.message, time.monotonic() - t, dict(outcome.details))
+        results.append(result)
+        if hasattr(ctx, "results"):
+            ctx.results = list(results)
+        if log:
+            log(f"[edge] {label + ' ' if label else ''}gate {format_result(result, i, total)}"
+                + (" [shared with an earlier export]" if reused else ""))
+        if result.status == FAILED:
+            raise gate.error(result, results, label)
+    return results
+
+
+# ---- checks that work on any .tflite ------------------------------------------------------------------
+
+def builtin_ops_outcome(data, what: str) -> Outcome:
+    """Passed when every operator is a TFLite builtin; failed naming the Flex/custom operators."""
+    from edge.opcheck import NonBuiltinOpError, check_builtin_ops
+
+    try:
+        counts = check_builtin_ops(data, what)
+    except NonBuiltinOpError as e:
+        return Outcome.failed(str(e), non_builtin_ops=e.ops)
+    return Outcome.passed(f"{sum(counts.values())} operators, all TFLite builtins", ops=dict(counts))
+
+
+def static_graph_outcome(data, what: str, allowed=None) -> Outcome:
+    """Passed when every operator is in the allowlist and every tensor has a static shape; failed naming each offender."""
+    from edge.opcheck import static_graph_report
+
+    report = static_graph_report(data, what, allowed)
+    if report.ok:
+        return Outcome.passed(f"static shapes; operators all in the embedded-runtime allowlist "
+                              f"({', '.join(sorted(report.ops))})", **report.to_dict())
+    return Outcome.failed(report.describe(), **report.to_dict())
+
+
+def golden_outputs(data, inputs) -> tuple[list[np.ndarray], list[float], list[float]]:
+    """LiteRT outputs of ``data`` for raw ``inputs`` (subgraph input order, model dtypes), with a tolerance per output.
+
+    The tolerance is twice the largest difference between running with and without the XNNPACK
+    delegate, at least 1e-5 of the output's scale (float outputs) or 1 step (integer outputs).
+    Returns ``(outputs, atol, xnnpack_vs_builtin_diff)``.
+    """
+    fast = _invoke(data, inputs, xnnpack=True)
+    slow = _invoke(data, inputs, xnnpack=False)
+    atol, diffs = [], []
+    for a, b in zip(fast, slow):
+        diff = float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64)))) if a.size else 0.0
+        floor = 1.0 if a.dtype.kind in "iu" else 1e-5 * max(1.0, float(np.max(np.abs(a))) if a.size else 1.0)
+        atol.append(max(floor, 2.0 * diff))
+        diffs.append(diff)
+    return fast, atol, diffs
+
+
+def _invoke(data, inputs, xnnpack: bool) -> list[np.ndarray]:
+    from edge.logs import quiet_native_stderr
+
+    with quiet_native_stderr():  # LiteRT announces its XNNPACK delegate on fd 2
+        return _invoke_loud(data, inputs, xnnpack)
+
+
+def _invoke_loud(data, inputs, xnnpack: bool) -> list[np.ndarray]:
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    resolver = OpResolverType.AUTO if xnnpack else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    interp = Interpreter(model_content=bytes(data), num_threads=1, experimental_op_resolver_type=resolver)
+    details = interp.get_input_details()
+    if len(details) != len(inputs):
+        raise ValueError(f"the model has {len(details)} inputs; {len(inputs)} arrays given")
+    for d, x in zip(details, inputs):
+        x = np.asarray(x)
+        if tuple(x.shape) != tuple(d["shape"]):
+            interp.resize_tensor_input(d["index"], x.shape, strict=False)
+    interp.allocate_tensors()
+    for d, x in zip(details, inputs):
+        interp.set_tensor(d["index"], np.asarray(x, d["dtype"]))
+    interp.invoke()
+    return [interp.get_tensor(d["index"]).copy() for d in interp.get_output_details()]
+
+
+def second_runtime_outcome(data, inputs, expected, atol) -> Outcome:
+    """Arm NN (CpuRef) on ``inputs`` against LiteRT's ``expected`` outputs within ``atol`` (raw units, per output).
+
+    Skipped, with the reason, where Arm NN is not installed; failed when it refuses the model (its
+    message names the operator), crashes, or departs from LiteRT by more than the tolerance.
+    """
+    from edge.armnn import ArmNNError, ArmNNRefused, armnn_status, compare_outputs, run_armnn
+
+    ok, about = armnn_status()
+    if not ok:
+        return Outcome.skipped(f"{about}; second runtime not checked", runtime=None)
+    try:
+        got = run_armnn(data, inputs)
+        cmp = compare_outputs(got, expected, atol)
+    except ArmNNRefused as e:
+        return Outcome.failed(f"{about} refused the model: {e.detail}", runtime=about, refused=True)
+    except ArmNNError as e:
+        return Outcome.failed(str(e), runtime=about)
+    worst = ", ".join(f"{d:.3g}" for d in cmp["max_abs_diff"])
+    bound = ", ".join(f"{a:.3g}" for a in cmp["atol"])
+    units = "quantization steps" if all(np.asarray(e).dtype.kind in "iu" for e in expected) else "raw output units"
+    msg = f"{about}: max abs difference from LiteRT {worst} {units} (tolerance {bound})"
+    return (Outcome.passed if cmp["ok"] else Outcome.failed)(msg, runtime=about, **cmp)

@@ -1,0 +1,134 @@
+"""The recipe config and runner: flags from RecipeConfig, checks before any work, model size by hardware."""
+import dataclasses
+import importlib
+import json
+
+import pytest
+
+from keras_audiosr.training.config import RecipeConfig, build_parser, flag_name, parse_config
+from keras_audiosr.training.runner import choose_model_size
+
+RECIPES = ("vctk_unet", "vctk_edsr", "vctk_unet_gan", "vctk_mugan", "piano_mugan", "music_resnet")
+
+
+def _recipe(name):
+    return importlib.import_module(f"recipes.{name}").RECIPE
+
+
+def test_every_config_field_is_a_documented_flag():
+    parser = build_parser(RecipeConfig())
+    options = {a.dest: a for a in parser._actions}
+    for f in dataclasses.fields(RecipeConfig):
+        if f.name == "extra":
+            continue
+        assert f.name in options and options[f.name].help, f.name
+    assert options["pesq"].option_strings == ["--no-pesq"]
+    assert flag_name("steps_per_epoch") == "--steps-per-epoch"
+
+
+def test_parse_defaults_recipe_flags_and_ratio_adapted_patch_size():
+    defaults = RecipeConfig(hr_rate=48000, out="runs/x")
+    cfg = parse_config(defaults, ["--ratio", "3", "--arch", "unet", "--test-speakers", "p1,p2"],
+                       flags={"arch": dict(choices=("resnet", "unet"), default="resnet", help="h")})
+    assert cfg.ratio == 3 and cfg.patch_size == 8190 and cfg.extra == {"arch": "unet"}
+    assert cfg.test_speakers == ["p1", "p2"] and cfg.out == "runs/x" and cfg.pesq is True
+    assert parse_config(defaults, ["--no-pesq"]).pesq is False
+
+
+BAD = [
+    ("vctk_unet", ["--data-dir", "{tmp}/missing"], "argument --data-dir: {tmp}/missing: no such folder"),
+    ("vctk_unet", ["--ratio", "3", "--hr-rate", "16000"], "--hr-rate 16000 is not divisible by --ratio 3"),
+    ("vctk_unet", ["--ratio", "1"], "--ratio must be an integer >= 2"),
+    ("vctk_unet", ["--filter", "gauss:4"], "--filter gauss:4: filter spec 'gauss:4': unknown family 'gauss'; valid: butter"),
+    ("vctk_unet", ["--model-size", "huge"], "argument --model-size: invalid choice: 'huge'"),
+    ("vctk_unet", ["--task", "both"], "argument --task: invalid choice"),
+    ("vctk_unet", ["--epochs", "0"], "argument --epochs: expected a positive integer, got '0'"),
+    ("vctk_unet", ["--batch-size", "x"], "argument --batch-size: expected a positive integer, got 'x'"),
+    ("vctk_unet", ["--learning-rate", "-0.001"], "argument --learning-rate: expected a positive number"),
+    ("vctk_unet", ["--max-minutes", "nan"], "argument --max-minutes: expected a positive number"),
+    ("vctk_unet", ["--patch-size", "8193"], "--patch-size 8193 is not a multiple of --ratio 2"),
+    ("vctk_unet", ["--stride", "3"], "--stride 3 is not a multiple of --ratio 2"),
+    ("vctk_unet", ["--bogus"], "unrecognized arguments: --bogus"),
+    ("vctk_edsr", ["--ratio", "3", "--hr-rate", "48000"], "--ratio 3: AudioEDSR up-samples by factors of two"),
+    ("vctk_unet_gan", ["--batch-size", "4"], "--batch-size 4 is smaller than --n-critic 5"),
+    ("vctk_unet_gan", ["--init-from", "{tmp}/none.keras"], "argument --init-from: {tmp}/none.keras: no such file"),
+    ("vctk_unet_gan", ["--critic", "vgg"], "argument --critic: invalid choice: 'vgg'"),
+    ("vctk_mugan", ["--feature-weight", "-1"], "argument --feature-weight: expected a number >= 0"),
+    ("music_resnet", ["--dropout", "1.5"], "--dropout 1.5: a rate must be below 1"),
+    ("music_resnet", ["--arch", "vgg"], "argument --arch: invalid choice"),
+]
+
+
+@pytest.mark.parametrize("name,argv,message", BAD, ids=[f"{n}:{' '.join(a)}" for n, a, _ in BAD])
+def test_bad_arguments_exit_2_with_one_line_before_anything_is_written(name, argv, message, tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    with pytest.raises(SystemExit) as exit_info:
+        _recipe(name).main([*argv, "--out", str(out)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith(f"python -m recipes.{name}: error: ") and message.replace("{tmp}", str(tmp_path)) in err, err
+    assert not out.exists()
+
+
+def test_out_that_is_a_file_is_refused(tmp_path, capsys):
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(SystemExit):
+        _recipe("vctk_unet").main(["--out", str(tmp_path / "f")])
+    assert f"--out {tmp_path / 'f'}: exists and is not a folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--test-speakers", "nobody"], "unknown test speakers nobody"),
+    (["--data-dir", "{tmp}/empty"], "no audio files"),
+])
+def test_bad_data_exits_2_before_config_is_written(argv, message, tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    out = tmp_path / "run"
+    with pytest.raises(SystemExit) as exit_info:
+        _recipe("vctk_unet").main([a.replace("{tmp}", str(tmp_path)) for a in argv] + ["--out", str(out)])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and message in err and err.count("\n") == 1, err
+    assert not out.exists()
+
+
+def _started_run(folder, **config):
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"recipe": "vctk_unet", **dataclasses.asdict(RecipeConfig()), **config}))
+    (folder / "train_state.json").write_text(json.dumps({"status": "training", "epochs": 1}))
+
+
+def test_resuming_with_other_settings_is_refused(tmp_path, capsys):
+    out = tmp_path / "run"
+    _started_run(out, model_size="tiny", learning_rate=3e-4, filter="cheby1:8", out=str(out))
+    with pytest.raises(SystemExit) as exit_info:
+        _recipe("vctk_unet").main(["--out", str(out), "--model-size", "small"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "trained with model_size='tiny', not 'small'" in err
+    with pytest.raises(SystemExit):
+        _recipe("vctk_edsr").main(["--out", str(out)])
+    assert "holds a run of 'vctk_unet', not 'vctk_edsr'" in capsys.readouterr().err
+
+
+def test_model_size_by_hardware(monkeypatch):
+    import tensorflow as tf
+
+    corpus = RecipeConfig(data_dir="/data/VCTK-Corpus")
+    assert choose_model_size(corpus) == ("small", "the default on a CPU (no GPU visible); "
+                                                  "--model-size paper for the published configuration")
+    monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind=None: ["/gpu:0"] if kind == "GPU" else [])
+    assert choose_model_size(corpus)[0] == "paper" and "GPU" in choose_model_size(corpus)[1]
+    assert choose_model_size(RecipeConfig())[0] == "small"  # the embedded demonstration corpus
+    assert choose_model_size(dataclasses.replace(corpus, model_size="tiny")) == ("tiny", "chosen with --model-size")
+    assert choose_model_size(corpus, recorded="small")[0] == "small"  # a resumed run keeps its size
+
+
+@pytest.mark.parametrize("argv,variant_lr", [([], 1e-4), (["--adversarial", "wgan"], 5e-5), (["--learning-rate", "2e-4"], 2e-4)])
+def test_gan_recipe_uses_the_learning_rate_flag(argv, variant_lr):
+    recipe = _recipe("vctk_unet_gan")
+    cfg = parse_config(recipe.defaults, argv, flags=recipe.flags)
+    cfg.model_size = "tiny"
+    trainer = recipe.build(cfg, cfg.degradation())
+    for opt in (trainer.g_optimizer, trainer.d_optimizer):
+        assert float(opt.learning_rate) == pytest.approx(variant_lr)
