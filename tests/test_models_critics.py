@@ -63,7 +63,7 @@ def test_critic_sizes(cls):
 # ---------------------------------------------------------------- multi-critics (HiFi-GAN MPD, UnivNet MRD)
 from keras_audiosr.layers import STFTMagnitude, stft_magnitude  # noqa: E402
 from keras_audiosr.models import CriticEnsemble, MultiPeriodCritic, MultiResolutionCritic, split_critic_outputs  # noqa: E402
-from tests.contracts import check_config_round_trip, check_layer  # noqa: E402
+from tests.contracts import check_config_round_trip, run_layer_test  # noqa: E402
 
 MULTI = [MultiPeriodCritic, MultiResolutionCritic]
 
@@ -142,7 +142,8 @@ def test_stft_magnitude_layer_matches_numpy():
     np.testing.assert_allclose(out[1, 5, :, 1], np.abs(np.fft.rfft(frame)), rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(np.asarray(stft_magnitude(x[:, :, 1], 64, 16, 48)), out[..., 1], rtol=1e-6)
     assert layer.compute_dtype == "float32"
-    check_layer(STFTMagnitude(32, 8), (2, 64, 1), (2, 9, 17, 1), tflite=False, trainable=False)
+    run_layer_test(STFTMagnitude, {"n_fft": 32, "hop": 8}, (2, 64, 1), (2, 9, 17, 1), tflite=False, trainable=False,
+                   dtype_policies=())  # float32 under every policy (checked above)
     with pytest.raises(ValueError, match="n_fft"):
         STFTMagnitude(33, 8)
 

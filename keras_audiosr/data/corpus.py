@@ -23,7 +23,7 @@ __all__ = ["Utterance", "find_vctk", "find_audio_folder", "load_corpus", "VCTK_L
 
 # Sub-folder name -> release it belongs to, in order of preference when both are present.
 VCTK_LAYOUTS = {"wav48": "0.80", "wav48_silence_trimmed": "0.92"}
-SPEAKER_FROM = ("parent", "top", "root", "prefix")
+SPEAKER_FROM = ("parent", "top", "root", "prefix", "libri")
 _MIC = re.compile(r"_mic(\d+)$")
 
 
@@ -122,6 +122,9 @@ def find_audio_folder(root, speaker_from: str = "parent") -> list[Utterance]:
     * ``"top"``: the first folder below ``root`` (LibriSpeech speakers); root files as above.
     * ``"root"``: everything is one speaker named after ``root``.
     * ``"prefix"``: the file stem up to its first ``_`` or ``-`` (flat ``p225_001.wav`` folders).
+    * ``"libri"``: LibriSpeech / LibriTTS ``speaker/chapter/<speaker>_<chapter>_...`` (or ``-``)
+      files belong to the speaker folder (``19``, utt_id ``198/19_198_000000_000000``), so a
+      speaker-disjoint split keeps all chapters of a speaker together; other files as ``"parent"``.
 
     Raises FileNotFoundError for a missing ``root``, ValueError for an unknown ``speaker_from`` or
     a folder without audio files.
@@ -145,6 +148,8 @@ def find_audio_folder(root, speaker_from: str = "parent") -> list[Utterance]:
             speaker, utt_id = root_name, rel.with_suffix("").as_posix()
         elif speaker_from == "top":
             speaker, utt_id = parts[0], Path(*rel.parts[1:]).with_suffix("").as_posix()
+        elif speaker_from == "libri" and _is_libri(parts, f.stem):
+            speaker, utt_id = Path(*parts[:-1]).as_posix(), f"{parts[-1]}/{f.stem}"
         else:
             speaker, utt_id = Path(*parts).as_posix(), f.stem
         utts.append(Utterance(f, speaker, utt_id))
@@ -153,10 +158,21 @@ def find_audio_folder(root, speaker_from: str = "parent") -> list[Utterance]:
     return _dedupe_sorted(utts)
 
 
-def load_corpus(root, speaker_from: str = "parent") -> list[Utterance]:
+def _is_libri(parts: tuple[str, ...], stem: str) -> bool:
+    """A LibriSpeech/LibriTTS file: ``.../<speaker>/<chapter>/<speaker>[_-]<chapter>[_-]...``."""
+    return len(parts) >= 2 and any(stem.startswith(f"{parts[-2]}{sep}{parts[-1]}{sep}") for sep in "_-")
+
+
+def load_corpus(root, speaker_from: str = "auto") -> list[Utterance]:
     """:func:`find_vctk` if ``root`` looks like VCTK (has ``wav48/`` or ``wav48_silence_trimmed/``,
-    or is one), else :func:`find_audio_folder` with ``speaker_from``."""
+    or is one), else :func:`find_audio_folder` with ``speaker_from``; ``"auto"`` is ``"libri"``
+    when a file is named as LibriSpeech/LibriTTS name theirs (``19/198/19_198_000000_000000.wav``),
+    else ``"parent"``."""
     root = _check_root(root)
     if _vctk_audio_dir(root) is not None:
         return find_vctk(root)
+    if speaker_from == "auto":
+        utts = find_audio_folder(root, speaker_from="parent")
+        libri = any(_is_libri(Path(u.path).relative_to(root).parts[:-1], Path(u.path).stem) for u in utts)
+        return find_audio_folder(root, speaker_from="libri") if libri else utts
     return find_audio_folder(root, speaker_from=speaker_from)

@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from keras_audiosr.audio import read_audio, resample
 from keras_audiosr.data.corpus import Utterance
+from keras_audiosr.data.store import default_cache_dir
 from keras_audiosr.degrade import Degradation, trim_to_multiple
 from keras_audiosr.utils import save_npz_atomic
 
@@ -32,12 +33,6 @@ __all__ = ["PatchConfig", "Patches", "prepare_signal", "extract_patches", "defau
 
 # Bump when the extraction algorithm or file layout changes so old caches are not reused.
 CACHE_FORMAT = 1
-
-
-def default_cache_dir() -> Path:
-    """``$KERAS_AUDIOSR_CACHE`` if set, else ``~/.cache/keras_audiosr`` (not created here)."""
-    env = os.environ.get("KERAS_AUDIOSR_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "keras_audiosr"
 
 
 @dataclass(frozen=True)

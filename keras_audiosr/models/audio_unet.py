@@ -97,14 +97,15 @@ class AudioUNet(AudioSRModel):
                 h = keras.layers.Dropout(rate)(h)
             return activation(h)
 
+        # The fixed interpolation(s), the residual sum or band merge and the crop run in float32 under any
+        # policy, so a mixed_float16 model keeps its input band at full precision and outputs float32 for the loss.
         low_rate = keras.Input(shape=(None, channels), name="low_rate")
         merge = self.band_merge(ratio, type(self).__name__) if band_preserving else None
-        kept = self.BAND_PATH if band_preserving else {}  # the kept path stays float32 under mixed precision
-        padded = PadToMultiple(multiple, name="pad", **kept)(low_rate)
+        padded = PadToMultiple(multiple, name="pad", dtype="float32")(low_rate)
         if band_preserving and interpolation == "sinc":
             low_band = interpolated = self.band_interpolation(ratio)(padded)
         else:
-            interpolated = Interpolation1D(ratio, interpolation, name="interpolate")(padded)
+            interpolated = Interpolation1D(ratio, interpolation, name="interpolate", dtype="float32")(padded)
             low_band = self.band_interpolation(ratio, "band_interpolate")(padded) if band_preserving else None
 
         h, skips = interpolated, []
@@ -126,8 +127,8 @@ class AudioUNet(AudioSRModel):
         if band_preserving:
             h = merge([low_band, h])
         else:
-            h = keras.layers.Add(name="residual")([h, interpolated])
-        high_rate = CropToLength(ratio, name="crop", **kept)([h, low_rate])
+            h = keras.layers.Add(name="residual", dtype="float32")([h, interpolated])
+        high_rate = CropToLength(ratio, name="crop", dtype="float32")([h, low_rate])
 
         super().__init__(inputs=low_rate, outputs=high_rate, name=name, ratio=ratio, hr_rate=hr_rate,
                          degradation=degradation, band_preserving=band_preserving, **kwargs)

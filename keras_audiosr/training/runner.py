@@ -35,7 +35,7 @@ from keras_audiosr.training.callbacks import (BACKUP_DIR, BackupError, EpochTime
                                               TrainState)
 from keras_audiosr.training.config import RecipeConfig, parse_config
 from keras_audiosr.training.strategy import get_strategy, is_chief
-from keras_audiosr.utils import atomic_write_text, write_json
+from keras_audiosr.utils import write_json, write_text_atomic
 
 __all__ = ["DataSpec", "PreparedData", "Recipe", "choose_model_size", "compile_with_sample_loss", "evaluate",
            "finish", "fit", "generator_of", "prepare_data", "run", "train_stage", "warm_start"]
@@ -227,7 +227,7 @@ def _trim_log(path, epochs):
     if len(kept) != len(rows):
         buf = io.StringIO()
         csv.writer(buf, lineterminator="\n").writerows(kept)
-        atomic_write_text(path, buf.getvalue())
+        write_text_atomic(path, buf.getvalue())
 
 
 def fit(model, data, cfg, *, out, dataset=None, epochs=None, callbacks=(), verbose=None):

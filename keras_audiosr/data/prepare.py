@@ -1,0 +1,194 @@
+"""One call from corpus folders to a training stream: :func:`prepare_training_data`.
+
+::
+
+    data = prepare_training_data(["VCTK-Corpus", "LibriTTS/train-clean-100"], hr_rate=16000, ratio=2,
+                                 patch_size=8192, degradations="speech-robust")
+    model.fit(data.dataset(batch_size=16, seed=0), epochs=50, steps_per_epoch=data.steps_per_epoch(16))
+    # several GPUs or workers: data.distribute(strategy, 16, seed=0) -- each worker reads its own files
+    # evaluation stays file by file: data.corpora.test_by_corpus(), data.split.test
+
+Corpora are read and split (:func:`~keras_audiosr.data.load_corpora`), their training files
+prepared once into the store (:func:`~keras_audiosr.data.prepare_store`: resumable, parallel,
+shared by every ratio, patch size and degradation), and examples drawn from it on the fly
+(:class:`~keras_audiosr.data.CropSampler`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from keras_audiosr.data.corpora import CorpusSet, load_corpora
+from keras_audiosr.data.splits import Split
+from keras_audiosr.data.store import SignalStore, prepare_store
+from keras_audiosr.data.stream import CropSampler
+from keras_audiosr.degrade import Degradation, DegradationSet, get_degradation_set
+
+__all__ = ["TrainingData", "prepare_training_data"]
+
+
+@dataclass
+class TrainingData:
+    """Prepared training data: the corpora and their splits, the signal store, and the stream settings.
+
+    ``dataset`` / ``distribute`` build the ``tf.data`` input; ``summary()`` is the JSON record for
+    ``metrics.json``. ``label`` says where the data came from (e.g. the embedded corpus).
+    """
+
+    corpora: CorpusSet
+    store: SignalStore
+    ratio: int
+    hr_rate: int
+    patch_size: int
+    degradations: DegradationSet
+    same_rate: bool = False
+    silence_db: float | None = -50.0
+    seed: int = 0
+    label: str = ""
+    embedded: bool = False
+    weights: Mapping[str, float] | None = None
+    _samplers: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def split(self) -> Split:
+        """The pooled split (all corpora); per corpus: ``corpora.corpora[k].split``."""
+        return self.corpora.split
+
+    @property
+    def degradation(self) -> Degradation | None:
+        """The single training degradation when the set has one member (the papers' setup), else ``None``."""
+        specs = self.degradations.specs
+        return Degradation(self.ratio, specs[0], self.degradations.zero_phase) if len(specs) == 1 else None
+
+    @property
+    def examples_per_epoch(self) -> int:
+        """Patches that tile the training audio once (all channels): the natural epoch length."""
+        return max(1, int(self.store.seconds * self.hr_rate) // self.patch_size)
+
+    def steps_per_epoch(self, batch_size: int) -> int:
+        return max(1, self.examples_per_epoch // int(batch_size))
+
+    def sampler(self, shard: tuple[int, int] | None = None) -> CropSampler:
+        """The :class:`CropSampler` of this data (of one shard of the files when ``shard=(index, count)``)."""
+        key = None if shard is None else (int(shard[0]), int(shard[1]))
+        if key not in self._samplers:
+            self._samplers[key] = CropSampler(
+                self.store, ratio=self.ratio, patch_size=self.patch_size, degradations=self.degradations,
+                same_rate=self.same_rate, silence_db=self.silence_db, weights=self.weights, shard=key,
+                shard_seed=self.seed)
+        return self._samplers[key]
+
+    def dataset(self, batch_size: int, seed: int | None = None, shard: tuple[int, int] | None = None,
+                start_batch: int = 0, processes: int = 0):
+        """Endless ``tf.data.Dataset`` of ``(lr [B, L, 1], hr [B, P, 1])`` float32 (see
+        :meth:`CropSampler.dataset`); ``seed`` defaults to the data's seed; ``shard=(index, count)``
+        reads that share of the files only; ``start_batch`` continues a resumed run's stream;
+        ``processes`` makes batches in that many worker processes instead of tf.data's threads."""
+        seed = self.seed if seed is None else int(seed)
+        return self.sampler(shard).dataset(batch_size, seed=seed, start_batch=start_batch, processes=processes)
+
+    def distribute(self, strategy, batch_size: int, seed: int | None = None, start_batch: int = 0,
+                   processes: int = 0):
+        """The input of ``model.fit`` under ``strategy`` with global batch ``batch_size``.
+
+        One replica: :meth:`dataset`. Otherwise ``strategy.distribute_datasets_from_function``: each
+        input pipeline (one per worker) reads its own shard of the files (``shard=(worker, workers)``,
+        seeded, disjoint) and batches per replica, so no worker reads what another does.
+        """
+        if strategy is None or strategy.num_replicas_in_sync == 1:
+            return self.dataset(batch_size, seed, start_batch=start_batch, processes=processes)
+        if int(batch_size) % strategy.num_replicas_in_sync:
+            raise ValueError(f"batch size {batch_size} is not a multiple of the {strategy.num_replicas_in_sync} "
+                             f"replicas")
+
+        def fn(ctx):
+            per_replica = ctx.get_per_replica_batch_size(int(batch_size))
+            shard = (ctx.input_pipeline_id, ctx.num_input_pipelines) if ctx.num_input_pipelines > 1 else None
+            return self.dataset(per_replica, seed, shard=shard, start_batch=start_batch, processes=processes)
+
+        return strategy.distribute_datasets_from_function(fn)
+
+    def summary(self) -> dict:
+        """JSON-ready: corpora (files, speakers, weights, sampling shares), store, stream settings."""
+        shares = self.sampler().corpus_probabilities
+        corpora = []
+        for c in self.corpora.corpora:
+            d = c.to_dict()
+            d["train_hours"] = round(sum(f.length * f.channels for f in self.store.files if f.corpus == c.name)
+                                     / self.hr_rate / 3600, 3)
+            d["sampling_share"] = round(shares.get(c.name, 0.0), 4)
+            corpora.append(d)
+        return {"source": self.label, "embedded": self.embedded, "corpora": corpora,
+                "store": self.store.summary(), "ratio": self.ratio, "hr_rate": self.hr_rate,
+                "patch_size": self.patch_size, "same_rate": self.same_rate, "silence_db": self.silence_db,
+                "degradations": self.degradations.to_dict(), "examples_per_epoch": self.examples_per_epoch,
+                "seed": self.seed}
+
+
+def prepare_training_data(data_dirs=None, *, hr_rate: int = 16000, ratio: int = 2, patch_size: int = 8192,
+                          degradations="cheby1:8", task: str = "multi", test_speakers: Sequence[str] | None = None,
+                          seed: int = 0, cache_dir=None, workers: int | None = None, progress: bool = True,
+                          weights: Mapping[str, float] | Sequence[float] | None = None, kind: str = "auto",
+                          channels: str | None = None, same_rate: bool = False, silence_db: float | None = -50.0,
+                          split_options: dict | None = None) -> TrainingData:
+    """Corpora -> speaker-disjoint splits -> prepared store of the training files -> stream settings.
+
+    Args:
+        data_dirs: one corpus folder or several (see :func:`~keras_audiosr.data.load_corpora`);
+            ``None``: the embedded default corpus (generated speech-like audio, or generated piano
+            music with ``kind="music"``), labelled as such.
+        hr_rate, ratio, patch_size: the target rate, up-sampling ratio and patch length (high-rate
+            samples, a multiple of ``ratio``).
+        degradations: a set name (``speech-robust``, ``multi-filter``, ``telephone-any``), a single
+            spec (``cheby1:8``, ``resample``, ``telephone:mulaw``) or a
+            :class:`~keras_audiosr.degrade.DegradationSet`.
+        task, test_speakers, split_options: the split of each corpus.
+        seed: the stream's default seed and the file-shard permutation's seed.
+        cache_dir: where the store lives (default ``$KERAS_AUDIOSR_CACHE`` or ``~/.cache/keras_audiosr``).
+        workers, progress: preparation processes and progress output (see :func:`prepare_store`).
+        weights: per-corpus sampling weights (``{name: w}`` or one per folder); default by duration.
+        kind: ``auto``, ``speech`` or ``music`` (the reader and split rule).
+        channels: ``mix`` or ``separate`` (each channel its own signal); default ``separate`` for
+            music, ``mix`` for speech.
+        same_rate: inputs at the high rate (the same-rate music models) instead of decimated.
+        silence_db: crops below this RMS (dBFS) are redrawn; ``None`` keeps all.
+
+    Nothing is trained on test files; only the training files are prepared. Errors name the file
+    or setting at fault (unknown degradation sets list the known ones).
+    """
+    degradation_set = get_degradation_set(degradations)
+    Degradation(ratio, degradation_set.specs[0])  # validates the ratio early, with the usual message
+    if isinstance(patch_size, bool) or int(patch_size) != patch_size or patch_size < 1 or int(patch_size) % int(ratio):
+        raise ValueError(f"patch_size must be a positive multiple of ratio={ratio}, got {patch_size!r}")
+    embedded = data_dirs is None
+    if embedded:
+        if kind == "music":
+            from keras_audiosr.data.music import DEFAULT_MUSIC_CORPUS_NAME, make_default_music_corpus
+            data_dirs = [make_default_music_corpus()]
+            label = (f"embedded default music corpus ({DEFAULT_MUSIC_CORPUS_NAME}: generated piano-like pieces, "
+                     "not recordings; pass --data-dir for a real corpus)")
+        else:
+            from keras_audiosr.data.synthetic import DEFAULT_CORPUS_NAME, make_default_corpus
+            data_dirs = [make_default_corpus()]
+            label = (f"embedded default corpus ({DEFAULT_CORPUS_NAME}: synthetic speech-like signals generated by "
+                     "keras_audiosr.data.make_default_corpus, not real speech; pass --data-dir for a real corpus)")
+            if task == "single" and not test_speakers and split_options is None:
+                split_options = {"speaker": None, "n_test": 2}
+    else:
+        data_dirs = [data_dirs] if isinstance(data_dirs, (str, Path)) else list(data_dirs)
+        label = ", ".join(str(Path(d).expanduser()) for d in data_dirs)
+    corpora = load_corpora(data_dirs, task=task, test_speakers=test_speakers, weights=weights, kind=kind,
+                           split_options=split_options)
+    if channels is None:
+        channels = "separate" if all(c.kind == "music" for c in corpora.corpora) else "mix"
+    store = prepare_store(corpora.train, hr_rate, channels=channels, corpora=corpora.train_corpora,
+                          cache_dir=cache_dir, workers=workers, progress=progress)
+    present = {f.corpus for f in store.files}
+    weights = None if corpora.weights is None else {k: w for k, w in corpora.weights.items() if k in present}
+    data = TrainingData(corpora=corpora, store=store, ratio=int(ratio), hr_rate=int(hr_rate),
+                        patch_size=int(patch_size), degradations=degradation_set, same_rate=bool(same_rate),
+                        silence_db=silence_db, seed=int(seed), label=label, embedded=embedded,
+                        weights=weights)
+    data.sampler()  # fails now, not at the first batch, when no file is long enough or weights are bad
+    return data
