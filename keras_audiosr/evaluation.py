@@ -29,7 +29,7 @@ from keras_audiosr.metrics import evaluate_pair, pesq_available, snr
 
 __all__ = ["evaluate_files", "evaluate_signal", "finite_mean", "format_table"]
 
-_LABELS = {"snr": "SNR", "lsd": "LSD", "lsd_hf": "LSD-HF", "pesq": "PESQ"}
+_LABELS = {"snr": "SNR", "snr_lb": "LB-SNR", "lsd": "LSD", "lsd_hf": "LSD-HF", "pesq": "PESQ"}
 
 
 def _degradation(model, filter=None) -> Degradation:
@@ -233,7 +233,7 @@ def format_table(report: dict) -> str:
     with SNR (dB), LSD, LSD-HF (log10 power) and PESQ (when computed) for the model and each baseline."""
     systems = list(report.get("systems") or report["mean"].keys())
     metrics = [m for m in _LABELS if any(m in report["mean"][s] for s in systems)]
-    digits = {"snr": 2, "lsd": 3, "lsd_hf": 3, "pesq": 2}
+    digits = {"snr": 2, "snr_lb": 2, "lsd": 3, "lsd_hf": 3, "pesq": 2}
     w = 8
     names = _short_names([f["path"] for f in report["files"]])
     mean_label = f"mean ({len(names)} file{'s' if len(names) != 1 else ''})"

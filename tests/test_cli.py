@@ -162,7 +162,7 @@ def test_evaluate_json_and_plots(tmp_path, model_path, capsys):
     assert set(report["mean"]) == {"model", "spline", "sinc"}
     for entry in report["files"] + [report["mean"]]:
         for system in ("model", "spline", "sinc"):
-            assert set(entry[system]) == {"snr", "lsd", "lsd_hf"}
+            assert set(entry[system]) == {"snr", "snr_lb", "lsd", "lsd_hf"}
             assert all(isinstance(v, float) and math.isfinite(v) for v in entry[system].values())
     assert report["ratio"] == 2 and report["hr_rate"] == 16000
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == ["one.png", "three.png", "two.png"]

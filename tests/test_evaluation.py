@@ -84,7 +84,7 @@ def test_evaluate_files_report_and_plots(tmp_path, wav_files):
     assert report["systems"] == ["model", "spline"]
     for f in report["files"]:
         for s in ("model", "spline"):
-            assert set(f[s]) == {"snr", "lsd", "lsd_hf"} and all(np.isfinite(v) for v in f[s].values())
+            assert set(f[s]) == {"snr", "snr_lb", "lsd", "lsd_hf"} and all(np.isfinite(v) for v in f[s].values())
     assert report["files"][1]["seconds"] == pytest.approx(0.8)  # the 32 kHz stereo file, mixed and resampled
     for s in ("model", "spline"):
         for m in ("snr", "lsd", "lsd_hf"):

@@ -5,6 +5,7 @@ import sys
 import keras
 import numpy as np
 import pytest
+from scipy import signal
 
 from keras_audiosr import metrics
 from keras_audiosr.metrics import (
@@ -19,6 +20,7 @@ from keras_audiosr.metrics import (
     pesq_wb,
     power_spectrogram,
     snr,
+    snr_lowband,
 )
 
 needs_pesq = pytest.mark.skipif(not pesq_available(), reason="pesq not installed (pip install keras_audiosr[eval])")
@@ -161,8 +163,57 @@ def test_evaluate_pair_without_pesq():
     ref = _noise(8000, seed=6)
     est = ref + 0.1 * _noise(8000, seed=7)
     out = evaluate_pair(est, ref, 2, 16000, with_pesq=False)
-    assert set(out) == {"snr", "lsd", "lsd_hf"} and set(out) <= set(METRIC_NAMES)
+    assert set(out) == {"snr", "snr_lb", "lsd", "lsd_hf"} and set(out) <= set(METRIC_NAMES)
     assert out["snr"] == snr(est, ref) and out["lsd"] == lsd(est, ref) and out["lsd_hf"] == lsd_hf(est, ref, 2)
+    assert out["snr_lb"] == snr_lowband(est, ref, 2)
+
+
+# --- low-band SNR --------------------------------------------------------------------------------------
+
+def _tone(n, k, amplitude=1.0, phase=0.3):
+    """A sinusoid exactly on rfft bin ``k`` of ``n`` samples."""
+    return amplitude * np.cos(2 * np.pi * k * np.arange(n) / n + phase)
+
+
+def test_snr_lowband_known_answers():
+    n, ratio = 16000, 2  # "1 s at 16 kHz": bin k is k Hz; the low-band edge is 0.875 * 4000 = 3500 Hz
+    ref = _tone(n, 440) + 0.5 * _tone(n, 3000) + 0.3 * _tone(n, 6000)
+    # Low band exact, high band wrong: full-band SNR finite, low-band SNR at float rounding.
+    wrong_high = ref + 0.3 * _tone(n, 5000)
+    assert snr(wrong_high, ref) < 15.0
+    assert snr_lowband(wrong_high, ref, ratio) > 200.0
+    # An error in the low band: only the low band of the reference counts as signal.
+    err = 0.1 * _tone(n, 1000)
+    expected = 10 * np.log10((1.0 + 0.25) / 0.01)
+    assert snr_lowband(ref + err, ref, ratio) == pytest.approx(expected, abs=1e-9)
+    assert snr(ref + err, ref) == pytest.approx(10 * np.log10((1.0 + 0.25 + 0.09) / 0.01), abs=1e-9)
+    # The edge: 3500 Hz is in, 3501 Hz is out (bin k kept when k <= 0.875 * n / 4).
+    assert snr_lowband(ref + 0.1 * _tone(n, 3501), ref, ratio) > 200.0
+    assert snr_lowband(ref + 0.1 * _tone(n, 3500), ref, ratio) == pytest.approx(expected, abs=1e-9)
+    assert snr_lowband(ref + 0.1 * _tone(n, 3800), ref, ratio, edge=1.0) == pytest.approx(expected, abs=1e-9)
+    # Identical signals: inf; an empty low band with a low-band error: -inf (up to rounding); channels pool like snr.
+    assert snr_lowband(ref, ref, ratio) == math.inf
+    assert snr_lowband(_tone(n, 100), _tone(n, 6000), ratio) < -200.0
+    assert snr_lowband(_tone(n, 100), np.zeros(n), ratio) == -math.inf
+    stereo = np.stack([ref, ref], axis=1)
+    assert snr_lowband(stereo + np.stack([err, 0 * err], axis=1), stereo, ratio) == pytest.approx(expected + 10 * np.log10(2))
+
+
+def test_snr_lowband_real_leakage_and_errors():
+    rng = np.random.default_rng(0)
+    n, ratio = 32000, 2
+    ref = signal.lfilter([1.0], [1.0, -0.95], rng.standard_normal(n))  # speech-like tilt, not periodic
+    hp = signal.firwin(501, 0.5 * (0.875 + 1.0) / ratio, window=("kaiser", 12.0), pass_zero=False)
+    noise = np.convolve(rng.standard_normal(n), hp, mode="same")
+    noise *= np.sqrt(0.1 * np.sum(ref**2) / np.sum(noise**2))  # 10 dB below the signal, all above the edge
+    assert snr(ref + noise, ref) == pytest.approx(10.0, abs=0.01)
+    assert snr_lowband(ref + noise, ref, ratio) > 60.0
+    with pytest.raises(ValueError, match="ratio must be an integer >= 2"):
+        snr_lowband(ref, ref, 1)
+    with pytest.raises(ValueError, match="edge"):
+        snr_lowband(ref, ref, 2, edge=0.0)
+    with pytest.raises(ValueError, match="shape"):
+        snr_lowband(ref[:10], ref[:11], 2)
 
 
 def test_pesq_missing_package(monkeypatch):

@@ -17,9 +17,15 @@ def test_audio_edsr_contract_and_tflite():
 
 @pytest.mark.parametrize("ratio,length", [(1, 5), (2, 1), (2, 37), (4, 33), (8, 16)])
 def test_any_length(ratio, length):
-    model = AudioEDSR.from_size("tiny", ratio=ratio, hr_rate=48000)
-    assert tuple(model(_data((3, length, 1))).shape) == (3, length * ratio, 1)
-    assert not any("interpolat" in layer.name for layer in model.layers)
+    if ratio > 1:
+        model = AudioEDSR.from_size("tiny", ratio=ratio, hr_rate=48000)
+        assert tuple(model(_data((3, length, 1))).shape) == (3, length * ratio, 1)
+    else:
+        with pytest.raises(ValueError, match="band_preserving=False"):
+            AudioEDSR.from_size("tiny", ratio=ratio, hr_rate=48000)
+    plain = AudioEDSR.from_size("tiny", ratio=ratio, hr_rate=48000, band_preserving=False)
+    assert tuple(plain(_data((3, length, 1))).shape) == (3, length * ratio, 1)
+    assert not any("interpolat" in layer.name for layer in plain.layers)  # the published post-upsampling graph
 
 
 @pytest.mark.parametrize("ratio", [3, 6, 0])
@@ -29,7 +35,9 @@ def test_non_power_of_two_ratio_is_rejected(ratio):
 
 
 def test_interpolation_skip_starts_as_the_interpolation():
-    model = AudioEDSR.from_size("tiny", ratio=2, interpolation_skip=True, channels=2)
+    with pytest.raises(ValueError, match="alternatives"):
+        AudioEDSR.from_size("tiny", ratio=2, interpolation_skip=True)
+    model = AudioEDSR.from_size("tiny", ratio=2, interpolation_skip=True, channels=2, band_preserving=False)
     x = _data((1, 30, 2), 3)
     y = np.asarray(model(x))
     assert y.shape == (1, 60, 2)

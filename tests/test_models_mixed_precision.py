@@ -1,4 +1,4 @@
-"""AudioUNet under a mixed_float16 policy: float16 body, float32 interpolation, residual and output."""
+"""AudioUNet under a mixed_float16 policy: float16 body, float32 interpolation, band merge and output."""
 import json
 import subprocess
 import sys
@@ -9,12 +9,12 @@ ROOT = Path(__file__).resolve().parents[1]
 _SCRIPT = """
 import json, keras, numpy as np
 keras.mixed_precision.set_global_policy("mixed_float16")
-from keras_audiosr.layers import Interpolation1D
+from keras_audiosr.layers import BAND_SINC_ZEROS, Interpolation1D
 from keras_audiosr.models import AudioUNet
-model = AudioUNet.from_size("tiny", ratio=2)
+model = AudioUNet.from_size("tiny", ratio=2)  # band-preserving: the kept band is the sinc interpolation
 x = np.random.default_rng(0).standard_normal((2, 300, 1)).astype("float32")
 y0 = model.predict(x, verbose=0)  # the last convolution starts at zero: output = the interpolation
-ref = Interpolation1D(2, "cubic", dtype="float32")(x).numpy()
+ref = Interpolation1D(2, "sinc", sinc_zeros=BAND_SINC_ZEROS, dtype="float32")(x).numpy()
 model.compile(keras.optimizers.Adam(1e-3), loss="mse")
 hist = model.fit(x, np.repeat(x, 2, axis=1), epochs=2, verbose=0)
 print("RESULT " + json.dumps({"out_dtype": str(model.outputs[0].dtype), "pred_dtype": str(y0.dtype),

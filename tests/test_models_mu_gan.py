@@ -25,7 +25,8 @@ def test_generator_any_length_and_ratio(ratio, length):
 def test_generator_structure_and_untrained_output_is_the_interpolation():
     model = MUGANGenerator.from_size("tiny", ratio=2)
     names = {layer.name for layer in model.layers}
-    assert {"down0_superpixel", "down1_superpixel", "bottleneck", "up1_skip", "up0_skip", "residual"} <= names
+    assert {"down0_superpixel", "down1_superpixel", "bottleneck", "up1_skip", "up0_skip", "band_merge"} <= names
+    assert "residual" in {layer.name for layer in MUGANGenerator.from_size("tiny", band_preserving=False).layers}
     assert not any(isinstance(layer, keras.layers.Conv1D) and layer.strides != (1,) for layer in model.layers)
     assert all(layer.kernel_sizes == (3, 9, 27, 81) for layer in model.layers if isinstance(layer, MultiscaleConv1D))
     x = _data((1, 40, 1), 2)

@@ -64,8 +64,8 @@ def test_adversarial_losses_match_hand_computed_values():
     # Large logits stay finite (stable formulation).
     assert np.all(np.isfinite(np.asarray(gan.critic_loss(np.full((1, 1), 200.0, "float32"), np.full((1, 1), -200.0, "float32")))))
     assert get_adversarial_loss("wgan-gp").gradient_penalty and get_adversarial_loss("wgan").clip_weights
-    with pytest.raises(ValueError, match="'wgan-gp', 'wgan', 'gan'"):
-        get_adversarial_loss("lsgan")
+    with pytest.raises(ValueError, match="'wgan-gp', 'wgan', 'gan', 'lsgan', 'hinge'"):
+        get_adversarial_loss("relativistic")
 
 
 def _linear_critic(w):
@@ -169,7 +169,7 @@ def test_wgan_clips_critic_weights():
 
 def test_bad_arguments():
     with pytest.raises(ValueError, match="unknown adversarial loss"):
-        _trainer(loss="hinge")
+        _trainer(loss="relativistic")
     with pytest.raises(ValueError, match="n_critic"):
         _trainer(n_critic=0)
     trainer = _trainer(n_critic=5)
@@ -239,3 +239,133 @@ def test_backup_and_restore_resumes_weights_and_optimizer_state(tmp_path):
         np.testing.assert_array_equal(a, np.array(b))
     assert len(history.history["g_loss"]) == 1  # only epoch 2 ran
     assert (int(second.g_optimizer.iterations), int(second.d_optimizer.iterations)) == (4, 8)
+
+
+# ---------------------------------------------------------------- modern critics: lsgan / hinge, feature matching
+from keras_audiosr.models import MultiPeriodCritic, MultiResolutionCritic, WaveGANCritic  # noqa: E402
+from keras_audiosr.models.critic_ensemble import CriticEnsemble  # noqa: E402
+from keras_audiosr.training import feature_matching_loss  # noqa: E402
+
+
+def test_lsgan_hinge_and_feature_matching_values():
+    real = np.array([[2.0, 0.0], [1.0, 1.0]], "float32")
+    fake = np.array([[-1.0, 0.5], [0.0, 0.0]], "float32")
+    ls = get_adversarial_loss("lsgan")
+    np.testing.assert_allclose(np.asarray(ls.critic_loss(real, fake)), [(1 + 1) / 2 + (1 + 0.25) / 2, 0.0])
+    np.testing.assert_allclose(np.asarray(ls.generator_loss(fake)), [(4 + 0.25) / 2, 1.0])
+    hinge = get_adversarial_loss("hinge")
+    np.testing.assert_allclose(np.asarray(hinge.critic_loss(real, fake)), [(0 + 1) / 2 + (0 + 1.5) / 2, 0 + 1.0])
+    np.testing.assert_allclose(np.asarray(hinge.generator_loss(fake)), [0.25, 0.0])
+    assert (ls.default_weight, ls.default_n_critic, get_adversarial_loss("wgan-gp").default_n_critic) == (1.0, 1, 5)
+    a = [np.ones((2, 3, 1), "float32"), np.zeros((2, 4), "float32")]
+    b = [np.zeros((2, 3, 1), "float32"), np.stack([np.full(4, 2.0), np.zeros(4)]).astype("float32")]
+    np.testing.assert_allclose(np.asarray(feature_matching_loss(a, b)), [1.0 + 2.0, 1.0 + 0.0])
+    with pytest.raises(ValueError, match="equal"):
+        feature_matching_loss(a, b[:1])
+
+
+def _modern_trainer(**kwargs):
+    keras.utils.set_random_seed(kwargs.pop("seed_", 0))
+    kwargs.setdefault("loss", "lsgan")
+    kwargs.setdefault("feature_matching_weight", 2.0)
+    kwargs.setdefault("sample_loss", "l1+mrstft")
+    critics = kwargs.pop("critics", None) or [MultiPeriodCritic.from_size("tiny", periods=(3,)),
+                                               MultiResolutionCritic.from_size("tiny", resolutions=((64, 16, 64),))]
+    return AdversarialTrainer(AudioUNet.from_size("tiny", ratio=2), critics, **kwargs)
+
+
+def _long_data(n=8, t=128, seed=0):
+    hr = 0.3 * np.random.default_rng(seed).standard_normal((n, t, 1)).astype("float32")
+    return hr[:, ::2], hr
+
+
+def test_modern_critics_train_with_fit():
+    lr, hr = _long_data(8)
+    trainer = _modern_trainer(loss="lsgan")
+    assert isinstance(trainer.critic, CriticEnsemble) and trainer.n_critic == 1
+    trainer.compile()
+    assert isinstance(trainer.g_optimizer, keras.optimizers.AdamW)
+    critic_before = [np.array(w) for w in trainer.critic.get_weights()]
+    gen_before = [np.array(w) for w in trainer.generator.get_weights()]
+    ds = make_dataset(lr, hr, batch_size=4, shuffle=False)
+    history = trainer.fit(ds, epochs=1, verbose=0, validation_data=ds)
+    assert (int(trainer.g_optimizer.iterations), int(trainer.d_optimizer.iterations)) == (2, 2)
+    assert set(history.history) == {"g_loss", "d_loss", "sample_loss", "adv_loss", "fm_loss", "snr", "val_g_loss",
+                                    "val_sample_loss", "val_adv_loss", "val_fm_loss", "val_snr"}
+    assert all(np.isfinite(v[0]) for v in history.history.values())
+    assert history.history["fm_loss"][0] > 0
+    for critic in trainer.critic.critics:  # both sub-models learn
+        assert critic.trainable_weights
+    assert sum(not np.allclose(a, b) for a, b in zip(critic_before, trainer.critic.get_weights())) >= len(critic_before) // 2
+    assert any(not np.allclose(a, b) for a, b in zip(gen_before, trainer.generator.get_weights()))
+
+
+def test_generator_objective_is_the_weighted_sum():
+    lr, hr = _long_data(4)
+    trainer = _modern_trainer(sample_weight=3.0, adversarial_weight=0.5, feature_matching_weight=2.0)
+    trainer.compile(run_eagerly=True)
+    x, y = lr, hr
+    _, terms = trainer._generator_terms(x, y, training=False)
+    total = 3.0 * np.asarray(terms["sample_loss"]) + 0.5 * np.asarray(terms["adv_loss"]) + 2.0 * np.asarray(terms["fm_loss"])
+    np.testing.assert_allclose(np.asarray(terms["g_loss"]), total, rtol=1e-6)
+    # The adversarial term sums the lsgan generator loss over the two sub-critics.
+    out = trainer.critic(trainer.generator(x, training=False), training=False)
+    expected = sum(np.mean((np.asarray(s).reshape(4, -1) - 1.0) ** 2, axis=1) for s in out["scores"])
+    np.testing.assert_allclose(np.asarray(terms["adv_loss"]), expected, rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(terms["sample_loss"]),
+                               np.asarray(get_sample_loss("l1+mrstft")(y, trainer.generator(x, training=False))), rtol=1e-5)
+
+
+def test_feature_matching_needs_feature_maps_and_gp_works_on_multi_critics():
+    with pytest.raises(ValueError, match="returns no feature maps"):
+        AdversarialTrainer(AudioUNet.from_size("tiny"), WaveGANCritic.from_size("tiny"), loss="lsgan",
+                           feature_matching_weight=2.0)
+    lr, hr = _long_data(4)
+    trainer = _modern_trainer(loss="wgan-gp", n_critic=2, feature_matching_weight=0.0, sample_loss="l2",
+                              critics=[MultiPeriodCritic.from_size("tiny", periods=(2, 3))])
+    trainer.compile()
+    history = trainer.fit(make_dataset(lr, hr, 4, shuffle=False), epochs=1, verbose=0)
+    assert history.history["gp"][0] > 0 and np.isfinite(history.history["d_loss"][0])
+    # A plain single critic in a list is used as is (no ensemble), so the seeds' setups are unchanged.
+    single = AdversarialTrainer(AudioUNet.from_size("tiny"), [_critic()], loss="gan")
+    assert not isinstance(single.critic, CriticEnsemble) and single.n_critic == 5
+
+
+def test_modern_trainer_save_load_backup_and_generator(tmp_path):
+    lr, hr = _long_data(8)
+    ds = make_dataset(lr, hr, 4)
+    trainer = _modern_trainer()
+    trainer.compile(keras.optimizers.Adam(3e-4), keras.optimizers.Adam(2e-4))
+    backup = str(tmp_path / "backup")
+    trainer.fit(ds, epochs=1, verbose=0, callbacks=[keras.callbacks.BackupAndRestore(backup, delete_checkpoint=False)])
+    config = trainer.get_config()
+    json.dumps(config)
+    assert AdversarialTrainer.from_config(config).get_config() == config
+
+    path = str(tmp_path / "trainer.keras")
+    trainer.save(path)
+    loaded = keras.models.load_model(path)
+    assert isinstance(loaded.critic, CriticEnsemble) and loaded.feature_matching_weight == 2.0
+    np.testing.assert_allclose(np.asarray(loaded(lr)), np.asarray(trainer(lr)), atol=1e-6)
+    for a, b in zip(loaded.critic.get_weights(), trainer.critic.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert int(loaded.d_optimizer.iterations) == 2
+
+    resumed = _modern_trainer(seed_=5)
+    resumed.compile(keras.optimizers.Adam(3e-4), keras.optimizers.Adam(2e-4))
+    seen = {}
+
+    class Probe(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            seen["weights"] = [np.array(v) for v in self.model.weights]
+
+    resumed.fit(ds, epochs=2, verbose=0, callbacks=[keras.callbacks.BackupAndRestore(backup, delete_checkpoint=False),
+                                                    Probe()])
+    for a, b in zip(seen["weights"], trainer.weights):
+        np.testing.assert_array_equal(a, np.array(b))
+
+    gen_path = str(tmp_path / "model.keras")
+    trainer.generator.save(gen_path)
+    generator = keras.models.load_model(gen_path)
+    assert isinstance(generator, AudioUNet) and generator.band_preserving
+    np.testing.assert_allclose(np.asarray(generator(lr)), np.asarray(trainer(lr)), atol=1e-6)

@@ -40,6 +40,7 @@ def _equivalence():
     from keras import ops
 
     from keras_audiosr.data import make_dataset
+    from keras_audiosr.models import MultiPeriodCritic, MultiResolutionCritic
     from keras_audiosr.models.audio_unet import AudioUNet
     from keras_audiosr.training import AdversarialTrainer, get_sample_loss
 
@@ -96,8 +97,24 @@ def _equivalence():
             return trainer
         return build
 
+    def plain_mrstft():
+        model = AudioUNet.from_size("tiny", ratio=2)
+        model.compile(keras.optimizers.SGD(0.1), loss=get_sample_loss("l2+mrstft", weights={"mrstft": 0.5}))
+        return model
+
+    def modern():
+        """HiFi-GAN-style: MPD + MRD in one ensemble, least squares, feature matching, L1 + MR-STFT."""
+        critics = [MultiPeriodCritic.from_size("tiny"),
+                   MultiResolutionCritic.from_size("tiny", resolutions=((16, 4, 16), (32, 8, 32)))]
+        trainer = AdversarialTrainer(AudioUNet.from_size("tiny", ratio=2), critics, loss="lsgan",
+                                     feature_matching_weight=2.0, sample_loss="l1+mrstft")
+        trainer.compile(keras.optimizers.SGD(0.01), keras.optimizers.SGD(0.01))
+        return trainer
+
     results = {
         "plain": compare(plain),
+        "plain_mrstft": compare(plain_mrstft),
+        "lsgan_mpd_mrd_fm": compare(modern),
         "gan": compare(gan(loss="gan", n_critic=1)),
         # Replica r gets rows 2r, 2r+1 and splits them into critic chunks; this order makes critic
         # update k see rows {2k, 2k+1} in both layouts, as the single device does.
@@ -119,7 +136,7 @@ def equivalence():
 
 # Weights with an exactly-zero gradient: the Wasserstein critic loss and the penalty ignore the
 # critic's output bias.
-UNMOVED = {"plain": 0, "gan": 0, "wgan_gp_ncritic2": 1}
+UNMOVED = {"plain": 0, "plain_mrstft": 0, "gan": 0, "wgan_gp_ncritic2": 1, "lsgan_mpd_mrd_fm": 0}
 
 
 @pytest.mark.parametrize("case", sorted(UNMOVED))

@@ -1,14 +1,16 @@
 """Custom Keras layers, one public layer per file, all registered under package ``keras_audiosr``."""
-from keras_audiosr.layers.band_merge import BandMerge, band_split_taps
+from keras_audiosr.layers.band_merge import BAND_SINC_ZEROS, BandMerge, band_split_taps
 from keras_audiosr.layers.crop_to_length import CropToLength
 from keras_audiosr.layers.interpolation1d import INTERPOLATION_METHODS, Interpolation1D
 from keras_audiosr.layers.multiscale_conv1d import MultiscaleConv1D
 from keras_audiosr.layers.pad_to_multiple import PadToMultiple
 from keras_audiosr.layers.phase_shuffle import PhaseShuffle
+from keras_audiosr.layers.stft_magnitude import STFTMagnitude, stft_magnitude
 from keras_audiosr.layers.subpixel1d import SubPixel1D
 from keras_audiosr.layers.superpixel1d import SuperPixel1D
 
 __all__ = [
+    "BAND_SINC_ZEROS",
     "BandMerge",
     "band_split_taps",
     "CropToLength",
@@ -17,6 +19,8 @@ __all__ = [
     "MultiscaleConv1D",
     "PadToMultiple",
     "PhaseShuffle",
+    "STFTMagnitude",
     "SubPixel1D",
     "SuperPixel1D",
+    "stft_magnitude",
 ]

@@ -35,8 +35,14 @@ class AudioEDSR(AudioSRModel):
     F = 256, 32 blocks, kernel 3, would give 13.2-14.0M in 1-D; the wider kernel also gives a
     useful receptive field: about 500 low-rate samples.)
 
-    ``interpolation_skip=True`` (off by default, not in the paper) adds the
-    :class:`Interpolation1D` of the input to the output and zero-initialises the output
+    ``band_preserving=True`` (the default for new models; not in the paper) merges the output with
+    :class:`~keras_audiosr.layers.BandMerge`: below 0.875 of the input's Nyquist frequency the output
+    is the linear-phase sinc interpolation of the input and the network only contributes above
+    it. The output convolution then starts at zero, so the untrained model is that sinc
+    interpolation. ``band_preserving=False`` is the published graph.
+
+    ``interpolation_skip=True`` (off by default, not in the paper; only without band preservation)
+    adds the :class:`Interpolation1D` of the input to the output and zero-initialises the output
     convolution, so the untrained model is the interpolation and the network learns a residual.
 
     Args:
@@ -46,12 +52,14 @@ class AudioEDSR(AudioSRModel):
         kernel_size: Kernel size of every convolution.
         residual_scaling: Factor on each block's residual branch (EDSR's 0.1 keeps deep stacks stable).
         interpolation_skip: Add the interpolated input at the output (see above).
+        band_preserving: Keep the input band exactly (see above); needs ratio >= 2.
         interpolation: Method of that interpolation (``"cubic"``, ``"sinc"``, ``"linear"``).
         channels: Audio channels processed jointly.
         hr_rate: Output sample rate in Hz.
         degradation: The degradation the training inputs were made with.
     """
 
+    supports_band_preserving = True
     presets = {
         "paper": dict(filters=128, num_blocks=30, kernel_size=9),
         "small": dict(filters=32, num_blocks=8, kernel_size=9),
@@ -67,6 +75,7 @@ class AudioEDSR(AudioSRModel):
         residual_scaling=0.1,
         interpolation_skip=False,
         interpolation="cubic",
+        band_preserving=True,
         channels=1,
         hr_rate=16000,
         degradation=None,
@@ -75,6 +84,12 @@ class AudioEDSR(AudioSRModel):
     ):
         stages = upsampling_stages(ratio)
         filters, num_blocks, kernel_size = int(filters), int(num_blocks), int(kernel_size)
+        band_preserving = bool(band_preserving)
+        if band_preserving and interpolation_skip:
+            raise ValueError("AudioEDSR: interpolation_skip and band_preserving are alternatives (band preservation "
+                             "already adds the sinc interpolation below the transition); pass band_preserving=False "
+                             "to use interpolation_skip")
+        merge = self.band_merge(ratio, type(self).__name__) if band_preserving else None
 
         def conv(units, label, **options):
             return keras.layers.Conv1D(units, kernel_size, padding="same", name=label, **options)
@@ -92,14 +107,16 @@ class AudioEDSR(AudioSRModel):
         for s in range(stages):
             h = conv(2 * filters, f"up{s}_conv")(h)
             h = SubPixel1D(2, name=f"up{s}_subpixel")(h)
-        output_init = "zeros" if interpolation_skip else "glorot_uniform"
+        output_init = "zeros" if interpolation_skip or band_preserving else "glorot_uniform"
         high_rate = conv(channels, "output_conv", kernel_initializer=output_init)(h)
         if interpolation_skip:
             interpolated = Interpolation1D(ratio, interpolation, name="interpolate")(low_rate)
             high_rate = keras.layers.Add(name="interpolation_skip")([high_rate, interpolated])
+        if band_preserving:
+            high_rate = merge([self.band_interpolation(ratio)(low_rate), high_rate])
 
         super().__init__(inputs=low_rate, outputs=high_rate, name=name, ratio=ratio, hr_rate=hr_rate,
-                         degradation=degradation, **kwargs)
+                         degradation=degradation, band_preserving=band_preserving, **kwargs)
         self.filters = filters
         self.num_blocks = num_blocks
         self.kernel_size = kernel_size
@@ -110,7 +127,8 @@ class AudioEDSR(AudioSRModel):
 
     @classmethod
     def from_size(cls, size, **kwargs):
-        """Builds a named size: ``"paper"`` (~9.6M parameters), ``"small"`` (CPU minutes) or ``"tiny"`` (tests)."""
+        """Builds a named size: ``"paper"`` (~9.6M parameters; the published graph with ``band_preserving=False``),
+        ``"small"`` (CPU minutes) or ``"tiny"`` (tests)."""
         return build_from_size(cls, size, kwargs)
 
     def get_config(self):

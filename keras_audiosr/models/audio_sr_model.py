@@ -1,6 +1,8 @@
 """AudioSRModel: the base of every generator, carrying its sample rates and degradation."""
 import keras
 
+from keras_audiosr.layers import BAND_SINC_ZEROS, BandMerge, Interpolation1D
+
 
 class AudioSRModel(keras.Model):
     """A functional Keras model that maps low-rate audio ``[B, T, C]`` to high-rate audio ``[B, ratio*T, C]``.
@@ -11,9 +13,20 @@ class AudioSRModel(keras.Model):
 
     Subclasses build their graph, call ``super().__init__(inputs=..., outputs=..., ratio=...,
     hr_rate=..., degradation=...)`` and add their own arguments to ``get_config``.
+
+    **Band preservation.** Generators with ``supports_band_preserving`` take ``band_preserving``
+    (default True for models built now): their output is then :class:`~keras_audiosr.layers.BandMerge`
+    of a fixed linear-phase sinc interpolation of the input (:meth:`band_interpolation`) and the
+    network's output, so below 0.875 of the input's Nyquist frequency the output IS that
+    interpolation (up to float rounding) and the network only contributes above it. A config
+    without the key (a ``.keras`` file saved before the option existed) loads with
+    ``band_preserving=False``, i.e. exactly the model that was saved.
     """
 
-    def __init__(self, *args, ratio=2, hr_rate=16000, degradation=None, **kwargs):
+    #: Whether the class takes ``band_preserving`` (``from_config`` then defaults a missing key to False).
+    supports_band_preserving = False
+
+    def __init__(self, *args, ratio=2, hr_rate=16000, degradation=None, band_preserving=False, **kwargs):
         super().__init__(*args, **kwargs)
         ratio, hr_rate = int(ratio), int(hr_rate)
         if ratio < 1:
@@ -23,25 +36,56 @@ class AudioSRModel(keras.Model):
         self.ratio = ratio
         self.hr_rate = hr_rate
         self.degradation = dict(degradation) if degradation else {"ratio": ratio, "filter": "cheby1:8", "zero_phase": True}
+        self.band_preserving = bool(band_preserving)
 
     @property
     def lr_rate(self):
         """Sample rate (Hz) of the input the model takes."""
         return self.hr_rate // self.ratio
 
+    #: Layer options of the fixed layers on a band-preserving model's kept path (input padding, band
+    #: interpolation, merge, crop): float32 even under a mixed-precision policy, so the kept band is
+    #: exact to float32 rounding while the network itself may run in float16.
+    BAND_PATH = {"dtype": "float32"}
+
+    @classmethod
+    def band_interpolation(cls, ratio, name="interpolate"):
+        """The fixed ``low`` branch of a band-preserving model: ``Interpolation1D(ratio, "sinc",
+        sinc_zeros=BAND_SINC_ZEROS)``, flat to the transition (see :data:`~keras_audiosr.layers.BAND_SINC_ZEROS`)."""
+        return Interpolation1D(ratio, "sinc", sinc_zeros=BAND_SINC_ZEROS, name=name, **cls.BAND_PATH)
+
+    @classmethod
+    def band_merge(cls, ratio, owner, name="band_merge"):
+        """The :class:`~keras_audiosr.layers.BandMerge` of a band-preserving model; ``ratio`` (the
+        up-sampling or bandwidth ratio) must be at least 2, since at ratio 1 there is no band above the input's."""
+        if int(ratio) < 2:
+            raise ValueError(f"{owner}: band_preserving needs a ratio >= 2 (at ratio {ratio} there is no band above "
+                             f"the input's to add); pass band_preserving=False")
+        return BandMerge(int(ratio), name=name, **cls.BAND_PATH)
+
     def audio_config(self):
         """The facts a user of a saved model needs: rates, ratio and the training degradation."""
-        return {"ratio": self.ratio, "lr_rate": self.lr_rate, "hr_rate": self.hr_rate, "degradation": dict(self.degradation)}
+        config = {"ratio": self.ratio, "lr_rate": self.lr_rate, "hr_rate": self.hr_rate,
+                  "degradation": dict(self.degradation)}
+        if self.supports_band_preserving:
+            config["band_preserving"] = self.band_preserving
+        return config
 
     def get_config(self):
-        return {
+        config = {
             "name": self.name,
             "trainable": self.trainable,
             "ratio": self.ratio,
             "hr_rate": self.hr_rate,
             "degradation": dict(self.degradation),
         }
+        if self.supports_band_preserving:
+            config["band_preserving"] = self.band_preserving
+        return config
 
     @classmethod
     def from_config(cls, config):
+        config = dict(config)
+        if cls.supports_band_preserving:
+            config.setdefault("band_preserving", False)  # saved before the option existed: as it was
         return cls(**config)

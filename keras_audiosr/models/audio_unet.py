@@ -4,6 +4,7 @@ import math
 import keras
 
 from keras_audiosr.layers import CropToLength, Interpolation1D, PadToMultiple, SubPixel1D
+from keras_audiosr.models._presets import build_from_size
 from keras_audiosr.models.audio_sr_model import AudioSRModel
 
 MODEL_SIZES = ("tiny", "small", "paper")
@@ -20,6 +21,20 @@ class AudioUNet(AudioSRModel):
     channels + ``SubPixel1D(2)`` -> sum with the interpolated input. Inputs of any length are
     padded to a multiple of ``2**(B+1)`` inside the model and the output is cropped back.
 
+    With ``band_preserving`` (the default for new models) the last step is instead
+    ``BandMerge([sinc(x), network])``: below 0.875 of the input's Nyquist frequency the output is
+    the linear-phase sinc interpolation of the input (:meth:`band_interpolation`), and the
+    network's output only passes above it (a fixed 120 dB high-pass; see
+    :class:`~keras_audiosr.layers.BandMerge` for the transition band and delay). The network then
+    sees that same sinc interpolation (``interpolation=None`` resolves to ``"sinc"``): both
+    interpolations are fixed invertible functions of the same samples, so neither carries more
+    information, but the sinc leaves the band the network writes empty (the cubic kernel puts a
+    mirror image of the low band there, only 6 to 25 dB down from 1.0 to 1.5 times the input's
+    Nyquist, that the network would first have to learn to cancel), it is computed once for both
+    branches, and the untrained model is exactly the sinc resampler. ``interpolation="cubic"`` still gives the network the papers' cubic input.
+    ``band_preserving=False`` with ``interpolation="cubic"`` is the published graph
+    (``from_size("paper", band_preserving=False)``).
+
     The defaults are the reference code's (filters 128, 384, 512, 512; kernels 65, 33, 17, 9;
     bottleneck 512 x 9; dropout 0.5). The paper states min(2**(6+b), 512) filters and
     max(2**(7-b)+1, 9) kernels for block b = 1..B, which differs at b = 2 (256 vs 384).
@@ -31,12 +46,15 @@ class AudioUNet(AudioSRModel):
         bottleneck_filters, bottleneck_kernel_size: The bottleneck convolution.
         dropout: Dropout rate in the bottleneck and up-sampling blocks (0 disables).
         batch_norm: Batch-normalise after each convolution but the last.
-        interpolation: Fixed input interpolation (``"cubic"``, ``"sinc"``, ``"linear"``).
+        interpolation: Fixed interpolation the network sees (``"cubic"``, ``"sinc"``, ``"linear"``;
+            None: ``"sinc"`` when band-preserving, else ``"cubic"``).
+        band_preserving: Keep the input band exactly (see above); False gives the papers' residual output.
         channels: Audio channels processed jointly (1 for the papers; stereo is handled channel by channel).
         hr_rate: Output sample rate in Hz (the input rate is ``hr_rate // ratio``).
         degradation: The degradation the training inputs were made with (a ``Degradation.to_dict()``).
     """
 
+    supports_band_preserving = True
     presets = {
         "paper": dict(filters=(128, 384, 512, 512), kernel_sizes=(65, 33, 17, 9), bottleneck_filters=512,
                       bottleneck_kernel_size=9, dropout=0.5),
@@ -54,7 +72,8 @@ class AudioUNet(AudioSRModel):
         bottleneck_kernel_size=9,
         dropout=0.5,
         batch_norm=False,
-        interpolation="cubic",
+        interpolation=None,
+        band_preserving=True,
         channels=1,
         hr_rate=16000,
         degradation=None,
@@ -62,6 +81,9 @@ class AudioUNet(AudioSRModel):
         **kwargs,
     ):
         filters, kernel_sizes = tuple(int(f) for f in filters), tuple(int(k) for k in kernel_sizes)
+        band_preserving = bool(band_preserving)
+        if interpolation is None:
+            interpolation = "sinc" if band_preserving else "cubic"
         if not filters or len(filters) != len(kernel_sizes):
             raise ValueError(f"filters {filters} and kernel_sizes {kernel_sizes} must be non-empty and of equal length")
         depth = len(filters)
@@ -75,11 +97,16 @@ class AudioUNet(AudioSRModel):
                 h = keras.layers.Dropout(rate)(h)
             return activation(h)
 
-        # The fixed interpolation, the residual sum and the crop run in float32 under any policy, so
-        # a mixed_float16 model keeps its input band at full precision and outputs float32 for the loss.
+        # The fixed interpolation(s), the residual sum or band merge and the crop run in float32 under any
+        # policy, so a mixed_float16 model keeps its input band at full precision and outputs float32 for the loss.
         low_rate = keras.Input(shape=(None, channels), name="low_rate")
+        merge = self.band_merge(ratio, type(self).__name__) if band_preserving else None
         padded = PadToMultiple(multiple, name="pad", dtype="float32")(low_rate)
-        interpolated = Interpolation1D(ratio, interpolation, name="interpolate", dtype="float32")(padded)
+        if band_preserving and interpolation == "sinc":
+            low_band = interpolated = self.band_interpolation(ratio)(padded)
+        else:
+            interpolated = Interpolation1D(ratio, interpolation, name="interpolate", dtype="float32")(padded)
+            low_band = self.band_interpolation(ratio, "band_interpolate")(padded) if band_preserving else None
 
         h, skips = interpolated, []
         for b, (nf, ks) in enumerate(zip(filters, kernel_sizes)):
@@ -97,11 +124,14 @@ class AudioUNet(AudioSRModel):
             h = keras.layers.Concatenate(name=f"up{b}_skip")([h, skips[b]])
         h = keras.layers.Conv1D(2 * channels, 9, padding="same", kernel_initializer="zeros", name="final_conv")(h)
         h = SubPixel1D(2, name="final_subpixel")(h)
-        h = keras.layers.Add(name="residual", dtype="float32")([h, interpolated])
+        if band_preserving:
+            h = merge([low_band, h])
+        else:
+            h = keras.layers.Add(name="residual", dtype="float32")([h, interpolated])
         high_rate = CropToLength(ratio, name="crop", dtype="float32")([h, low_rate])
 
         super().__init__(inputs=low_rate, outputs=high_rate, name=name, ratio=ratio, hr_rate=hr_rate,
-                         degradation=degradation, **kwargs)
+                         degradation=degradation, band_preserving=band_preserving, **kwargs)
         self.filters = filters
         self.kernel_sizes = kernel_sizes
         self.bottleneck_filters = int(bottleneck_filters)
@@ -113,10 +143,9 @@ class AudioUNet(AudioSRModel):
 
     @classmethod
     def from_size(cls, size, **kwargs):
-        """Builds a named size: ``"paper"`` (published), ``"small"`` (trains in minutes on a CPU) or ``"tiny"`` (tests)."""
-        if size not in cls.presets:
-            raise ValueError(f"unknown model size {size!r}; choose one of {tuple(cls.presets)}")
-        return cls(**{**cls.presets[size], **kwargs})
+        """Builds a named size: ``"paper"`` (published sizes; the published graph with
+        ``band_preserving=False``), ``"small"`` (trains in minutes on a CPU) or ``"tiny"`` (tests)."""
+        return build_from_size(cls, size, kwargs)
 
     def get_config(self):
         config = super().get_config()

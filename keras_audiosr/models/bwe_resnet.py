@@ -15,7 +15,9 @@ class BWEResNet(SameRateModel):
     scaling 0.1, 1x1 output convolution; 55M parameters); batch-norm and dropout 0.5 are the
     paper's regularisation variants (it trains them separately), and convolutions followed by
     batch-norm have no bias. The output convolution starts at zero, so the untrained model
-    passes its input through (a package choice, as in :class:`AudioUNet`).
+    passes its input through (a package choice, as in :class:`AudioUNet`). With ``band_preserving``
+    (the default for new models) the sum with the input becomes ``BandMerge([input, network])``
+    (see :class:`~keras_audiosr.models.SameRateModel`); ``band_preserving=False`` is the authors' graph.
 
     The authors' code took stereo as two joint channels (``channels=2`` here); this package
     treats the model as mono and folds channels into the batch with
@@ -30,6 +32,7 @@ class BWEResNet(SameRateModel):
         dropout: Dropout rate after each block convolution (0 disables; the paper's variant uses 0.5).
         batch_norm: Batch-normalise after each block convolution.
         output_kernel_size: Kernel of the output convolution.
+        band_preserving: Keep the input band below 0.875 of the cutoff exactly.
         channels: Audio channels processed jointly.
         hr_rate: Sample rate of input and output in Hz.
         degradation: The low-pass degradation of the training inputs (its ratio is ``bandwidth_ratio``).
@@ -42,9 +45,12 @@ class BWEResNet(SameRateModel):
     }
 
     def __init__(self, bandwidth_ratio=2, filters=512, num_blocks=15, kernel_size=7, residual_scaling=0.1, dropout=0.0,
-                 batch_norm=False, output_kernel_size=1, channels=1, hr_rate=44100, degradation=None, name="bwe_resnet",
-                 **kwargs):
+                 batch_norm=False, output_kernel_size=1, band_preserving=True, channels=1, hr_rate=44100,
+                 degradation=None, name="bwe_resnet", **kwargs):
         filters, num_blocks, kernel_size, dropout = int(filters), int(num_blocks), int(kernel_size), float(dropout)
+        band_preserving = bool(band_preserving)
+        bandwidth_ratio = self.checked_bandwidth_ratio(bandwidth_ratio)
+        merge = self.band_merge(bandwidth_ratio, type(self).__name__) if band_preserving else None
 
         band_limited = keras.Input(shape=(None, channels), name="band_limited")
         h = keras.layers.Conv1D(filters, kernel_size, padding="same", name="head_conv")(band_limited)
@@ -63,10 +69,13 @@ class BWEResNet(SameRateModel):
             h = keras.layers.Add(name=f"block{b}_add")([h, r])
         h = keras.layers.Conv1D(channels, output_kernel_size, padding="same", kernel_initializer="zeros",
                                 name="output_conv")(h)
-        full_band = keras.layers.Add(name="residual")([h, band_limited])
+        if band_preserving:
+            full_band = merge([band_limited, h])
+        else:
+            full_band = keras.layers.Add(name="residual")([h, band_limited])
 
         super().__init__(inputs=band_limited, outputs=full_band, name=name, bandwidth_ratio=bandwidth_ratio,
-                         hr_rate=hr_rate, degradation=degradation, **kwargs)
+                         hr_rate=hr_rate, degradation=degradation, band_preserving=band_preserving, **kwargs)
         self.filters = filters
         self.num_blocks = num_blocks
         self.kernel_size = kernel_size

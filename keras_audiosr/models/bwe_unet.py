@@ -19,7 +19,9 @@ class BWEUNet(SameRateModel):
     and cropped back. The last convolution starts at zero, so the untrained model passes its
     input through (a package choice). Defaults: widths 128, 256, 512, 512, kernels 65, 33,
     17, 9, bottleneck 512 x 9; batch-norm (down blocks) and dropout 0.5 (bottleneck and up
-    blocks) are the paper's regularisation variants.
+    blocks) are the paper's regularisation variants. With ``band_preserving`` (the default for
+    new models) the sum with the input becomes ``BandMerge([input, network])`` (see
+    :class:`~keras_audiosr.models.SameRateModel`); ``band_preserving=False`` is the authors' graph.
 
     Stereo: the model is mono; fold channels into the batch with
     :func:`~keras_audiosr.models.fold_channels` (or pass ``channels=2`` to process them jointly
@@ -33,6 +35,7 @@ class BWEUNet(SameRateModel):
         output_kernel_size: Kernel of the last up block's convolution.
         dropout: Dropout rate in the bottleneck and up blocks (0 disables).
         batch_norm: Batch-normalise in the down blocks.
+        band_preserving: Keep the input band below 0.875 of the cutoff exactly.
         channels: Audio channels processed jointly.
         hr_rate: Sample rate of input and output in Hz.
         degradation: The low-pass degradation of the training inputs (its ratio is ``bandwidth_ratio``).
@@ -48,8 +51,12 @@ class BWEUNet(SameRateModel):
 
     def __init__(self, bandwidth_ratio=2, filters=(128, 256, 512, 512), kernel_sizes=(65, 33, 17, 9),
                  bottleneck_filters=512, bottleneck_kernel_size=9, output_kernel_size=9, dropout=0.0, batch_norm=False,
-                 channels=1, hr_rate=44100, degradation=None, name="bwe_unet", **kwargs):
+                 band_preserving=True, channels=1, hr_rate=44100, degradation=None, name="bwe_unet", **kwargs):
         filters, kernel_sizes = tuple(int(f) for f in filters), tuple(int(k) for k in kernel_sizes)
+        band_preserving = bool(band_preserving)
+        bandwidth_ratio = self.checked_bandwidth_ratio(bandwidth_ratio)
+        merge = self.band_merge(bandwidth_ratio, type(self).__name__) if band_preserving else None
+        kept = self.BAND_PATH if band_preserving else {}  # the kept path stays float32 under mixed precision
         if not filters or len(filters) != len(kernel_sizes):
             raise ValueError(f"filters {filters} and kernel_sizes {kernel_sizes} must be non-empty and of equal length")
         depth, dropout = len(filters), float(dropout)
@@ -58,7 +65,7 @@ class BWEUNet(SameRateModel):
             return keras.layers.Dropout(dropout, name=f"{label}_dropout")(h) if dropout else h
 
         band_limited = keras.Input(shape=(None, channels), name="band_limited")
-        padded = PadToMultiple(2 ** (depth + 1), name="pad")(band_limited)
+        padded = PadToMultiple(2 ** (depth + 1), name="pad", **kept)(band_limited)
         h, skips = padded, []
         for b, (nf, ks) in enumerate(zip(filters, kernel_sizes)):
             h = keras.layers.Conv1D(nf, ks, strides=2, padding="same", name=f"down{b}_conv")(h)
@@ -82,11 +89,14 @@ class BWEUNet(SameRateModel):
             if not last:
                 h = keras.layers.ReLU(name=f"up{b}_act")(h)
             h = SubPixel1D(2, name=f"up{b}_subpixel")(h)
-        h = keras.layers.Add(name="residual")([h, padded])
-        full_band = CropToLength(1, name="crop")([h, band_limited])
+        if band_preserving:
+            h = merge([padded, h])
+        else:
+            h = keras.layers.Add(name="residual")([h, padded])
+        full_band = CropToLength(1, name="crop", **kept)([h, band_limited])
 
         super().__init__(inputs=band_limited, outputs=full_band, name=name, bandwidth_ratio=bandwidth_ratio,
-                         hr_rate=hr_rate, degradation=degradation, **kwargs)
+                         hr_rate=hr_rate, degradation=degradation, band_preserving=band_preserving, **kwargs)
         self.filters = filters
         self.kernel_sizes = kernel_sizes
         self.bottleneck_filters = int(bottleneck_filters)

@@ -110,6 +110,13 @@ class MUGANGenerator(_MUGANConfig, AudioSRModel):
     The last convolution starts at zero, so the untrained model is the interpolation. Inputs of
     any length are padded to a multiple of ``2**(B+1)`` and the output is cropped back.
 
+    With ``band_preserving`` (the default for new models) the sum is replaced by
+    ``BandMerge([sinc(x), network])``: below 0.875 of the input's Nyquist frequency the output is
+    the linear-phase sinc interpolation of the input and the network only contributes above it;
+    the network then sees that sinc interpolation too (``interpolation=None``), for the reasons
+    given in :class:`~keras_audiosr.models.AudioUNet`. ``band_preserving=False`` with
+    ``interpolation="cubic"`` is the published graph.
+
     ``filters`` are total widths, split over the four kernels (3, 9, 27, 81); the ``"paper"``
     size uses B = 4 and widths 64..512 (16..128 per kernel; 88.5M parameters, mostly in the
     deep blocks whose inputs SuperPixel1D has doubled); pass eight widths for B = 8. The
@@ -127,18 +134,25 @@ class MUGANGenerator(_MUGANConfig, AudioSRModel):
         output_kernel_size: Kernel of the final convolution.
         skip_connections: Concatenate the down-block outputs into the up blocks (False gives
             the plain encoder-decoder of the autoencoder, still with the input residual).
-        interpolation: Fixed input interpolation (``"cubic"``, ``"sinc"``, ``"linear"``).
+        interpolation: Fixed interpolation the network sees (``"cubic"``, ``"sinc"``, ``"linear"``;
+            None: ``"sinc"`` when band-preserving, else ``"cubic"``).
+        band_preserving: Keep the input band exactly (see above).
         channels: Audio channels processed jointly.
         hr_rate: Output sample rate in Hz.
         degradation: The degradation the training inputs were made with.
     """
 
+    supports_band_preserving = True
     presets = _GENERATOR_PRESETS
 
     def __init__(self, ratio=2, filters=(64, 128, 256, 512), kernel_sizes=(3, 9, 27, 81), bottleneck_filters=512,
                  dropout=0.5, batch_norm=True, alpha=0.2, output_kernel_size=27, skip_connections=True,
-                 interpolation="cubic", channels=1, hr_rate=16000, degradation=None, name="mugan_generator", **kwargs):
+                 interpolation=None, band_preserving=True, channels=1, hr_rate=16000, degradation=None,
+                 name="mugan_generator", **kwargs):
         filters, kernel_sizes = tuple(int(f) for f in filters), tuple(int(k) for k in kernel_sizes)
+        band_preserving = bool(band_preserving)
+        if interpolation is None:
+            interpolation = "sinc" if band_preserving else "cubic"
         if not filters:
             raise ValueError("MUGANGenerator needs at least one down block (filters is empty)")
         _check_widths(type(self).__name__, filters + (int(bottleneck_filters),), kernel_sizes)
@@ -146,15 +160,24 @@ class MUGANGenerator(_MUGANConfig, AudioSRModel):
         multiple = total_stride // math.gcd(total_stride, int(ratio))
 
         low_rate = keras.Input(shape=(None, channels), name="low_rate")
-        padded = PadToMultiple(multiple, name="pad")(low_rate)
-        interpolated = Interpolation1D(ratio, interpolation, name="interpolate")(padded)
+        merge = self.band_merge(ratio, type(self).__name__) if band_preserving else None
+        kept = self.BAND_PATH if band_preserving else {}  # the kept path stays float32 under mixed precision
+        padded = PadToMultiple(multiple, name="pad", **kept)(low_rate)
+        if band_preserving and interpolation == "sinc":
+            low_band = interpolated = self.band_interpolation(ratio)(padded)
+        else:
+            interpolated = Interpolation1D(ratio, interpolation, name="interpolate")(padded)
+            low_band = self.band_interpolation(ratio, "band_interpolate")(padded) if band_preserving else None
         h, _ = _multiscale_unet(interpolated, filters, kernel_sizes, int(bottleneck_filters), float(dropout), batch_norm,
                                 alpha, skip_connections, channels, output_kernel_size, "zeros")
-        h = keras.layers.Add(name="residual")([h, interpolated])
-        high_rate = CropToLength(ratio, name="crop")([h, low_rate])
+        if band_preserving:
+            h = merge([low_band, h])
+        else:
+            h = keras.layers.Add(name="residual")([h, interpolated])
+        high_rate = CropToLength(ratio, name="crop", **kept)([h, low_rate])
 
         super().__init__(inputs=low_rate, outputs=high_rate, name=name, ratio=ratio, hr_rate=hr_rate,
-                         degradation=degradation, **kwargs)
+                         degradation=degradation, band_preserving=band_preserving, **kwargs)
         self._set_unet_attributes(filters, kernel_sizes, bottleneck_filters, dropout, batch_norm, alpha,
                                   output_kernel_size, channels)
         self.skip_connections = bool(skip_connections)
@@ -162,7 +185,8 @@ class MUGANGenerator(_MUGANConfig, AudioSRModel):
 
     @classmethod
     def from_size(cls, size, **kwargs):
-        """Builds a named size: ``"paper"`` (B = 4), ``"small"`` (CPU minutes) or ``"tiny"`` (tests)."""
+        """Builds a named size: ``"paper"`` (B = 4; the published graph with ``band_preserving=False``),
+        ``"small"`` (CPU minutes) or ``"tiny"`` (tests)."""
         return build_from_size(cls, size, kwargs)
 
     def get_config(self):

@@ -39,8 +39,14 @@ class SameRateModel(AudioSRModel):
     (cutoff = ``hr_rate / (2 * bandwidth_ratio)``) travels in the config as ``bandwidth_ratio``
     and as the ratio of the training degradation (applied without decimation, e.g. with
     :func:`keras_audiosr.degrade.lowpass`), so evaluation knows the band to score.
+
+    Band preservation (``band_preserving``, the default for new models): the output is
+    ``BandMerge([x, network])`` with the bandwidth ratio as BandMerge's ratio, so below 0.875 of
+    the nominal cutoff the output IS the input (already at the output rate: no interpolation) and
+    the network only contributes above it. Subclasses build the merge with :meth:`band_merge`.
     """
 
+    supports_band_preserving = True
     presets = {}
 
     def __init__(self, *args, bandwidth_ratio=2, ratio=1, degradation=None, **kwargs):
@@ -49,15 +55,21 @@ class SameRateModel(AudioSRModel):
                 f"{type(self).__name__} works at a single rate, so ratio must be 1, got {ratio}; "
                 f"give the band limit as bandwidth_ratio"
             )
-        bandwidth_ratio = int(bandwidth_ratio)
-        if bandwidth_ratio < 2:
-            raise ValueError(f"bandwidth_ratio must be an integer >= 2, got {bandwidth_ratio}")
+        bandwidth_ratio = self.checked_bandwidth_ratio(bandwidth_ratio)
         if degradation and int(degradation.get("ratio", bandwidth_ratio)) != bandwidth_ratio:
             raise ValueError(f"degradation ratio {degradation['ratio']} differs from bandwidth_ratio {bandwidth_ratio}")
         if not degradation:
             degradation = {"ratio": bandwidth_ratio, "filter": "cheby1:6", "zero_phase": True}
         super().__init__(*args, ratio=1, degradation=dict(degradation), **kwargs)
         self.bandwidth_ratio = bandwidth_ratio
+
+    @staticmethod
+    def checked_bandwidth_ratio(bandwidth_ratio) -> int:
+        """``int(bandwidth_ratio)``; below 2 raises ValueError (subclasses check it before building their graph)."""
+        bandwidth_ratio = int(bandwidth_ratio)
+        if bandwidth_ratio < 2:
+            raise ValueError(f"bandwidth_ratio must be an integer >= 2, got {bandwidth_ratio}")
+        return bandwidth_ratio
 
     @property
     def cutoff_hz(self) -> float:

@@ -8,8 +8,11 @@ import tensorflow as tf
 from keras import ops
 
 from keras_audiosr.metrics import SNRMetric
+from keras_audiosr.models.critic import split_critic_outputs
+from keras_audiosr.models.critic_ensemble import CriticEnsemble
 from keras_audiosr.training.losses import (
     feature_distance,
+    feature_matching_loss,
     get_adversarial_loss,
     get_sample_loss,
     gradient_penalty,
@@ -25,6 +28,8 @@ def default_optimizers(loss: str = "wgan-gp", learning_rate: float | None = None
     - ``"wgan-gp"`` and ``"gan"``: Adam, learning rate 1e-4, beta_1 0.9, beta_2 0.999 (King et al.'s
       WGAN-GP settings, also used for the plain GAN).
     - ``"wgan"``: RMSprop 5e-5 (Arjovsky et al.: momentum destabilises a weight-clipped critic).
+    - ``"lsgan"`` and ``"hinge"``: AdamW, learning rate 2e-4, beta_1 0.8, beta_2 0.99, weight decay
+      0.01 (HiFi-GAN's settings; it decays the rate by 0.999 per epoch, a callback's job).
 
     ``learning_rate`` replaces the variant's learning rate for both.
     """
@@ -32,6 +37,10 @@ def default_optimizers(loss: str = "wgan-gp", learning_rate: float | None = None
     if name == "wgan":
         lr = learning_rate or 5e-5
         return (keras.optimizers.RMSprop(lr, name="g_optimizer"), keras.optimizers.RMSprop(lr, name="d_optimizer"))
+    if name in ("lsgan", "hinge"):
+        lr = learning_rate or 2e-4
+        return tuple(keras.optimizers.AdamW(lr, weight_decay=0.01, beta_1=0.8, beta_2=0.99, name=n)
+                     for n in ("g_optimizer", "d_optimizer"))
     lr = learning_rate or 1e-4
     return (keras.optimizers.Adam(lr, beta_1=0.9, beta_2=0.999, name="g_optimizer"),
             keras.optimizers.Adam(lr, beta_1=0.9, beta_2=0.999, name="d_optimizer"))
@@ -44,6 +53,15 @@ def _deserialize(obj):
 @keras.saving.register_keras_serializable(package="keras_audiosr")
 class AdversarialTrainer(keras.Model):
     """Trains ``generator`` (low-rate -> high-rate audio) adversarially against ``critic`` with ``fit``.
+
+    Example (HiFi-GAN-style critics and losses)::
+
+        trainer = AdversarialTrainer(generator, [MultiPeriodCritic.from_size("small"),
+                                                 MultiResolutionCritic.from_size("small")],
+                                     loss="lsgan", feature_matching_weight=2.0,
+                                     sample_loss=get_sample_loss("l1+mrstft", weights={"mrstft": 1.0}))
+        trainer.compile()
+        trainer.fit(make_dataset(lr, hr, 16, repeat=True), epochs=..., steps_per_epoch=...)
 
     Data: ``fit`` batches of ``(low_rate, high_rate)`` (e.g. from
     :func:`keras_audiosr.data.make_dataset`).
@@ -63,12 +81,23 @@ class AdversarialTrainer(keras.Model):
       ``"wgan-gp"`` (``xhat`` a random per-example interpolate of real and generated audio);
       ``"wgan"`` clips every critic weight to ``[-clip_value, clip_value]`` after each update.
     - generator: ``sample_weight * sample_loss(y, G(x)) + adversarial_weight * adv(D(G(x)))
-      [+ feature_weight * mean((phi(y) - phi(G(x)))**2)]`` with ``phi`` the frozen
-      ``feature_extractor`` (a Keras model; MU-GAN uses L2 + 1.0 * feature + 0.001 * adversarial).
+      [+ feature_weight * mean((phi(y) - phi(G(x)))**2)]
+      [+ feature_matching_weight * sum_l mean|D_l(y) - D_l(G(x))|]`` with ``phi`` the frozen
+      ``feature_extractor`` (a Keras model; MU-GAN uses L2 + 1.0 * feature + 0.001 * adversarial)
+      and ``D_l`` the critic's feature maps (HiFi-GAN's feature matching, weight 2).
+
+    **Critics.** One Keras model, or a list of them (wrapped in a
+    :class:`~keras_audiosr.models.CriticEnsemble`, trained by one optimizer). A critic returns a
+    score tensor (the seeds' critics) or ``{"scores": [...], "features": [...]}`` (the
+    multi-critics :class:`~keras_audiosr.models.MultiPeriodCritic` and
+    :class:`~keras_audiosr.models.MultiResolutionCritic`); the adversarial losses are summed
+    over all scores, so one plain critic trains exactly as before.
 
     Default ``adversarial_weight``: 0.01 for ``"gan"`` (the GAN variant of the Retzloeff report);
     1e-3 for ``"wgan-gp"`` and ``"wgan"`` (King et al. do not state one that could be checked here;
-    1e-3 matches MU-GAN's adversarial weight).
+    1e-3 matches MU-GAN's adversarial weight); 1.0 for ``"lsgan"`` and ``"hinge"`` (HiFi-GAN, whose
+    other terms are 2 x feature matching and 45 x mel L1: weigh the sample loss to match).
+    Default ``n_critic``: 5 for ``"wgan-gp"``, ``"wgan"`` and ``"gan"``, 1 for ``"lsgan"`` and ``"hinge"``.
 
     **Distribution.** Each replica reduces its per-example losses to
     ``mean / num_replicas_in_sync`` (the global-batch mean's share); Keras 3's optimizer sums
@@ -78,7 +107,8 @@ class AdversarialTrainer(keras.Model):
 
     **Metrics.** ``g_loss`` (generator objective), ``d_loss`` (critic objective incl. penalty),
     ``sample_loss``, ``adv_loss`` (the unweighted generator adversarial term), ``gp`` (weighted
-    penalty, WGAN-GP only), ``feature_loss`` (when a feature extractor is given) and ``snr`` (dB, of
+    penalty, WGAN-GP only), ``feature_loss`` (when a feature extractor is given), ``fm_loss``
+    (unweighted feature matching, when ``feature_matching_weight`` > 0) and ``snr`` (dB, of
     the generator output on the batch before its update). There is no ``loss`` entry: monitor e.g.
     ``val_sample_loss`` or ``val_snr`` (mode ``"max"``) in callbacks. ``evaluate`` reports every
     metric but ``d_loss`` and ``gp``.
@@ -90,27 +120,40 @@ class AdversarialTrainer(keras.Model):
     Args:
         generator: Built Keras model ``[B, T, C] -> [B, r*T, C]``.
         critic: Keras model scoring high-rate audio ``[B, r*T, C] -> [B, ...]`` (unbounded logits
-            for ``"gan"``). Avoid batch normalisation with ``"wgan-gp"`` (the penalty is per example).
-        loss: ``"wgan-gp"``, ``"wgan"`` or ``"gan"``.
-        n_critic: Critic updates per generator update.
+            for ``"gan"``) or ``{"scores", "features"}``, or a list of such models. Avoid batch
+            normalisation with ``"wgan-gp"`` (the penalty is per example).
+        loss: ``"wgan-gp"``, ``"wgan"``, ``"gan"``, ``"lsgan"`` or ``"hinge"``.
+        n_critic: Critic updates per generator update (None: the variant's default).
         gp_weight: lambda of the gradient penalty (``"wgan-gp"``).
         clip_value: Weight clipping bound (``"wgan"``).
-        sample_loss: ``"l1"``, ``"l2"`` or a per-example callable ``(y_true, y_pred) -> [B]``.
+        sample_loss: A name for :func:`~keras_audiosr.training.get_sample_loss` (``"l1"``, ``"l2"``,
+            ``"mrstft"``, ``"l1+mrstft"``, ...) or a per-example callable ``(y_true, y_pred) -> [B]``
+            (e.g. ``get_sample_loss("l1+mrstft", weights=...)``).
         sample_weight: Weight of the sample loss.
         adversarial_weight: Weight of the generator's adversarial term (None: the variant's default).
         feature_extractor: Optional Keras model ``phi``; frozen (``trainable`` set to False).
         feature_weight: Weight of the feature loss.
+        feature_matching_weight: Weight of feature matching over the critic's feature maps (0: off;
+            HiFi-GAN: 2.0); needs a critic that returns features.
         seed: Seed of the gradient-penalty interpolation weights.
     """
 
-    def __init__(self, generator, critic, *, loss="wgan-gp", n_critic=5, gp_weight=10.0, clip_value=0.01,
+    def __init__(self, generator, critic, *, loss="wgan-gp", n_critic=None, gp_weight=10.0, clip_value=0.01,
                  sample_loss="l2", sample_weight=1.0, adversarial_weight=None, feature_extractor=None,
-                 feature_weight=0.0, seed=0, name="adversarial_trainer", **kwargs):
+                 feature_weight=0.0, feature_matching_weight=0.0, seed=0, name="adversarial_trainer", **kwargs):
         super().__init__(name=name, **kwargs)
-        generator, critic, feature_extractor = _deserialize(generator), _deserialize(critic), _deserialize(feature_extractor)
+        generator, feature_extractor = _deserialize(generator), _deserialize(feature_extractor)
+        if isinstance(critic, (list, tuple)):
+            critic = CriticEnsemble(list(critic)) if len(critic) != 1 else _deserialize(critic[0])
+        critic = _deserialize(critic)
+        variant = get_adversarial_loss(loss)
+        if n_critic is None:
+            n_critic = variant.default_n_critic
         if int(n_critic) != n_critic or n_critic < 1:
             raise ValueError(f"n_critic must be a positive integer, got {n_critic!r}")
-        variant = get_adversarial_loss(loss)
+        if feature_matching_weight and not getattr(critic, "returns_features", False):
+            raise ValueError(f"feature_matching_weight is non-zero but critic {critic.name!r} returns no feature maps; "
+                             f"use critics such as MultiPeriodCritic or MultiResolutionCritic")
         sample_loss = _deserialize(sample_loss)
         self._sample_loss_fn = get_sample_loss(sample_loss)
         if not generator.built:
@@ -140,6 +183,7 @@ class AdversarialTrainer(keras.Model):
         self.sample_weight = float(sample_weight)
         self.adversarial_weight = float(variant.default_weight if adversarial_weight is None else adversarial_weight)
         self.feature_weight = float(feature_weight)
+        self.feature_matching_weight = float(feature_matching_weight)
         self.seed = int(seed)
         self.g_optimizer = None
         self.d_optimizer = None
@@ -150,6 +194,7 @@ class AdversarialTrainer(keras.Model):
         self.adv_loss_tracker = keras.metrics.Mean(name="adv_loss")
         self.gp_tracker = keras.metrics.Mean(name="gp") if variant.gradient_penalty else None
         self.feature_loss_tracker = keras.metrics.Mean(name="feature_loss") if feature_extractor is not None else None
+        self.fm_loss_tracker = keras.metrics.Mean(name="fm_loss") if self.feature_matching_weight else None
         self.snr_metric = SNRMetric(name="snr")
         self.built = True
 
@@ -215,9 +260,9 @@ class AdversarialTrainer(keras.Model):
     def _critic_update(self, x, y):
         fake = ops.stop_gradient(self.generator(x, training=True))
         with tf.GradientTape() as tape:
-            real_scores = self.critic(y, training=True)
-            fake_scores = self.critic(fake, training=True)
-            per_example = self._variant.critic_loss(real_scores, fake_scores)
+            real_scores, _ = split_critic_outputs(self.critic(y, training=True))
+            fake_scores, _ = split_critic_outputs(self.critic(fake, training=True))
+            per_example = self._sum(self._variant.critic_loss(r, f) for r, f in zip(real_scores, fake_scores))
             if self._variant.gradient_penalty:
                 epsilon = self.interpolation_weights(ops.shape(y)[0])
                 penalty = gradient_penalty(self.critic, y, fake, epsilon, self.gp_weight)
@@ -231,10 +276,20 @@ class AdversarialTrainer(keras.Model):
                 v.assign(ops.clip(v, -self.clip_value, self.clip_value))
         self.d_loss_tracker.update_state(ops.mean(per_example))
 
+    @staticmethod
+    def _sum(per_example_terms):
+        """Sum of per-example terms (one per sub-critic), in float32 whatever the critics' dtype."""
+        total = None
+        for term in per_example_terms:
+            term = ops.cast(term, "float32")
+            total = term if total is None else total + term
+        return total
+
     def _generator_terms(self, x, y, training):
         fake = self.generator(x, training=training)
-        sample = self._sample_loss_fn(y, fake)
-        adversarial = self._variant.generator_loss(self.critic(fake, training=training))
+        sample = ops.cast(self._sample_loss_fn(y, fake), "float32")
+        fake_scores, fake_features = split_critic_outputs(self.critic(fake, training=training))
+        adversarial = self._sum(self._variant.generator_loss(s) for s in fake_scores)
         total = self.sample_weight * sample + self.adversarial_weight * adversarial
         terms = {"sample_loss": sample, "adv_loss": adversarial}
         if self.feature_extractor is not None:
@@ -242,6 +297,12 @@ class AdversarialTrainer(keras.Model):
                                        self.feature_extractor(fake, training=False))
             total = total + self.feature_weight * feature
             terms["feature_loss"] = feature
+        if self.fm_loss_tracker is not None:
+            _, real_features = split_critic_outputs(self.critic(y, training=training))
+            matching = ops.cast(feature_matching_loss([ops.stop_gradient(f) for f in real_features], fake_features),
+                                "float32")
+            total = total + self.feature_matching_weight * matching
+            terms["fm_loss"] = matching
         terms["g_loss"] = total
         return fake, terms
 
@@ -251,6 +312,8 @@ class AdversarialTrainer(keras.Model):
         self.adv_loss_tracker.update_state(ops.mean(terms["adv_loss"]))
         if self.feature_loss_tracker is not None:
             self.feature_loss_tracker.update_state(ops.mean(terms["feature_loss"]))
+        if self.fm_loss_tracker is not None:
+            self.fm_loss_tracker.update_state(ops.mean(terms["fm_loss"]))
         self.snr_metric.update_state(y, fake)
 
     def _unpack(self, data):
@@ -296,7 +359,8 @@ class AdversarialTrainer(keras.Model):
         trackers = [self.g_loss_tracker]
         if training:
             trackers += [self.d_loss_tracker, self.gp_tracker]
-        trackers += [self.sample_loss_tracker, self.adv_loss_tracker, self.feature_loss_tracker, self.snr_metric]
+        trackers += [self.sample_loss_tracker, self.adv_loss_tracker, self.feature_loss_tracker, self.fm_loss_tracker,
+                     self.snr_metric]
         return {m.name: m.result() for m in trackers if m is not None}
 
     # ----------------------------------------------------------------- config
@@ -318,6 +382,7 @@ class AdversarialTrainer(keras.Model):
             "feature_extractor": (keras.saving.serialize_keras_object(self.feature_extractor)
                                   if self.feature_extractor is not None else None),
             "feature_weight": self.feature_weight,
+            "feature_matching_weight": self.feature_matching_weight,
             "seed": self.seed,
         }
 
