@@ -196,7 +196,8 @@ def test_means_leave_out_non_finite_values_and_say_so(tmp_path, wav_files):
         assert report["mean_excluded"][s]["snr"] == 1
     assert report["mean_excluded"]["model"]["lsd"] == sum(not np.isfinite(f["model"]["lsd"]) for f in report["files"])
     table = format_table(report)
-    assert "note: means leave out non-finite or missing values: model SNR (1 file), spline SNR (1 file)" in table
+    assert ("note: means leave out non-finite or missing values: model SNR (1 file), model LB-SNR (1 file), "
+            "spline SNR (1 file), spline LB-SNR (1 file)") in table
     assert "-inf" not in table.splitlines()[-2]  # the mean row is a number
     assert evaluation.finite_mean([1.0, None, float("nan"), 3.0, float("inf")]) == (2.0, 3)
     assert evaluation.finite_mean([None]) == (None, 1)
