@@ -1,7 +1,10 @@
 """Custom Keras layers, one public layer per file, all registered under package ``keras_audiosr``."""
 from keras_audiosr.layers.band_merge import BandMerge, band_split_taps
+from keras_audiosr.layers.causal_conv2d import CausalConv2D
+from keras_audiosr.layers.causal_interpolation import CausalInterpolation
 from keras_audiosr.layers.crop_to_length import CropToLength
 from keras_audiosr.layers.interpolation1d import INTERPOLATION_METHODS, Interpolation1D
+from keras_audiosr.layers.level_normalization import LevelNormalization
 from keras_audiosr.layers.multiscale_conv1d import MultiscaleConv1D
 from keras_audiosr.layers.pad_to_multiple import PadToMultiple
 from keras_audiosr.layers.phase_shuffle import PhaseShuffle
@@ -11,9 +14,12 @@ from keras_audiosr.layers.superpixel1d import SuperPixel1D
 __all__ = [
     "BandMerge",
     "band_split_taps",
+    "CausalConv2D",
+    "CausalInterpolation",
     "CropToLength",
     "INTERPOLATION_METHODS",
     "Interpolation1D",
+    "LevelNormalization",
     "MultiscaleConv1D",
     "PadToMultiple",
     "PhaseShuffle",

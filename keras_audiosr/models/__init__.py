@@ -8,9 +8,11 @@ from keras_audiosr.models.bwe_unet import BWEUNet
 from keras_audiosr.models.critic import AudioCritic
 from keras_audiosr.models.mu_gan import MUGANAutoencoder, MUGANDiscriminator, MUGANGenerator
 from keras_audiosr.models.same_rate import SameRateModel, fold_channels, unfold_channels
+from keras_audiosr.models.streaming_bwe import StreamingBWE
 from keras_audiosr.models.wavegan_critic import WaveGANCritic
 
 __all__ = ["AudioSRModel", "AudioUNet", "MODEL_SIZES"]
 __all__ += ["AudioCritic", "AudioEDSR", "AudioUNetGANCritic", "WaveGANCritic"]
 __all__ += ["MUGANAutoencoder", "MUGANDiscriminator", "MUGANGenerator"]
+__all__ += ["StreamingBWE"]
 __all__ += ["BWEResNet", "BWEUNet", "SameRateModel", "fold_channels", "unfold_channels"]
