@@ -41,7 +41,9 @@ class StreamingBWE(AudioSRModel):
       band-merge FIR's (high-rate samples). The whole-signal model computes the causal stream of the
       input followed by ``A`` zeros and drops the first ``A * ratio`` outputs, so its output is
       aligned with the input; streamed, output lags input by ``A`` samples and the algorithmic
-      latency is ``frame + A`` low-rate samples (:meth:`latency_ms`).
+      latency is ``frame + A`` low-rate samples (:meth:`latency_ms`). (The core also sees the rest
+      of its fold block, up to ``fold - 1`` later samples; frames are whole blocks, so those arrive
+      within the same frame and add no latency.)
     * **Streaming**: :meth:`streaming_model` is the same layers (shared weights) taking one frame and
       every state tensor and returning the output frame and the new states; fed frame by frame from
       zero states it equals this model on the whole signal.
