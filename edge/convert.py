@@ -358,11 +358,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--qat-learning-rate", type=float, default=1e-4)
     p.add_argument("--min-snr", type=float, default=None, help="override the parity gate (dB) of this mode")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--streaming", action="store_true",
+                   help="stateful streaming export (frame + state tensors in and out; edge.stateful): modes "
+                        "float, int8 (float I/O), int8-pcm16 (int16 PCM I/O); --frame-ms defaults to 10")
     return p
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if args.streaming:  # the stateful export has its own modes and gates
+        from edge.stateful import convert_cli
+
+        return convert_cli(args)
     try:
         check_mode(args.mode)
     except ValueError as e:

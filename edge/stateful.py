@@ -118,13 +118,13 @@ def convert_streaming(model, mode: str, frame: int) -> bytes:
     """
     import tensorflow as tf
 
-    from edge.export import export_saved_model
-
     check_streaming_mode(mode)
     _require_stateful(model)
     stream = model.streaming_model(frame, quantize=None if mode == "float" else "fake")
+    # An explicit signature keeps batch 1 static (model.export alone relaxes the batch to -1).
+    signature = [{t.name: tf.TensorSpec(tuple(t.shape), t.dtype, name=t.name) for t in stream.inputs}]
     with tempfile.TemporaryDirectory(prefix="keras_audiosr_stream_") as tmp:
-        export_saved_model(stream, tmp)
+        stream.export(tmp, format="tf_saved_model", verbose=False, input_signature=signature)
         converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
         if mode != "float":  # fake-quant nodes -> int8 kernels; the rest stays float
@@ -705,7 +705,7 @@ def convert_cli(args) -> int:
         res = export_streaming(model, args.mode, args.out, frame=args.frame,
                                frame_ms=args.frame_ms if args.frame is None else None, train_data=args.train_data,
                                name=args.name, progress=not args.no_progress,
-                               calibration_windows=args.calibration_windows, qat_steps=getattr(args, "stream_qat_steps", 0),
+                               calibration_windows=args.calibration_windows,
                                qat_learning_rate=args.qat_learning_rate,
                                min_snr=None if args.min_snr is None else {args.mode: args.min_snr})
     except (NonBuiltinOpError, ParityError) as e:
