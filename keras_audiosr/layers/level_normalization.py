@@ -27,14 +27,17 @@ class LevelNormalization(keras.layers.Layer):
 
     The level is ``sqrt(p + floor^2)`` with ``p`` the mean square of the last ``window`` samples
     (the current one included, so ``|x * g| <= sqrt(window)``: an onset after silence cannot
-    overflow a fixed int8 range). ``g`` approximates ``1 / level`` and ``s`` the level, each
+    overflow a fixed int8 range). With ``clip``, the scaled signal is also limited to
+    ``[-clip, clip]`` (only onsets reach it), so an int8 range over it keeps a fine step. ``g`` approximates ``1 / level`` and ``s`` the level, each
     piecewise-linear in ``p`` with knots a factor sqrt(2) of level apart (:func:`level_knots`), from
     ``floor`` (gain ``1 / floor`` in silence) to full scale (constant above it).
 
     Written with the operators embedded runtimes accept, no division or square root: ``x * x``
     (MUL), the moving average (CONV_2D), clamped ramps ``relu6(a_k p + b_k)`` (CONV_2D with a fused
     RELU6; every ramp is scaled to ``[0, 6]`` so the sum stays well conditioned in float32), their
-    weighted sums (two 1x1 CONV_2D) and ``x * g`` (MUL). Fixed, no weights; in an int8 export it stays
+    weighted sums (two 1x1 CONV_2D) and ``x * g`` (MUL); the clip is
+    ``relu6(x * g * 3 / clip + 3) * clip / 3 - clip`` (the ``3 / clip`` folded into ``g``: one ADD
+    with a fused RELU6, one MUL, one ADD). Fixed, no weights; in an int8 export it stays
     float, in front of the integer core, so the core sees speech at a steady level whatever its loudness.
 
     Causal and stateful like :class:`CausalConv2D`: ``layer(x)`` offline, ``layer([x, state])`` ->
@@ -43,22 +46,27 @@ class LevelNormalization(keras.layers.Layer):
     Args:
         window: Moving-average length in samples.
         floor: Lowest level tracked (full scale 1.0); quieter input is amplified by at most ``1 / floor``.
+        clip: Limit of the scaled signal (None: no limit beyond ``sqrt(window)``).
     """
 
-    def __init__(self, window=160, floor=1e-3, **kwargs):
+    def __init__(self, window=160, floor=1e-3, clip=None, **kwargs):
         super().__init__(**kwargs)
         self.window = int(window)
         if self.window < 1:
             raise ValueError(f"LevelNormalization: window must be a positive number of samples, got {window!r}")
         self.floor = float(floor)
+        self.clip = None if clip is None else float(clip)
+        if self.clip is not None and not self.clip > 0:
+            raise ValueError(f"LevelNormalization: clip must be positive, got {clip!r}")
         knots = level_knots(self.floor)
         width = np.diff(knots)
         level = np.sqrt(knots + self.floor ** 2)
         self._ramp_w = (6.0 / width).reshape(1, 1, 1, -1)
         self._ramp_b = (-6.0 * knots[:-1] / width)
-        self._gain_w = (np.diff(1.0 / level) / 6.0).reshape(1, 1, -1, 1)
+        gain_scale = 1.0 if self.clip is None else 3.0 / self.clip
+        self._gain_w = (gain_scale * np.diff(1.0 / level) / 6.0).reshape(1, 1, -1, 1)
         self._level_w = (np.diff(level) / 6.0).reshape(1, 1, -1, 1)
-        self._gain0, self._level0 = 1.0 / level[0], level[0]
+        self._gain0, self._level0 = gain_scale / level[0], level[0]
 
     @property
     def segments(self):
@@ -90,6 +98,8 @@ class LevelNormalization(keras.layers.Layer):
         gain = ops.conv(ramps, self._const(self._gain_w, dt)) + self._const([self._gain0], dt)
         level = ops.conv(ramps, self._const(self._level_w, dt)) + self._const([self._level0], dt)
         normalized = x * gain
+        if self.clip is not None:
+            normalized = ops.relu6(normalized + 3.0) * (self.clip / 3.0) - self.clip
         return [normalized, level] if state is None else [normalized, level, new_state]
 
     def compute_output_shape(self, input_shape):
@@ -99,10 +109,10 @@ class LevelNormalization(keras.layers.Layer):
         return [tuple(input_shape), tuple(input_shape)]
 
     def count_macs(self, input_shapes, output_shapes):
-        """Per sample: the square, the moving average, the ramps, the two sums and the scaling."""
-        return int(input_shapes[0][1]) * (1 + self.window + 3 * self.segments + 1)
+        """Per sample: the square, the moving average, the ramps, the two sums, the scaling (and the clip's)."""
+        return int(input_shapes[0][1]) * (1 + self.window + 3 * self.segments + 1 + (self.clip is not None))
 
     def get_config(self):
         config = super().get_config()
-        config.update({"window": self.window, "floor": self.floor})
+        config.update({"window": self.window, "floor": self.floor, "clip": self.clip})
         return config

@@ -2,10 +2,12 @@
 import math
 
 import keras
+import numpy as np
 from keras import ops
 
 from keras_audiosr.layers import BandMerge, CausalConv2D, CausalInterpolation, CropToLength, LevelNormalization, PadToMultiple
 from keras_audiosr.layers._stateful import StreamingStep, static_reshape
+from keras_audiosr.layers.band_merge import band_split_taps
 from keras_audiosr.models._presets import build_from_size
 from keras_audiosr.models.audio_sr_model import AudioSRModel
 
@@ -35,7 +37,12 @@ class StreamingBWE(AudioSRModel):
     * **Level-normalised core**: the core sees the input divided by its running level
       (``level_window_ms`` moving RMS, floor ``level_floor``) and its output is multiplied back, so
       int8 activations keep their resolution from whisper to full scale; the low band and the level
-      path bypass the core and stay float in an int8 export.
+      path bypass the core and stay float in an int8 export. The normalised input is limited to
+      ``+-level_clip`` (only onsets reach it).
+    * **Nothing wasted out of band**: ``BandMerge`` discards the core's output below the
+      transition, so training adds ``band_penalty`` times the mean square of that discarded part
+      (in the normalised domain) to the loss; left free it grows to dominate the core's output
+      range and an int8 output would spend its 256 steps on it.
     * **Causal with a stated lookahead**: ``A = max(half, ceil(delay / ratio)) + extra_lookahead``
       low-rate samples (:attr:`lookahead`), with ``half`` the sinc's half-width and ``delay`` the
       band-merge FIR's (high-rate samples). The whole-signal model computes the causal stream of the
@@ -64,6 +71,8 @@ class StreamingBWE(AudioSRModel):
         sinc_zeros: Zero crossings on each side of the interpolation kernel.
         level_window_ms: Moving-RMS window of the level normalisation.
         level_floor: Lowest level tracked (full scale 1).
+        level_clip: Limit of the normalised core input (None: none).
+        band_penalty: Weight of the training penalty on the core's discarded (below-transition) output.
         extra_lookahead: Low-rate samples of lookahead beyond the minimum, given to the network.
         degradation: The degradation the training inputs were made with.
     """
@@ -77,8 +86,8 @@ class StreamingBWE(AudioSRModel):
     def __init__(self, ratio=2, hr_rate=16000, channels=64, fold=4, kernel_size=3, dilations=(1, 2, 4, 8, 16, 32),
                  input_kernel=3,
                  output_kernel=3, negative_slope=0.2, transition=(0.7, 1.0), attenuation_db=60.0, sinc_zeros=8,
-                 level_window_ms=20.0, level_floor=1e-3, extra_lookahead=0, degradation=None, name="streaming_bwe",
-                 **kwargs):
+                 level_window_ms=20.0, level_floor=1e-3, level_clip=4.0, band_penalty=1.0, extra_lookahead=0,
+                 degradation=None, name="streaming_bwe", **kwargs):
         ratio, hr_rate = int(ratio), int(hr_rate)
         if ratio < 2:
             raise ValueError(f"StreamingBWE extends the band: ratio must be an integer >= 2, got {ratio}")
@@ -95,13 +104,14 @@ class StreamingBWE(AudioSRModel):
         lookahead = max(half, math.ceil(merge.delay / ratio)) + int(extra_lookahead)
         parts = {
             "interpolate": CausalInterpolation(ratio, "sinc", sinc_zeros, delay=lookahead, name="interpolate"),
-            "level": LevelNormalization(window, level_floor, name="level"),
+            "level": LevelNormalization(window, level_floor, level_clip, name="level"),
             "core": [CausalConv2D(channels, input_kernel, 1, "leaky_relu", negative_slope, name="core_in")]
             + [CausalConv2D(channels, kernel_size, d, "leaky_relu", negative_slope, name=f"core_d{d}_{i}")
                for i, d in enumerate(dilations)]
             + [CausalConv2D(fold * ratio, output_kernel, 1, None, name="core_out")],
             "restore": keras.layers.Multiply(name="restore_level"),
             "band_merge": merge,
+            "penalty": _DiscardedBandPenalty(ratio, transition, attenuation_db, band_penalty, name="band_penalty"),
         }
         low_rate = keras.Input(shape=(None, 1), name="low_rate")
         high_rate = _offline(parts, ratio, fold, lookahead, low_rate)
@@ -119,6 +129,8 @@ class StreamingBWE(AudioSRModel):
         self.sinc_zeros = int(sinc_zeros)
         self.level_window_ms = float(level_window_ms)
         self.level_floor = float(level_floor)
+        self.level_clip = None if level_clip is None else float(level_clip)
+        self.band_penalty = float(band_penalty)
         self.extra_lookahead = int(extra_lookahead)
         self.lookahead = lookahead
         self._layer_names = {"core": [layer.name for layer in parts["core"]]}
@@ -136,6 +148,7 @@ class StreamingBWE(AudioSRModel):
             "core": [self.get_layer(n) for n in self._layer_names["core"]],
             "restore": self.get_layer("restore_level"),
             "band_merge": self.get_layer("band_merge"),
+            "penalty": self.get_layer("band_penalty"),
         }
 
     def stateful_layers(self):
@@ -211,6 +224,8 @@ class StreamingBWE(AudioSRModel):
             "sinc_zeros": self.sinc_zeros,
             "level_window_ms": self.level_window_ms,
             "level_floor": self.level_floor,
+            "level_clip": self.level_clip,
+            "band_penalty": self.band_penalty,
             "extra_lookahead": self.extra_lookahead,
         })
         return config
@@ -248,8 +263,40 @@ def _run(parts, ratio, fold, x, states=None, quantize=None):
     for layer in parts["core"]:
         h = call(layer, h, quantize=quantize) if layer.state_length else layer(h, quantize=quantize)
     h = static_reshape(h, (x.shape[0], steps, 1, ratio))
+    if states is None:
+        h = parts["penalty"](h)
     h = parts["restore"]([h, level])
     high_steps = None if steps is None else steps * ratio
     h = static_reshape(h, (x.shape[0], high_steps, 1, 1))
     y = call(parts["band_merge"], [low, h])
     return static_reshape(y, (x.shape[0], high_steps, 1)), new
+
+
+class _DiscardedBandPenalty(keras.layers.Layer):
+    """Identity on the core's normalised output ``[B, T, 1, ratio]``; in training it adds
+    ``weight * mean(lowband^2)`` to the model's losses, ``lowband`` being the part of that output
+    (as a high-rate signal) that :class:`BandMerge`'s high-pass removes."""
+
+    def __init__(self, ratio, transition, attenuation_db, weight, **kwargs):
+        super().__init__(**kwargs)
+        self.ratio, self.transition, self.attenuation_db = int(ratio), tuple(transition), float(attenuation_db)
+        self.weight = float(weight)
+        taps = -band_split_taps(self.ratio, self.transition, self.attenuation_db)
+        taps[len(taps) // 2] += 1.0  # delta - high-pass: the discarded band
+        self._lowpass = taps.astype(np.float32).reshape(-1, 1, 1, 1)
+
+    def call(self, h, training=False):
+        if training and self.weight > 0:
+            hr = ops.reshape(h, (ops.shape(h)[0], -1, 1, 1))
+            low = ops.depthwise_conv(hr, ops.convert_to_tensor(self._lowpass, dtype=hr.dtype), 1, padding="same")
+            self.add_loss(self.weight * ops.mean(ops.square(low)))
+        return h
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"ratio": self.ratio, "transition": list(self.transition), "attenuation_db": self.attenuation_db,
+                       "weight": self.weight})
+        return config
