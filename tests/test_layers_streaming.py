@@ -133,9 +133,22 @@ def test_level_normalization_bounds_onsets_and_streams():
     assert len(level_knots(1e-3)) == 21
 
 
+def test_level_normalization_clip():
+    x = np.zeros((1, 600, 1, 1), "float32")
+    x[0, 300:, 0, 0] = 0.5 * np.sin(np.arange(300) * 0.3)  # onset: the unclipped peak reaches ~8
+    free, _ = (np.asarray(v)[0, :, 0, 0] for v in LevelNormalization(64, 1e-3)(x))
+    clipped, _ = (np.asarray(v)[0, :, 0, 0] for v in LevelNormalization(64, 1e-3, clip=4.0)(x))
+    assert np.max(np.abs(free)) > 5 and np.max(np.abs(clipped)) <= 4.0 + 1e-5
+    inside = np.abs(free) < 3.9
+    np.testing.assert_allclose(clipped[inside], free[inside], rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="clip"):
+        LevelNormalization(clip=0.0)
+
+
 def test_level_normalization_contract():
-    layer = LevelNormalization(window=32, floor=1e-2)
-    assert check_config_round_trip(layer).window == 32
+    layer = LevelNormalization(window=32, floor=1e-2, clip=3.0)
+    clone = check_config_round_trip(layer)
+    assert (clone.window, clone.clip) == (32, 3.0)
     inp = keras.Input((None, 1, 1))
     model = keras.Model(inp, layer(inp))
     check_save_load(model, 0.1 * RNG.standard_normal((2, 50, 1, 1)).astype("float32"))

@@ -80,6 +80,29 @@ def test_band_preserving_whatever_the_network_emits():
     assert np.max(np.abs(err)) < 1e-3 * np.max(np.abs(network)), np.max(np.abs(err))  # 60 dB band merge
 
 
+def test_training_penalises_the_discarded_band():
+    model = tiny()
+    x = (0.1 * RNG.standard_normal((2, 400, 1))).astype("float32")
+    model(x, training=True)
+    assert len(model.losses) == 1 and float(model.losses[0]) > 0
+    model(x)
+    assert not model.losses  # inference: no penalty
+    quiet = tiny(band_penalty=0.0)
+    quiet(x, training=True)
+    assert not quiet.losses
+    # The penalty measures the part of the core output that the band merge removes: a core output
+    # made of the pass band alone costs (almost) nothing.
+    layer = model.get_layer("band_penalty")
+    t = np.arange(4000)
+    hf = np.sin(2 * np.pi * 0.45 * t).astype("float32").reshape(1, 2000, 1, 2)  # 7.2 kHz at 16 kHz
+    lf = np.sin(2 * np.pi * 0.05 * t).astype("float32").reshape(1, 2000, 1, 2)  # 800 Hz
+    costs = []
+    for h in (hf, lf):
+        layer(h, training=True)
+        costs.append(float(layer.losses[-1]))
+    assert costs[0] < 1e-3 * costs[1]
+
+
 def test_geometry_and_budgets():
     small = StreamingBWE.from_size("small")
     frame = small.frame_length(10.0)
