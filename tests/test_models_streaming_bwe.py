@@ -126,6 +126,19 @@ def test_lookahead_is_what_the_model_reaches():
     assert model.lookahead <= lookahead <= model.lookahead + model.fold - 1
 
 
+def test_recipe_build_step():
+    from types import SimpleNamespace
+
+    from keras_audiosr.degrade import Degradation
+    from keras_audiosr.models.streaming_bwe import build
+
+    cfg = SimpleNamespace(ratio=3, hr_rate=48000, model_size="tiny")
+    model = build(cfg, Degradation(3))
+    assert (model.ratio, model.hr_rate, model.channels) == (3, 48000, 8)
+    assert model.degradation == Degradation(3).to_dict()
+    assert build(SimpleNamespace(ratio=2, hr_rate=16000, model_size="paper")).channels == 64  # no paper size: small
+
+
 def test_mac_counter_over_keras_layers():
     inp = keras.Input((None, 3))
     h = keras.layers.Conv1D(4, 5, padding="same")(inp)

@@ -231,6 +231,22 @@ class StreamingBWE(AudioSRModel):
         return config
 
 
+def build(cfg, degradation=None, **overrides):
+    """The model half of a recipe's build step (``recipes.streaming_bwe`` will call it; compiling with
+    the losses is the runner's): ``StreamingBWE.from_size`` from a recipe config.
+
+    ``cfg`` has ``ratio``, ``hr_rate`` and the size as ``resolved_size()`` or ``model_size``
+    (default ``"small"``; the family has no ``"paper"`` size). ``degradation`` is a
+    :class:`keras_audiosr.degrade.Degradation` or its dict; ``overrides`` go to the constructor.
+    """
+    size = cfg.resolved_size() if callable(getattr(cfg, "resolved_size", None)) else getattr(cfg, "model_size", None)
+    size = "small" if size in (None, "paper") else size
+    if degradation is not None and not isinstance(degradation, dict):
+        degradation = degradation.to_dict()
+    return StreamingBWE.from_size(size, ratio=int(cfg.ratio), hr_rate=int(cfg.hr_rate), degradation=degradation,
+                                  **overrides)
+
+
 def _offline(parts, ratio, fold, lookahead, x, quantize=None):
     """Whole signal: the causal graph on ``x`` followed by ``lookahead`` zeros (and up to the next
     multiple of ``fold``), its first ``lookahead * ratio`` outputs dropped: output aligned with input."""
