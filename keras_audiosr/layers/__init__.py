@@ -3,6 +3,7 @@ from keras_audiosr.layers.band_merge import BandMerge, band_split_taps
 from keras_audiosr.layers.causal_conv2d import CausalConv2D
 from keras_audiosr.layers.causal_interpolation import CausalInterpolation
 from keras_audiosr.layers.crop_to_length import CropToLength
+from keras_audiosr.layers.decibel_gain import DecibelGain
 from keras_audiosr.layers.interpolation1d import INTERPOLATION_METHODS, Interpolation1D
 from keras_audiosr.layers.level_normalization import LevelNormalization
 from keras_audiosr.layers.multiscale_conv1d import MultiscaleConv1D
@@ -17,6 +18,7 @@ __all__ = [
     "CausalConv2D",
     "CausalInterpolation",
     "CropToLength",
+    "DecibelGain",
     "INTERPOLATION_METHODS",
     "Interpolation1D",
     "LevelNormalization",

@@ -5,7 +5,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_audiosr.layers import BandMerge, CausalConv2D, CausalInterpolation, CropToLength, LevelNormalization, PadToMultiple
+from keras_audiosr.layers import (BandMerge, CausalConv2D, CausalInterpolation, CropToLength, DecibelGain, LevelNormalization,
+                                  PadToMultiple)
 from keras_audiosr.layers._stateful import StreamingStep, static_reshape
 from keras_audiosr.layers.band_merge import band_split_taps
 from keras_audiosr.models._presets import build_from_size
@@ -24,7 +25,7 @@ class StreamingBWE(AudioSRModel):
         x --CausalInterpolation (fixed sinc, delayed A samples)-------------------------------> low --+
         x --LevelNormalization--> x*g --fold--> [int8 core: CausalConv2D + LeakyReLU, dilated,        |
                               \\            at 1/fold of the low rate; last conv -> fold*ratio       BandMerge --> y
-                               \\           channels] --unfold--> h                                  (causal)
+                               \\           shape channels + 1 gain (dB)] --> shape * gain --> h     (causal)
                                 s ----------------------------------------- h*s --sub-pixel-----------+
 
     * **Band-preserving**: below ``transition[0]`` of the low-rate Nyquist the output is the fixed
@@ -39,6 +40,11 @@ class StreamingBWE(AudioSRModel):
       int8 activations keep their resolution from whisper to full scale; the low band and the level
       path bypass the core and stay float in an int8 export. The normalised input is limited to
       ``+-level_clip`` (only onsets reach it).
+    * **Gain-shape output**: the core emits the band above the input as a unit-scale shape and a
+      gain in decibels (one per core step, :class:`DecibelGain`, ``gain_range_db``), multiplied in
+      float: the high band is 20-40 dB below the level in voiced speech and near it in fricatives,
+      and a linear int8 output would drown the quiet part in its step; gain-shape keeps a constant
+      relative precision.
     * **Nothing wasted out of band**: ``BandMerge`` discards the core's output below the
       transition, so training adds ``band_penalty`` times the mean square of that discarded part
       (in the normalised domain) to the loss; left free it grows to dominate the core's output
@@ -73,6 +79,7 @@ class StreamingBWE(AudioSRModel):
         level_floor: Lowest level tracked (full scale 1).
         level_clip: Limit of the normalised core input (None: none).
         band_penalty: Weight of the training penalty on the core's discarded (below-transition) output.
+        gain_range_db: ``(min, max)`` of the core's output gain, 10 dB per unit of its gain channel.
         extra_lookahead: Low-rate samples of lookahead beyond the minimum, given to the network.
         degradation: The degradation the training inputs were made with.
     """
@@ -86,8 +93,8 @@ class StreamingBWE(AudioSRModel):
     def __init__(self, ratio=2, hr_rate=16000, channels=64, fold=4, kernel_size=3, dilations=(1, 2, 4, 8, 16, 32),
                  input_kernel=3,
                  output_kernel=3, negative_slope=0.2, transition=(0.7, 1.0), attenuation_db=60.0, sinc_zeros=8,
-                 level_window_ms=20.0, level_floor=1e-3, level_clip=4.0, band_penalty=1.0, extra_lookahead=0,
-                 degradation=None, name="streaming_bwe", **kwargs):
+                 level_window_ms=20.0, level_floor=1e-3, level_clip=4.0, band_penalty=1.0, gain_range_db=(-40.0, 10.0),
+                 extra_lookahead=0, degradation=None, name="streaming_bwe", **kwargs):
         ratio, hr_rate = int(ratio), int(hr_rate)
         if ratio < 2:
             raise ValueError(f"StreamingBWE extends the band: ratio must be an integer >= 2, got {ratio}")
@@ -108,7 +115,9 @@ class StreamingBWE(AudioSRModel):
             "core": [CausalConv2D(channels, input_kernel, 1, "leaky_relu", negative_slope, name="core_in")]
             + [CausalConv2D(channels, kernel_size, d, "leaky_relu", negative_slope, name=f"core_d{d}_{i}")
                for i, d in enumerate(dilations)]
-            + [CausalConv2D(fold * ratio, output_kernel, 1, None, name="core_out")],
+            + [CausalConv2D(fold * ratio + 1, output_kernel, 1, None, name="core_out")],
+            "gain": DecibelGain(10.0, gain_range_db[0], gain_range_db[1], name="gain"),
+            "apply_gain": keras.layers.Multiply(name="apply_gain"),
             "restore": keras.layers.Multiply(name="restore_level"),
             "band_merge": merge,
             "penalty": _DiscardedBandPenalty(ratio, transition, attenuation_db, band_penalty, name="band_penalty"),
@@ -131,6 +140,7 @@ class StreamingBWE(AudioSRModel):
         self.level_floor = float(level_floor)
         self.level_clip = None if level_clip is None else float(level_clip)
         self.band_penalty = float(band_penalty)
+        self.gain_range_db = tuple(float(v) for v in gain_range_db)
         self.extra_lookahead = int(extra_lookahead)
         self.lookahead = lookahead
         self._layer_names = {"core": [layer.name for layer in parts["core"]]}
@@ -149,6 +159,8 @@ class StreamingBWE(AudioSRModel):
             "restore": self.get_layer("restore_level"),
             "band_merge": self.get_layer("band_merge"),
             "penalty": self.get_layer("band_penalty"),
+            "gain": self.get_layer("gain"),
+            "apply_gain": self.get_layer("apply_gain"),
         }
 
     def stateful_layers(self):
@@ -226,6 +238,7 @@ class StreamingBWE(AudioSRModel):
             "level_floor": self.level_floor,
             "level_clip": self.level_clip,
             "band_penalty": self.band_penalty,
+            "gain_range_db": list(self.gain_range_db),
             "extra_lookahead": self.extra_lookahead,
         })
         return config
@@ -278,6 +291,8 @@ def _run(parts, ratio, fold, x, states=None, quantize=None):
     h = static_reshape(normalized, (x.shape[0], None if steps is None else steps // fold, 1, fold))
     for layer in parts["core"]:
         h = call(layer, h, quantize=quantize) if layer.state_length else layer(h, quantize=quantize)
+    shape, gain = h[..., :fold * ratio], h[..., fold * ratio:]
+    h = parts["apply_gain"]([shape, parts["gain"](gain)])
     h = static_reshape(h, (x.shape[0], steps, 1, ratio))
     if states is None:
         h = parts["penalty"](h)
