@@ -91,8 +91,9 @@ def calibrate(model, lr: np.ndarray, batch_size: int = 16) -> None:
 
 
 def qat_finetune(model, lr: np.ndarray, hr: np.ndarray, steps: int, batch_size: int = 16,
-                 learning_rate: float = 1e-4, seed: int = 0, verbose: int = 0) -> dict:
-    """Quantization-aware fine-tuning of ``model``'s own weights through its fake-quantized form (L2 loss).
+                 learning_rate: float = 1e-4, seed: int = 0, verbose: int = 0, loss="mse") -> dict:
+    """Quantization-aware fine-tuning of ``model``'s own weights through its fake-quantized form
+    (``loss``: L2 by default; give the model's training loss to keep its balance between bands).
 
     Call :func:`calibrate` first: training starts from the calibrated ranges, which then follow an
     exponential moving average of each batch's.
@@ -106,7 +107,7 @@ def qat_finetune(model, lr: np.ndarray, hr: np.ndarray, steps: int, batch_size: 
     ds = (tf.data.Dataset.from_tensor_slices((lr.astype(np.float32), hr.astype(np.float32)))
           .shuffle(len(lr), seed=seed, reshuffle_each_iteration=True).repeat()
           .batch(batch_size, drop_remainder=len(lr) >= batch_size))
-    qmodel.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse")
+    qmodel.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss)
     return qmodel.fit(ds, steps_per_epoch=int(steps), epochs=1, verbose=verbose).history
 
 
@@ -434,14 +435,15 @@ class StreamingExporter:
         frame: Frame length in low-rate samples (default: 10 ms).
         train_utts: Training utterances (:func:`edge.data.training_utterances`).
         calibration_windows, calibration_length: Post-training calibration data (windows of low-rate samples).
-        qat_steps, qat_batch_size, qat_learning_rate: Quantization-aware fine-tuning after calibration (0: none).
+        qat_steps, qat_batch_size, qat_learning_rate, qat_loss: Quantization-aware fine-tuning after
+            calibration (0 steps: none, the default: post-training calibration is enough for StreamingBWE).
         parity_files, parity_seconds: Audio used by the parity gates.
         min_snr: Per-mode parity bounds overriding :data:`MIN_SNR_DB`.
     """
 
     def __init__(self, model, frame: int | None = None, train_utts=None, *, calibration_windows: int = 256,
                  calibration_length: int = 4096, qat_steps: int = 0, qat_batch_size: int = 16,
-                 qat_learning_rate: float = 1e-4, parity_files: int = 2, parity_seconds: float = 4.0,
+                 qat_learning_rate: float = 1e-4, qat_loss="mse", parity_files: int = 2, parity_seconds: float = 4.0,
                  min_snr: dict | None = None, progress: bool = True, seed: int = 0, log=print):
         from edge.data import training_utterances
 
@@ -452,6 +454,7 @@ class StreamingExporter:
         self.train_utts = list(train_utts) if train_utts is not None else training_utterances(None)
         self.calibration_windows, self.calibration_length = int(calibration_windows), int(calibration_length)
         self.qat_steps, self.qat_batch_size, self.qat_learning_rate = int(qat_steps), int(qat_batch_size), float(qat_learning_rate)
+        self.qat_loss = qat_loss
         self.parity_files, self.parity_seconds = int(parity_files), float(parity_seconds)
         self.min_snr = {**MIN_SNR_DB, **(min_snr or {})}
         self.progress, self.seed, self.log = progress, int(seed), log or (lambda *a, **k: None)
@@ -505,7 +508,7 @@ class StreamingExporter:
         if self.qat_steps > 0:
             t = time.monotonic()
             history = qat_finetune(self.model, lr, hr, self.qat_steps, self.qat_batch_size, self.qat_learning_rate,
-                                   self.seed, verbose=2 if self.progress else 0)
+                                   self.seed, verbose=2 if self.progress else 0, loss=self.qat_loss)
             info.update(method="post-training calibration, then quantization-aware training", qat_steps=self.qat_steps,
                         qat_final_loss=(history.get("loss") or [None])[-1])
             self.log(f"[edge] QAT: {self.qat_steps} steps ({time.monotonic() - t:.1f} s)")

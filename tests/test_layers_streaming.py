@@ -3,7 +3,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_audiosr.layers import CausalConv2D, CausalInterpolation, Interpolation1D, LevelNormalization
+from keras_audiosr.layers import CausalConv2D, CausalInterpolation, DecibelGain, Interpolation1D, LevelNormalization
 from keras_audiosr.layers.level_normalization import level_knots
 from tests.contracts import check_config_round_trip, check_save_load, check_tflite
 
@@ -154,3 +154,17 @@ def test_level_normalization_contract():
     check_save_load(model, 0.1 * RNG.standard_normal((2, 50, 1, 1)).astype("float32"))
     with pytest.raises(ValueError, match="floor"):
         LevelNormalization(floor=2.0)
+
+
+# ---- DecibelGain ----------------------------------------------------------------------------------
+def test_decibel_gain():
+    layer = DecibelGain(db_per_unit=10.0, min_db=-40.0, max_db=10.0, step_db=2.5)
+    g = np.linspace(-6, 3, 901).astype("float32").reshape(1, -1, 1, 1)
+    gain = np.asarray(layer(g)).ravel()
+    true = 10 ** (np.clip(g.ravel() * 10.0, -40.0, 10.0) / 20.0)
+    np.testing.assert_allclose(gain, true, rtol=0.011)  # piecewise linear in 2.5 dB steps, clamped outside
+    assert check_config_round_trip(layer).max_db == 10.0
+    assert layer.count_macs([(1, 901, 1, 1)], [(1, 901, 1, 1)]) == 901 * 2 * 20
+    check_tflite(wrap(DecibelGain(), (50, 1, 1)), g[:, :50], atol=1e-5)
+    with pytest.raises(ValueError, match="max_db"):
+        DecibelGain(min_db=0.0, max_db=-1.0)

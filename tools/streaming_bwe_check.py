@@ -137,7 +137,8 @@ def main(argv=None):
     else:
         model, info = train(args, split)
     out = Path(args.out)
-    exporter = StreamingExporter(model, None, split.train, qat_steps=args.qat_steps, progress=False)
+    exporter = StreamingExporter(model, None, split.train, qat_steps=args.qat_steps, qat_loss=log_stft_mse_loss(),
+                                 progress=False)
     paths = {mode: exporter.export(mode, out / "edge").path for mode in STREAMING_MODES}
 
     deg = Degradation.from_dict(model.degradation)
