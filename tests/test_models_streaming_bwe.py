@@ -84,23 +84,28 @@ def test_training_penalises_the_discarded_band():
     model = tiny()
     x = (0.1 * RNG.standard_normal((2, 400, 1))).astype("float32")
     model(x, training=True)
-    assert len(model.losses) == 1 and float(model.losses[0]) > 0
+    assert len(model.losses) == 2 and all(float(v) > 0 for v in model.losses)
     model(x)
     assert not model.losses  # inference: no penalty
-    quiet = tiny(band_penalty=0.0)
+    quiet = tiny(band_penalty=0.0, shape_penalty=0.0)
     quiet(x, training=True)
     assert not quiet.losses
     # The penalty measures the part of the core output that the band merge removes: a core output
     # made of the pass band alone costs (almost) nothing.
-    layer = model.get_layer("band_penalty")
+    layer = model.get_layer("training_penalties")
     t = np.arange(4000)
     hf = np.sin(2 * np.pi * 0.45 * t).astype("float32").reshape(1, 2000, 1, 2)  # 7.2 kHz at 16 kHz
     lf = np.sin(2 * np.pi * 0.05 * t).astype("float32").reshape(1, 2000, 1, 2)  # 800 Hz
+    unit = np.ones((1, 1000, 1, 4), "float32")
     costs = []
     for h in (hf, lf):
-        layer(h, training=True)
-        costs.append(float(layer.losses[-1]))
+        layer([h, unit], training=True)
+        band, shape = (float(v) for v in layer.losses)
+        costs.append(band)
+        assert shape < 1e-6  # a unit-power shape costs nothing
     assert costs[0] < 1e-3 * costs[1]
+    layer([hf, 0.01 * unit], training=True)
+    assert float(layer.losses[1]) == pytest.approx(0.01 * np.log10(1e-4 + 1e-4) ** 2, rel=1e-3)
 
 
 def test_geometry_and_budgets():

@@ -44,7 +44,9 @@ class StreamingBWE(AudioSRModel):
       gain in decibels (one per core step, :class:`DecibelGain`, ``gain_range_db``), multiplied in
       float: the high band is 20-40 dB below the level in voiced speech and near it in fricatives,
       and a linear int8 output would drown the quiet part in its step; gain-shape keeps a constant
-      relative precision.
+      relative precision. Float training has no reason to prefer the gain over the shape, so it adds
+      ``shape_penalty`` times the mean squared log10 of the shape's power per core step, which keeps
+      the shape at unit scale and the level in the gain.
     * **Nothing wasted out of band**: ``BandMerge`` discards the core's output below the
       transition, so training adds ``band_penalty`` times the mean square of that discarded part
       (in the normalised domain) to the loss; left free it grows to dominate the core's output
@@ -80,6 +82,7 @@ class StreamingBWE(AudioSRModel):
         level_clip: Limit of the normalised core input (None: none).
         band_penalty: Weight of the training penalty on the core's discarded (below-transition) output.
         gain_range_db: ``(min, max)`` of the core's output gain, 10 dB per unit of its gain channel.
+        shape_penalty: Weight of the training penalty that keeps the core's output shape at unit scale.
         extra_lookahead: Low-rate samples of lookahead beyond the minimum, given to the network.
         degradation: The degradation the training inputs were made with.
     """
@@ -93,8 +96,8 @@ class StreamingBWE(AudioSRModel):
     def __init__(self, ratio=2, hr_rate=16000, channels=64, fold=4, kernel_size=3, dilations=(1, 2, 4, 8, 16, 32),
                  input_kernel=3,
                  output_kernel=3, negative_slope=0.2, transition=(0.7, 1.0), attenuation_db=60.0, sinc_zeros=8,
-                 level_window_ms=20.0, level_floor=1e-3, level_clip=4.0, band_penalty=1.0, gain_range_db=(-40.0, 10.0),
-                 extra_lookahead=0, degradation=None, name="streaming_bwe", **kwargs):
+                 level_window_ms=20.0, level_floor=1e-3, level_clip=4.0, band_penalty=1.0, gain_range_db=(-40.0, 20.0),
+                 shape_penalty=0.01, extra_lookahead=0, degradation=None, name="streaming_bwe", **kwargs):
         ratio, hr_rate = int(ratio), int(hr_rate)
         if ratio < 2:
             raise ValueError(f"StreamingBWE extends the band: ratio must be an integer >= 2, got {ratio}")
@@ -120,7 +123,8 @@ class StreamingBWE(AudioSRModel):
             "apply_gain": keras.layers.Multiply(name="apply_gain"),
             "restore": keras.layers.Multiply(name="restore_level"),
             "band_merge": merge,
-            "penalty": _DiscardedBandPenalty(ratio, transition, attenuation_db, band_penalty, name="band_penalty"),
+            "penalty": _TrainingPenalties(ratio, transition, attenuation_db, band_penalty, shape_penalty,
+                                          name="training_penalties"),
         }
         low_rate = keras.Input(shape=(None, 1), name="low_rate")
         high_rate = _offline(parts, ratio, fold, lookahead, low_rate)
@@ -141,6 +145,7 @@ class StreamingBWE(AudioSRModel):
         self.level_clip = None if level_clip is None else float(level_clip)
         self.band_penalty = float(band_penalty)
         self.gain_range_db = tuple(float(v) for v in gain_range_db)
+        self.shape_penalty = float(shape_penalty)
         self.extra_lookahead = int(extra_lookahead)
         self.lookahead = lookahead
         self._layer_names = {"core": [layer.name for layer in parts["core"]]}
@@ -158,7 +163,7 @@ class StreamingBWE(AudioSRModel):
             "core": [self.get_layer(n) for n in self._layer_names["core"]],
             "restore": self.get_layer("restore_level"),
             "band_merge": self.get_layer("band_merge"),
-            "penalty": self.get_layer("band_penalty"),
+            "penalty": self.get_layer("training_penalties"),
             "gain": self.get_layer("gain"),
             "apply_gain": self.get_layer("apply_gain"),
         }
@@ -239,6 +244,7 @@ class StreamingBWE(AudioSRModel):
             "level_clip": self.level_clip,
             "band_penalty": self.band_penalty,
             "gain_range_db": list(self.gain_range_db),
+            "shape_penalty": self.shape_penalty,
             "extra_lookahead": self.extra_lookahead,
         })
         return config
@@ -295,7 +301,7 @@ def _run(parts, ratio, fold, x, states=None, quantize=None):
     h = parts["apply_gain"]([shape, parts["gain"](gain)])
     h = static_reshape(h, (x.shape[0], steps, 1, ratio))
     if states is None:
-        h = parts["penalty"](h)
+        h = parts["penalty"]([h, shape])
     h = parts["restore"]([h, level])
     high_steps = None if steps is None else steps * ratio
     h = static_reshape(h, (x.shape[0], high_steps, 1, 1))
@@ -303,31 +309,39 @@ def _run(parts, ratio, fold, x, states=None, quantize=None):
     return static_reshape(y, (x.shape[0], high_steps, 1)), new
 
 
-class _DiscardedBandPenalty(keras.layers.Layer):
-    """Identity on the core's normalised output ``[B, T, 1, ratio]``; in training it adds
-    ``weight * mean(lowband^2)`` to the model's losses, ``lowband`` being the part of that output
-    (as a high-rate signal) that :class:`BandMerge`'s high-pass removes."""
+class _TrainingPenalties(keras.layers.Layer):
+    """``[h, shape] -> h``, the identity; in training it adds to the model's losses
 
-    def __init__(self, ratio, transition, attenuation_db, weight, **kwargs):
+    * ``band_weight * mean(lowband^2)``, ``lowband`` being the part of the core's normalised output
+      ``h`` ``[B, T, 1, ratio]`` (as a high-rate signal) that :class:`BandMerge`'s high-pass removes;
+    * ``shape_weight * mean(log10(mean(shape^2 over a step) + 1e-4)^2)``: the core's output shape
+      ``[B, steps, 1, fold * ratio]`` at unit power, so its gain carries the level."""
+
+    def __init__(self, ratio, transition, attenuation_db, weight, shape_weight=0.0, **kwargs):
         super().__init__(**kwargs)
         self.ratio, self.transition, self.attenuation_db = int(ratio), tuple(transition), float(attenuation_db)
         self.weight = float(weight)
+        self.shape_weight = float(shape_weight)
         taps = -band_split_taps(self.ratio, self.transition, self.attenuation_db)
         taps[len(taps) // 2] += 1.0  # delta - high-pass: the discarded band
         self._lowpass = taps.astype(np.float32).reshape(-1, 1, 1, 1)
 
-    def call(self, h, training=False):
+    def call(self, inputs, training=False):
+        h, shape = inputs
         if training and self.weight > 0:
             hr = ops.reshape(h, (ops.shape(h)[0], -1, 1, 1))
             low = ops.depthwise_conv(hr, ops.convert_to_tensor(self._lowpass, dtype=hr.dtype), 1, padding="same")
             self.add_loss(self.weight * ops.mean(ops.square(low)))
+        if training and self.shape_weight > 0:
+            power = ops.mean(ops.square(shape), axis=-1)
+            self.add_loss(self.shape_weight * ops.mean(ops.square(ops.log(power + 1e-4) / np.log(10.0))))
         return h
 
     def compute_output_shape(self, input_shape):
-        return input_shape
+        return input_shape[0]
 
     def get_config(self):
         config = super().get_config()
         config.update({"ratio": self.ratio, "transition": list(self.transition), "attenuation_db": self.attenuation_db,
-                       "weight": self.weight})
+                       "weight": self.weight, "shape_weight": self.shape_weight})
         return config
