@@ -4,7 +4,9 @@ A layer that belongs to an int8 core registers a range (two non-trainable scalar
 converter must quantize. Its ``call`` takes ``quantize``:
 
 * ``None`` -- float (the ranges are not used);
-* ``"calibrate"`` -- float, and the ranges grow to the min/max seen (post-training calibration);
+* ``"calibrate"`` -- float, and each range grows to cover the ``CALIBRATION_PERCENTILE`` and
+  ``100 - CALIBRATION_PERCENTILE`` percentiles of every batch it sees (post-training calibration:
+  robust to the rare outliers that would set a min/max range and waste the int8 step on them);
 * ``"fake"`` -- ``keras.quantizers.fake_quant_with_min_max_vars`` with the stored range (the
   pattern the TFLite converter turns into int8 kernels); in training the range also follows an
   exponential moving average of each batch's min/max (quantization-aware training).
@@ -16,6 +18,7 @@ from keras import ops
 
 QUANTIZE_MODES = (None, "calibrate", "fake")
 EMA_MOMENTUM = 0.99
+CALIBRATION_PERCENTILE = 99.99
 
 
 def check_quantize(mode, what):
@@ -41,12 +44,14 @@ def quantize_tensor(x, rng, mode, training=False):
     if mode is None:
         return x
     lo, hi = rng
+    if mode == "calibrate":
+        flat = ops.reshape(x, (-1,))
+        q = CALIBRATION_PERCENTILE / 100.0
+        lo.assign(ops.minimum(lo, ops.minimum(ops.quantile(flat, 1.0 - q), 0.0)))
+        hi.assign(ops.maximum(hi, ops.maximum(ops.quantile(flat, q), 0.0)))
+        return x
     batch_lo = ops.minimum(ops.min(x), 0.0)
     batch_hi = ops.maximum(ops.max(x), 0.0)
-    if mode == "calibrate":
-        lo.assign(ops.minimum(lo, batch_lo))
-        hi.assign(ops.maximum(hi, batch_hi))
-        return x
     if training:
         m = EMA_MOMENTUM
         lo.assign(m * lo + (1.0 - m) * batch_lo)
