@@ -15,8 +15,11 @@ Modes (:data:`STREAMING_MODES`):
   a ``DEQUANTIZE`` after the input and a ``QUANTIZE`` before the output.
 
 Quantization is post-training first: the fake-quantization ranges of the core are calibrated on
-training audio (min/max, :func:`calibrate`); with ``qat_steps`` the model is then fine-tuned through
-the fake quantization (quantization-aware training) before conversion. The converter turns the
+training audio (each range covers the 0.01st..99.99th percentiles of every calibration batch,
+:func:`calibrate`); with ``qat_steps`` the model is then fine-tuned through the fake quantization
+(quantization-aware training) before conversion. For the trained ``small`` StreamingBWE
+post-training calibration alone keeps int8 within 0.02 PESQ-WB of float (README), so QAT is off by
+default. The converter turns the
 fake-quantized core into int8 kernels and leaves the rest float.
 
 Gates (:func:`export_streaming`), each stopping the export with a clear error: builtin ops only;
@@ -81,7 +84,8 @@ def stateful_plan(model, frame: int | None = None, frame_ms: float | None = None
 
 # ---- quantization: calibration and QAT ------------------------------------------------------------
 def calibrate(model, lr: np.ndarray, batch_size: int = 16) -> None:
-    """Post-training calibration: the core's fake-quant ranges become the min/max seen on ``lr`` windows."""
+    """Post-training calibration: each fake-quant range of the core covers the 0.01st..99.99th
+    percentiles of every batch of ``lr`` windows (``keras_audiosr.layers._fake_quant``)."""
     if len(lr) == 0:
         raise ValueError("calibrate: no calibration windows")
     model.reset_quantization_ranges()
@@ -501,7 +505,7 @@ class StreamingExporter:
         lr, hr = training_windows(self.model, self.train_utts, length, max_windows=self.calibration_windows,
                                   seed=self.seed, progress=self.progress)
         calibrate(self.model, lr)
-        info = {"method": "post-training calibration (min/max)", "calibration_windows": int(len(lr)),
+        info = {"method": "post-training calibration (99.99th percentiles)", "calibration_windows": int(len(lr)),
                 "calibration_window_samples": int(length)}
         self.log(f"[edge] calibrated the int8 core on {len(lr)} windows of {length} samples of training audio "
                  f"({time.monotonic() - t:.1f} s)")
