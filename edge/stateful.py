@@ -70,7 +70,7 @@ def _require_stateful(model):
 
 
 def stateful_plan(model, frame: int | None = None, frame_ms: float | None = None):
-    """The :class:`edge.streaming.StreamingPlan` of a stateful stream: no context window, ``lookahead`` = the model's."""
+    """The :class:`edge.streaming.StreamingPlan` of a stateful stream: no context window, the model's lookahead."""
     from edge.streaming import StreamingPlan
 
     _require_stateful(model)
@@ -145,7 +145,8 @@ def convert_streaming(model, mode: str, frame: int) -> bytes:
 def _names():
     from ai_edge_litert import schema_py_generated as schema
 
-    return schema, {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_") and isinstance(v, int)}
+    ops = vars(schema.BuiltinOperator).items()
+    return schema, {v: k for k, v in ops if not k.startswith("_") and isinstance(v, int)}
 
 
 def _opcode(model, schema, op) -> int:
@@ -371,8 +372,9 @@ class StatefulTFLiteModel:
         self.ratio = int(self.metadata["ratio"])
         self.input_length, self.output_length = self.frame, self.frame * self.ratio
         audio_in, audio_out = self.metadata["input"], self.metadata["output"]
-        for label, details, want in (("input", self._in, [audio_in["name"]] + [s["input"] for s in self.states_meta]),
-                                     ("output", self._out, [audio_out["name"]] + [s["output"] for s in self.states_meta])):
+        for label, details, want in (
+                ("input", self._in, [audio_in["name"]] + [s["input"] for s in self.states_meta]),
+                ("output", self._out, [audio_out["name"]] + [s["output"] for s in self.states_meta])):
             missing = sorted(set(want) - set(details))
             if missing:
                 raise TFLiteError(f"{self.name}: metadata names {label} tensors {missing} that the model does not have")
@@ -380,7 +382,8 @@ class StatefulTFLiteModel:
 
     def reset(self) -> None:
         """Start a new stream: every state at its initial value (the quantized zero)."""
-        self.states = {s["input"]: np.full(s["shape"], s["initial_value"], np.dtype(s["dtype"])) for s in self.states_meta}
+        self.states = {s["input"]: np.full(s["shape"], s["initial_value"], np.dtype(s["dtype"]))
+                       for s in self.states_meta}
 
     def invoke_raw(self, frame_q: np.ndarray, states: dict) -> dict:
         """One invocation on raw tensors (model dtypes); returns every output tensor by signature name."""
@@ -457,7 +460,8 @@ class StreamingExporter:
         self.frame = self.plan.frame
         self.train_utts = list(train_utts) if train_utts is not None else training_utterances(None)
         self.calibration_windows, self.calibration_length = int(calibration_windows), int(calibration_length)
-        self.qat_steps, self.qat_batch_size, self.qat_learning_rate = int(qat_steps), int(qat_batch_size), float(qat_learning_rate)
+        self.qat_steps, self.qat_batch_size = int(qat_steps), int(qat_batch_size)
+        self.qat_learning_rate = float(qat_learning_rate)
         self.qat_loss = qat_loss
         self.parity_files, self.parity_seconds = int(parity_files), float(parity_seconds)
         self.min_snr = {**MIN_SNR_DB, **(min_snr or {})}
@@ -476,7 +480,8 @@ class StreamingExporter:
 
             deg = Degradation.from_dict(self.model.degradation)
             n = int(self.parity_seconds * self.model.hr_rate)
-            self._signals = [deg(trim_to_multiple(prepare_signal(u.path, int(self.model.hr_rate))[:n], self.model.ratio))
+            hr_rate, ratio = int(self.model.hr_rate), int(self.model.ratio)
+            self._signals = [deg(trim_to_multiple(prepare_signal(u.path, hr_rate)[:n], ratio))
                              for u in self.train_utts[:max(1, self.parity_files)]]
         return self._signals
 
@@ -546,9 +551,10 @@ class StreamingExporter:
             p = _parity(out, self.keras_output())
             self.float_parity = p
             self.log(f"[edge] streaming float .tflite vs Keras whole signal: max abs error {p['max_abs_error']:.2e}")
-            if p["max_abs_error"] > MAX_FLOAT_ABS_ERROR or (p["snr_db"] is not None and p["snr_db"] < self.min_snr["float"]):
-                raise ParityError(f"{self.model.name}: streaming float .tflite differs from Keras: {p} (bounds: max abs "
-                                  f"error <= {MAX_FLOAT_ABS_ERROR}, SNR >= {self.min_snr['float']} dB)")
+            low_snr = p["snr_db"] is not None and p["snr_db"] < self.min_snr["float"]
+            if p["max_abs_error"] > MAX_FLOAT_ABS_ERROR or low_snr:
+                raise ParityError(f"{self.model.name}: streaming float .tflite differs from Keras: {p} (bounds: "
+                                  f"max abs error <= {MAX_FLOAT_ABS_ERROR}, SNR >= {self.min_snr['float']} dB)")
             self._float_out = out
         return self._float_out
 
@@ -566,8 +572,10 @@ class StreamingExporter:
         for s in m.state_specs():
             spec = _tensor_spec(ins[s["input"]], s["input"])
             out_spec = _tensor_spec(outs[s["output"]], s["output"])
-            if (spec["dtype"], spec["scale"], spec["zero_point"]) != (out_spec["dtype"], out_spec["scale"], out_spec["zero_point"]):
-                raise TFLiteError(f"{m.name} ({mode}): state {s['name']!r} comes out as {out_spec} but goes in as {spec}; "
+            keys = ("dtype", "scale", "zero_point")
+            if any(spec[k] != out_spec[k] for k in keys):
+                raise TFLiteError(f"{m.name} ({mode}): state {s['name']!r} comes out as {out_spec} but goes in "
+                                  f"as {spec}; "
                                   f"it would not round-trip")
             states.append({"name": s["name"], "input": s["input"], "output": s["output"], "shape": spec["shape"],
                            "dtype": spec["dtype"], "scale": spec["scale"], "zero_point": spec["zero_point"],
@@ -641,8 +649,9 @@ class StreamingExporter:
         path = write_bytes_atomic(out_dir / f"{name}.tflite", data)
         files = self._fixtures(data, out_dir, name)
         ops = dict(check_builtin_ops(data, str(path)))
-        side = {**meta, "parity": result_parity, "parity_gates": {"float_max_abs_error": MAX_FLOAT_ABS_ERROR,
-                                                                  "min_snr_db": {k: self.min_snr[k] for k in ("float", mode)}},
+        gates = {"float_max_abs_error": MAX_FLOAT_ABS_ERROR,
+                 "min_snr_db": {k: self.min_snr[k] for k in ("float", mode)}}
+        side = {**meta, "parity": result_parity, "parity_gates": gates,
                 "ops": ops, "files": files, "size_bytes": len(data)}
         json_path = write_json_atomic(out_dir / f"{name}.json", side)
         seconds = time.monotonic() - t0
@@ -665,10 +674,13 @@ class StreamingExporter:
         frame = np.zeros(f, np.float32)
         chunk = signal[(calls - 1) * f:calls * f]
         frame[:len(chunk)] = chunk
-        inputs = {fast.metadata["input"]["name"]: fast.quantize_frame(frame), **{k: v.copy() for k, v in fast.states.items()}}
-        expected = fast.invoke_raw(inputs[fast.metadata["input"]["name"]], fast.states)
-        other = slow.invoke_raw(inputs[fast.metadata["input"]["name"]], {k: v for k, v in inputs.items() if k in fast.states})
-        diff = max(float(np.max(np.abs(expected[k].astype(np.float64) - other[k].astype(np.float64)))) for k in expected)
+        audio = fast.metadata["input"]["name"]
+        states = {k: v.copy() for k, v in fast.states.items()}
+        inputs = {audio: fast.quantize_frame(frame), **states}
+        expected = fast.invoke_raw(inputs[audio], states)
+        other = slow.invoke_raw(inputs[audio], states)
+        diff = max(float(np.max(np.abs(expected[k].astype(np.float64) - other[k].astype(np.float64))))
+                   for k in expected)
         integer = any(v.dtype.kind == "i" for v in expected.values())
         scale = max(float(np.max(np.abs(v))) for v in expected.values() if v.dtype.kind == "f") if not integer else 1.0
         atol = max(1.0 if integer else 1e-5 * max(1.0, scale), 2.0 * diff)
@@ -721,6 +733,7 @@ def convert_cli(args) -> int:
     except (OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(f"{res.path}\t{res.size_bytes} bytes\tframe {res.metadata['frame_ms']:.1f} ms\tlatency "
-          f"{res.metadata['algorithmic_latency_ms']:.2f} ms\t{len(res.metadata['states'])} state tensors\tparity {res.parity}")
+    meta = res.metadata
+    print(f"{res.path}\t{res.size_bytes} bytes\tframe {meta['frame_ms']:.1f} ms\tlatency "
+          f"{meta['algorithmic_latency_ms']:.2f} ms\t{len(meta['states'])} state tensors\tparity {res.parity}")
     return 0

@@ -213,7 +213,8 @@ def test_cli_streaming(tmp_path, train_dir):
     assert read_metadata(tmp_path / "out" / "streaming_bwe_stream_int8.tflite")["stateful"]
     unet = tmp_path / "unet.keras"
     AudioUNet.from_size("tiny", ratio=2, hr_rate=16000).save(unet)
-    bad = subprocess.run(cmd[:4] + [str(unet)] + cmd[5:], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    bad = subprocess.run(cmd[:4] + [str(unet)] + cmd[5:], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=600)
     assert bad.returncode == 2 and "no stateful streaming form" in bad.stderr
     bad = subprocess.run(cmd[:6] + ["int3"] + cmd[7:], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert bad.returncode == 2 and "unknown streaming mode" in bad.stderr

@@ -67,7 +67,8 @@ def test_causal_conv_quantize_modes():
     assert [float(v) for v in layer.input_range] == [0.0, 0.0]
     np.testing.assert_array_equal(np.asarray(layer(x, quantize="calibrate")), y)  # calibration does not change outputs
     lo, hi = (float(v) for v in layer.input_range)  # the 0.01st and 99.99th percentiles, not min/max
-    assert lo == pytest.approx(np.percentile(x, 0.01), rel=1e-4) and hi == pytest.approx(np.percentile(x, 99.99), rel=1e-4)
+    assert lo == pytest.approx(np.percentile(x, 0.01), rel=1e-4)
+    assert hi == pytest.approx(np.percentile(x, 99.99), rel=1e-4)
     assert x.min() < lo < 0 < hi < x.max()
     fake = np.asarray(layer(x, quantize="fake"))
     step = (hi - lo) / 255

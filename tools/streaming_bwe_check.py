@@ -97,8 +97,9 @@ def rtf(tfl, lr, frames=400):
         times.append(time.perf_counter() - t)
     ms = 1000 * np.asarray(times)
     frame_ms = 1000.0 * f / tfl.metadata["lr_rate"]
-    return {"call_ms_median": float(np.median(ms)), "call_ms_iqr": [float(np.percentile(ms, 25)), float(np.percentile(ms, 75))],
-            "frame_ms": frame_ms, "rtf": float(np.median(ms) / frame_ms)}
+    return {"call_ms_median": float(np.median(ms)),
+            "call_ms_iqr": [float(np.percentile(ms, 25)), float(np.percentile(ms, 75))], "frame_ms": frame_ms,
+            "rtf": float(np.median(ms) / frame_ms)}
 
 
 def main(argv=None):
@@ -172,7 +173,8 @@ def main(argv=None):
         "size_bytes": sizes, "command": " ".join(["python", "tools/streaming_bwe_check.py"] + (argv or sys.argv[1:])),
     }
     write_json_atomic(out / "report.json", report)
-    print("\n| system | SNR (dB) | LSD | LSD-HF | PESQ-WB | SNR vs float (dB) | ms / 10 ms frame (1 thread) | RTF | size (KiB) |")
+    print("\n| system | SNR (dB) | LSD | LSD-HF | PESQ-WB | SNR vs float (dB) | ms / 10 ms frame (1 thread) | RTF "
+          "| size (KiB) |")
     print("|---|---|---|---|---|---|---|---|---|")
     for k, v in mean.items():
         t = timing.get(k)

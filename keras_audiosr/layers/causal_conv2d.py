@@ -62,8 +62,8 @@ class CausalConv2D(keras.layers.Layer):
         return (batch, self.state_length, 1, self.input_channels)
 
     def build(self, input_shape):
-        x_shape = input_shape[0] if isinstance(input_shape, (list, tuple)) and isinstance(input_shape[0], (list, tuple)) \
-            else input_shape
+        streaming = isinstance(input_shape, (list, tuple)) and isinstance(input_shape[0], (list, tuple))
+        x_shape = input_shape[0] if streaming else input_shape
         if len(x_shape) != 4 or x_shape[2] != 1 or x_shape[-1] is None:
             raise ValueError(f"CausalConv2D takes [B, T, 1, C] with a known C, got {tuple(x_shape)}")
         self.input_channels = int(x_shape[-1])

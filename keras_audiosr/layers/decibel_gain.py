@@ -1,4 +1,4 @@
-"""DecibelGain: ``g -> 10^(g * db_per_unit / 20)``, a gain with a wide dynamic range from a small, evenly quantized value."""
+"""DecibelGain: ``g -> 10^(g * db_per_unit / 20)``, a wide-range gain from a small, evenly quantized value."""
 import keras
 import numpy as np
 from keras import ops
@@ -51,7 +51,8 @@ class DecibelGain(keras.layers.Layer):
 
     def call(self, g):
         dt = g.dtype
-        ramps = ops.relu6(ops.conv(g, ops.convert_to_tensor(self._ramp_w, dt)) + ops.convert_to_tensor(self._ramp_b, dt))
+        ramps = ops.conv(g, ops.convert_to_tensor(self._ramp_w, dt)) + ops.convert_to_tensor(self._ramp_b, dt)
+        ramps = ops.relu6(ramps)
         return ops.conv(ramps, ops.convert_to_tensor(self._sum_w, dt)) + ops.convert_to_tensor([self._gain0], dt)
 
     def compute_output_shape(self, input_shape):

@@ -28,9 +28,10 @@ class LevelNormalization(keras.layers.Layer):
     The level is ``sqrt(p + floor^2)`` with ``p`` the mean square of the last ``window`` samples
     (the current one included, so ``|x * g| <= sqrt(window)``: an onset after silence cannot
     overflow a fixed int8 range). With ``clip``, the scaled signal is also limited to
-    ``[-clip, clip]`` (only onsets reach it), so an int8 range over it keeps a fine step. ``g`` approximates ``1 / level`` and ``s`` the level, each
-    piecewise-linear in ``p`` with knots a factor sqrt(2) of level apart (:func:`level_knots`), from
-    ``floor`` (gain ``1 / floor`` in silence) to full scale (constant above it).
+    ``[-clip, clip]`` (only onsets reach it), so an int8 range over it keeps a fine step. ``g``
+    approximates ``1 / level`` and ``s`` the level, each piecewise-linear in ``p`` with knots a factor
+    sqrt(2) of level apart (:func:`level_knots`), from ``floor`` (gain ``1 / floor`` in silence) to
+    full scale (constant above it).
 
     Written with the operators embedded runtimes accept, no division or square root: ``x * x``
     (MUL), the moving average (CONV_2D), clamped ramps ``relu6(a_k p + b_k)`` (CONV_2D with a fused

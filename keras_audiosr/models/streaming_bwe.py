@@ -5,8 +5,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_audiosr.layers import (BandMerge, CausalConv2D, CausalInterpolation, CropToLength, DecibelGain, LevelNormalization,
-                                  PadToMultiple)
+from keras_audiosr.layers import (BandMerge, CausalConv2D, CausalInterpolation, CropToLength, DecibelGain,
+                                  LevelNormalization, PadToMultiple)
 from keras_audiosr.layers._stateful import StreamingStep, static_reshape
 from keras_audiosr.layers.band_merge import band_split_taps
 from keras_audiosr.models._presets import build_from_size
@@ -171,7 +171,8 @@ class StreamingBWE(AudioSRModel):
     def stateful_layers(self):
         """The layers that keep state between frames, in the order of :meth:`state_specs`."""
         parts = self._parts()
-        return [parts[n] for n in _FLOAT_STATEFUL] + [c for c in parts["core"] if c.state_length] + [parts["band_merge"]]
+        core = [c for c in parts["core"] if c.state_length]
+        return [parts[n] for n in _FLOAT_STATEFUL] + core + [parts["band_merge"]]
 
     def state_specs(self):
         """One dict per state tensor: ``name``, ``input`` / ``output`` (tensor names of :meth:`streaming_model`),
