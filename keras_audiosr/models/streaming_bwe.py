@@ -97,7 +97,8 @@ class StreamingBWE(AudioSRModel):
     def __init__(self, ratio=2, hr_rate=16000, channels=64, fold=4, kernel_size=3, dilations=(1, 2, 4, 8, 16, 32),
                  input_kernel=3, output_kernel=3, negative_slope=0.2, transition=(0.7, 1.0), attenuation_db=60.0,
                  sinc_zeros=8, level_window_ms=20.0, level_floor=1e-3, level_clip=4.0, band_penalty=1.0,
-                 gain_range_db=(-40.0, 20.0), shape_penalty=0.01, extra_lookahead=0, degradation=None, name="streaming_bwe", **kwargs):
+                 gain_range_db=(-40.0, 20.0), shape_penalty=0.01, extra_lookahead=0, degradation=None,
+                 name="streaming_bwe", **kwargs):
         ratio, hr_rate = int(ratio), int(hr_rate)
         if ratio < 2:
             raise ValueError(f"StreamingBWE extends the band: ratio must be an integer >= 2, got {ratio}")
