@@ -135,11 +135,9 @@ def convert_streaming(model, mode: str, frame: int) -> bytes:
         if mode != "float":  # fake-quant nodes -> int8 kernels; the rest stays float
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
         data = bytes(converter.convert())
-    if mode != "float":
-        core = [s for s in model.state_specs() if s["core"]]
-        data = rewire_io(data, int8_inputs=[s["input"] for s in core], int8_outputs=[s["output"] for s in core],
-                         pcm16=(mode == "int8-pcm16"))
-    return data
+    core = [s for s in model.state_specs() if s["core"]] if mode != "float" else []
+    return rewire_io(data, int8_inputs=[s["input"] for s in core], int8_outputs=[s["output"] for s in core],
+                     pcm16=(mode == "int8-pcm16"))
 
 
 def _names():
@@ -186,7 +184,9 @@ def rewire_io(data: bytes, int8_inputs=(), int8_outputs=(), pcm16: bool = False)
       through the app untouched, at the scale the core uses.
     * ``pcm16``: the audio input ``frame`` and output ``output`` become int16 PCM (scale 1/32768) with
       a ``DEQUANTIZE`` / ``QUANTIZE`` added at the boundary.
-    Unused tensors are dropped.
+    Every input and output tensor is then named as its signature entry (``frame``, ``output``,
+    ``<layer>_state``, ``<layer>_state_out``), so runtimes that bind tensors by name without reading
+    signatures (Arm NN's TfLite parser) find them; unused tensors are dropped.
     """
     import flatbuffers
 
@@ -262,6 +262,8 @@ def rewire_io(data: bytes, int8_inputs=(), int8_outputs=(), pcm16: bool = False)
         retarget(sg.outputs, t_out, p_out)
         outs["output"].tensorIndex = p_out
     sg.operators = ops
+    for name, entry in list(ins.items()) + list(outs.items()):
+        sg.tensors[entry.tensorIndex].name = name
     _drop_unused_tensors(sg, sig)
     builder = flatbuffers.Builder(len(data) + 4096)
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")

@@ -142,6 +142,13 @@ def test_metadata_describes_the_state_tensors(exports):
         if mode == "int8-pcm16":
             assert meta["input"]["scale"] == pytest.approx(PCM16_SCALE) and meta["input"]["zero_point"] == 0
         assert (meta["quantization"] is None) == (mode == "float")
+        # tensors are named as the signature, for runtimes that bind by tensor name (Arm NN)
+        from ai_edge_litert import schema_py_generated as schema
+
+        sg = schema.ModelT.InitFromPackedBuf(res.path.read_bytes(), 0).subgraphs[0]
+        names = lambda idx: {sg.tensors[i].name.decode() for i in idx}  # noqa: E731
+        assert names(sg.inputs) == {"frame"} | {s["input"] for s in meta["states"]}
+        assert names(sg.outputs) == {"output"} | {s["output"] for s in meta["states"]}
 
 
 def test_fixtures_reproduce(exports):
