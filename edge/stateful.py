@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from edge.metadata import METADATA_FORMAT, TFLiteError, add_metadata, load_flatbuffer, parse_model, read_metadata
-from edge.metadata import write_bytes_atomic, write_json_atomic
+from edge.files import write_bytes as write_bytes_atomic, write_json as write_json_atomic
 from edge.runtime import dequantize, quantize
 
 __all__ = ["STREAMING_MODES", "PCM16_SCALE", "MIN_SNR_DB", "MAX_FLOAT_ABS_ERROR", "has_stateful_form",
