@@ -179,8 +179,10 @@ def test_py_dataset_batches_are_the_tf_data_batches_and_continue_over_epochs(tmp
     s = CropSampler(_store(tmp_path), ratio=2, patch_size=1024, degradations="speech-robust")
     it = iter(s.dataset(4, seed=5, start_batch=2))
     batches = SamplerBatches(s, 4, seed=5, start_batch=2)
+    expected = []
     for k in range(3):
         lr, hr = next(it)
+        expected.append(hr.numpy())
         b = batches[k]
         np.testing.assert_array_equal(b[0], lr.numpy())
         np.testing.assert_array_equal(b[1], hr.numpy())
@@ -199,7 +201,9 @@ def test_py_dataset_batches_are_the_tf_data_batches_and_continue_over_epochs(tmp
     model.fit(logged, epochs=2, steps_per_epoch=2, verbose=0)
     # distinct batches whether Keras restarts its index per epoch or not (a prefetched one may go unused)
     assert len(seen) >= 4 and len(set(seen)) == len(seen)
-    pooled = SamplerBatches(s, 4, seed=5, processes=2)
-    assert pooled.workers == 2 and pooled.use_multiprocessing
+    pooled = SamplerBatches(s, 4, seed=5, start_batch=2, processes=2)  # the sampler's worker processes
+    assert pooled.workers == 2
+    for k in range(3):
+        np.testing.assert_array_equal(pooled[k][1], expected[k])
     with pytest.raises(ValueError, match="batch_size must be a positive integer"):
         SamplerBatches(s, 0)

@@ -39,7 +39,22 @@ BAD = [
     ("vctk_unet", ["--data-dir", "{tmp}/missing"], "argument --data-dir: {tmp}/missing: no such folder"),
     ("vctk_unet", ["--ratio", "3", "--hr-rate", "16000"], "--hr-rate 16000 is not divisible by --ratio 3"),
     ("vctk_unet", ["--ratio", "1"], "--ratio must be an integer >= 2"),
-    ("vctk_unet", ["--filter", "gauss:4"], "--filter gauss:4: degradation spec 'gauss:4': unknown family 'gauss'"),
+    ("vctk_unet", ["--filter", "gauss:4"], "argument --filter: degradation spec 'gauss:4': unknown family 'gauss'"),
+    ("vctk_unet", ["--degradations", "robust"],
+     "argument --degradations: unknown degradation set 'robust'; known sets: speech-robust, multi-filter, telephone-any"),
+    ("vctk_unet", ["--filter", "butter:6", "--degradations", "resample"],
+     "--filter butter:6 and --degradations resample disagree"),
+    ("vctk_unet", ["--loss", "l3"], "argument --loss: invalid choice: 'l3'"),
+    ("vctk_unet", ["--loss", "l1+mrstft", "--sample-loss-weight", "0", "--mrstft-weight", "0"],
+     "--loss l1+mrstft: every term has weight 0"),
+    ("vctk_unet", ["--corpus-weights", "a=1"], "--corpus-weights needs --data-dir"),
+    ("vctk_unet", ["--corpus-weights", "a"], "argument --corpus-weights: expected name=weight pairs"),
+    ("vctk_unet", ["--hr-rate", "48000", "--ratio", "3"],
+     "the embedded default corpus is 16000 Hz speech, so it cannot train a model with a high rate of 48000 Hz; "
+     "pass --data-dir"),
+    ("vctk_unet", ["--init-from", "no-such-model"],
+     "argument --init-from: no-such-model: no such file and not the name of a shipped model (shipped models: "),
+    ("vctk_unet", ["--data-dir", "{tmp},{tmp}/missing"], "argument --data-dir: {tmp}/missing: no such folder"),
     ("vctk_unet", ["--model-size", "huge"], "argument --model-size: invalid choice: 'huge'"),
     ("vctk_unet", ["--task", "both"], "argument --task: invalid choice"),
     ("vctk_unet", ["--epochs", "0"], "argument --epochs: expected a positive integer, got '0'"),
@@ -53,6 +68,9 @@ BAD = [
     ("vctk_unet_gan", ["--batch-size", "4"], "--batch-size 4 is smaller than --n-critic 5"),
     ("vctk_unet_gan", ["--init-from", "{tmp}/none.keras"], "argument --init-from: {tmp}/none.keras: no such file"),
     ("vctk_unet_gan", ["--critic", "vgg"], "argument --critic: invalid choice: 'vgg'"),
+    ("vctk_unet_gan", ["--feature-matching-weight", "2"], "--feature-matching-weight 2 needs critics with feature maps"),
+    ("music_resnet", ["--multifilter", "--degradations", "resample"], "--multifilter and --degradations resample disagree"),
+    ("music_resnet", ["--degradations", "butter:6"], "unseen filter butter:6 is one of the training degradations"),
     ("vctk_mugan", ["--feature-weight", "-1"], "argument --feature-weight: expected a number >= 0"),
     ("music_resnet", ["--dropout", "1.5"], "--dropout 1.5: a rate must be below 1"),
     ("music_resnet", ["--arch", "vgg"], "argument --arch: invalid choice"),
@@ -95,13 +113,15 @@ def test_bad_data_exits_2_before_config_is_written(argv, message, tmp_path, caps
 
 def _started_run(folder, **config):
     folder.mkdir()
-    (folder / "config.json").write_text(json.dumps({"recipe": "vctk_unet", **dataclasses.asdict(RecipeConfig()), **config}))
+    recipe = _recipe("vctk_unet")
+    defaults = dataclasses.replace(recipe.defaults, **recipe.embedded, epochs=recipe.epochs[0])
+    (folder / "config.json").write_text(json.dumps({"recipe": "vctk_unet", **dataclasses.asdict(defaults), **config}))
     (folder / "train_state.json").write_text(json.dumps({"status": "training", "epochs": 1}))
 
 
 def test_resuming_with_other_settings_is_refused(tmp_path, capsys):
     out = tmp_path / "run"
-    _started_run(out, model_size="tiny", learning_rate=3e-4, filter="cheby1:8", out=str(out))
+    _started_run(out, model_size="tiny", learning_rate=3e-4, filter="cheby1:8", data_dir=None, out=str(out))
     with pytest.raises(SystemExit) as exit_info:
         _recipe("vctk_unet").main(["--out", str(out), "--model-size", "small"])
     err = capsys.readouterr().err

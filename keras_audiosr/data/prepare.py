@@ -83,16 +83,19 @@ class TrainingData:
         return self._samplers[key]
 
     def dataset(self, batch_size: int, seed: int | None = None, shard: tuple[int, int] | None = None,
-                start_batch: int = 0, processes: int = 0):
+                start_batch: int = 0, processes: int = 0, map_batch=None):
         """Endless ``tf.data.Dataset`` of ``(lr [B, L, 1], hr [B, P, 1])`` float32 (see
         :meth:`CropSampler.dataset`); ``seed`` defaults to the data's seed; ``shard=(index, count)``
         reads that share of the files only; ``start_batch`` continues a resumed run's stream;
-        ``processes`` makes batches in that many worker processes instead of tf.data's threads."""
+        ``processes`` makes batches in that many worker processes instead of tf.data's threads;
+        ``map_batch(lr, hr)`` (written with operators or ``keras.ops``) replaces each batch, e.g.
+        ``lambda lr, hr: (hr, hr)`` for an autoencoder."""
         seed = self.seed if seed is None else int(seed)
-        return self.sampler(shard).dataset(batch_size, seed=seed, start_batch=start_batch, processes=processes)
+        ds = self.sampler(shard).dataset(batch_size, seed=seed, start_batch=start_batch, processes=processes)
+        return ds if map_batch is None else ds.map(map_batch)
 
     def batches(self, batch_size: int, seed: int | None = None, shard: tuple[int, int] | None = None,
-                start_batch: int = 0, processes: int = 0):
+                start_batch: int = 0, processes: int = 0, map_batch=None):
         """The same endless stream as :meth:`dataset`, as a ``keras.utils.PyDataset``
         (:class:`~keras_audiosr.data.batches.SamplerBatches`): ``model.fit`` input on any Keras
         backend, without TensorFlow. ``processes`` worker processes make the batches (0: the
@@ -100,10 +103,11 @@ class TrainingData:
         from keras_audiosr.data.batches import SamplerBatches
 
         seed = self.seed if seed is None else int(seed)
-        return SamplerBatches(self.sampler(shard), batch_size, seed=seed, start_batch=start_batch, processes=processes)
+        return SamplerBatches(self.sampler(shard), batch_size, seed=seed, start_batch=start_batch, processes=processes,
+                              map_batch=map_batch)
 
     def distribute(self, strategy, batch_size: int, seed: int | None = None, start_batch: int = 0,
-                   processes: int = 0):
+                   processes: int = 0, map_batch=None):
         """The input of ``model.fit`` under ``strategy`` with global batch ``batch_size``.
 
         A Keras backend other than TensorFlow: :meth:`batches` (global batches; a
@@ -115,9 +119,9 @@ class TrainingData:
         import keras
 
         if keras.backend.backend() != "tensorflow":
-            return self.batches(batch_size, seed, start_batch=start_batch, processes=processes)
+            return self.batches(batch_size, seed, start_batch=start_batch, processes=processes, map_batch=map_batch)
         if strategy is None or strategy.num_replicas_in_sync == 1:
-            return self.dataset(batch_size, seed, start_batch=start_batch, processes=processes)
+            return self.dataset(batch_size, seed, start_batch=start_batch, processes=processes, map_batch=map_batch)
         if int(batch_size) % strategy.num_replicas_in_sync:
             raise ValueError(f"batch size {batch_size} is not a multiple of the {strategy.num_replicas_in_sync} "
                              f"replicas")
@@ -125,7 +129,8 @@ class TrainingData:
         def fn(ctx):
             per_replica = ctx.get_per_replica_batch_size(int(batch_size))
             shard = (ctx.input_pipeline_id, ctx.num_input_pipelines) if ctx.num_input_pipelines > 1 else None
-            return self.dataset(per_replica, seed, shard=shard, start_batch=start_batch, processes=processes)
+            return self.dataset(per_replica, seed, shard=shard, start_batch=start_batch, processes=processes,
+                                map_batch=map_batch)
 
         return strategy.distribute_datasets_from_function(fn)
 
