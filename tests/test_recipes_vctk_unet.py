@@ -71,10 +71,10 @@ def test_recipe_tiny_writes_everything(tmp_path):
     with zipfile.ZipFile(out / "model.keras") as z:  # the model for use carries no optimizer state
         with h5py.File(io.BytesIO(z.read("model.weights.h5")), "r") as f:
             assert "optimizer" not in f and "layers" in f
-    # the same corpus and patches are reused from the cache on a second preparation
-    proc2 = _run(_tiny(tmp_path / "run2", 1))
+    # a second run fine-tunes the first model (--init-from) and loads the prepared store instead of preparing it
+    proc2 = _run(_tiny(tmp_path / "run2", 1, "--init-from", str(out / "model.keras")))
     assert proc2.returncode == 0, proc2.stderr[-3000:]
-    assert "loaded from cache" in proc2.stdout
+    assert "loaded from cache" in proc2.stdout and f"generator initialised from {out / 'model.keras'}" in proc2.stdout
 
 
 def test_missing_data_dir_exits_2_with_one_line_and_writes_nothing(tmp_path):
