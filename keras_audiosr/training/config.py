@@ -194,7 +194,7 @@ class RecipeConfig:
         metavar="NAME_OR_PATH"))
     epochs: int | None = field(default=None, metadata=_flag("training epochs (default: the recipe's)", type=positive_int))
     steps_per_epoch: int | None = field(default=None, metadata=_flag(
-        "batches per epoch (default: the training audio once over, at --stride, in batches)", type=positive_int))
+        "batches per epoch; unset: the training audio once over, at --stride, in batches", type=positive_int))
     batch_size: int = field(default=16, metadata=_flag("global batch size (split across replicas)", type=positive_int))
     learning_rate: float | None = field(default=3e-4, metadata=_flag(
         "optimizer learning rate", type=positive_float))
@@ -254,7 +254,10 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
     def _get_help_string(self, action):
         text = action.help or ""
-        if "default" in text or action.default in (None, False, argparse.SUPPRESS) or action.nargs == 0:
+        if isinstance(action, argparse.BooleanOptionalAction) and "default" not in text:
+            return f"{text} (default: {action.option_strings[0 if action.default else 1]})"
+        if "default" in text or action.default is None or action.default is False or action.nargs == 0 \
+                or action.default == argparse.SUPPRESS:
             return text
         return f"{text} (default: %(default)s)"
 

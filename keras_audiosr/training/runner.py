@@ -520,14 +520,20 @@ def _jsonish(value):
 
 
 def _parse(recipe, argv):
+    import dataclasses
+
     embedded_epochs, corpus_epochs = recipe.epochs
+    helps = {f.name: f.metadata.get("help", "") for f in dataclasses.fields(RecipeConfig)}
+    overrides = {"epochs": (f"training epochs (default: {embedded_epochs} on the embedded corpus, "
+                            f"{corpus_epochs} with --data-dir)")}
+    for key, value in recipe.embedded.items():
+        default = getattr(recipe.defaults, key)
+        overrides[key] = (f"{helps[key]} (default: {value} on the embedded corpus, "
+                          f"{'unset' if default is None else default} with --data-dir)")
     kwargs = dict(description=recipe.description, flags=recipe.flags, check=recipe.check, prog=recipe.prog,
-                  help_overrides={"epochs": (f"training epochs (default: {embedded_epochs} on the embedded corpus, "
-                                             f"{corpus_epochs} with --data-dir)")})
+                  help_overrides=overrides)
     cfg = parse_config(recipe.defaults, argv, **kwargs)
     if not cfg.data_dir and recipe.embedded:  # the embedded corpus's own defaults; given flags still win
-        import dataclasses
-
         cfg = parse_config(dataclasses.replace(recipe.defaults, **recipe.embedded), argv, **kwargs)
     cfg.epochs = cfg.epochs or recipe.epochs[bool(cfg.data_dir)]
     return cfg
