@@ -28,7 +28,7 @@ RECIPE = Recipe(
                           out="runs/vctk_edsr"),
     build=build,
     epochs=(6, 50),
-    embedded={"steps_per_epoch": 30, "batch_size": 8},
+    embedded={"steps_per_epoch": 40, "batch_size": 8},
     check=check,
 )
 main = RECIPE.main

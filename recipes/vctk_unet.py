@@ -26,7 +26,7 @@ RECIPE = Recipe(
                           out="runs/vctk_unet"),
     build=build,
     epochs=(6, 50),
-    embedded={"steps_per_epoch": 30, "batch_size": 8},
+    embedded={"steps_per_epoch": 40, "batch_size": 8},
 )
 main = RECIPE.main
 
