@@ -1,9 +1,9 @@
 """Training audio for calibration and quantization-aware fine-tuning, and the evaluation/training separation.
 
 Calibration windows and QAT patches come from TRAINING audio only: ``--train-data`` read with the
-package's corpus readers, or the embedded default corpus when none is given. Windows are cut by
-:func:`keras_audiosr.data.extract_patches` with the model's own rates and degradation, so the
-quantizer sees exactly what the model sees in use.
+package's corpus readers, or the embedded default corpus when none is given. Windows are drawn by
+the training pipeline's :class:`keras_audiosr.data.CropSampler` from the prepared store, with the
+model's own rates and degradation, so the quantizer sees exactly what the model sees in use.
 """
 from __future__ import annotations
 
@@ -26,21 +26,36 @@ def training_windows(model, utts, length: int, max_windows: int = 128, seed: int
                      cache: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """``(lr [N, length, 1], hr [N, length * ratio, 1])`` aligned windows of training audio, ``N <= max_windows``.
 
-    Silent windows (below -50 dBFS) are dropped; a random subset (``seed``) is kept when there are more.
-    Raises ValueError naming the files when none is long enough.
+    Random crops (seeded) of the prepared training signals, quiet ones (below -50 dBFS) redrawn, as
+    many as half-overlapping windows would tile the audio, at most ``max_windows``. ``cache=False``
+    prepares the signals in a temporary folder. Raises ValueError naming the files when none is long enough.
     """
-    from keras_audiosr.data import PatchConfig, default_cache_dir, extract_patches
+    import shutil
+    import tempfile
+
+    from keras_audiosr.data import CropSampler, prepare_store
+    from keras_audiosr.degrade import DegradationSet, SetMember
 
     ratio = int(model.ratio)
     degradation = dict(getattr(model, "degradation", None) or {})
-    cfg = PatchConfig(hr_rate=int(model.hr_rate), ratio=ratio, filter=degradation.get("filter", "cheby1:8"),
-                      zero_phase=bool(degradation.get("zero_phase", True)), patch_size=int(length) * ratio,
-                      stride=max(ratio, (int(length) * ratio // 2) // ratio * ratio), silence_db=-50.0)
-    patches = extract_patches(utts, cfg, cache_dir=(default_cache_dir() / "patches") if cache else None,
-                              progress=progress)
-    n = len(patches)
-    keep = np.sort(np.random.default_rng(seed).permutation(n)[:max_windows]) if n > max_windows else np.arange(n)
-    return patches.lr[keep].astype(np.float32), patches.hr[keep].astype(np.float32)
+    spec = degradation.get("filter", "cheby1:8")
+    patch = int(length) * ratio
+    tmp = None if cache else tempfile.mkdtemp(prefix="keras_audiosr-edge-")
+    try:
+        store = prepare_store(utts, int(model.hr_rate), cache_dir=tmp, progress=progress)
+        try:
+            sampler = CropSampler(store, ratio=ratio, patch_size=patch, silence_db=-50.0,
+                                  degradations=DegradationSet(spec, (SetMember(spec, 1.0),),
+                                                              zero_phase=bool(degradation.get("zero_phase", True))))
+        except ValueError as e:
+            names = ", ".join(str(u.path) for u in list(utts)[:5])
+            raise ValueError(f"no training window of {patch} samples at {model.hr_rate} Hz in {names}: {e}") from e
+        n = min(int(max_windows), max(1, int(store.seconds * store.hr_rate) // max(ratio, patch // 2)))
+        lr, hr = sampler.batch(seed, range(n))
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return lr, hr
 
 
 def separate_eval_and_train(eval_utts, train_utts, test_speakers=None):

@@ -29,6 +29,7 @@ __all__ = [
     "is_float_subtype",
     "open_writer",
     "output_subtype",
+    "read_at_rate",
     "read_audio",
     "RESAMPLE_QUALITIES",
     "resample",
@@ -273,3 +274,17 @@ def resample(x: np.ndarray, orig_rate: int, target_rate: int, axis: int = 0, qua
 
     window = _high_quality_filter(up, down) if quality == "high" else ("kaiser", 5.0)
     return signal.resample_poly(x, up, down, axis=axis, window=window).astype(np.float32, copy=False)
+
+
+def read_at_rate(path, rate: int, mix_down: bool = True) -> np.ndarray:
+    """Read ``path``, mix to mono and resample to ``rate`` Hz (``resample``, standard quality): float32 ``[time]``.
+
+    The reference signal evaluation and calibration take from a file. With ``mix_down=False`` a
+    multi-channel file gives ``[time, channels]`` (mono still ``[time]``).
+    """
+    data, file_rate = read_audio(path, mix_down=mix_down)
+    if data.shape[1] == 1:
+        data = data[:, 0]
+    if file_rate != rate:
+        data = resample(data, file_rate, rate, axis=0)
+    return np.ascontiguousarray(data, dtype=np.float32)

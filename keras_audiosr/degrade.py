@@ -58,7 +58,8 @@ __all__ = [
     "LowpassFilter",
     "degrade",
     "lowpass",
-    "sample_filters",
+    "SEEN_FILTER_DEFAULT",
+    "evaluation_filters",
     "trim_to_multiple",
 ]
 
@@ -66,6 +67,8 @@ FILTER_FAMILIES = ("butter", "cheby1", "bessel", "ellip")
 ALIASED = "aliased"
 MULTI_FILTER_DEFAULTS = ("cheby1:6", "cheby1:8", "cheby1:10", "cheby1:12", "bessel:6", "bessel:12", "ellip:6", "ellip:12")
 UNSEEN_FILTER_DEFAULT = "butter:6"
+# The seen filter evaluations report by default: the scipy.signal.decimate filter of Kuleshov et al.
+SEEN_FILTER_DEFAULT = "cheby1:8"
 
 CHEBY1_RIPPLE_DB = 0.05  # as scipy.signal.decimate
 ELLIP_RIPPLE_DB = 0.05
@@ -500,21 +503,6 @@ def trim_to_multiple(x, ratio, axis=0) -> np.ndarray:
     return x[tuple(idx)]
 
 
-def sample_filters(n: int, specs=MULTI_FILTER_DEFAULTS, seed=None) -> list[str]:
-    """``n`` filter specs drawn uniformly with replacement from ``specs`` (canonical strings);
-    the same ``seed`` gives the same list."""
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
-        raise ValueError(f"n must be a non-negative integer, got {n!r}")
-    if isinstance(specs, str):
-        specs = (specs,)
-    canon = [str(LowpassFilter.parse(s)) for s in specs]
-    if not canon:
-        raise ValueError("specs must name at least one filter")
-    rng = np.random.default_rng(seed)
-    return [canon[i] for i in rng.integers(0, len(canon), size=int(n))]
-
-
-
 # ----------------------------------------------------------------------------- degradation sets
 
 @dataclass(frozen=True)
@@ -564,6 +552,10 @@ class DegradationSet:
     only) and one for the gain (sets with ``gain_db`` only), so a draw depends on the generator
     alone. ``gain_db=(lo, hi)`` draws the gain uniformly in dB. Low-pass members are zero-phase
     when ``zero_phase`` (the named kinds never are).
+
+    ``representative`` is the one spec that stands for the set where a single degradation is
+    needed (a model's ``degradation`` config, a default evaluation input); it must be a member's
+    spec and defaults to the first member of the highest weight (see :attr:`representative_spec`).
     """
 
     name: str
@@ -571,6 +563,7 @@ class DegradationSet:
     gain_db: tuple[float, float] | None = None
     zero_phase: bool = True
     description: str = ""
+    representative: str | None = None
 
     def __post_init__(self):
         members = tuple(m if isinstance(m, SetMember) else SetMember(*m) for m in self.members)
@@ -584,6 +577,25 @@ class DegradationSet:
             object.__setattr__(self, "gain_db", (lo, hi))
         total = sum(m.weight for m in members)
         object.__setattr__(self, "_cum", tuple(np.cumsum([m.weight / total for m in members])))
+        if self.representative is not None:
+            spec = canonical_spec(self.representative)
+            if spec not in self.specs:
+                raise ValueError(f"degradation set {self.name!r}: representative {spec!r} is not a member "
+                                 f"({', '.join(self.specs)})")
+            object.__setattr__(self, "representative", spec)
+
+    @property
+    def representative_spec(self) -> str:
+        """The spec that stands for the set: :attr:`representative`, else the first member of the
+        highest weight (a single-spec set: that spec)."""
+        if self.representative is not None:
+            return self.representative
+        top = max(m.weight for m in self.members)
+        return next(m.spec for m in self.members if m.weight == top)
+
+    def representative_degradation(self, ratio: int) -> "Degradation":
+        """:attr:`representative_spec` as a :class:`Degradation` at ``ratio`` (the set's phase)."""
+        return Degradation(ratio, self.representative_spec, self.zero_phase)
 
     @property
     def specs(self) -> tuple[str, ...]:
@@ -625,7 +637,8 @@ class DegradationSet:
         return {"name": self.name, "members": [{"spec": m.spec, "weight": m.weight,
                                                 "cutoff": None if m.cutoff is None else list(m.cutoff)}
                                                for m in self.members],
-                "gain_db": None if self.gain_db is None else list(self.gain_db), "zero_phase": self.zero_phase}
+                "gain_db": None if self.gain_db is None else list(self.gain_db), "zero_phase": self.zero_phase,
+                "representative": self.representative_spec}
 
     def markdown(self) -> str:
         """A markdown table of the members and their probabilities (for READMEs and model cards)."""
@@ -644,15 +657,18 @@ _SPEECH_ROBUST = DegradationSet(
     gain_db=(-18.0, 0.0),
     description="anti-alias IIR filters (45 %), a soft Butterworth-2 (10 %), the sinc resampler (20 %) and the "
                 "telephone channel with and without G.711 (25 %), random gain -18..0 dB; Butterworth 4 and 6 "
-                "are left out as the unseen filters of the evaluations")
+                "are left out as the unseen filters of the evaluations",
+    representative=SEEN_FILTER_DEFAULT)
 _MULTI_FILTER = DegradationSet(
     "multi-filter", tuple(SetMember(s, 1.0) for s in MULTI_FILTER_DEFAULTS),
     description="Sulun & Davies (2020): Chebyshev-I, Bessel and elliptic filters of orders 6-12 at their "
-                "default cutoffs, equally likely, no gain")
+                "default cutoffs, equally likely, no gain",
+    representative=SEEN_FILTER_DEFAULT)
 _TELEPHONE_ANY = DegradationSet(
     "telephone-any", (SetMember("telephone", 1.0), SetMember("telephone:mulaw", 1.0), SetMember("telephone:alaw", 1.0)),
     gain_db=(-18.0, 0.0),
-    description="the telephone channel plain, with G.711 mu-law and with A-law, equally likely, random gain -18..0 dB")
+    description="the telephone channel plain, with G.711 mu-law and with A-law, equally likely, random gain -18..0 dB",
+    representative="telephone")
 
 DEGRADATION_SETS: dict[str, DegradationSet] = {s.name: s for s in (_SPEECH_ROBUST, _MULTI_FILTER, _TELEPHONE_ANY)}
 """Named degradation sets. Members and probabilities (``--degradations NAME``):
@@ -679,6 +695,10 @@ cutoffs, no gain.
 ``telephone-any``: ``telephone``, ``telephone:mulaw``, ``telephone:alaw``, 1/3 each, gain -18..0 dB.
 (Not named ``telephone``, which is the single plain channel.)
 
+Representatives (:attr:`DegradationSet.representative_spec`, the single degradation a model trained
+on the set records as its ``degradation``): ``cheby1:8`` (:data:`SEEN_FILTER_DEFAULT`, the papers'
+filter) for ``speech-robust`` and ``multi-filter``, plain ``telephone`` for ``telephone-any``.
+
 Any single spec is a set of one with no gain: ``get_degradation_set("cheby1:8")`` is the papers' setup.
 """
 
@@ -699,3 +719,31 @@ def get_degradation_set(name) -> DegradationSet:
         raise ValueError(f"unknown degradation set {name!r}; known sets: {', '.join(DEGRADATION_SETS)}; or a single "
                          f"degradation: {_spec_grammar()}") from None
     return DegradationSet(spec, (SetMember(spec, 1.0),), description=f"the single degradation {spec}")
+
+
+def evaluation_filters(training="multi-filter", seen: str | None = None,
+                       unseen: str = UNSEEN_FILTER_DEFAULT) -> dict[str, str]:
+    """``{"seen": spec, "unseen": spec}``: the low-pass filters an evaluation reports side by side
+    (Sulun & Davies' seen/unseen-filter comparison).
+
+    ``training`` is what the model trained on: a set name or spec (:func:`get_degradation_set`), a
+    :class:`DegradationSet` or a sequence of specs. ``seen`` defaults to :data:`SEEN_FILTER_DEFAULT`
+    when it is a training member, else the first low-pass member. ValueError if ``seen`` is not a
+    training member, ``unseen`` is one, or the training set has no low-pass filter.
+    """
+    if isinstance(training, (str, DegradationSet)):
+        specs = get_degradation_set(training).specs
+    else:
+        specs = tuple(canonical_spec(s) for s in training)
+    filters = [s for s in specs if not isinstance(_parse(s), _Named) and s != ALIASED]
+    if seen is None:
+        if not filters:
+            raise ValueError(f"no low-pass filter among the training degradations ({', '.join(specs)}) to report "
+                             f"as the seen filter")
+        seen = SEEN_FILTER_DEFAULT if SEEN_FILTER_DEFAULT in filters else filters[0]
+    seen, unseen = canonical_spec(seen), canonical_spec(unseen)
+    if seen not in specs:
+        raise ValueError(f"seen filter {seen} is not among the training degradations ({', '.join(specs)})")
+    if unseen in specs:
+        raise ValueError(f"unseen filter {unseen} is one of the training degradations ({', '.join(specs)})")
+    return {"seen": seen, "unseen": unseen}

@@ -25,6 +25,7 @@ from typing import Iterator
 __all__ = [
     "atomic_path",
     "check_writable",
+    "configured_backend",
     "quiet_tensorflow",
     "save_model_atomic",
     "save_npy_atomic",
@@ -188,6 +189,20 @@ def check_writable(path) -> Path:
     except OSError as e:
         raise _target_error(e, path) from e
     return path
+
+
+def configured_backend() -> str:
+    """The Keras backend Keras will load, found without importing Keras: ``$KERAS_BACKEND``, else
+    the ``backend`` of ``keras.json`` (``$KERAS_HOME`` or ``~/.keras``), else ``"tensorflow"``."""
+    name = os.environ.get("KERAS_BACKEND")
+    if name:
+        return name.strip().lower()
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    try:
+        with open(os.path.join(home, "keras.json"), encoding="utf-8") as f:
+            return str(json.load(f).get("backend", "tensorflow")).lower()
+    except (OSError, ValueError, AttributeError):
+        return "tensorflow"
 
 
 def quiet_tensorflow(verbose: bool = False, *, init_runtime: bool = False) -> None:

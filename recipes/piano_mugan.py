@@ -1,7 +1,10 @@
 """MU-GAN on a piano corpus: ``python -m recipes.piano_mugan [--data-dir PIANO_DIR]``.
 
 The VCTK MU-GAN recipe's two stages (autoencoder, then GAN) on music: a folder of piano recordings
-with a split file or a deterministic hash split; without ``--data-dir`` the generated piano-like corpus.
+with a split file or a deterministic hash split; without ``--data-dir`` the generated piano-like
+corpus. Inputs: ``--degradations cheby1:8`` (the paper's filter; any set or spec works). The
+generator is band-preserving by default; ``--no-band-preserving`` gives the paper's graph. Needs
+the TensorFlow backend (the adversarial training step is TensorFlow code).
 """
 from keras_audiosr.training import mugan
 from keras_audiosr.training.config import RecipeConfig
@@ -10,12 +13,13 @@ from keras_audiosr.training.runner import DataSpec, Recipe
 RECIPE = Recipe(
     name="piano_mugan",
     description=__doc__,
-    defaults=RecipeConfig(filter="cheby1:8", batch_size=16, learning_rate=1e-4, loss="l2", out="runs/piano_mugan"),
+    defaults=RecipeConfig(degradations="cheby1:8", batch_size=16, learning_rate=1e-4, loss="l2", out="runs/piano_mugan"),
     build=mugan.build_gan,
     epochs=(4, 50),
     flags=mugan.STAGE_FLAGS,
     data=DataSpec(corpus="music"),
     before_build=mugan.train_autoencoder,
+    backends=("tensorflow",),
 )
 main = RECIPE.main
 

@@ -20,7 +20,8 @@ def main(out_path):
     import keras
     import numpy as np
 
-    from keras_audiosr.data import make_dataset
+    import tensorflow as tf
+
     from keras_audiosr.models.audio_unet import AudioUNet
     from keras_audiosr.training import AdversarialTrainer, get_sample_loss
 
@@ -28,7 +29,10 @@ def main(out_path):
     t = np.arange(64) / 16000.0
     freqs = np.linspace(200.0, 6000.0, 32)
     hr = (0.5 * np.sin(2 * np.pi * freqs[:, None] * t[None, :]))[..., None].astype("float32")
-    dataset = make_dataset(hr[:, ::2], hr, batch_size=8, seed=0, repeat=True)
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    dataset = (tf.data.Dataset.from_tensor_slices((hr[:, ::2], hr)).shuffle(32, seed=0).repeat().batch(8)
+               .with_options(options))
 
     with strategy.scope():
         model = AudioUNet.from_size("tiny", ratio=2)

@@ -3,8 +3,10 @@ import json
 
 import numpy as np
 import pytest
+import soundfile as sf
 
-from keras_audiosr.data import load_corpora, load_corpus, prepare_training_data
+from keras_audiosr.data import embedded_corpus_dir, load_corpora, load_corpus, prepare_training_data
+from keras_audiosr.degrade import Degradation
 from tests.corpus_helpers import make_folder, make_vctk
 
 
@@ -79,7 +81,7 @@ def test_prepare_training_data_end_to_end(three, tmp_path):
                                  cache_dir=tmp_path / "cache", workers=1, progress=False, weights={"lj": 0.5})
     assert {f.corpus for f in data.store.files} == {"vctk-mini", "libri", "lj"}
     assert len(data.store) == len(data.corpora.train)
-    assert data.degradation is None and data.degradations.name == "speech-robust"
+    assert data.degradation == Degradation(2, "cheby1:8") and data.degradations.name == "speech-robust"
     probs = data.sampler().corpus_probabilities
     assert probs["lj"] == pytest.approx(0.5 / 2.5)
     lr, hr = next(iter(data.dataset(4)))
@@ -88,6 +90,9 @@ def test_prepare_training_data_end_to_end(three, tmp_path):
     json.dumps(summary)
     assert [c["name"] for c in summary["corpora"]] == ["vctk-mini", "libri", "lj"]
     assert summary["degradations"]["name"] == "speech-robust" and summary["store"]["files"] == len(data.store)
+    for c, corpus in zip(summary["corpora"], data.corpora.corpora):
+        assert c["train_hours"] > 0 and c["test_hours"] == pytest.approx(
+            sum(sf.info(str(u.path)).duration for u in corpus.split.test) / 3600, abs=1e-3)
     assert data.steps_per_epoch(4) == max(1, int(data.store.seconds * 16000) // 2048 // 4)
     again = prepare_training_data(list(three), hr_rate=16000, ratio=2, patch_size=2048, degradations="cheby1:8",
                                   cache_dir=tmp_path / "cache", workers=1, progress=False)
@@ -108,3 +113,18 @@ def test_prepare_training_data_on_shared_data(shared_data, tmp_path):
     assert data.summary()["store"]["source_rates"].keys() >= {"48000", "22050"}
     lr, hr = data.sampler().batch(0, range(4))
     assert np.isfinite(lr).all() and lr.shape == (4, 4096, 1)
+
+
+def test_embedded_default_is_the_packaged_real_speech(tmp_path):
+    root = embedded_corpus_dir()
+    assert (root / "ATTRIBUTION.md").is_file() and len(list(root.rglob("*.flac"))) == 48
+    data = prepare_training_data(None, hr_rate=16000, ratio=2, patch_size=4096, cache_dir=tmp_path, workers=1,
+                                 progress=False)
+    assert data.embedded and "real recordings" in data.label and "LJ Speech" in data.label
+    assert data.split.test_speakers == ["speech16k/p273"] and len(data.split.train_speakers) == 10
+    assert {f.rate for f in data.store.files} == {16000}
+    single = prepare_training_data(None, task="single", hr_rate=8000, ratio=2, patch_size=4096, cache_dir=tmp_path,
+                                   workers=1, progress=False)
+    assert single.split.test_speakers == ["speech16k/LJ"] and len(single.split.test) == 2
+    with pytest.raises(ValueError, match="embedded default corpus is 16000 Hz speech.*pass --data-dir"):
+        prepare_training_data(None, hr_rate=48000, ratio=3, patch_size=4095, cache_dir=tmp_path, progress=False)

@@ -1,5 +1,5 @@
 """Music corpora: split files (both formats, errors naming file and line), the stable hash split,
-folder listing, stereo patches kept separate or mixed, and the generated default music corpus."""
+folder listing, stereo kept channel by channel in the training stream, and the generated default music corpus."""
 import hashlib
 
 import numpy as np
@@ -7,7 +7,7 @@ import pytest
 
 from keras_audiosr.audio import read_audio, write_audio
 from keras_audiosr.data import (MusicFile, Utterance, find_music, hash_unit, load_music, make_default_music_corpus,
-                                music_patches, read_split_file, split_music, synthesize_piece)
+                                prepare_training_data, read_split_file, split_music, synthesize_piece)
 from keras_audiosr.degrade import lowpass
 
 
@@ -126,25 +126,29 @@ def test_find_music_and_split_file(tmp_path):
         load_music(root)
 
 
-def test_stereo_patches_separate_and_mix(tmp_path):
+def test_stereo_music_trains_channel_by_channel_at_the_same_rate(tmp_path):
     rate, P = 8000, 512
     x = _tone(rate, 0.25, 300, stereo=True).astype(np.float32)
-    write_audio(tmp_path / "st.wav", x, rate, subtype="FLOAT")
-    utts = find_music(tmp_path)
-    kw = dict(hr_rate=rate, patch_size=P, silence_db=None, progress=False)
-    sep = music_patches(utts, channels="separate", **kw)
-    mix = music_patches(utts, channels="mix", **kw)
-    n = (x.shape[0] - P) // (P // 2) + 1
-    assert len(mix) == n and len(sep) == 2 * n
-    assert sep.lr.shape == sep.hr.shape == (2 * n, P, 1)  # same-rate: input as long as the target
-    np.testing.assert_allclose(sep.hr[0, :, 0], x[:P, 0], atol=1e-7)
-    np.testing.assert_allclose(sep.hr[n, :, 0], x[:P, 1], atol=1e-7)
-    np.testing.assert_allclose(mix.hr[0, :, 0], x[:P].mean(axis=1), atol=1e-6)
-    np.testing.assert_allclose(sep.lr[n, :, 0], lowpass(x[:, 1], 2, "cheby1:8")[:P], atol=1e-6)
-    dec = music_patches(utts, same_rate=False, ratio=4, channels="separate", **kw)
-    assert dec.lr.shape == (2 * n, P // 4, 1)
-    with pytest.raises(ValueError, match="mix, separate"):
-        music_patches(utts, channels="left", **kw)
+    root = tmp_path / "music"
+    write_audio(root / "a" / "st.wav", x, rate, subtype="FLOAT")
+    write_audio(root / "b" / "mono.wav", x[:, 0], rate, subtype="FLOAT")
+    (root / "split.txt").write_text("a/st.wav train\nb/mono.wav test\n")
+    data = prepare_training_data(root, hr_rate=rate, ratio=2, patch_size=P, degradations="cheby1:8", kind="music",
+                                 same_rate=True, silence_db=None, cache_dir=tmp_path / "cache", workers=1,
+                                 progress=False)
+    assert data.store.channels == "separate" and data.store.files[0].channels == 2
+    assert [u.utt_id for u in data.split.test] == ["mono.wav"]
+    sampler = data.sampler()
+    channels = set()
+    for i in range(12):
+        lr, hr, info = sampler.example(0, i, details=True)
+        assert lr.shape == hr.shape == (P,)  # same-rate: input as long as the target
+        s = info["start"]
+        np.testing.assert_allclose(hr, x[s:s + P, info["channel"]], atol=1e-3)  # float16 store
+        full = lowpass(np.asarray(data.store.signal(0)[info["channel"]], np.float32), 2, "cheby1:8")
+        np.testing.assert_allclose(lr, full[s:s + P], atol=1e-3)
+        channels.add(info["channel"])
+    assert channels == {0, 1}
 
 
 def test_generated_corpus_is_deterministic_and_idempotent(tmp_path):

@@ -225,3 +225,12 @@ def test_reading_does_not_load_the_store(tmp_path):
     assert memmap == "True"
     print(line[0])
     assert float(after) - float(before) < 0.1 * size_mb, line[0]
+
+
+def test_default_cache_dir(monkeypatch, tmp_path):
+    from keras_audiosr.data import default_cache_dir
+
+    monkeypatch.setenv("KERAS_AUDIOSR_CACHE", str(tmp_path / "c"))
+    assert default_cache_dir() == tmp_path / "c"
+    monkeypatch.delenv("KERAS_AUDIOSR_CACHE")
+    assert default_cache_dir() == Path.home() / ".cache" / "keras_audiosr"

@@ -166,3 +166,44 @@ def test_model_fit_on_the_stream(tmp_path):
     model.compile(keras.optimizers.Adam(1e-3), loss="mse")
     hist = model.fit(s.dataset(4, seed=0), epochs=2, steps_per_epoch=2, verbose=0)
     assert len(hist.history["loss"]) == 2 and np.isfinite(hist.history["loss"]).all()
+
+
+def test_py_dataset_batches_are_the_tf_data_batches_and_continue_over_epochs(tmp_path):
+    """SamplerBatches (the input on backends without tf.data) gives the same batches as CropSampler.dataset;
+    model.fit with steps_per_epoch keeps its index running, so epoch 2 continues the stream."""
+    import keras
+
+    from keras_audiosr.data import SamplerBatches
+    from keras_audiosr.models import AudioUNet
+
+    s = CropSampler(_store(tmp_path), ratio=2, patch_size=1024, degradations="speech-robust")
+    it = iter(s.dataset(4, seed=5, start_batch=2))
+    batches = SamplerBatches(s, 4, seed=5, start_batch=2)
+    expected = []
+    for k in range(3):
+        lr, hr = next(it)
+        expected.append(hr.numpy())
+        b = batches[k]
+        np.testing.assert_array_equal(b[0], lr.numpy())
+        np.testing.assert_array_equal(b[1], hr.numpy())
+    assert SamplerBatches(s, 4).num_batches is None
+    seen = []
+
+    class Logged(SamplerBatches):
+        def __getitem__(self, index):
+            out = super().__getitem__(index)
+            seen.append(self._last)
+            return out
+
+    model = AudioUNet.from_size("tiny", ratio=2)
+    model.compile(keras.optimizers.Adam(1e-3), loss="mse")
+    logged = Logged(s, 4, seed=0)
+    model.fit(logged, epochs=2, steps_per_epoch=2, verbose=0)
+    # distinct batches whether Keras restarts its index per epoch or not (a prefetched one may go unused)
+    assert len(seen) >= 4 and len(set(seen)) == len(seen)
+    pooled = SamplerBatches(s, 4, seed=5, start_batch=2, processes=2)  # the sampler's worker processes
+    assert pooled.workers == 2
+    for k in range(3):
+        np.testing.assert_array_equal(pooled[k][1], expected[k])
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        SamplerBatches(s, 0)

@@ -9,12 +9,16 @@ from scipy import signal
 from keras_audiosr.degrade import (
     FILTER_FAMILIES,
     MULTI_FILTER_DEFAULTS,
+    SEEN_FILTER_DEFAULT,
     UNSEEN_FILTER_DEFAULT,
     Degradation,
+    DegradationSet,
     LowpassFilter,
+    SetMember,
+    evaluation_filters,
+    get_degradation_set,
     degrade,
     lowpass,
-    sample_filters,
     trim_to_multiple,
 )
 
@@ -210,13 +214,28 @@ def test_trim_to_multiple():
         trim_to_multiple(x, 0)
 
 
-def test_sample_filters_deterministic():
-    a = sample_filters(50, seed=7)
-    assert a == sample_filters(50, seed=7)
-    assert a != sample_filters(50, seed=8)
-    assert set(a) <= set(MULTI_FILTER_DEFAULTS) and len(set(a)) > 4
-    assert UNSEEN_FILTER_DEFAULT not in MULTI_FILTER_DEFAULTS
-    assert sample_filters(3, specs=["Butter:6"], seed=0) == ["butter:6"] * 3
-    assert sample_filters(0, seed=0) == []
-    with pytest.raises(ValueError, match="unknown family"):
-        sample_filters(2, specs=["nope:3"])
+def test_seen_and_unseen_evaluation_filters():
+    ev = evaluation_filters()
+    assert ev == {"seen": SEEN_FILTER_DEFAULT, "unseen": UNSEEN_FILTER_DEFAULT}
+    assert ev["seen"] in MULTI_FILTER_DEFAULTS and UNSEEN_FILTER_DEFAULT not in MULTI_FILTER_DEFAULTS
+    assert evaluation_filters("Cheby1:8") == ev and evaluation_filters("speech-robust") == ev
+    assert evaluation_filters(["bessel:6", "ellip:12"])["seen"] == "bessel:6"
+    assert evaluation_filters(["resample", "butter:8"])["seen"] == "butter:8"
+    with pytest.raises(ValueError, match="not among the training degradations"):
+        evaluation_filters(seen="butter:3")
+    with pytest.raises(ValueError, match="is one of the training degradations"):
+        evaluation_filters(unseen="ellip:6")
+    with pytest.raises(ValueError, match="no low-pass filter"):
+        evaluation_filters("telephone-any")
+
+
+def test_degradation_set_representative():
+    assert get_degradation_set("speech-robust").representative_spec == "cheby1:8"
+    assert get_degradation_set("multi-filter").representative_spec == "cheby1:8"
+    assert get_degradation_set("telephone-any").representative_spec == "telephone"
+    assert get_degradation_set("ellip:6").representative_spec == "ellip:6"
+    assert get_degradation_set("speech-robust").representative_degradation(3) == Degradation(3, "cheby1:8")
+    unnamed = DegradationSet("x", (SetMember("butter:2", 1.0), SetMember("resample", 2.0), SetMember("bessel:6", 2.0)))
+    assert unnamed.representative_spec == "resample" and unnamed.to_dict()["representative"] == "resample"
+    with pytest.raises(ValueError, match="representative 'cheby1:8' is not a member"):
+        DegradationSet("y", (SetMember("resample", 1.0),), representative="cheby1:8")

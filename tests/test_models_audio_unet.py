@@ -60,3 +60,25 @@ def test_saved_model_carries_rates_and_loads_in_fresh_process(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "ok" in out.stdout
+
+
+def test_training_degradations_travel_with_the_model(tmp_path):
+    """A model records the set it was trained on beside its single representative degradation; old files
+    (no key) report their single degradation."""
+    from keras_audiosr.degrade import get_degradation_set
+    from keras_audiosr.models.saving import load_model
+
+    model = AudioUNet.from_size("tiny", ratio=2, degradation={"ratio": 2, "filter": "cheby1:8", "zero_phase": True},
+                                training_degradations="speech-robust")
+    assert model.training_degradations == "speech-robust" and model.audio_config()["training_degradations"] == "speech-robust"
+    model.save(tmp_path / "m.keras")
+    loaded = load_model(tmp_path / "m.keras")
+    assert loaded.training_degradations == "speech-robust" and loaded.degradation["filter"] == "cheby1:8"
+    assert AudioUNet.from_size("tiny", training_degradations=get_degradation_set("multi-filter")).training_degradations \
+        == "multi-filter"
+    config = model.get_config()
+    del config["training_degradations"]  # as saved before the key existed
+    old = AudioUNet.from_config(config)
+    assert old.training_degradations == "cheby1:8" and "training_degradations" not in old.get_config()
+    with pytest.raises(ValueError, match="training_degradations must be"):
+        AudioUNet.from_size("tiny", training_degradations=3)

@@ -12,18 +12,20 @@ ROOT = Path(__file__).resolve().parents[1]
 RECIPES = {
     "vctk_edsr": [],
     "vctk_unet_gan": ["--batch-size", "10"],
+    "vctk_unet_gan:mpd+mrd": ["--critic", "mpd+mrd", "--degradations", "telephone-any"],
     "vctk_mugan": ["--ae-epochs", "1"],
     "piano_mugan": ["--ae-epochs", "1"],
     "music_resnet": ["--multifilter"],
 }
 
 
-@pytest.mark.parametrize("name", sorted(RECIPES))
-def test_recipe_runs_and_writes_outputs(name, tmp_path):
+@pytest.mark.parametrize("key", sorted(RECIPES))
+def test_recipe_runs_and_writes_outputs(key, tmp_path):
+    name = key.split(":")[0]
     out = tmp_path / "run"
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     cmd = [sys.executable, "-m", f"recipes.{name}", "--model-size", "tiny", "--epochs", "1", "--steps-per-epoch", "2",
-           "--batch-size", "4", "--no-pesq", "--out", str(out), *RECIPES[name]]
+           "--batch-size", "4", "--no-pesq", "--out", str(out), *RECIPES[key]]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=400)
     assert proc.returncode == 0, proc.stderr[-3000:]
     metrics = json.loads((out / "metrics.json").read_text())
@@ -40,4 +42,10 @@ def test_recipe_runs_and_writes_outputs(name, tmp_path):
         assert "stage 1 (autoencoder): MUGANAutoencoder tiny" in proc.stdout
     if name == "music_resnet":
         assert set(metrics["filters"]) == {"seen", "unseen"} and metrics["filters"]["unseen"]["filter"] == "butter:6"
-        assert metrics["multifilter"] is True
+        assert metrics["filters"]["seen"]["filter"] == "cheby1:8"
+        assert metrics["multifilter"] is True and metrics["data"]["degradations"]["name"] == "multi-filter"
+        assert model.training_degradations == "multi-filter"
+    if key == "vctk_unet_gan:mpd+mrd":  # HiFi-GAN's critics with LSGAN and feature matching
+        assert (metrics["critic"], metrics["adversarial"], metrics["feature_matching_weight"]) == ("mpd+mrd", "lsgan", 2.0)
+        assert metrics["n_critic"] == 1 and model.training_degradations == "telephone-any"
+        assert metrics["degradation"]["filter"] == "telephone"

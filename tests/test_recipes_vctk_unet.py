@@ -40,12 +40,20 @@ def test_recipe_tiny_writes_everything(tmp_path):
     out = tmp_path / "run"
     proc = _run(_tiny(out, 1))
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "embedded default corpus" in proc.stdout
+    assert "embedded default corpus (speech16k: 48 real recordings" in proc.stdout
     assert "AudioUNet tiny (2,498 parameters): chosen with --model-size" in proc.stdout
+    assert "--degradations speech-robust (14 members, random gain)" in proc.stdout
     assert "shuffle=True` was passed" not in proc.stderr
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["ratio"] == 2 and metrics["hr_rate"] == 16000 and metrics["embedded_default"] is True
-    assert metrics["test_speakers"] and metrics["model_size"] == "tiny" and metrics["parameters"] == 2498
+    assert metrics["test_speakers"] == ["speech16k/p273"] and metrics["model_size"] == "tiny"
+    assert metrics["parameters"] == 2498
+    data = metrics["data"]  # the data summary: corpora, speakers and hours per split, degradation set
+    assert data["embedded"] and data["degradations"]["name"] == "speech-robust"
+    corpus = data["corpora"][0]
+    assert corpus["name"] == "speech16k" and corpus["train_speakers"] == 10 and corpus["test_speakers"] == ["speech16k/p273"]
+    assert 0.08 < corpus["train_hours"] < 0.1 and corpus["test_hours"] == pytest.approx(12.72 / 3600, abs=1e-3)
+    assert metrics["degradation"]["filter"] == "cheby1:8"  # the set's representative
     assert metrics["epochs_run"] == 1 and metrics["training_processes"] == 1 and metrics["train_seconds"] > 0
     for system in ("model", "spline", "sinc"):
         assert set(metrics["test"][system]) >= {"snr", "lsd", "lsd_hf"}
@@ -53,15 +61,20 @@ def test_recipe_tiny_writes_everything(tmp_path):
     assert any((out / "logs").rglob("*tfevents*")) and (out / "checkpoints" / "last.weights.h5").is_file()
     assert not (out / "backup").exists()
     assert json.loads((out / "train_state.json").read_text())["status"] == "trained"
+    import keras_audiosr  # noqa: F401
+    from keras_audiosr.models.saving import load_model
+
+    model = load_model(out / "model.keras")
+    assert model.training_degradations == "speech-robust" and model.band_preserving
     config = json.loads((out / "config.json").read_text())
     assert config["model_size"] == "tiny" and config["epochs"] == 1 and config["recipe"] == "vctk_unet"
     with zipfile.ZipFile(out / "model.keras") as z:  # the model for use carries no optimizer state
         with h5py.File(io.BytesIO(z.read("model.weights.h5")), "r") as f:
             assert "optimizer" not in f and "layers" in f
-    # the same corpus and patches are reused from the cache on a second preparation
-    proc2 = _run(_tiny(tmp_path / "run2", 1))
+    # a second run fine-tunes the first model (--init-from) and loads the prepared store instead of preparing it
+    proc2 = _run(_tiny(tmp_path / "run2", 1, "--init-from", str(out / "model.keras")))
     assert proc2.returncode == 0, proc2.stderr[-3000:]
-    assert "loaded from cache" in proc2.stdout
+    assert "loaded from cache" in proc2.stdout and f"generator initialised from {out / 'model.keras'}" in proc2.stdout
 
 
 def test_missing_data_dir_exits_2_with_one_line_and_writes_nothing(tmp_path):
@@ -87,6 +100,7 @@ def test_resume_after_kill_inside_a_backup_write(tmp_path):
     second = _run(_tiny(out, 3))
     assert second.returncode == 0, second.stderr[-3000:]
     assert "resuming at epoch 2" in second.stdout
+    assert "the example stream continues at batch 2" in second.stdout  # epoch 2's crops, not epoch 1's again
     assert _epochs(out) == [0, 1, 2], "train_log.csv must hold each epoch once"
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["epochs_run"] == 3 and metrics["training_processes"] == 2

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_audiosr.data import make_dataset
+from tests.datasets import make_dataset
 from keras_audiosr.models.audio_unet import AudioUNet
 from keras_audiosr.training import (
     AdversarialTrainer,

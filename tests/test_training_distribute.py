@@ -39,7 +39,7 @@ def _equivalence():
     import numpy as np
     from keras import ops
 
-    from keras_audiosr.data import make_dataset
+    from tests.datasets import make_dataset
     from keras_audiosr.models import MultiPeriodCritic, MultiResolutionCritic
     from keras_audiosr.models.audio_unet import AudioUNet
     from keras_audiosr.training import AdversarialTrainer, get_sample_loss

@@ -39,7 +39,22 @@ BAD = [
     ("vctk_unet", ["--data-dir", "{tmp}/missing"], "argument --data-dir: {tmp}/missing: no such folder"),
     ("vctk_unet", ["--ratio", "3", "--hr-rate", "16000"], "--hr-rate 16000 is not divisible by --ratio 3"),
     ("vctk_unet", ["--ratio", "1"], "--ratio must be an integer >= 2"),
-    ("vctk_unet", ["--filter", "gauss:4"], "--filter gauss:4: degradation spec 'gauss:4': unknown family 'gauss'"),
+    ("vctk_unet", ["--filter", "gauss:4"], "argument --filter: degradation spec 'gauss:4': unknown family 'gauss'"),
+    ("vctk_unet", ["--degradations", "robust"],
+     "argument --degradations: unknown degradation set 'robust'; known sets: speech-robust, multi-filter, telephone-any"),
+    ("vctk_unet", ["--filter", "butter:6", "--degradations", "resample"],
+     "--filter butter:6 and --degradations resample disagree"),
+    ("vctk_unet", ["--loss", "l3"], "argument --loss: invalid choice: 'l3'"),
+    ("vctk_unet", ["--loss", "l1+mrstft", "--sample-loss-weight", "0", "--mrstft-weight", "0"],
+     "--loss l1+mrstft: every term has weight 0"),
+    ("vctk_unet", ["--corpus-weights", "a=1"], "--corpus-weights needs --data-dir"),
+    ("vctk_unet", ["--corpus-weights", "a"], "argument --corpus-weights: expected name=weight pairs"),
+    ("vctk_unet", ["--hr-rate", "48000", "--ratio", "3"],
+     "the embedded default corpus is 16000 Hz speech, so it cannot train a model with a high rate of 48000 Hz; "
+     "pass --data-dir"),
+    ("vctk_unet", ["--init-from", "no-such-model"],
+     "argument --init-from: no-such-model: no such file and not the name of a shipped model (shipped models: "),
+    ("vctk_unet", ["--data-dir", "{tmp},{tmp}/missing"], "argument --data-dir: {tmp}/missing: no such folder"),
     ("vctk_unet", ["--model-size", "huge"], "argument --model-size: invalid choice: 'huge'"),
     ("vctk_unet", ["--task", "both"], "argument --task: invalid choice"),
     ("vctk_unet", ["--epochs", "0"], "argument --epochs: expected a positive integer, got '0'"),
@@ -53,6 +68,9 @@ BAD = [
     ("vctk_unet_gan", ["--batch-size", "4"], "--batch-size 4 is smaller than --n-critic 5"),
     ("vctk_unet_gan", ["--init-from", "{tmp}/none.keras"], "argument --init-from: {tmp}/none.keras: no such file"),
     ("vctk_unet_gan", ["--critic", "vgg"], "argument --critic: invalid choice: 'vgg'"),
+    ("vctk_unet_gan", ["--feature-matching-weight", "2"], "--feature-matching-weight 2 needs critics with feature maps"),
+    ("music_resnet", ["--multifilter", "--degradations", "resample"], "--multifilter and --degradations resample disagree"),
+    ("music_resnet", ["--degradations", "butter:6"], "unseen filter butter:6 is one of the training degradations"),
     ("vctk_mugan", ["--feature-weight", "-1"], "argument --feature-weight: expected a number >= 0"),
     ("music_resnet", ["--dropout", "1.5"], "--dropout 1.5: a rate must be below 1"),
     ("music_resnet", ["--arch", "vgg"], "argument --arch: invalid choice"),
@@ -95,13 +113,15 @@ def test_bad_data_exits_2_before_config_is_written(argv, message, tmp_path, caps
 
 def _started_run(folder, **config):
     folder.mkdir()
-    (folder / "config.json").write_text(json.dumps({"recipe": "vctk_unet", **dataclasses.asdict(RecipeConfig()), **config}))
+    recipe = _recipe("vctk_unet")
+    defaults = dataclasses.replace(recipe.defaults, **recipe.embedded, epochs=recipe.epochs[0])
+    (folder / "config.json").write_text(json.dumps({"recipe": "vctk_unet", **dataclasses.asdict(defaults), **config}))
     (folder / "train_state.json").write_text(json.dumps({"status": "training", "epochs": 1}))
 
 
 def test_resuming_with_other_settings_is_refused(tmp_path, capsys):
     out = tmp_path / "run"
-    _started_run(out, model_size="tiny", learning_rate=3e-4, filter="cheby1:8", out=str(out))
+    _started_run(out, model_size="tiny", learning_rate=3e-4, filter="cheby1:8", data_dir=None, out=str(out))
     with pytest.raises(SystemExit) as exit_info:
         _recipe("vctk_unet").main(["--out", str(out), "--model-size", "small"])
     err = capsys.readouterr().err
@@ -132,3 +152,82 @@ def test_gan_recipe_uses_the_learning_rate_flag(argv, variant_lr):
     trainer = recipe.build(cfg, cfg.degradation())
     for opt in (trainer.g_optimizer, trainer.d_optimizer):
         assert float(opt.learning_rate) == pytest.approx(variant_lr)
+
+
+def test_several_data_dirs_corpus_weights_and_old_single_folder(tmp_path):
+    for name in ("a", "b", "c"):
+        (tmp_path / name).mkdir()
+    recipe = _recipe("vctk_unet")
+    cfg = parse_config(recipe.defaults, ["--data-dir", str(tmp_path / "a"), "--data-dir", f"{tmp_path / 'b'},{tmp_path / 'c'}",
+                                         "--corpus-weights", "a=2, c=0.5"])
+    assert cfg.data_dir == [str(tmp_path / n) for n in "abc"] and cfg.corpus_weights == {"a": 2.0, "c": 0.5}
+    assert parse_config(recipe.defaults, ["--data-dir", str(tmp_path / "a")]).data_dir == [str(tmp_path / "a")]
+
+
+def test_degradations_band_preservation_and_loss_flags():
+    recipe = _recipe("vctk_unet")
+    cfg = parse_config(recipe.defaults, [])
+    assert (cfg.degradations, cfg.band_preserving, cfg.loss) == ("speech-robust", True, "l2+mrstft")
+    assert cfg.degradation().filter == "cheby1:8" and cfg.sample_loss_weights() == {"l2": 1.0, "mrstft": 1.0}
+    paper = parse_config(recipe.defaults, ["--degradations", "Cheby1:8", "--no-band-preserving", "--loss", "l2"])
+    assert (paper.degradations, paper.band_preserving, paper.loss) == ("cheby1:8", False, "l2")
+    old = parse_config(recipe.defaults, ["--filter", "butter:6"])  # the old flag: a single-spec set
+    assert old.degradations == "butter:6" and old.degradation().filter == "butter:6"
+    assert parse_config(recipe.defaults, ["--degradations", "telephone:mulaw"]).degradation().filter == "telephone:mulaw"
+    weighted = parse_config(recipe.defaults, ["--loss", "l1+mrstft", "--sample-loss-weight", "2", "--mrstft-weight", "0.5"])
+    assert weighted.sample_loss_weights() == {"l1": 2.0, "mrstft": 0.5}
+    music = _recipe("music_resnet")
+    assert parse_config(music.defaults, ["--multifilter"], flags=music.flags, check=music.check).degradations == "multi-filter"
+    assert parse_config(music.defaults, [], flags=music.flags, check=music.check).degradations == "cheby1:8"
+
+
+def test_built_models_follow_the_flags():
+    import keras
+
+    from keras_audiosr.training.losses import WeightedSampleLoss
+
+    recipe = _recipe("vctk_unet")
+    cfg = parse_config(recipe.defaults, ["--no-band-preserving", "--loss", "l1+mrstft", "--mrstft-weight", "0.25"])
+    cfg.model_size = "tiny"
+    model = recipe.build(cfg, cfg.degradation())
+    assert not model.band_preserving and model.training_degradations == "speech-robust"
+    assert isinstance(model.loss, WeightedSampleLoss) and model.loss.weights == {"l1": 1.0, "mrstft": 0.25}
+    y = keras.ops.convert_to_numpy(model(keras.ops.zeros((1, 64, 1))))
+    assert y.shape == (1, 128, 1)
+
+
+@pytest.mark.parametrize("name", RECIPES)
+def test_help_names_the_flags_and_the_paper_configuration(name, capsys):
+    with pytest.raises(SystemExit):
+        _recipe(name).main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for flag in ("--degradations NAME", "--filter SPEC", "--band-preserving, --no-band-preserving", "--init-from",
+                 "--data-dir DIR", "--corpus-weights", "--sample-loss-weight", "--mrstft-weight"):
+        assert flag in text, flag
+    assert "l1+mrstft" in text and "speech-robust" in text
+    if name.startswith("vctk"):
+        assert "--no-band-preserving --loss l2" in text and "paper's configuration" in text
+
+
+def test_init_from_a_shipped_name_or_a_file_with_matching_rates(tmp_path, monkeypatch, capsys):
+    from keras_audiosr.models import AudioUNet
+    from keras_audiosr.training.config import resolve_init_from
+
+    folder = tmp_path / "shipped" / "demo-8k-16k"
+    folder.mkdir(parents=True)
+    AudioUNet.from_size("tiny", ratio=2, hr_rate=16000).save(folder / "model.keras")
+    (folder / "card.json").write_text(json.dumps({"name": "demo-8k-16k", "lr_rate": 8000, "hr_rate": 16000,
+                                                  "keras": "model.keras"}))
+    monkeypatch.setenv("KERAS_AUDIOSR_PRETRAINED_DIR", str(tmp_path / "shipped"))
+    recipe = _recipe("vctk_unet")
+    cfg = parse_config(recipe.defaults, ["--init-from", "demo-8k-16k"])
+    assert cfg.init_from == "demo-8k-16k" and resolve_init_from(cfg.init_from) == folder / "model.keras"
+    with pytest.raises(SystemExit):
+        recipe.main(["--init-from", "demo-8k-1k", "--out", str(tmp_path / "r")])
+    assert "not the name of a shipped model (shipped models: demo-8k-16k)" in capsys.readouterr().err
+    out = tmp_path / "run"
+    with pytest.raises(SystemExit) as exit_info:  # its rates differ from the run's: refused before anything is written
+        recipe.main(["--init-from", "demo-8k-16k", "--ratio", "4", "--hr-rate", "16000", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "that model up-samples by 2 to 16000 Hz, this run by 4 to 16000 Hz" in err
+    assert not out.exists()

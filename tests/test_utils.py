@@ -160,3 +160,15 @@ def test_quiet_tensorflow_replays_output_when_import_fails(monkeypatch, capfd):
     with pytest.raises(ImportError, match="no tensorflow here"):
         utils.quiet_tensorflow()
     assert "native loader: libfoo.so missing" in capfd.readouterr().err
+
+
+def test_configured_backend_without_importing_keras(monkeypatch, tmp_path):
+    monkeypatch.setenv("KERAS_BACKEND", "JAX")
+    assert utils.configured_backend() == "jax"
+    monkeypatch.delenv("KERAS_BACKEND")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    assert utils.configured_backend() == "tensorflow"  # no keras.json: Keras's own default
+    (tmp_path / "keras.json").write_text('{"backend": "torch"}')
+    assert utils.configured_backend() == "torch"
+    (tmp_path / "keras.json").write_text("{not json")
+    assert utils.configured_backend() == "tensorflow"

@@ -13,8 +13,11 @@ every hour. Rows:
 * ``prepare``: :func:`keras_audiosr.data.prepare_training_data` (split, then the store of the training
   files) with ``--workers`` processes, and a second call (the cheap load);
 * ``disk``: bytes of the store's arrays;
-* ``training run``: peak resident memory (``ru_maxrss``) of a child process that calls
-  ``prepare_training_data`` on the corpus and fits a tiny AudioUNet for ``--steps`` steps on the stream;
+* ``training run``: peak resident memory (``ru_maxrss``) of a child process that trains a tiny AudioUNet
+  for ``--steps`` steps on the stream: by default the recipe itself (``python -m recipes.vctk_unet
+  --data-dir CORPUS --model-size tiny --epochs 1 ...``: data preparation (a load here), training and the
+  evaluation of its test split), or with ``--training-run library`` a script that calls
+  ``prepare_training_data`` and ``model.fit``;
 * ``pipeline``: examples/s the ``tf.data`` stream delivers (batch ``--batch-size``), the process pinned
   to ``--cores`` cores;
 * ``consume``: examples/s the ``small`` and ``paper`` AudioUNet train at (``train_on_batch`` on one
@@ -54,6 +57,8 @@ def parse_args(argv=None):
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--degradations", default="speech-robust")
     p.add_argument("--steps", type=int, default=5, help="training steps of the memory run")
+    p.add_argument("--training-run", choices=("recipe", "library"), default="recipe",
+                   help="what the memory run is: python -m recipes.vctk_unet, or a prepare_training_data + fit script")
     p.add_argument("--batches", type=int, default=60, help="batches timed for the pipeline")
     p.add_argument("--small-steps", type=int, default=10)
     p.add_argument("--paper-steps", type=int, default=2)
@@ -112,6 +117,19 @@ print("RUN " + json.dumps({"load_s": load_s, "maxrss_mb": resource.getrusage(res
 """
 
 
+# The recipe as `python -m` runs it, with its peak resident memory printed at the end (even on failure).
+_RECIPE_RUN = """
+import json, resource, runpy, sys, time
+sys.argv = ["recipes.vctk_unet"] + json.loads(sys.argv[1])
+t = time.monotonic()
+try:
+    runpy.run_module("recipes.vctk_unet", run_name="__main__", alter_sys=True)
+finally:
+    print("RUN " + json.dumps({"maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                               "seconds": time.monotonic() - t}), flush=True)
+"""
+
+
 def du(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
@@ -145,18 +163,35 @@ def main(argv=None):
         print(f"[bench] prepared {results['train_hours']} h in {results['prepare_s']} s; reload "
               f"{results['reload_s']} s; store {results['store_bytes'] / 2**30:.2f} GiB", flush=True)
 
-        run_args = json.dumps({"corpus": str(corpus), "cache": str(cache), "steps": args.steps,
-                               "batch_size": args.batch_size, "hr_rate": args.hr_rate, "ratio": args.ratio,
-                               "patch_size": args.patch_size, "degradations": args.degradations})
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        proc = subprocess.run([sys.executable, "-c", _TRAIN_RUN, run_args], cwd=ROOT, env=env, capture_output=True,
-                              text=True)
+        if args.training_run == "recipe":
+            recipe_argv = ["--data-dir", str(corpus), "--cache-dir", str(cache), "--model-size", "tiny", "--epochs", "1",
+                           "--steps-per-epoch", str(args.steps), "--batch-size", str(args.batch_size),
+                           "--hr-rate", str(args.hr_rate), "--ratio", str(args.ratio), "--patch-size",
+                           str(args.patch_size), "--degradations", args.degradations, "--no-pesq",
+                           "--out", str(work / "recipe-run")]
+            results["recipe_command"] = "python -m recipes.vctk_unet " + " ".join(recipe_argv)
+            proc = subprocess.run([sys.executable, "-c", _RECIPE_RUN, json.dumps(recipe_argv)], cwd=ROOT, env=env,
+                                  capture_output=True, text=True)
+            if proc.returncode == 0:
+                metrics = json.loads((work / "recipe-run" / "metrics.json").read_text())
+                results["recipe_test_files"] = metrics["n_test_files"]
+        else:
+            run_args = json.dumps({"corpus": str(corpus), "cache": str(cache), "steps": args.steps,
+                                   "batch_size": args.batch_size, "hr_rate": args.hr_rate, "ratio": args.ratio,
+                                   "patch_size": args.patch_size, "degradations": args.degradations})
+            proc = subprocess.run([sys.executable, "-c", _TRAIN_RUN, run_args], cwd=ROOT, env=env,
+                                  capture_output=True, text=True)
         line = [x for x in proc.stdout.splitlines() if x.startswith("RUN ")]
         if proc.returncode or not line:
             raise SystemExit(f"training run failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
         run = json.loads(line[0][4:])
         results["train_run_maxrss_mb"] = round(run["maxrss_mb"], 1)
-        results["train_run_load_s"] = round(run["load_s"], 2)
+        results["train_run"] = args.training_run
+        if "load_s" in run:
+            results["train_run_load_s"] = round(run["load_s"], 2)
+        if "seconds" in run:
+            results["train_run_s"] = round(run["seconds"], 1)
         print(f"[bench] training run: peak RSS {run['maxrss_mb']:.0f} MB", flush=True)
 
         os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[: args.cores])
@@ -209,8 +244,13 @@ def markdown(r: dict, args) -> str:
                         f"({r['train_hours'] * 3600 / r['prepare_s']:.0f}x real time); second call (load) "
                         f"{r['reload_s']:.2f} s"),
         ("disk", f"{r['store_bytes'] / 2**30:.2f} GiB (float16)"),
-        ("peak resident memory, training run", f"{r['train_run_maxrss_mb'] / 1024:.2f} GB (tiny AudioUNet, "
-                                               f"{args.steps} steps of {args.batch_size} x {args.patch_size})"),
+        (f"peak resident memory, {'recipe' if args.training_run == 'recipe' else 'training'} run",
+         f"{r['train_run_maxrss_mb'] / 1024:.2f} GB ("
+         + (f"`python -m recipes.vctk_unet --model-size tiny`, {args.steps} steps of {args.batch_size} x "
+            f"{args.patch_size}, then evaluating its {r.get('recipe_test_files', '?')} test files; "
+            f"{r.get('train_run_s', 0):.0f} s"
+            if args.training_run == "recipe" else
+            f"tiny AudioUNet, {args.steps} steps of {args.batch_size} x {args.patch_size}") + ")"),
         ("pipeline delivery", f"{r['pipeline_examples_per_s']:.0f} examples/s on {args.cores} cores "
                               f"({r['one_thread_examples_per_s']:.0f}/s in one thread), {args.degradations}"),
         ("small AudioUNet consumption", f"{r['small_examples_per_s']:.2f} examples/s "

@@ -1,5 +1,5 @@
 """Piano and music corpora: folders of audio files (any rate, mono or stereo), their train/valid/test split,
-same-rate or decimating patches with stereo kept channel by channel, and an embedded generated corpus.
+and an embedded generated corpus.
 
 Split rules, in order of preference (:func:`split_music`, :func:`load_music`):
 
@@ -21,9 +21,9 @@ Split rules, in order of preference (:func:`split_music`, :func:`load_music`):
    0.8 / 0.1 / 0.1. A file's split depends on its own path only, so adding or removing files never
    moves the others; the shares are met in expectation, not exactly.
 
-Stereo: the same-rate models process channels separately, so :func:`music_patches` with
-``channels="separate"`` makes each channel of a multi-channel file its own example (``"mix"`` mixes to
-mono instead).
+Stereo: the same-rate models process channels separately, so music is prepared with
+``channels="separate"`` (:func:`keras_audiosr.data.prepare_training_data`): each channel of a
+multi-channel file is its own training signal.
 """
 from __future__ import annotations
 
@@ -39,14 +39,13 @@ import numpy as np
 
 from keras_audiosr.audio import AUDIO_EXTENSIONS, write_audio
 from keras_audiosr.data.corpus import Utterance
-from keras_audiosr.data.multifilter import extract_multifilter_patches
-from keras_audiosr.data.patches import PatchConfig, Patches, default_cache_dir
 from keras_audiosr.data.splits import Split
+from keras_audiosr.data.store import default_cache_dir
 
 __all__ = [
     "SPLIT_FILE_NAMES", "SPLIT_NAMES", "DEFAULT_SHARES", "GROUP_BY", "HASH_BY", "DEFAULT_MUSIC_CORPUS_NAME",
     "MusicFile", "MusicSplit", "read_split_file", "find_split_file", "find_music", "hash_unit", "split_music",
-    "load_music", "music_patches", "synthesize_piece", "make_default_music_corpus",
+    "load_music", "synthesize_piece", "make_default_music_corpus",
 ]
 
 SPLIT_FILE_NAMES = ("split.txt", "split.csv")
@@ -319,27 +318,6 @@ def load_music(root, split_file="auto", shares=DEFAULT_SHARES, group_by: str = "
         split_file = find_split_file(root)
     utts = find_music(root, group_by=group_by)
     return split_music(utts, split_file=split_file, shares=shares, hash_by=hash_by, salt=salt)
-
-
-def music_patches(utts: Sequence[Utterance], hr_rate: int = 44100, patch_size: int = 8192, *, ratio: int = 2,
-                  filter: str = "cheby1:8", same_rate: bool = True, channels: str = "separate",
-                  stride: int | None = None,
-                  silence_db: float | None = -50.0, zero_phase: bool = True, cache_dir=None,
-                  progress: bool = True) -> Patches:
-    """Aligned training patches of music files, one filter: ``Patches(lr=input, hr=target)``.
-
-    Same-rate (default, for the bandwidth-extension ResNet/U-Net): ``lr`` is the high-rate patch
-    low-passed at the ratio-``ratio`` cutoff, ``[N, P, 1]`` like ``hr``; ``same_rate=False`` gives the
-    usual decimated ``[N, P / ratio, 1]``. ``channels="separate"`` makes each channel of a stereo file
-    its own example, ``"mix"`` mixes to mono. Whole files are filtered before cutting; cached under
-    ``cache_dir`` like :func:`~keras_audiosr.data.extract_multifilter_patches` (which this wraps, and
-    which gives the multi-filter version).
-    """
-    cfg = PatchConfig(hr_rate=hr_rate, ratio=ratio, filter=filter, zero_phase=zero_phase, patch_size=patch_size,
-                      stride=stride, silence_db=silence_db)
-    mf = extract_multifilter_patches(utts, cfg, (cfg.filter,), same_rate=same_rate, channels=channels,
-                                     cache_dir=cache_dir, progress=progress)
-    return mf.for_filter(cfg.filter)
 
 
 # ----------------------------------------------------------------------------- embedded default corpus

@@ -6,6 +6,7 @@
                                  patch_size=8192, degradations="speech-robust")
     model.fit(data.dataset(batch_size=16, seed=0), epochs=50, steps_per_epoch=data.steps_per_epoch(16))
     # several GPUs or workers: data.distribute(strategy, 16, seed=0) -- each worker reads its own files
+    # JAX / PyTorch backends (no tf.data): model.fit(data.batches(16, seed=0, processes=4), ...)
     # evaluation stays file by file: data.corpora.test_by_corpus(), data.split.test
 
 Corpora are read and split (:func:`~keras_audiosr.data.load_corpora`), their training files
@@ -32,7 +33,8 @@ __all__ = ["TrainingData", "prepare_training_data"]
 class TrainingData:
     """Prepared training data: the corpora and their splits, the signal store, and the stream settings.
 
-    ``dataset`` / ``distribute`` build the ``tf.data`` input; ``summary()`` is the JSON record for
+    ``dataset`` / ``distribute`` build the ``tf.data`` input, ``batches`` a ``keras.utils.PyDataset``
+    of the same stream for any Keras backend; ``summary()`` is the JSON record for
     ``metrics.json``. ``label`` says where the data came from (e.g. the embedded corpus).
     """
 
@@ -56,10 +58,11 @@ class TrainingData:
         return self.corpora.split
 
     @property
-    def degradation(self) -> Degradation | None:
-        """The single training degradation when the set has one member (the papers' setup), else ``None``."""
-        specs = self.degradations.specs
-        return Degradation(self.ratio, specs[0], self.degradations.zero_phase) if len(specs) == 1 else None
+    def degradation(self) -> Degradation:
+        """The one degradation that stands for the set (its representative: the single member of a
+        one-spec set, ``cheby1:8`` for ``speech-robust`` and ``multi-filter``; see
+        :attr:`~keras_audiosr.degrade.DegradationSet.representative_spec`)."""
+        return self.degradations.representative_degradation(self.ratio)
 
     @property
     def examples_per_epoch(self) -> int:
@@ -80,24 +83,45 @@ class TrainingData:
         return self._samplers[key]
 
     def dataset(self, batch_size: int, seed: int | None = None, shard: tuple[int, int] | None = None,
-                start_batch: int = 0, processes: int = 0):
+                start_batch: int = 0, processes: int = 0, map_batch=None):
         """Endless ``tf.data.Dataset`` of ``(lr [B, L, 1], hr [B, P, 1])`` float32 (see
         :meth:`CropSampler.dataset`); ``seed`` defaults to the data's seed; ``shard=(index, count)``
         reads that share of the files only; ``start_batch`` continues a resumed run's stream;
-        ``processes`` makes batches in that many worker processes instead of tf.data's threads."""
+        ``processes`` makes batches in that many worker processes instead of tf.data's threads;
+        ``map_batch(lr, hr)`` (written with operators or ``keras.ops``) replaces each batch, e.g.
+        ``lambda lr, hr: (hr, hr)`` for an autoencoder."""
         seed = self.seed if seed is None else int(seed)
-        return self.sampler(shard).dataset(batch_size, seed=seed, start_batch=start_batch, processes=processes)
+        ds = self.sampler(shard).dataset(batch_size, seed=seed, start_batch=start_batch, processes=processes)
+        return ds if map_batch is None else ds.map(map_batch)
+
+    def batches(self, batch_size: int, seed: int | None = None, shard: tuple[int, int] | None = None,
+                start_batch: int = 0, processes: int = 0, map_batch=None):
+        """The same endless stream as :meth:`dataset`, as a ``keras.utils.PyDataset``
+        (:class:`~keras_audiosr.data.batches.SamplerBatches`): ``model.fit`` input on any Keras
+        backend, without TensorFlow. ``processes`` worker processes make the batches (0: the
+        training process, when each batch is needed)."""
+        from keras_audiosr.data.batches import SamplerBatches
+
+        seed = self.seed if seed is None else int(seed)
+        return SamplerBatches(self.sampler(shard), batch_size, seed=seed, start_batch=start_batch, processes=processes,
+                              map_batch=map_batch)
 
     def distribute(self, strategy, batch_size: int, seed: int | None = None, start_batch: int = 0,
-                   processes: int = 0):
+                   processes: int = 0, map_batch=None):
         """The input of ``model.fit`` under ``strategy`` with global batch ``batch_size``.
 
-        One replica: :meth:`dataset`. Otherwise ``strategy.distribute_datasets_from_function``: each
-        input pipeline (one per worker) reads its own shard of the files (``shard=(worker, workers)``,
-        seeded, disjoint) and batches per replica, so no worker reads what another does.
+        A Keras backend other than TensorFlow: :meth:`batches` (global batches; a
+        ``keras.distribution`` such as ``DataParallel`` splits them over the devices). TensorFlow
+        with one replica: :meth:`dataset`. Otherwise ``strategy.distribute_datasets_from_function``:
+        each input pipeline (one per worker) reads its own shard of the files (``shard=(worker,
+        workers)``, seeded, disjoint) and batches per replica, so no worker reads what another does.
         """
+        import keras
+
+        if keras.backend.backend() != "tensorflow":
+            return self.batches(batch_size, seed, start_batch=start_batch, processes=processes, map_batch=map_batch)
         if strategy is None or strategy.num_replicas_in_sync == 1:
-            return self.dataset(batch_size, seed, start_batch=start_batch, processes=processes)
+            return self.dataset(batch_size, seed, start_batch=start_batch, processes=processes, map_batch=map_batch)
         if int(batch_size) % strategy.num_replicas_in_sync:
             raise ValueError(f"batch size {batch_size} is not a multiple of the {strategy.num_replicas_in_sync} "
                              f"replicas")
@@ -105,7 +129,8 @@ class TrainingData:
         def fn(ctx):
             per_replica = ctx.get_per_replica_batch_size(int(batch_size))
             shard = (ctx.input_pipeline_id, ctx.num_input_pipelines) if ctx.num_input_pipelines > 1 else None
-            return self.dataset(per_replica, seed, shard=shard, start_batch=start_batch, processes=processes)
+            return self.dataset(per_replica, seed, shard=shard, start_batch=start_batch, processes=processes,
+                                map_batch=map_batch)
 
         return strategy.distribute_datasets_from_function(fn)
 
@@ -117,6 +142,7 @@ class TrainingData:
             d = c.to_dict()
             d["train_hours"] = round(sum(f.length * f.channels for f in self.store.files if f.corpus == c.name)
                                      / self.hr_rate / 3600, 3)
+            d["test_hours"] = round(_hours(u.path for u in c.split.test), 3)
             d["sampling_share"] = round(shares.get(c.name, 0.0), 4)
             corpora.append(d)
         return {"source": self.label, "embedded": self.embedded, "corpora": corpora,
@@ -124,6 +150,20 @@ class TrainingData:
                 "patch_size": self.patch_size, "same_rate": self.same_rate, "silence_db": self.silence_db,
                 "degradations": self.degradations.to_dict(), "examples_per_epoch": self.examples_per_epoch,
                 "seed": self.seed}
+
+
+def _hours(paths) -> float:
+    """Duration in hours of the files (from their headers; a file that cannot be read counts 0)."""
+    import soundfile as sf
+
+    seconds = 0.0
+    for p in paths:
+        try:
+            info = sf.info(str(p))
+            seconds += info.frames / info.samplerate
+        except (RuntimeError, OSError, sf.SoundFileError):
+            pass
+    return seconds / 3600
 
 
 def prepare_training_data(data_dirs=None, *, hr_rate: int = 16000, ratio: int = 2, patch_size: int = 8192,
@@ -136,8 +176,10 @@ def prepare_training_data(data_dirs=None, *, hr_rate: int = 16000, ratio: int = 
 
     Args:
         data_dirs: one corpus folder or several (see :func:`~keras_audiosr.data.load_corpora`);
-            ``None``: the embedded default corpus (generated speech-like audio, or generated piano
-            music with ``kind="music"``), labelled as such.
+            ``None``: the embedded default corpus, labelled as such: the packaged real speech
+            (:func:`~keras_audiosr.data.embedded_corpus_dir`, 16 kHz, so ``hr_rate`` at most 16000;
+            speaker p273 held out unless ``test_speakers`` or ``task="single"`` say otherwise), or
+            generated piano-like music with ``kind="music"``.
         hr_rate, ratio, patch_size: the target rate, up-sampling ratio and patch length (high-rate
             samples, a multiple of ``ratio``).
         degradations: a set name (``speech-robust``, ``multi-filter``, ``telephone-any``), a single
@@ -169,12 +211,20 @@ def prepare_training_data(data_dirs=None, *, hr_rate: int = 16000, ratio: int = 
             label = (f"embedded default music corpus ({DEFAULT_MUSIC_CORPUS_NAME}: generated piano-like pieces, "
                      "not recordings; pass --data-dir for a real corpus)")
         else:
-            from keras_audiosr.data.synthetic import DEFAULT_CORPUS_NAME, make_default_corpus
-            data_dirs = [make_default_corpus()]
-            label = (f"embedded default corpus ({DEFAULT_CORPUS_NAME}: synthetic speech-like signals generated by "
-                     "keras_audiosr.data.make_default_corpus, not real speech; pass --data-dir for a real corpus)")
+            from keras_audiosr.data.embedded import (EMBEDDED_CORPUS_NAME, EMBEDDED_RATE, EMBEDDED_TEST_SPEAKERS,
+                                                     embedded_corpus_dir)
+            if int(hr_rate) > EMBEDDED_RATE:
+                raise ValueError(f"the embedded default corpus is {EMBEDDED_RATE} Hz speech, so it cannot train a "
+                                 f"model with a high rate of {hr_rate} Hz; pass --data-dir with recordings at "
+                                 f"{hr_rate} Hz or above")
+            data_dirs = [embedded_corpus_dir()]
+            label = (f"embedded default corpus ({EMBEDDED_CORPUS_NAME}: 48 real recordings of 11 speakers, LJ Speech "
+                     f"and VCTK, {EMBEDDED_RATE} Hz, packaged with keras_audiosr; a demonstration, pass --data-dir "
+                     f"for a real corpus)")
             if task == "single" and not test_speakers and split_options is None:
                 split_options = {"speaker": None, "n_test": 2}
+            elif task == "multi" and not test_speakers:
+                test_speakers = list(EMBEDDED_TEST_SPEAKERS)
     else:
         data_dirs = [data_dirs] if isinstance(data_dirs, (str, Path)) else list(data_dirs)
         label = ", ".join(str(Path(d).expanduser()) for d in data_dirs)

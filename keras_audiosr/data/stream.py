@@ -228,13 +228,16 @@ class CropSampler:
             return lr, hr, {"file": f, "channel": c, "start": start, "degradation": deg.filter, "gain": draw.gain}
         return lr, hr
 
-    def _pool(self, processes: int):
-        """A pool of ``processes`` forked workers holding this sampler (made once per sampler and size)."""
+    def pool(self, processes: int):
+        """A pool of ``processes`` forked workers holding this sampler (made once per sampler and size;
+        workers are daemons that end with this process). Make it before a backend that starts threads
+        of its own (JAX) initialises, as forking a multi-threaded process is unsafe."""
         import multiprocessing
         pools = self.__dict__.setdefault("_pools", {})
         if processes not in pools:
             ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
             pools[processes] = ctx.Pool(processes, initializer=_pool_init, initargs=(self,))
+            atexit.register(pools[processes].terminate)  # before interpreter teardown half-closes its pipes
         return pools[processes]
 
     def __getstate__(self):
@@ -269,7 +272,7 @@ class CropSampler:
         B, L, P = int(batch_size), self.input_length, self.patch_size
         seed = int(seed)
 
-        pool = self._pool(int(processes)) if processes else None
+        pool = self.pool(int(processes)) if processes else None
 
         def make(idx):
             with _EXIT_GUARD:

@@ -1,6 +1,8 @@
-"""The embedded default corpus: deterministic speech-like audio generated on the spot, no download.
+"""A generated speech-like corpus: deterministic audio made on the spot, no download.
 
-Recipes fall back to it when no ``--data-dir`` is given, so every recipe, test and CI run has data.
+Formerly the recipes' default corpus; the default is now packaged real speech
+(:func:`keras_audiosr.data.embedded_corpus_dir`). This one stays for tests and as an explicit
+option (``--data-dir "$(python -c 'from keras_audiosr.data import make_default_corpus as m; print(m())')"``).
 It is not speech, but it has the structure that makes bandwidth extension learnable: a harmonic
 glottal source whose harmonics run up through the high band in step with the low band, formant
 resonances (F1-F3 moving between vowel targets, fixed speaker F4-F6), breathy noise synchronous
@@ -23,7 +25,7 @@ import numpy as np
 from scipy import signal
 
 from keras_audiosr.audio import write_audio
-from keras_audiosr.data.patches import default_cache_dir
+from keras_audiosr.data.store import default_cache_dir
 
 __all__ = ["DEFAULT_CORPUS_NAME", "GENERATOR_VERSION", "make_default_corpus", "synthesize_utterance"]
 

@@ -21,12 +21,22 @@ class AudioSRModel(keras.Model):
     interpolation (up to float rounding) and the network only contributes above it. A config
     without the key (a ``.keras`` file saved before the option existed) loads with
     ``band_preserving=False``, i.e. exactly the model that was saved.
+
+    **What it was trained on.** ``degradation`` is one :class:`~keras_audiosr.degrade.Degradation`
+    dict (``{"ratio", "filter", "zero_phase"}``): the training degradation, or for a model trained
+    on a degradation set the set's representative (``cheby1:8``, the papers' filter, for
+    ``speech-robust`` and ``multi-filter``; plain ``telephone`` for ``telephone-any``; see
+    :attr:`~keras_audiosr.degrade.DegradationSet.representative_spec`). ``training_degradations``
+    names what training drew from: a set name (``"speech-robust"``) or a single spec, for
+    :func:`~keras_audiosr.degrade.get_degradation_set`. A config without the key (older files) means
+    the single ``degradation`` it carries, which the property then returns.
     """
 
     #: Whether the class takes ``band_preserving`` (``from_config`` then defaults a missing key to False).
     supports_band_preserving = False
 
-    def __init__(self, *args, ratio=2, hr_rate=16000, degradation=None, band_preserving=False, **kwargs):
+    def __init__(self, *args, ratio=2, hr_rate=16000, degradation=None, band_preserving=False,
+                 training_degradations=None, **kwargs):
         super().__init__(*args, **kwargs)
         ratio, hr_rate = int(ratio), int(hr_rate)
         if ratio < 1:
@@ -37,6 +47,19 @@ class AudioSRModel(keras.Model):
         self.hr_rate = hr_rate
         self.degradation = dict(degradation) if degradation else {"ratio": ratio, "filter": "cheby1:8", "zero_phase": True}
         self.band_preserving = bool(band_preserving)
+        if training_degradations is not None and not isinstance(training_degradations, str):
+            name = getattr(training_degradations, "name", None)  # a DegradationSet
+            if not isinstance(name, str):
+                raise ValueError(f"training_degradations must be a degradation set name or spec, "
+                                 f"got {training_degradations!r}")
+            training_degradations = name
+        self._training_degradations = training_degradations
+
+    @property
+    def training_degradations(self):
+        """The degradation set (name) or spec training drew from; for a model saved without it, the
+        filter of its single ``degradation``."""
+        return self._training_degradations or self.degradation["filter"]
 
     @property
     def lr_rate(self):
@@ -66,7 +89,7 @@ class AudioSRModel(keras.Model):
     def audio_config(self):
         """The facts a user of a saved model needs: rates, ratio and the training degradation."""
         config = {"ratio": self.ratio, "lr_rate": self.lr_rate, "hr_rate": self.hr_rate,
-                  "degradation": dict(self.degradation)}
+                  "degradation": dict(self.degradation), "training_degradations": self.training_degradations}
         if self.supports_band_preserving:
             config["band_preserving"] = self.band_preserving
         return config
@@ -79,6 +102,8 @@ class AudioSRModel(keras.Model):
             "hr_rate": self.hr_rate,
             "degradation": dict(self.degradation),
         }
+        if self._training_degradations is not None:
+            config["training_degradations"] = self._training_degradations
         if self.supports_band_preserving:
             config["band_preserving"] = self.band_preserving
         return config

@@ -61,10 +61,11 @@ class AdversarialTrainer(keras.Model):
                                      loss="lsgan", feature_matching_weight=2.0,
                                      sample_loss=get_sample_loss("l1+mrstft", weights={"mrstft": 1.0}))
         trainer.compile()
-        trainer.fit(make_dataset(lr, hr, 16, repeat=True), epochs=..., steps_per_epoch=...)
+        trainer.fit(data.dataset(16), epochs=..., steps_per_epoch=...)
 
-    Data: ``fit`` batches of ``(low_rate, high_rate)`` (e.g. from
-    :func:`keras_audiosr.data.make_dataset`).
+    Data: ``fit`` batches of ``(low_rate, high_rate)`` (e.g. ``data.dataset(16)`` of
+    :func:`keras_audiosr.data.prepare_training_data`). TensorFlow backend only (the training step
+    uses ``tf.GradientTape`` and ``tf.distribute``).
 
     **Update schedule.** One ``fit`` step makes ``n_critic`` critic updates and then one generator
     update, so the ratio is always ``n_critic : 1``. The batch is split into ``n_critic`` nearly

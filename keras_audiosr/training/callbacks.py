@@ -8,6 +8,7 @@ consistent pair to resume from.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -92,7 +93,8 @@ class ResumableBackup(keras.callbacks.Callback):
         """Creates the optimizer's variables so that ``load_weights`` restores them (as BackupAndRestore does)."""
         opt = getattr(self.model, "optimizer", None)
         if opt is not None and not opt.built:
-            with self.model.distribute_strategy.scope():
+            strategy = getattr(self.model, "distribute_strategy", None)  # TensorFlow only
+            with strategy.scope() if strategy is not None else contextlib.nullcontext():
                 opt.build(self.model.trainable_variables)
 
     def on_train_begin(self, logs=None):

@@ -16,11 +16,15 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from keras_audiosr.degrade import Degradation
+from keras_audiosr.degrade import DEGRADATION_SETS, Degradation, canonical_spec, get_degradation_set
 from keras_audiosr.models.audio_unet import MODEL_SIZES
 
-__all__ = ["RecipeConfig", "RecipeArgumentParser", "build_parser", "parse_config", "flag_name",
-           "existing_dir", "existing_file", "positive_int", "positive_float", "non_negative_float", "name_list"]
+__all__ = ["RecipeConfig", "RecipeArgumentParser", "build_parser", "parse_config", "flag_name", "LOSSES", "MODEL_SIZES",
+           "existing_dir", "existing_dirs", "existing_file", "positive_int", "positive_float", "non_negative_float",
+           "name_list", "corpus_weights", "degradation_name", "init_source", "resolve_init_from"]
+
+# The sample losses a recipe's --loss takes (keras_audiosr.training.losses.get_sample_loss names).
+LOSSES = ("l1", "l2", "mrstft", "l1+mrstft", "l2+mrstft")
 
 
 # Argument types: each raises argparse.ArgumentTypeError with the reason, which argparse reports as
@@ -64,6 +68,72 @@ def existing_dir(text):
     return str(path)
 
 
+def existing_dirs(text):
+    """One folder or several, comma-separated (``--data-dir A,B``; the flag may also be repeated)."""
+    parts = [x.strip() for x in text.split(",") if x.strip()]
+    if not parts:
+        raise argparse.ArgumentTypeError(f"expected a folder, got {text!r}")
+    return [existing_dir(x) for x in parts]
+
+
+def corpus_weights(text):
+    """``name=weight,...`` -> ``{name: weight}`` (weights >= 0)."""
+    out = {}
+    for item in (x.strip() for x in text.split(",")):
+        if not item:
+            continue
+        name, eq, value = item.partition("=")
+        if not eq or not name.strip():
+            raise argparse.ArgumentTypeError(f"expected name=weight pairs, comma-separated, got {item!r}")
+        out[name.strip()] = non_negative_float(value.strip())
+    if not out:
+        raise argparse.ArgumentTypeError(f"expected name=weight pairs, comma-separated, got {text!r}")
+    return out
+
+
+def degradation_name(text):
+    """A degradation set name or a single spec, canonical; unknown names list the known sets."""
+    try:
+        get_degradation_set(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    key = text.strip().lower()
+    return key if key in DEGRADATION_SETS else canonical_spec(key)
+
+
+def filter_spec(text):
+    """``--filter``: one degradation spec (the papers' single filter)."""
+    try:
+        return canonical_spec(text.strip().lower())
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def init_source(text):
+    """``--init-from``: a ``.keras`` file, or the name of a model shipped with the package."""
+    path = Path(text).expanduser()
+    if path.is_file():
+        return str(path)
+    from keras_audiosr import pretrained
+
+    names = [m.name for m in pretrained.list()]
+    if text in names:
+        return text
+    shipped = ", ".join(names) or "none in this installation"
+    what = "not a file" if path.exists() else "no such file"
+    raise argparse.ArgumentTypeError(f"{path}: {what} and not the name of a shipped model (shipped models: {shipped})")
+
+
+def resolve_init_from(value):
+    """The ``.keras`` path of an ``--init-from`` value (a path, or a shipped model's name)."""
+    if value is None or Path(value).expanduser().is_file():
+        return None if value is None else Path(value).expanduser()
+    from keras_audiosr import pretrained
+
+    info = pretrained.info(value)
+    return info.folder / info.keras_file
+
+
 def existing_file(text):
     path = Path(text).expanduser()
     if not path.exists():
@@ -89,9 +159,15 @@ def _flag(help, **argparse_kwargs):
 class RecipeConfig:
     """Every recipe's core settings; each field is a command-line flag (``data_dir`` is ``--data-dir``)."""
 
-    data_dir: str | None = field(default=None, metadata=_flag(
-        "corpus root: VCTK 0.92 (wav48_silence_trimmed/, FLAC) or 0.80 (wav48/) or any folder of audio files "
-        "(one sub-folder per speaker); unset = the embedded default corpus (generated, no download)", type=existing_dir))
+    data_dir: list[str] | None = field(default=None, metadata=_flag(
+        "corpus folder(s): VCTK 0.92 (wav48_silence_trimmed/, FLAC) or 0.80 (wav48/), LibriTTS-style "
+        "speaker/chapter/*.wav, or any folder of audio files (one sub-folder per speaker); repeat the flag or "
+        "separate folders with commas to train on several corpora at once; unset = the embedded default corpus "
+        "(packaged real speech at 16 kHz for the speech recipes, generated piano-like music for the music recipes)",
+        type=existing_dirs, action="extend", metavar="DIR"))
+    corpus_weights: dict | None = field(default=None, metadata=_flag(
+        "sampling weight per corpus, name=weight,... (a corpus is named after its folder; unnamed corpora weigh 1); "
+        "default: by duration, every second of audio equally likely", type=corpus_weights, metavar="NAME=W,..."))
     task: str = field(default="multi", metadata=_flag(
         "single (one speaker, its last utterances held out) or multi (speaker-disjoint split)", choices=("single", "multi")))
     test_speakers: list[str] | None = field(default=None, metadata=_flag(
@@ -99,37 +175,70 @@ class RecipeConfig:
     ratio: int = field(default=2, metadata=_flag("integer up-sampling ratio r >= 2 (low rate = hr-rate / r)", type=positive_int))
     hr_rate: int = field(default=16000, metadata=_flag("high (target) sample rate in Hz; the corpus is resampled to it",
                                                        type=positive_int))
-    filter: str = field(default="cheby1:8", metadata=_flag(
-        "anti-alias filter before decimation, family:order[:cutoff] (butter, cheby1, bessel, ellip) or aliased"))
+    degradations: str = field(default="cheby1:8", metadata=_flag(
+        "how training inputs are made, drawn per example: a set (" + ", ".join(DEGRADATION_SETS) + ") or one "
+        "degradation spec (family:order[:cutoff] with family butter, cheby1, bessel, ellip; aliased; resample; "
+        "telephone[:mulaw|:alaw])", type=degradation_name, metavar="NAME"))
+    filter: str | None = field(default=None, metadata=_flag(
+        "the same as --degradations SPEC with one filter spec (kept for older commands)", type=filter_spec,
+        metavar="SPEC"))
+    band_preserving: bool = field(default=True, metadata=_flag(
+        "band-preserving output: the input band passes exactly (a fixed sinc interpolation), the network adds only "
+        "the band above it; --no-band-preserving gives the papers' graphs", action=argparse.BooleanOptionalAction))
     model_size: str | None = field(default=None, metadata=_flag(
         "model size; default: paper when a GPU is visible, small on a CPU or on the embedded default corpus",
         choices=MODEL_SIZES))
+    init_from: str | None = field(default=None, metadata=_flag(
+        "start from this model's weights (fine-tuning): a .keras file or the name of a shipped model "
+        "(keras-audiosr models); it must have the architecture being trained", type=init_source,
+        metavar="NAME_OR_PATH"))
     epochs: int | None = field(default=None, metadata=_flag("training epochs (default: the recipe's)", type=positive_int))
     steps_per_epoch: int | None = field(default=None, metadata=_flag(
-        "batches per epoch (default: one pass over the training examples)", type=positive_int))
+        "batches per epoch; unset: the training audio once over, at --stride, in batches", type=positive_int))
     batch_size: int = field(default=16, metadata=_flag("global batch size (split across replicas)", type=positive_int))
     learning_rate: float | None = field(default=3e-4, metadata=_flag(
         "optimizer learning rate", type=positive_float))
-    loss: str = field(default="l2", metadata=_flag("sample loss", choices=("l1", "l2")))
+    loss: str = field(default="l2", metadata=_flag(
+        "sample loss: l1, l2, the multi-resolution STFT loss, or a weighted sum", choices=LOSSES))
+    sample_loss_weight: float = field(default=1.0, metadata=_flag(
+        "weight of the l1 or l2 term of --loss", type=non_negative_float))
+    mrstft_weight: float = field(default=1.0, metadata=_flag(
+        "weight of the mrstft term of --loss (spectral convergence + log magnitude, 3 resolutions)",
+        type=non_negative_float))
     patch_size: int = field(default=8192, metadata=_flag(
         "training example length in high-rate samples (a multiple of the ratio)", type=positive_int))
     stride: int | None = field(default=None, metadata=_flag(
-        "hop between training examples in high-rate samples, a multiple of the ratio (default patch-size/2)",
-        type=positive_int))
+        "sets the default epoch length: one epoch is the training audio over this hop, in high-rate samples, a "
+        "multiple of the ratio (default patch-size/2); examples are crops at random offsets", type=positive_int))
     max_minutes: float | None = field(default=None, metadata=_flag(
         "stop training after this many minutes of training time, summed over resumed runs (checked every batch)",
         type=positive_float))
     out: str = field(default="runs/recipe", metadata=_flag(
         "output folder: config.json, model.keras, metrics.json, eval.json, train_log.csv, train_state.json, logs/, "
         "checkpoints/, backup/; run the same command again to resume"))
-    seed: int = field(default=0, metadata=_flag("seed for the split, example order and weights", type=int))
+    seed: int = field(default=0, metadata=_flag("seed for the split, example stream and weights", type=int))
     cache_dir: str | None = field(default=None, metadata=_flag(
-        "where prepared training data is cached (default $KERAS_AUDIOSR_CACHE or ~/.cache/keras_audiosr)"))
+        "where the prepared training signals are stored (default $KERAS_AUDIOSR_CACHE or ~/.cache/keras_audiosr)"))
+    data_processes: int | None = field(default=None, metadata=_flag(
+        "worker processes that make training batches (default: tf.data threads with TensorFlow; with another "
+        "Keras backend, up to 4 processes, one per CPU)", type=int))
     pesq: bool = field(default=True, metadata=_flag("skip PESQ in the evaluation", flag="--no-pesq", action="store_false"))
     extra: dict = field(default_factory=dict, metadata={"flag": None})
 
-    def degradation(self):
-        return Degradation(ratio=self.ratio, filter=self.filter, zero_phase=True)
+    @property
+    def degradation_set(self):
+        """The :class:`~keras_audiosr.degrade.DegradationSet` of ``--degradations``."""
+        return get_degradation_set(self.degradations)
+
+    def degradation(self) -> Degradation:
+        """The single degradation that stands for ``--degradations`` (the spec itself, or the set's
+        representative: ``cheby1:8`` for ``speech-robust`` and ``multi-filter``)."""
+        return self.degradation_set.representative_degradation(self.ratio)
+
+    def sample_loss_weights(self) -> dict:
+        """``{term: weight}`` for the terms of ``--loss`` (``get_sample_loss(cfg.loss, weights=...)``)."""
+        weight = {"l1": self.sample_loss_weight, "l2": self.sample_loss_weight, "mrstft": self.mrstft_weight}
+        return {t: weight[t] for t in self.loss.split("+")}
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -145,7 +254,10 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
     def _get_help_string(self, action):
         text = action.help or ""
-        if "default" in text or action.default in (None, False, argparse.SUPPRESS) or action.nargs == 0:
+        if isinstance(action, argparse.BooleanOptionalAction) and "default" not in text:
+            return f"{text} (default: {action.option_strings[0 if action.default else 1]})"
+        if "default" in text or action.default is None or action.default is False or action.nargs == 0 \
+                or action.default == argparse.SUPPRESS:
             return text
         return f"{text} (default: %(default)s)"
 
@@ -178,16 +290,27 @@ def build_parser(defaults, description=None, flags=None, prog=None, help_overrid
     return parser
 
 
-def _check(cfg, default_patch_size):
+def _check(cfg, defaults):
     """The cross-field rules; returns a message naming the flag, or None."""
+    default_patch_size = defaults.patch_size
     if cfg.ratio < 2:
         return f"--ratio must be an integer >= 2, got {cfg.ratio}"
     if cfg.hr_rate % cfg.ratio:
         return f"--hr-rate {cfg.hr_rate} is not divisible by --ratio {cfg.ratio}"
+    if cfg.filter is not None:
+        if cfg.degradations != defaults.degradations and cfg.degradations != cfg.filter:
+            return f"--filter {cfg.filter} and --degradations {cfg.degradations} disagree; give one of them"
+        cfg.degradations = cfg.filter
     try:
         cfg.degradation()
     except ValueError as err:
-        return f"--filter {cfg.filter}: {err}"
+        return f"--degradations {cfg.degradations}: {err}"
+    if all(w == 0 for w in cfg.sample_loss_weights().values()):
+        return f"--loss {cfg.loss}: every term has weight 0 (--sample-loss-weight, --mrstft-weight)"
+    if cfg.data_processes is not None and cfg.data_processes < 0:
+        return f"--data-processes must be >= 0, got {cfg.data_processes}"
+    if cfg.corpus_weights is not None and not cfg.data_dir:
+        return "--corpus-weights needs --data-dir (the embedded corpus is one corpus)"
     if cfg.patch_size == default_patch_size and cfg.patch_size % cfg.ratio:
         cfg.patch_size -= cfg.patch_size % cfg.ratio  # the default adapts to ratios such as 3 and 6
     if cfg.patch_size % cfg.ratio:
@@ -217,7 +340,7 @@ def parse_config(defaults, argv=None, description=None, flags=None, check=None, 
     extra = {k: v for k, v in namespace.items() if k not in core}
     cfg = dataclasses.replace(defaults, **{k: v for k, v in namespace.items() if k in core},
                               extra={**defaults.extra, **extra})
-    problem = _check(cfg, defaults.patch_size) or (check(cfg) if check else None)
+    problem = _check(cfg, defaults) or (check(cfg) if check else None)
     if problem:
         parser.error(problem)
     return cfg

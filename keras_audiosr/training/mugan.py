@@ -9,10 +9,9 @@ from pathlib import Path
 import keras
 
 from keras_audiosr.models import MUGANAutoencoder, MUGANDiscriminator, MUGANGenerator
-from keras_audiosr.training.adversarial import AdversarialTrainer
 from keras_audiosr.training.config import non_negative_float, positive_int
 from keras_audiosr.training.losses import get_sample_loss
-from keras_audiosr.training.runner import train_stage
+from keras_audiosr.training.runner import generator_args, sample_loss, train_stage
 
 STAGE_FLAGS = {
     "ae_epochs": dict(type=positive_int, default=None, help="autoencoder (stage 1) epochs (default: the recipe's epochs)"),
@@ -33,17 +32,19 @@ def train_autoencoder(cfg, data, strategy):
         return ae
 
     autoencoder, _ = train_stage(build, data, cfg, strategy, out=Path(cfg.out) / "autoencoder",
-                                 dataset=data.dataset.map(lambda lr, hr: (hr, hr)),
+                                 map_batch=lambda lr, hr: (hr, hr),
                                  epochs=cfg.extra.get("ae_epochs") or cfg.epochs, what="stage 1 (autoencoder)")
     return {"autoencoder": autoencoder}
 
 
 def build_gan(cfg, degradation, autoencoder):
-    """Stage 2: generator and discriminator with L2 + lambda_f * feature + lambda_adv * adversarial (standard GAN)."""
-    generator = MUGANGenerator.from_size(cfg.model_size, ratio=cfg.ratio, hr_rate=cfg.hr_rate,
-                                         degradation=degradation.to_dict())
+    """Stage 2: generator and discriminator with ``--loss`` + lambda_f * feature + lambda_adv * adversarial
+    (standard GAN; the paper's sample loss is L2: ``--loss l2``)."""
+    from keras_audiosr.training.adversarial import AdversarialTrainer  # TensorFlow: imported when used
+
+    generator = MUGANGenerator.from_size(cfg.model_size, **generator_args(cfg, degradation))
     discriminator = MUGANDiscriminator.from_size(cfg.model_size)
-    trainer = AdversarialTrainer(generator, discriminator, loss="gan", n_critic=1, sample_loss="l2",
+    trainer = AdversarialTrainer(generator, discriminator, loss="gan", n_critic=1, sample_loss=sample_loss(cfg),
                                  adversarial_weight=cfg.extra["adversarial_weight"],
                                  feature_extractor=autoencoder.feature_extractor(),
                                  feature_weight=cfg.extra["feature_weight"], seed=cfg.seed)

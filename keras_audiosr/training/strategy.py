@@ -1,13 +1,69 @@
-"""Picks the tf.distribute strategy: several workers, several GPUs, or the default one."""
+"""Picks how training is distributed: a tf.distribute strategy on TensorFlow, a keras.distribution elsewhere.
+
+TensorFlow is imported only on the TensorFlow backend, so recipes run where it is not installed
+(``KERAS_BACKEND=jax``).
+"""
+import contextlib
 import json
 import os
 import types
 
-import tensorflow as tf
+__all__ = ["KerasDistribution", "accelerators", "backend", "describe_strategy", "get_strategy", "is_chief",
+           "patch_multi_worker_reduce"]
+
+
+def backend():
+    """The Keras backend in use (``"tensorflow"``, ``"jax"``, ``"torch"``)."""
+    import keras
+
+    return keras.backend.backend()
+
+
+def accelerators():
+    """Names of the visible GPUs (or other accelerators) of the Keras backend in use."""
+    if backend() == "tensorflow":
+        import tensorflow as tf
+
+        return [getattr(d, "name", d) for d in tf.config.list_logical_devices("GPU")]
+    import keras
+
+    return [d for d in keras.distribution.list_devices() if not d.lower().startswith("cpu")]
+
+
+class KerasDistribution:
+    """The strategy of a backend without ``tf.distribute`` (JAX): data parallel over ``devices``.
+
+    With more than one device it installs ``keras.distribution.DataParallel`` (Keras then splits
+    each global batch over the devices and keeps the weights replicated); ``scope()`` is a no-op
+    context, as building a model needs no strategy scope there.
+    """
+
+    def __init__(self, devices):
+        import keras
+
+        self.devices = list(devices)
+        self.distribution = None
+        if len(self.devices) > 1:
+            self.distribution = keras.distribution.DataParallel(devices=self.devices)
+            keras.distribution.set_distribution(self.distribution)
+
+    @property
+    def num_replicas_in_sync(self):
+        return max(1, len(self.devices))
+
+    def scope(self):
+        return contextlib.nullcontext()
+
+
+def _workers():
+    config = json.loads(os.environ.get("TF_CONFIG", "{}") or "{}")
+    return config.get("cluster", {}).get("worker", [])
 
 
 def get_strategy(devices=None, verbose=True):
     """Returns the strategy a training run should build its model and optimizers under.
+
+    TensorFlow backend:
 
     - ``TF_CONFIG`` names more than one worker: ``MultiWorkerMirroredStrategy`` (each machine runs
       the same command with its own ``TF_CONFIG``; see the README).
@@ -15,21 +71,31 @@ def get_strategy(devices=None, verbose=True):
     - one GPU: ``OneDeviceStrategy`` on it; no GPU: the default strategy.
 
     Create it before any other TensorFlow work in the process (multi-worker needs that).
+
+    Other backends (JAX): a :class:`KerasDistribution`, ``DataParallel`` over every visible
+    accelerator (or ``devices``) when there are several. Multi-worker ``TF_CONFIG`` is TensorFlow
+    only (a RuntimeError says so).
     """
-    config = json.loads(os.environ.get("TF_CONFIG", "{}") or "{}")
-    workers = config.get("cluster", {}).get("worker", [])
-    if len(workers) > 1:
-        strategy = patch_multi_worker_reduce(tf.distribute.MultiWorkerMirroredStrategy())
-    elif devices:
-        strategy = tf.distribute.MirroredStrategy(devices=list(devices))
+    if backend() != "tensorflow":
+        if len(_workers()) > 1:
+            raise RuntimeError(f"TF_CONFIG names {len(_workers())} workers, but multi-worker training needs the "
+                               f"TensorFlow backend (KERAS_BACKEND is {backend()!r})")
+        strategy = KerasDistribution(devices if devices else accelerators())
     else:
-        gpus = tf.config.list_logical_devices("GPU")
-        if len(gpus) > 1:
-            strategy = tf.distribute.MirroredStrategy()
-        elif len(gpus) == 1:
-            strategy = tf.distribute.OneDeviceStrategy(gpus[0].name)
+        import tensorflow as tf
+
+        if len(_workers()) > 1:
+            strategy = patch_multi_worker_reduce(tf.distribute.MultiWorkerMirroredStrategy())
+        elif devices:
+            strategy = tf.distribute.MirroredStrategy(devices=list(devices))
         else:
-            strategy = tf.distribute.get_strategy()
+            gpus = tf.config.list_logical_devices("GPU")
+            if len(gpus) > 1:
+                strategy = tf.distribute.MirroredStrategy()
+            elif len(gpus) == 1:
+                strategy = tf.distribute.OneDeviceStrategy(gpus[0].name)
+            else:
+                strategy = tf.distribute.get_strategy()
     if verbose:
         print(f"[keras_audiosr] strategy: {describe_strategy(strategy)}")
     return strategy
@@ -37,6 +103,12 @@ def get_strategy(devices=None, verbose=True):
 
 def describe_strategy(strategy):
     """One line: strategy class and replica count."""
+    if isinstance(strategy, KerasDistribution):
+        what = (f"keras.distribution.DataParallel over {', '.join(strategy.devices)}" if strategy.distribution
+                else f"one device ({strategy.devices[0] if strategy.devices else 'cpu'})")
+        return f"{what} on the {backend()} backend, {strategy.num_replicas_in_sync} replica(s)"
+    import tensorflow as tf
+
     names = {tf.distribute.MultiWorkerMirroredStrategy: "MultiWorkerMirroredStrategy",
              tf.distribute.MirroredStrategy: "MirroredStrategy", tf.distribute.OneDeviceStrategy: "OneDeviceStrategy"}
     name = next((n for cls, n in names.items() if isinstance(strategy, cls)), "default strategy")
@@ -60,6 +132,10 @@ def patch_multi_worker_reduce(strategy):
     value and fails on both. The patched ``reduce`` maps over the structure and reduces scalars
     across replicas only. Idempotent; a no-op for other strategies.
     """
+    if isinstance(strategy, KerasDistribution):
+        return strategy
+    import tensorflow as tf
+
     if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) or getattr(
             strategy, "_keras_audiosr_reduce_patched", False):
         return strategy
