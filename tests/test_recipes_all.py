@@ -40,4 +40,9 @@ def test_recipe_runs_and_writes_outputs(name, tmp_path):
         assert "stage 1 (autoencoder): MUGANAutoencoder tiny" in proc.stdout
     if name == "music_resnet":
         assert set(metrics["filters"]) == {"seen", "unseen"} and metrics["filters"]["unseen"]["filter"] == "butter:6"
+        # The seen/unseen filters are degradations of the evaluation suite (the seen one is the model's own).
+        assert list(metrics["degradations"]) == ["own", "resample", "butter:4", "unseen"]
+        assert metrics["filters"]["unseen"]["test"] == metrics["degradations"]["unseen"]["mean"]
+        assert metrics["filters"]["seen"]["test"] == metrics["test"] == metrics["degradations"]["own"]["mean"]
+        assert set(metrics["test"]) == {"model", "input", "sinc", "spline"}
         assert metrics["multifilter"] is True
