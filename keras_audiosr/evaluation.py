@@ -714,7 +714,7 @@ def format_suite_markdown(report: dict, per_corpus: bool = False, systems=None, 
         first = True
         for glabel, mean, _ in rows:
             for k, sname in enumerate(systems):
-                cells = [f"{label}" if first else "", *([glabel or "pooled" if k == 0 else ""] if grouped else []),
+                cells = [(label if label == rep["spec"] else f"{label} (`{rep['spec']}`)") if first else "", *([glabel or "pooled" if k == 0 else ""] if grouped else []),
                          sname, *(_fmt(mean.get(sname, {}).get(m), 0, _DIGITS.get(m, 2)).strip() for m in metrics)]
                 lines.append("| " + " | ".join(cells) + " |")
                 first = False
