@@ -173,7 +173,7 @@ def test_evaluate_json_and_plots(tmp_path, model_path, capsys):
         assert sorted(p.name for p in (tmp_path / "plots" / label).iterdir()) == ["one.png", "three.png", "two.png"]
     assert "mean (3 files)" in out and "LSD-HF" in out and "[resample] polyphase" in out
     md = (tmp_path / "eval.md").read_text()
-    assert "| own | model |" in md and "| resample | model |" in md
+    assert "| own (`cheby1:8`) | model |" in md and "| resample | model |" in md
 
 
 def test_evaluate_default_degradations_and_names_checked_before_work(tmp_path, model_path, capsys, monkeypatch):

@@ -95,7 +95,7 @@ def test_compare_writes_every_variant(corpus, tmp_path, capsys):
     for v in report["variants"]:
         assert list(v["by_degradation"]) == ["own", "resample"] and v["by_degradation"]["own"]["snr"] == v["snr"]
     assert report["degradations"]["resample"]["mean"]["sinc"]["snr"] != report["baselines"]["sinc"]["snr"]
-    assert "| own | keras |" in table and "| resample | keras |" in table and "|  | int8 |" in table
+    assert "| own (`cheby1:8`) | keras |" in table and "| resample | keras |" in table and "|  | int8 |" in table
 
 
 def test_compare_puts_several_models_side_by_side(corpus, tmp_path):

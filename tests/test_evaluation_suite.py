@@ -169,13 +169,13 @@ def test_markdown_summary(files):
     assert lines[3] == "|---|---|---:|---:|---:|---:|"
     rows = [ln for ln in lines[4:] if ln.startswith("| ")]
     assert len(rows) == 4 * 3  # four degradations x (model, sinc, spline)
-    assert rows[0].startswith("| own | model | ") and rows[1].startswith("|  | sinc | ")
+    assert rows[0].startswith("| own (`cheby1:8`) | model | ") and rows[1].startswith("|  | sinc | ")
     assert rows[3].startswith("| resample | model | ")
     snr = suite["degradations"]["butter:4"]["mean"]["spline"]["snr"]
     assert f"| butter:4 | model |" in md and f"| {snr:.2f} |" in md
     assert "- **telephone:mulaw** (`telephone:mulaw`): telephone channel" in md and "say little here" in md
     per_corpus = format_suite_markdown(suite, per_corpus=True)
-    assert "| input | corpus | system |" in per_corpus and "| own | c1 (2) | model |" in per_corpus
+    assert "| input | corpus | system |" in per_corpus and "| own (`cheby1:8`) | c1 (2) | model |" in per_corpus
     assert "|  | pooled (3) | model |" in per_corpus
     only = format_suite_markdown(suite, systems=["model", "sinc"], metrics=["pesq", "lsd"])
     assert "| input | system | PESQ-WB | LSD |" in only and "| spline |" not in only
