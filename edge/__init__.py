@@ -2,7 +2,8 @@
 
 * ``python -m edge.convert``   -- conversion through an ordered list of gates (:mod:`edge.convert`,
   :mod:`edge.gates`): export, builtin ops, float parity, quantize, static graph, parity, fixtures,
-  second runtime (Arm NN), write
+  second runtime (Arm NN), write; ``--streaming`` for the stateful frame + state form of models that
+  have one (:mod:`edge.stateful`)
 * ``python -m edge.benchmark`` -- models side by side: MACs, parameters, size, latency, RTF, memory
 * ``python -m edge.compare``   -- models and their variants side by side on evaluation audio
 
@@ -14,7 +15,8 @@ import importlib
 __all__ = ["MODES", "Exporter", "convert_model", "CONVERSION_GATES", "read_metadata", "TFLiteModel", "TFLiteError",
            "StreamingUpsampler", "StreamingPlan", "make_plan", "receptive_field", "shift_period", "check_builtin_ops",
            "NonBuiltinOpError", "check_static_graph", "static_graph_report", "StaticGraphError", "EMBEDDED_OPS",
-           "ParityError", "GateFailed", "Gate", "run_gates", "graph_stats", "armnn_status", "run_armnn"]
+           "ParityError", "GateFailed", "Gate", "run_gates", "graph_stats", "armnn_status", "run_armnn",
+           "STREAMING_MODES", "StatefulTFLiteModel", "export_streaming"]
 
 _WHERE = {
     "MODES": "edge.export", "Exporter": "edge.convert", "convert_model": "edge.convert", "ParityError": "edge.convert",
@@ -26,6 +28,7 @@ _WHERE = {
     "StaticGraphError": "edge.opcheck", "EMBEDDED_OPS": "edge.opcheck", "GateFailed": "edge.gates",
     "Gate": "edge.gates", "run_gates": "edge.gates", "graph_stats": "edge.graphstats",
     "armnn_status": "edge.armnn", "run_armnn": "edge.armnn",
+    "STREAMING_MODES": "edge.stateful", "StatefulTFLiteModel": "edge.stateful", "export_streaming": "edge.stateful",
 }
 
 

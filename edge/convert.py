@@ -480,13 +480,23 @@ def build_parser():
                    help="make static_graph and second_runtime blocking for any model (default: off; always on "
                         "for models that claim edge-readiness)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars (default: off)")
+    p.add_argument("--streaming", action="store_true",
+                   help="stateful streaming export (frame + state tensors in and out, edge.stateful) for models "
+                        "that have one; modes float, int8 (float I/O), int8-pcm16 (int16 PCM I/O); --frame-ms "
+                        "defaults to 10 (default: off)")
     return p
 
 
 def _validate(args) -> None:
     from edge.args import existing_dir, existing_file, writable_dir
 
-    check_mode(args.mode)
+    if args.streaming:
+        from edge.stateful import STREAMING_MODES
+
+        if args.mode not in STREAMING_MODES:
+            raise ValueError(f"unknown streaming mode {args.mode!r}; valid: {', '.join(STREAMING_MODES)}")
+    else:
+        check_mode(args.mode)
     existing_file(args.model, "model", (".keras",))
     writable_dir(args.out, "output folder")
     if args.train_data is not None:
@@ -505,6 +515,10 @@ def main(argv=None) -> int:
     from edge.logs import import_tensorflow
 
     import_tensorflow()
+    if args.streaming:  # the stateful export has its own modes and gates
+        from edge.stateful import convert_cli
+
+        return convert_cli(args)
     from keras_audiosr.inference import load_model
 
     try:

@@ -1,4 +1,9 @@
-"""Frame-by-frame (streaming) super-resolution with an overlap buffer.
+"""Frame-by-frame (streaming) super-resolution: stateful models, or any model through an overlap buffer.
+
+Models with a stateful streaming form (:class:`keras_audiosr.models.StreamingBWE`) are driven
+directly: each call takes one frame and the state tensors and returns the output frame and the new
+states (:mod:`edge.stateful`); nothing is recomputed and the plan has no context window
+(``plan.stateful``). Every other model is streamed through a window, as follows.
 
 A U-Net has a finite receptive field, so the high-rate output of a frame depends only on the low-rate
 input from ``context`` samples before the frame to ``lookahead`` samples after it. Every exported
@@ -40,7 +45,10 @@ __all__ = ["StreamingPlan", "StreamingUpsampler", "make_plan", "receptive_field"
 @dataclass(frozen=True)
 class StreamingPlan:
     """Window geometry in low-rate samples: the model takes ``window = context + frame + lookahead``
-    and emits ``frame * ratio`` high-rate samples (those of the centre frame)."""
+    and emits ``frame * ratio`` high-rate samples (those of the centre frame).
+
+    A ``stateful`` plan (:func:`edge.stateful.stateful_plan`) has no context: the model takes one
+    frame (plus its states) and its output lags by ``lookahead`` samples."""
 
     ratio: int
     lr_rate: int
@@ -50,12 +58,16 @@ class StreamingPlan:
     period: int = 1
     receptive_context: int | None = None
     receptive_lookahead: int | None = None
+    stateful: bool = False
 
     def __post_init__(self):
         for name in ("ratio", "lr_rate", "frame", "period"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"StreamingPlan.{name} must be a positive integer, got {getattr(self, name)!r}")
-        for name in ("frame", "context", "lookahead"):
+        if self.stateful and self.context:
+            raise ValueError("a stateful StreamingPlan has no context window (the states carry the past)")
+        # A stateful stream only needs whole frames of the model's shift period; its lookahead is a delay.
+        for name in (("frame",) if self.stateful else ("frame", "context", "lookahead")):
             v = int(getattr(self, name))
             if v < 0 or v % self.period:
                 raise ValueError(f"StreamingPlan.{name}={v} must be a non-negative multiple of the model's shift "
@@ -63,7 +75,8 @@ class StreamingPlan:
 
     @property
     def window(self) -> int:
-        return self.context + self.frame + self.lookahead
+        """Input samples per call: the frame alone for a stateful plan."""
+        return self.frame if self.stateful else self.context + self.frame + self.lookahead
 
     @property
     def frame_ms(self) -> float:
@@ -81,6 +94,8 @@ class StreamingPlan:
     @property
     def exact(self) -> bool:
         """Whether context and lookahead cover the measured receptive field (frame output == whole-signal output)."""
+        if self.stateful:
+            return True
         if self.receptive_context is None or self.receptive_lookahead is None:
             return False
         return self.context >= self.receptive_context and self.lookahead >= self.receptive_lookahead
@@ -94,7 +109,7 @@ class StreamingPlan:
     @classmethod
     def from_dict(cls, d: dict) -> "StreamingPlan":
         fields = ("ratio", "lr_rate", "frame", "context", "lookahead", "period", "receptive_context",
-                  "receptive_lookahead")
+                  "receptive_lookahead", "stateful")
         return cls(**{k: d[k] for k in fields if k in d})
 
 
@@ -162,16 +177,18 @@ def keras_frame_fn(model, plan: StreamingPlan):
 
 
 class StreamingUpsampler:
-    """Feeds a frame model one frame at a time, keeping the overlap buffer between calls.
+    """Feeds a frame model one frame at a time: a stateful model directly, any other through an overlap buffer.
 
     ``process(frame)`` takes ``plan.frame`` new low-rate samples and returns ``plan.frame * ratio``
     high-rate samples, delayed by ``plan.lookahead`` low-rate samples (the first outputs are the
     pre-roll). :meth:`run` streams a whole signal and returns output aligned with it.
 
     Args:
-        fn: ``window [plan.window] float -> [plan.frame * ratio] float`` (a :class:`edge.runtime.TFLiteModel`
-            or :func:`keras_frame_fn`).
-        plan: The window geometry.
+        fn: For a window plan, ``window [plan.window] float -> [plan.frame * ratio] float`` (a
+            :class:`edge.runtime.TFLiteModel` or :func:`keras_frame_fn`); for a stateful plan, a
+            stateful frame model ``frame [plan.frame] -> [plan.frame * ratio]`` with ``reset()``
+            (:class:`edge.stateful.StatefulTFLiteModel` or :class:`edge.stateful.KerasStatefulRunner`).
+        plan: The geometry.
     """
 
     def __init__(self, fn, plan: StreamingPlan):
@@ -182,15 +199,35 @@ class StreamingUpsampler:
     @classmethod
     def from_keras(cls, model, frame: int | None = None, frame_ms: float | None = None, context: int | None = None,
                    lookahead: int | None = None, plan: StreamingPlan | None = None) -> "StreamingUpsampler":
-        """Stream with the Keras model itself (the float reference)."""
+        """Stream with the Keras model itself (the float reference).
+
+        A model with a stateful form is streamed statefully (frame + states, no window) unless a
+        window geometry (``context``/``lookahead`` or a window ``plan``) is asked for.
+        """
+        from edge.stateful import KerasStatefulRunner, has_stateful_form, stateful_plan
+
+        windowed = context is not None or lookahead is not None or (plan is not None and not plan.stateful)
+        if has_stateful_form(model) and not windowed:
+            plan = plan or stateful_plan(model, frame=frame, frame_ms=frame_ms)
+            return cls(KerasStatefulRunner(model, plan.frame), plan)
         plan = plan or make_plan(model, frame=frame, frame_ms=frame_ms, context=context, lookahead=lookahead)
         return cls(keras_frame_fn(model, plan), plan)
 
     @classmethod
     def from_tflite(cls, source, num_threads: int = 1) -> "StreamingUpsampler":
-        """Stream with an exported ``.tflite``; the geometry comes from its metadata."""
+        """Stream with an exported ``.tflite`` (window or stateful form); the geometry comes from its metadata."""
+        from edge.metadata import read_metadata
         from edge.runtime import TFLiteError, TFLiteModel
 
+        try:
+            stateful = bool(read_metadata(source).get("stateful"))
+        except TFLiteError:
+            stateful = False
+        if stateful:
+            from edge.stateful import StatefulTFLiteModel
+
+            model = StatefulTFLiteModel(source, num_threads=num_threads)
+            return cls(model, StreamingPlan.from_dict(model.metadata["plan"]))
         model = TFLiteModel(source, num_threads=num_threads)
         if model.metadata is None or "plan" not in model.metadata:
             raise TFLiteError(f"{model.name}: no streaming plan in its keras_audiosr metadata (not exported by edge.convert?)")
@@ -206,8 +243,11 @@ class StreamingUpsampler:
         return self.plan.lookahead * self.plan.ratio
 
     def reset(self) -> None:
-        """Forget the past: the buffer is zeros, as before the start of a signal."""
-        self._buffer = np.zeros(self.plan.window, np.float32)
+        """Forget the past: the buffer (or the model's states) back to zeros, as before the start of a signal."""
+        if self.plan.stateful:
+            self.fn.reset()
+        else:
+            self._buffer = np.zeros(self.plan.window, np.float32)
 
     def process(self, frame: np.ndarray) -> np.ndarray:
         """Shift ``plan.frame`` new low-rate samples in; return the high-rate output of the frame ``lookahead`` behind."""
@@ -215,6 +255,8 @@ class StreamingUpsampler:
         if frame.shape[0] != self.plan.frame:
             raise ValueError(f"frame of {frame.shape[0]} samples; the stream takes {self.plan.frame}")
         f = self.plan.frame
+        if self.plan.stateful:
+            return np.asarray(self.fn(frame), np.float32).reshape(-1)
         self._buffer[:-f] = self._buffer[f:]
         self._buffer[-f:] = frame
         return np.asarray(self.fn(self._buffer.copy()), np.float32).reshape(-1)

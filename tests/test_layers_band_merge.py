@@ -77,3 +77,32 @@ def test_tflite_builtins():
     inp = keras.Input(batch_shape=(1, 256, 1))
     model = keras.Model(inp, keras.Model([low, high], merged)([inp, 2.0 * inp]))
     check_tflite(model, x)
+
+
+@pytest.mark.parametrize("rank", [3, 4])
+def test_causal_form_is_the_same_merge_delayed_and_streams(rank):
+    """causal=True: ``high`` arrives ``delay`` samples late (``low`` is the caller's to delay); fed
+    frame by frame with its state it equals the whole-signal output."""
+    ratio, n = 2, 600
+    rng = np.random.default_rng(3)
+    shape = (1, n, 1, 1) if rank == 4 else (1, n, 1)
+    low, high = (rng.standard_normal(shape).astype("float32") for _ in range(2))
+    same = BandMerge(ratio, (0.7, 1.0), 60.0)
+    causal = BandMerge(ratio, (0.7, 1.0), 60.0, causal=True)
+    d = causal.delay
+    zeros = np.zeros_like(low)
+    delayed = np.asarray(causal([zeros, high])).ravel()
+    centred = np.asarray(same([zeros, high])).ravel()
+    np.testing.assert_allclose(delayed[d:n], centred[:n - d], atol=1e-5)  # same FIR, delay samples late
+    assert check_config_round_trip(causal).causal is True
+    whole = np.asarray(causal([low, high]))
+    state = np.zeros(causal.state_shape(1), np.float32)
+    assert state.shape[1] == 2 * d
+    outs, start = [], 0
+    for c in (100, 1, 299, 200):
+        out, state = causal([low[:, start:start + c], high[:, start:start + c], state])
+        outs.append(np.asarray(out))
+        start += c
+    np.testing.assert_allclose(np.concatenate(outs, axis=1), whole, atol=1e-6)
+    with pytest.raises(ValueError, match="causal"):
+        same([low, high, state])

@@ -1,7 +1,11 @@
 """Custom Keras layers, one public layer per file, all registered under package ``keras_audiosr``."""
 from keras_audiosr.layers.band_merge import BAND_SINC_ZEROS, BandMerge, band_split_taps
+from keras_audiosr.layers.causal_conv2d import CausalConv2D
+from keras_audiosr.layers.causal_interpolation import CausalInterpolation
 from keras_audiosr.layers.crop_to_length import CropToLength
+from keras_audiosr.layers.decibel_gain import DecibelGain
 from keras_audiosr.layers.interpolation1d import INTERPOLATION_METHODS, Interpolation1D
+from keras_audiosr.layers.level_normalization import LevelNormalization
 from keras_audiosr.layers.multiscale_conv1d import MultiscaleConv1D
 from keras_audiosr.layers.pad_to_multiple import PadToMultiple
 from keras_audiosr.layers.phase_shuffle import PhaseShuffle
@@ -13,9 +17,13 @@ __all__ = [
     "BAND_SINC_ZEROS",
     "BandMerge",
     "band_split_taps",
+    "CausalConv2D",
+    "CausalInterpolation",
     "CropToLength",
+    "DecibelGain",
     "INTERPOLATION_METHODS",
     "Interpolation1D",
+    "LevelNormalization",
     "MultiscaleConv1D",
     "PadToMultiple",
     "PhaseShuffle",

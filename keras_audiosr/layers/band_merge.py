@@ -3,6 +3,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_audiosr.layers._stateful import causal_conv
+
 DEFAULT_TRANSITION = (0.875, 1.0)
 DEFAULT_ATTENUATION_DB = 120.0
 #: Zero crossings per side of the sinc interpolation that band-preserving models feed BandMerge as ``low``
@@ -53,16 +55,24 @@ class BandMerge(keras.layers.Layer):
     branches contribute; above ``transition[1]`` the network has the band to itself.
 
     Streaming use: the FIR is symmetric with ``delay = (taps - 1) // 2`` high-rate samples, the
-    lookahead a causal implementation needs.
+    lookahead a causal implementation needs. With ``causal=True`` the FIR is applied causally
+    (zero history in front, none after), so ``high`` reaches the output ``delay`` samples late and
+    ``low`` must come already delayed by as much (e.g. :class:`CausalInterpolation` with a longer
+    ``delay``); streamed, ``layer([low, high, state])`` returns ``[merged, new_state]``, with
+    ``state`` the last ``taps - 1`` samples of ``high`` (``[B, taps - 1, 1, C]`` or ``[B, taps - 1, C]``;
+    zeros at the start), and equals the offline output frame by frame.
 
     Args:
         ratio: The model's up-sampling ratio (the low-rate Nyquist is ``1 / ratio`` of the high-rate one).
         transition: ``(stop, pass)`` as fractions of the low-rate Nyquist; default (0.875, 1.0).
         attenuation_db: Stopband attenuation of the high-pass.
+        causal: Causal FIR (streaming form) instead of the zero-delay "same" one.
     """
 
-    def __init__(self, ratio, transition=DEFAULT_TRANSITION, attenuation_db=DEFAULT_ATTENUATION_DB, **kwargs):
+    def __init__(self, ratio, transition=DEFAULT_TRANSITION, attenuation_db=DEFAULT_ATTENUATION_DB, causal=False,
+                 **kwargs):
         super().__init__(**kwargs)
+        self.causal = bool(causal)
         self.ratio = int(ratio)
         self.transition = tuple(float(v) for v in transition)
         self.attenuation_db = float(attenuation_db)
@@ -73,7 +83,21 @@ class BandMerge(keras.layers.Layer):
         """Half the FIR length in high-rate samples (the lookahead a streaming form needs)."""
         return (len(self.taps) - 1) // 2
 
+    @property
+    def state_length(self):
+        """High-rate samples of ``high`` a causal merge keeps between calls: ``taps - 1``."""
+        return len(self.taps) - 1
+
+    def state_shape(self, batch=1):
+        tail = (1, self._channels) if self._rank == 4 else (self._channels,)
+        return (batch, self.state_length) + tail
+
     def build(self, input_shape):
+        if len(input_shape) == 3 and self.causal:
+            input_shape = input_shape[:2]
+        if len(input_shape) != 2:
+            raise ValueError(f"BandMerge takes [low, high] (or [low, high, state] when causal), got {len(input_shape)} "
+                             f"tensors")
         low_shape, high_shape = input_shape
         if len(low_shape) not in (3, 4) or len(low_shape) != len(high_shape):
             raise ValueError(f"BandMerge takes [low, high] of equal rank 3 ([B, T, C]) or 4 ([B, T, 1, C]), "
@@ -97,18 +121,35 @@ class BandMerge(keras.layers.Layer):
         return ops.convert_to_tensor(kernel.astype(np.float32), dtype=dtype)
 
     def call(self, inputs):
-        low, high = inputs
+        if len(inputs) == 3:
+            if not self.causal:
+                raise ValueError(f"{self.name}: a state is only taken by the causal form (BandMerge(causal=True))")
+            low, high, state = inputs
+        else:
+            (low, high), state = inputs, None
         kernel = self._kernel(high.dtype)
-        if self._rank == 4:
+        if self.causal:
+            out = causal_conv(high, kernel, 1, state, depthwise=self._rank == 4)
+            filtered, new_state = (out, None) if state is None else out
+        elif self._rank == 4:
             filtered = ops.depthwise_conv(high, kernel, strides=1, padding="same")
         else:
             filtered = ops.conv(high, kernel, strides=1, padding="same")
-        return ops.cast(low, filtered.dtype) + filtered
+        merged = ops.cast(low, filtered.dtype) + filtered
+        return merged if state is None else [merged, new_state]
 
     def compute_output_shape(self, input_shape):
+        if len(input_shape) == 3:
+            return [tuple(input_shape[1]), tuple(input_shape[2])]
         return tuple(input_shape[1])
+
+    def count_macs(self, input_shapes, output_shapes):
+        """One multiply-accumulate per tap per high-rate sample and channel."""
+        shape = input_shapes[1]
+        return int(shape[1]) * len(self.taps) * int(shape[-1])
 
     def get_config(self):
         config = super().get_config()
-        config.update({"ratio": self.ratio, "transition": list(self.transition), "attenuation_db": self.attenuation_db})
+        config.update({"ratio": self.ratio, "transition": list(self.transition), "attenuation_db": self.attenuation_db,
+                       "causal": self.causal})
         return config

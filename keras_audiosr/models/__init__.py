@@ -11,10 +11,12 @@ from keras_audiosr.models.mu_gan import MUGANAutoencoder, MUGANDiscriminator, MU
 from keras_audiosr.models.multi_period_critic import MultiPeriodCritic
 from keras_audiosr.models.multi_resolution_critic import MultiResolutionCritic
 from keras_audiosr.models.same_rate import SameRateModel, fold_channels, unfold_channels
+from keras_audiosr.models.streaming_bwe import StreamingBWE
 from keras_audiosr.models.wavegan_critic import WaveGANCritic
 
 __all__ = ["AudioSRModel", "AudioUNet", "MODEL_SIZES"]
 __all__ += ["AudioCritic", "AudioEDSR", "AudioUNetGANCritic", "WaveGANCritic"]
 __all__ += ["CriticEnsemble", "MultiPeriodCritic", "MultiResolutionCritic", "split_critic_outputs"]
 __all__ += ["MUGANAutoencoder", "MUGANDiscriminator", "MUGANGenerator"]
+__all__ += ["StreamingBWE"]
 __all__ += ["BWEResNet", "BWEUNet", "SameRateModel", "fold_channels", "unfold_channels"]

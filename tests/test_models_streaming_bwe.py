@@ -1,0 +1,159 @@
+"""StreamingBWE: contract, band preservation, frame-by-frame == whole signal, compute and latency budgets."""
+import keras
+import numpy as np
+import pytest
+from scipy import signal
+
+from keras_audiosr.layers import Interpolation1D
+from keras_audiosr.models import AudioEDSR, StreamingBWE
+from keras_audiosr.models.complexity import count_macs, macs_per_second
+from tests.contracts import preset_kwargs, run_model_test
+
+RNG = np.random.default_rng(0)
+
+
+def tiny(ratio=2, hr_rate=16000, seed=0, **kwargs):
+    keras.utils.set_random_seed(seed)
+    model = StreamingBWE.from_size("tiny", ratio=ratio, hr_rate=hr_rate, **kwargs)
+    return model
+
+
+def stream_keras(model, x, frame):
+    sm = model.streaming_model(frame)
+    states = {s["input"]: np.zeros(s["shape"], np.float32) for s in model.state_specs()}
+    n = -(-(len(x) + model.lookahead) // frame)
+    padded = np.zeros(n * frame, np.float32)
+    padded[:len(x)] = x
+    outs = []
+    for k in range(n):
+        res = sm({"frame": padded[k * frame:(k + 1) * frame][None, :, None], **states})
+        outs.append(np.asarray(res["output"]).ravel())
+        states = {s["input"]: np.asarray(res[s["output"]]) for s in model.state_specs()}
+    d = model.lookahead * model.ratio
+    return np.concatenate(outs)[d:d + len(x) * model.ratio]
+
+
+def test_contract():
+    x = (0.1 * RNG.standard_normal((2, 64, 1))).astype("float32")
+    y = (0.1 * RNG.standard_normal((2, 128, 1))).astype("float32")
+    keras.utils.set_random_seed(0)
+    # Mixed precision is not yet supported by this model (its level and gain path lose 2 % in float16).
+    model = run_model_test(StreamingBWE, preset_kwargs(StreamingBWE, "tiny"), x, y, dtype_policies=())
+    cfg = model.get_config()
+    assert cfg["fold"] == 2 and cfg["dilations"] == [1, 2] and cfg["transition"] == [0.7, 1.0]
+    with pytest.raises(ValueError, match="unknown model size"):
+        StreamingBWE.from_size("huge")
+    with pytest.raises(ValueError, match="ratio"):
+        StreamingBWE(ratio=1)
+
+
+@pytest.mark.parametrize("ratio,hr_rate", [(2, 16000), (3, 48000)])
+def test_streaming_equals_whole_signal(ratio, hr_rate):
+    model = tiny(ratio, hr_rate)
+    x = (0.2 * RNG.standard_normal(1001)).astype("float32")
+    whole = np.asarray(model(x[None, :, None]))[0, :, 0]
+    assert whole.shape == (1001 * ratio,)
+    for frame in (model.frame_length(10.0), 2 * model.fold):
+        np.testing.assert_allclose(stream_keras(model, x, frame), whole, atol=1e-6)
+    with pytest.raises(ValueError, match="multiple of fold"):
+        model.streaming_model(model.fold + 1)
+
+
+def _lowpass(x, ratio, edge=0.6, stop=0.68):
+    numtaps, beta = signal.kaiserord(140.0, (stop - edge) / ratio)
+    taps = signal.firwin(numtaps | 1, 0.5 * (edge + stop) / ratio, window=("kaiser", beta))
+    return np.convolve(np.asarray(x, np.float64), taps, mode="valid")
+
+
+def test_band_preserving_whatever_the_network_emits():
+    """Below the band-merge transition the output is the fixed sinc interpolation of the input."""
+    model = tiny()
+    out_conv = model.get_layer("core_out")
+    out_conv.kernel.assign(out_conv.kernel * 50.0)  # a loud, offset network output
+    out_conv.bias.assign(out_conv.bias + 1.0)
+    x = (0.1 * RNG.standard_normal(4000)).astype("float32")
+    y = np.asarray(model(x[None, :, None]))[0, :, 0]
+    low = np.asarray(Interpolation1D(2, "sinc")(x[None, :, None]))[0, :, 0]
+    network = y - low
+    trim = 400  # edges: zero history vs the reference's repeated samples
+    err = _lowpass(y, 2)[trim:-trim] - _lowpass(low, 2)[trim:-trim]
+    assert np.std(network) > 5 * np.std(low)  # the network really is loud
+    assert np.max(np.abs(err)) < 1e-3 * np.max(np.abs(network)), np.max(np.abs(err))  # 60 dB band merge
+
+
+def test_training_penalises_the_discarded_band():
+    model = tiny()
+    x = (0.1 * RNG.standard_normal((2, 400, 1))).astype("float32")
+    model(x, training=True)
+    assert len(model.losses) == 2 and all(float(v) > 0 for v in model.losses)
+    model(x)
+    assert not model.losses  # inference: no penalty
+    quiet = tiny(band_penalty=0.0, shape_penalty=0.0)
+    quiet(x, training=True)
+    assert not quiet.losses
+    # The penalty measures the part of the core output that the band merge removes: a core output
+    # made of the pass band alone costs (almost) nothing.
+    layer = model.get_layer("training_penalties")
+    t = np.arange(4000)
+    hf = np.sin(2 * np.pi * 0.45 * t).astype("float32").reshape(1, 2000, 1, 2)  # 7.2 kHz at 16 kHz
+    lf = np.sin(2 * np.pi * 0.05 * t).astype("float32").reshape(1, 2000, 1, 2)  # 800 Hz
+    unit = np.ones((1, 1000, 1, 4), "float32")
+    costs = []
+    for h in (hf, lf):
+        layer([h, unit], training=True)
+        band, shape = (float(v) for v in layer.losses)
+        costs.append(band)
+        assert shape < 1e-6  # a unit-power shape costs nothing
+    assert costs[0] < 1e-3 * costs[1]
+    layer([hf, 0.01 * unit], training=True)
+    assert float(layer.losses[1]) == pytest.approx(0.01 * np.log10(1e-4 + 1e-4) ** 2, rel=1e-3)
+
+
+def test_geometry_and_budgets():
+    small = StreamingBWE.from_size("small")
+    frame = small.frame_length(10.0)
+    assert frame == 80 and small.lookahead == 13
+    assert small.latency_ms(frame) == pytest.approx(1000 * (80 + 13) / 8000) and small.latency_ms(frame) <= 15.0
+    assert macs_per_second(small) <= 0.2e9  # the issue's budget at 8 -> 16 kHz
+    wide = StreamingBWE.from_size("small", ratio=3, hr_rate=48000)
+    assert wide.latency_ms(wide.frame_length(10.0)) <= 15.0
+    names = [s["name"] for s in small.state_specs()]
+    assert names[:2] == ["interpolate", "level"] and names[-1] == "band_merge"
+    assert all(s["core"] == n.startswith("core") for s, n in zip(small.state_specs(), names))
+
+
+def test_lookahead_is_what_the_model_reaches():
+    from edge.streaming import receptive_field, shift_period
+
+    model = tiny()
+    assert shift_period(model) == model.fold
+    _, lookahead = receptive_field(model, trials=1)
+    # The core also sees the rest of its fold block; frames are whole blocks, so it arrives within the frame.
+    assert model.lookahead <= lookahead <= model.lookahead + model.fold - 1
+
+
+def test_recipe_build_step():
+    from types import SimpleNamespace
+
+    from keras_audiosr.degrade import Degradation
+    from keras_audiosr.models.streaming_bwe import build
+
+    cfg = SimpleNamespace(ratio=3, hr_rate=48000, model_size="tiny")
+    model = build(cfg, Degradation(3))
+    assert (model.ratio, model.hr_rate, model.channels) == (3, 48000, 8)
+    assert model.degradation == Degradation(3).to_dict()
+    assert build(SimpleNamespace(ratio=2, hr_rate=16000, model_size="paper")).channels == 64  # no paper size: small
+
+
+def test_mac_counter_over_keras_layers():
+    inp = keras.Input((None, 3))
+    h = keras.layers.Conv1D(4, 5, padding="same")(inp)
+    h = keras.layers.Dense(2)(h)
+    model = keras.Model(inp, keras.layers.Multiply()([h, h]))
+    assert count_macs(model, np.zeros((1, 10, 3), "float32")) == 10 * 5 * 3 * 4 + 10 * 4 * 2 + 10 * 2
+    edsr = AudioEDSR.from_size("tiny")
+    assert macs_per_second(edsr) > 0
+    # streaming form (one 10 ms frame, states included) and whole-signal form agree per second of audio
+    model = tiny()
+    whole = count_macs(model, np.zeros((1, 8000, 1), "float32"))
+    assert macs_per_second(model) == pytest.approx(whole, rel=0.01)
