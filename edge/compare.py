@@ -9,11 +9,12 @@ claim; absolute times vary with the machine):
   every conversion gate (:mod:`edge.convert`) and run over each file block by block under LiteRT;
 * ``streaming`` -- the float ``.tflite`` with a ``--frame-ms`` frame, fed frame by frame.
 
-Quality columns come from the library's evaluation loop (:func:`keras_audiosr.evaluation.evaluate_signal`):
-every metric :func:`keras_audiosr.metrics.evaluate_pair` returns (SNR, LSD, LSD-HF, PESQ-WB, and any
-it gains, such as a low-band SNR), against the high-rate reference degraded exactly as the model's
-training inputs were, with the sinc and spline baselines on the same inputs, and "SNR vs Keras"
-(how far a variant departs from the model it came from). Cost columns: parameters and MMAC per
+Quality columns come from the library's evaluation loop (:func:`keras_audiosr.evaluation.evaluate_suite`):
+every metric :func:`keras_audiosr.metrics.evaluate_pair` returns (SNR, low-band SNR, LSD, LSD-HF,
+PESQ-WB), against the high-rate reference, under each input degradation of ``--degradations``
+(default ``own,resample``: the model's training degradation and a sinc resampler; the rows show the
+first, a second table every one), with the sinc and spline baselines on the same inputs, and "SNR vs
+Keras" (how far a variant departs from the model it came from). Cost columns: parameters and MMAC per
 second of audio counted from the graph (:mod:`edge.graphstats`), file size, median latency of one
 call and per 10 ms of audio with ``--threads`` threads, real-time factor, algorithmic latency.
 Calibration and QAT use ``--train-data`` only; when it shares files with ``--data``, the corpus is
@@ -21,7 +22,6 @@ split by speaker and only held-out speakers are evaluated.
 """
 from __future__ import annotations
 
-import math
 import sys
 import time
 from pathlib import Path
@@ -34,17 +34,12 @@ __all__ = ["VARIANTS", "compare", "format_markdown", "main"]
 
 VARIANTS = ("keras",) + MODES + ("streaming",)
 BASELINES = ("sinc", "spline")
+# Input degradations scored by default: the model's own and a sinc resampler (how real low-rate files are made).
+DEGRADATIONS = ("own", "resample")
 # Preferred column order; metrics evaluate_pair adds later are appended after these.
 _METRIC_ORDER = ("pesq", "lsd", "lsd_hf", "snr")
 _LABELS = {"pesq": "PESQ-WB", "lsd": "LSD", "lsd_hf": "LSD-HF", "snr": "SNR (dB)"}
 _DIGITS = {"pesq": 2, "lsd": 3, "lsd_hf": 3}
-
-
-def _mean(values) -> tuple[float | None, int]:
-    """Mean of the finite values and how many were left out (non-finite or missing)."""
-    values = list(values)
-    vals = [float(v) for v in values if v is not None and math.isfinite(v)]
-    return (float(np.mean(vals)) if vals else None), len(values) - len(vals)
 
 
 def _keras_latency(model, plan, repeats: int = 20) -> float:
@@ -70,12 +65,22 @@ def _check_variants(variants) -> tuple[str, ...]:
     return variants
 
 
-def _compare_one(model, label, eval_utts, train_utts, out_dir, *, variants, block_ms, frame_ms, with_pesq,
-                 max_seconds, threads, repeats, progress, log, model_path, strict, exporter_kwargs):
-    from tqdm import tqdm
+def _keras_named(suite: dict) -> dict:
+    """An evaluation-suite report with the system ``model`` called ``keras`` (as the rows name it)."""
+    def rename(d):
+        return {("keras" if k == "model" else k): v for k, v in d.items()}
 
-    from keras_audiosr.data.patches import prepare_signal
-    from keras_audiosr.evaluation import evaluate_signal
+    suite["systems"] = ["keras" if s == "model" else s for s in suite["systems"]]
+    for rep in suite["degradations"].values():
+        rep["systems"] = suite["systems"]
+        rep["files"] = [rename(f) for f in rep["files"]]
+        rep["mean"], rep["mean_excluded"] = rename(rep["mean"]), rename(rep["mean_excluded"])
+    return suite
+
+
+def _compare_one(model, label, eval_utts, train_utts, out_dir, *, variants, block_ms, frame_ms, with_pesq,
+                 max_seconds, threads, repeats, progress, log, model_path, strict, exporter_kwargs, degradations):
+    from keras_audiosr.evaluation import evaluate_suite, finite_mean, resolve_degradations, suite_summary
 
     from edge.benchmark import benchmark_model
     from edge.convert import Exporter
@@ -107,17 +112,15 @@ def _compare_one(model, label, eval_utts, train_utts, out_dir, *, variants, bloc
         return lambda low: up.run(low)
 
     systems = {name: runner(res, plan) for name, (res, plan) in exports.items()}
-    log(f"[edge] {label}: stage 2/3: evaluate {len(eval_utts)} files (Keras, {len(systems)} .tflite variants, "
-        f"{' and '.join(BASELINES)} baselines)")
-    per_file = []
-    for u in tqdm(eval_utts, desc=f"evaluate {label or model.name}", unit="file", disable=not progress):
-        ref = prepare_signal(u.path, hr_rate)
-        if max_seconds:
-            ref = ref[:int(max_seconds * hr_rate)]
-        res = evaluate_signal(model, ref, hr_rate, baselines=BASELINES, with_pesq=with_pesq, systems=systems,
-                              relative_to="model", name=str(u.path))
-        res["keras"] = res.pop("model")
-        per_file.append({"path": str(u.path), **res})
+    inputs = resolve_degradations(model, degradations)
+    log(f"[edge] {label}: stage 2/3: evaluate {len(eval_utts)} files under {len(inputs)} input degradation(s) "
+        f"({', '.join(i.label for i in inputs)}): Keras, {len(systems)} .tflite variants, "
+        f"{' and '.join(BASELINES)} baselines")
+    suite = _keras_named(evaluate_suite(model, [u.path for u in eval_utts], degradations=degradations,
+                                        baselines=BASELINES, with_pesq=with_pesq, systems=systems, relative_to="model",
+                                        max_seconds=max_seconds, progress=progress))
+    primary = suite["order"][0]  # the quality columns of the rows
+    per_file = suite["degradations"][primary]["files"]
 
     log(f"[edge] {label}: stage 3/3: benchmark {len(exports)} .tflite variants ({threads} thread(s), "
         f"{repeats} calls each)")
@@ -131,9 +134,11 @@ def _compare_one(model, label, eval_utts, train_utts, out_dir, *, variants, bloc
         metrics = [k for k in per_file[0][name] if k != "snr_vs_model"]
         excluded = {}
         for k in metrics:
-            entry[k], excluded[k] = _mean(f[name].get(k) for f in per_file)
-        entry["snr_vs_float"], _ = _mean(f[name].get("snr_vs_model") for f in per_file)
+            entry[k], excluded[k] = finite_mean(f[name].get(k) for f in per_file)
+        entry["snr_vs_float"], _ = finite_mean(f[name].get("snr_vs_model") for f in per_file)
         entry["excluded_non_finite"] = {k: n for k, n in excluded.items() if n}
+        entry["quality_degradation"] = primary
+        entry["by_degradation"] = {lb: rep["mean"][name] for lb, rep in suite["degradations"].items()}
         if name == "keras":
             latency = _keras_latency(model, block_plan)
             entry.update(mode="float32 (Keras)", size_bytes=Path(model_path).stat().st_size if model_path else None,
@@ -151,25 +156,31 @@ def _compare_one(model, label, eval_utts, train_utts, out_dir, *, variants, bloc
                          algorithmic_latency_ms=plan.latency_ms, file=str(res.path), parity=res.parity,
                          gates={gr["gate"]: gr["status"] for gr in res.gates})
         rows.append(entry)
-    baselines = {}
-    for b in BASELINES:
-        baselines[b] = {k: _mean(f[b].get(k) for f in per_file)[0] for k in per_file[0][b]}
+    baselines = {b: dict(suite["degradations"][primary]["mean"][b]) for b in BASELINES}
+    tables = {**suite, "degradations": {lb: {k: v for k, v in rep.items() if k != "files"}
+                                        for lb, rep in suite["degradations"].items()}}
     info = {"name": model.name, "label": label, "path": None if model_path is None else str(model_path),
             "ratio": int(model.ratio), "lr_rate": int(model.lr_rate), "hr_rate": hr_rate,
             "degradation": dict(model.degradation), "block_plan": block_plan.to_dict(),
-            "streaming_plan": stream_plan.to_dict(), "baselines": baselines, "files": per_file}
+            "streaming_plan": stream_plan.to_dict(), "baselines": baselines, "quality_degradation": primary,
+            "degradations": suite_summary(suite), "suite": tables, "files": per_file}
     return rows, info
 
 
 def compare(models, eval_utts, train_utts, out_dir, *, variants=None, block_ms: float = 1000.0,
             frame_ms: float = 20.0, with_pesq: bool | None = None, max_files: int | None = None,
             max_seconds: float | None = None, threads: int = 1, repeats: int = 30, progress: bool = True,
-            log=print, model_path=None, model_paths=None, strict: bool = False, **exporter_kwargs) -> dict:
+            log=print, model_path=None, model_paths=None, strict: bool = False, degradations=DEGRADATIONS,
+            **exporter_kwargs) -> dict:
     """Export the ``variants`` of each model into ``out_dir``, run them over ``eval_utts``, score and time them.
 
     ``models`` is one model or a list; ``model_paths`` (or ``model_path`` for one model) are their
-    ``.keras`` files (size of the ``keras`` row). Returns the report dict (``variants``: one row per
-    model and variant; ``models``: per-model plans, baselines and per-file scores).
+    ``.keras`` files (size of the ``keras`` row). ``degradations`` are the input degradations
+    every variant and baseline is scored under (:func:`keras_audiosr.evaluation.resolve_degradations`;
+    the first gives the rows' quality columns). Returns the report dict (``variants``: one row per
+    model and variant, with ``by_degradation`` means; ``models``: per-model plans, baselines,
+    ``degradations`` (:func:`keras_audiosr.evaluation.suite_summary`), ``suite`` (the evaluation
+    report without per-file scores) and the per-file scores of the first degradation).
     """
     from keras_audiosr.metrics import pesq_available
 
@@ -192,7 +203,7 @@ def compare(models, eval_utts, train_utts, out_dir, *, variants=None, block_ms: 
         r, info = _compare_one(model, label, eval_utts, train_utts, out_dir, variants=variants, block_ms=block_ms,
                                frame_ms=frame_ms, with_pesq=with_pesq, max_seconds=max_seconds, threads=threads,
                                repeats=repeats, progress=progress, log=log, model_path=path, strict=strict,
-                               exporter_kwargs=exporter_kwargs)
+                               exporter_kwargs=exporter_kwargs, degradations=degradations)
         rows += r
         infos.append(info)
     first = infos[0]
@@ -209,7 +220,8 @@ def compare(models, eval_utts, train_utts, out_dir, *, variants=None, block_ms: 
     }
     if single:
         report.update({k: first[k] for k in ("ratio", "lr_rate", "hr_rate", "degradation", "block_plan",
-                                               "streaming_plan")}, model=first["name"])
+                                               "streaming_plan", "quality_degradation", "degradations")},
+                      model=first["name"])
     return report
 
 
@@ -236,7 +248,11 @@ def _extra_metric_keys(report) -> set:
 
 
 def format_markdown(report: dict) -> str:
-    """The comparison as a markdown table: one row per model and variant, then the baselines."""
+    """The comparison as a markdown table: one row per model and variant, then the baselines (quality
+    under the first input degradation); then, per model, the quality of every variant and baseline
+    under each input degradation (:func:`keras_audiosr.evaluation.format_suite_markdown`)."""
+    from keras_audiosr.evaluation import format_suite_markdown
+
     metrics = _metric_columns(report)
     head = (["model / variant", "mode", "params", "MMAC/s", "size (KiB)", "latency (ms)", "per 10 ms (ms)", "RTF",
              "frame (ms)", "algorithmic latency (ms)"] + [_LABELS.get(k, k) for k in metrics] + ["SNR vs Keras (dB)"])
@@ -254,6 +270,11 @@ def format_markdown(report: dict) -> str:
             label = f"{m['label']}/{b}" if m.get("label") else b
             lines.append("| " + " | ".join([f"{label} (baseline)"] + ["-"] * 9
                                            + [_f(scores.get(k), _DIGITS.get(k, 2)) for k in metrics] + ["-"]) + " |")
+    for m in report.get("models", []):
+        if m.get("suite"):
+            title = f"Quality of {m['label'] or m['name']} by input degradation"
+            lines += ["", f"**{title}** (rows above: `{m.get('quality_degradation')}`)", "",
+                      format_suite_markdown(m["suite"])]
     return "\n".join(lines)
 
 
@@ -271,6 +292,10 @@ def build_parser():
     p.add_argument("--out-dir", default=None, help="where the .tflite variants go (default: <json stem>_models/)")
     p.add_argument("--variants", default=",".join(VARIANTS),
                    help=f"comma-separated variants to run (default: {','.join(VARIANTS)})")
+    p.add_argument("--degradations", default=",".join(DEGRADATIONS),
+                   help="comma-separated input degradations to score under: own (the model's training degradation), "
+                        "a spec (resample, butter:4, telephone:mulaw, ...) or a set name; the first gives the rows' "
+                        f"quality columns (default: {','.join(DEGRADATIONS)})")
     p.add_argument("--block-ms", type=positive_float, default=1000.0,
                    help="frame of the block variants in ms (default: 1000)")
     p.add_argument("--frame-ms", type=positive_float, default=20.0,
@@ -294,8 +319,9 @@ def build_parser():
 
 
 def _validate(args):
-    """Every path and name checked before any work; returns ``(variants, eval_utts)``."""
+    """Every path and name checked before any work; returns ``(variants, eval_utts, degradations)``."""
     from keras_audiosr.data import load_corpus
+    from keras_audiosr.evaluation import check_degradation_names
 
     from edge.args import UsageError, existing_dir, existing_file, writable_dir, writable_file
 
@@ -310,12 +336,16 @@ def _validate(args):
     writable_dir(args.out_dir or str(Path(args.json).with_suffix("")) + "_models", "--out-dir")
     variants = _check_variants([v.strip() for v in args.variants.split(",") if v.strip()])
     try:
+        degradations = check_degradation_names(args.degradations)
+    except ValueError as e:
+        raise UsageError(f"--degradations: {e}") from None
+    try:
         eval_utts = load_corpus(args.data)
     except (OSError, ValueError) as e:
         raise UsageError(f"evaluation audio {args.data}: {e}") from e
     if not eval_utts:
         raise UsageError(f"evaluation audio {args.data}: no audio files found")
-    return variants, eval_utts
+    return variants, eval_utts, degradations
 
 
 def main(argv=None) -> int:
@@ -324,7 +354,7 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        variants, eval_utts = _validate(args)
+        variants, eval_utts, degradations = _validate(args)
     except (UsageError, ValueError) as e:
         return parser.fail(str(e))
 
@@ -353,7 +383,7 @@ def main(argv=None) -> int:
                          max_files=args.max_files, max_seconds=args.max_seconds, threads=args.threads,
                          repeats=args.repeats, progress=not args.no_progress, qat_steps=args.qat_steps,
                          calibration_windows=args.calibration_windows, model_paths=args.model, strict=args.strict,
-                         log=lambda s: print(s, flush=True))
+                         degradations=degradations, log=lambda s: print(s, flush=True))
     except GateFailed as e:
         print(f"{parser.prog}: error: {e}", file=sys.stderr)
         return 1

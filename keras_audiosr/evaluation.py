@@ -1,44 +1,244 @@
-"""Scoring a model against its high-rate references, beside the spline (and other) baselines.
+"""The one evaluation loop: a model against its high-rate references, beside the sinc and spline baselines.
 
-Every reference is degraded exactly as the model's training inputs were
-(``Degradation.from_dict(model.degradation)``), upsampled by the model (chunked, see
-:mod:`keras_audiosr.inference`) and by each baseline, and every estimate is scored with
-:func:`keras_audiosr.metrics.evaluate_pair` (SNR, LSD, LSD-HF and, when available, PESQ-WB) against
-the same trimmed reference.
+Every reference is degraded into the model's input by a named degradation (by default the one the
+model was trained with), upsampled by the model (chunked, see :mod:`keras_audiosr.inference`) and by
+each baseline from the *same* input, and every estimate is scored with
+:func:`keras_audiosr.metrics.evaluate_pair` (SNR, low-band SNR, LSD, LSD-HF and, when available,
+PESQ-WB) against the same trimmed reference.
+
+* :func:`evaluate_signal`: one reference array.
+* :func:`evaluate_files`: sound files, one at a time (memory does not grow with their number), under
+  one input degradation; means over files leave out non-finite values and say how many.
+* :func:`evaluate_suite`: :func:`evaluate_files` under several input degradations (by default
+  :func:`default_degradations`: the model's own, a sinc resampler, an unseen Butterworth 4 and, for an
+  8 kHz low rate, the telephone channel with G.711 mu-law), with per-corpus and pooled means; shown by
+  :func:`format_suite` (text) and :func:`format_suite_markdown` (README / model-card tables) and
+  summarised for ``metrics.json`` by :func:`suite_summary`.
+
+A degradation is named as in :mod:`keras_audiosr.degrade` (``cheby1:8``, ``resample``,
+``telephone:mulaw``, ...), by a set name (``speech-robust``: one member drawn per file), or ``own``:
+the model's training degradation -- the single spec it carries (``model.degradation``) or, for a model
+trained on a set (``model.training_degradations``), that set drawn per file. A file's draw depends on
+the seed and the file's name only (:func:`draw_for_file`), so it is reproducible and the same in
+pooled and per-corpus means. A set's random gain is a training augmentation and is not applied: files
+are scored at their own level.
 
 Same-rate bandwidth extenders (``model.ratio == 1``, e.g. :class:`~keras_audiosr.models.SameRateModel`)
-take the low-passed reference at the full rate (the degradation's filter without decimation); their
-band ratio for LSD-HF is the degradation's ratio, the baselines are upsampled from the decimated
-signal (the same band information), and the low-passed input itself is scored as system ``"input"``.
+take the degraded reference kept at the full rate (:meth:`~keras_audiosr.degrade.Degradation.at_high_rate`);
+their band ratio for LSD-HF is the degradation's ratio, the baselines are upsampled from the decimated
+signal (the same band information), and the degraded input itself is scored as system ``"input"``.
 """
 from __future__ import annotations
 
 import math
 import os
+import re
+import warnings
+import zlib
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping
 
 import numpy as np
 from tqdm import tqdm
 
 from keras_audiosr.audio import AudioError, read_audio, resample, validate_audio
 from keras_audiosr.baselines import get_baseline
-from keras_audiosr.degrade import Degradation, lowpass, trim_to_multiple
+from keras_audiosr.degrade import (DEGRADATION_SETS, Degradation, DegradationSet, canonical_spec, get_degradation_set,
+                                   lowpass, trim_to_multiple)
 from keras_audiosr.inference import upsample_array
 from keras_audiosr.metrics import evaluate_pair, pesq_available, snr
 
-__all__ = ["evaluate_files", "evaluate_signal", "finite_mean", "format_table"]
+__all__ = ["OWN", "SUITE_BASELINES", "SUITE_METRICS", "SuiteInput", "check_degradation_names", "default_degradations",
+           "draw_for_file", "evaluate_files", "evaluate_signal", "evaluate_suite", "finite_mean", "format_suite",
+           "format_suite_markdown", "format_table", "resolve_degradations", "suite_summary", "training_degradations"]
 
 _LABELS = {"snr": "SNR", "snr_lb": "LB-SNR", "lsd": "LSD", "lsd_hf": "LSD-HF", "pesq": "PESQ"}
+_DIGITS = {"snr": 2, "snr_lb": 2, "lsd": 3, "lsd_hf": 3, "pesq": 2}
+
+#: The name of the model's own training degradation in a suite.
+OWN = "own"
+#: The metrics a suite reports, in table order.
+SUITE_METRICS = ("snr", "snr_lb", "lsd", "lsd_hf", "pesq")
+#: The baselines a suite reports by default.
+SUITE_BASELINES = ("sinc", "spline")
+_SUITE_LABELS = {"snr": "SNR (dB)", "snr_lb": "LB-SNR (dB)", "lsd": "LSD", "lsd_hf": "LSD-HF", "pesq": "PESQ-WB"}
+_TELEPHONE_NOTE = ("the telephone channel's causal band-pass shifts the phase of every system's input alike, so SNR "
+                   "and LB-SNR say little here; compare PESQ-WB and LSD")
 
 
-def _degradation(model, filter=None) -> Degradation:
-    deg = Degradation.from_dict(model.degradation)
-    if filter is not None:
-        deg = Degradation(ratio=deg.ratio, filter=filter, zero_phase=deg.zero_phase)
-    if deg.ratio != model.ratio and model.ratio != 1:
-        raise ValueError(f"model {model.name!r}: degradation ratio {deg.ratio} != model ratio {model.ratio}")
-    return deg
+def training_degradations(model) -> str | None:
+    """The name of the degradation set ``model`` was trained on (``model.training_degradations``, also
+    read from its config), or ``None`` for a model that carries one degradation only."""
+    name = getattr(model, "training_degradations", None)
+    if name is None and hasattr(model, "get_config"):
+        try:
+            name = (model.get_config() or {}).get("training_degradations")
+        except (NotImplementedError, TypeError, AttributeError):
+            name = None
+    return name or None
+
+
+def draw_for_file(dset: DegradationSet, path, ratio: int, seed: int = 0) -> Degradation:
+    """The member of ``dset`` a file gets in an evaluation: drawn by ``dset.draw`` from a generator
+    seeded with ``seed`` and the CRC-32 of the file's name (not its folder), so the draw is the same
+    whatever other files are evaluated with it. The set's gain is not applied (see the module docstring)."""
+    key = zlib.crc32(Path(path).name.encode("utf-8"))
+    return dset.draw(np.random.default_rng([int(seed), key]), ratio).degradation
+
+
+def _model_degradation(model) -> Degradation:
+    return Degradation.from_dict(model.degradation)
+
+
+@dataclass(frozen=True)
+class SuiteInput:
+    """One input degradation of an evaluation: ``label`` (what reports call it), ``spec`` (a canonical
+    degradation spec, or a set name when ``dset`` is given), the band ``ratio``, and either one
+    ``degradation`` for every file or a ``dset`` drawn per file (:func:`draw_for_file` with ``seed``)."""
+
+    label: str
+    spec: str
+    ratio: int
+    degradation: Degradation | None = None
+    dset: DegradationSet | None = None
+    seed: int = 0
+
+    def __post_init__(self):
+        if (self.degradation is None) == (self.dset is None):
+            raise ValueError(f"{self.label}: give either one degradation or a set to draw from")
+
+    @classmethod
+    def single(cls, label: str, degradation: Degradation) -> "SuiteInput":
+        return cls(label, degradation.filter, degradation.ratio, degradation)
+
+    @property
+    def drawn(self) -> bool:
+        """Whether each file draws its degradation from a set."""
+        return self.dset is not None
+
+    def for_file(self, path) -> Degradation:
+        """The degradation of one file."""
+        if self.dset is None:
+            return self.degradation
+        return draw_for_file(self.dset, path, self.ratio, self.seed)
+
+    def text(self, hr_rate: int | None = None) -> str:
+        """Human text: the degradation's :meth:`~keras_audiosr.degrade.Degradation.describe`, or the set's."""
+        if self.dset is None:
+            return self.degradation.describe(hr_rate)
+        what = self.dset.description or ", ".join(self.dset.specs)
+        gain = "; its random gain is not applied" if self.dset.gain_db is not None else ""
+        return f"one degradation per file drawn from the set {self.dset.name!r} (seed {self.seed}{gain}): {what}"
+
+    def to_dict(self) -> dict:
+        """A report's ``degradation``: ``Degradation.to_dict()``, or ``{"ratio", "set", "seed"}`` with the set's dict."""
+        if self.dset is None:
+            return self.degradation.to_dict()
+        return {"ratio": self.ratio, "set": self.dset.to_dict(), "seed": self.seed}
+
+
+def _is_single(dset: DegradationSet) -> bool:
+    return len(dset.members) == 1 and dset.members[0].cutoff is None
+
+
+def _own_input(model, seed: int = 0, label: str = OWN) -> SuiteInput:
+    """The model's own training degradation: its set drawn per file, or the single spec it carries."""
+    deg = _model_degradation(model)
+    name = training_degradations(model)
+    if name is not None:
+        try:
+            dset = get_degradation_set(name)
+        except ValueError as e:
+            warnings.warn(f"model {getattr(model, 'name', '?')!r}: training degradations {name!r} are unknown here "
+                          f"({e}); evaluating its recorded degradation {deg.filter} instead", stacklevel=3)
+        else:
+            if not _is_single(dset):
+                return SuiteInput(label, dset.name, deg.ratio, dset=dset, seed=int(seed))
+            deg = Degradation(deg.ratio, dset.members[0].spec, deg.zero_phase)
+    return SuiteInput.single(label, deg)
+
+
+def check_degradation_names(names) -> list[str]:
+    """``names`` (a comma-separated string or a sequence) checked without a model: each is ``own``, a
+    set name (:data:`~keras_audiosr.degrade.DEGRADATION_SETS`) or a degradation spec. Returns them
+    (specs in canonical spelling); ValueError naming the first unknown one, the known names and the
+    spec grammar."""
+    if isinstance(names, str):
+        names = [n for n in (p.strip() for p in names.split(",")) if n]
+    out = []
+    for name in names:
+        key = str(name).strip().lower()
+        if key == OWN:
+            out.append(OWN)
+            continue
+        try:
+            dset = get_degradation_set(key)
+        except ValueError as e:
+            raise ValueError(f"degradation {name!r} is not {OWN!r} (the model's training degradation), a set or a "
+                             f"spec: {e}") from None
+        out.append(key if key in DEGRADATION_SETS else dset.members[0].spec)
+    if not out:
+        raise ValueError("no degradation named; e.g. own,resample,butter:4,telephone:mulaw")
+    return out
+
+
+def default_degradations(model) -> list[str]:
+    """The names a suite evaluates ``model`` under by default: ``own``, ``resample``, ``butter:4`` and,
+    when the model's input rate (the low rate of its band) is 8 kHz, ``telephone:mulaw``."""
+    deg = _model_degradation(model)
+    names = [OWN, "resample", "butter:4"]
+    if int(model.hr_rate) // deg.ratio == 8000:
+        names.append("telephone:mulaw")
+    return names
+
+
+def _input_key(inp: SuiteInput):
+    if inp.drawn:
+        return ("set", inp.spec, inp.seed)
+    d = inp.degradation
+    return ("one", d.filter, d.zero_phase if d.kind == "lowpass" else None)
+
+
+def resolve_degradations(model, degradations=None, *, seed: int = 0) -> list[SuiteInput]:
+    """The :class:`SuiteInput` list of a suite for ``model``.
+
+    ``degradations``: ``None`` (:func:`default_degradations`; a default that repeats the model's own
+    degradation is left out), names (a sequence or comma-separated string, each its own label), or a
+    mapping ``{label: name}`` (e.g. ``{"seen": "cheby1:8", "unseen": "butter:6"}``). Names are as in
+    :func:`check_degradation_names`. Low-pass specs take the phase (``zero_phase``) of the model's own
+    degradation; every input has the band ratio of the model's own. ValueError for an unknown name or
+    a repeated label.
+    """
+    own = _model_degradation(model)
+    if int(model.ratio) != 1 and own.ratio != int(model.ratio):
+        raise ValueError(f"model {model.name!r}: degradation ratio {own.ratio} != model ratio {model.ratio}")
+    defaults = degradations is None
+    if defaults:
+        items = [(n, n) for n in default_degradations(model)]
+    elif isinstance(degradations, Mapping):
+        items = list(degradations.items())
+    else:
+        items = [(n, n) for n in check_degradation_names(degradations)]
+    out, seen_labels = [], set()
+    for label, name in items:
+        label = str(label).strip()
+        if label in seen_labels:
+            raise ValueError(f"degradation label {label!r} appears twice")
+        seen_labels.add(label)
+        (key,) = check_degradation_names([name])
+        if key == OWN:
+            inp = _own_input(model, seed, label)
+        elif key in DEGRADATION_SETS:
+            inp = SuiteInput(label, key, own.ratio, dset=DEGRADATION_SETS[key], seed=int(seed))
+        else:
+            inp = SuiteInput.single(label, Degradation(own.ratio, key, own.zero_phase))
+        out.append(inp)
+    if defaults:
+        keys = [_input_key(i) for i in out]
+        out = [i for k, i in enumerate(out) if i.label == OWN or keys[k] not in keys[:k]]
+    return out
 
 
 def _same_rate(model) -> bool:
@@ -54,19 +254,39 @@ def _baseline_names(baselines) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
+def _signal_degradation(model, filter=None, degradation=None) -> Degradation:
+    """The degradation that makes one input: ``degradation`` (a Degradation or a spec at the model's
+    band ratio), else the model's recorded one with ``filter`` as its spec when given."""
+    own = _model_degradation(model)
+    if filter is not None and degradation is not None:
+        raise ValueError("give filter or degradation, not both")
+    if degradation is None and filter is not None:
+        degradation = filter
+    if degradation is None:
+        deg = own
+    elif isinstance(degradation, Degradation):
+        deg = degradation
+    else:
+        deg = Degradation(own.ratio, degradation, own.zero_phase)
+    if deg.ratio != model.ratio and model.ratio != 1:
+        raise ValueError(f"model {model.name!r}: degradation ratio {deg.ratio} != model ratio {model.ratio}")
+    return deg
+
+
 def evaluate_signal(model, reference, rate=None, *, baselines=("spline",), with_pesq=None, chunk: int = 16384,
                     overlap: int = 1024, return_signals: bool = False, name: str = "<array>", filter=None,
-                    systems=None, relative_to: str | None = None) -> dict:
+                    systems=None, relative_to: str | None = None, degradation=None) -> dict:
     """Metrics of ``model`` and each baseline on one high-rate mono ``reference``.
 
     ``reference`` is ``[time]`` (or ``[time, 1]``) at ``rate`` Hz (default ``model.hr_rate``); a
     higher rate is resampled down to ``model.hr_rate``, a lower one is an error (it lacks the band
     the model must restore). The reference is trimmed to a multiple of the ratio, degraded as in
-    training, upsampled, and scored. Returns ``{"model": {snr, lsd, lsd_hf[, pesq]}, "<baseline>":
+    training (or by ``degradation``), upsampled, and scored. Returns ``{"model": {snr, lsd, lsd_hf[, pesq]}, "<baseline>":
     {...}, ..., "seconds": duration scored}`` (plus ``"input"`` for a same-rate model), and
     ``"signals"`` (``reference``, ``low``, each baseline and ``model`` arrays) when
-    ``return_signals``. ``name`` labels errors. ``filter`` replaces the training degradation's
-    filter (e.g. to score an unseen filter).
+    ``return_signals``. ``name`` labels errors. ``degradation`` (a :class:`~keras_audiosr.degrade.Degradation`
+    or a spec string such as ``"resample"``) makes the input instead of the model's recorded
+    degradation; ``filter`` replaces only the recorded degradation's spec (both: an error).
 
     ``systems`` maps further names to upsamplers ``fn(low) -> high-rate array`` (e.g. exported
     ``.tflite`` variants of the model) scored on the same low-rate input as the model. With
@@ -94,7 +314,7 @@ def evaluate_signal(model, reference, rate=None, *, baselines=("spline",), with_
                          f"serve as a reference")
     if rate > hr:
         ref = resample(ref, rate, hr)
-    deg = _degradation(model, filter)
+    deg = _signal_degradation(model, filter, degradation)
     band = deg.ratio  # the band ratio: LSD-HF scores the bins above hr / (2 * band)
     ref = np.ascontiguousarray(trim_to_multiple(ref, band))
     if ref.size == 0:
@@ -152,21 +372,51 @@ def _unique_png(plot_dir: Path, stem: str, used: set) -> Path:
     return plot_dir / name
 
 
+def _means(files: list[dict], systems) -> tuple[dict, dict]:
+    """``(mean, excluded)``: per system and metric, the finite mean over ``files`` and how many were left out."""
+    means = {s: {m: finite_mean(f[s].get(m) for f in files) for m in files[0][s]} for s in systems}
+    return ({s: {m: v for m, (v, _) in ms.items()} for s, ms in means.items()},
+            {s: {m: n for m, (_, n) in ms.items()} for s, ms in means.items()})
+
+
+def _as_input(model, degradation, filter, seed) -> SuiteInput:
+    """What :func:`evaluate_files` takes as ``degradation`` (with ``filter``), as a :class:`SuiteInput`."""
+    if isinstance(degradation, SuiteInput) and filter is None:
+        return degradation
+    if isinstance(degradation, DegradationSet) and filter is None:
+        return SuiteInput(degradation.name, degradation.name, _model_degradation(model).ratio, dset=degradation,
+                          seed=int(seed))
+    if filter is None and (degradation is None or isinstance(degradation, str)):
+        return resolve_degradations(model, [OWN if degradation is None else degradation], seed=seed)[0]
+    deg = _signal_degradation(model, filter, degradation)
+    return SuiteInput.single(deg.filter, deg)
+
+
 def evaluate_files(model, paths, *, baselines=("spline",), with_pesq=None, plot_dir=None, progress: bool = True,
-                   chunk: int = 16384, overlap: int = 1024, filter=None) -> dict:
-    """Evaluate ``model`` on each sound file in ``paths``, each the high-rate reference of itself.
+                   chunk: int = 16384, overlap: int = 1024, filter=None, degradation=None, seed: int = 0,
+                   systems=None, relative_to: str | None = None, max_seconds: float | None = None,
+                   desc: str = "evaluate") -> dict:
+    """Evaluate ``model`` on each sound file in ``paths``, each the high-rate reference of itself, one at a time.
 
     Each file is read, mixed to mono and resampled down to ``model.hr_rate``
-    (:func:`keras_audiosr.data.prepare_signal`); a file whose rate is below ``model.hr_rate`` is an
-    :class:`~keras_audiosr.audio.AudioError` naming it. ``with_pesq=None`` adds PESQ when the package is
-    installed. ``plot_dir`` gets one spectrogram PNG per file (:func:`keras_audiosr.plots.plot_spectrograms`).
+    (:func:`keras_audiosr.data.prepare_signal`), cut to its first ``max_seconds`` when given; a file
+    whose rate is below ``model.hr_rate`` is an :class:`~keras_audiosr.audio.AudioError` naming it.
+    The input is made by ``degradation``: ``None`` for the model's own (its recorded spec, or the set
+    it was trained on drawn per file with ``seed``), a spec, a
+    :class:`~keras_audiosr.degrade.Degradation` or a :class:`SuiteInput`; ``filter`` replaces the
+    spec of the model's recorded degradation (seen/unseen filter reports). ``with_pesq=None`` adds
+    PESQ when the package is installed. ``plot_dir`` gets one spectrogram PNG per file
+    (:func:`keras_audiosr.plots.plot_spectrograms`). ``systems`` and ``relative_to`` are as in
+    :func:`evaluate_signal` (extra upsamplers on the same inputs).
 
-    Returns ``{"files": [{"path", "seconds", "model": {...}, "<baseline>": {...}[, "plot"]}, ...],
-    "mean": {"model": {...}, "<baseline>": {...}}, "mean_excluded": {"model": {"snr": 0, ...}, ...},
-    "systems", "n_files", "ratio", "band_ratio", "lr_rate", "hr_rate", "degradation",
-    "degradation_text"}``; means are over files and leave out ``None`` (failed PESQ) and non-finite
-    values (the ``-inf`` SNR of a silent file), counted per system and metric in ``mean_excluded``. A same-rate model (``ratio == 1``) also gets the system ``"input"``. ``filter``
-    replaces the filter of the model's training degradation (seen/unseen filter reports).
+    Returns ``{"files": [{"path", "seconds", ["degradation": spec drawn for it,] "model": {...},
+    "<baseline>": {...}[, "plot"]}, ...], "mean": {"model": {...}, "<baseline>": {...}},
+    "mean_excluded": {"model": {"snr": 0, ...}, ...}, "systems", "n_files", "ratio", "band_ratio",
+    "lr_rate", "hr_rate", "degradation", "degradation_text"[, "draws"]}``; ``degradation`` is
+    ``Degradation.to_dict()`` (a set: ``{"ratio", "set", "seed"}``, and ``draws`` counts the specs
+    drawn). Means are over files and leave out ``None`` (failed PESQ) and non-finite values (the
+    ``-inf`` SNR of a silent file), counted per system and metric in ``mean_excluded``. A same-rate
+    model (``ratio == 1``) also gets the system ``"input"``.
     """
     from keras_audiosr.data.patches import prepare_signal
 
@@ -174,24 +424,30 @@ def evaluate_files(model, paths, *, baselines=("spline",), with_pesq=None, plot_
     if not paths:
         raise ValueError("evaluate_files: no files given")
     names = _baseline_names(baselines)
-    deg = _degradation(model, filter)
-    systems = ("model",) + (("input",) if _same_rate(model) else ()) + names
+    inp = _as_input(model, degradation, filter, seed)
+    extra = tuple(systems or ())
+    systems_all = ("model",) + extra + (("input",) if _same_rate(model) else ()) + names
     hr = int(model.hr_rate)
     if with_pesq is None:
         with_pesq = pesq_available()
     plot_dir = None if plot_dir is None else Path(plot_dir)
     used: set = set()
     files = []
-    for path in tqdm(paths, desc="evaluate", unit="file", disable=not progress):
+    for path in tqdm(paths, desc=desc, unit="file", disable=not progress):
         path = Path(path)
         rate = _file_rate(path)
         if rate < hr:
             raise AudioError(f"{path}: sample rate {rate} Hz is below the model's high rate {hr} Hz, so it cannot "
                              f"serve as a reference")
         ref = prepare_signal(path, hr)
+        if max_seconds:
+            ref = ref[:max(1, int(max_seconds * hr))]
+        deg = inp.for_file(path)
         res = evaluate_signal(model, ref, hr, baselines=names, with_pesq=with_pesq, chunk=chunk, overlap=overlap,
-                              return_signals=plot_dir is not None, name=str(path), filter=filter)
-        entry = {"path": str(path), "seconds": res["seconds"], **{s: res[s] for s in systems}}
+                              return_signals=plot_dir is not None, name=str(path), degradation=deg,
+                              systems=systems, relative_to=relative_to)
+        entry = {"path": str(path), "seconds": res["seconds"], **({"degradation": deg.filter} if inp.drawn else {}),
+                 **{s: res[s] for s in systems_all}}
         if plot_dir is not None:
             from keras_audiosr.plots import plot_spectrograms
 
@@ -200,12 +456,121 @@ def evaluate_files(model, paths, *, baselines=("spline",), with_pesq=None, plot_
             png = _unique_png(plot_dir, path.stem, used)
             entry["plot"] = str(plot_spectrograms(sig, rates, png, title=f"{path.name}: {deg.describe(hr)}"))
         files.append(entry)
-    means = {s: {m: finite_mean(f[s].get(m) for f in files) for m in files[0][s]} for s in systems}
-    mean = {s: {m: v for m, (v, _) in ms.items()} for s, ms in means.items()}
-    excluded = {s: {m: n for m, (_, n) in ms.items()} for s, ms in means.items()}
-    return {"files": files, "mean": mean, "mean_excluded": excluded, "systems": list(systems), "n_files": len(files),
-            "ratio": int(model.ratio), "band_ratio": deg.ratio, "lr_rate": int(model.lr_rate), "hr_rate": hr,
-            "degradation": deg.to_dict(), "degradation_text": deg.describe(hr)}
+    mean, excluded = _means(files, systems_all)
+    report = {"files": files, "mean": mean, "mean_excluded": excluded, "systems": list(systems_all),
+              "n_files": len(files), "ratio": int(model.ratio), "band_ratio": inp.ratio, "lr_rate": int(model.lr_rate),
+              "hr_rate": hr, "degradation": inp.to_dict(), "degradation_text": inp.text(hr)}
+    if inp.drawn:
+        report["draws"] = dict(sorted(Counter(f["degradation"] for f in files).items()))
+    return report
+
+
+def _group_paths(paths) -> tuple[list, dict | None]:
+    """``(flat list, {group: [paths]} or None)`` from a sequence of paths or a mapping of groups."""
+    if isinstance(paths, (str, Path)):
+        return [paths], None
+    if isinstance(paths, Mapping):
+        groups = {str(g): [str(p) for p in ps] for g, ps in paths.items()}
+        flat = [p for ps in groups.values() for p in ps]
+        dup = [p for p, n in Counter(flat).items() if n > 1]
+        if dup:
+            raise ValueError(f"file {dup[0]} is in more than one group")
+        empty = [g for g, ps in groups.items() if not ps]
+        if empty:
+            raise ValueError(f"group {empty[0]!r} has no files")
+        return flat, groups
+    return list(paths), None
+
+
+def _safe_name(label: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("_") or "degradation"
+
+
+def evaluate_suite(model, paths, *, degradations=None, baselines=SUITE_BASELINES, with_pesq=None,
+                   progress: bool = True, seed: int = 0, chunk: int = 16384, overlap: int = 1024, plot_dir=None,
+                   systems=None, relative_to: str | None = None, max_seconds: float | None = None) -> dict:
+    """:func:`evaluate_files` of ``model`` under each input degradation of a suite, every system on the same inputs.
+
+    ``paths``: sound files, or ``{group: [files]}`` (e.g. ``{"vctk-mini": [...], "ljspeech-mini":
+    [...]}``) for per-group means beside the pooled ones. ``degradations``: see
+    :func:`resolve_degradations` (default :func:`default_degradations`). ``seed`` fixes the per-file
+    draws of a set. ``plot_dir`` gets a subfolder per degradation. ``with_pesq=None``: PESQ-WB when
+    the package is installed (decided once for the whole suite). ``systems``, ``relative_to`` and
+    ``max_seconds`` are passed to :func:`evaluate_files`.
+
+    Returns::
+
+        {"model": {"name", "class", "ratio", "lr_rate", "hr_rate", "degradation", "training_degradations"},
+         "ratio", "lr_rate", "hr_rate", "systems": [...], "metrics": [...], "pesq": bool, "seed",
+         "n_files", "groups": {group: [paths]} or None, "order": [label, ...],
+         "degradations": {label: <evaluate_files report> + {"label", "spec", "drawn", "note",
+                                                            ["groups": {group: {"mean", "mean_excluded", "n_files"}}]}}}
+
+    ``spec`` is the canonical degradation spec (a set name when drawn), ``degradation_text`` its
+    description, ``note`` a caveat for the tables (``None`` when there is none; the telephone channel's says that
+    SNR is not meaningful there).
+    """
+    flat, groups = _group_paths(paths)
+    if not flat:
+        raise ValueError("evaluate_suite: no files given")
+    inputs = resolve_degradations(model, degradations, seed=seed)
+    names = _baseline_names(baselines)
+    if with_pesq is None:
+        with_pesq = pesq_available()
+    hr = int(model.hr_rate)
+    results = {}
+    for i, inp in enumerate(inputs):
+        rep = evaluate_files(model, flat, baselines=names, with_pesq=with_pesq, progress=progress, chunk=chunk,
+                             overlap=overlap, degradation=inp, systems=systems, relative_to=relative_to,
+                             max_seconds=max_seconds, desc=f"evaluate {i + 1}/{len(inputs)} {inp.label}",
+                             plot_dir=None if plot_dir is None else Path(plot_dir) / _safe_name(inp.label))
+        rep.update(label=inp.label, spec=inp.spec, drawn=inp.drawn, note=_note(inp, rep))
+        if groups:
+            by_path = {f["path"]: f for f in rep["files"]}
+            rep["groups"] = {}
+            for g, ps in groups.items():
+                mean, excluded = _means([by_path[str(Path(p))] for p in ps], rep["systems"])
+                rep["groups"][g] = {"mean": mean, "mean_excluded": excluded, "n_files": len(ps)}
+        results[inp.label] = rep
+    first = next(iter(results.values()))
+    return {
+        "model": {"name": getattr(model, "name", None), "class": type(model).__name__, "ratio": int(model.ratio),
+                  "lr_rate": int(model.lr_rate), "hr_rate": hr, "degradation": dict(model.degradation),
+                  "training_degradations": training_degradations(model)},
+        "ratio": int(model.ratio), "lr_rate": int(model.lr_rate), "hr_rate": hr,
+        "systems": first["systems"], "metrics": [m for m in SUITE_METRICS if m in first["mean"]["model"]],
+        "pesq": bool(with_pesq), "seed": int(seed), "n_files": len(flat),
+        "groups": groups, "order": list(results), "degradations": results,
+    }
+
+
+def _note(inp: SuiteInput, report: dict) -> str | None:
+    if inp.drawn:
+        kinds = {Degradation(inp.ratio, s).kind for s in report.get("draws", {})}
+        return (f"drawn per file ({', '.join(f'{s} x{n}' for s, n in report['draws'].items())})"
+                + ("; files given the telephone channel are phase-shifted by its causal band-pass, which lowers "
+                   "every system's SNR alike" if "telephone" in kinds else ""))
+    if inp.degradation.kind == "telephone":
+        return _TELEPHONE_NOTE
+    return None
+
+
+def suite_summary(report: dict) -> dict:
+    """The compact form of an :func:`evaluate_suite` report that ``metrics.json`` keeps:
+    ``{label: {"degradation": spec, "text", "n_files", "mean": {system: {metric: value}},
+    ["draws": {spec: count}], ["note"], ["by_corpus": {group: {"n_files", "mean"}}]}}``."""
+    out = {}
+    for label in report["order"]:
+        rep = report["degradations"][label]
+        entry = {"degradation": rep["spec"], "text": rep["degradation_text"], "n_files": rep["n_files"], "mean": rep["mean"]}
+        if rep.get("draws"):
+            entry["draws"] = rep["draws"]
+        if rep.get("note"):
+            entry["note"] = rep["note"]
+        if rep.get("groups"):
+            entry["by_corpus"] = {g: {"n_files": v["n_files"], "mean": v["mean"]} for g, v in rep["groups"].items()}
+        out[label] = entry
+    return out
 
 
 def _fmt(v, width: int, digits: int) -> str:
@@ -235,7 +600,8 @@ def format_table(report: dict) -> str:
     metrics = [m for m in _LABELS if any(m in report["mean"][s] for s in systems)]
     digits = {"snr": 2, "snr_lb": 2, "lsd": 3, "lsd_hf": 3, "pesq": 2}
     w = 8
-    names = _short_names([f["path"] for f in report["files"]])
+    names = [n + (f" [{f['degradation']}]" if f.get("degradation") else "")
+             for n, f in zip(_short_names([f["path"] for f in report["files"]]), report["files"])]
     mean_label = f"mean ({len(names)} file{'s' if len(names) != 1 else ''})"
     fw = min(max([len(n) for n in names] + [len(mean_label), 4]), 40)
     group_w = len(metrics) * (w + 1)
@@ -267,4 +633,92 @@ def format_table(report: dict) -> str:
                 for s in systems for m, n in (report.get("mean_excluded") or {}).get(s, {}).items() if n and m in metrics]
     if left_out:
         lines.append(f"note: means leave out non-finite or missing values: {', '.join(left_out)}")
+    if report.get("note"):
+        lines.append(f"note: {report['note']}")
     return "\n".join(lines)
+
+
+def _rate_line(report: dict) -> str:
+    n = report["n_files"]
+    files = f"{n} file{'s' if n != 1 else ''}"
+    if report["ratio"] == 1:
+        return f"same rate {report['hr_rate']} Hz (bandwidth extension), {files}"
+    return f"{report['lr_rate']} Hz -> {report['hr_rate']} Hz (ratio {report['ratio']}), {files}"
+
+
+def _group_rows(rep: dict) -> list[tuple[str, dict, dict]]:
+    """``(label, mean, excluded)`` rows: each group, then the pooled means (alone when there are no groups)."""
+    rows = [(f"{g} ({v['n_files']})", v["mean"], v["mean_excluded"]) for g, v in (rep.get("groups") or {}).items()]
+    if rows:
+        rows.append((f"pooled ({rep['n_files']})", rep["mean"], rep["mean_excluded"]))
+    else:
+        rows.append(("", rep["mean"], rep["mean_excluded"]))
+    return rows
+
+
+def format_suite(report: dict, per_file: bool = False) -> str:
+    """A text table of an :func:`evaluate_suite` report: one block per input degradation (its label and
+    description), the systems as rows and SNR, LB-SNR, LSD, LSD-HF and PESQ-WB as columns; per-corpus
+    rows and a pooled row when the files were grouped; each block's notes below it. ``per_file`` puts
+    each degradation's per-file table (:func:`format_table`) first."""
+    metrics = [m for m in report["metrics"]]
+    systems = report["systems"]
+    w = max([len(_SUITE_LABELS[m]) for m in metrics] + [8])
+    lines = [f"evaluation: {_rate_line(report)}; baselines on the same inputs as the model"
+             + ("" if report.get("pesq") else "; PESQ-WB not computed")]
+    if per_file:
+        for label in report["order"]:
+            lines += ["", f"[{label}] per file", format_table(report["degradations"][label])]
+        lines.append("")
+    for label in report["order"]:
+        rep = report["degradations"][label]
+        rows = _group_rows(rep)
+        gw = max(len(r[0]) for r in rows)
+        gw = max(gw, len("corpus (files)")) if gw else 0
+        sw = max(len(s) for s in systems + ["system"])
+        lines.append("")
+        lines.append(f"[{label}] {rep['degradation_text']}")
+        head = ((("corpus (files)".ljust(gw) + "  ") if gw else "") + "system".ljust(sw) + " |"
+                + "".join(f" {_SUITE_LABELS[m]:>{w}}" for m in metrics))
+        lines += [head, "-" * len(head)]
+        for glabel, mean, _ in rows:
+            for k, sname in enumerate(systems):
+                prefix = ((glabel if k == 0 else "").ljust(gw) + "  ") if gw else ""
+                lines.append(prefix + sname.ljust(sw) + " |"
+                             + "".join(" " + _fmt(mean.get(sname, {}).get(m), w, _DIGITS[m]) for m in metrics))
+        left_out = [f"{s} {_LABELS[m]} ({n} file{'s' if n != 1 else ''})"
+                    for s in systems for m, n in rep["mean_excluded"].get(s, {}).items() if n and m in metrics]
+        if left_out:
+            lines.append(f"note: means leave out non-finite or missing values: {', '.join(left_out)}")
+        if rep.get("note"):
+            lines.append(f"note: {rep['note']}")
+    return "\n".join(lines)
+
+
+def format_suite_markdown(report: dict, per_corpus: bool = False, systems=None, metrics=None) -> str:
+    """A markdown summary of an :func:`evaluate_suite` report for READMEs and model cards: one row per
+    input degradation and system (means over files), a column per metric, then a list that describes
+    each degradation with its notes. ``per_corpus`` adds a corpus column with each group's rows before
+    the pooled ones. ``systems`` / ``metrics`` choose and order the rows and columns (default: all)."""
+    systems = list(systems or report["systems"])
+    metrics = [m for m in (metrics or report["metrics"])]
+    grouped = per_corpus and any(report["degradations"][lb].get("groups") for lb in report["order"])
+    head = ["input", *(["corpus"] if grouped else []), "system", *(_SUITE_LABELS.get(m, m) for m in metrics)]
+    lines = [f"{_rate_line(report)}; means over files; the baselines get the model's inputs.", "",
+             "| " + " | ".join(head) + " |",
+             "|" + "---|" * (len(head) - len(metrics)) + "---:|" * len(metrics)]
+    notes = []
+    for label in report["order"]:
+        rep = report["degradations"][label]
+        rows = _group_rows(rep) if grouped else [("", rep["mean"], rep["mean_excluded"])]
+        first = True
+        for glabel, mean, _ in rows:
+            for k, sname in enumerate(systems):
+                cells = [(label if label == rep["spec"] else f"{label} (`{rep['spec']}`)") if first else "", *([glabel or "pooled" if k == 0 else ""] if grouped else []),
+                         sname, *(_fmt(mean.get(sname, {}).get(m), 0, _DIGITS.get(m, 2)).strip() for m in metrics)]
+                lines.append("| " + " | ".join(cells) + " |")
+                first = False
+        spec = f"`{rep['spec']}`"
+        notes.append(f"- **{label}** ({spec}): {rep['degradation_text']}"
+                     + (f". Note: {rep['note']}" if rep.get("note") else ""))
+    return "\n".join(lines + [""] + notes)

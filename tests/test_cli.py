@@ -154,19 +154,46 @@ def test_evaluate_json_and_plots(tmp_path, model_path, capsys):
     (data / "a" / "readme.txt").write_text("ignored")
     extra = _write(tmp_path / "three.wav", _tone(0.4, 16000, seed=3), 16000)
     rc, out, err = _run(capsys, "evaluate", "--model", model_path, "--data", data, extra, "--json",
-                        tmp_path / "eval.json", "--plot", tmp_path / "plots", "--no-pesq", "--baselines", "spline,sinc",
-                        "-q")
+                        tmp_path / "eval.json", "--markdown", tmp_path / "eval.md", "--plot", tmp_path / "plots",
+                        "--no-pesq", "--baselines", "spline,sinc", "--degradations", "own,Resample", "--per-file", "-q")
     assert rc == 0, err
     report = json.loads((tmp_path / "eval.json").read_text())
-    assert [Path(f["path"]).name for f in report["files"]] == ["one.flac", "two.wav", "three.wav"]
-    assert set(report["mean"]) == {"model", "spline", "sinc"}
-    for entry in report["files"] + [report["mean"]]:
-        for system in ("model", "spline", "sinc"):
-            assert set(entry[system]) == {"snr", "snr_lb", "lsd", "lsd_hf"}
-            assert all(isinstance(v, float) and math.isfinite(v) for v in entry[system].values())
-    assert report["ratio"] == 2 and report["hr_rate"] == 16000
-    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == ["one.png", "three.png", "two.png"]
-    assert "mean (3 files)" in out and "LSD-HF" in out
+    assert report["order"] == ["own", "resample"] and report["systems"] == ["model", "spline", "sinc"]
+    for label in report["order"]:
+        rep = report["degradations"][label]
+        assert [Path(f["path"]).name for f in rep["files"]] == ["one.flac", "two.wav", "three.wav"]
+        assert set(rep["mean"]) == {"model", "spline", "sinc"}
+        for entry in rep["files"] + [rep["mean"]]:
+            for system in ("model", "spline", "sinc"):
+                assert set(entry[system]) == {"snr", "snr_lb", "lsd", "lsd_hf"}
+                assert all(isinstance(v, float) and math.isfinite(v) for v in entry[system].values())
+    assert report["degradations"]["resample"]["degradation"]["filter"] == "resample"
+    assert report["ratio"] == 2 and report["hr_rate"] == 16000 and report["model_path"] == str(model_path)
+    for label in ("own", "resample"):
+        assert sorted(p.name for p in (tmp_path / "plots" / label).iterdir()) == ["one.png", "three.png", "two.png"]
+    assert "mean (3 files)" in out and "LSD-HF" in out and "[resample] polyphase" in out
+    md = (tmp_path / "eval.md").read_text()
+    assert "| own (`cheby1:8`) | model |" in md and "| resample | model |" in md
+
+
+def test_evaluate_default_degradations_and_names_checked_before_work(tmp_path, model_path, capsys, monkeypatch):
+    from keras_audiosr import evaluation
+
+    ref = _write(tmp_path / "ref.wav", _tone(0.3, 16000), 16000)
+    rc, out, err = _run(capsys, "evaluate", "--model", model_path, "--data", ref, "--no-pesq", "-q")
+    assert rc == 0, err
+    assert [ln.split("]")[0] + "]" for ln in out.splitlines() if ln.startswith("[")] == [
+        "[own]", "[resample]", "[butter:4]", "[telephone:mulaw]"]  # the tiny model's input is 8 kHz
+    assert "SNR and LB-SNR say little" in out
+    monkeypatch.setattr(inference, "load_model", lambda p: pytest.fail("model loaded before the check"))
+    monkeypatch.setattr(evaluation, "evaluate_files", lambda *a, **k: pytest.fail("work before the check"))
+    for bad in ("own,gauss:4", "telephone:ulaw", "cheby1:x", ","):
+        rc, _, err = _run(capsys, "evaluate", "--model", model_path, "--data", tmp_path / "missing", "--degradations",
+                          bad, "--json", tmp_path / "e.json")
+        assert rc == 2 and err.startswith("keras-audiosr: error: --degradations: ") and err.count("\n") == 1, err
+        if bad != ",":
+            assert "speech-robust" in err and "resample" in err and "telephone[:mulaw|:alaw]" in err, err
+    assert not (tmp_path / "e.json").exists()
 
 
 def test_evaluate_errors(tmp_path, model_path, capsys):
@@ -223,7 +250,7 @@ def test_evaluate_real_speech(tmp_path, model_path, capsys, shared_data):
     rc, out, err = _run(capsys, "evaluate", "--model", model_path, "--data", excerpt, "--json", tmp_path / "e.json",
                         "--no-pesq", "-q")
     assert rc == 0, err
-    report = json.loads((tmp_path / "e.json").read_text())
+    report = json.loads((tmp_path / "e.json").read_text())["degradations"]["own"]
     assert report["files"][0]["seconds"] == pytest.approx(min(len(x), 3 * rate) / rate, abs=1e-3)
     spline = report["mean"]["spline"]
     assert 5.0 < spline["snr"] < 60.0 and spline["lsd_hf"] > spline["lsd"] > 0

@@ -90,6 +90,12 @@ def test_compare_writes_every_variant(corpus, tmp_path, capsys):
     assert set(report["baselines"]) == {"sinc", "spline"}
     table = out_md.read_text()
     assert all(f"| {n} |" in table for n in VARIANTS) and "| sinc (baseline) |" in table
+    # Every variant is scored under the model's own degradation (the rows) and a sinc resampler too.
+    assert report["quality_degradation"] == "own" and list(report["degradations"]) == ["own", "resample"]
+    for v in report["variants"]:
+        assert list(v["by_degradation"]) == ["own", "resample"] and v["by_degradation"]["own"]["snr"] == v["snr"]
+    assert report["degradations"]["resample"]["mean"]["sinc"]["snr"] != report["baselines"]["sinc"]["snr"]
+    assert "| own (`cheby1:8`) | keras |" in table and "| resample | keras |" in table and "|  | int8 |" in table
 
 
 def test_compare_puts_several_models_side_by_side(corpus, tmp_path):
@@ -122,6 +128,7 @@ def test_compare_checks_arguments_before_any_work(corpus, tmp_path, capsys):
         (["--model", str(model), "--data", str(tmp_path / "nowhere")], "nowhere: no such folder"),
         (["--model", str(model), "--data", str(corpus), "--variants", "float,int4"], "unknown variant(s) int4"),
         (["--model", str(model), "--data", str(corpus), "--max-files", "0"], "must be at least 1"),
+        (["--model", str(model), "--data", str(corpus), "--degradations", "own,sox"], "--degradations: degradation 'sox'"),
     ]
     for argv, message in cases:
         try:

@@ -45,6 +45,12 @@ def test_recipe_runs_and_writes_outputs(key, tmp_path):
         assert metrics["filters"]["seen"]["filter"] == "cheby1:8"
         assert metrics["multifilter"] is True and metrics["data"]["degradations"]["name"] == "multi-filter"
         assert model.training_degradations == "multi-filter"
+        # The seen/unseen filters are degradations of the evaluation suite (the seen one is the model's own).
+        assert list(metrics["degradations"]) == ["own", "resample", "butter:4", "unseen"]
+        assert metrics["filters"]["unseen"]["test"] == metrics["degradations"]["unseen"]["mean"]
+        assert metrics["filters"]["seen"]["test"] == metrics["test"] == metrics["degradations"]["own"]["mean"]
+        assert set(metrics["test"]) == {"model", "input", "sinc", "spline"}
+        assert metrics["multifilter"] is True
     if key == "vctk_unet_gan:mpd+mrd":  # HiFi-GAN's critics with LSGAN and feature matching
         assert (metrics["critic"], metrics["adversarial"], metrics["feature_matching_weight"]) == ("mpd+mrd", "lsgan", 2.0)
         assert metrics["n_critic"] == 1 and model.training_degradations == "telephone-any"

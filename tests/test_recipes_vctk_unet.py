@@ -57,6 +57,17 @@ def test_recipe_tiny_writes_everything(tmp_path):
     assert metrics["epochs_run"] == 1 and metrics["training_processes"] == 1 and metrics["train_seconds"] > 0
     for system in ("model", "spline", "sinc"):
         assert set(metrics["test"][system]) >= {"snr", "lsd", "lsd_hf"}
+    # The evaluation suite: the model's own degradation (as "test"), a sinc resampler, an unseen
+    # Butterworth 4 and, the input being 8 kHz, the telephone channel; eval.json holds the whole report.
+    suite = metrics["degradations"]
+    assert list(suite) == ["own", "resample", "butter:4", "telephone:mulaw"]
+    assert suite["own"]["degradation"] == "cheby1:8" and suite["own"]["mean"] == metrics["test"]
+    assert "resample_poly" in suite["resample"]["text"] and "SNR and LB-SNR say little" in suite["telephone:mulaw"]["note"]
+    for entry in suite.values():
+        assert set(entry["mean"]) == {"model", "sinc", "spline"} and entry["n_files"] == metrics["n_test_files"]
+    report = json.loads((out / "eval.json").read_text())
+    assert report["order"] == list(suite) and report["degradations"]["butter:4"]["mean"] == suite["butter:4"]["mean"]
+    assert "[telephone:mulaw] telephone channel" in proc.stdout
     assert (out / "model.keras").is_file() and (out / "config.json").is_file() and (out / "eval.json").is_file()
     assert any((out / "logs").rglob("*tfevents*")) and (out / "checkpoints" / "last.weights.h5").is_file()
     assert not (out / "backup").exists()

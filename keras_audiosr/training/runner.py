@@ -46,8 +46,9 @@ from keras_audiosr.training.config import RecipeConfig, parse_config, resolve_in
 from keras_audiosr.training.strategy import accelerators, backend, get_strategy, is_chief
 from keras_audiosr.utils import write_json, write_text_atomic
 
-__all__ = ["DataSpec", "PreparedData", "Recipe", "choose_model_size", "compile_with_sample_loss", "evaluate",
-           "finish", "fit", "generator_args", "generator_of", "prepare_data", "run", "train_stage", "warm_start"]
+__all__ = ["DataSpec", "PreparedData", "Recipe", "choose_model_size", "compile_with_sample_loss", "corpus_groups",
+           "evaluate", "evaluate_test_suite", "finish", "fit", "generator_args", "generator_of", "prepare_data", "run", "train_stage",
+           "warm_start"]
 
 # Settings that may change between the processes of one run (the rest must match to resume).
 _MAY_CHANGE = {"out", "epochs", "max_minutes", "pesq", "cache_dir", "data_processes", "filter"}
@@ -380,25 +381,75 @@ def evaluate(generator, data, cfg, progress=True, filter=None):
                           with_pesq=None if cfg.pesq else False, progress=progress, filter=filter)
 
 
-def finish(generator, data, cfg, state, recipe=None, extra_metrics=None, filters=None):
+def corpus_groups(data, groups=None) -> dict | None:
+    """``{corpus: [test files]}`` when the test split spans several corpora, else ``None``.
+
+    ``groups`` (a mapping) wins; else the data's own grouping (``data.test_by_corpus``, a mapping or a
+    method returning one, of paths or utterances); else the corpus namespace of the test speakers
+    (``vctk-mini/p225`` -> ``vctk-mini``, as :func:`keras_audiosr.data.load_corpora` names them)."""
+    if groups is None:
+        groups = getattr(data, "test_by_corpus", None)
+        if groups is None:
+            groups = getattr(getattr(data, "corpora", None), "test_by_corpus", None)
+        groups = groups() if callable(groups) else groups
+    if groups is None:
+        split = getattr(data, "split", None)
+        groups = {}
+        for u in getattr(split, "test", None) or []:
+            corpus, sep, _ = str(getattr(u, "speaker", "")).partition("/")
+            if not sep:
+                return None
+            groups.setdefault(corpus, []).append(u)
+    groups = {str(g): [str(getattr(u, "path", u)) for u in us] for g, us in (groups or {}).items() if us}
+    return groups if len(groups) > 1 else None
+
+
+def evaluate_test_suite(generator, data, cfg, filters=None, groups=None, progress=True):
+    """The test split under the model's default input degradations
+    (:func:`keras_audiosr.evaluation.default_degradations`) plus each of ``filters`` ``{label: spec}``
+    not already among them (one evaluation serves both), beside sinc and spline; per-corpus means when
+    :func:`corpus_groups` finds several corpora. Returns ``(suite report, {filter label: suite label})``."""
+    from keras_audiosr.degrade import canonical_spec
+    from keras_audiosr.evaluation import SUITE_BASELINES, evaluate_suite, resolve_degradations
+
+    inputs = resolve_degradations(generator)
+    names = {i.label: i.label for i in inputs}
+    where = {}
+    for label, spec in (filters or {}).items():
+        spec = canonical_spec(spec)
+        same = next((i.label for i in inputs if not i.drawn and i.degradation.filter == spec), None)
+        if same is None:
+            names[label] = spec
+        where[label] = same or label
+    paths = corpus_groups(data, groups) or data.test_files
+    suite = evaluate_suite(generator, paths, degradations=names, baselines=SUITE_BASELINES,
+                           with_pesq=None if cfg.pesq else False, progress=progress)
+    return suite, where
+
+
+def finish(generator, data, cfg, state, recipe=None, extra_metrics=None, filters=None, groups=None):
     """Evaluates on the test split and writes ``eval.json`` and ``metrics.json`` (the chief only).
 
-    ``filters`` (e.g. ``{"seen": "cheby1:8", "unseen": "butter:6"}``) adds one evaluation per named
-    filter under ``metrics["filters"]``, side by side; ``metrics["test"]`` is always the training degradation.
+    The evaluation is :func:`evaluate_test_suite`: the model's own degradation, a sinc resampler, an
+    unseen Butterworth 4 (and the telephone channel for an 8 kHz input), each beside sinc and spline.
+    ``eval.json`` is the whole suite report (:func:`keras_audiosr.evaluation.evaluate_suite`);
+    ``metrics.json`` keeps ``metrics["test"]`` (the means under the model's own degradation) and
+    ``metrics["degradations"]`` (:func:`keras_audiosr.evaluation.suite_summary`, with ``by_corpus``
+    means when the test split spans several corpora; ``groups`` overrides :func:`corpus_groups`).
+    ``filters`` (e.g. ``{"seen": "cheby1:8", "unseen": "butter:6"}``) are evaluated in the suite too and
+    also reported under ``metrics["filters"]`` (``{label: {"filter", "degradation_text", "test"}}``).
     """
-    from keras_audiosr.evaluation import format_table
+    from keras_audiosr.evaluation import OWN, format_suite, suite_summary
 
     out = Path(cfg.out)
-    report = evaluate(generator, data, cfg)
-    print(format_table(report))
+    report, where = evaluate_test_suite(generator, data, cfg, filters=filters, groups=groups)
+    print(format_suite(report))
     by_filter = {}
     for label, spec in (filters or {}).items():
-        _say(f"evaluation with the {label} filter {spec}")
-        rep = evaluate(generator, data, cfg, filter=spec)
-        print(format_table(rep))
-        by_filter[label] = {"filter": spec, "degradation_text": rep["degradation_text"], "test": rep["mean"]}
-    if by_filter:
-        extra_metrics = {**(extra_metrics or {}), "filters": by_filter}
+        rep = report["degradations"][where[label]]
+        by_filter[label] = {"filter": rep["spec"], "degradation_text": rep["degradation_text"], "test": rep["mean"]}
+    extra_metrics = {**(extra_metrics or {}), "degradations": suite_summary(report),
+                     **({"filters": by_filter} if by_filter else {})}
     if not is_chief():
         return report
     metrics = {
@@ -422,7 +473,7 @@ def finish(generator, data, cfg, state, recipe=None, extra_metrics=None, filters
         "train_seconds": round(state.train_seconds, 1),
         "training_processes": state.runs,
         "stopped_by_time_budget": state.stopped_by_time_budget,
-        "test": report["mean"],
+        "test": report["degradations"][OWN]["mean"],
         **(extra_metrics or {}),
     }
     write_json(out / "eval.json", report)
