@@ -15,6 +15,7 @@ RECIPES = {
     "vctk_mugan": ["--ae-epochs", "1"],
     "piano_mugan": ["--ae-epochs", "1"],
     "music_resnet": ["--multifilter"],
+    "streaming_bwe": [],
 }
 
 
@@ -41,3 +42,6 @@ def test_recipe_runs_and_writes_outputs(name, tmp_path):
     if name == "music_resnet":
         assert set(metrics["filters"]) == {"seen", "unseen"} and metrics["filters"]["unseen"]["filter"] == "butter:6"
         assert metrics["multifilter"] is True
+    if name == "streaming_bwe":
+        assert metrics["model"] == "StreamingBWE" and metrics["loss_terms"] == "l2+mrstft"
+        assert (metrics["ratio"], metrics["hr_rate"]) == (2, 16000)
