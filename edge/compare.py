@@ -43,7 +43,7 @@ VARIANTS = ("keras",) + MODES + ("streaming",) + STATEFUL_VARIANTS
 BASELINES = ("sinc", "spline")
 # Preferred column order; metrics evaluate_pair adds later are appended after these.
 _METRIC_ORDER = ("pesq", "lsd", "lsd_hf", "snr")
-_LABELS = {"pesq": "PESQ-WB", "lsd": "LSD", "lsd_hf": "LSD-HF", "snr": "SNR (dB)"}
+_LABELS = {"pesq": "PESQ-WB", "lsd": "LSD", "lsd_hf": "LSD-HF", "snr": "SNR (dB)", "snr_lb": "low-band SNR (dB)"}
 _DIGITS = {"pesq": 2, "lsd": 3, "lsd_hf": 3}
 
 
