@@ -38,7 +38,7 @@ import time
 
 import numpy as np
 
-from edge.convert import GatedExporter
+from edge.convert import MAX_FLOAT_ABS_ERROR, GatedExporter
 from edge.metadata import METADATA_FORMAT, TFLiteError, add_metadata, load_flatbuffer, parse_model, read_metadata
 from edge.runtime import dequantize, quantize
 
@@ -49,8 +49,7 @@ __all__ = ["STREAMING_MODES", "PCM16_SCALE", "MIN_SNR_DB", "MAX_FLOAT_ABS_ERROR"
 STREAMING_MODES = ("float", "int8", "int8-pcm16")
 PCM16_SCALE = 1.0 / 32768.0
 SIGNATURE = "serving_default"
-# Gates: the float .tflite against Keras (whole signal vs frame by frame), each quantized mode against float.
-MAX_FLOAT_ABS_ERROR = 1e-4
+# Parity gates (the float stream against Keras: edge.convert.MAX_FLOAT_ABS_ERROR), each quantized mode against float.
 MIN_SNR_DB = {"float": 60.0, "int8": 30.0, "int8-pcm16": 30.0}
 
 
