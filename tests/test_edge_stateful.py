@@ -239,16 +239,17 @@ def test_calibration_records_ranges():
             assert lo < 0 < hi
 
 
-def test_cli_streaming(tmp_path, train_dir):
+def test_cli_streaming(tmp_path, train_dir, capsys):
+    from edge.convert import main as convert_main
+
     model = tiny_model()
     path = tmp_path / "m.keras"
     model.save(path)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    cmd = [sys.executable, "-m", "edge.convert", "--model", str(path), "--mode", "int8", "--streaming", "--frame-ms",
-           "10", "--out", str(tmp_path / "out"), "--train-data", str(train_dir), "--calibration-windows", "8",
-           "--no-progress"]
-    run = lambda c: subprocess.run(c, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)  # noqa: E731
-    res = run(cmd)
+    args = ["--model", str(path), "--mode", "int8", "--streaming", "--frame-ms", "10", "--out", str(tmp_path / "out"),
+            "--train-data", str(train_dir), "--calibration-windows", "8", "--no-progress"]
+    res = subprocess.run([sys.executable, "-m", "edge.convert", *args], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert written == ["streaming_bwe_stream_int8.expected.npz", "streaming_bwe_stream_int8.inputs.npz",
@@ -260,18 +261,23 @@ def test_cli_streaming(tmp_path, train_dir):
     # bad input: exit 2, one line, nothing written
     unet = tmp_path / "unet.keras"
     AudioUNet.from_size("tiny", ratio=2, hr_rate=16000).save(unet)
-    for bad_cmd, message in ((cmd[:4] + [str(unet)] + cmd[5:], "no stateful streaming form"),
-                             (cmd[:6] + ["int3"] + cmd[7:], "unknown streaming mode"),
-                             (cmd[:9] + ["10.125"] + cmd[10:], "multiple of fold")):
-        bad_out = tmp_path / "bad"
-        bad = run([a if a != str(tmp_path / "out") else str(bad_out) for a in bad_cmd])
-        assert bad.returncode == 2 and message in bad.stderr, bad.stderr[-2000:]
-        assert len(bad.stderr.strip().splitlines()) == 1 and not bad_out.exists()
+    bad_out = tmp_path / "bad"
+    for change, message in (({1: str(unet)}, "no stateful streaming form"), ({3: "int3"}, "unknown streaming mode"),
+                            ({6: "10.125"}, "multiple of fold")):
+        argv = [change.get(i, a) for i, a in enumerate(args)]
+        argv[argv.index(str(tmp_path / "out"))] = str(bad_out)
+        assert convert_main(argv) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
+        assert not bad_out.exists()
     # a failed gate: exit 1 naming it, the gate results in <name>.failed.json, no model written
-    failed = run(cmd[:-1] + ["--min-snr", "200", "--no-progress", "--out", str(tmp_path / "f")])
-    assert failed.returncode == 1 and "gate 'parity' failed" in failed.stderr, failed.stderr[-2000:]
-    report = json.loads((tmp_path / "f" / "streaming_bwe_stream_int8.failed.json").read_text())
-    assert report["failed_gate"] == "parity" and not (tmp_path / "f" / "streaming_bwe_stream_int8.tflite").exists()
+    failed_out = tmp_path / "f"
+    argv = [{3: "float", 8: str(failed_out)}.get(i, a) for i, a in enumerate(args)] + ["--min-snr", "200"]
+    assert convert_main(argv) == 1
+    assert "gate 'float_parity' failed" in capsys.readouterr().err
+    report = json.loads((failed_out / "streaming_bwe_stream_float.failed.json").read_text())
+    assert report["failed_gate"] == "float_parity" and report["form"] == "stateful streaming model"
+    assert not (failed_out / "streaming_bwe_stream_float.tflite").exists()
 
 
 def test_real_audio_float_and_int8(shared_data, tmp_path):
