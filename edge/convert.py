@@ -380,6 +380,16 @@ class GatedExporter:
                             c.written["files"], gates)
 
 
+def _check_window_form(model) -> None:
+    """ValueError for a model with a stateful streaming form: it is exported in that form only."""
+    from edge.stateful import has_stateful_form
+
+    if has_stateful_form(model):
+        raise ValueError(f"model {model.name!r} ({type(model).__name__}) has a stateful streaming form: export it "
+                         f"with --streaming (edge.stateful); its fixed-window form recomputes every frame's past, "
+                         f"and LiteRT's XNNPACK delegate aborts on its full-integer int8 window graph")
+
+
 class Exporter(GatedExporter):
     """Converts one Keras model at one window geometry into any mode through :data:`CONVERSION_GATES`.
 
@@ -408,6 +418,7 @@ class Exporter(GatedExporter):
                  qat_steps: int = 200, qat_batch_size: int = 16, qat_learning_rate: float = 1e-4,
                  qat_patch: int = 4096, parity_files: int = 2, parity_seconds: float = 4.0,
                  min_snr: dict | None = None, strict: bool = False, progress: bool = True, seed: int = 0, log=print):
+        _check_window_form(model)
         super().__init__(model, plan or make_plan(model), train_utts, parity_files=parity_files,
                          parity_seconds=parity_seconds, min_snr=min_snr, strict=strict, progress=progress, seed=seed,
                          log=log)
@@ -628,6 +639,7 @@ def main(argv=None) -> int:
                                          calibration_windows=args.calibration_windows or 256, min_snr=min_snr,
                                          strict=args.strict, progress=not args.no_progress)
         else:
+            _check_window_form(model)
             plan = make_plan(model, frame=args.frame, frame_ms=args.frame_ms)
             exporter = Exporter(model, plan, training_utterances(args.train_data),
                                 calibration_windows=args.calibration_windows or 128, qat_steps=args.qat_steps,

@@ -263,7 +263,7 @@ def test_cli_streaming(tmp_path, train_dir, capsys):
     AudioUNet.from_size("tiny", ratio=2, hr_rate=16000).save(unet)
     bad_out = tmp_path / "bad"
     for change, message in (({1: str(unet)}, "no stateful streaming form"), ({3: "int3"}, "unknown streaming mode"),
-                            ({6: "10.125"}, "multiple of fold")):
+                            ({6: "10.125"}, "multiple of fold"), ({4: "--no-progress"}, "export it with --streaming")):
         argv = [change.get(i, a) for i, a in enumerate(args)]
         argv[argv.index(str(tmp_path / "out"))] = str(bad_out)
         assert convert_main(argv) == 2
