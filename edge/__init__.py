@@ -16,7 +16,8 @@ __all__ = ["MODES", "Exporter", "convert_model", "CONVERSION_GATES", "read_metad
            "StreamingUpsampler", "StreamingPlan", "make_plan", "receptive_field", "shift_period", "check_builtin_ops",
            "NonBuiltinOpError", "check_static_graph", "static_graph_report", "StaticGraphError", "EMBEDDED_OPS",
            "ParityError", "GateFailed", "Gate", "run_gates", "graph_stats", "armnn_status", "run_armnn",
-           "STREAMING_MODES", "StatefulTFLiteModel", "export_streaming"]
+           "STREAMING_MODES", "StatefulTFLiteModel", "export_streaming", "GatedExporter", "StreamingExporter",
+           "check_operators"]
 
 _WHERE = {
     "MODES": "edge.export", "Exporter": "edge.convert", "convert_model": "edge.convert", "ParityError": "edge.convert",
@@ -29,6 +30,7 @@ _WHERE = {
     "Gate": "edge.gates", "run_gates": "edge.gates", "graph_stats": "edge.graphstats",
     "armnn_status": "edge.armnn", "run_armnn": "edge.armnn",
     "STREAMING_MODES": "edge.stateful", "StatefulTFLiteModel": "edge.stateful", "export_streaming": "edge.stateful",
+    "GatedExporter": "edge.convert", "StreamingExporter": "edge.stateful", "check_operators": "edge.armnn",
 }
 
 

@@ -7,7 +7,12 @@ claim; absolute times vary with the machine):
 * ``float``, ``dynamic``, ``float16``, ``int8``, ``int16x8``, ``qat`` -- ``.tflite`` block models
   (``--block-ms`` frames with the receptive-field context, :mod:`edge.streaming`) exported through
   every conversion gate (:mod:`edge.convert`) and run over each file block by block under LiteRT;
-* ``streaming`` -- the float ``.tflite`` with a ``--frame-ms`` frame, fed frame by frame.
+* ``streaming`` -- the float ``.tflite`` with a ``--frame-ms`` frame, fed frame by frame;
+* ``stream-float``, ``stream-int8``, ``stream-int8-pcm16`` -- for models with a stateful streaming form
+  (:class:`keras_audiosr.models.StreamingBWE`), that form exported through the same gates
+  (:mod:`edge.stateful`) and fed ``--frame-ms`` frames with its state tensors. Such a model is
+  compared in its stateful form only (its window variants are skipped), every other model in its
+  window forms only.
 
 Quality columns come from the library's evaluation loop (:func:`keras_audiosr.evaluation.evaluate_suite`):
 every metric :func:`keras_audiosr.metrics.evaluate_pair` returns (SNR, low-band SNR, LSD, LSD-HF,
@@ -29,16 +34,18 @@ from pathlib import Path
 import numpy as np
 
 from edge.export import MODES
+from edge.stateful import STREAMING_MODES
 
 __all__ = ["VARIANTS", "compare", "format_markdown", "main"]
 
-VARIANTS = ("keras",) + MODES + ("streaming",)
+STATEFUL_VARIANTS = tuple(f"stream-{m}" for m in STREAMING_MODES)
+VARIANTS = ("keras",) + MODES + ("streaming",) + STATEFUL_VARIANTS
 BASELINES = ("sinc", "spline")
 # Input degradations scored by default: the model's own and a sinc resampler (how real low-rate files are made).
 DEGRADATIONS = ("own", "resample")
 # Preferred column order; metrics evaluate_pair adds later are appended after these.
 _METRIC_ORDER = ("pesq", "lsd", "lsd_hf", "snr")
-_LABELS = {"pesq": "PESQ-WB", "lsd": "LSD", "lsd_hf": "LSD-HF", "snr": "SNR (dB)"}
+_LABELS = {"pesq": "PESQ-WB", "lsd": "LSD", "lsd_hf": "LSD-HF", "snr": "SNR (dB)", "snr_lb": "low-band SNR (dB)"}
 _DIGITS = {"pesq": 2, "lsd": 3, "lsd_hf": 3}
 
 
@@ -85,11 +92,17 @@ def _compare_one(model, label, eval_utts, train_utts, out_dir, *, variants, bloc
     from edge.benchmark import benchmark_model
     from edge.convert import Exporter
     from edge.runtime import TFLiteModel
+    from edge.stateful import StreamingExporter, has_stateful_form, stateful_plan
     from edge.streaming import StreamingUpsampler, make_plan
 
     hr_rate = int(model.hr_rate)
     block_plan = make_plan(model, frame_ms=block_ms)
-    stream_plan = make_plan(model, frame_ms=frame_ms)
+    stateful = has_stateful_form(model)
+    stream_plan = stateful_plan(model, frame_ms=frame_ms) if stateful else make_plan(model, frame_ms=frame_ms)
+    skipped = [v for v in variants if v != "keras" and (v in STATEFUL_VARIANTS) != stateful]
+    if skipped:
+        log(f"[edge] {label or model.name}: {'stateful' if stateful else 'window'} model: skipping {', '.join(skipped)}")
+    variants = [v for v in variants if v not in skipped]
     modes = [v for v in variants if v in MODES]
     log(f"[edge] {label}: block model {block_plan.frame_ms:g} ms frames (window {block_plan.window} samples), "
         f"streaming {stream_plan.frame_ms:g} ms frames (algorithmic latency {stream_plan.latency_ms:.1f} ms)")
@@ -106,9 +119,20 @@ def _compare_one(model, label, eval_utts, train_utts, out_dir, *, variants, bloc
                              **exporter_kwargs)
         exports["streaming"] = (streaming.export("float", out_dir, name=f"{label}_streaming" if label else "streaming"),
                                 stream_plan)
+    stream_modes = [v[len("stream-"):] for v in variants if v in STATEFUL_VARIANTS]
+    if stream_modes:
+        log(f"[edge] {label}: stage 1/3: export the stateful stream ({', '.join(stream_modes)}) through the conversion "
+            f"gates")
+        stream = StreamingExporter(model, stream_plan.frame, train_utts, progress=progress, log=log, strict=strict)
+        for mode in stream_modes:
+            exports[f"stream-{mode}"] = (stream.export(mode, out_dir, name=f"{label}_stream_{mode}" if label
+                                                       else f"stream_{mode}"), stream_plan)
 
     def runner(res, plan):
-        up = StreamingUpsampler(TFLiteModel(res.path, num_threads=threads), plan)
+        if plan.stateful:
+            up = StreamingUpsampler.from_tflite(res.path, num_threads=threads)
+        else:
+            up = StreamingUpsampler(TFLiteModel(res.path, num_threads=threads), plan)
         return lambda low: up.run(low)
 
     systems = {name: runner(res, plan) for name, (res, plan) in exports.items()}
@@ -128,7 +152,7 @@ def _compare_one(model, label, eval_utts, train_utts, out_dir, *, variants, bloc
 
     rows = []
     for name in VARIANTS:
-        if name not in variants:
+        if name not in variants or (name != "keras" and name not in exports):
             continue
         entry = {"name": name, "model": model.name, "label": f"{label}/{name}" if label else name}
         metrics = [k for k in per_file[0][name] if k != "snr_vs_model"]

@@ -5,14 +5,21 @@ failure, naming the gate and the problem. Every gate's result (passed, failed, w
 message, seconds, details) is recorded in ``<name>.json`` beside the model, or in
 ``<name>.failed.json`` when a gate stops the conversion (then no model file is written).
 
-The exported model is the fixed-window model (``[context | frame | lookahead]`` low-rate samples ->
-the frame's high-rate samples, see :mod:`edge.streaming`), batch 1 and every shape fixed. A model
-that claims edge-readiness (``model.edge_ready``) or a run with ``--strict`` must pass
+One gate list serves both exported forms; :class:`GatedExporter` runs it, and each form supplies
+the conversions, the reference output and the fixture inputs:
+
+* the fixed-window model (:class:`Exporter`; ``[context | frame | lookahead]`` low-rate samples ->
+  the frame's high-rate samples, see :mod:`edge.streaming`), batch 1 and every shape fixed;
+* ``--streaming``: the stateful streaming model of models that have one (one frame and the state
+  tensors in, the output frame and the new states out; :class:`edge.stateful.StreamingExporter`).
+
+A model that claims edge-readiness (``model.edge_ready``) or a run with ``--strict`` must pass
 ``static_graph`` and ``second_runtime``; for the other (legacy) models their failure is recorded
 as a warning and conversion goes on.
 """
 from __future__ import annotations
 
+import io
 import math
 import sys
 import time
@@ -29,8 +36,8 @@ from edge.metadata import METADATA_FORMAT, add_metadata
 from edge.runtime import TFLiteModel
 from edge.streaming import StreamingPlan, StreamingUpsampler, keras_frame_fn, make_plan, streaming_keras_model
 
-__all__ = ["CONVERSION_GATES", "GateFailed", "ParityError", "MIN_SNR_DB", "MAX_FLOAT_ABS_ERROR", "Exporter",
-           "ExportResult", "parity", "convert_model", "main"]
+__all__ = ["CONVERSION_GATES", "GateFailed", "ParityError", "MIN_SNR_DB", "MAX_FLOAT_ABS_ERROR", "GatedExporter",
+           "Exporter", "ExportResult", "parity", "convert_model", "main"]
 
 # Parity gates (dB): float .tflite vs Keras, and each quantized model vs the float .tflite, on audio.
 MIN_SNR_DB = {"float": 60.0, "float16": 40.0, "dynamic": 12.0, "int8": 10.0, "int16x8": 25.0, "qat": 10.0}
@@ -95,12 +102,12 @@ def _io_spec(tfl: TFLiteModel) -> tuple[dict, dict]:
 class _Conversion:
     """The state one mode's gates pass along (each gate reads what earlier gates left)."""
 
-    def __init__(self, exporter: "Exporter", mode: str, name: str, out_dir: Path):
+    def __init__(self, exporter: "GatedExporter", mode: str, name: str, out_dir: Path):
         self.exporter, self.mode, self.name, self.out_dir = exporter, mode, name, out_dir
         self.data = None          # the model in ``mode`` (bytes, no metadata yet)
         self.final = None         # with metadata embedded
         self.parity = {}
-        self.fixture = None       # {"input", "expected", "atol", "diff", "start"}
+        self.fixture = None       # {"inputs", "expected", "atol", "diff"}: dicts by tensor name; "info"
         self.metadata = None
         self.results = []
         self.written = {}
@@ -110,21 +117,21 @@ class _Conversion:
         return self.exporter.edge_ready
 
 
+def _first_line(err) -> str:
+    return ((str(err).strip().splitlines() or [type(err).__name__])[0])
+
+
 # ---- the gates ----------------------------------------------------------------------------------------
 
 def _gate_export(c: _Conversion) -> Outcome:
     e = c.exporter
-    fixed = streaming_keras_model(e.model, e.plan)
     try:
-        data = convert_keras(fixed, "float", allow_flex=True)
+        data, text = e.convert_float()
     except Exception as err:  # the converter's ConverterError and friends: report, do not crash
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        return Outcome.failed(f"{e.model.name}: conversion to a float .tflite failed: {first[:500]}")
+        return Outcome.failed(f"{e.model.name}: conversion to a float .tflite failed: {_first_line(err)[:500]}")
     e._float = data
-    p = e.plan
-    return Outcome.passed(f"float .tflite of the fixed-window model: {len(data)} bytes, [1, {p.window}, 1] -> "
-                          f"[1, {p.frame * p.ratio}, 1]", size_bytes=len(data), window=p.window,
-                          output_length=p.frame * p.ratio)
+    return Outcome.passed(f"float .tflite of the {text}: {len(data)} bytes", size_bytes=len(data),
+                          form=e.form, plan=e.plan.to_dict())
 
 
 def _gate_builtin_ops(c: _Conversion) -> Outcome:
@@ -133,10 +140,10 @@ def _gate_builtin_ops(c: _Conversion) -> Outcome:
 
 def _gate_float_parity(c: _Conversion) -> Outcome:
     e = c.exporter
-    out = e._stream(TFLiteModel(e._float), "float .tflite frames")
+    out = e._stream(e.frame_runner(e._float, "float"), "float .tflite frames")
     p = parity(out, e.keras_output())
     bounds = {"max_abs_error": MAX_FLOAT_ABS_ERROR, "min_snr_db": e.min_snr["float"]}
-    text = f"max abs error {p['max_abs_error']:.2e}, {_snr_text(p)} against Keras"
+    text = f"max abs error {p['max_abs_error']:.2e}, {_snr_text(p)} against Keras ({e.keras_reference})"
     if p["max_abs_error"] > MAX_FLOAT_ABS_ERROR or not _snr_ok(p, e.min_snr["float"]):
         return Outcome.failed(f"the float .tflite differs from Keras: {text} (bounds: max abs error <= "
                               f"{MAX_FLOAT_ABS_ERROR}, SNR >= {e.min_snr['float']} dB)", **p, bounds=bounds)
@@ -152,27 +159,13 @@ def _gate_quantize(c: _Conversion) -> Outcome:
         return Outcome.skipped("float mode: the float .tflite is the model")
     from edge.opcheck import NonBuiltinOpError
 
-    details = {}
     try:
-        if mode == "qat":
-            source = e.qat_model()
-            details.update(e._qat_info)
-            data = convert_keras(streaming_keras_model(source, e.plan), "qat")
-        else:
-            rep = None
-            if mode in ("int8", "int16x8"):
-                rep, n = e.representative()
-                details["calibration_windows"] = n
-            data = convert_keras(streaming_keras_model(e.model, e.plan), mode, representative=rep)
+        data, how, details = e.convert_quantized(mode)
     except NonBuiltinOpError as err:
         return Outcome.failed(str(err), non_builtin_ops=err.ops)
     except Exception as err:  # the converter's ConverterError: report its first line, not a traceback
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        return Outcome.failed(f"{mode} conversion failed: {first[:800]}", **details)
+        return Outcome.failed(f"{mode} conversion failed: {_first_line(err)[:800]}")
     c.data = data
-    how = {"int8": "full integer, calibrated on training audio", "int16x8": "int16 activations, calibrated on "
-           "training audio", "qat": "full integer from quantization-aware fine-tuning on training audio",
-           "dynamic": "int8 weights, float activations", "float16": "float16 weights"}[mode]
     return Outcome.passed(f"{mode} .tflite ({how}): {len(data)} bytes", size_bytes=len(data), **details)
 
 
@@ -185,7 +178,7 @@ def _gate_parity(c: _Conversion) -> Outcome:
     if mode == "float":
         c.parity = {"vs_keras": e._float_parity}
         return Outcome.skipped("float mode: compared with Keras by float_parity")
-    out = e._stream(TFLiteModel(c.data), f"{mode} .tflite frames")
+    out = e._stream(e.frame_runner(c.data, mode), f"{mode} .tflite frames")
     p = parity(out, e._float_out)
     c.parity = {"vs_float": p, "vs_keras": parity(out, e.keras_output())}
     bound = e.min_snr[mode]
@@ -197,41 +190,43 @@ def _gate_parity(c: _Conversion) -> Outcome:
 
 def _gate_fixtures(c: _Conversion) -> Outcome:
     e = c.exporter
-    tfl = TFLiteModel(c.data, num_threads=1)
-    c.metadata = e.metadata(c.mode, tfl)
+    c.metadata = e.describe(c.mode, c.data)
     c.final = add_metadata(c.data, c.metadata)
-    signal = max(e.parity_signals(), key=len)
-    w = e.plan.window
-    start = max(0, (len(signal) - w) // 2) // e.plan.period * e.plan.period
-    window = np.zeros(w, np.float32)
-    chunk = signal[start:start + w]
-    window[:len(chunk)] = chunk
-    q_in = tfl.quantize_input(window)
-    outputs, atol, diffs = golden_outputs(c.final, [q_in])
-    c.fixture = {"input": q_in, "expected": outputs[0], "atol": atol[0], "diff": diffs[0], "start": int(start)}
-    units = "steps" if outputs[0].dtype.kind == "i" else "(float)"
-    return Outcome.passed(f"metadata embedded; one window of training audio (offset {start}) and its output, "
-                          f"tolerance {atol[0]:.3g} {units}", atol=atol[0], xnnpack_vs_builtin_kernels_max_diff=diffs[0],
-                          input_offset_samples=int(start))
+    inputs, info, text = e.fixture_inputs(c.final)
+    outputs, atol, diffs = golden_outputs(c.final, inputs)
+    c.fixture = {"inputs": inputs, "expected": outputs, "atol": atol, "diff": diffs, "info": info}
+    bounds = ", ".join(f"{n} {atol[n]:.3g}{' steps' if outputs[n].dtype.kind in 'iu' else ''}" for n in outputs)
+    return Outcome.passed(f"metadata embedded; {text} and the outputs, tolerance {bounds}",
+                          atol=atol, xnnpack_vs_builtin_kernels_max_diff=diffs, **info)
 
 
 def _gate_second_runtime(c: _Conversion) -> Outcome:
     f = c.fixture
-    return second_runtime_outcome(c.final, [f["input"]], [f["expected"]], [f["atol"]])
+    return second_runtime_outcome(c.final, f["inputs"], f["expected"], f["atol"])
 
 
 def _gate_write(c: _Conversion) -> Outcome:
-    e, out_dir, name = c.exporter, c.out_dir, c.name
-    f = c.fixture
-    files = {"input": f"{name}.input.npy", "expected": f"{name}.expected.npy"}
-    write_npy(out_dir / files["input"], f["input"])
-    write_npy(out_dir / files["expected"], f["expected"])
+    out_dir, name, f = c.out_dir, c.name, c.fixture
+    single = len(f["inputs"]) == 1 and len(f["expected"]) == 1
+    if single:  # one window in, one frame out: plain .npy arrays
+        files = {"input": f"{name}.input.npy", "expected": f"{name}.expected.npy"}
+        write_npy(out_dir / files["input"], next(iter(f["inputs"].values())))
+        write_npy(out_dir / files["expected"], next(iter(f["expected"].values())))
+        atol, diff = next(iter(f["atol"].values())), next(iter(f["diff"].values()))
+    else:  # several tensors (frame + states): .npz archives keyed by tensor name
+        files = {"inputs": f"{name}.inputs.npz", "expected": f"{name}.expected.npz"}
+        for key, arrays in (("inputs", f["inputs"]), ("expected", f["expected"])):
+            buf = io.BytesIO()
+            np.savez(buf, **arrays)
+            write_bytes(out_dir / files[key], buf.getvalue())
+        atol, diff = dict(f["atol"]), dict(f["diff"])
     path = write_bytes(out_dir / f"{name}.tflite", c.final)
-    files.update({"input_offset_samples": f["start"], "atol": f["atol"], "atol_units": "raw output tensor units",
-                  "xnnpack_vs_builtin_kernels_max_diff": f["diff"]})
+    files.update({**f["info"], "atol": atol, "atol_units": "raw tensor units (integer tensors: quantization steps)",
+                  "xnnpack_vs_builtin_kernels_max_diff": diff})
     c.written = {"path": path, "files": files}
-    return Outcome.passed(f"{path.name} ({len(c.final)} bytes), {name}.json, {files['input']}, {files['expected']}",
-                          tflite=path.name, json=f"{name}.json", fixtures=[files["input"], files["expected"]])
+    fixtures = [v for k, v in files.items() if k in ("input", "expected", "inputs")]
+    return Outcome.passed(f"{path.name} ({len(c.final)} bytes), {name}.json, {', '.join(fixtures)}",
+                          tflite=path.name, json=f"{name}.json", fixtures=fixtures)
 
 
 def _edge_ready(c: _Conversion) -> bool:
@@ -239,33 +234,163 @@ def _edge_ready(c: _Conversion) -> bool:
 
 
 CONVERSION_GATES: tuple[Gate, ...] = (
-    Gate("export", "the fixed-window model (batch 1, every shape fixed) through model.export to a float .tflite",
-         _gate_export),
+    Gate("export", "the model in its exported form (the fixed-window model, or with --streaming the stateful "
+                   "frame + state model), batch 1 and every shape fixed, to a float .tflite", _gate_export),
     Gate("builtin_ops", "TFLite builtin operators only (no Flex or custom operators), in the float .tflite",
          _gate_builtin_ops),
-    Gate("float_parity", "the float .tflite against Keras, both fed frame by frame over training audio "
-                         f"(max abs error <= {MAX_FLOAT_ABS_ERROR}, SNR >= {MIN_SNR_DB['float']:g} dB)",
+    Gate("float_parity", "the float .tflite fed frame by frame over training audio against Keras (max abs error <= "
+                         f"{MAX_FLOAT_ABS_ERROR}, SNR >= {MIN_SNR_DB['float']:g} dB)",
          _gate_float_parity, error=ParityError),
     Gate("quantize", "conversion in the named mode, calibrated or fine-tuned on training audio only "
                      "(skipped in float mode)", _gate_quantize),
     Gate("static_graph", "every operator in the embedded-runtime allowlist (edge.opcheck.EMBEDDED_OPS) and every "
                          "tensor of static shape; blocking for edge-ready models, a warning for the others",
          _gate_static_graph, blocking=_edge_ready),
-    Gate("parity", "the quantized model against the float .tflite on the same audio (SNR bound per mode; "
-                   "skipped in float mode)", _gate_parity, error=ParityError),
-    Gate("fixtures", "metadata embedded; golden fixtures: one window of real input and its output in the "
-                     "model's dtypes, with a tolerance", _gate_fixtures),
-    Gate("second_runtime", "Arm NN (CpuRef) on the golden fixtures matches LiteRT within the fixture tolerance "
-                           "(int8: one quantization step); skipped with a notice where Arm NN is absent; "
-                           "blocking as static_graph", _gate_second_runtime, blocking=_edge_ready),
+    Gate("parity", "the quantized model against the float .tflite on the same audio, frame by frame (SNR bound per "
+                   "mode; skipped in float mode)", _gate_parity, error=ParityError),
+    Gate("fixtures", "metadata embedded; golden fixtures: one call's real inputs (a window, or a frame and the "
+                     "states reached) and every output in the model's dtypes, with a tolerance per output",
+         _gate_fixtures),
+    Gate("second_runtime", "Arm NN (CpuRef) on the golden fixtures, inputs bound by name: every output (state "
+                           "tensors included) within the fixture tolerance, and each integer operator alone within one "
+                           "quantization step of LiteRT; skipped with a notice where Arm NN is absent; blocking as "
+                           "static_graph", _gate_second_runtime, blocking=_edge_ready),
     Gate("write", "the .tflite, the JSON sidecar (metadata and every gate result) and the fixtures", _gate_write),
 )
 
-# Gates whose work depends only on the Keras model and the window, shared by every mode of one Exporter.
+# Gates whose work depends only on the Keras model and the form, shared by every mode of one exporter.
 _SHARED = ("export", "builtin_ops", "float_parity")
 
 
-class Exporter:
+class GatedExporter:
+    """Runs :data:`CONVERSION_GATES` for one Keras model in one exported form, in any mode, sharing the work.
+
+    A form subclasses it and supplies :meth:`convert_float`, :meth:`convert_quantized`,
+    :meth:`frame_runner`, :meth:`keras_output`, :meth:`describe` and :meth:`fixture_inputs`;
+    :meth:`export` (the gates, the failure report, the sidecar) and the parity signals are shared.
+    """
+
+    form = "model"
+    modes: tuple = MODES
+    min_snr_defaults: dict = MIN_SNR_DB
+    keras_reference = "the Keras model"
+
+    def __init__(self, model, plan: StreamingPlan, train_utts=None, *, parity_files: int = 2,
+                 parity_seconds: float = 4.0, min_snr: dict | None = None, strict: bool = False,
+                 progress: bool = True, seed: int = 0, log=print):
+        from edge.data import training_utterances
+
+        self.model = model
+        self.plan = plan
+        self.train_utts = list(train_utts) if train_utts is not None else training_utterances(None)
+        self.parity_files, self.parity_seconds = int(parity_files), float(parity_seconds)
+        self.min_snr = {**self.min_snr_defaults, **(min_snr or {})}
+        self.edge_ready = bool(strict or getattr(model, "edge_ready", False))
+        self.progress, self.seed = progress, int(seed)
+        self.log = log or (lambda *a, **k: None)
+        self._float = self._float_out = self._float_parity = None
+        self._signals = None
+        self._shared_results: dict = {}
+
+    # ---- shared pieces ----------------------------------------------------------------------------
+    def check_mode(self, mode: str) -> str:
+        if mode not in self.modes:
+            raise ValueError(f"unknown mode {mode!r} for the {self.form}; choose one of: {', '.join(self.modes)}")
+        return mode
+
+    def default_name(self, mode: str) -> str:
+        return f"{self.model.name}_{mode}"
+
+    def parity_signals(self) -> list[np.ndarray]:
+        """Low-rate signals for the parity gates: the first seconds of a few training files, degraded as in training."""
+        if self._signals is None:
+            from keras_audiosr.data.patches import prepare_signal
+            from keras_audiosr.degrade import Degradation, trim_to_multiple
+
+            deg = Degradation.from_dict(self.model.degradation)
+            n = int(self.parity_seconds * self.model.hr_rate)
+            hr_rate, ratio = int(self.model.hr_rate), int(self.model.ratio)
+            self._signals = [deg(trim_to_multiple(prepare_signal(u.path, hr_rate)[:n], ratio))
+                             for u in self.train_utts[:max(1, self.parity_files)]]
+        return self._signals
+
+    def _stream(self, fn, desc: str) -> np.ndarray:
+        up = StreamingUpsampler(fn, self.plan)
+        return np.concatenate([up.run(x, progress=self.progress, desc=desc) for x in self.parity_signals()])
+
+    # ---- what a form supplies ---------------------------------------------------------------------
+    def convert_float(self) -> tuple[bytes, str]:
+        """``(float .tflite bytes, what was converted)``."""
+        raise NotImplementedError
+
+    def convert_quantized(self, mode: str) -> tuple[bytes, str, dict]:
+        """``(.tflite bytes in mode, how it was quantized, details)``."""
+        raise NotImplementedError
+
+    def frame_runner(self, data: bytes, mode: str):
+        """A frame function of ``data`` for :class:`edge.streaming.StreamingUpsampler`."""
+        raise NotImplementedError
+
+    def keras_output(self) -> np.ndarray:
+        """The Keras model's output on the parity signals, the float gate's reference."""
+        raise NotImplementedError
+
+    def describe(self, mode: str, data: bytes) -> dict:
+        """The metadata embedded in the ``.tflite``."""
+        raise NotImplementedError
+
+    def fixture_inputs(self, final: bytes) -> tuple[dict, dict, str]:
+        """``({input tensor name: raw array}, details for the sidecar, one line saying what they are)``."""
+        raise NotImplementedError
+
+    # ---- one mode ---------------------------------------------------------------------------------
+    def export(self, mode: str, out_dir, name: str | None = None) -> ExportResult:
+        """Run :data:`CONVERSION_GATES` for ``mode``; on success ``out_dir/<name>.tflite`` with its JSON and fixtures.
+
+        Raises the failing gate's :class:`edge.gates.GateFailed` (:class:`ParityError` for the parity
+        gates) after writing ``out_dir/<name>.failed.json`` with every gate result so far.
+        """
+        self.check_mode(mode)
+        t0 = time.monotonic()
+        name = name or self.default_name(mode)
+        out_dir = Path(out_dir)
+        c = _Conversion(self, mode, name, out_dir)
+        failed_report = out_dir / f"{name}.failed.json"
+        try:
+            results = run_gates(CONVERSION_GATES, c, label=f"{name}", log=self.log, reuse=self._shared_results)
+        except GateFailed as err:
+            err.report_path = failed_report
+            write_json(failed_report, {"model": self.model.name, "mode": mode, "form": self.form, "status": "failed",
+                                       "failed_gate": err.gate, "message": str(err), "edge_ready": self.edge_ready,
+                                       "gates": [r.to_dict() for r in err.results]})
+            raise
+        for r in results:
+            if r.name in _SHARED:
+                self._shared_results.setdefault(r.name, r)
+        failed_report.unlink(missing_ok=True)
+        gates = [r.to_dict() for r in results]
+        ops = dict(next(r for r in results if r.name == "static_graph").details.get("ops", {}))
+        side = {**c.metadata, "edge_ready": self.edge_ready, "gates": gates, "parity": c.parity,
+                "parity_gates_db": {k: self.min_snr[k] for k in ("float", mode)},
+                "float_max_abs_error": MAX_FLOAT_ABS_ERROR, "ops": ops, "files": c.written["files"],
+                "size_bytes": len(c.final)}
+        json_path = write_json(out_dir / f"{name}.json", side)
+        seconds = time.monotonic() - t0
+        return ExportResult(name, mode, c.written["path"], json_path, c.metadata, c.parity, ops, len(c.final), seconds,
+                            c.written["files"], gates)
+
+
+def _check_window_form(model) -> None:
+    """ValueError for a model with a stateful streaming form: it is exported in that form only."""
+    from edge.stateful import has_stateful_form
+
+    if has_stateful_form(model):
+        raise ValueError(f"model {model.name!r} ({type(model).__name__}) has a stateful streaming form: export it "
+                         f"with --streaming (edge.stateful); its fixed-window form recomputes every frame's past, "
+                         f"and LiteRT's XNNPACK delegate aborts on its full-integer int8 window graph")
+
+
+class Exporter(GatedExporter):
     """Converts one Keras model at one window geometry into any mode through :data:`CONVERSION_GATES`.
 
     The float conversion, its gates, the calibration windows, the parity signals and their Keras and
@@ -286,52 +411,68 @@ class Exporter:
             claim edge-readiness (``model.edge_ready``).
     """
 
+    form = "fixed-window model"
+    keras_reference = "both fed frame by frame"
+
     def __init__(self, model, plan: StreamingPlan | None = None, train_utts=None, *, calibration_windows: int = 128,
                  qat_steps: int = 200, qat_batch_size: int = 16, qat_learning_rate: float = 1e-4,
                  qat_patch: int = 4096, parity_files: int = 2, parity_seconds: float = 4.0,
                  min_snr: dict | None = None, strict: bool = False, progress: bool = True, seed: int = 0, log=print):
-        from edge.data import training_utterances
-
-        self.model = model
-        self.plan = plan or make_plan(model)
-        self.train_utts = list(train_utts) if train_utts is not None else training_utterances(None)
+        _check_window_form(model)
+        super().__init__(model, plan or make_plan(model), train_utts, parity_files=parity_files,
+                         parity_seconds=parity_seconds, min_snr=min_snr, strict=strict, progress=progress, seed=seed,
+                         log=log)
         self.calibration_windows = int(calibration_windows)
         self.qat_steps, self.qat_batch_size = int(qat_steps), int(qat_batch_size)
         self.qat_learning_rate, self.qat_patch = float(qat_learning_rate), int(qat_patch)
-        self.parity_files, self.parity_seconds = int(parity_files), float(parity_seconds)
-        self.min_snr = {**MIN_SNR_DB, **(min_snr or {})}
-        self.edge_ready = bool(strict or getattr(model, "edge_ready", False))
-        self.progress, self.seed = progress, int(seed)
-        self.log = log or (lambda *a, **k: None)
-        self._float = self._float_out = self._float_parity = None
-        self._signals = self._keras_out = self._qat_model = self._calibration = None
+        self._keras_out = self._qat_model = self._calibration = None
         self._qat_info = {}
-        self._shared_results: dict = {}
 
-    # ---- shared pieces ----------------------------------------------------------------------------
-    def parity_signals(self) -> list[np.ndarray]:
-        """Low-rate signals for the parity gates: the first seconds of a few training files, degraded as in training."""
-        if self._signals is None:
-            from keras_audiosr.data.patches import prepare_signal
-            from keras_audiosr.degrade import Degradation, trim_to_multiple
+    # ---- the form's pieces ------------------------------------------------------------------------
+    def convert_float(self):
+        p = self.plan
+        data = convert_keras(streaming_keras_model(self.model, p), "float", allow_flex=True)
+        return data, f"fixed-window model, [1, {p.window}, 1] -> [1, {p.frame * p.ratio}, 1]"
 
-            deg = Degradation.from_dict(self.model.degradation)
-            n = int(self.parity_seconds * self.model.hr_rate)
-            signals = []
-            for u in self.train_utts[:max(1, self.parity_files)]:
-                hr = trim_to_multiple(prepare_signal(u.path, int(self.model.hr_rate))[:n], self.model.ratio)
-                signals.append(deg(hr))
-            self._signals = signals
-        return self._signals
+    def convert_quantized(self, mode):
+        details = {}
+        if mode == "qat":
+            source = self.qat_model()
+            details.update(self._qat_info)
+            data = convert_keras(streaming_keras_model(source, self.plan), "qat")
+        else:
+            rep = None
+            if mode in ("int8", "int16x8"):
+                rep, n = self.representative()
+                details["calibration_windows"] = n
+            data = convert_keras(streaming_keras_model(self.model, self.plan), mode, representative=rep)
+        how = {"int8": "full integer, calibrated on training audio", "int16x8": "int16 activations, calibrated on "
+               "training audio", "qat": "full integer from quantization-aware fine-tuning on training audio",
+               "dynamic": "int8 weights, float activations", "float16": "float16 weights"}[mode]
+        return data, how, details
 
-    def _stream(self, fn, desc: str) -> np.ndarray:
-        up = StreamingUpsampler(fn, self.plan)
-        return np.concatenate([up.run(x, progress=self.progress, desc=desc) for x in self.parity_signals()])
+    def frame_runner(self, data, mode):
+        return TFLiteModel(data)
 
     def keras_output(self) -> np.ndarray:
         if self._keras_out is None:
             self._keras_out = self._stream(keras_frame_fn(self.model, self.plan), "keras frames")
         return self._keras_out
+
+    def describe(self, mode, data):
+        return self.metadata(mode, TFLiteModel(data, num_threads=1))
+
+    def fixture_inputs(self, final):
+        tfl = TFLiteModel(final, num_threads=1)
+        signal = max(self.parity_signals(), key=len)
+        w = self.plan.window
+        start = max(0, (len(signal) - w) // 2) // self.plan.period * self.plan.period
+        window = np.zeros(w, np.float32)
+        chunk = signal[start:start + w]
+        window[:len(chunk)] = chunk
+        name = tfl.interpreter.get_input_details()[0]["name"]
+        return ({name: tfl.quantize_input(window)}, {"input_offset_samples": int(start)},
+                f"one window of training audio (offset {start})")
 
     def representative(self):
         """``(generator, n)``: calibration windows (``plan.window`` low-rate samples) of training audio, as the
@@ -404,41 +545,6 @@ class Exporter:
                       "buffer's end"),
         }
 
-    # ---- one mode ---------------------------------------------------------------------------------
-    def export(self, mode: str, out_dir, name: str | None = None) -> ExportResult:
-        """Run :data:`CONVERSION_GATES` for ``mode``; on success ``out_dir/<name>.tflite`` with its JSON and fixtures.
-
-        Raises the failing gate's :class:`edge.gates.GateFailed` (:class:`ParityError` for the parity
-        gates) after writing ``out_dir/<name>.failed.json`` with every gate result so far.
-        """
-        check_mode(mode)
-        t0 = time.monotonic()
-        name = name or f"{self.model.name}_{mode}"
-        out_dir = Path(out_dir)
-        c = _Conversion(self, mode, name, out_dir)
-        failed_report = out_dir / f"{name}.failed.json"
-        try:
-            results = run_gates(CONVERSION_GATES, c, label=f"{name}", log=self.log, reuse=self._shared_results)
-        except GateFailed as err:
-            err.report_path = failed_report
-            write_json(failed_report, {"model": self.model.name, "mode": mode, "status": "failed",
-                                       "failed_gate": err.gate, "message": str(err), "edge_ready": self.edge_ready,
-                                       "gates": [r.to_dict() for r in err.results]})
-            raise
-        for r in results:
-            if r.name in _SHARED:
-                self._shared_results.setdefault(r.name, r)
-        failed_report.unlink(missing_ok=True)
-        gates = [r.to_dict() for r in results]
-        ops = dict(next(r for r in results if r.name == "static_graph").details.get("ops", {}))
-        side = {**c.metadata, "edge_ready": self.edge_ready, "gates": gates, "parity": c.parity,
-                "parity_gates_db": {k: self.min_snr[k] for k in ("float", mode)}, "ops": ops,
-                "files": c.written["files"], "size_bytes": len(c.final)}
-        json_path = write_json(out_dir / f"{name}.json", side)
-        seconds = time.monotonic() - t0
-        return ExportResult(name, mode, c.written["path"], json_path, c.metadata, c.parity, ops, len(c.final), seconds,
-                            c.written["files"], gates)
-
 
 def convert_model(model, mode: str, out_dir, *, train_data=None, frame: int | None = None,
                   frame_ms: float | None = None, name: str | None = None, progress: bool = True,
@@ -458,24 +564,28 @@ def build_parser():
     p = Parser(prog="python -m edge.convert", description=__doc__.split("\n\n")[0] + "\n\nGates, in order:\n"
                + describe_gates(CONVERSION_GATES))
     p.add_argument("--model", required=True, help="trained .keras model (an AudioSRModel); required")
-    p.add_argument("--mode", required=True, help=f"precision mode, one of: {', '.join(MODES)}; required")
+    p.add_argument("--mode", required=True, help=f"precision mode, one of: {', '.join(MODES)}; with --streaming one "
+                                                 f"of: float, int8, int8-pcm16; required")
     p.add_argument("--out", required=True, help="output folder (created if missing); required")
     p.add_argument("--train-data", default=None,
                    help="training audio folder for calibration, QAT and parity; never give evaluation audio here "
                         "(default: the embedded default corpus)")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--frame-ms", type=positive_float, default=None, help="frame length in ms at the low rate (default: 20)")
+    g.add_argument("--frame-ms", type=positive_float, default=None, help="frame length in ms at the low rate (default: 20; 10 with --streaming)")
     g.add_argument("--frame", type=positive_int, default=None,
                    help="frame length in low-rate samples, instead of --frame-ms (default: from --frame-ms)")
-    p.add_argument("--name", default=None, help="file stem (default: <model name>_<mode>)")
-    p.add_argument("--calibration-windows", type=positive_int, default=128,
-                   help="training windows for int8/int16x8 calibration (default: 128)")
-    p.add_argument("--qat-steps", type=positive_int, default=200, help="QAT fine-tuning steps (default: 200)")
+    p.add_argument("--name", default=None,
+                   help="file stem (default: <model name>_<mode>; <model name>_stream_<mode> with --streaming)")
+    p.add_argument("--calibration-windows", type=positive_int, default=None,
+                   help="training windows for int8/int16x8 calibration (default: 128; 256 with --streaming)")
+    p.add_argument("--qat-steps", type=positive_int, default=200,
+                   help="QAT fine-tuning steps of the qat mode (default: 200)")
     p.add_argument("--qat-learning-rate", type=positive_float, default=1e-4,
                    help="QAT fine-tuning learning rate (default: 0.0001)")
     p.add_argument("--min-snr", type=float, default=None,
                    help="override the parity gate of this mode, in dB (default: the mode's bound: "
-                        + ", ".join(f"{k} {v:g}" for k, v in MIN_SNR_DB.items()) + ")")
+                        + ", ".join(f"{k} {v:g}" for k, v in MIN_SNR_DB.items())
+                        + "; with --streaming int8 and int8-pcm16 30)")
     p.add_argument("--strict", action="store_true",
                    help="make static_graph and second_runtime blocking for any model (default: off; always on "
                         "for models that claim edge-readiness)")
@@ -491,10 +601,9 @@ def _validate(args) -> None:
     from edge.args import existing_dir, existing_file, writable_dir
 
     if args.streaming:
-        from edge.stateful import STREAMING_MODES
+        from edge.stateful import check_streaming_mode
 
-        if args.mode not in STREAMING_MODES:
-            raise ValueError(f"unknown streaming mode {args.mode!r}; valid: {', '.join(STREAMING_MODES)}")
+        check_streaming_mode(args.mode)
     else:
         check_mode(args.mode)
     existing_file(args.model, "model", (".keras",))
@@ -515,23 +624,35 @@ def main(argv=None) -> int:
     from edge.logs import import_tensorflow
 
     import_tensorflow()
-    if args.streaming:  # the stateful export has its own modes and gates
-        from edge.stateful import convert_cli
-
-        return convert_cli(args)
     from keras_audiosr.inference import load_model
+
+    from edge.data import training_utterances
 
     try:
         model = load_model(args.model)
-        res = convert_model(model, args.mode, args.out, train_data=args.train_data, frame=args.frame,
-                            frame_ms=args.frame_ms, name=args.name, progress=not args.no_progress,
-                            calibration_windows=args.calibration_windows, qat_steps=args.qat_steps,
-                            qat_learning_rate=args.qat_learning_rate, strict=args.strict,
-                            min_snr=None if args.min_snr is None else {args.mode: args.min_snr})
+        min_snr = None if args.min_snr is None else {args.mode: args.min_snr}
+        if args.streaming:  # the stateful form: its own modes and geometry, the same gates
+            from edge.stateful import StreamingExporter, stateful_plan
+
+            plan = stateful_plan(model, frame=args.frame, frame_ms=args.frame_ms)
+            exporter = StreamingExporter(model, plan.frame, training_utterances(args.train_data),
+                                         calibration_windows=args.calibration_windows or 256, min_snr=min_snr,
+                                         strict=args.strict, progress=not args.no_progress)
+        else:
+            _check_window_form(model)
+            plan = make_plan(model, frame=args.frame, frame_ms=args.frame_ms)
+            exporter = Exporter(model, plan, training_utterances(args.train_data),
+                                calibration_windows=args.calibration_windows or 128, qat_steps=args.qat_steps,
+                                qat_learning_rate=args.qat_learning_rate, min_snr=min_snr, strict=args.strict,
+                                progress=not args.no_progress)
+    except (OSError, ValueError) as e:  # corrupt model, no stateful form, a frame the model cannot take
+        return parser.fail(str(e))
+    try:
+        res = exporter.export(args.mode, args.out, name=args.name)
     except GateFailed as e:
         print(f"{parser.prog}: error: {e} (every gate result: {getattr(e, 'report_path', '?')})", file=sys.stderr)
         return 1
-    except (OSError, ValueError) as e:  # corrupt model or audio, no training audio
+    except (OSError, ValueError) as e:  # corrupt audio, no training audio
         return parser.fail(str(e))
     _print_summary(res)
     return 0
@@ -542,9 +663,15 @@ def _print_summary(res: ExportResult) -> None:
     counts = {}
     for g in res.gates:
         counts.setdefault(g["status"], []).append(g["gate"])
-    print(f"wrote {res.path} ({res.size_bytes / 1024:.1f} KiB), {res.json_path.name} and golden fixtures")
+    fixtures = "golden fixtures" if "inputs" not in res.files else f"golden fixtures ({res.files['inputs']}, " \
+                                                                   f"{res.files['expected']})"
+    print(f"wrote {res.path} ({res.size_bytes / 1024:.1f} KiB), {res.json_path.name} and {fixtures}")
     print(f"  mode {res.mode}: input {m['input']['dtype']} [{m['input_length']}], output {m['output']['dtype']} "
           f"[{m['output_length']}], {m['lr_rate']} Hz -> {m['hr_rate']} Hz")
+    if m.get("stateful"):
+        core = sum(1 for s in m["states"] if s["integer_core"] and s["dtype"] != "float32")
+        print(f"  stateful: {len(m['states'])} state tensors handed back each call"
+              + (f" ({core} of them int8, in the integer core)" if core else ""))
     print(f"  frame {m['frame_ms']:g} ms, algorithmic latency {m['algorithmic_latency_ms']:.1f} ms"
           f"{'' if m['exact_streaming'] else ' (window shorter than the receptive field: not exact)'}")
     for key, label in (("vs_keras", "against Keras"), ("vs_float", "against the float .tflite")):

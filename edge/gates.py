@@ -158,32 +158,46 @@ def static_graph_outcome(data, what: str, allowed=None) -> Outcome:
     return Outcome.failed(report.describe(), **report.to_dict())
 
 
-def golden_outputs(data, inputs) -> tuple[list[np.ndarray], list[float], list[float]]:
-    """LiteRT outputs of ``data`` for raw ``inputs`` (subgraph input order, model dtypes), with a tolerance per output.
+def golden_outputs(data, inputs):
+    """LiteRT outputs of ``data`` for raw ``inputs`` (model dtypes), with a tolerance per output.
 
-    The tolerance is twice the largest difference between running with and without the XNNPACK
-    delegate, at least 1e-5 of the output's scale (float outputs) or 1 step (integer outputs).
-    Returns ``(outputs, atol, xnnpack_vs_builtin_diff)``.
+    ``inputs`` is a dict ``{input tensor name: array}`` (then the outputs, tolerances and differences
+    are dicts by output tensor name) or a list in subgraph input order (then lists). The tolerance
+    is twice the largest difference between running with and without the XNNPACK delegate: for a
+    float output its own difference, at least 1e-5 of its scale; for the integer outputs the largest
+    difference of any integer output, at least one step (rounding compounds through an integer core
+    alike for every output it feeds, state tensors included). Returns ``(outputs, atol, diffs)``.
     """
     fast = _invoke(data, inputs, xnnpack=True)
     slow = _invoke(data, inputs, xnnpack=False)
-    atol, diffs = [], []
-    for a, b in zip(fast, slow):
-        diff = float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64)))) if a.size else 0.0
-        floor = 1.0 if a.dtype.kind in "iu" else 1e-5 * max(1.0, float(np.max(np.abs(a))) if a.size else 1.0)
-        atol.append(max(floor, 2.0 * diff))
-        diffs.append(diff)
-    return fast, atol, diffs
+    names = list(fast)
+    diffs = {}
+    for n in names:
+        a, b = fast[n], slow[n]
+        diffs[n] = float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64)))) if a.size else 0.0
+    integer = [n for n in names if fast[n].dtype.kind in "iu"]
+    int_diff = max((diffs[n] for n in integer), default=0.0)
+    atol = {}
+    for n in names:
+        a = fast[n]
+        if n in integer:
+            atol[n] = max(1.0, 2.0 * int_diff)
+        else:
+            atol[n] = max(1e-5 * max(1.0, float(np.max(np.abs(a))) if a.size else 1.0), 2.0 * diffs[n])
+    if isinstance(inputs, dict):
+        return fast, atol, diffs
+    return [fast[n] for n in names], [atol[n] for n in names], [diffs[n] for n in names]
 
 
-def _invoke(data, inputs, xnnpack: bool) -> list[np.ndarray]:
+def _invoke(data, inputs, xnnpack: bool) -> dict:
     from edge.logs import quiet_native_stderr
 
     with quiet_native_stderr():  # LiteRT announces its XNNPACK delegate on fd 2
         return _invoke_loud(data, inputs, xnnpack)
 
 
-def _invoke_loud(data, inputs, xnnpack: bool) -> list[np.ndarray]:
+def _invoke_loud(data, inputs, xnnpack: bool) -> dict:
+    """``{output tensor name: array}`` in subgraph output order."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     resolver = OpResolverType.AUTO if xnnpack else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
@@ -191,24 +205,36 @@ def _invoke_loud(data, inputs, xnnpack: bool) -> list[np.ndarray]:
     details = interp.get_input_details()
     if len(details) != len(inputs):
         raise ValueError(f"the model has {len(details)} inputs; {len(inputs)} arrays given")
-    for d, x in zip(details, inputs):
+    if isinstance(inputs, dict):
+        by_name = {d["name"]: d for d in details}
+        missing = sorted(set(by_name) - set(inputs))
+        if missing:
+            raise ValueError(f"no arrays for the model's inputs {missing} (given: {sorted(inputs)})")
+        pairs = [(by_name[n], inputs[n]) for n in by_name]
+    else:
+        pairs = list(zip(details, inputs))
+    for d, x in pairs:
         x = np.asarray(x)
         if tuple(x.shape) != tuple(d["shape"]):
             interp.resize_tensor_input(d["index"], x.shape, strict=False)
     interp.allocate_tensors()
-    for d, x in zip(details, inputs):
+    for d, x in pairs:
         interp.set_tensor(d["index"], np.asarray(x, d["dtype"]))
     interp.invoke()
-    return [interp.get_tensor(d["index"]).copy() for d in interp.get_output_details()]
+    return {d["name"]: interp.get_tensor(d["index"]).copy() for d in interp.get_output_details()}
 
 
-def second_runtime_outcome(data, inputs, expected, atol) -> Outcome:
+def second_runtime_outcome(data, inputs, expected, atol, operators: bool = True) -> Outcome:
     """Arm NN (CpuRef) on ``inputs`` against LiteRT's ``expected`` outputs within ``atol`` (raw units, per output).
 
-    Skipped, with the reason, where Arm NN is not installed; failed when it refuses the model (its
-    message names the operator), crashes, or departs from LiteRT by more than the tolerance.
+    ``inputs``/``expected``/``atol`` are dicts by tensor name (inputs bound by name, every output
+    compared, state tensors included) or lists in subgraph order. With ``operators``, each operator
+    that reads or writes an integer tensor is also run alone on the inputs LiteRT gave it and must
+    match within one quantization step (:func:`edge.armnn.check_operators`), which names the
+    operator where the runtimes part. Skipped, with the reason, where Arm NN is not installed;
+    failed when it refuses the model (its message names the operator), crashes, or departs from LiteRT.
     """
-    from edge.armnn import ArmNNError, ArmNNRefused, armnn_status, compare_outputs, run_armnn
+    from edge.armnn import ArmNNError, ArmNNRefused, armnn_status, check_operators, compare_outputs, run_armnn
 
     ok, about = armnn_status()
     if not ok:
@@ -220,8 +246,48 @@ def second_runtime_outcome(data, inputs, expected, atol) -> Outcome:
         return Outcome.failed(f"{about} refused the model: {e.detail}", runtime=about, refused=True)
     except ArmNNError as e:
         return Outcome.failed(str(e), runtime=about)
-    worst = ", ".join(f"{d:.3g}" for d in cmp["max_abs_diff"])
-    bound = ", ".join(f"{a:.3g}" for a in cmp["atol"])
-    units = "quantization steps" if all(np.asarray(e).dtype.kind in "iu" for e in expected) else "raw output units"
-    msg = f"{about}: max abs difference from LiteRT {worst} {units} (tolerance {bound})"
-    return (Outcome.passed if cmp["ok"] else Outcome.failed)(msg, runtime=about, **cmp)
+    names = cmp.get("outputs") or [str(i) for i in range(len(cmp["max_abs_diff"]))]
+    integer = [np.asarray(e).dtype.kind in "iu" for e in (expected.values() if isinstance(expected, dict) else expected)]
+
+    def show(i):
+        unit = " steps" if integer[i] else ""
+        return f"{names[i]} {cmp['max_abs_diff'][i]:.3g}{unit} (tolerance {cmp['atol'][i]:.3g})"
+
+    over = [i for i, (d, a) in enumerate(zip(cmp["max_abs_diff"], cmp["atol"])) if d > a]
+    if len(names) == 1:
+        text = f"max abs difference from LiteRT {show(0)}"
+    else:
+        worst = max(range(len(names)), key=lambda i: cmp["max_abs_diff"][i] / max(cmp["atol"][i], 1e-30))
+        text = f"all {len(names)} outputs compared by name, closest to its tolerance: {show(worst)}"
+    details = dict(runtime=about, **cmp)
+    problems = []
+    if over:
+        problems.append("outputs depart from LiteRT beyond the fixture tolerance: " + "; ".join(show(i) for i in over))
+    if operators:
+        try:
+            ops = check_operators(data, inputs if isinstance(inputs, dict) else _by_name(data, inputs))
+        except ArmNNError as e:
+            return Outcome.failed(f"{about}: operator-by-operator check: {e}", **details)
+        details["operators"] = ops
+        if ops["checked"] and not ops["ok"]:
+            bad = "; ".join(f"#{f['index']} {f['op']} -> {f['tensor']}: " + (
+                f"{f['max_diff']:.3g} from LiteRT (tolerance {f['tolerance']:.3g})" if "max_diff" in f
+                else f"{f['status']}: {f['message']}") for f in ops["failed"][:5])
+            more = f" (+{len(ops['failed']) - 5} more)" if len(ops["failed"]) > 5 else ""
+            problems.append(f"operators that depart from LiteRT alone, on the same inputs: {bad}{more}")
+        elif ops["checked"]:
+            text += (f"; each of {ops['checked']} integer operators alone within one quantization step of LiteRT "
+                     f"(reference kernels) on the same inputs ({ops['values_one_step_off']} of {ops['values']} "
+                     f"values one step off)")
+    if problems:
+        return Outcome.failed(f"{about}: " + "; ".join(problems), **details)
+    return Outcome.passed(f"{about}: {text}", **details)
+
+
+def _by_name(data, inputs) -> dict:
+    from edge.metadata import parse_model
+
+    sg = parse_model(data).subgraphs[0]
+    names = [sg.tensors[i].name.decode() if isinstance(sg.tensors[i].name, bytes) else str(sg.tensors[i].name)
+             for i in sg.inputs]
+    return dict(zip(names, inputs))

@@ -22,33 +22,34 @@ post-training calibration alone keeps int8 within 0.02 PESQ-WB of float (README)
 default. The converter turns the
 fake-quantized core into int8 kernels and leaves the rest float.
 
-Gates (:func:`export_streaming`), each stopping the export with a clear error: builtin ops only;
-float ``.tflite`` streamed frame by frame equals the Keras whole-signal output (max abs error
-:data:`MAX_FLOAT_ABS_ERROR`); quantized streamed output within :data:`MIN_SNR_DB` of the float one.
+Export (:class:`StreamingExporter`, :func:`export_streaming`, ``python -m edge.convert --streaming``)
+runs the same ordered gate list as the fixed-window export (:data:`edge.convert.CONVERSION_GATES`):
+export, builtin ops, float parity (the float ``.tflite`` streamed frame by frame equals the Keras
+whole-signal output, max abs error :data:`MAX_FLOAT_ABS_ERROR`), quantize, static graph (allowlisted
+operators, static shapes), parity (each quantized stream within :data:`MIN_SNR_DB` of the float
+one), fixtures (one call: a frame and the states reached, every output), second runtime (Arm NN
+binds the frame and every state by name and must reproduce every output, states included) and
+write.
 """
 from __future__ import annotations
 
-import math
-import sys
 import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 
+from edge.convert import MAX_FLOAT_ABS_ERROR, GatedExporter
 from edge.metadata import METADATA_FORMAT, TFLiteError, add_metadata, load_flatbuffer, parse_model, read_metadata
-from edge.files import write_bytes as write_bytes_atomic, write_json as write_json_atomic
 from edge.runtime import dequantize, quantize
 
 __all__ = ["STREAMING_MODES", "PCM16_SCALE", "MIN_SNR_DB", "MAX_FLOAT_ABS_ERROR", "has_stateful_form",
            "check_streaming_mode", "stateful_plan", "calibrate", "qat_finetune", "convert_streaming", "tflite_macs",
-           "KerasStatefulRunner", "StatefulTFLiteModel", "StreamingExporter", "export_streaming", "convert_cli"]
+           "KerasStatefulRunner", "StatefulTFLiteModel", "StreamingExporter", "export_streaming"]
 
 STREAMING_MODES = ("float", "int8", "int8-pcm16")
 PCM16_SCALE = 1.0 / 32768.0
 SIGNATURE = "serving_default"
-# Gates: the float .tflite against Keras (whole signal vs frame by frame), each quantized mode against float.
-MAX_FLOAT_ABS_ERROR = 1e-4
+# Parity gates (the float stream against Keras: edge.convert.MAX_FLOAT_ABS_ERROR), each quantized mode against float.
 MIN_SNR_DB = {"float": 60.0, "int8": 30.0, "int8-pcm16": 30.0}
 
 
@@ -424,20 +425,15 @@ def _tensor_spec(details: dict, name: str) -> dict:
             "scale": float(scale) if integer else None, "zero_point": int(zero) if integer else None}
 
 
-# ---- export with gates ----------------------------------------------------------------------------
-def _parity(test, reference) -> dict:
-    test = np.asarray(test, np.float64).ravel()
-    reference = np.asarray(reference, np.float64).ravel()
-    err = test - reference
-    noise = float(np.sum(err ** 2))
-    snr = None if noise == 0 else 10.0 * math.log10(max(float(np.sum(reference ** 2)), 1e-30) / noise)
-    return {"max_abs_error": float(np.max(np.abs(err))), "snr_db": snr}
+# ---- export through the conversion gates ---------------------------------------------------------
+class StreamingExporter(GatedExporter):
+    """Exports one stateful model at one frame length in any of :data:`STREAMING_MODES` through the
+    conversion gates of :mod:`edge.convert` (:data:`edge.convert.CONVERSION_GATES`), sharing the work.
 
-
-class StreamingExporter:
-    """Exports one stateful model at one frame length in any of :data:`STREAMING_MODES`, sharing the work.
-
-    Calibration windows, QAT and parity signals come from ``train_utts`` (training audio) only.
+    Calibration windows, QAT and parity signals come from ``train_utts`` (training audio) only. The
+    float gate compares the float stream, fed frame by frame from zero states, with the Keras model
+    on each whole signal; the fixtures are one call (a frame of training audio and the states
+    reached after the frames before it) and every output, state tensors included.
 
     Args:
         model: A model with a stateful streaming form (:class:`keras_audiosr.models.StreamingBWE`).
@@ -445,76 +441,61 @@ class StreamingExporter:
         train_utts: Training utterances (:func:`edge.data.training_utterances`).
         calibration_windows, calibration_length: Post-training calibration data (windows of low-rate samples).
         qat_steps, qat_batch_size, qat_learning_rate, qat_loss: Quantization-aware fine-tuning after
-            calibration (0 steps: none, the default: post-training calibration is enough for StreamingBWE).
+            calibration (0 steps: none, the default: post-training calibration is enough for
+            StreamingBWE). It moves the model's own weights, so every mode, ``float`` included, then
+            exports the fine-tuned model.
         parity_files, parity_seconds: Audio used by the parity gates.
         min_snr: Per-mode parity bounds overriding :data:`MIN_SNR_DB`.
+        strict: ``static_graph`` and ``second_runtime`` blocking even for a model that does not claim
+            edge-readiness.
     """
+
+    form = "stateful streaming model"
+    modes = STREAMING_MODES
+    min_snr_defaults = MIN_SNR_DB
+    keras_reference = "the stream vs the Keras model on each whole signal"
 
     def __init__(self, model, frame: int | None = None, train_utts=None, *, calibration_windows: int = 256,
                  calibration_length: int = 4096, qat_steps: int = 0, qat_batch_size: int = 16,
                  qat_learning_rate: float = 1e-4, qat_loss="mse", parity_files: int = 2, parity_seconds: float = 4.0,
-                 min_snr: dict | None = None, progress: bool = True, seed: int = 0, log=print):
-        from edge.data import training_utterances
-
+                 min_snr: dict | None = None, strict: bool = False, progress: bool = True, seed: int = 0, log=print):
         _require_stateful(model)
-        self.model = model
-        self.plan = stateful_plan(model, frame=frame)
+        super().__init__(model, stateful_plan(model, frame=frame), train_utts, parity_files=parity_files,
+                         parity_seconds=parity_seconds, min_snr=min_snr, strict=strict, progress=progress, seed=seed,
+                         log=log)
         self.frame = self.plan.frame
-        self.train_utts = list(train_utts) if train_utts is not None else training_utterances(None)
         self.calibration_windows, self.calibration_length = int(calibration_windows), int(calibration_length)
         self.qat_steps, self.qat_batch_size = int(qat_steps), int(qat_batch_size)
         self.qat_learning_rate = float(qat_learning_rate)
         self.qat_loss = qat_loss
-        self.parity_files, self.parity_seconds = int(parity_files), float(parity_seconds)
-        self.min_snr = {**MIN_SNR_DB, **(min_snr or {})}
-        self.progress, self.seed, self.log = progress, int(seed), log or (lambda *a, **k: None)
-        self._bytes = {}
-        self._signals = None
         self._keras_out = None
-        self._float_out = None
+        self._windows = None
         self.quantization = None
 
-    def parity_signals(self) -> list[np.ndarray]:
-        """The first seconds of a few training files, degraded as in training."""
-        if self._signals is None:
-            from keras_audiosr.data.patches import prepare_signal
-            from keras_audiosr.degrade import Degradation, trim_to_multiple
+    def default_name(self, mode: str) -> str:
+        return f"{self.model.name}_stream_{mode}"
 
-            deg = Degradation.from_dict(self.model.degradation)
-            n = int(self.parity_seconds * self.model.hr_rate)
-            hr_rate, ratio = int(self.model.hr_rate), int(self.model.ratio)
-            self._signals = [deg(trim_to_multiple(prepare_signal(u.path, hr_rate)[:n], ratio))
-                             for u in self.train_utts[:max(1, self.parity_files)]]
-        return self._signals
+    # ---- quantization -----------------------------------------------------------------------------
+    def _training_windows(self):
+        if self._windows is None:
+            from edge.data import training_windows
 
-    def _stream(self, fn) -> np.ndarray:
-        from edge.streaming import StreamingUpsampler
-
-        up = StreamingUpsampler(fn, self.plan)
-        return np.concatenate([up.run(x, progress=self.progress, desc="frames") for x in self.parity_signals()])
-
-    def keras_output(self) -> np.ndarray:
-        """The Keras model on each whole parity signal (the offline reference)."""
-        if self._keras_out is None:
-            self._keras_out = np.concatenate([np.asarray(self.model(x[None, :, None], training=False))[0, :, 0]
-                                              for x in self.parity_signals()])
-        return self._keras_out
+            fold = int(getattr(self.model, "fold", 1))
+            length = -(-self.calibration_length // fold) * fold
+            self._windows = training_windows(self.model, self.train_utts, length, max_windows=self.calibration_windows,
+                                             seed=self.seed, progress=self.progress)
+        return self._windows
 
     def _quantize_model(self) -> None:
         """Calibrate the core's ranges on training windows (and run QAT when asked), once."""
         if self.quantization is not None:
             return
-        from edge.data import training_windows
-
         t = time.monotonic()
-        fold = int(getattr(self.model, "fold", 1))
-        length = -(-self.calibration_length // fold) * fold
-        lr, hr = training_windows(self.model, self.train_utts, length, max_windows=self.calibration_windows,
-                                  seed=self.seed, progress=self.progress)
+        lr, hr = self._training_windows()
         calibrate(self.model, lr)
         info = {"method": "post-training calibration (99.99th percentiles)", "calibration_windows": int(len(lr)),
-                "calibration_window_samples": int(length)}
-        self.log(f"[edge] calibrated the int8 core on {len(lr)} windows of {length} samples of training audio "
+                "calibration_window_samples": int(lr.shape[1])}
+        self.log(f"[edge] calibrated the int8 core on {len(lr)} windows of {lr.shape[1]} samples of training audio "
                  f"({time.monotonic() - t:.1f} s)")
         if self.qat_steps > 0:
             t = time.monotonic()
@@ -523,42 +504,58 @@ class StreamingExporter:
             info.update(method="post-training calibration, then quantization-aware training", qat_steps=self.qat_steps,
                         qat_final_loss=(history.get("loss") or [None])[-1])
             self.log(f"[edge] QAT: {self.qat_steps} steps ({time.monotonic() - t:.1f} s)")
-            self._keras_out = None  # the float weights moved
-            self._float_out = None
-            self._bytes.pop("float", None)
         self.quantization = info
 
-    def tflite_bytes(self, mode: str) -> bytes:
-        """The converted model in ``mode`` (op-checked: builtin operators only)."""
+    # ---- the form's pieces ------------------------------------------------------------------------
+    def convert_float(self):
+        if self.qat_steps > 0:  # QAT moves the float weights: fine-tune before anything is converted
+            self._quantize_model()
+        data = convert_streaming(self.model, "float", self.frame)
+        n = len(self.model.state_specs())
+        f, r = self.frame, int(self.model.ratio)
+        return data, (f"stateful streaming model, frame [1, {f}, 1] and {n} state tensors -> [1, {f * r}, 1] and "
+                      f"{n} new states")
+
+    def convert_quantized(self, mode):
         from edge.opcheck import check_builtin_ops
 
-        check_streaming_mode(mode)
-        if mode not in self._bytes:
-            if mode != "float":
-                self._quantize_model()
-            t = time.monotonic()
-            data = convert_streaming(self.model, mode, self.frame)
-            check_builtin_ops(data, f"{self.model.name} (streaming {mode})")
-            self._bytes[mode] = data
-            self.log(f"[edge] streaming {mode} .tflite: {len(data)} bytes ({time.monotonic() - t:.1f} s)")
-        return self._bytes[mode]
+        self._quantize_model()
+        data = convert_streaming(self.model, mode, self.frame)
+        check_builtin_ops(data, f"{self.model.name} (streaming {mode})")
+        io = "int16 PCM" if mode == "int8-pcm16" else "float32"
+        how = f"int8 core with int8 state tensors, float path around it, {io} audio in and out; " + \
+            self.quantization["method"]
+        return data, how, dict(self.quantization)
 
-    def float_output(self) -> np.ndarray:
-        """Gate: the float ``.tflite`` fed frame by frame equals the Keras model on the whole signal."""
-        from edge.convert import ParityError
+    def frame_runner(self, data, mode):
+        return StatefulTFLiteModel(self._with_metadata(data, mode))
 
-        if self._float_out is None:
-            data = self.tflite_bytes("float")
-            out = self._stream(StatefulTFLiteModel(self._with_metadata(data, "float")))
-            p = _parity(out, self.keras_output())
-            self.float_parity = p
-            self.log(f"[edge] streaming float .tflite vs Keras whole signal: max abs error {p['max_abs_error']:.2e}")
-            low_snr = p["snr_db"] is not None and p["snr_db"] < self.min_snr["float"]
-            if p["max_abs_error"] > MAX_FLOAT_ABS_ERROR or low_snr:
-                raise ParityError(f"{self.model.name}: streaming float .tflite differs from Keras: {p} (bounds: "
-                                  f"max abs error <= {MAX_FLOAT_ABS_ERROR}, SNR >= {self.min_snr['float']} dB)")
-            self._float_out = out
-        return self._float_out
+    def keras_output(self) -> np.ndarray:
+        """The Keras model on each whole parity signal (the offline reference)."""
+        if self._keras_out is None:
+            self._keras_out = np.concatenate([np.asarray(self.model(x[None, :, None], training=False))[0, :, 0]
+                                              for x in self.parity_signals()])
+        return self._keras_out
+
+    def describe(self, mode, data):
+        return self.metadata(mode, data)
+
+    def fixture_inputs(self, final):
+        """One call's raw inputs by signature name: a frame of training audio and the states reached after
+        up to 49 frames before it."""
+        signal = max(self.parity_signals(), key=len)
+        fast = StatefulTFLiteModel(final)
+        f = self.frame
+        calls = max(1, min(len(signal) // f, 50))
+        for k in range(calls - 1):
+            fast(signal[k * f:(k + 1) * f])
+        frame = np.zeros(f, np.float32)
+        chunk = signal[(calls - 1) * f:calls * f]
+        frame[:len(chunk)] = chunk
+        inputs = {fast.metadata["input"]["name"]: fast.quantize_frame(frame),
+                  **{k: v.copy() for k, v in fast.states.items()}}
+        return inputs, {"frames_before": calls - 1}, (f"frame {calls} of training audio with the states reached "
+                                                      f"after the {calls - 1} frames before it")
 
     def metadata(self, mode: str, data: bytes) -> dict:
         """The document embedded in the ``.tflite``: geometry, audio and state tensors, quantization."""
@@ -577,8 +574,7 @@ class StreamingExporter:
             keys = ("dtype", "scale", "zero_point")
             if any(spec[k] != out_spec[k] for k in keys):
                 raise TFLiteError(f"{m.name} ({mode}): state {s['name']!r} comes out as {out_spec} but goes in "
-                                  f"as {spec}; "
-                                  f"it would not round-trip")
+                                  f"as {spec}; it would not round-trip")
             states.append({"name": s["name"], "input": s["input"], "output": s["output"], "shape": spec["shape"],
                            "dtype": spec["dtype"], "scale": spec["scale"], "zero_point": spec["zero_point"],
                            "initial_value": spec["zero_point"] if spec["zero_point"] is not None else 0.0,
@@ -613,87 +609,16 @@ class StreamingExporter:
             "quantization": None if mode == "float" else dict(self.quantization or {}),
             "degradation": dict(m.degradation),
             "keras_audiosr_version": keras_audiosr.__version__,
-            "usage": ("per call: set 'frame' (frame_length low-rate samples; float32, or int16 PCM when io is pcm16) "
-                      "and every state input, invoke the signature, read 'output' (frame_length * ratio high-rate "
-                      "samples) and copy each state output into its state input for the next call; start a stream "
-                      "with every state at its initial_value. Output lags input by lookahead low-rate samples: feed "
-                      "lookahead more samples (zeros) at the end to flush."),
+            "usage": ("per call: set the input named input.name (frame_length low-rate samples; float32, or int16 PCM "
+                      "when io is pcm16) and every state input, invoke, read the output named output.name "
+                      "(frame_length * ratio high-rate samples) and copy each state output into its state input for "
+                      "the next call; start a stream with every state at its initial_value. Tensors are named as "
+                      "the signature's entries. Output lags input by lookahead low-rate samples: feed lookahead more "
+                      "samples (zeros) at the end to flush."),
         }
 
     def _with_metadata(self, data: bytes, mode: str) -> bytes:
         return add_metadata(data, self.metadata(mode, data))
-
-    def export(self, mode: str, out_dir, name: str | None = None):
-        """Every gate for ``mode``; writes ``<name>.tflite`` (metadata embedded), ``<name>.json`` and fixtures."""
-        from edge.convert import ExportResult, ParityError
-        from edge.opcheck import check_builtin_ops
-
-        check_streaming_mode(mode)
-        t0 = time.monotonic()
-        name = name or f"{self.model.name}_stream_{mode}"
-        out_dir = Path(out_dir)
-        if mode != "float":
-            self._quantize_model()
-        float_out = self.float_output()
-        data = self._with_metadata(self.tflite_bytes(mode), mode)
-        meta = read_metadata(data)
-        result_parity = {"vs_keras": _parity(float_out, self.keras_output()) if mode == "float" else None}
-        if mode != "float":
-            out = self._stream(StatefulTFLiteModel(data))
-            p = _parity(out, float_out)
-            result_parity.update(vs_float=p, vs_keras=_parity(out, self.keras_output()))
-            bound = self.min_snr[mode]
-            self.log(f"[edge] streaming {mode} vs float: SNR {p['snr_db']:.1f} dB, max abs error "
-                     f"{p['max_abs_error']:.3g} (gate >= {bound} dB)")
-            if p["snr_db"] is not None and p["snr_db"] < bound:
-                raise ParityError(f"{name}: streaming {mode} differs from the float stream by SNR {p['snr_db']:.1f} dB "
-                                  f"(< {bound} dB gate); max abs error {p['max_abs_error']:.3g}")
-        path = write_bytes_atomic(out_dir / f"{name}.tflite", data)
-        files = self._fixtures(data, out_dir, name)
-        ops = dict(check_builtin_ops(data, str(path)))
-        gates = {"float_max_abs_error": MAX_FLOAT_ABS_ERROR,
-                 "min_snr_db": {k: self.min_snr[k] for k in ("float", mode)}}
-        side = {**meta, "parity": result_parity, "parity_gates": gates,
-                "ops": ops, "files": files, "size_bytes": len(data)}
-        json_path = write_json_atomic(out_dir / f"{name}.json", side)
-        seconds = time.monotonic() - t0
-        self.log(f"[edge] wrote {path} ({len(data)} bytes) + {json_path.name} + fixtures ({seconds:.1f} s)")
-        return ExportResult(name, mode, path, json_path, meta, result_parity, ops, len(data), seconds, files)
-
-    def _fixtures(self, data: bytes, out_dir: Path, name: str) -> dict:
-        """Golden fixture: one call's raw inputs (a frame of real audio and the states reached after the
-        frames before it) and raw outputs, as ``<name>.inputs.npz`` / ``<name>.expected.npz`` keyed by
-        signature name; tolerance twice the XNNPACK-vs-builtin-kernels difference, at least 1e-5 of the
-        output scale (float) or one step (integer)."""
-        import io
-
-        signal = max(self.parity_signals(), key=len)
-        fast, slow = StatefulTFLiteModel(data), StatefulTFLiteModel(data, xnnpack=False)
-        f = self.frame
-        calls = max(1, min(len(signal) // f, 50))
-        for k in range(calls - 1):
-            fast(signal[k * f:(k + 1) * f])
-        frame = np.zeros(f, np.float32)
-        chunk = signal[(calls - 1) * f:calls * f]
-        frame[:len(chunk)] = chunk
-        audio = fast.metadata["input"]["name"]
-        states = {k: v.copy() for k, v in fast.states.items()}
-        inputs = {audio: fast.quantize_frame(frame), **states}
-        expected = fast.invoke_raw(inputs[audio], states)
-        other = slow.invoke_raw(inputs[audio], states)
-        diff = max(float(np.max(np.abs(expected[k].astype(np.float64) - other[k].astype(np.float64))))
-                   for k in expected)
-        integer = any(v.dtype.kind == "i" for v in expected.values())
-        scale = max(float(np.max(np.abs(v))) for v in expected.values() if v.dtype.kind == "f") if not integer else 1.0
-        atol = max(1.0 if integer else 1e-5 * max(1.0, scale), 2.0 * diff)
-        files = {"inputs": f"{name}.inputs.npz", "expected": f"{name}.expected.npz"}
-        for key, arrays in (("inputs", inputs), ("expected", expected)):
-            buf = io.BytesIO()
-            np.savez(buf, **arrays)
-            write_bytes_atomic(out_dir / files[key], buf.getvalue())
-        files.update({"frames_before": calls - 1, "atol": atol, "atol_units": "raw tensor units (per tensor dtype)",
-                      "xnnpack_vs_builtin_kernels_max_diff": diff})
-        return files
 
 
 def export_streaming(model, mode: str, out_dir, *, frame: int | None = None, frame_ms: float | None = None,
@@ -706,36 +631,3 @@ def export_streaming(model, mode: str, out_dir, *, frame: int | None = None, fra
     exporter = StreamingExporter(model, plan.frame, training_utterances(train_data), progress=progress,
                                  **exporter_kwargs)
     return exporter.export(mode, out_dir, name=name)
-
-
-def convert_cli(args) -> int:
-    """``python -m edge.convert --streaming``: the stateful export (arguments as parsed by :mod:`edge.convert`)."""
-    from edge.convert import ParityError
-    from edge.opcheck import NonBuiltinOpError
-
-    try:
-        check_streaming_mode(args.mode)
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    from keras_audiosr.inference import load_model
-
-    try:
-        model = load_model(args.model)
-        _require_stateful(model)
-        res = export_streaming(model, args.mode, args.out, frame=args.frame,
-                               frame_ms=args.frame_ms if args.frame is None else None, train_data=args.train_data,
-                               name=args.name, progress=not args.no_progress,
-                               calibration_windows=args.calibration_windows,
-                               qat_learning_rate=args.qat_learning_rate,
-                               min_snr=None if args.min_snr is None else {args.mode: args.min_snr})
-    except (NonBuiltinOpError, ParityError) as e:
-        print(f"error: gate failed: {e}", file=sys.stderr)
-        return 1
-    except (OSError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    meta = res.metadata
-    print(f"{res.path}\t{res.size_bytes} bytes\tframe {meta['frame_ms']:.1f} ms\tlatency "
-          f"{meta['algorithmic_latency_ms']:.2f} ms\t{len(meta['states'])} state tensors\tparity {res.parity}")
-    return 0

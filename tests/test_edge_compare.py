@@ -67,7 +67,9 @@ def test_compare_writes_every_variant(corpus, tmp_path, capsys):
         assert stage in out, stage
     report = json.loads(out_json.read_text())
     names = [v["name"] for v in report["variants"]]
-    assert names == list(VARIANTS) == ["keras", "float", "dynamic", "float16", "int8", "int16x8", "qat", "streaming"]
+    # a window model: its window variants; the stateful ones are for models with a stateful form
+    assert names == list(VARIANTS)[:8] == ["keras", "float", "dynamic", "float16", "int8", "int16x8", "qat", "streaming"]
+    assert VARIANTS[8:] == ("stream-float", "stream-int8", "stream-int8-pcm16") and "skipping stream-float" in out
     for v in report["variants"]:
         for key in ("snr", "lsd", "lsd_hf", "snr_vs_float", "size_bytes", "rtf", "latency_ms", "latency_per_10ms_ms",
                     "parameters", "mmac_per_second", "algorithmic_latency_ms"):
@@ -89,7 +91,7 @@ def test_compare_writes_every_variant(corpus, tmp_path, capsys):
     assert by_name["streaming"]["mmac_per_second"] > by_name["float"]["mmac_per_second"]
     assert set(report["baselines"]) == {"sinc", "spline"}
     table = out_md.read_text()
-    assert all(f"| {n} |" in table for n in VARIANTS) and "| sinc (baseline) |" in table
+    assert all(f"| {n} |" in table for n in names) and "| sinc (baseline) |" in table
     # Every variant is scored under the model's own degradation (the rows) and a sinc resampler too.
     assert report["quality_degradation"] == "own" and list(report["degradations"]) == ["own", "resample"]
     for v in report["variants"]:
@@ -113,6 +115,35 @@ def test_compare_puts_several_models_side_by_side(corpus, tmp_path):
     rows = {v["label"]: v for v in report["variants"]}
     assert rows["audio_unet_a/float"]["snr"] != rows["audio_unet_b/float"]["snr"]  # two different models
     assert (tmp_path / "two_models" / "audio_unet_a_float.tflite").is_file()
+
+
+def test_compare_puts_a_stateful_stream_beside_a_window_model(corpus, tmp_path):
+    """StreamingBWE in its stateful form (float and int8 streams) beside the AudioUNet's block model."""
+    from keras_audiosr.models import StreamingBWE
+
+    unet = tiny_model_file(tmp_path / "unet.keras")
+    keras.utils.set_random_seed(0)
+    sbwe = tmp_path / "sbwe.keras"
+    StreamingBWE.from_size("tiny", ratio=2, hr_rate=16000).save(sbwe)
+    out_json = tmp_path / "side.json"
+    rc = compare_main(["--model", str(unet), "--model", str(sbwe), "--data", str(corpus), "--train-data", str(corpus),
+                       "--json", str(out_json), "--variants", "keras,float,stream-float,stream-int8", "--block-ms",
+                       "100", "--frame-ms", "10", "--max-files", "1", "--max-seconds", "0.5", "--repeats", "3",
+                       "--no-pesq", "--no-progress"])
+    assert rc == 0
+    report = json.loads(out_json.read_text())
+    rows = {v["label"]: v for v in report["variants"]}
+    assert list(rows) == ["audio_unet/keras", "audio_unet/float", "streaming_bwe/keras", "streaming_bwe/stream-float",
+                          "streaming_bwe/stream-int8"]
+    for name in ("stream-float", "stream-int8"):
+        row = rows[f"streaming_bwe/{name}"]
+        assert row["frame_ms"] == 10 and row["algorithmic_latency_ms"] == pytest.approx(11.625)
+        assert row["mmac_per_second"] == pytest.approx(5.4, abs=0.1) and row["rtf"] > 0
+        assert row["gates"]["static_graph"] == "passed" and row["gates"]["second_runtime"] in ("passed", "skipped")
+    # the float stream is the Keras model; the int8 one departs from it, by little
+    assert rows["streaming_bwe/stream-float"]["snr_vs_float"] > 60
+    assert 25 < rows["streaming_bwe/stream-int8"]["snr_vs_float"] < rows["streaming_bwe/stream-float"]["snr_vs_float"]
+    assert report["models"][1]["streaming_plan"]["stateful"] is True
 
 
 def test_compare_checks_arguments_before_any_work(corpus, tmp_path, capsys):

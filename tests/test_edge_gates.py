@@ -115,6 +115,64 @@ def test_static_model_runs_on_armnn_like_litert(converted):
         assert outcome.ok is True and "Arm NN" in outcome.message
 
 
+def stateful_model():
+    """Two inputs and two outputs bound by name, as a stateful stream has: a frame and a state in, the output
+    and the new state (the last frames of state + frame) out."""
+    keras.utils.set_random_seed(0)
+    x = keras.Input(batch_shape=(1, T, 1, 1), name="frame")
+    state = keras.Input(batch_shape=(1, 4, 1, 1), name="conv_state")
+    joined = keras.layers.Concatenate(axis=1)([state, x])
+    h = keras.layers.Conv2D(3, (5, 1), padding="valid")(joined)
+    h = keras.layers.LeakyReLU(0.2)(h)
+    y = keras.layers.Conv2D(1, (1, 1))(h)
+    return keras.Model({"frame": x, "conv_state": state}, {"output": y, "state_out": joined[:, -4:]})
+
+
+@needs_armnn
+def test_second_runtime_binds_inputs_and_compares_outputs_by_name():
+    model = stateful_model()
+    rng = np.random.default_rng(3)
+    calib = [{"frame": (0.3 * rng.standard_normal((1, T, 1, 1))).astype(np.float32),
+              "conv_state": (0.3 * rng.standard_normal((1, 4, 1, 1))).astype(np.float32)} for _ in range(16)]
+    for mode in ("float", "int8"):
+        data = convert_keras(model, mode, representative=(lambda: iter([[c["conv_state"], c["frame"]] for c in calib]))
+                             if mode == "int8" else None)
+        from ai_edge_litert.interpreter import Interpreter
+
+        details = Interpreter(model_content=data).get_input_details()
+        inputs = {d["name"]: quantize(calib[0]["frame" if d["shape"][1] == T else "conv_state"],
+                                      *d["quantization"], d["dtype"]) for d in details}
+        expected, atol, _ = golden_outputs(data, inputs)
+        assert isinstance(expected, dict) and len(expected) == 2
+        outcome = second_runtime_outcome(data, inputs, expected, atol)
+        assert outcome.ok is True, outcome.message
+        assert sorted(outcome.details["outputs"]) == sorted(expected)
+        assert (outcome.details["operators"]["checked"] > 0) == (mode == "int8")
+        # one output off by more than its tolerance: the gate fails naming it
+        name = next(iter(expected))
+        wrong = {**expected, name: expected[name].astype(np.float64) + atol[name] + 1.0}
+        bad = second_runtime_outcome(data, inputs, wrong, atol)
+        assert bad.ok is False and name in bad.message and "beyond the fixture tolerance" in bad.message
+
+
+@needs_armnn
+def test_operator_check_pins_arm_nn_int8_pad_to_the_operator():
+    """Arm NN 20.08 pads int8 tensors with 0 instead of their zero point: the check names the PAD."""
+    keras.utils.set_random_seed(0)
+    x = keras.Input(batch_shape=(1, T, 1, 1), name="frame")
+    h = keras.layers.ZeroPadding2D(((4, 4), (0, 0)))(x)
+    model = keras.Model(x, keras.layers.Conv2D(2, (5, 1))(h))
+    calib = [np.random.default_rng(i).uniform(0.5, 2.0, (1, T, 1, 1)).astype(np.float32) for i in range(16)]
+    data = convert_keras(model, "int8", representative=lambda: iter([[c] for c in calib]))
+    assert "PAD" in op_counts(data)
+    xq = raw_input(data)
+    expected, atol, _ = golden_outputs(data, [xq])
+    outcome = second_runtime_outcome(data, [xq], expected, atol)
+    assert outcome.ok is False, outcome.message
+    failed = outcome.details["operators"]["failed"]
+    assert [f["op"] for f in failed] == ["PAD"] and "#0 PAD" in outcome.message
+
+
 @needs_armnn
 def test_armnn_refuses_the_shape_model_naming_shape(converted):
     data = converted["shape"]

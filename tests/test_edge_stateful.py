@@ -1,5 +1,6 @@
 """Stateful streaming export: float / int8 / int8-pcm16 .tflite fed frame by frame equal the whole-signal
-Keras model, static allowlisted ops, state tensors described by the metadata, fixtures, the CLI hook.
+Keras model, the conversion gate list (static graph and Arm NN blocking: StreamingBWE is edge-ready), state
+tensors described by the metadata, fixtures, the CLI.
 
 Tolerances: float .tflite streamed vs Keras on the whole signal, max abs error <= 1e-4 (measured
 ~1e-6); int8 streamed vs the int8 simulation of the whole signal (the Keras model with its core
@@ -8,6 +9,7 @@ rounding differs from the simulation's by an occasional step); int8 streamed vs 
 SNR >= 25 dB for the untrained tiny test model (its random high band is as loud as the low band; the
 trained small model is at 40 dB, see the README); identical int8 outputs for any frame length.
 """
+import json
 import os
 import subprocess
 import sys
@@ -20,6 +22,8 @@ pytest.importorskip("ai_edge_litert")
 
 import keras  # noqa: E402
 
+from edge.armnn import armnn_status  # noqa: E402
+from edge.convert import CONVERSION_GATES  # noqa: E402
 from edge.metadata import read_metadata  # noqa: E402
 from edge.opcheck import op_counts  # noqa: E402
 from edge.stateful import (MAX_FLOAT_ABS_ERROR, PCM16_SCALE, STREAMING_MODES, StatefulTFLiteModel,  # noqa: E402
@@ -120,6 +124,35 @@ def results_of(exports):
     return exports[2]
 
 
+def test_every_gate_passes_including_arm_nn(exports):
+    """The same ordered gate list as the block export; static_graph and second_runtime pass (blocking: edge-ready)."""
+    model, _, results = exports
+    assert model.edge_ready
+    armnn_ok, armnn_about = armnn_status()
+    if not armnn_ok:
+        print(f"NOTICE: {armnn_about}: the second-runtime gate is skipped here")
+    names = [g.name for g in CONVERSION_GATES]
+    for mode, res in results.items():
+        side = json.loads(res.json_path.read_text())
+        assert [g["gate"] for g in side["gates"]] == names and side["edge_ready"] is True
+        status = {g["gate"]: g for g in side["gates"]}
+        assert status["static_graph"]["status"] == "passed", status["static_graph"]["message"]
+        assert status["quantize"]["status"] == ("skipped" if mode == "float" else "passed")
+        runtime = status["second_runtime"]
+        if not armnn_ok:
+            assert runtime["status"] == "skipped" and "Arm NN" in runtime["message"]
+            continue
+        assert runtime["status"] == "passed", runtime["message"]
+        d = runtime["details"]
+        # every output compared by name: the audio and each new state
+        assert set(d["outputs"]) == {"output"} | {s["output"] for s in model.state_specs()}
+        assert all(x <= a for x, a in zip(d["max_abs_diff"], d["atol"]))
+        if mode == "float":
+            assert d["operators"]["checked"] == 0  # no integer tensor
+        else:  # every integer operator alone within one quantization step of LiteRT
+            assert d["operators"]["checked"] >= 10 and d["operators"]["max_step_diff"] <= 1.0
+
+
 def test_metadata_describes_the_state_tensors(exports):
     model, _, results = exports
     specs = {s["name"]: s for s in model.state_specs()}
@@ -162,7 +195,9 @@ def test_fixtures_reproduce(exports):
         got = tfl.invoke_raw(frame, inputs)
         assert set(got) == set(expected)
         for k in expected:
-            assert np.max(np.abs(got[k].astype(np.float64) - expected[k])) <= files["atol"], (mode, k)
+            assert np.max(np.abs(got[k].astype(np.float64) - expected[k])) <= files["atol"][k], (mode, k)
+            if expected[k].dtype.kind == "i":
+                assert files["atol"][k] >= 1.0  # at least one quantization step
 
 
 def test_int8_stream_is_independent_of_the_frame_length(exports):
@@ -180,7 +215,7 @@ def run_bytes(model, data, frame, low):
     from edge.stateful import StreamingExporter
 
     exporter = StreamingExporter(model, frame, train_utts=[], progress=False, log=None)
-    exporter.quantization = {}
+    exporter.quantization = {"method": "as calibrated"}
     up = StreamingUpsampler.from_tflite(exporter._with_metadata(data, "int8"))
     return up.run(low)
 
@@ -204,27 +239,45 @@ def test_calibration_records_ranges():
             assert lo < 0 < hi
 
 
-def test_cli_streaming(tmp_path, train_dir):
+def test_cli_streaming(tmp_path, train_dir, capsys):
+    from edge.convert import main as convert_main
+
     model = tiny_model()
     path = tmp_path / "m.keras"
     model.save(path)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    cmd = [sys.executable, "-m", "edge.convert", "--model", str(path), "--mode", "int8", "--streaming", "--frame-ms",
-           "10", "--out", str(tmp_path / "out"), "--train-data", str(train_dir), "--calibration-windows", "8",
-           "--no-progress"]
-    res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    args = ["--model", str(path), "--mode", "int8", "--streaming", "--frame-ms", "10", "--out", str(tmp_path / "out"),
+            "--train-data", str(train_dir), "--calibration-windows", "8", "--no-progress"]
+    res = subprocess.run([sys.executable, "-m", "edge.convert", *args], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert written == ["streaming_bwe_stream_int8.expected.npz", "streaming_bwe_stream_int8.inputs.npz",
                        "streaming_bwe_stream_int8.json", "streaming_bwe_stream_int8.tflite"]
     assert read_metadata(tmp_path / "out" / "streaming_bwe_stream_int8.tflite")["stateful"]
+    # readable summary lines, as the block export prints them; no dict dumps
+    assert "algorithmic latency 11.6 ms" in res.stdout and "7 state tensors" in res.stdout
+    assert "gates: passed" in res.stdout and "{" not in res.stdout
+    # bad input: exit 2, one line, nothing written
     unet = tmp_path / "unet.keras"
     AudioUNet.from_size("tiny", ratio=2, hr_rate=16000).save(unet)
-    bad = subprocess.run(cmd[:4] + [str(unet)] + cmd[5:], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=600)
-    assert bad.returncode == 2 and "no stateful streaming form" in bad.stderr
-    bad = subprocess.run(cmd[:6] + ["int3"] + cmd[7:], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    assert bad.returncode == 2 and "unknown streaming mode" in bad.stderr
+    bad_out = tmp_path / "bad"
+    for change, message in (({1: str(unet)}, "no stateful streaming form"), ({3: "int3"}, "unknown streaming mode"),
+                            ({6: "10.125"}, "multiple of fold"), ({4: "--no-progress"}, "export it with --streaming")):
+        argv = [change.get(i, a) for i, a in enumerate(args)]
+        argv[argv.index(str(tmp_path / "out"))] = str(bad_out)
+        assert convert_main(argv) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
+        assert not bad_out.exists()
+    # a failed gate: exit 1 naming it, the gate results in <name>.failed.json, no model written
+    failed_out = tmp_path / "f"
+    argv = [{3: "float", 8: str(failed_out)}.get(i, a) for i, a in enumerate(args)] + ["--min-snr", "200"]
+    assert convert_main(argv) == 1
+    assert "gate 'float_parity' failed" in capsys.readouterr().err
+    report = json.loads((failed_out / "streaming_bwe_stream_float.failed.json").read_text())
+    assert report["failed_gate"] == "float_parity" and report["form"] == "stateful streaming model"
+    assert not (failed_out / "streaming_bwe_stream_float.tflite").exists()
 
 
 def test_real_audio_float_and_int8(shared_data, tmp_path):

@@ -37,14 +37,38 @@ def test_contract():
     x = (0.1 * RNG.standard_normal((2, 64, 1))).astype("float32")
     y = (0.1 * RNG.standard_normal((2, 128, 1))).astype("float32")
     keras.utils.set_random_seed(0)
-    # Mixed precision is not yet supported by this model (its level and gain path lose 2 % in float16).
-    model = run_model_test(StreamingBWE, preset_kwargs(StreamingBWE, "tiny"), x, y, dtype_policies=())
+    model = run_model_test(StreamingBWE, preset_kwargs(StreamingBWE, "tiny"), x, y)
     cfg = model.get_config()
     assert cfg["fold"] == 2 and cfg["dilations"] == [1, 2] and cfg["transition"] == [0.7, 1.0]
     with pytest.raises(ValueError, match="unknown model size"):
         StreamingBWE.from_size("huge")
     with pytest.raises(ValueError, match="ratio"):
         StreamingBWE(ratio=1)
+
+
+def test_mixed_precision_keeps_the_signal_path_in_float32():
+    """Under mixed_float16 the core computes in float16; the input band goes through in float32, exactly."""
+    from tests.contracts import _build_under
+
+    reference = tiny()
+    for layer in ("core_out",):  # a silent core: the output is the band-preserving interpolation alone
+        conv = reference.get_layer(layer)
+        conv.set_weights([np.zeros_like(w) for w in conv.get_weights()])
+    model = _build_under(StreamingBWE, preset_kwargs(StreamingBWE, "tiny"), "mixed_float16")
+    model.set_weights(reference.get_weights())
+    computes = {layer.name: layer.compute_dtype for layer in model.layers}
+    assert computes["core_in"] == computes["core_d1_0"] == computes["core_out"] == "float16"
+    for name in ("interpolate", "level", "gain", "apply_gain", "restore_level", "band_merge", "training_penalties"):
+        assert computes[name] == "float32", name
+    x = (0.3 * RNG.standard_normal((2, 400, 1))).astype("float32")
+    y = model(x)
+    assert keras.backend.standardize_dtype(y.dtype) == "float32"
+    # the float16 core's silence is exact, and the rest never left float32 (float16 would be ~1e-4 off)
+    np.testing.assert_allclose(np.asarray(y), np.asarray(reference(x)), atol=1e-6)
+    model.compile(keras.optimizers.Adam(1e-3), loss="mse")
+    assert type(model.optimizer).__name__ == "LossScaleOptimizer"
+    history = model.fit(x, np.repeat(x, 2, axis=1), epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
 
 
 @pytest.mark.parametrize("ratio,hr_rate", [(2, 16000), (3, 48000)])

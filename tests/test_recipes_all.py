@@ -16,6 +16,7 @@ RECIPES = {
     "vctk_mugan": ["--ae-epochs", "1"],
     "piano_mugan": ["--ae-epochs", "1"],
     "music_resnet": ["--multifilter"],
+    "streaming_bwe": [],
 }
 
 
@@ -55,3 +56,6 @@ def test_recipe_runs_and_writes_outputs(key, tmp_path):
         assert (metrics["critic"], metrics["adversarial"], metrics["feature_matching_weight"]) == ("mpd+mrd", "lsgan", 2.0)
         assert metrics["n_critic"] == 1 and model.training_degradations == "telephone-any"
         assert metrics["degradation"]["filter"] == "telephone"
+    if name == "streaming_bwe":
+        assert metrics["model"] == "StreamingBWE" and metrics["loss_terms"] == "l2+mrstft"
+        assert (metrics["ratio"], metrics["hr_rate"]) == (2, 16000)

@@ -126,7 +126,7 @@ def main(argv=None):
     from keras_audiosr.metrics import evaluate_pair, snr
     from keras_audiosr.models.complexity import macs_per_second
 
-    from edge.metadata import write_json_atomic
+    from edge.files import write_json as write_json_atomic
     from edge.stateful import STREAMING_MODES, StatefulTFLiteModel, StreamingExporter
     from edge.streaming import StreamingUpsampler
 

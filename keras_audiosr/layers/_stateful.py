@@ -63,7 +63,8 @@ def static_reshape(x, shape):
 
     With at most one unknown dimension this is one ``ops.reshape`` (a RESHAPE with a constant shape
     in an exported graph: no SHAPE/PACK). With an unknown batch and time (a whole-signal functional
-    graph) it is a ``keras.layers.Reshape`` of the per-example shape.
+    graph) it is a ``keras.layers.Reshape`` of the per-example shape, computing in ``x``'s dtype (so a
+    float32 tensor stays float32 under a mixed-precision policy).
     """
     import keras
 
@@ -73,7 +74,7 @@ def static_reshape(x, shape):
         return ops.reshape(x, tuple(-1 if d is None else int(d) for d in shape))
     if unknown[0] != 0 or len(unknown) > 2:
         raise ValueError(f"static_reshape: at most the batch and one other dimension may be unknown, got {shape}")
-    return keras.layers.Reshape(tuple(-1 if d is None else int(d) for d in shape[1:]))(x)
+    return keras.layers.Reshape(tuple(-1 if d is None else int(d) for d in shape[1:]), dtype=x.dtype)(x)
 
 
 class StreamingStep:
@@ -90,7 +91,7 @@ class StreamingStep:
 
         class _Step(keras.layers.Layer):
             def __init__(self, inner):
-                super().__init__(name=f"{inner.name}_step")
+                super().__init__(name=f"{inner.name}_step", dtype=inner.dtype_policy)
                 self.inner = inner
 
             def call(self, inputs, **kwargs):

@@ -14,6 +14,8 @@ from keras_audiosr.models.audio_sr_model import AudioSRModel
 
 # Layers that belong to the float path around the integer core, in the order their states are listed.
 _FLOAT_STATEFUL = ("interpolate", "level")
+# The dtype of the fixed signal path under any policy (it stays float in an int8 export too).
+_FIXED = "float32"
 
 
 @keras.saving.register_keras_serializable(package="keras_audiosr")
@@ -65,6 +67,12 @@ class StreamingBWE(AudioSRModel):
       zero states it equals this model on the whole signal.
     * **int8**: :meth:`quantization_model` is the same layers with fake quantization of the core
       (``"calibrate"`` records ranges, ``"fake"`` simulates int8 and trains through it).
+    * **Mixed precision**: the fixed signal path (interpolation, level normalisation and the gain
+      that restores it, the dB gain, band merge, padding and crop) is pinned to float32, as it stays
+      float in an int8 export; under a ``mixed_float16``/``mixed_bfloat16`` policy the learnt core
+      computes in the policy's dtype and the output is float32.
+    * **Edge-ready** (:attr:`edge_ready`): its exports must pass the static-graph and second-runtime
+      (Arm NN) gates of ``edge.convert``.
 
     Args:
         ratio: Up-sampling ratio (2 for 8 -> 16 kHz, 3 for 16 -> 48 kHz).
@@ -88,6 +96,7 @@ class StreamingBWE(AudioSRModel):
         degradation: The degradation the training inputs were made with.
     """
 
+    edge_ready = True
     presets = {
         "small": dict(channels=64, fold=4, kernel_size=3, dilations=(1, 2, 4, 8, 16, 32), input_kernel=3,
                       output_kernel=3),
@@ -110,22 +119,23 @@ class StreamingBWE(AudioSRModel):
         if not dilations:
             raise ValueError("StreamingBWE needs at least one dilated core layer (dilations is empty)")
         window = max(1, round(float(level_window_ms) * (hr_rate // ratio) / 1000.0))
-        merge = BandMerge(ratio, transition, attenuation_db, causal=True, name="band_merge")
+        merge = BandMerge(ratio, transition, attenuation_db, causal=True, name="band_merge", dtype=_FIXED)
         half = CausalInterpolation(ratio, "sinc", sinc_zeros).half
         lookahead = max(half, math.ceil(merge.delay / ratio)) + int(extra_lookahead)
         parts = {
-            "interpolate": CausalInterpolation(ratio, "sinc", sinc_zeros, delay=lookahead, name="interpolate"),
-            "level": LevelNormalization(window, level_floor, level_clip, name="level"),
+            "interpolate": CausalInterpolation(ratio, "sinc", sinc_zeros, delay=lookahead, name="interpolate",
+                                               dtype=_FIXED),
+            "level": LevelNormalization(window, level_floor, level_clip, name="level", dtype=_FIXED),
             "core": [CausalConv2D(channels, input_kernel, 1, "leaky_relu", negative_slope, name="core_in")]
             + [CausalConv2D(channels, kernel_size, d, "leaky_relu", negative_slope, name=f"core_d{d}_{i}")
                for i, d in enumerate(dilations)]
             + [CausalConv2D(fold * ratio + 1, output_kernel, 1, None, name="core_out")],
-            "gain": DecibelGain(10.0, gain_range_db[0], gain_range_db[1], name="gain"),
-            "apply_gain": keras.layers.Multiply(name="apply_gain"),
-            "restore": keras.layers.Multiply(name="restore_level"),
+            "gain": DecibelGain(10.0, gain_range_db[0], gain_range_db[1], name="gain", dtype=_FIXED),
+            "apply_gain": keras.layers.Multiply(name="apply_gain", dtype=_FIXED),
+            "restore": keras.layers.Multiply(name="restore_level", dtype=_FIXED),
             "band_merge": merge,
             "penalty": _TrainingPenalties(ratio, transition, attenuation_db, band_penalty, shape_penalty,
-                                          name="training_penalties"),
+                                          name="training_penalties", dtype=_FIXED),
         }
         low_rate = keras.Input(shape=(None, 1), name="low_rate")
         high_rate = _offline(parts, ratio, fold, lookahead, low_rate)
@@ -273,9 +283,9 @@ def _offline(parts, ratio, fold, lookahead, x, quantize=None):
     """Whole signal: the causal graph on ``x`` followed by ``lookahead`` zeros (and up to the next
     multiple of ``fold``), its first ``lookahead * ratio`` outputs dropped: output aligned with input."""
     padded = ops.pad(x, [[0, 0], [0, lookahead], [0, 0]])
-    padded = PadToMultiple(fold)(padded)  # repeats the last sample: a zero of the lookahead padding
+    padded = PadToMultiple(fold, dtype=_FIXED)(padded)  # repeats the last sample: a zero of the lookahead padding
     y, _ = _run(parts, ratio, fold, padded, None, quantize)
-    return CropToLength(ratio)([y[:, lookahead * ratio:], x])
+    return CropToLength(ratio, dtype=_FIXED)([y[:, lookahead * ratio:], x])
 
 
 def _run(parts, ratio, fold, x, states=None, quantize=None):
