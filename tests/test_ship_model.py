@@ -50,7 +50,9 @@ def shipped(tmp_path_factory):
     root = tmp_path_factory.mktemp("ship")
     run = make_run(root / "run")
     out = root / "pretrained"
-    assert ship_model.main(["--run", str(run), "--name", NAME, "--out", str(out), *FAST]) == 0
+    readme = root / "README.md"
+    readme.write_text(f"# x\n\n{ship_model.README_START}\nold text\n{ship_model.README_END}\n\n## after\n")
+    assert ship_model.main(["--run", str(run), "--name", NAME, "--out", str(out), "--readme", str(readme), *FAST]) == 0
     return run, out
 
 
@@ -102,6 +104,31 @@ def test_card_and_model_card(registry):
                    "| telephone:mulaw |", "does **not** meet the targets", "PESQ-WB >= sinc + 0.1",
                    "MMAC per second", "Algorithmic latency"):
         assert needle in md, needle
+
+
+def test_readme_block_lists_the_shipped_model(shipped):
+    run, out = shipped
+    text = (out.parent / "README.md").read_text()
+    assert text.startswith("# x\n\n<!-- shipped-models:start -->\n| model | rates |") and text.endswith(
+        "<!-- shipped-models:end -->\n\n## after\n")
+    assert "old text" not in text
+    assert f"| `{NAME}` | 8000 -> 16000 Hz |" in text and "| no |" in text  # the untrained model misses the targets
+    assert f"([model card](pretrained/{NAME}/MODEL_CARD.md))" in text
+    assert "| own | model |" in text and "| telephone:mulaw | model |" in text and "|  | int8 |" in text
+
+
+def test_readme_without_markers_is_refused_before_any_work(shipped, tmp_path, capsys):
+    run, _ = shipped
+    (tmp_path / "README.md").write_text("# no markers\n")
+    args = ["--run", str(run), "--name", "x", "--out", str(tmp_path / "out"), "--readme", str(tmp_path / "README.md")]
+    assert ship_model.main(args) == 2
+    assert "needs the lines <!-- shipped-models:start --> and <!-- shipped-models:end --> once each" in \
+        capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_repository_readme_has_the_block():
+    assert ship_model.readme_text(Path(ship_model.__file__).resolve().parents[1] / "README.md")
 
 
 def test_pretrained_functions_on_the_shipped_folder(registry):

@@ -30,7 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["TARGETS", "build_parser", "main", "ship", "check_targets", "data_sources", "model_card"]
+__all__ = ["TARGETS", "build_parser", "main", "ship", "check_targets", "data_sources", "model_card", "readme_block",
+           "update_readme"]
 
 PROG = "python -m tools.ship_model"
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "keras_audiosr" / "pretrained"
@@ -41,6 +42,8 @@ METRICS = ("snr", "snr_lb", "lsd", "lsd_hf", "pesq")
 #: The never-worse targets (against sinc on the same inputs), checked under every input degradation.
 TARGETS = {"pesq": "PESQ-WB >= sinc + 0.1", "snr": "SNR >= sinc - 1 dB", "lsd": "LSD <= 0.6 x sinc"}
 _SIZE_WARN_BYTES = 5 * 1024 * 1024
+README_START = "<!-- shipped-models:start -->"
+README_END = "<!-- shipped-models:end -->"
 
 #: Sources recognised in the corpora's manifest licence column: (keywords, source, licence and attribution).
 SOURCES = (
@@ -88,6 +91,10 @@ def build_parser():
                    help="score only the first seconds of each held-out file (default: whole files)")
     p.add_argument("--no-pesq", action="store_true", help="skip PESQ-WB (default: computed when pesq is installed)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars (default: off)")
+    p.add_argument("--readme", default=None, metavar="README.md",
+                   help=f"also rewrite the block between {README_START!r} and {README_END!r} in this file: every "
+                        f"model shipped in --out with its held-out table and a link to its card (default: not "
+                        f"written)")
     return p
 
 
@@ -153,6 +160,8 @@ def validate(args) -> dict:
         if not metrics.get("test_speakers"):
             raise ShipError(f"{run / 'metrics.json'}: no test_speakers: the run has no held-out speakers to score")
         out = writable_dir(args.out, "--out")
+        if args.readme is not None:
+            readme_text(args.readme)
         modes = _modes(args.modes)
         dirs = _corpus_dirs(args, config, metrics)
     except (UsageError, ValueError) as e:
@@ -422,6 +431,62 @@ def model_card(card: dict, report: dict, facts: dict) -> str:
     return "\n".join(lines)
 
 
+# ---- the README block ----------------------------------------------------------------------------
+def readme_text(path) -> str:
+    """The text of ``path``; ShipError unless it holds the shipped-models markers once, in order."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ShipError(f"--readme {p}: cannot read it ({e.strerror or e})") from None
+    if text.count(README_START) != 1 or text.count(README_END) != 1 or text.index(README_START) > text.index(README_END):
+        raise ShipError(f"--readme {p}: needs the lines {README_START} and {README_END} once each, in that order")
+    return text
+
+
+def readme_block(models_dir, readme) -> str:
+    """Markdown for the README: each model shipped in ``models_dir`` (its ``card.json``) with its rates, cost,
+    held-out means, the targets' verdict and a link to its MODEL_CARD.md, relative to ``readme``'s folder."""
+    folders = sorted(d for d in Path(models_dir).iterdir() if not d.name.startswith(".") and (d / "card.json").is_file())
+    if not folders:
+        return "No model is shipped yet (`python -m tools.ship_model` adds one from a finished recipe run)."
+    cards = [(d, _read_json(d / "card.json")) for d in folders]
+    labels = {"snr": "SNR (dB)", "snr_lb": "LB-SNR (dB)", "lsd": "LSD", "lsd_hf": "LSD-HF", "pesq": "PESQ-WB"}
+    lines = ["| model | rates | size | parameters | MMAC/s | algorithmic latency | int8 stream meets the targets |",
+             "|---|---|---:|---:|---:|---:|---|"]
+    for d, c in cards:
+        met = {True: "yes", False: "no", None: "not measured"}[(c.get("targets") or {}).get("int8", {}).get("met")]
+        size = sum(p.stat().st_size for p in d.iterdir() if p.is_file())
+        lines.append(f"| `{c['name']}` | {c['lr_rate']} -> {c['hr_rate']} Hz | {size / 1e6:.1f} MB | "
+                     f"{c.get('parameters', 0):,} | {c.get('macs_per_second', 0) / 1e6:.0f} | "
+                     f"{c.get('algorithmic_latency_ms', 0):.1f} ms | {met} |")
+    for d, c in cards:
+        link = os.path.relpath(d.resolve() / "MODEL_CARD.md", Path(readme).resolve().parent)
+        results = c.get("metrics") or {}
+        metrics = [k for k in METRICS if any(k in s for deg in results.values() for s in deg.values())]
+        lines += ["", f"**`{c['name']}`** ([model card]({link})): {c.get('description', '')} Held-out speakers "
+                      f"{', '.join(f'`{s}`' for s in c.get('test_speakers', []))}; trained with "
+                      f"`{c.get('training_command')}`.", "",
+                  "| input | system | " + " | ".join(labels[k] for k in metrics) + " |",
+                  "|---|---|" + "---:|" * len(metrics)]
+        for label, systems in results.items():
+            for k, (system, values) in enumerate(systems.items()):
+                lines.append(f"| {label if k == 0 else ''} | {system} | "
+                             + " | ".join(_fmt(values.get(x), 3 if x.startswith("lsd") else 2) for x in metrics) + " |")
+    return "\n".join(lines)
+
+
+def update_readme(readme, models_dir) -> Path:
+    """Rewrites the shipped-models block of ``readme`` (atomically) from the models in ``models_dir``."""
+    from keras_audiosr.utils import write_text_atomic
+
+    text = readme_text(readme)
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    body = readme_block(models_dir, readme)
+    return write_text_atomic(readme, f"{head}{README_START}\n{body}\n{README_END}{tail}")
+
+
 # ---- the whole job --------------------------------------------------------------------------------
 def _cleanup_leftovers(out: Path, name: str, log) -> None:
     for p in out.glob(f".{name}.partial-*"):
@@ -605,6 +670,11 @@ def main(argv=None) -> int:
     except (ShipError, OSError, ValueError) as e:
         return parser.fail(str(e))
     _print_table(card)
+    if args.readme is not None:
+        try:
+            print(f"[ship] updated the shipped-models block of {update_readme(args.readme, checked['out'])}")
+        except (ShipError, OSError) as e:
+            return parser.fail(str(e))
     return 0
 
 
