@@ -470,7 +470,8 @@ def readme_block(models_dir, readme) -> str:
                   "| input | system | " + " | ".join(labels[k] for k in metrics) + " |",
                   "|---|---|" + "---:|" * len(metrics)]
         for label, systems in results.items():
-            for k, (system, values) in enumerate(systems.items()):
+            ordered = [s for s in SYSTEMS if s in systems] + [s for s in systems if s not in SYSTEMS]
+            for k, (system, values) in enumerate((s, systems[s]) for s in ordered):
                 lines.append(f"| {label if k == 0 else ''} | {system} | "
                              + " | ".join(_fmt(values.get(x), 3 if x.startswith("lsd") else 2) for x in metrics) + " |")
     return "\n".join(lines)
