@@ -19,6 +19,7 @@ from keras_audiosr import pretrained  # noqa: E402
 from keras_audiosr.data import embedded_corpus_dir  # noqa: E402
 from keras_audiosr.models import StreamingBWE  # noqa: E402
 from keras_audiosr.models.saving import save_model  # noqa: E402
+from tests.corpus_helpers import make_vctk  # noqa: E402
 from tests.pretrained_checks import check_card, check_fixtures, check_stream  # noqa: E402
 from tools import ship_model  # noqa: E402
 
@@ -26,8 +27,9 @@ NAME = "tiny-8k-16k"
 FAST = ["--modes", "float,int8", "--calibration-windows", "8", "--max-seconds", "1.5", "--no-progress"]
 
 
-def make_run(folder: Path, speakers=("speech16k/p273",)) -> Path:
-    """A finished tiny StreamingBWE run on the embedded corpus: model.keras, config.json, metrics.json."""
+def make_run(folder: Path, speakers=("speech16k/p273",), extra=None) -> Path:
+    """A finished tiny StreamingBWE run on the embedded corpus (and the corpus folder ``extra``, when given):
+    model.keras, config.json, metrics.json."""
     keras.utils.set_random_seed(0)
     model = StreamingBWE.from_size("tiny", ratio=2, hr_rate=16000,
                                    degradation={"ratio": 2, "filter": "cheby1:8", "zero_phase": True},
@@ -41,18 +43,21 @@ def make_run(folder: Path, speakers=("speech16k/p273",)) -> Path:
     (folder / "metrics.json").write_text(json.dumps({
         "recipe": "streaming_bwe", "test_speakers": list(speakers), "model_size": "tiny", "epochs_run": 1,
         "train_seconds": 2.0, "stopped_by_time_budget": False,
-        "data": {"corpora": [{"name": "speech16k", "root": str(embedded_corpus_dir()), "train_hours": 0.089}]}}))
+        "data": {"corpora": [{"name": "speech16k", "root": str(embedded_corpus_dir()), "train_hours": 0.089}]
+                 + ([{"name": extra.name, "root": str(extra), "train_hours": 0.001}] if extra else [])}}))
     return folder
 
 
 @pytest.fixture(scope="module")
 def shipped(tmp_path_factory):
     root = tmp_path_factory.mktemp("ship")
-    run = make_run(root / "run")
+    # The run trained on two corpora; the held-out files (and calibration audio) are read from the first only.
+    run = make_run(root / "run", extra=make_vctk(root / "extra", speakers=("p901", "p902"), per_speaker=1))
     out = root / "pretrained"
     readme = root / "README.md"
     readme.write_text(f"# x\n\n{ship_model.README_START}\nold text\n{ship_model.README_END}\n\n## after\n")
-    assert ship_model.main(["--run", str(run), "--name", NAME, "--out", str(out), "--readme", str(readme), *FAST]) == 0
+    assert ship_model.main(["--run", str(run), "--name", NAME, "--out", str(out), "--readme", str(readme),
+                            "--data", str(embedded_corpus_dir()), *FAST]) == 0
     return run, out
 
 
@@ -85,12 +90,14 @@ def test_card_and_model_card(registry):
     card = check_card(info)
     assert (card["lr_rate"], card["hr_rate"], card["ratio"]) == (8000, 16000, 2)
     assert card["test_speakers"] == ["speech16k/p273"] and "speech16k/p225" in card["train_speakers"]
+    assert {"extra/p901", "extra/p902"} <= set(card["train_speakers"])  # the run's training data, not only --data
     assert card["training_command"] == "python -m recipes.streaming_bwe --model-size tiny --epochs 1 --out " + \
         str(registry.parent / "run")
     assert card["algorithmic_latency_ms"] == pytest.approx(1000 * (80 + card["lookahead"]) / 8000)
     sources = {s["source"]: s for s in card["data_sources"]["sources"]}
     assert set(sources) == {"VCTK", "LJ Speech"} and sources["VCTK"]["test_files"] == 1
-    assert sources["LJ Speech"]["test_files"] == 0 and not card["data_sources"]["unknown"]
+    assert sources["LJ Speech"]["test_files"] == 0
+    assert sorted(Path(p).name for p in card["data_sources"]["unknown"]) == ["p901_001.wav", "p902_001.wav"]
     # The targets are judged against sinc on the same numbers the metrics report.
     for system in ("int8", "model"):
         for label, row in card["targets"][system]["by_degradation"].items():
@@ -102,7 +109,8 @@ def test_card_and_model_card(registry):
     md = (info.folder / "MODEL_CARD.md").read_text()
     for needle in ("CC BY 4.0", "CSTR", "University of Edinburgh", "public domain", "| own (`speech-robust`) | model |",
                    "| telephone:mulaw |", "does **not** meet the targets", "PESQ-WB >= sinc + 0.1",
-                   "MMAC per second", "Algorithmic latency"):
+                   "MMAC per second", "Algorithmic latency", "2 files have no licence in a manifest",
+                   "training audio (the training files of speech16k only)", "`extra`: 2 training files, 0 held-out files"):
         assert needle in md, needle
 
 

@@ -120,27 +120,29 @@ def _modes(text: str) -> list[str]:
     return modes
 
 
-def _corpus_dirs(args, config: dict, metrics: dict) -> list[Path]:
-    """The corpus folders: --data, else the roots metrics.json recorded, else config.json's data_dir, else
-    the embedded corpus (a run without --data-dir trained on it)."""
-    from edge.args import existing_dir
-
-    if args.data:
-        return [existing_dir(d, "--data") for d in args.data]
+def recorded_dirs(config: dict, metrics: dict) -> list[Path]:
+    """The run's corpus folders: the roots metrics.json recorded, else config.json's data_dir, else the embedded
+    corpus (a run without --data-dir trained on it). Relative paths are taken from the current folder."""
     recorded = [c.get("root") for c in (metrics.get("data") or {}).get("corpora", []) if c.get("root")]
     dirs = recorded or list(config.get("data_dir") or [])
     if not dirs:
         from keras_audiosr.data import embedded_corpus_dir
 
         return [embedded_corpus_dir()]
-    out = []
-    for d in dirs:
-        p = Path(d).expanduser()
-        if not p.is_dir():
+    return [Path(d).expanduser() for d in dirs]
+
+
+def _corpus_dirs(args, recorded: list[Path]) -> list[Path]:
+    """The folders the held-out files and the calibration audio are read from: --data, else the run's."""
+    from edge.args import existing_dir
+
+    if args.data:
+        return [existing_dir(d, "--data") for d in args.data]
+    for d in recorded:
+        if not d.is_dir():
             raise ShipError(f"corpus folder {d} (recorded in {args.run}) not found from {Path.cwd()}; "
                             f"pass the run's corpus folders with --data")
-        out.append(p)
-    return out
+    return recorded
 
 
 def validate(args) -> dict:
@@ -163,10 +165,12 @@ def validate(args) -> dict:
         if args.readme is not None:
             readme_text(args.readme)
         modes = _modes(args.modes)
-        dirs = _corpus_dirs(args, config, metrics)
+        recorded = recorded_dirs(config, metrics)
+        dirs = _corpus_dirs(args, recorded)
     except (UsageError, ValueError) as e:
         raise ShipError(str(e)) from None
-    return {"run": run, "config": config, "metrics": metrics, "out": out, "modes": modes, "dirs": dirs}
+    return {"run": run, "config": config, "metrics": metrics, "out": out, "modes": modes, "dirs": dirs,
+            "recorded": recorded if all(d.is_dir() for d in recorded) else None}
 
 
 # ---- data: the run's split ------------------------------------------------------------------------
@@ -200,15 +204,21 @@ def _manifest(root: Path) -> dict:
                 if row.get("path")}
 
 
-def data_sources(corpora) -> dict:
-    """Where the training and held-out files come from: ``{"sources": [{"source", "licence", "train_files",
-    "test_files"}], "licences": {manifest text: files}, "unknown": [files without a manifest licence]}``."""
-    manifests = {c.name: (Path(c.root), _manifest(c.root)) for c in corpora.corpora}
+def data_sources(corpora, held_out=None) -> dict:
+    """Where the training files of ``corpora`` and the held-out files of ``held_out`` (default: ``corpora``'s)
+    come from: ``{"sources": [{"source", "licence", "train_files", "test_files"}], "licences": {manifest text:
+    files}, "unknown": [files without a manifest licence]}``."""
+    held_out = corpora if held_out is None else held_out
+    manifests = {}
     counts, texts, unknown = {}, {}, []
-    for part, utts, names in (("train_files", corpora.train, corpora.train_corpora),
-                              ("test_files", corpora.test, corpora.test_corpora)):
+    for part, cset, utts, names in (("train_files", corpora, corpora.train, corpora.train_corpora),
+                                    ("test_files", held_out, held_out.test, held_out.test_corpora)):
         for u, name in zip(utts, names):
-            root, manifest = manifests[name]
+            c = next(c for c in cset.corpora if c.name == name)
+            key = str(Path(c.root).resolve())
+            if key not in manifests:
+                manifests[key] = (Path(c.root), _manifest(c.root))
+            root, manifest = manifests[key]
             try:
                 rel = Path(u.path).resolve().relative_to(root.resolve()).as_posix()
             except ValueError:
@@ -360,7 +370,8 @@ def model_card(card: dict, report: dict, facts: dict) -> str:
                      f"`{Path(f).stem}.json` holds its metadata and gate results, `{Path(f).stem}.inputs.npz` / "
                      f"`.expected.npz` its golden fixtures.")
     lines += ["", f"Exported as `python -m edge.convert --model model.keras --mode MODE --streaming --frame-ms "
-                  f"{card['frame_ms']:g}` does, int8 calibrated on {facts['calibration']} of the run's training audio; "
+                  f"{card['frame_ms']:g}` does, int8 calibrated on {facts['calibration']} of the run's training audio"
+                  f"{facts['calibration_from']}; "
                   f"every conversion gate passed (parity, static graph, Arm NN where installed).", ""]
 
     lines += ["## Training", "", "Command (from the repository root; the run's `config.json`):", "", "```bash",
@@ -528,8 +539,12 @@ def ship(args, checked: dict, log=print) -> dict:
         raise ShipError(f"{run / 'model.keras'}: {type(model).__name__} has no stateful streaming form; the shipped "
                         f"models are StreamingBWE (python -m recipes.streaming_bwe)")
     plan = stateful_plan(model, frame_ms=args.frame_ms)
-    corpora = run_split(checked["dirs"], config, metrics)
-    overlap = set(_speakers(corpora.train)) & set(_speakers(corpora.test))
+    corpora = run_split(checked["dirs"], config, metrics)  # the held-out files and the calibration audio
+    training = corpora  # what the card lists as the training data: every corpus of the run, when reachable
+    rec = checked.get("recorded")
+    if rec is not None and {d.resolve() for d in rec} != {Path(d).resolve() for d in checked["dirs"]}:
+        training = run_split(rec, config, metrics)
+    overlap = set(_speakers(training.train)) & set(_speakers(corpora.test))
     if overlap:
         raise ShipError(f"speakers {', '.join(sorted(overlap))} are both training and held-out speakers")
     log(f"[ship] {args.name}: {type(model).__name__} {model.lr_rate} -> {model.hr_rate} Hz from {run}; "
@@ -559,8 +574,8 @@ def ship(args, checked: dict, log=print) -> dict:
         headline = {lb: {s: {m: rep["mean"][s].get(m) for m in METRICS if m in rep["mean"][s]} for s in SYSTEMS}
                     for lb, rep in ((lb, report["degradations"][lb]) for lb in report["order"])}
         snr_vs = {lb: report["degradations"][lb]["mean"]["int8"].get("snr_vs_model") for lb in report["order"]}
-        sources = data_sources(corpora)
-        train_speakers, test_speakers = _speakers(corpora.train), _speakers(corpora.test)
+        sources = data_sources(training, corpora)
+        train_speakers, test_speakers = _speakers(training.train), _speakers(corpora.test)
         size = config.get("model_size") or metrics.get("model_size")
         desc = args.description or (
             f"{type(model).__name__} ({size}) speech bandwidth extension from {model.lr_rate} Hz "
@@ -615,16 +630,18 @@ def ship(args, checked: dict, log=print) -> dict:
             "file_sizes": sizes,
             "calibration": f"{exporter.quantization['calibration_windows']} windows of "
                            f"{exporter.quantization['calibration_window_samples']} samples",
+            "calibration_from": "" if training is corpora else
+            " (the training files of " + ", ".join(c.name for c in corpora.corpora) + " only)",
             "epochs_run": metrics.get("epochs_run") or 0,
             "train_seconds": float(metrics.get("train_seconds") or 0.0),
             "stopped_by_time_budget": bool(metrics.get("stopped_by_time_budget")),
             "training_inputs": f"random crops with inputs drawn from `{card['training_degradations']}`, loss "
                                f"`{config.get('loss')}`",
-            "corpora": [{"name": c.name, "n_train": len(c.split.train), "n_test": len(c.split.test)}
-                        for c in corpora.corpora],
+            "corpora": [{"name": c.name, "n_train": len(c.split.train),
+                         "n_test": len(corpora.test_by_corpus().get(c.name, []))} for c in training.corpora],
             "n_test_files": len(corpora.test),
             "test_seconds": float(sum(f["seconds"] for f in report["degradations"][report["order"][0]]["files"])),
-            "train_hours": train_hours or _files_seconds(corpora.train) / 3600.0,
+            "train_hours": train_hours or _files_seconds(training.train) / 3600.0,
         }
         write_json(tmp / "card.json", card)
         write_text_atomic(tmp / "MODEL_CARD.md", model_card(card, report, facts))
