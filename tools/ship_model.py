@@ -1,7 +1,7 @@
 """``python -m tools.ship_model``: a finished recipe run -> a shipped model folder ``keras_audiosr/pretrained/<name>/``.
 
 From a run folder (``config.json``, ``metrics.json``, ``model.keras``, as ``python -m recipes.streaming_bwe``
-writes it) this writes, into ``--out`` (default ``keras_audiosr/pretrained``)::
+writes it) this writes, into ``--out`` (default ``keras_audiosr/pretrained``):
 
     <name>/model.keras                           the run's model, copied
     <name>/<model>_stream_<mode>.tflite          the stateful streaming model per --modes (float, int8, ...),
