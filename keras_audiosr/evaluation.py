@@ -399,7 +399,7 @@ def evaluate_files(model, paths, *, baselines=("spline",), with_pesq=None, plot_
     """Evaluate ``model`` on each sound file in ``paths``, each the high-rate reference of itself, one at a time.
 
     Each file is read, mixed to mono and resampled down to ``model.hr_rate``
-    (:func:`keras_audiosr.data.prepare_signal`), cut to its first ``max_seconds`` when given; a file
+    (:func:`keras_audiosr.audio.read_at_rate`), cut to its first ``max_seconds`` when given; a file
     whose rate is below ``model.hr_rate`` is an :class:`~keras_audiosr.audio.AudioError` naming it.
     The input is made by ``degradation``: ``None`` for the model's own (its recorded spec, or the set
     it was trained on drawn per file with ``seed``), a spec, a
@@ -418,7 +418,7 @@ def evaluate_files(model, paths, *, baselines=("spline",), with_pesq=None, plot_
     ``-inf`` SNR of a silent file), counted per system and metric in ``mean_excluded``. A same-rate
     model (``ratio == 1``) also gets the system ``"input"``.
     """
-    from keras_audiosr.data.patches import prepare_signal
+    from keras_audiosr.audio import read_at_rate as prepare_signal
 
     paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
     if not paths:

@@ -64,7 +64,7 @@ def test_streaming_equals_offline_synthetic(size):
 def test_streaming_tflite_equals_offline_on_real_audio(shared_data, tmp_path):
     from edge.convert import Exporter
     from keras_audiosr.data import load_corpus
-    from keras_audiosr.data.patches import prepare_signal
+    from keras_audiosr.audio import read_at_rate as prepare_signal
 
     pytest.importorskip("ai_edge_litert")
     model = model_of("tiny")
