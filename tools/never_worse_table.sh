@@ -3,6 +3,7 @@
 # the paper setup (Chebyshev-I 8, no band preservation, L2) and its L1 twin (King et al., Table 2), the same
 # network band-preserving + speech-robust + L2+MR-STFT, and that model GAN-fine-tuned (MPD + MRD, LSGAN, feature
 # matching). Every model is evaluated under its own, a sinc-resampler, a Butterworth-4 and the telephone input.
+# Then MU-GAN with superpixel vs strided-convolution down-sampling (Table 5), half the budget per stage each.
 # Usage: bash tools/never_worse_table.sh [MINUTES] [OUT]   (default 6 minutes per run, runs/never_worse)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,3 +22,10 @@ python -m recipes.vctk_unet_gan "${common[@]}" --critic mpd+mrd --degradations s
 python tools/results_table.py --suite "paper (cheby1:8, L2)=$out/paper-l2" "paper, L1=$out/paper-l1" \
     "band-preserving + speech-robust + L2+MR-STFT=$out/robust" "the same, GAN-fine-tuned (MPD+MRD)=$out/robust-gan" \
     --md "$out/table.md"
+half=$(python -c "print($m / 2)")
+for ds in superpixel strided; do
+    python -m recipes.vctk_mugan "${common[@]}" "${paper[@]}" --loss l2 --max-minutes "$half" --downsample "$ds" \
+        --out "$out/mugan-$ds"
+done
+python tools/results_table.py --suite "MU-GAN, superpixel=$out/mugan-superpixel" "MU-GAN, strided=$out/mugan-strided" \
+    --md "$out/mugan.md"
