@@ -429,7 +429,8 @@ def _headline(metrics: dict) -> str:
             parts = []
             for key, label, digits, unit in (("pesq", "PESQ-WB", 2, ""), ("snr", "SNR", 1, " dB")):
                 if key in model:
-                    extra = ", ".join(f"{s} {num(systems[s][key], digits)}" for s in others if key in systems[s])
+                    extra = ", ".join(f"{'int8' if 'int8' in s else s} {num(systems[s][key], digits)}"
+                                      for s in others if key in systems[s])
                     parts.append(f"{label} {num(model[key], digits)}{unit}" + (f" ({extra})" if extra else ""))
             if parts:
                 return f"{', '.join(parts)}; {deg} input"
@@ -573,7 +574,7 @@ def _cmd_evaluate(args) -> int:
     report = evaluate_suite(model, paths, degradations=degradations, baselines=names,
                             with_pesq=False if args.no_pesq else None, plot_dir=args.plot, progress=not args.quiet,
                             seed=args.seed, chunk=args.chunk, overlap=args.overlap)
-    report["model_path"] = str(args.model)
+    report["model_path"] = str(model_path)
     print(format_suite(report, per_file=args.per_file))
     if args.json:
         write_json(args.json, report)
