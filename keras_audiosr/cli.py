@@ -675,7 +675,14 @@ def main(argv=None) -> int:
         return int(e.code) if isinstance(e.code, int) else (0 if e.code is None else 2)
     with _command_context():
         try:
-            return int(args.func(args) or 0)
+            status = int(args.func(args) or 0)
+            sys.stdout.flush()
+            return status
+        except BrokenPipeError:  # the reader went away (`keras-audiosr models | head`): not an error of ours
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
         except (AudioError, ValueError, ImportError, OSError) as e:
             print(f"{PROG}: error: {_error_text(e)}", file=sys.stderr)
             return 2

@@ -237,3 +237,17 @@ def test_tflite_needs_no_tensorflow_and_prints_one_clean_line(shipped, tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "HEAVY [] 0" in proc.stdout and "wrote" in proc.stdout
     assert proc.stderr == f"model: demo-8k-16k (8000 -> 16000 Hz, int8 streaming .tflite, LiteRT) for {src}\n"
+
+
+def test_models_into_a_closed_pipe_is_quiet(tmp_path):
+    """`keras-audiosr models | head -1`: the reader leaving early is not an error."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, KERAS_AUDIOSR_PRETRAINED_DIR=str(tmp_path))
+    proc = subprocess.Popen([sys.executable, "-m", "keras_audiosr.cli", "models"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env)
+    proc.stdout.close()  # before the command writes anything
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0 and "Broken pipe" not in err and "BrokenPipeError" not in err, err
