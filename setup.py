@@ -14,8 +14,12 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["keras_audiosr", "keras_audiosr.*", "recipes", "recipes.*", "edge", "edge.*"]),
-    # The embedded real-speech corpus (and, later, the shipped models) travel inside the wheel.
-    package_data={"keras_audiosr": ["data/embedded/*/*.md", "data/embedded/*/*.csv", "data/embedded/*/*/*.flac"]},
+    # The embedded real-speech corpus and the shipped models (keras_audiosr.pretrained: weights, streaming
+    # .tflite files, their JSON sidecars and golden fixtures, model cards) travel inside the wheel.
+    package_data={"keras_audiosr": [
+        "data/embedded/*/*.md", "data/embedded/*/*.csv", "data/embedded/*/*/*.flac",
+        *(f"pretrained/*/*.{ext}" for ext in ("keras", "tflite", "json", "npy", "npz", "md")),
+    ]},
     install_requires=[
         # tensorflow-io and tensorflow-model-optimization are deliberately absent: neither works
         # with TF 2.21 / Keras 3 (see README, "Why not ...").

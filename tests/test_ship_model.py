@@ -1,0 +1,210 @@
+"""tools/ship_model.py: a run folder -> a shipped model folder that keras_audiosr.pretrained lists, loads and runs.
+
+The run is a tiny StreamingBWE saved by hand beside the config.json / metrics.json a recipe run writes
+(the keys ship_model reads), on the embedded real-speech corpus (held-out speaker p273); the slow test
+in test_pretrained_shipped.py ships a model trained by ``python -m recipes.streaming_bwe`` itself.
+"""
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("ai_edge_litert")
+
+import keras  # noqa: E402
+
+from keras_audiosr import pretrained  # noqa: E402
+from keras_audiosr.data import embedded_corpus_dir  # noqa: E402
+from keras_audiosr.models import StreamingBWE  # noqa: E402
+from keras_audiosr.models.saving import save_model  # noqa: E402
+from tests.corpus_helpers import make_vctk  # noqa: E402
+from tests.pretrained_checks import check_card, check_fixtures, check_stream  # noqa: E402
+from tools import ship_model  # noqa: E402
+
+NAME = "tiny-8k-16k"
+FAST = ["--modes", "float,int8", "--calibration-windows", "8", "--max-seconds", "1.5", "--no-progress"]
+
+
+def make_run(folder: Path, speakers=("speech16k/p273",), extra=None) -> Path:
+    """A finished tiny StreamingBWE run on the embedded corpus (and the corpus folder ``extra``, when given):
+    model.keras, config.json, metrics.json."""
+    keras.utils.set_random_seed(0)
+    model = StreamingBWE.from_size("tiny", ratio=2, hr_rate=16000,
+                                   degradation={"ratio": 2, "filter": "cheby1:8", "zero_phase": True},
+                                   training_degradations="speech-robust")
+    folder.mkdir(parents=True, exist_ok=True)
+    save_model(model, folder / "model.keras")
+    argv = ["--model-size", "tiny", "--epochs", "1", "--out", str(folder)]
+    (folder / "config.json").write_text(json.dumps({
+        "recipe": "streaming_bwe", "data_dir": None, "task": "multi", "test_speakers": None, "ratio": 2,
+        "hr_rate": 16000, "degradations": "speech-robust", "model_size": "tiny", "loss": "l2+mrstft", "argv": argv}))
+    (folder / "metrics.json").write_text(json.dumps({
+        "recipe": "streaming_bwe", "test_speakers": list(speakers), "model_size": "tiny", "epochs_run": 1,
+        "train_seconds": 2.0, "stopped_by_time_budget": False,
+        "data": {"corpora": [{"name": "speech16k", "root": str(embedded_corpus_dir()), "train_hours": 0.089}]
+                 + ([{"name": extra.name, "root": str(extra), "train_hours": 0.001}] if extra else [])}}))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ship")
+    # The run trained on two corpora; the held-out files (and calibration audio) are read from the first only.
+    run = make_run(root / "run", extra=make_vctk(root / "extra", speakers=("p901", "p902"), per_speaker=1))
+    out = root / "pretrained"
+    readme = root / "README.md"
+    readme.write_text(f"# x\n\n{ship_model.README_START}\nold text\n{ship_model.README_END}\n\n## after\n")
+    assert ship_model.main(["--run", str(run), "--name", NAME, "--out", str(out), "--readme", str(readme),
+                            "--data", str(embedded_corpus_dir()), *FAST]) == 0
+    return run, out
+
+
+@pytest.fixture
+def registry(shipped, monkeypatch):
+    monkeypatch.setenv("KERAS_AUDIOSR_PRETRAINED_DIR", str(shipped[1]))
+    return shipped[1]
+
+
+def test_folder_holds_the_model_its_streams_and_cards(shipped):
+    _, out = shipped
+    assert sorted(p.name for p in out.iterdir()) == [NAME]  # the temporary build folder is gone
+    folder = out / NAME
+    stems = [f"streaming_bwe_stream_{m}" for m in ("float", "int8")]
+    want = {"model.keras", "card.json", "MODEL_CARD.md"} | {f"{s}{ext}" for s in stems for ext in
+                                                            (".tflite", ".json", ".inputs.npz", ".expected.npz")}
+    assert {p.name for p in folder.iterdir()} == want
+    assert sum(p.stat().st_size for p in folder.iterdir()) < 1_000_000
+    assert oct(folder.stat().st_mode & 0o777) == oct(0o777 & ~_umask())
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_card_and_model_card(registry):
+    info = pretrained.info(NAME)
+    card = check_card(info)
+    assert (card["lr_rate"], card["hr_rate"], card["ratio"]) == (8000, 16000, 2)
+    assert card["test_speakers"] == ["speech16k/p273"] and "speech16k/p225" in card["train_speakers"]
+    assert {"extra/p901", "extra/p902"} <= set(card["train_speakers"])  # the run's training data, not only --data
+    assert card["training_command"] == "python -m recipes.streaming_bwe --model-size tiny --epochs 1 --out " + \
+        str(registry.parent / "run")
+    assert card["algorithmic_latency_ms"] == pytest.approx(1000 * (80 + card["lookahead"]) / 8000)
+    sources = {s["source"]: s for s in card["data_sources"]["sources"]}
+    assert set(sources) == {"VCTK", "LJ Speech"} and sources["VCTK"]["test_files"] == 1
+    assert sources["LJ Speech"]["test_files"] == 0
+    assert sorted(Path(p).name for p in card["data_sources"]["unknown"]) == ["p901_001.wav", "p902_001.wav"]
+    # The targets are judged against sinc on the same numbers the metrics report.
+    for system in ("int8", "model"):
+        for label, row in card["targets"][system]["by_degradation"].items():
+            m, sinc = card["metrics"][label][system], card["metrics"][label]["sinc"]
+            assert row["snr"]["met"] == (m["snr"] >= sinc["snr"] - 1.0)
+            assert row["lsd"]["met"] == (m["lsd"] <= 0.6 * sinc["lsd"])
+    # An untrained model is far below sinc in PESQ-WB: the card says so.
+    assert card["targets"]["int8"]["met"] is False
+    md = (info.folder / "MODEL_CARD.md").read_text()
+    for needle in ("CC BY 4.0", "CSTR", "University of Edinburgh", "public domain", "| own (`speech-robust`) | model |",
+                   "| telephone:mulaw |", "does **not** meet the targets", "PESQ-WB >= sinc + 0.1",
+                   "MMAC per second", "Algorithmic latency", "2 files have no licence in a manifest",
+                   "training audio (the training files of speech16k only)", "`extra`: 2 training files, 0 held-out files"):
+        assert needle in md, needle
+
+
+def test_readme_block_lists_the_shipped_model(shipped):
+    run, out = shipped
+    text = (out.parent / "README.md").read_text()
+    assert text.startswith("# x\n\n<!-- shipped-models:start -->\n| model | rates |") and text.endswith(
+        "<!-- shipped-models:end -->\n\n## after\n")
+    assert "old text" not in text
+    assert f"| `{NAME}` | 8000 -> 16000 Hz |" in text and "| no |" in text  # the untrained model misses the targets
+    assert f"([model card](pretrained/{NAME}/MODEL_CARD.md))" in text
+    assert "| own | model |" in text and "| telephone:mulaw | model |" in text and "|  | int8 |" in text
+
+
+def test_readme_without_markers_is_refused_before_any_work(shipped, tmp_path, capsys):
+    run, _ = shipped
+    (tmp_path / "README.md").write_text("# no markers\n")
+    args = ["--run", str(run), "--name", "x", "--out", str(tmp_path / "out"), "--readme", str(tmp_path / "README.md")]
+    assert ship_model.main(args) == 2
+    assert "needs the lines <!-- shipped-models:start --> and <!-- shipped-models:end --> once each" in \
+        capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_repository_readme_has_the_block():
+    assert ship_model.readme_text(Path(ship_model.__file__).resolve().parents[1] / "README.md")
+
+
+def test_pretrained_functions_on_the_shipped_folder(registry):
+    assert [m.name for m in pretrained.list()] == [NAME]
+    assert pretrained.for_rate(8000) == NAME
+    model = pretrained.load(NAME)
+    assert (model.lr_rate, model.hr_rate) == (8000, 16000)
+    y = np.asarray(model(np.zeros((1, 160, 1), "float32")))
+    assert y.shape == (1, 320, 1)
+    assert pretrained.tflite_path(NAME, "int8").name == "streaming_bwe_stream_int8.tflite"
+    assert pretrained.card_path(NAME).is_file()
+
+
+def test_tflite_files_match_their_fixtures_and_the_keras_model(registry):
+    model = pretrained.load(NAME)
+    for mode in ("float", "int8"):
+        path = pretrained.tflite_path(NAME, mode)
+        names = check_fixtures(path)
+        assert "output" in names and len(names) > 1  # the audio frame and every state tensor
+        check_stream(model, path)
+
+
+def test_rerun_replaces_the_folder_and_a_failure_keeps_it(shipped, monkeypatch, capsys):
+    run, out = shipped
+    before = {p.name: p.read_bytes() for p in (out / NAME).iterdir()}
+
+    def broken(*a, **k):
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr("edge.stateful.StreamingExporter", broken)  # fails after model.keras is copied
+    assert ship_model.main(["--run", str(run), "--name", NAME, "--out", str(out), *FAST]) == 2
+    assert "disk full (simulated)" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == [NAME]  # no partial folder left
+    assert {p.name: p.read_bytes() for p in (out / NAME).iterdir()} == before
+
+    # The swap itself: the new folder takes the name, the old one goes aside, nothing else is left.
+    new = out / ".new"
+    new.mkdir()
+    (new / "card.json").write_text("{}")
+    ship_model._swap_in(new, out / NAME, out / ".aside")
+    assert (out / NAME / "card.json").read_text() == "{}" and (out / ".aside" / "model.keras").is_file()
+    import shutil
+
+    shutil.rmtree(out / NAME)
+    (out / ".aside").rename(out / NAME)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--run", "{tmp}/nope", "--name", "x"], "--run {tmp}/nope: no such folder"),
+    (["--run", "{tmp}/empty", "--name", "x"], "no config.json, metrics.json, model.keras (is the run finished?"),
+    (["--run", "{run}", "--name", "Bad Name"], "--name 'Bad Name': use 1-64 lower-case letters"),
+    (["--run", "{run}", "--name", "x", "--modes", "float"], "--modes float: must include int8"),
+    (["--run", "{run}", "--name", "x", "--modes", "float,int4"], "unknown streaming mode 'int4'"),
+    (["--run", "{run}", "--name", "x", "--data", "{tmp}/nope"], "--data {tmp}/nope: no such folder"),
+    (["--run", "{run}", "--name", "x", "--data", "{tmp}/empty"],
+     "none of the run's held-out speakers (speech16k/p273) is in the corpus folders given"),
+])
+def test_bad_arguments_exit_2_with_one_line_and_write_nothing(tmp_path, capsys, args, message):
+    (tmp_path / "empty").mkdir()
+    run = make_run(tmp_path / "run") if "{run}" in " ".join(args) else None
+    fill = {"{tmp}": str(tmp_path), "{run}": str(run)}
+    args = [next((a.replace(k, v) for k, v in fill.items() if k in a), a) for a in args]
+    out = tmp_path / "out"
+    assert ship_model.main([*args, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("python -m tools.ship_model: error: ")
+    want = message
+    for k, v in fill.items():
+        want = want.replace(k, v)
+    assert want in err, err
+    assert not out.exists() or not any(out.iterdir())
