@@ -392,7 +392,7 @@ def main(argv=None) -> int:
 
     try:
         models = [load_model(m) for m in args.model]
-        train_utts = training_utterances(args.train_data)
+        train_utts = training_utterances(args.train_data, max(m.hr_rate for m in models))
         speakers = [s for s in args.test_speakers.split(",") if s] if args.test_speakers else None
         eval_utts, train_utts, note = separate_eval_and_train(eval_utts, train_utts, speakers)
     except (OSError, ValueError) as e:

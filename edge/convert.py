@@ -282,7 +282,7 @@ class GatedExporter:
 
         self.model = model
         self.plan = plan
-        self.train_utts = list(train_utts) if train_utts is not None else training_utterances(None)
+        self.train_utts = list(train_utts) if train_utts is not None else training_utterances(None, model.hr_rate)
         self.parity_files, self.parity_seconds = int(parity_files), float(parity_seconds)
         self.min_snr = {**self.min_snr_defaults, **(min_snr or {})}
         self.edge_ready = bool(strict or getattr(model, "edge_ready", False))
@@ -304,7 +304,7 @@ class GatedExporter:
     def parity_signals(self) -> list[np.ndarray]:
         """Low-rate signals for the parity gates: the first seconds of a few training files, degraded as in training."""
         if self._signals is None:
-            from keras_audiosr.data.patches import prepare_signal
+            from keras_audiosr.audio import read_at_rate as prepare_signal
             from keras_audiosr.degrade import Degradation, trim_to_multiple
 
             deg = Degradation.from_dict(self.model.degradation)
@@ -554,7 +554,7 @@ def convert_model(model, mode: str, out_dir, *, train_data=None, frame: int | No
 
     check_mode(mode)
     plan = make_plan(model, frame=frame, frame_ms=frame_ms)
-    exporter = Exporter(model, plan, training_utterances(train_data), progress=progress, **exporter_kwargs)
+    exporter = Exporter(model, plan, training_utterances(train_data, model.hr_rate), progress=progress, **exporter_kwargs)
     return exporter.export(mode, out_dir, name=name)
 
 
@@ -635,13 +635,13 @@ def main(argv=None) -> int:
             from edge.stateful import StreamingExporter, stateful_plan
 
             plan = stateful_plan(model, frame=args.frame, frame_ms=args.frame_ms)
-            exporter = StreamingExporter(model, plan.frame, training_utterances(args.train_data),
+            exporter = StreamingExporter(model, plan.frame, training_utterances(args.train_data, model.hr_rate),
                                          calibration_windows=args.calibration_windows or 256, min_snr=min_snr,
                                          strict=args.strict, progress=not args.no_progress)
         else:
             _check_window_form(model)
             plan = make_plan(model, frame=args.frame, frame_ms=args.frame_ms)
-            exporter = Exporter(model, plan, training_utterances(args.train_data),
+            exporter = Exporter(model, plan, training_utterances(args.train_data, model.hr_rate),
                                 calibration_windows=args.calibration_windows or 128, qat_steps=args.qat_steps,
                                 qat_learning_rate=args.qat_learning_rate, min_snr=min_snr, strict=args.strict,
                                 progress=not args.no_progress)

@@ -1,7 +1,8 @@
 """Training audio for calibration and quantization-aware fine-tuning, and the evaluation/training separation.
 
 Calibration windows and QAT patches come from TRAINING audio only: ``--train-data`` read with the
-package's corpus readers, or the embedded default corpus when none is given. Windows are drawn by
+package's corpus readers; without it, the packaged real speech (models up to 16 kHz) or the generated
+default corpus (higher rates). Windows are drawn by
 the training pipeline's :class:`keras_audiosr.data.CropSampler` from the prepared store, with the
 model's own rates and degradation, so the quantizer sees exactly what the model sees in use.
 """
@@ -14,12 +15,16 @@ import numpy as np
 __all__ = ["training_utterances", "training_windows", "separate_eval_and_train"]
 
 
-def training_utterances(train_data=None) -> list:
-    """Utterances of ``train_data`` (any folder :func:`keras_audiosr.data.load_corpus` reads), else the default corpus."""
-    from keras_audiosr.data import load_corpus, make_default_corpus
+def training_utterances(train_data=None, hr_rate: int | None = None) -> list:
+    """Utterances of ``train_data`` (any folder :func:`keras_audiosr.data.load_corpus` reads), else the
+    packaged real speech (16 kHz) for models up to 16 kHz, else the generated default corpus (48 kHz)."""
+    from keras_audiosr.data import embedded_corpus_dir, load_corpus, make_default_corpus
 
-    root = make_default_corpus() if train_data is None else Path(train_data).expanduser()
-    return load_corpus(root)
+    if train_data is not None:
+        return load_corpus(Path(train_data).expanduser())
+    if hr_rate is not None and int(hr_rate) <= 16000:
+        return load_corpus(embedded_corpus_dir())
+    return load_corpus(make_default_corpus())
 
 
 def training_windows(model, utts, length: int, max_windows: int = 128, seed: int = 0, progress: bool = True,

@@ -628,6 +628,6 @@ def export_streaming(model, mode: str, out_dir, *, frame: int | None = None, fra
 
     check_streaming_mode(mode)
     plan = stateful_plan(model, frame=frame, frame_ms=frame_ms)
-    exporter = StreamingExporter(model, plan.frame, training_utterances(train_data), progress=progress,
+    exporter = StreamingExporter(model, plan.frame, training_utterances(train_data, model.hr_rate), progress=progress,
                                  **exporter_kwargs)
     return exporter.export(mode, out_dir, name=name)

@@ -181,7 +181,9 @@ class StreamingUpsampler:
 
     ``process(frame)`` takes ``plan.frame`` new low-rate samples and returns ``plan.frame * ratio``
     high-rate samples, delayed by ``plan.lookahead`` low-rate samples (the first outputs are the
-    pre-roll). :meth:`run` streams a whole signal and returns output aligned with it.
+    pre-roll). :meth:`feed` takes any number of samples and :meth:`finish` flushes, both returning
+    output aligned with the input (the delay removed), so a file can be streamed block by block;
+    :meth:`run` streams a whole signal. :meth:`fork` gives an independent stream (one per channel).
 
     Args:
         fn: For a window plan, ``window [plan.window] float -> [plan.frame * ratio] float`` (a
@@ -242,12 +244,22 @@ class StreamingUpsampler:
         """Output delay in high-rate samples."""
         return self.plan.lookahead * self.plan.ratio
 
+    def fork(self) -> "StreamingUpsampler":
+        """A new, independent stream over the same model (its own states or buffer; the interpreter is shared,
+        so forks must be called from one thread): one per channel of a multi-channel signal."""
+        import copy
+
+        return type(self)(copy.copy(self.fn) if self.plan.stateful else self.fn, self.plan)
+
     def reset(self) -> None:
         """Forget the past: the buffer (or the model's states) back to zeros, as before the start of a signal."""
         if self.plan.stateful:
             self.fn.reset()
         else:
             self._buffer = np.zeros(self.plan.window, np.float32)
+        self._pending = np.zeros(0, np.float32)
+        self._fed = 0       # low-rate samples given to feed() since the reset
+        self._emitted = 0   # high-rate samples produced since the reset, the pre-roll included
 
     def process(self, frame: np.ndarray) -> np.ndarray:
         """Shift ``plan.frame`` new low-rate samples in; return the high-rate output of the frame ``lookahead`` behind."""
@@ -261,23 +273,53 @@ class StreamingUpsampler:
         self._buffer[-f:] = frame
         return np.asarray(self.fn(self._buffer.copy()), np.float32).reshape(-1)
 
+    def _aligned(self, outputs: list) -> np.ndarray:
+        y = np.concatenate(outputs) if outputs else np.zeros(0, np.float32)
+        skip = min(len(y), max(0, self.delay - self._emitted))
+        self._emitted += len(y)
+        return y[skip:]
+
+    def feed(self, x: np.ndarray) -> np.ndarray:
+        """Stream any number of low-rate samples; returns the high-rate output aligned with the input so far.
+
+        Samples short of a whole frame wait for the next call; the output lags the input by the
+        lookahead until :meth:`finish`. Do not mix with :meth:`process` on one stream.
+        """
+        x = np.asarray(x, np.float32).reshape(-1)
+        f = self.plan.frame
+        buf = np.concatenate([self._pending, x]) if self._pending.size else x
+        n = buf.size // f
+        outputs = [self.process(buf[k * f:(k + 1) * f]) for k in range(n)]
+        self._pending = buf[n * f:].copy()
+        self._fed += x.size
+        return self._aligned(outputs)
+
+    def finish(self) -> np.ndarray:
+        """End the stream: complete the last frame and flush the lookahead with zeros; returns the rest of the
+        output, so that everything :meth:`feed` and this returned is ``ratio`` times the samples fed. Resets."""
+        f, r = self.plan.frame, self.plan.ratio
+        total_calls = -(-(self._fed + self.plan.lookahead) // f)
+        padded = np.zeros((total_calls - self._emitted // (f * r)) * f, np.float32)
+        padded[:self._pending.size] = self._pending
+        before = max(0, self._emitted - self.delay)
+        y = self._aligned([self.process(padded[k * f:(k + 1) * f]) for k in range(padded.size // f)])
+        y = y[:self._fed * r - before]
+        self.reset()
+        return y
+
     def run(self, x: np.ndarray, progress: bool = False, desc: str = "stream") -> np.ndarray:
         """Stream the whole low-rate signal ``x`` (``[time]``) and return ``[time * ratio]`` aligned output.
 
         The last frame is completed with zeros and zeros are fed after the signal until the lookahead
-        has been flushed. Resets the buffer first.
+        has been flushed (:meth:`finish`). Resets the buffer first.
         """
         from tqdm import tqdm
 
         x = np.asarray(x, np.float32).reshape(-1)
         if x.size == 0:
             raise ValueError("StreamingUpsampler.run: empty signal")
-        f, r = self.plan.frame, self.plan.ratio
-        n_calls = -(-(x.size + self.plan.lookahead) // f)
-        padded = np.zeros(n_calls * f, np.float32)
-        padded[:x.size] = x
+        f = self.plan.frame
         self.reset()
-        out = [self.process(padded[k * f:(k + 1) * f])
-               for k in tqdm(range(n_calls), desc=desc, unit="frame", disable=not progress, leave=False)]
-        y = np.concatenate(out)
-        return y[self.delay:self.delay + x.size * r]
+        out = [self.feed(x[k:k + f])
+               for k in tqdm(range(0, x.size, f), desc=desc, unit="frame", disable=not progress, leave=False)]
+        return np.concatenate(out + [self.finish()])

@@ -1,12 +1,13 @@
-"""The ``keras-audiosr`` command line: upsample, resample, degrade, evaluate, info.
+"""The ``keras-audiosr`` command line: upsample, models, resample, degrade, evaluate, info.
 
 Run ``keras-audiosr <command> --help`` for each command's options. Errors in the input (a missing
 or unreadable file, a bad model, a wrong rate, an output that exists or cannot be written) print
 ``keras-audiosr: error: <file>: <problem>`` and exit with status 2, after checks that run before
 any work; nothing is left half-written, also on Ctrl-C (status 130) or SIGTERM (status 143).
 
-Start-up is fast: TensorFlow is imported only by the commands that run a model (upsample,
-evaluate, info), with its start-up log lines hidden unless ``--verbose``. Python warnings print as
+Start-up is fast: TensorFlow is imported only by the commands that run a Keras model (upsample,
+evaluate, info; not ``upsample --tflite``, which runs LiteRT), with its start-up log lines hidden
+unless ``--verbose``. Python warnings print as
 one line, ``keras-audiosr: warning: <message>``.
 """
 from __future__ import annotations
@@ -92,24 +93,40 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser(
-        "upsample", formatter_class=_Formatter, help="upsample sound files with a trained model",
-        description="Upsample sound files with a trained model and write them at the model's high rate.\n\n"
+        "upsample", formatter_class=_Formatter, help="upsample sound files with a shipped or trained model",
+        description="Upsample sound files with a model and write them at the model's high rate.\n\n"
                     "  upsample IN OUT             one file to one file\n"
                     "  upsample IN... OUTDIR       several files and/or folders into a folder\n\n"
+                    "With no --model, each input gets the shipped model for its sample rate (see\n"
+                    f"'{PROG} models'; --to picks the output rate when several fit), so inputs at different\n"
+                    "rates may use different models; an input whose rate no shipped model takes is an error\n"
+                    "before any work. The chosen model is named on stderr. --model takes a shipped model's\n"
+                    "name, a .keras file, or a stateful streaming .tflite exported by edge.convert.\n\n"
                     "A folder given as IN is searched recursively for sound files, and each one is written at its\n"
                     "path relative to that folder under OUTDIR (files given directly go to OUTDIR/NAME). OUT is a\n"
                     "folder when there are several inputs, an input is a folder, OUT is an existing folder, or OUT\n"
                     "ends with '/'. Existing outputs are refused unless --overwrite; inputs and outputs are all\n"
                     "checked before any work. One progress bar covers all files.\n\n"
-                    "Inputs should be at the model's low rate; a file at any other rate is first resampled to it\n"
-                    "(high quality, with a notice). Any length is processed in overlapping, cross-faded chunks, so\n"
-                    "memory stays bounded; channels are upsampled one by one. Every output is written atomically.",
-        epilog=f"examples:\n  {PROG} upsample speech_8k.wav speech_16k.wav --model runs/unet/model.keras\n"
+                    "With --model, inputs should be at the model's low rate; a file at any other rate is first\n"
+                    "resampled to it (high quality, with a notice). Any length is processed in overlapping,\n"
+                    "cross-faded chunks (a .tflite: streamed frame by frame with its states), so memory stays\n"
+                    "bounded; channels are upsampled one by one. Every output is written atomically.",
+        epilog=f"examples:\n  {PROG} upsample speech_8k.wav speech_16k.wav\n"
+               f"  {PROG} upsample speech_16k.wav speech_48k.wav --to 48000 --tflite\n"
                f"  {PROG} upsample recordings_8k/ extra.wav out_16k/ --model runs/unet/model.keras")
     p.add_argument("inputs", nargs="+", metavar="IN", help=f"sound file or folder to upsample ({exts})")
     p.add_argument("output", metavar="OUT",
                    help=f"output file (its extension picks the format: {exts}) or folder")
-    p.add_argument("--model", "-m", required=True, metavar="M.keras", help="trained model saved by keras_audiosr")
+    p.add_argument("--model", "-m", default=None, metavar="M",
+                   help=f"a shipped model's name ('{PROG} models'), a .keras model saved by keras_audiosr, or a "
+                        "stateful streaming .tflite exported by edge.convert (default: the shipped model for each "
+                        "input's sample rate)")
+    p.add_argument("--to", type=_positive_int, default=None, metavar="HZ",
+                   help="output rate, e.g. 16000 or 48000: picks among the shipped models for the input's rate "
+                        "(default: the lowest they offer); with --model, checked against the model's")
+    p.add_argument("--tflite", action="store_true",
+                   help="run the shipped model's int8 streaming .tflite through LiteRT (needs ai-edge-litert) "
+                        "instead of its Keras form")
     _add_chunking(p)
     p.add_argument("--subtype", default=None, help=_SUBTYPE_HELP)
     p.add_argument("--fade", choices=("cosine", "linear"), default="cosine", help="cross-fade shape between chunks")
@@ -117,6 +134,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     _add_common(p)
     p.set_defaults(func=_cmd_upsample, needs_tensorflow=True)
+
+    p = sub.add_parser(
+        "models", formatter_class=_Formatter, help="list the models shipped with the package",
+        description="List the models shipped inside the package: name, rates (in -> out Hz), size on disk,\n"
+                    "parameters, and the headline metrics of the model card (PESQ-WB and SNR of the model\n"
+                    "beside the sinc baseline, under the sinc-resampler input degradation). Use a name with\n"
+                    f"'{PROG} upsample --model NAME' or '{PROG} info --model NAME'; upsample without --model\n"
+                    "picks one by the input's rate.",
+        epilog=f"example: {PROG} models --json")
+    p.add_argument("--json", action="store_true", help="print every card's facts as JSON")
+    _add_common(p)
+    p.set_defaults(func=_cmd_models, needs_tensorflow=False)
 
     p = sub.add_parser(
         "resample", formatter_class=_Formatter, help="change a sound file's sample rate (any rate to any rate)",
@@ -186,7 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "--plot are checked before any work.",
         epilog=f"example: {PROG} evaluate --model model.keras --data vctk/wav48/p360 --degradations own,resample "
                f"--json eval.json --markdown eval.md")
-    p.add_argument("--model", "-m", required=True, metavar="M.keras", help="trained model saved by keras_audiosr")
+    p.add_argument("--model", "-m", required=True, metavar="M",
+                   help=f"a shipped model's name ('{PROG} models') or a .keras model saved by keras_audiosr")
     p.add_argument("--data", "-d", required=True, nargs="+", metavar="DIR_OR_FILE",
                    help=f"sound files, or folders searched recursively for {exts} files (sorted)")
     p.add_argument("--degradations", default=None, metavar="NAMES",
@@ -210,10 +240,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.set_defaults(func=_cmd_evaluate, needs_tensorflow=True)
 
-    p = sub.add_parser("info", formatter_class=_Formatter, help="show a saved model's rates, degradation and size",
-                       description="Print what a saved model takes and returns: its ratio, low and high sample\n"
-                                   "rates, the degradation its training inputs were made with, and its size.")
-    p.add_argument("--model", "-m", required=True, metavar="M.keras", help="model saved by keras_audiosr")
+    p = sub.add_parser("info", formatter_class=_Formatter, help="show a model's rates, degradation and size",
+                       description="Print what a saved or shipped model takes and returns: its ratio, low and high\n"
+                                   "sample rates, the degradation its training inputs were made with, and its size\n"
+                                   "(for a shipped model also its description, files and model card).")
+    p.add_argument("--model", "-m", required=True, metavar="M",
+                   help=f"a shipped model's name ('{PROG} models') or a .keras model saved by keras_audiosr")
     p.add_argument("--json", action="store_true", help="print the facts as JSON")
     _add_common(p)
     p.set_defaults(func=_cmd_info, needs_tensorflow=True)
@@ -238,10 +270,12 @@ def _check_audio_output(path: Path, overwrite: bool) -> None:
     check_writable(path)
 
 
-def _require_model(path) -> None:
-    """Fail fast, before TensorFlow starts, on a model path that does not exist."""
-    if not Path(path).exists():
-        raise FileNotFoundError(f"{path}: model file not found")
+def _resolve_model(text):
+    """``(path, ModelInfo or None)`` of a ``--model`` value (a file, or a shipped model's name), before
+    TensorFlow starts; :class:`~keras_audiosr.pretrained.PretrainedError` naming it when it is neither."""
+    from keras_audiosr import pretrained
+
+    return pretrained.resolve(text)
 
 
 def _require_file(path: Path) -> None:
@@ -278,6 +312,57 @@ def _upsample_pairs(inputs: list[str], output: str) -> tuple[list[tuple[Path, Pa
     return pairs, True
 
 
+def _upsample_sources(args, pairs, infos) -> list[tuple[str, Path, object]]:
+    """``(kind, path, card)`` per pair: ``kind`` is ``"keras"`` or ``"tflite"``; ``card`` the shipped model's
+    :class:`~keras_audiosr.pretrained.ModelInfo` (None for a user's file). Every check, no loading."""
+    from keras_audiosr import pretrained
+
+    if args.model is not None:
+        path, card = _resolve_model(args.model)
+        if path.suffix.lower() == ".tflite":
+            return [("tflite", path, None)] * len(pairs)
+        if args.tflite:
+            if card is None:
+                raise ValueError(f"{path}: --tflite runs a shipped model's int8 streaming .tflite; for a model of "
+                                 f"your own, export it ('python -m edge.convert --model {path} --mode int8 "
+                                 f"--streaming --out DIR') and pass that .tflite as --model")
+            path = pretrained.tflite_path(card.name, "int8")
+        if card is not None and args.to is not None and card.hr_rate != args.to:
+            raise ValueError(f"--to {args.to}: shipped model {card.name!r} upsamples {card.lr_rate} -> "
+                             f"{card.hr_rate} Hz")
+        return [("tflite" if args.tflite else "keras", path, card)] * len(pairs)
+    chosen = {}
+    for (src, _), info in zip(pairs, infos):
+        rate = int(info.samplerate)
+        if rate not in chosen:
+            try:
+                chosen[rate] = pretrained.info(pretrained.for_rate(rate, args.to))
+            except pretrained.PretrainedError as e:
+                raise pretrained.PretrainedError(f"{src}: {e}") from None
+    out = []
+    for info in infos:
+        card = chosen[int(info.samplerate)]
+        path = pretrained.tflite_path(card.name, "int8") if args.tflite else card.folder / card.keras_file
+        out.append(("tflite" if args.tflite else "keras", path, card))
+    return out
+
+
+def _load_streamer(path: Path, verbose: bool = False):
+    """A frame streamer over the ``.tflite`` at ``path`` (LiteRT, no TensorFlow), for
+    :func:`keras_audiosr.inference.upsample_files`; the runtime's start-up line hidden unless ``verbose``."""
+    from keras_audiosr.utils import quiet_native_stderr
+
+    try:
+        import ai_edge_litert  # noqa: F401
+    except ImportError:
+        raise ImportError(f"{path}: running a .tflite needs the LiteRT runtime: pip install ai-edge-litert "
+                          f"(or keras-audiosr[edge])") from None
+    from edge.streaming import StreamingUpsampler
+
+    with quiet_native_stderr(verbose):
+        return StreamingUpsampler.from_tflite(path)
+
+
 def _cmd_upsample(args) -> int:
     from keras_audiosr.inference import check_pairs, upsample_files
     from keras_audiosr.utils import check_writable
@@ -285,15 +370,33 @@ def _cmd_upsample(args) -> int:
     pairs, to_folder = _upsample_pairs(args.inputs, args.output)
     for _, dst in pairs:
         _check_output_extension(dst)
-    check_pairs(pairs, overwrite=args.overwrite)
+    infos = check_pairs(pairs, overwrite=args.overwrite)
     for dst in {dst.parent: dst for _, dst in pairs}.values():
         check_writable(dst)
-    _require_model(args.model)
-    _start_tensorflow(args)
-    from keras_audiosr.models.saving import load_model
+    sources = _upsample_sources(args, pairs, infos)
+    distinct = {}
+    for kind, path, card in sources:
+        distinct.setdefault((kind, path), card)
+    for (kind, path), card in distinct.items():
+        if card is not None:
+            n = sum(1 for s in sources if s[:2] == (kind, path))
+            which = pairs[0][0] if len(pairs) == 1 else f"{n} file(s) at {card.lr_rate} Hz"
+            form = "int8 streaming .tflite, LiteRT" if kind == "tflite" else "Keras"
+            print(f"model: {card.name} ({card.lr_rate} -> {card.hr_rate} Hz, {form}) for {which}", file=sys.stderr)
+    loaded = {path: _load_streamer(path, bool(getattr(args, "verbose", False)))
+              for kind, path in distinct if kind == "tflite"}
+    if any(kind == "keras" for kind, _ in distinct):
+        _start_tensorflow(args)
+        from keras_audiosr.models.saving import load_model
 
-    model = load_model(args.model)
-    results = upsample_files(model, pairs, overwrite=args.overwrite, progress=not args.quiet, chunk=args.chunk,
+        loaded.update({path: load_model(path) for kind, path in distinct if kind == "keras"})
+    if args.to is not None:
+        for path, m in loaded.items():
+            hr = int(m.plan.lr_rate * m.plan.ratio) if hasattr(m, "plan") else int(m.hr_rate)
+            if hr != args.to:
+                raise ValueError(f"--to {args.to}: {path} upsamples to {hr} Hz")
+    models = [loaded[path] for _, path, _ in sources]
+    results = upsample_files(models, pairs, overwrite=args.overwrite, progress=not args.quiet, chunk=args.chunk,
                              overlap=args.overlap, batch_size=args.batch_size, subtype=args.subtype, fade=args.fade)
     if not to_folder:
         info = results[0]
@@ -302,8 +405,67 @@ def _cmd_upsample(args) -> int:
     else:
         seconds = sum(r["seconds"] for r in results)
         elapsed = sum(r["elapsed"] for r in results)
-        print(f"wrote {len(results)} file(s) under {args.output}: {seconds:.2f} s of audio at {model.hr_rate} Hz, "
+        rates = "/".join(str(r) for r in sorted({r["out_rate"] for r in results}))
+        print(f"wrote {len(results)} file(s) under {args.output}: {seconds:.2f} s of audio at {rates} Hz, "
               f"in {elapsed:.1f} s")
+    return 0
+
+
+def _headline(metrics: dict) -> str:
+    """One line of a card's headline metrics: PESQ-WB and SNR of the model beside sinc under the sinc-resampler
+    input (``metrics[degradation][system][metric]``, the evaluation suite's means), else its flat numbers."""
+    def num(v, digits):
+        return f"{v:.{digits}f}" if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
+
+    if not metrics:
+        return ""
+    nested = {k: v for k, v in metrics.items() if isinstance(v, dict)}
+    if nested:
+        deg = "resample" if "resample" in nested else next(iter(nested))
+        systems = nested[deg]
+        if all(isinstance(v, dict) for v in systems.values()):
+            model = systems.get("model") or next(iter(systems.values()), {})
+            others = [s for s in ("model_int8", "int8", "sinc") if isinstance(systems.get(s), dict)]
+            parts = []
+            for key, label, digits, unit in (("pesq", "PESQ-WB", 2, ""), ("snr", "SNR", 1, " dB")):
+                if key in model:
+                    extra = ", ".join(f"{'int8' if 'int8' in s else s} {num(systems[s][key], digits)}"
+                                      for s in others if key in systems[s])
+                    parts.append(f"{label} {num(model[key], digits)}{unit}" + (f" ({extra})" if extra else ""))
+            if parts:
+                return f"{', '.join(parts)}; {deg} input"
+    flat = {k: v for k, v in metrics.items() if not isinstance(v, dict)}
+    return ", ".join(f"{k} {num(v, 2)}" for k, v in flat.items())
+
+
+def _cmd_models(args) -> int:
+    import json
+
+    from keras_audiosr import pretrained
+
+    models = pretrained.list()
+    if args.json:
+        print(json.dumps([{"name": m.name, "lr_rate": m.lr_rate, "hr_rate": m.hr_rate, "ratio": m.ratio,
+                           "description": m.description, "size_bytes": m.size_bytes,
+                           "parameters": m.facts.get("parameters"), "folder": str(m.folder),
+                           "keras": m.keras_file, "tflite": m.tflite, "metrics": m.metrics,
+                           "facts": m.facts} for m in models], indent=2))
+        return 0
+    if not models:
+        print(f"no models ship with this installation (looked in {pretrained.models_dir()}); train one with a "
+              f"recipe and pass it as --model M.keras")
+        return 0
+    print(f"{len(models)} shipped model(s), in {pretrained.models_dir()}:")
+    width = max(len(m.name) for m in models)
+    for m in models:
+        params = m.facts.get("parameters")
+        cols = [f"{m.lr_rate} -> {m.hr_rate} Hz", f"{m.size_bytes / 1e6:.1f} MB"]
+        if isinstance(params, (int, float)):
+            cols.append(f"{int(params):,} parameters")
+        print(f"  {m.name:<{width}}  " + ",  ".join(cols))
+        for line in (m.description, _headline(m.metrics)):
+            if line:
+                print(f"  {'':<{width}}  {line}")
     return 0
 
 
@@ -398,13 +560,13 @@ def _cmd_evaluate(args) -> int:
             check_writable(out)
     if args.plot:
         check_writable(Path(args.plot) / "spectrogram.png")
-    _require_model(args.model)
+    model_path, _ = _resolve_model(args.model)
     _start_tensorflow(args)
     from keras_audiosr.evaluation import evaluate_suite, format_suite, format_suite_markdown, resolve_degradations
     from keras_audiosr.inference import load_model
     from keras_audiosr.utils import write_json, write_text_atomic
 
-    model = load_model(args.model)
+    model = load_model(model_path)
     inputs = resolve_degradations(model, degradations, seed=args.seed)  # rate and ratio checks before the work
     if not args.quiet:
         print(f"evaluating {len(paths)} file(s) under {len(inputs)} input degradation(s): "
@@ -412,7 +574,7 @@ def _cmd_evaluate(args) -> int:
     report = evaluate_suite(model, paths, degradations=degradations, baselines=names,
                             with_pesq=False if args.no_pesq else None, plot_dir=args.plot, progress=not args.quiet,
                             seed=args.seed, chunk=args.chunk, overlap=args.overlap)
-    report["model_path"] = str(args.model)
+    report["model_path"] = str(model_path)
     print(format_suite(report, per_file=args.per_file))
     if args.json:
         write_json(args.json, report)
@@ -431,21 +593,32 @@ def _cmd_info(args) -> int:
 
     from keras_audiosr.degrade import Degradation
 
-    _require_model(args.model)
+    path, card = _resolve_model(args.model)
     _start_tensorflow(args)
     from keras_audiosr.models.saving import load_model
 
-    model = load_model(args.model)
+    model = load_model(path)
     cfg = model.audio_config() if hasattr(model, "audio_config") else {
         "ratio": model.ratio, "lr_rate": model.lr_rate, "hr_rate": model.hr_rate, "degradation": model.degradation}
-    facts = {"model": str(args.model), "class": type(model).__name__, "parameters": int(model.count_params()),
+    facts = {"model": str(path), "class": type(model).__name__, "parameters": int(model.count_params()),
              **cfg, "degradation_text": Degradation.from_dict(cfg["degradation"]).describe(cfg["hr_rate"])}
+    if card is not None:
+        facts["shipped"] = {"name": card.name, "description": card.description,
+                            "tflite": {k: str(card.folder / v) for k, v in card.tflite.items()},
+                            "card": str(card.folder / "MODEL_CARD.md"), "size_bytes": card.size_bytes,
+                            "metrics": card.metrics}
     if args.json:
         print(json.dumps(facts, indent=2))
         return 0
     lines = [("model", facts["model"]), ("class", facts["class"]), ("parameters", f"{facts['parameters']:,}"),
              ("input", f"{facts['lr_rate']} Hz"), ("output", f"{facts['hr_rate']} Hz (ratio {facts['ratio']})"),
              ("trained on inputs made by", facts["degradation_text"])]
+    if card is not None:
+        lines[:0] = [("shipped model", card.name + (f": {card.description}" if card.description else ""))]
+        lines += [("streaming .tflite", ", ".join(f"{k} {v}" for k, v in facts["shipped"]["tflite"].items()) or "none"),
+                  ("model card", facts["shipped"]["card"])]
+        if _headline(card.metrics):
+            lines.append(("headline metrics", _headline(card.metrics)))
     width = max(len(k) for k, _ in lines)
     for k, v in lines:
         print(f"{k + ':':<{width + 1}}  {v}")
@@ -502,7 +675,14 @@ def main(argv=None) -> int:
         return int(e.code) if isinstance(e.code, int) else (0 if e.code is None else 2)
     with _command_context():
         try:
-            return int(args.func(args) or 0)
+            status = int(args.func(args) or 0)
+            sys.stdout.flush()
+            return status
+        except BrokenPipeError:  # the reader went away (`keras-audiosr models | head`): not an error of ours
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
         except (AudioError, ValueError, ImportError, OSError) as e:
             print(f"{PROG}: error: {_error_text(e)}", file=sys.stderr)
             return 2

@@ -51,7 +51,7 @@ from keras_audiosr.inference import upsample_array
 from keras_audiosr.metrics import evaluate_pair, pesq_available, snr
 
 __all__ = ["OWN", "SUITE_BASELINES", "SUITE_METRICS", "SuiteInput", "check_degradation_names", "default_degradations",
-           "draw_for_file", "evaluate_files", "evaluate_signal", "evaluate_suite", "finite_mean", "format_suite",
+           "choose_high_band_trim", "draw_for_file", "evaluate_files", "evaluate_signal", "evaluate_suite", "finite_mean", "format_suite",
            "format_suite_markdown", "format_table", "resolve_degradations", "suite_summary", "training_degradations"]
 
 _LABELS = {"snr": "SNR", "snr_lb": "LB-SNR", "lsd": "LSD", "lsd_hf": "LSD-HF", "pesq": "PESQ"}
@@ -399,7 +399,7 @@ def evaluate_files(model, paths, *, baselines=("spline",), with_pesq=None, plot_
     """Evaluate ``model`` on each sound file in ``paths``, each the high-rate reference of itself, one at a time.
 
     Each file is read, mixed to mono and resampled down to ``model.hr_rate``
-    (:func:`keras_audiosr.data.prepare_signal`), cut to its first ``max_seconds`` when given; a file
+    (:func:`keras_audiosr.audio.read_at_rate`), cut to its first ``max_seconds`` when given; a file
     whose rate is below ``model.hr_rate`` is an :class:`~keras_audiosr.audio.AudioError` naming it.
     The input is made by ``degradation``: ``None`` for the model's own (its recorded spec, or the set
     it was trained on drawn per file with ``seed``), a spec, a
@@ -418,7 +418,7 @@ def evaluate_files(model, paths, *, baselines=("spline",), with_pesq=None, plot_
     ``-inf`` SNR of a silent file), counted per system and metric in ``mean_excluded``. A same-rate
     model (``ratio == 1``) also gets the system ``"input"``.
     """
-    from keras_audiosr.data.patches import prepare_signal
+    from keras_audiosr.audio import read_at_rate as prepare_signal
 
     paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
     if not paths:
@@ -722,3 +722,41 @@ def format_suite_markdown(report: dict, per_corpus: bool = False, systems=None, 
         notes.append(f"- **{label}** ({spec}): {rep['degradation_text']}"
                      + (f". Note: {rep['note']}" if rep.get("note") else ""))
     return "\n".join(lines + [""] + notes)
+
+
+def choose_high_band_trim(model, paths, *, degradations=("resample",), candidates_db=(0, -3, -6, -9, -12, -15, -20, -25),
+                          lsd_ratio: float = 0.6, max_seconds: float | None = 8.0, progress: bool = False,
+                          log=print) -> tuple[float, list[dict]]:
+    """The level of the band a model adds that scores best on ``paths`` (use TRAINING files, never the test split).
+
+    For each trim in ``candidates_db`` (applied with ``model.trim_high_band``, e.g. a
+    :class:`~keras_audiosr.models.StreamingBWE`) the model and sinc are scored under ``degradations``;
+    the choice is the trim with the highest mean PESQ-WB among those whose mean LSD stays at most
+    ``lsd_ratio`` x sinc's (the loudest trim when none does). PESQ-WB counts an invented high band as
+    noise and LSD rewards it, so this sets the operating point between the two. The model is left
+    with the chosen trim applied. Returns ``(chosen trim in dB, [{"trim_db", "pesq", "lsd", "snr",
+    "sinc_pesq", "sinc_lsd", "sinc_snr"}, ...])``.
+    """
+    if not callable(getattr(model, "trim_high_band", None)):
+        raise ValueError(f"choose_high_band_trim: {type(model).__name__} has no trim_high_band")
+    if not pesq_available():
+        raise ImportError("choose_high_band_trim needs PESQ-WB: pip install pesq")
+    rows, applied = [], 0.0
+    for db in candidates_db:
+        model.trim_high_band(float(db) - applied)
+        applied = float(db)
+        rep = evaluate_suite(model, list(paths), degradations=list(degradations), baselines=("sinc",), with_pesq=True,
+                             progress=progress, max_seconds=max_seconds)
+        means = [rep["degradations"][lb]["mean"] for lb in rep["order"]]
+        row = {"trim_db": float(db)}
+        for system, prefix in (("model", ""), ("sinc", "sinc_")):
+            for m in ("pesq", "lsd", "snr"):
+                row[prefix + m] = float(np.mean([mean[system][m] for mean in means]))
+        rows.append(row)
+        if log:
+            log(f"high-band trim {db:+.0f} dB: PESQ-WB {row['pesq']:.3f} (sinc {row['sinc_pesq']:.3f}), "
+                f"LSD {row['lsd']:.3f} (sinc {row['sinc_lsd']:.3f}), SNR {row['snr']:.2f} dB")
+    allowed = [r for r in rows if r["lsd"] <= lsd_ratio * r["sinc_lsd"]] or [max(rows, key=lambda r: r["trim_db"])]
+    best = max(allowed, key=lambda r: r["pesq"])["trim_db"]
+    model.trim_high_band(best - applied)
+    return best, rows

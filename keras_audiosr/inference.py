@@ -15,6 +15,11 @@ is about 362 low-rate samples at ratio 2.
 Chunk starts are multiples of the model's shift period (the ``multiple`` of its
 :class:`~keras_audiosr.layers.PadToMultiple` layers): a model with strided convolutions gives the
 same output for a shifted input only when the shift is a multiple of its total stride.
+
+The file functions also take a frame streamer instead of a Keras model: an object with ``feed``,
+``finish``, ``fork`` and ``plan`` such as :class:`edge.streaming.StreamingUpsampler` (e.g. over an
+exported stateful ``.tflite`` run by LiteRT). Files are then streamed block by block through it,
+one stream per channel, with no chunks and no cross-fades.
 """
 from __future__ import annotations
 
@@ -156,6 +161,67 @@ def _stream(model, blocks: Iterable[np.ndarray], plan: _Plan, channels: int, bar
                 bar.update(1)
 
 
+def _is_streamer(model) -> bool:
+    return all(callable(getattr(model, a, None)) for a in ("feed", "finish", "fork")) and hasattr(model, "plan")
+
+
+class _ChunkEngine:
+    """A Keras model run on overlapping, cross-faded chunks (the module docstring)."""
+
+    unit = "chunk"
+
+    def __init__(self, model, chunk, overlap, batch_size, fade):
+        self.model, self.plan = model, _Plan(model, chunk, overlap, batch_size, fade)
+        self.lr_rate, self.hr_rate, self.name = int(model.lr_rate), int(model.hr_rate), model.name
+        self.blocksize = self.plan.hop * self.plan.batch_size
+
+    def units(self, n_lr: int) -> int:
+        return self.plan.n_chunks(n_lr)
+
+    def stream(self, blocks, channels: int, bar=None) -> Iterator[np.ndarray]:
+        return _stream(self.model, blocks, self.plan, channels, bar)
+
+
+class _FrameEngine:
+    """A frame streamer (:class:`edge.streaming.StreamingUpsampler`), one independent stream per channel,
+    fed ``blocksize`` low-rate samples at a time (the progress unit)."""
+
+    unit = "block"
+
+    def __init__(self, streamer):
+        plan = streamer.plan
+        self.streamer = streamer
+        self.lr_rate, self.hr_rate = int(plan.lr_rate), int(plan.lr_rate * plan.ratio)
+        self.name = str(getattr(streamer.fn, "name", "stream"))
+        self.blocksize = int(plan.frame) * 100
+
+    def units(self, n_lr: int) -> int:
+        return max(1, -(-n_lr // self.blocksize))
+
+    def stream(self, blocks, channels: int, bar=None) -> Iterator[np.ndarray]:
+        streams = [self.streamer.fork() for _ in range(channels)]
+        b = self.blocksize
+
+        def checked(parts):
+            y = np.stack(parts, axis=1)
+            if not np.all(np.isfinite(y)):
+                raise ValueError(f"model {self.name!r} produced NaN or Inf output")
+            return y
+
+        for block in blocks:
+            for k in range(0, len(block), b):
+                y = checked([s.feed(block[k:k + b, c]) for c, s in enumerate(streams)])
+                if bar is not None:
+                    bar.update(1)
+                if len(y):
+                    yield y
+        yield checked([s.finish() for s in streams])
+
+
+def _engine(model, chunk=16384, overlap=1024, batch_size=4, fade="cosine"):
+    return _FrameEngine(model) if _is_streamer(model) else _ChunkEngine(model, chunk, overlap, batch_size, fade)
+
+
 def upsample_array(model, x_lr, *, chunk: int = 16384, overlap: int = 1024, batch_size: int = 4,
                    progress: bool = False, fade: str = "cosine") -> np.ndarray:
     """Upsample ``x_lr`` (``[time]`` or ``[time, channels]``, at ``model.lr_rate``) to ``ratio * time`` samples.
@@ -231,17 +297,20 @@ def upsample_file(model, in_path, out_path, *, chunk: int = 16384, overlap: int 
                   warn_clipping: bool = True) -> dict:
     """Upsample the sound file ``in_path`` with ``model`` and write ``out_path`` at ``model.hr_rate``.
 
-    A file at ``model.lr_rate`` is streamed in blocks, so memory stays bounded by the chunk and
-    batch sizes whatever its length. A file at another rate is first resampled whole to
-    ``model.lr_rate`` (high quality, see :func:`keras_audiosr.audio.resample`; with a notice on
-    stderr; memory then grows with the file). Each channel is upsampled separately. The output
-    format follows ``out_path``'s extension; ``subtype=None`` keeps the input's subtype where the
-    output format allows it, else the format's default (PCM_16 for WAV/FLAC). Integer subtypes
-    clip samples outside [-1, 1]: one :class:`~keras_audiosr.audio.ClippingWarning` at the end
-    names the count and the float subtype that keeps them (unless ``warn_clipping=False``).
-    The output is written atomically: on any error (bad input block, model failure, interrupt)
-    nothing is left at ``out_path`` and no temporary file remains. ``bar``: a tqdm bar (counting
-    chunks) to advance instead of this file's own (``progress``).
+    ``model``: a Keras model (run on chunks) or a frame streamer such as
+    :class:`edge.streaming.StreamingUpsampler` (streamed; ``chunk``, ``overlap``, ``batch_size``
+    and ``fade`` do not apply). A file at ``model.lr_rate`` is streamed in blocks, so memory stays
+    bounded by the chunk and batch sizes whatever its length. A file at another rate is first
+    resampled whole to ``model.lr_rate`` (high quality, see :func:`keras_audiosr.audio.resample`;
+    with a notice on stderr; memory then grows with the file). Each channel is upsampled
+    separately. The output format follows ``out_path``'s extension; ``subtype=None`` keeps the
+    input's subtype where the output format allows it, else the format's default (PCM_16 for
+    WAV/FLAC). Integer subtypes clip samples outside [-1, 1]: one
+    :class:`~keras_audiosr.audio.ClippingWarning` at the end names the count and the float subtype
+    that keeps them (unless ``warn_clipping=False``). The output is written atomically: on any
+    error (bad input block, model failure, interrupt) nothing is left at ``out_path`` and no
+    temporary file remains. ``bar``: a tqdm bar (counting chunks) to advance instead of this
+    file's own (``progress``).
 
     Returns ``{"in", "out", "in_rate", "out_rate", "seconds" (output duration), "channels",
     "resampled", "subtype", "clipped" (samples), "peak" (largest magnitude written before
@@ -254,27 +323,27 @@ def upsample_file(model, in_path, out_path, *, chunk: int = 16384, overlap: int 
     in_path, out_path = Path(in_path), Path(out_path)
     info = _checked_info(in_path)
     channels, in_rate = int(info.channels), int(info.samplerate)
-    plan = _Plan(model, chunk, overlap, batch_size, fade)
-    resampled = in_rate != model.lr_rate
+    engine = _engine(model, chunk, overlap, batch_size, fade)
+    resampled = in_rate != engine.lr_rate
     if resampled:
-        print(f"resampling {in_path} from {in_rate} Hz to {model.lr_rate} Hz (the model's input rate); "
+        print(f"resampling {in_path} from {in_rate} Hz to {engine.lr_rate} Hz (the model's input rate); "
               f"the whole file is read into memory", file=sys.stderr)
         data, _ = read_audio(in_path)
-        data = resample(data, in_rate, model.lr_rate, axis=0, quality="high")
+        data = resample(data, in_rate, engine.lr_rate, axis=0, quality="high")
         n_lr, blocks = len(data), [data]
     else:
         n_lr = int(info.frames)
-        blocks = _read_blocks(in_path, plan.hop * plan.batch_size, n_lr)
+        blocks = _read_blocks(in_path, engine.blocksize, n_lr)
     subtype = output_subtype(out_path, info.subtype, subtype)
     clip = not is_float_subtype(subtype or "PCM_16")
     clipped = frames = 0
     peak = 0.0
     own_bar = bar is None
     if own_bar:
-        bar = tqdm(total=plan.n_chunks(n_lr), desc=f"upsample {in_path.name}", unit="chunk", disable=not progress)
+        bar = tqdm(total=engine.units(n_lr), desc=f"upsample {in_path.name}", unit=engine.unit, disable=not progress)
     try:
-        with open_writer(out_path, model.hr_rate, channels, subtype=subtype) as writer:
-            for y in _stream(model, blocks, plan, channels, bar):
+        with open_writer(out_path, engine.hr_rate, channels, subtype=subtype) as writer:
+            for y in engine.stream(blocks, channels, bar):
                 magnitude = np.abs(y)
                 if magnitude.size:
                     peak = max(peak, float(magnitude.max()))
@@ -291,8 +360,8 @@ def upsample_file(model, in_path, out_path, *, chunk: int = 16384, overlap: int 
     if clipped and warn_clipping:
         warnings.warn(clipping_message(out_path, clipped, peak, subtype or "PCM_16"),
                       ClippingWarning, stacklevel=2)
-    return {"in": str(in_path), "out": str(out_path), "in_rate": in_rate, "out_rate": int(model.hr_rate),
-            "seconds": frames / model.hr_rate, "channels": channels, "resampled": resampled,
+    return {"in": str(in_path), "out": str(out_path), "in_rate": in_rate, "out_rate": engine.hr_rate,
+            "seconds": frames / engine.hr_rate, "channels": channels, "resampled": resampled,
             "subtype": subtype or "PCM_16", "clipped": clipped, "peak": peak, "elapsed": time.monotonic() - t0}
 
 
@@ -325,6 +394,8 @@ def check_pairs(pairs, *, overwrite: bool = False) -> list:
 def upsample_files(model, pairs, *, overwrite: bool = False, progress: bool = True, **kwargs) -> list[dict]:
     """Upsample each ``(in_path, out_path)`` of ``pairs`` with :func:`upsample_file`, under one progress bar.
 
+    ``model``: one model (Keras or a frame streamer, see :func:`upsample_file`) for every pair, or a
+    list or tuple of models, one per pair (e.g. each file's own shipped model, chosen by its rate).
     Everything is checked by :func:`check_pairs` before any work. Clipping is reported once for
     all files, as one :class:`~keras_audiosr.audio.ClippingWarning`. ``kwargs`` go to
     :func:`upsample_file`. Returns the list of its results.
@@ -332,16 +403,21 @@ def upsample_files(model, pairs, *, overwrite: bool = False, progress: bool = Tr
     from keras_audiosr.audio import ClippingWarning, clipping_message
 
     pairs = [(Path(i), Path(o)) for i, o in pairs]
+    models = list(model) if isinstance(model, (list, tuple)) else [model] * len(pairs)
+    if len(models) != len(pairs):
+        raise ValueError(f"upsample_files: {len(models)} models for {len(pairs)} file pairs; give one model, "
+                         f"or one per pair")
     infos = check_pairs(pairs, overwrite=overwrite)
-    plan = _Plan(model, kwargs.get("chunk", 16384), kwargs.get("overlap", 1024), kwargs.get("batch_size", 4),
-                 kwargs.get("fade", "cosine"))
-    total = sum(plan.n_chunks(_lr_frames(info, int(model.lr_rate))) for info in infos)
+    engines = {id(m): _engine(m, kwargs.get("chunk", 16384), kwargs.get("overlap", 1024), kwargs.get("batch_size", 4),
+                              kwargs.get("fade", "cosine")) for m in models}
+    total = sum(engines[id(m)].units(_lr_frames(info, engines[id(m)].lr_rate)) for m, info in zip(models, infos))
+    units = {e.unit for e in engines.values()}
     results = []
-    with tqdm(total=total, desc=f"upsample {len(pairs)} file{'s' if len(pairs) != 1 else ''}", unit="chunk",
-              disable=not progress) as bar:
-        for src, dst in pairs:
+    with tqdm(total=total, desc=f"upsample {len(pairs)} file{'s' if len(pairs) != 1 else ''}",
+              unit=units.pop() if len(units) == 1 else "step", disable=not progress) as bar:
+        for m, (src, dst) in zip(models, pairs):
             bar.set_postfix_str(src.name, refresh=False)
-            results.append(upsample_file(model, src, dst, bar=bar, warn_clipping=False, **kwargs))
+            results.append(upsample_file(m, src, dst, bar=bar, warn_clipping=False, **kwargs))
     bad = [r for r in results if r["clipped"]]
     if bad:
         worst = max(bad, key=lambda r: r["peak"])

@@ -242,6 +242,21 @@ def quiet_tensorflow(verbose: bool = False, *, init_runtime: bool = False) -> No
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 
+@contextlib.contextmanager
+def quiet_native_stderr(verbose: bool = False) -> Iterator[None]:
+    """Drop what native libraries write to stderr (file descriptor 2) during the block, e.g. LiteRT's
+    "Created TensorFlow Lite XNNPACK delegate" line; replayed if the block raises. ``verbose``: hide nothing."""
+    if verbose:
+        yield
+        return
+    with _stderr_captured() as captured:
+        try:
+            yield
+        except BaseException:
+            captured.replay()
+            raise
+
+
 class _Capture:
     def __init__(self, file, saved_fd: int):
         self.file, self.saved_fd = file, saved_fd

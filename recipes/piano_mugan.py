@@ -3,8 +3,9 @@
 The VCTK MU-GAN recipe's two stages (autoencoder, then GAN) on music: a folder of piano recordings
 with a split file or a deterministic hash split; without ``--data-dir`` the generated piano-like
 corpus. Inputs: ``--degradations cheby1:8`` (the paper's filter; any set or spec works). The
-generator is band-preserving by default; ``--no-band-preserving`` gives the paper's graph. Needs
-the TensorFlow backend (the adversarial training step is TensorFlow code).
+generator is band-preserving by default; ``--no-band-preserving`` gives the paper's graph;
+``--downsample strided`` replaces SuperPixel1D by stride-2 convolutions (the paper's Table 5
+comparison). Needs the TensorFlow backend (the adversarial training step is TensorFlow code).
 """
 from keras_audiosr.training import mugan
 from keras_audiosr.training.config import RecipeConfig
@@ -17,6 +18,7 @@ RECIPE = Recipe(
     build=mugan.build_gan,
     epochs=(4, 50),
     flags=mugan.STAGE_FLAGS,
+    extra_metrics=mugan.extra_metrics,
     data=DataSpec(corpus="music"),
     before_build=mugan.train_autoencoder,
     backends=("tensorflow",),

@@ -5,6 +5,7 @@ generator and discriminator with the sample loss + 1.0 * feature + 0.001 * adver
 resumes where it was when the command is run again with the same ``--out``. Defaults are the
 package's recommended setup (``--degradations speech-robust``, band-preserving output, ``--loss
 l2+mrstft``); the paper's configuration: ``--degradations cheby1:8 --no-band-preserving --loss l2``.
+``--downsample strided`` replaces SuperPixel1D by stride-2 convolutions (the paper's Table 5 comparison).
 Needs the TensorFlow backend (the adversarial training step is TensorFlow code).
 """
 from keras_audiosr.training import mugan
@@ -20,6 +21,7 @@ RECIPE = Recipe(
     epochs=(4, 50),
     embedded={"steps_per_epoch": 40, "batch_size": 8},
     flags=mugan.STAGE_FLAGS,
+    extra_metrics=mugan.extra_metrics,
     before_build=mugan.train_autoencoder,
     backends=("tensorflow",),
 )

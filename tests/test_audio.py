@@ -321,6 +321,3 @@ def test_read_at_rate_mixes_down_and_resamples(tmp_path):
     assert y.shape == (1600,) and y.dtype == np.float32
     np.testing.assert_allclose(y, resample(x.mean(axis=1), 24000, 8000), atol=1e-6)
     assert audio.read_at_rate(path, 24000, mix_down=False).shape == (4800, 2)
-    from keras_audiosr.data.patches import prepare_signal  # the old import path still works
-
-    np.testing.assert_array_equal(prepare_signal(path, 8000), y)

@@ -224,11 +224,11 @@ def test_info(model_path, capsys):
     assert "8000 Hz" in out and "16000 Hz (ratio 2)" in out and "cheby1 order 8 low-pass" in out
 
 
-@pytest.mark.parametrize("command", ["upsample", "resample", "degrade", "evaluate", "info"])
+@pytest.mark.parametrize("command", ["upsample", "models", "resample", "degrade", "evaluate", "info"])
 def test_subcommand_help(capsys, command):
     rc, out, _ = _run(capsys, command, "--help")
     assert rc == 0 and f"usage: keras-audiosr {command}" in out
-    assert {"degrade": "--ratio", "resample": "--rate"}.get(command, "--model") in out
+    assert {"degrade": "--ratio", "resample": "--rate", "models": "--json"}.get(command, "--model") in out
     if command in ("upsample", "evaluate"):
         assert "(default: 16384)" in out and "(default: 1024)" in out
 
@@ -240,7 +240,7 @@ def test_python_dash_m_help():
                           cwd=REPO, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "usage: keras-audiosr" in proc.stdout
-    assert all(c in proc.stdout for c in ("upsample", "resample", "degrade", "evaluate", "info"))
+    assert all(c in proc.stdout for c in ("upsample", "models", "resample", "degrade", "evaluate", "info"))
 
 
 def test_evaluate_real_speech(tmp_path, model_path, capsys, shared_data):
@@ -293,7 +293,7 @@ def test_registration_is_complete_whichever_room_imports_keras_first(first):
 
 def test_help_and_version_start_without_tensorflow():
     code = ("import sys\nfrom keras_audiosr.cli import main\n"
-            "for argv in (['--help'], ['--version'], ['upsample', '--help'], ['resample', '--help']):\n"
+            "for argv in (['--help'], ['--version'], ['upsample', '--help'], ['resample', '--help'], ['models']):\n"
             "    assert main(argv) == 0\n"
             "print('HEAVY', [m for m in ('tensorflow', 'keras', 'scipy.signal') if m in sys.modules], file=sys.stderr)\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
@@ -335,7 +335,8 @@ def test_every_option_has_help_with_its_default_and_no_backticks(capsys):
         if action.option_strings and not action.required and action.default not in (False, argparse.SUPPRESS):
             text = owner.formatter_class("x")._get_help_string(action)
             assert "default" in text, f"{name}: help does not state the default: {text!r}"
-    for argv in (["--help"], *([c, "--help"] for c in ("upsample", "resample", "degrade", "evaluate", "info"))):
+    for argv in (["--help"], *([c, "--help"] for c in ("upsample", "models", "resample", "degrade", "evaluate",
+                                                          "info"))):
         rc, out, _ = _run(capsys, *argv)
         assert rc == 0 and "`" not in out, argv
 

@@ -283,7 +283,7 @@ def test_cli_streaming(tmp_path, train_dir, capsys):
 def test_real_audio_float_and_int8(shared_data, tmp_path):
     """Held-out VCTK speech, calibrated on training speakers: float stream == Keras, int8 close to float."""
     from keras_audiosr.data import make_split
-    from keras_audiosr.data.patches import prepare_signal
+    from keras_audiosr.audio import read_at_rate as prepare_signal
 
     split = make_split(load_corpus(shared_data / "vctk-mini"), "multi", test_speakers=["p258", "p259", "p273"])
     model = tiny_model()

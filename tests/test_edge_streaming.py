@@ -64,7 +64,7 @@ def test_streaming_equals_offline_synthetic(size):
 def test_streaming_tflite_equals_offline_on_real_audio(shared_data, tmp_path):
     from edge.convert import Exporter
     from keras_audiosr.data import load_corpus
-    from keras_audiosr.data.patches import prepare_signal
+    from keras_audiosr.audio import read_at_rate as prepare_signal
 
     pytest.importorskip("ai_edge_litert")
     model = model_of("tiny")
@@ -92,6 +92,25 @@ def test_frame_by_frame_calls_match_run():
     assert np.allclose(streamed, whole[:streamed.size], atol=1e-6)
     with pytest.raises(ValueError, match="frame of 79 samples; the stream takes 80"):
         up.process(np.zeros(79))
+
+
+def test_feed_in_any_blocks_and_forks_are_independent():
+    """feed()/finish() in blocks of any size give the aligned whole-signal output; forks keep separate pasts."""
+    model = model_of("tiny")
+    low, other = speech_like(0.5), speech_like(0.5, seed=5)
+    up = StreamingUpsampler.from_keras(model, frame=80)
+    ref = offline(model, low)
+    twin = up.fork()
+    parts, start = [], 0
+    for size in (1, 37, 80, 0, 203, 1000, 3000):
+        parts.append(up.feed(low[start:start + size]))
+        twin.feed(other[start:start + size])  # interleaved with the first stream: must not disturb it
+        start += size
+    assert start > low.size  # the last block ran past the end
+    y = np.concatenate(parts + [up.finish()])
+    check_stream(y, ref, up.plan, INTERIOR_ATOL_KERAS)
+    assert np.array_equal(y, up.run(low))
+    assert up.finish().size == 0  # finish() reset the stream: nothing fed, nothing out
 
 
 def test_receptive_field_bounds_influence():

@@ -214,3 +214,25 @@ def test_four_degradations_on_held_out_real_speech(shared_data):
         else:  # the causal band-pass shifts the phase: the waveform SNR collapses for every system
             assert sinc["snr"] < 5.0
     assert suite_summary(suite)["own"]["by_corpus"]["vctk-mini"]["n_files"] == 2
+
+
+def test_choose_high_band_trim_scores_each_trim_and_leaves_the_choice_applied():
+    import keras
+
+    pytest.importorskip("pesq")
+    from keras_audiosr.data import embedded_corpus_dir
+    from keras_audiosr.evaluation import choose_high_band_trim
+    from keras_audiosr.models import StreamingBWE
+
+    keras.utils.set_random_seed(0)
+    model = StreamingBWE.from_size("tiny", ratio=2, hr_rate=16000)
+    files = sorted(embedded_corpus_dir().glob("p2*/*.flac"))[:2]
+    lines = []
+    best, rows = choose_high_band_trim(model, files, candidates_db=(0, -20), max_seconds=2.0, log=lines.append)
+    assert [r["trim_db"] for r in rows] == [0.0, -20.0] and len(lines) == 2
+    assert rows[0]["sinc_pesq"] == pytest.approx(rows[1]["sinc_pesq"])  # the same inputs for every trim
+    allowed = [r for r in rows if r["lsd"] <= 0.6 * r["sinc_lsd"]] or rows[:1]
+    assert best == max(allowed, key=lambda r: r["pesq"])["trim_db"]
+    assert model.high_band_trim_db == pytest.approx(best)
+    with pytest.raises(ValueError, match="has no trim_high_band"):
+        choose_high_band_trim(keras.Sequential(), files)

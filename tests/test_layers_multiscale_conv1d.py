@@ -39,3 +39,17 @@ def test_multiscale_conv_weights_survive_save_load(tmp_path):
     for a, b in zip(model.weights, loaded.weights):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     assert loaded.layers[-1].kernel_sizes == (3, 9)
+
+
+def test_multiscale_conv_stride_two_halves_the_length_with_branches_aligned():
+    run_layer_test(MultiscaleConv1D, {"filters": 8, "strides": 2}, (2, 40, 3), (2, 20, 8))
+    layer = MultiscaleConv1D(8, (3, 9, 27, 81), use_bias=False, kernel_initializer="ones", strides=2)
+    assert tuple(layer(np.zeros((1, 41, 1), "float32")).shape) == (1, 21, 8)  # ceil(T / 2)
+    impulse = np.zeros((1, 202, 1), "float32")
+    impulse[0, 101, 0] = 1.0  # input sample 2t + 1 for t = 50
+    y = np.asarray(layer(impulse))[0]
+    for i, k in enumerate(layer.kernel_sizes):
+        support = np.flatnonzero(y[:, 2 * i])
+        assert (support[0] + support[-1]) / 2 == 50 and len(support) == 2 * (k // 4) + 1, (k, support)
+    with pytest.raises(ValueError, match="strides must be a positive integer"):
+        MultiscaleConv1D(8, strides=0)

@@ -4,7 +4,8 @@ import pytest
 
 from keras_audiosr.layers import MultiscaleConv1D, SuperPixel1D
 from keras_audiosr.models import MUGANAutoencoder, MUGANDiscriminator, MUGANGenerator
-from tests.contracts import build_without_weights, check_fit_step, preset_kwargs, run_model_test
+from tests.contracts import (build_without_weights, check_config_round_trip, check_fit_step, check_save_load,
+                             preset_kwargs, run_model_test)
 
 
 def _data(shape, seed=0):
@@ -74,3 +75,58 @@ def test_sizes_and_bad_widths():
             cls.from_size("huge")
     with pytest.raises(ValueError, match="multiple of the 4 multi-scale branches"):
         MUGANGenerator(filters=(6, 8), bottleneck_filters=8)
+
+
+def _stride_two_convs(model):
+    return [layer for layer in model.layers if isinstance(layer, MultiscaleConv1D) and layer.strides == 2]
+
+
+@pytest.mark.parametrize("ratio,length", [(2, 37), (3, 50)])
+def test_strided_generator_round_trips_and_keeps_the_shapes(ratio, length):
+    model = MUGANGenerator.from_size("tiny", ratio=ratio, hr_rate=48000, downsample="strided")
+    assert model.downsample == "strided" and model.get_config()["downsample"] == "strided"
+    assert check_config_round_trip(model).downsample == "strided"
+    assert not any(isinstance(layer, SuperPixel1D) for layer in model.layers)
+    names = {layer.name for layer in model.layers}
+    assert {"down0_strided", "down1_strided", "bottleneck"} <= names and "down0_superpixel" not in names
+    # Each stride-2 convolution gives the width SuperPixel1D gave (2F), with the block's kernels.
+    assert [(layer.filters, layer.kernel_sizes) for layer in _stride_two_convs(model)] == [
+        (8, (3, 9, 27, 81)), (16, (3, 9, 27, 81)), (16, (3, 9, 27, 81))]
+    x = _data((2, length, 1), 4)
+    assert tuple(model(x).shape) == (2, length * ratio, 1)
+    assert check_save_load(model, x).downsample == "strided"
+    if ratio == 2:  # the last convolution still starts at zero: the untrained model is the interpolation
+        np.testing.assert_allclose(np.asarray(model(x))[:, ::2], x, atol=1e-5)
+
+
+def test_strided_parameter_counts_differ_by_the_stride_two_convolutions():
+    for cls in (MUGANGenerator, MUGANAutoencoder):
+        for size in ("tiny", "small"):
+            kwargs = preset_kwargs(cls, size)
+            superpixel = build_without_weights(cls, kwargs)
+            strided = build_without_weights(cls, {**kwargs, "downsample": "strided"})
+            assert superpixel.downsample == "superpixel"
+            widths = superpixel.filters + (superpixel.bottleneck_filters,)
+            k = superpixel.kernel_sizes  # per block of width F: 2F x F weights per kernel tap (split over branches), 2F biases
+            extra = sum(2 * f * f * sum(k) // len(k) + 2 * f for f in widths)
+            assert strided.count_params() - superpixel.count_params() == extra, (cls.__name__, size)
+    assert extra == 814_560  # "small": 2.34 M -> 3.15 M generator parameters
+
+
+def test_strided_autoencoder_features_come_from_the_stride_two_bottleneck():
+    ae = MUGANAutoencoder.from_size("tiny", downsample="strided")
+    assert check_config_round_trip(ae).downsample == "strided"
+    y = _data((2, 40, 1), 5)
+    assert tuple(ae(_data((3, 29, 1))).shape) == (3, 29, 1)
+    phi = ae.feature_extractor()
+    assert phi.layers[-1].name == "bottleneck" and phi.layers[-1].strides == 2 and len(_stride_two_convs(ae)) == 3
+    features = np.asarray(phi(y))
+    assert features.shape == (2, 5, 16)
+    np.testing.assert_allclose(features, np.asarray(keras.Model(ae.input, ae.get_layer("bottleneck").output)(y)), atol=1e-6)
+
+
+def test_unknown_downsample_is_refused_naming_the_choices():
+    for cls in (MUGANGenerator, MUGANAutoencoder):
+        with pytest.raises(ValueError, match=rf"{cls.__name__}: unknown downsample 'pool'; "
+                                             r"choose one of \('superpixel', 'strided'\)"):
+            cls.from_size("tiny", downsample="pool")

@@ -181,3 +181,22 @@ def test_mac_counter_over_keras_layers():
     model = tiny()
     whole = count_macs(model, np.zeros((1, 8000, 1), "float32"))
     assert macs_per_second(model) == pytest.approx(whole, rel=0.01)
+
+
+def test_trim_high_band_scales_only_the_added_band_and_round_trips(tmp_path):
+    keras.utils.set_random_seed(3)
+    model = StreamingBWE.from_size("tiny", ratio=2, hr_rate=16000)
+    x = (0.1 * np.random.default_rng(3).standard_normal((1, 800, 1))).astype("float32")
+    y0 = np.asarray(model(x))
+    y1 = np.asarray(model.trim_high_band(-20 * np.log10(2))(x))  # the added band at half its level
+    y2 = np.asarray(model.trim_high_band(-20 * np.log10(2))(x))  # at a quarter
+    # y = low + a * high: the steps 1 -> 1/2 and 1/2 -> 1/4 differ by a factor 2 (DecibelGain's knots: ~1 %)
+    d1, d2 = (y0 - y1).ravel(), (y1 - y2).ravel()
+    assert np.linalg.norm(d1) > 1e-4
+    assert np.linalg.norm(d1 - 2 * d2) < 0.03 * np.linalg.norm(d1)
+    assert model.high_band_trim_db == pytest.approx(-40 * np.log10(2))
+    path = tmp_path / "trimmed.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert loaded.high_band_trim_db == pytest.approx(model.high_band_trim_db)
+    np.testing.assert_allclose(np.asarray(loaded(x)), y2, atol=1e-6)

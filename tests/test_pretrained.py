@@ -50,3 +50,17 @@ def test_errors_name_the_problem(fake_registry):
     (fake_registry / "demo-8k-16k" / "card.json").write_text("{not json")
     with pytest.raises(pretrained.PretrainedError, match="not a valid model card"):
         pretrained.list()
+
+
+def test_resolve_a_model_argument(fake_registry, tmp_path_factory, monkeypatch):
+    path, card = pretrained.resolve("demo-8k-16k")
+    assert path == fake_registry / "demo-8k-16k" / "model.keras" and card.name == "demo-8k-16k"
+    elsewhere = tmp_path_factory.mktemp("cwd")
+    (elsewhere / "demo-8k-16k").write_bytes(b"a file of that name wins")
+    monkeypatch.chdir(elsewhere)
+    assert pretrained.resolve("demo-8k-16k") == (pretrained.Path("demo-8k-16k"), None)
+    with pytest.raises(pretrained.PretrainedError, match=r"^nope.keras: no such file and not the name of a shipped "
+                                                         r"model \(shipped models: demo-16k-32k, demo-16k-48k, "):
+        pretrained.resolve("nope.keras")
+    with pytest.raises(pretrained.PretrainedError, match="not a file and not the name"):
+        pretrained.resolve(str(elsewhere))

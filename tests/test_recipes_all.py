@@ -14,7 +14,7 @@ RECIPES = {
     "vctk_unet_gan": ["--batch-size", "10"],
     "vctk_unet_gan:mpd+mrd": ["--critic", "mpd+mrd", "--degradations", "telephone-any"],
     "vctk_mugan": ["--ae-epochs", "1"],
-    "piano_mugan": ["--ae-epochs", "1"],
+    "piano_mugan": ["--ae-epochs", "1", "--downsample", "strided"],
     "music_resnet": ["--multifilter"],
     "streaming_bwe": [],
 }
@@ -41,6 +41,7 @@ def test_recipe_runs_and_writes_outputs(key, tmp_path):
     if name.endswith("mugan"):
         assert (out / "autoencoder" / "model.keras").is_file()
         assert "stage 1 (autoencoder): MUGANAutoencoder tiny" in proc.stdout
+        assert metrics["downsample"] == model.downsample == ("strided" if name == "piano_mugan" else "superpixel")
     if name == "music_resnet":
         assert set(metrics["filters"]) == {"seen", "unseen"} and metrics["filters"]["unseen"]["filter"] == "butter:6"
         assert metrics["filters"]["seen"]["filter"] == "cheby1:8"

@@ -22,6 +22,7 @@ def test_build_compiles_the_model_with_the_spectral_loss_at_48k():
                        degradations="speech-robust", learning_rate=1e-3)
     model = build(cfg, Degradation(3))
     assert model.training_degradations == "speech-robust"
+    assert model.transition == (0.9, 1.0)  # the recipe's band merge: the input passes untouched up to 0.9 x Nyquist
     assert isinstance(model, StreamingBWE) and (model.ratio, model.hr_rate, model.lr_rate) == (3, 48000, 16000)
     assert model.loss.get_config()["weights"] == {"l1": 30.0, "mrstft": 1.0}
     x = (0.1 * np.random.default_rng(0).standard_normal((2, 1024, 1))).astype("float32")
@@ -39,3 +40,15 @@ def test_paper_size_is_refused_before_any_work(tmp_path):
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and "StreamingBWE comes in small and tiny" in proc.stderr, proc.stderr[-2000:]
     assert not out.exists()
+
+
+def test_transition_flag_is_checked_and_reaches_the_model():
+    from recipes.streaming_bwe import FLAGS, _transition
+
+    assert _transition("0.85,1") == [0.85, 1.0] and FLAGS["transition"]["default"] == [0.9, 1.0]
+    for bad in ("0.9", "1.0,0.9", "0,1", "a,b"):
+        with __import__("pytest").raises(Exception, match="STOP"):
+            _transition(bad)
+    cfg = RecipeConfig(ratio=2, hr_rate=16000, model_size="tiny", loss="l2", degradations="speech-robust")
+    cfg.extra = {"transition": [0.8, 1.0]}
+    assert build(cfg, Degradation(2)).transition == (0.8, 1.0)

@@ -24,7 +24,8 @@ from tests.pretrained_checks import check_card, check_fixtures, check_stream  # 
 from tools import ship_model  # noqa: E402
 
 NAME = "tiny-8k-16k"
-FAST = ["--modes", "float,int8", "--calibration-windows", "8", "--max-seconds", "1.5", "--no-progress"]
+FAST = ["--modes", "float,int8", "--calibration-windows", "8", "--max-seconds", "1.5", "--no-progress",
+        "--high-band-trim", "-6"]
 
 
 def make_run(folder: Path, speakers=("speech16k/p273",), extra=None) -> Path:
@@ -213,3 +214,17 @@ def test_bad_arguments_exit_2_with_one_line_and_write_nothing(tmp_path, capsys, 
         want = want.replace(k, v)
     assert want in err, err
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_the_given_high_band_trim_is_in_the_shipped_model_and_its_card(registry):
+    card = json.loads((registry / NAME / "card.json").read_text())
+    assert card["high_band_trim"] == {"trim_db": -6.0, "how": "given"}
+    assert pretrained.load(NAME).high_band_trim_db == pytest.approx(-6.0)
+    assert "set -6.0 dB from its trained level" in (registry / NAME / "MODEL_CARD.md").read_text()
+
+
+def test_a_bad_high_band_trim_is_refused_before_any_work(tmp_path, capsys):
+    run = make_run(tmp_path / "run")
+    assert ship_model.main(["--run", str(run), "--name", "x", "--out", str(tmp_path / "out"),
+                            "--high-band-trim", "loud"]) == 2
+    assert "--high-band-trim 'loud'" in capsys.readouterr().err and not (tmp_path / "out" / "x").exists()

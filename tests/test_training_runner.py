@@ -72,6 +72,7 @@ BAD = [
     ("music_resnet", ["--multifilter", "--degradations", "resample"], "--multifilter and --degradations resample disagree"),
     ("music_resnet", ["--degradations", "butter:6"], "unseen filter butter:6 is one of the training degradations"),
     ("vctk_mugan", ["--feature-weight", "-1"], "argument --feature-weight: expected a number >= 0"),
+    ("piano_mugan", ["--downsample", "pool"], "argument --downsample: invalid choice: 'pool'"),
     ("music_resnet", ["--dropout", "1.5"], "--dropout 1.5: a rate must be below 1"),
     ("music_resnet", ["--arch", "vgg"], "argument --arch: invalid choice"),
 ]
@@ -129,6 +130,39 @@ def test_resuming_with_other_settings_is_refused(tmp_path, capsys):
     with pytest.raises(SystemExit):
         _recipe("vctk_edsr").main(["--out", str(out)])
     assert "holds a run of 'vctk_unet', not 'vctk_edsr'" in capsys.readouterr().err
+
+
+def test_resuming_a_run_older_than_a_recipe_flag_accepts_only_its_default(tmp_path, capsys):
+    from keras_audiosr.training.runner import _recorded_config
+
+    recipe = _recipe("vctk_mugan")
+    out = tmp_path / "run"
+    out.mkdir()
+    cfg = parse_config(recipe.defaults, ["--out", str(out)], flags=recipe.flags)
+    old = {"recipe": "vctk_mugan", **cfg.to_dict()}
+    del old["extra"]["downsample"]  # recorded before --downsample existed
+    (out / "config.json").write_text(json.dumps(old))
+    (out / "train_state.json").write_text(json.dumps({"status": "training", "epochs": 1}))
+    assert _recorded_config(recipe, cfg)["recipe"] == "vctk_mugan"
+    strided = parse_config(recipe.defaults, ["--out", str(out), "--downsample", "strided"], flags=recipe.flags)
+    with pytest.raises(SystemExit):
+        _recorded_config(recipe, strided)
+    assert "holds a run trained with extra=" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["vctk_mugan", "piano_mugan"])
+def test_mugan_downsample_flag_reaches_both_networks_and_metrics(name):
+    from keras_audiosr.training import mugan
+
+    recipe = _recipe(name)
+    assert recipe.extra_metrics(parse_config(recipe.defaults, [], flags=recipe.flags)) == {"downsample": "superpixel"}
+    cfg = parse_config(recipe.defaults, ["--downsample", "strided"], flags=recipe.flags)
+    cfg.model_size = "tiny"
+    assert recipe.extra_metrics(cfg) == {"downsample": "strided"}
+    autoencoder = mugan.build_autoencoder(cfg)
+    trainer = recipe.build(cfg, cfg.degradation(), autoencoder=autoencoder)
+    assert autoencoder.downsample == trainer.generator.downsample == "strided"
+    assert trainer.generator.get_layer("down0_strided").strides == 2
 
 
 def test_model_size_by_hardware(monkeypatch):

@@ -1,8 +1,13 @@
-"""Builds the README's markdown results table from recipe output folders.
+"""Builds the README's markdown results tables from recipe output folders.
 
 Usage: python tools/results_table.py runs/table/unet runs/table/edsr ... [--md OUT.md]
-Each folder holds the metrics.json and config.json a recipe wrote; the spline and sinc rows come
-from the first folder (every recipe scores them on the same test files and degradation).
+       python tools/results_table.py --suite LABEL=RUN LABEL=RUN ... [--md OUT.md]
+
+Each folder holds the metrics.json and config.json a recipe wrote. The first form is one row per run
+under its own training degradation, beside spline. ``--suite`` is the never-worse table: for every
+input degradation of the runs' evaluation suites (``metrics["degradations"]``) the sinc and spline
+rows, then each run's model, on the same inputs (the inputs made by the named degradations are the
+same for every run; "own" is each run's training degradation, so each run brings its own baselines).
 """
 import argparse
 import json
@@ -41,12 +46,66 @@ def build(folders):
     return "\n".join(lines) + "\n"
 
 
+_SUITE_METRICS = (("snr", "SNR (dB)", 2), ("snr_lb", "LB-SNR (dB)", 2), ("lsd", "LSD", 3), ("lsd_hf", "LSD-HF", 3),
+                  ("pesq", "PESQ-WB", 2))
+
+
+def _suite_cells(scores):
+    return " | ".join(_fmt(scores.get(k), d) for k, _, d in _SUITE_METRICS)
+
+
+def build_suite(runs):
+    """``runs``: ``[(label, folder)]`` -> the markdown never-worse table (see the module docstring)."""
+    loaded = [(label, Path(f), json.loads((Path(f) / "metrics.json").read_text()),
+               json.loads((Path(f) / "config.json").read_text())) for label, f in runs]
+    for label, folder, metrics, _ in loaded:
+        if "degradations" not in metrics:
+            raise SystemExit(f"{folder / 'metrics.json'}: no evaluation suite (metrics['degradations']); "
+                             f"re-evaluate the run with the current version")
+    first = loaded[0][2]
+    head = "| input | system | " + " | ".join(h for _, h, _ in _SUITE_METRICS) + " |"
+    lines = [f"Held-out speakers {', '.join(first['test_speakers'])} ({first['n_test_files']} files); "
+             f"{first['lr_rate']} Hz -> {first['hr_rate']} Hz; means over files.", "", head,
+             "|---|---|" + "---:|" * len(_SUITE_METRICS)]
+    shared = [lb for lb in first["degradations"] if lb != "own"
+              and all(lb in m["degradations"] for _, _, m, _ in loaded)]
+    for lb in shared:
+        mean = first["degradations"][lb]["mean"]
+        rows = [("sinc", mean.get("sinc", {})), ("spline", mean.get("spline", {}))]
+        rows += [(label, m["degradations"][lb]["mean"]["model"]) for label, _, m, _ in loaded]
+        for k, (name, scores) in enumerate(rows):
+            lines.append(f"| {lb if k == 0 else ''} | {name} | {_suite_cells(scores)} |")
+    for label, _, m, _ in loaded:
+        own = m["degradations"].get("own")
+        if own is None:
+            continue
+        for k, name in enumerate(("model", "sinc", "spline")):
+            cell = f"own: `{own['degradation']}`" if k == 0 else ""
+            lines.append(f"| {cell} | {label if name == 'model' else f'{name} ({label} inputs)'} | "
+                         f"{_suite_cells(own['mean'].get(name, {}))} |")
+    lines += ["", "| system | recipe | parameters | epochs | training (min) |", "|---|---|---:|---:|---:|"]
+    for label, _, m, _ in loaded:
+        minutes = f"{m['train_seconds'] / 60:.1f}" if m.get("train_seconds") else ""
+        lines.append(f"| {label} | {m['recipe']}: {m['model']} {m['model_size']} | {m['parameters']:,} | "
+                     f"{m['epochs_run']} | {minutes} |")
+    lines += ["", "Commands:", "", "```bash"]
+    lines += [f"python -m recipes.{m['recipe']} {' '.join(c['argv'])}" for _, _, m, c in loaded]
+    lines += ["```"]
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("folders", nargs="+", help="recipe output folders (metrics.json + config.json)")
+    parser.add_argument("folders", nargs="+", help="recipe output folders (metrics.json + config.json); "
+                                                   "with --suite, LABEL=FOLDER")
+    parser.add_argument("--suite", action="store_true", help="the per-input-degradation table of the runs' suites")
     parser.add_argument("--md", help="also write the table to this file")
     args = parser.parse_args(argv)
-    table = build(args.folders)
+    if args.suite:
+        runs = [f.split("=", 1) if "=" in f else (Path(f).name, f) for f in args.folders]
+        table = build_suite(runs)
+    else:
+        table = build(args.folders)
     print(table)
     if args.md:
         from keras_audiosr.utils import write_text_atomic

@@ -89,6 +89,10 @@ def build_parser():
                    help="training windows for int8 calibration (default: 256, as edge.convert --streaming)")
     p.add_argument("--max-seconds", type=positive_float, default=None,
                    help="score only the first seconds of each held-out file (default: whole files)")
+    p.add_argument("--high-band-trim", default="auto", metavar="auto|none|DB",
+                   help="level of the band the network adds (StreamingBWE.trim_high_band): auto chooses it on "
+                        "training files only (evaluation.choose_high_band_trim: best PESQ-WB with LSD at most 0.6x "
+                        "sinc's), none keeps the trained level, a number in dB applies it (default: auto)")
     p.add_argument("--no-pesq", action="store_true", help="skip PESQ-WB (default: computed when pesq is installed)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars (default: off)")
     p.add_argument("--readme", default=None, metavar="README.md",
@@ -165,6 +169,11 @@ def validate(args) -> dict:
         if args.readme is not None:
             readme_text(args.readme)
         modes = _modes(args.modes)
+        if str(args.high_band_trim).strip().lower() not in ("auto", "none"):
+            try:
+                float(args.high_band_trim)
+            except ValueError:
+                raise ShipError(f"--high-band-trim {args.high_band_trim!r}: use auto, none or a number of dB") from None
         recorded = recorded_dirs(config, metrics)
         dirs = _corpus_dirs(args, recorded)
     except (UsageError, ValueError) as e:
@@ -359,6 +368,19 @@ def _failures(targets: dict) -> list[str]:
     return out
 
 
+def _trim_line(trim: dict) -> str:
+    db = float(trim.get("trim_db") or 0.0)
+    if trim.get("how") == "auto":
+        return (f"- High-band level: the band the network adds is set {db:+.0f} dB from its trained level "
+                f"(`StreamingBWE.trim_high_band`), chosen on {len(trim.get('files', []))} training files under "
+                f"{', '.join(trim.get('degradations', []))} as the best PESQ-WB with LSD at most 0.6x sinc's "
+                f"(`keras_audiosr.evaluation.choose_high_band_trim`); PESQ-WB counts an invented high band as noise, "
+                f"LSD rewards it.")
+    if db:
+        return f"- High-band level: set {db:+.1f} dB from its trained level (`StreamingBWE.trim_high_band`)."
+    return "- High-band level: as trained."
+
+
 def model_card(card: dict, report: dict, facts: dict) -> str:
     """The markdown model card (``MODEL_CARD.md``) from ``card.json``'s content, the evaluation report and facts."""
     from keras_audiosr.evaluation import format_suite_markdown
@@ -386,6 +408,7 @@ def model_card(card: dict, report: dict, facts: dict) -> str:
              f"- Algorithmic latency {card['algorithmic_latency_ms']:.2f} ms: a {card['frame_ms']:g} ms frame "
              f"({card['frame_length']} samples at {lr} Hz) plus {card['lookahead']} samples of lookahead.",
              "- Causal, band-preserving (the input band passes through exactly; the model adds the band above it).",
+             _trim_line(card.get("high_band_trim") or {}),
              "- Files:", ""]
     lines.append(f"  - `{card['keras']}` ({sizes[card['keras']] / 1024:.0f} KiB): the Keras model.")
     for mode, f in tfl.items():
@@ -551,6 +574,35 @@ def _swap_in(tmp: Path, target: Path, aside: Path) -> None:
         raise
 
 
+def choose_trim(model, train_utts, how: str, with_pesq: bool, log=print) -> dict:
+    """Applies ``--high-band-trim`` to ``model``; returns ``{"trim_db", "how", ["calibration": rows]}``.
+
+    ``auto`` scores trims on up to 8 training files (spread over the training speakers, 8 s each)
+    under a sinc resampler (and the telephone channel for 8 kHz input), never on held-out audio."""
+    from keras_audiosr.evaluation import choose_high_band_trim
+
+    how = str(how).strip().lower()
+    if how == "none" or not callable(getattr(model, "trim_high_band", None)):
+        return {"trim_db": 0.0, "how": "none"}
+    if how != "auto":
+        model.trim_high_band(float(how))
+        return {"trim_db": float(how), "how": "given"}
+    if not with_pesq:
+        log("[ship] high-band level kept as trained: choosing it needs PESQ-WB (--no-pesq, or pesq not installed)")
+        return {"trim_db": 0.0, "how": "none (no PESQ-WB)"}
+    by_speaker = {}
+    for u in train_utts:
+        by_speaker.setdefault(getattr(u, "speaker", ""), []).append(u.path)
+    files = [paths[len(paths) // 2] for _, paths in sorted(by_speaker.items())]
+    files = files[:: max(1, len(files) // 8)][:8]
+    degradations = ("resample", "telephone:mulaw") if int(model.lr_rate) == 8000 else ("resample",)
+    log(f"[ship] choosing the high-band level on {len(files)} training files under {', '.join(degradations)}")
+    best, rows = choose_high_band_trim(model, files, degradations=degradations, log=lambda t: log(f"[ship] {t}"))
+    log(f"[ship] high-band trim {best:+.0f} dB")
+    return {"trim_db": best, "how": "auto", "degradations": list(degradations),
+            "files": [str(f) for f in files], "calibration": rows}
+
+
 def ship(args, checked: dict, log=print) -> dict:
     """Build the model folder (see the module docstring); returns its ``card.json`` content."""
     from edge.stateful import StreamingExporter, has_stateful_form, stateful_plan
@@ -583,6 +635,7 @@ def ship(args, checked: dict, log=print) -> dict:
         f"{len(corpora.train)} training files (calibration), {len(corpora.test)} held-out files of "
         f"{', '.join(_speakers(corpora.test))}")
     with_pesq = False if args.no_pesq else pesq_available()
+    trim = choose_trim(model, corpora.train, args.high_band_trim, with_pesq, log)
 
     out.mkdir(parents=True, exist_ok=True)
     _cleanup_leftovers(out, args.name, log)
@@ -592,7 +645,10 @@ def ship(args, checked: dict, log=print) -> dict:
     tmp = partial / args.name
     try:
         tmp.mkdir()
-        shutil.copyfile(run / "model.keras", tmp / "model.keras")
+        if trim["trim_db"]:
+            model.save(tmp / "model.keras")  # the trimmed weights
+        else:
+            shutil.copyfile(run / "model.keras", tmp / "model.keras")
         exporter = StreamingExporter(model, plan.frame, corpora.train, calibration_windows=args.calibration_windows,
                                      progress=not args.no_progress, log=log)
         results = {}
@@ -626,6 +682,7 @@ def ship(args, checked: dict, log=print) -> dict:
                              ".tflite), sinc, spline; snr/snr_lb in dB, lsd/lsd_hf log10 power, pesq = PESQ-WB"),
             "targets": {"int8": check_targets(report, "int8"), "model": check_targets(report, "model")},
             "int8_snr_vs_model": snr_vs,
+            "high_band_trim": trim,
             "ratio": int(model.ratio),
             "model_class": type(model).__name__,
             "model_size": size,

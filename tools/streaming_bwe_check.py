@@ -37,7 +37,7 @@ def log_stft_mse_loss(mse_weight=1000.0, resolutions=((512, 128), (128, 32))):
 
 
 def crops(utts, model, patch_hr, stride_hr, silence_db=-50.0):
-    from keras_audiosr.data.patches import prepare_signal
+    from keras_audiosr.audio import read_at_rate as prepare_signal
     from keras_audiosr.degrade import Degradation, trim_to_multiple
 
     deg = Degradation.from_dict(model.degradation)
@@ -120,7 +120,7 @@ def main(argv=None):
 
     from keras_audiosr.baselines import sinc_upsample, spline_upsample
     from keras_audiosr.data import load_corpus, make_split
-    from keras_audiosr.data.patches import prepare_signal
+    from keras_audiosr.audio import read_at_rate as prepare_signal
     from keras_audiosr.degrade import Degradation, trim_to_multiple
     from keras_audiosr.inference import load_model
     from keras_audiosr.metrics import evaluate_pair, snr

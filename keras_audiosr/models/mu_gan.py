@@ -17,6 +17,7 @@ from keras_audiosr.models.audio_sr_model import AudioSRModel
 from keras_audiosr.models.critic import AudioCritic
 
 BOTTLENECK = "bottleneck"
+DOWNSAMPLING = ("superpixel", "strided")
 
 
 def _check_widths(cls_name, widths, kernel_sizes):
@@ -29,28 +30,43 @@ def _check_widths(cls_name, widths, kernel_sizes):
         )
 
 
+def _check_downsample(cls_name, downsample):
+    if downsample not in DOWNSAMPLING:
+        raise ValueError(f"{cls_name}: unknown downsample {downsample!r}; choose one of {DOWNSAMPLING}")
+    return downsample
+
+
 def _multiscale_unet(x, filters, kernel_sizes, bottleneck_filters, dropout, batch_norm, alpha, skip_connections,
-                     out_channels, output_kernel_size, output_initializer):
+                     out_channels, output_kernel_size, output_initializer, downsample="superpixel"):
     """Down blocks, bottleneck and up blocks of the MU-GAN U-Net on ``x`` (length divisible by ``2**(B+1)``).
 
+    Each down block and the bottleneck halve the length and double the width ``F`` of their
+    multi-scale convolution: ``downsample="superpixel"`` with ``SuperPixel1D(2)``, ``"strided"`` with
+    a stride-2 :class:`MultiscaleConv1D` of ``2F`` channels and the same kernels (the paper's
+    Table 5 alternative), so the up blocks see the same shapes either way.
     Returns the output (``out_channels`` channels, the length of ``x``) and the bottleneck tensor.
     """
 
     def maybe(layer, enabled, h):
         return layer(h) if enabled else h
 
+    def down(width, name):
+        if downsample == "strided":
+            return MultiscaleConv1D(2 * width, kernel_sizes, strides=2, name=name)
+        return SuperPixel1D(2, name=name)
+
     h, skips = x, []
     for b, nf in enumerate(filters):
         h = MultiscaleConv1D(nf, kernel_sizes, name=f"down{b}_conv")(h)
         h = maybe(keras.layers.BatchNormalization(name=f"down{b}_bn"), batch_norm, h)
         h = keras.layers.LeakyReLU(alpha, name=f"down{b}_act")(h)
-        h = SuperPixel1D(2, name=f"down{b}_superpixel")(h)
+        h = down(nf, f"down{b}_{downsample}")(h)
         skips.append(h)
     h = MultiscaleConv1D(bottleneck_filters, kernel_sizes, name="bottleneck_conv")(h)
     h = maybe(keras.layers.BatchNormalization(name="bottleneck_bn"), batch_norm, h)
     h = maybe(keras.layers.Dropout(dropout, name="bottleneck_dropout"), dropout > 0, h)
     h = keras.layers.LeakyReLU(alpha, name="bottleneck_act")(h)
-    bottleneck = h = SuperPixel1D(2, name=BOTTLENECK)(h)
+    bottleneck = h = down(bottleneck_filters, BOTTLENECK)(h)
     for b in reversed(range(len(filters))):
         h = MultiscaleConv1D(2 * filters[b], kernel_sizes, name=f"up{b}_conv")(h)
         h = maybe(keras.layers.Dropout(dropout, name=f"up{b}_dropout"), dropout > 0, h)
@@ -67,7 +83,8 @@ class _MUGANConfig:
     """Attributes and config entries shared by the generator and the autoencoder."""
 
     def _set_unet_attributes(self, filters, kernel_sizes, bottleneck_filters, dropout, batch_norm, alpha,
-                             output_kernel_size, channels):
+                             output_kernel_size, channels, downsample):
+        self.downsample = downsample
         self.filters = filters
         self.kernel_sizes = kernel_sizes
         self.bottleneck_filters = int(bottleneck_filters)
@@ -87,6 +104,7 @@ class _MUGANConfig:
             "alpha": self.alpha,
             "output_kernel_size": self.output_kernel_size,
             "channels": self.channels,
+            "downsample": self.downsample,
         }
 
 
@@ -123,6 +141,11 @@ class MUGANGenerator(_MUGANConfig, AudioSRModel):
     dropout rate and output kernel (27) are this package's reading of the paper, which gives
     neither for every layer.
 
+    ``downsample="strided"`` is the alternative of the paper's Table 5: each ``SuperPixel1D(2)``
+    (down blocks and bottleneck) becomes a stride-2 :class:`MultiscaleConv1D` with the block's
+    kernels and twice its width, the width SuperPixel1D gives, so the up blocks are unchanged. It
+    adds ``2 * F**2 * sum(kernel_sizes) / len(kernel_sizes) + 2F`` parameters per block of width ``F``.
+
     Args:
         ratio: Up-sampling ratio r (integer).
         filters: Total width of each down block's multi-scale convolution; its length is B.
@@ -134,6 +157,7 @@ class MUGANGenerator(_MUGANConfig, AudioSRModel):
         output_kernel_size: Kernel of the final convolution.
         skip_connections: Concatenate the down-block outputs into the up blocks (False gives
             the plain encoder-decoder of the autoencoder, still with the input residual).
+        downsample: ``"superpixel"`` (the paper's MU-GAN) or ``"strided"`` (see above).
         interpolation: Fixed interpolation the network sees (``"cubic"``, ``"sinc"``, ``"linear"``;
             None: ``"sinc"`` when band-preserving, else ``"cubic"``).
         band_preserving: Keep the input band exactly (see above).
@@ -148,7 +172,8 @@ class MUGANGenerator(_MUGANConfig, AudioSRModel):
     def __init__(self, ratio=2, filters=(64, 128, 256, 512), kernel_sizes=(3, 9, 27, 81), bottleneck_filters=512,
                  dropout=0.5, batch_norm=True, alpha=0.2, output_kernel_size=27, skip_connections=True,
                  interpolation=None, band_preserving=True, channels=1, hr_rate=16000, degradation=None,
-                 name="mugan_generator", **kwargs):
+                 downsample="superpixel", name="mugan_generator", **kwargs):
+        downsample = _check_downsample(type(self).__name__, downsample)
         filters, kernel_sizes = tuple(int(f) for f in filters), tuple(int(k) for k in kernel_sizes)
         band_preserving = bool(band_preserving)
         if interpolation is None:
@@ -169,7 +194,7 @@ class MUGANGenerator(_MUGANConfig, AudioSRModel):
             interpolated = Interpolation1D(ratio, interpolation, name="interpolate")(padded)
             low_band = self.band_interpolation(ratio, "band_interpolate")(padded) if band_preserving else None
         h, _ = _multiscale_unet(interpolated, filters, kernel_sizes, int(bottleneck_filters), float(dropout), batch_norm,
-                                alpha, skip_connections, channels, output_kernel_size, "zeros")
+                                alpha, skip_connections, channels, output_kernel_size, "zeros", downsample)
         if band_preserving:
             h = merge([low_band, h])
         else:
@@ -179,7 +204,7 @@ class MUGANGenerator(_MUGANConfig, AudioSRModel):
         super().__init__(inputs=low_rate, outputs=high_rate, name=name, ratio=ratio, hr_rate=hr_rate,
                          degradation=degradation, band_preserving=band_preserving, **kwargs)
         self._set_unet_attributes(filters, kernel_sizes, bottleneck_filters, dropout, batch_norm, alpha,
-                                  output_kernel_size, channels)
+                                  output_kernel_size, channels, downsample)
         self.skip_connections = bool(skip_connections)
         self.interpolation = interpolation
 
@@ -206,15 +231,17 @@ class MUGANAutoencoder(_MUGANConfig, AudioSRModel):
     bottleneck is a compact learned description of the waveform. :meth:`feature_extractor`
     returns the frozen encoder ``phi`` for the feature loss ``||phi(y) - phi(G(x))||^2``.
 
-    The arguments mean what they mean for :class:`MUGANGenerator`; the final convolution has a
-    normal (non-zero) initialisation since there is no residual to start from.
+    The arguments mean what they mean for :class:`MUGANGenerator` (``downsample`` included: the
+    bottleneck ``phi`` reads is a SuperPixel1D or a stride-2 convolution); the final convolution
+    has a normal (non-zero) initialisation since there is no residual to start from.
     """
 
     presets = _GENERATOR_PRESETS
 
     def __init__(self, filters=(64, 128, 256, 512), kernel_sizes=(3, 9, 27, 81), bottleneck_filters=512, dropout=0.5,
                  batch_norm=True, alpha=0.2, output_kernel_size=27, channels=1, hr_rate=16000, degradation=None,
-                 ratio=1, name="mugan_autoencoder", **kwargs):
+                 ratio=1, downsample="superpixel", name="mugan_autoencoder", **kwargs):
+        downsample = _check_downsample(type(self).__name__, downsample)
         if int(ratio) != 1:
             raise ValueError(f"MUGANAutoencoder reconstructs audio at its own rate, so ratio must be 1, got {ratio}")
         filters, kernel_sizes = tuple(int(f) for f in filters), tuple(int(k) for k in kernel_sizes)
@@ -225,13 +252,13 @@ class MUGANAutoencoder(_MUGANConfig, AudioSRModel):
         waveform = keras.Input(shape=(None, channels), name="waveform")
         padded = PadToMultiple(2 ** (len(filters) + 1), name="pad")(waveform)
         h, _ = _multiscale_unet(padded, filters, kernel_sizes, int(bottleneck_filters), float(dropout), batch_norm, alpha,
-                                False, channels, output_kernel_size, "glorot_uniform")
+                                False, channels, output_kernel_size, "glorot_uniform", downsample)
         reconstruction = CropToLength(1, name="crop")([h, waveform])
 
         super().__init__(inputs=waveform, outputs=reconstruction, name=name, ratio=1, hr_rate=hr_rate,
                          degradation=degradation, **kwargs)
         self._set_unet_attributes(filters, kernel_sizes, bottleneck_filters, dropout, batch_norm, alpha,
-                                  output_kernel_size, channels)
+                                  output_kernel_size, channels, downsample)
 
     @classmethod
     def from_size(cls, size, **kwargs):

@@ -94,6 +94,7 @@ class StreamingBWE(AudioSRModel):
         shape_penalty: Weight of the training penalty that keeps the core's output shape at unit scale.
         extra_lookahead: Low-rate samples of lookahead beyond the minimum, given to the network.
         degradation: The degradation the training inputs were made with.
+        high_band_trim_db: The level change :meth:`trim_high_band` has applied to the weights (a record).
     """
 
     edge_ready = True
@@ -107,7 +108,7 @@ class StreamingBWE(AudioSRModel):
                  input_kernel=3, output_kernel=3, negative_slope=0.2, transition=(0.7, 1.0), attenuation_db=60.0,
                  sinc_zeros=8, level_window_ms=20.0, level_floor=1e-3, level_clip=4.0, band_penalty=1.0,
                  gain_range_db=(-40.0, 20.0), shape_penalty=0.01, extra_lookahead=0, degradation=None,
-                 name="streaming_bwe", **kwargs):
+                 high_band_trim_db=0.0, name="streaming_bwe", **kwargs):
         ratio, hr_rate = int(ratio), int(hr_rate)
         if ratio < 2:
             raise ValueError(f"StreamingBWE extends the band: ratio must be an integer >= 2, got {ratio}")
@@ -158,6 +159,7 @@ class StreamingBWE(AudioSRModel):
         self.gain_range_db = tuple(float(v) for v in gain_range_db)
         self.shape_penalty = float(shape_penalty)
         self.extra_lookahead = int(extra_lookahead)
+        self.high_band_trim_db = float(high_band_trim_db)
         self.lookahead = lookahead
         self._layer_names = {"core": [layer.name for layer in parts["core"]]}
 
@@ -165,6 +167,25 @@ class StreamingBWE(AudioSRModel):
     def from_size(cls, size, **kwargs):
         """Builds a named size: ``"small"`` (about 0.155 GMAC/s at 8 -> 16 kHz) or ``"tiny"`` (tests)."""
         return build_from_size(cls, size, kwargs)
+
+    def trim_high_band(self, db):
+        """Changes the level of the band the network adds by ``db`` decibels (negative: quieter), in place.
+
+        Shifts the bias of the core's gain channel by ``db / 10`` units of :class:`DecibelGain`, so the
+        graph (and every export of it) is unchanged and the low band is untouched; exact while the gain
+        stays inside ``gain_range_db``. The total is recorded as :attr:`high_band_trim_db` (a note in the
+        config: the weights already carry it). Used after training to set the operating point between
+        a louder high band (lower LSD) and a quieter one (PESQ-WB penalises invented high band).
+        """
+        db = float(db)
+        out = self._parts()["core"][-1]
+        if out.bias is None:
+            raise ValueError(f"{self.name}: the core's output layer has no bias to carry the trim")
+        bias = np.array(out.bias.numpy())
+        bias[self.fold * self.ratio:] += db / self.get_layer("gain").db_per_unit
+        out.bias.assign(bias)
+        self.high_band_trim_db += db
+        return self
 
     # ---- geometry ---------------------------------------------------------------------------------
     def _parts(self):
@@ -259,6 +280,7 @@ class StreamingBWE(AudioSRModel):
             "gain_range_db": list(self.gain_range_db),
             "shape_penalty": self.shape_penalty,
             "extra_lookahead": self.extra_lookahead,
+            "high_band_trim_db": self.high_band_trim_db,
         })
         return config
 

@@ -9,6 +9,7 @@ streaming ``.tflite`` files with golden fixtures::
     model = pretrained.load("telephony-8k-16k")
     path = pretrained.tflite_path("telephony-8k-16k", "int8")
     name = pretrained.for_rate(8000)         # the shipped model for 8 kHz input
+    path, card = pretrained.resolve("telephony-8k-16k")   # a model argument: a file, or a shipped name
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["ModelInfo", "PretrainedError", "card_path", "for_rate", "info", "list", "load", "models_dir", "tflite_path"]
+__all__ = ["ModelInfo", "PretrainedError", "card_path", "for_rate", "info", "list", "load", "models_dir", "resolve", "tflite_path"]
 
 CARD = "card.json"
 
@@ -83,6 +84,26 @@ def info(name: str) -> ModelInfo:
         known = ", ".join(models) or "none (this installation ships no models)"
         raise PretrainedError(f"unknown shipped model {name!r}; known: {known}")
     return models[name]
+
+
+def resolve(name_or_path) -> tuple[Path, ModelInfo | None]:
+    """A model argument (``--model``, ``--init-from``): an existing file, else the name of a shipped model.
+
+    Returns ``(path, None)`` for a file (any kind; the caller loads it) and ``(its .keras file, its
+    ModelInfo)`` for a shipped name. A file of that name wins over a shipped model. Raises
+    :class:`PretrainedError` naming the argument, saying whether such a path exists, and listing the
+    shipped models when it is neither.
+    """
+    path = Path(name_or_path).expanduser()
+    if path.is_file():
+        return path, None
+    models = {m.name: m for m in list()}
+    if str(name_or_path) in models:
+        m = models[str(name_or_path)]
+        return m.folder / m.keras_file, m
+    shipped = ", ".join(models) or "none in this installation"
+    what = "not a file" if path.exists() else "no such file"
+    raise PretrainedError(f"{path}: {what} and not the name of a shipped model (shipped models: {shipped})")
 
 
 def load(name: str):

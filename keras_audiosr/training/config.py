@@ -111,27 +111,22 @@ def filter_spec(text):
 
 def init_source(text):
     """``--init-from``: a ``.keras`` file, or the name of a model shipped with the package."""
-    path = Path(text).expanduser()
-    if path.is_file():
-        return str(path)
     from keras_audiosr import pretrained
 
-    names = [m.name for m in pretrained.list()]
-    if text in names:
-        return text
-    shipped = ", ".join(names) or "none in this installation"
-    what = "not a file" if path.exists() else "no such file"
-    raise argparse.ArgumentTypeError(f"{path}: {what} and not the name of a shipped model (shipped models: {shipped})")
+    try:
+        path, shipped = pretrained.resolve(text)
+    except pretrained.PretrainedError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return text if shipped else str(path)
 
 
 def resolve_init_from(value):
     """The ``.keras`` path of an ``--init-from`` value (a path, or a shipped model's name)."""
-    if value is None or Path(value).expanduser().is_file():
-        return None if value is None else Path(value).expanduser()
+    if value is None:
+        return None
     from keras_audiosr import pretrained
 
-    info = pretrained.info(value)
-    return info.folder / info.keras_file
+    return pretrained.resolve(value)[0]
 
 
 def existing_file(text):

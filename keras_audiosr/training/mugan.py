@@ -3,12 +3,15 @@
 Stage 1 trains the autoencoder (the generator's U-Net without skips) into ``out/autoencoder``;
 stage 2 trains generator and discriminator with L2 + lambda_f * feature + lambda_adv * adversarial,
 the feature loss measured by the frozen autoencoder's bottleneck. Each stage resumes on its own.
+``--downsample strided`` builds both networks with stride-2 convolutions in place of SuperPixel1D
+(the paper's Table 5 comparison); ``metrics.json`` records the choice under ``downsample``.
 """
 from pathlib import Path
 
 import keras
 
 from keras_audiosr.models import MUGANAutoencoder, MUGANDiscriminator, MUGANGenerator
+from keras_audiosr.models.mu_gan import DOWNSAMPLING
 from keras_audiosr.training.config import non_negative_float, positive_int
 from keras_audiosr.training.losses import get_sample_loss
 from keras_audiosr.training.runner import generator_args, sample_loss, train_stage
@@ -17,7 +20,22 @@ STAGE_FLAGS = {
     "ae_epochs": dict(type=positive_int, default=None, help="autoencoder (stage 1) epochs (default: the recipe's epochs)"),
     "feature_weight": dict(type=non_negative_float, default=1.0, help="lambda_f of the autoencoder feature loss"),
     "adversarial_weight": dict(type=non_negative_float, default=1e-3, help="lambda_adv of the adversarial loss"),
+    "downsample": dict(choices=DOWNSAMPLING, default="superpixel",
+                       help="down-sampling of the generator and autoencoder blocks: superpixel (the paper's MU-GAN) "
+                            "or strided (stride-2 convolutions, the paper's Table 5 alternative)"),
 }
+
+
+def extra_metrics(cfg):
+    """The stage flags ``metrics.json`` records beside the core ones: ``{"downsample": ...}``."""
+    return {"downsample": cfg.extra["downsample"]}
+
+
+def build_autoencoder(cfg):
+    """The compiled stage-1 autoencoder (L2), down-sampling as ``--downsample``."""
+    ae = MUGANAutoencoder.from_size(cfg.model_size, hr_rate=cfg.hr_rate, downsample=cfg.extra["downsample"])
+    ae.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=get_sample_loss("l2"))
+    return ae
 
 
 def train_autoencoder(cfg, data, strategy):
@@ -26,12 +44,7 @@ def train_autoencoder(cfg, data, strategy):
     Writes ``out/autoencoder/model.keras``; when that stage has finished it is loaded instead, and an
     interrupted stage resumes from ``out/autoencoder/backup``.
     """
-    def build():
-        ae = MUGANAutoencoder.from_size(cfg.model_size, hr_rate=cfg.hr_rate)
-        ae.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=get_sample_loss("l2"))
-        return ae
-
-    autoencoder, _ = train_stage(build, data, cfg, strategy, out=Path(cfg.out) / "autoencoder",
+    autoencoder, _ = train_stage(lambda: build_autoencoder(cfg), data, cfg, strategy, out=Path(cfg.out) / "autoencoder",
                                  map_batch=lambda lr, hr: (hr, hr),
                                  epochs=cfg.extra.get("ae_epochs") or cfg.epochs, what="stage 1 (autoencoder)")
     return {"autoencoder": autoencoder}
@@ -42,7 +55,8 @@ def build_gan(cfg, degradation, autoencoder):
     (standard GAN; the paper's sample loss is L2: ``--loss l2``)."""
     from keras_audiosr.training.adversarial import AdversarialTrainer  # TensorFlow: imported when used
 
-    generator = MUGANGenerator.from_size(cfg.model_size, **generator_args(cfg, degradation))
+    generator = MUGANGenerator.from_size(cfg.model_size, **generator_args(cfg, degradation),
+                                         downsample=cfg.extra["downsample"])
     discriminator = MUGANDiscriminator.from_size(cfg.model_size)
     trainer = AdversarialTrainer(generator, discriminator, loss="gan", n_critic=1, sample_loss=sample_loss(cfg),
                                  adversarial_weight=cfg.extra["adversarial_weight"],

@@ -541,8 +541,9 @@ def _fail(prog, message):
 def _recorded_config(recipe, cfg):
     """The config.json of an earlier process training into ``--out`` (None for a fresh folder).
 
-    A run that has started training resumes only with the same settings (bar those in ``_MAY_CHANGE``);
-    a mismatch exits 2 naming the first differing flag.
+    A run that has started training resumes only with the same settings (bar those in ``_MAY_CHANGE``;
+    a recipe flag the recorded run predates counts as the same when it is at its default); a mismatch
+    exits 2 naming the first differing flag.
     """
     out = Path(cfg.out).expanduser()
     path = out / "config.json"
@@ -557,6 +558,10 @@ def _recorded_config(recipe, cfg):
     if isinstance(recorded.get("data_dir"), str):  # recorded before --data-dir took several folders
         recorded["data_dir"] = [recorded["data_dir"]]
     now = cfg.to_dict()
+    if isinstance(recorded.get("extra"), dict):  # a recipe flag added since the run started: its default matches
+        defaults = {name: kwargs.get("default") for name, kwargs in recipe.flags.items()}
+        now["extra"] = {k: v for k, v in now["extra"].items()
+                        if k in recorded["extra"] or k not in defaults or _jsonish(v) != _jsonish(defaults[k])}
     for key, value in now.items():
         if key in _MAY_CHANGE or (key == "model_size" and value is None):
             continue
