@@ -53,7 +53,9 @@ def make_run(folder: Path, speakers=("speech16k/p273",), extra=None) -> Path:
 def shipped(tmp_path_factory):
     root = tmp_path_factory.mktemp("ship")
     # The run trained on two corpora; the held-out files (and calibration audio) are read from the first only.
-    run = make_run(root / "run", extra=make_vctk(root / "extra", speakers=("p901", "p902"), per_speaker=1))
+    extra = make_vctk(root / "extra", speakers=("p901", "p902"), per_speaker=1)
+    make_vctk(extra, speakers=("p903",), per_speaker=1, rate=8000)  # below 16 kHz: the store skips it
+    run = make_run(root / "run", extra=extra)
     out = root / "pretrained"
     readme = root / "README.md"
     readme.write_text(f"# x\n\n{ship_model.README_START}\nold text\n{ship_model.README_END}\n\n## after\n")
@@ -92,6 +94,8 @@ def test_card_and_model_card(registry):
     assert (card["lr_rate"], card["hr_rate"], card["ratio"]) == (8000, 16000, 2)
     assert card["test_speakers"] == ["speech16k/p273"] and "speech16k/p225" in card["train_speakers"]
     assert {"extra/p901", "extra/p902"} <= set(card["train_speakers"])  # the run's training data, not only --data
+    assert "extra/p903" not in card["train_speakers"]
+    assert [Path(f).name for f in card["not_trained_on"]["files"]] == ["p903_001.wav"]
     assert card["training_command"] == "python -m recipes.streaming_bwe --model-size tiny --epochs 1 --out " + \
         str(registry.parent / "run")
     assert card["algorithmic_latency_ms"] == pytest.approx(1000 * (80 + card["lookahead"]) / 8000)
@@ -111,7 +115,8 @@ def test_card_and_model_card(registry):
     for needle in ("CC BY 4.0", "CSTR", "University of Edinburgh", "public domain", "| own (`speech-robust`) | model |",
                    "| telephone:mulaw |", "does **not** meet the targets", "PESQ-WB >= sinc + 0.1",
                    "MMAC per second", "Algorithmic latency", "2 files have no licence in a manifest",
-                   "training audio (the training files of speech16k only)", "`extra`: 2 training files, 0 held-out files"):
+                   "training audio (the training files of speech16k only)", "`extra`: 2 training files, 0 held-out files",
+                   "Not trained on: 1 file of the run's training split recorded below 16000 Hz"):
         assert needle in md, needle
 
 

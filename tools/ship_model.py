@@ -203,6 +203,31 @@ def run_split(dirs, config: dict, metrics: dict):
     return corpora
 
 
+def at_rate(corpora, hr_rate: int):
+    """``(corpora with only the training files recorded at hr_rate Hz or more, [skipped paths])``: the files the
+    prepared store skips (they lack the band the model learns), so the card lists what was really trained on."""
+    import dataclasses
+
+    import soundfile as sf
+
+    keep, names, skipped = [], [], []
+    for u, name in zip(corpora.train, corpora.train_corpora):
+        try:
+            ok = sf.info(str(u.path)).samplerate >= int(hr_rate)
+        except RuntimeError as e:
+            raise ShipError(f"{u.path}: not a readable sound file ({e})") from e
+        if ok:
+            keep.append(u)
+            names.append(name)
+        else:
+            skipped.append(str(u.path))
+    if not skipped:
+        return corpora, []
+    if not keep:
+        raise ShipError(f"no training file reaches {hr_rate} Hz")
+    return dataclasses.replace(corpora, train=keep, train_corpora=names), skipped
+
+
 def _manifest(root: Path) -> dict:
     """``{relative path: licence}`` from a corpus's ``manifest.csv`` (column ``license`` or ``licence``)."""
     path = Path(root) / "manifest.csv"
@@ -415,6 +440,10 @@ def model_card(card: dict, report: dict, facts: dict) -> str:
     for s in card["data_sources"]["sources"]:
         lines.append(f"- **{s['source']}** ({s['train_files']} training, {_n(s['test_files'], 'held-out file')}): "
                      f"{s['licence']}.")
+    if card.get("not_trained_on"):
+        skipped = card["not_trained_on"]["files"]
+        lines.append(f"- Not trained on: {_n(len(skipped), 'file')} of the run's training split "
+                     f"{card['not_trained_on']['reason']}: " + ", ".join(f"`{Path(f).name}`" for f in skipped) + ".")
     if card["data_sources"]["unknown"]:
         lines.append(f"- {len(card['data_sources']['unknown'])} files have no licence in a manifest: check their "
                      f"source before redistributing this model.")
@@ -594,8 +623,11 @@ def ship(args, checked: dict, log=print) -> dict:
     corpora = run_split(checked["dirs"], config, metrics)  # the held-out files and the calibration audio
     training = corpora  # what the card lists as the training data: every corpus of the run, when reachable
     rec = checked.get("recorded")
-    if rec is not None and {d.resolve() for d in rec} != {Path(d).resolve() for d in checked["dirs"]}:
+    narrowed = rec is not None and {d.resolve() for d in rec} != {Path(d).resolve() for d in checked["dirs"]}
+    if narrowed:
         training = run_split(rec, config, metrics)
+    corpora, below_rate = at_rate(corpora, model.hr_rate)
+    training, below_rate = at_rate(training, model.hr_rate) if narrowed else (corpora, below_rate)
     overlap = set(_speakers(training.train)) & set(_speakers(corpora.test))
     if overlap:
         raise ShipError(f"speakers {', '.join(sorted(overlap))} are both training and held-out speakers")
@@ -671,6 +703,8 @@ def ship(args, checked: dict, log=print) -> dict:
             "epochs_run": metrics.get("epochs_run"),
             "train_seconds": metrics.get("train_seconds"),
             "data_sources": sources,
+            "not_trained_on": {"reason": f"recorded below {int(model.hr_rate)} Hz (the prepared store skips them)",
+                               "files": below_rate} if below_rate else None,
             "evaluation": {"degradations": {lb: {"spec": report["degradations"][lb]["spec"],
                                                  "text": report["degradations"][lb]["degradation_text"],
                                                  "note": report["degradations"][lb].get("note")}
@@ -687,14 +721,14 @@ def ship(args, checked: dict, log=print) -> dict:
             "file_sizes": sizes,
             "calibration": f"{exporter.quantization['calibration_windows']} windows of "
                            f"{exporter.quantization['calibration_window_samples']} samples",
-            "calibration_from": "" if training is corpora else
+            "calibration_from": "" if not narrowed else
             " (the training files of " + ", ".join(c.name for c in corpora.corpora) + " only)",
             "epochs_run": metrics.get("epochs_run") or 0,
             "train_seconds": float(metrics.get("train_seconds") or 0.0),
             "stopped_by_time_budget": bool(metrics.get("stopped_by_time_budget")),
             "training_inputs": f"random crops with inputs drawn from `{card['training_degradations']}`, loss "
                                f"`{config.get('loss')}`",
-            "corpora": [{"name": c.name, "n_train": len(c.split.train),
+            "corpora": [{"name": c.name, "n_train": training.train_corpora.count(c.name),
                          "n_test": len(corpora.test_by_corpus().get(c.name, []))} for c in training.corpora],
             "n_test_files": len(corpora.test),
             "test_seconds": float(sum(f["seconds"] for f in report["degradations"][report["order"][0]]["files"])),
