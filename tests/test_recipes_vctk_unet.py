@@ -61,7 +61,7 @@ def test_recipe_tiny_writes_everything(tmp_path):
     # Butterworth 4 and, the input being 8 kHz, the telephone channel; eval.json holds the whole report.
     suite = metrics["degradations"]
     assert list(suite) == ["own", "resample", "butter:4", "telephone:mulaw"]
-    assert suite["own"]["degradation"] == "cheby1:8" and suite["own"]["mean"] == metrics["test"]
+    assert suite["own"]["degradation"] == "speech-robust" and suite["own"]["mean"] == metrics["test"]
     assert "resample_poly" in suite["resample"]["text"] and "SNR and LB-SNR say little" in suite["telephone:mulaw"]["note"]
     for entry in suite.values():
         assert set(entry["mean"]) == {"model", "sinc", "spline"} and entry["n_files"] == metrics["n_test_files"]
