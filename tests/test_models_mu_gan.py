@@ -12,6 +12,7 @@ def _data(shape, seed=0):
     return np.random.default_rng(seed).standard_normal(shape).astype("float32")
 
 
+@pytest.mark.slow  # kept out of the default run for time (-m slow runs it)
 def test_generator_contract_with_tflite():
     run_model_test(MUGANGenerator, preset_kwargs(MUGANGenerator, "tiny", ratio=2), _data((2, 64, 1)), _data((2, 128, 1), 1),
                    tflite=True)

@@ -1,4 +1,5 @@
 """tools/gpu_check.sh runs on a CPU with tiny settings: MirroredStrategy over two logical CPUs, mixed_float16."""
+import pytest
 import json
 import os
 import subprocess
@@ -9,6 +10,7 @@ from tests.corpus_helpers import make_vctk
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow  # kept out of the default run for time (-m slow runs it)
 def test_gpu_check_smoke_run_on_cpu(tmp_path):
     import sys
     corpus = make_vctk(tmp_path / "corpus", seconds=0.5)

@@ -31,6 +31,7 @@ def _free_ports(n):
             sock.close()
 
 
+@pytest.mark.slow  # kept out of the default run for time (-m slow runs it)
 def test_multi_worker_training_from_tf_config(tmp_path):
     """Two local workers, MultiWorkerMirroredStrategy from TF_CONFIG: plain and adversarial fit finish in sync."""
     ports = _free_ports(2)
