@@ -679,8 +679,6 @@ def main(argv=None) -> int:
             sys.stdout.flush()
             return status
         except BrokenPipeError:  # the reader went away (`keras-audiosr models | head`): not an error of ours
-            import os
-
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 0
         except (AudioError, ValueError, ImportError, OSError) as e:

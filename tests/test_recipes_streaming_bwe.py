@@ -7,6 +7,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import pytest
 
 from keras_audiosr.degrade import Degradation
 from keras_audiosr.models import StreamingBWE
@@ -47,7 +48,7 @@ def test_transition_flag_is_checked_and_reaches_the_model():
 
     assert _transition("0.85,1") == [0.85, 1.0] and FLAGS["transition"]["default"] == [0.9, 1.0]
     for bad in ("0.9", "1.0,0.9", "0,1", "a,b"):
-        with __import__("pytest").raises(Exception, match="STOP"):
+        with pytest.raises(Exception, match="STOP"):
             _transition(bad)
     cfg = RecipeConfig(ratio=2, hr_rate=16000, model_size="tiny", loss="l2", degradations="speech-robust")
     cfg.extra = {"transition": [0.8, 1.0]}
