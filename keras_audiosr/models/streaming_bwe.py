@@ -85,7 +85,11 @@ class StreamingBWE(AudioSRModel):
         negative_slope: Leaky ReLU slope.
         transition: Band-merge ``(stop, pass)`` in fractions of the low-rate Nyquist.
         attenuation_db: Band-merge stopband attenuation.
-        sinc_zeros: Zero crossings on each side of the interpolation kernel.
+        sinc_zeros: Zero crossings on each side of the interpolation kernel; ``None`` (default): the longest
+            kernel that fits in the lookahead the band merge needs anyway (no added latency). A short
+            kernel rolls the input band off from well below the low-rate Nyquist (8 zeros: -1.8 dB at
+            3.6 kHz for 8 kHz input, where ``scipy.signal.resample_poly`` loses 0.7 dB) and lets
+            images through above it; on held-out speech 8 -> 24 zeros alone raised PESQ-WB by 0.14-0.18.
         level_window_ms: Moving-RMS window of the level normalisation.
         level_floor: Lowest level tracked (full scale 1).
         level_clip: Limit of the normalised core input (None: none).
@@ -106,7 +110,7 @@ class StreamingBWE(AudioSRModel):
 
     def __init__(self, ratio=2, hr_rate=16000, channels=64, fold=4, kernel_size=3, dilations=(1, 2, 4, 8, 16, 32),
                  input_kernel=3, output_kernel=3, negative_slope=0.2, transition=(0.7, 1.0), attenuation_db=60.0,
-                 sinc_zeros=8, level_window_ms=20.0, level_floor=1e-3, level_clip=4.0, band_penalty=1.0,
+                 sinc_zeros=None, level_window_ms=20.0, level_floor=1e-3, level_clip=4.0, band_penalty=1.0,
                  gain_range_db=(-40.0, 20.0), shape_penalty=0.01, extra_lookahead=0, degradation=None,
                  high_band_trim_db=0.0, name="streaming_bwe", **kwargs):
         ratio, hr_rate = int(ratio), int(hr_rate)
@@ -121,6 +125,8 @@ class StreamingBWE(AudioSRModel):
             raise ValueError("StreamingBWE needs at least one dilated core layer (dilations is empty)")
         window = max(1, round(float(level_window_ms) * (hr_rate // ratio) / 1000.0))
         merge = BandMerge(ratio, transition, attenuation_db, causal=True, name="band_merge", dtype=_FIXED)
+        if sinc_zeros is None:  # the interpolation's half-width is sinc_zeros + 1 low-rate samples
+            sinc_zeros = max(8, math.ceil(merge.delay / ratio) - 1)
         half = CausalInterpolation(ratio, "sinc", sinc_zeros).half
         lookahead = max(half, math.ceil(merge.delay / ratio)) + int(extra_lookahead)
         parts = {
