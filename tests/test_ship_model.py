@@ -96,8 +96,8 @@ def test_card_and_model_card(registry):
     assert {"extra/p901", "extra/p902"} <= set(card["train_speakers"])  # the run's training data, not only --data
     assert "extra/p903" not in card["train_speakers"]
     assert [Path(f).name for f in card["not_trained_on"]["files"]] == ["p903_001.wav"]
-    assert card["training_command"] == "python -m recipes.streaming_bwe --model-size tiny --epochs 1 --out " + \
-        str(registry.parent / "run")
+    assert card["training_command"] == f"python -m recipes.streaming_bwe --model-size tiny --epochs 1 --out runs/{NAME}"
+    assert card["training_stages"] == [{"command": card["training_command"], "train_seconds": 2.0, "epochs_run": 1}]
     assert card["algorithmic_latency_ms"] == pytest.approx(1000 * (80 + card["lookahead"]) / 8000)
     sources = {s["source"]: s for s in card["data_sources"]["sources"]}
     assert set(sources) == {"VCTK", "LJ Speech"} and sources["VCTK"]["test_files"] == 1
@@ -228,3 +228,24 @@ def test_a_bad_high_band_trim_is_refused_before_any_work(tmp_path, capsys):
     assert ship_model.main(["--run", str(run), "--name", "x", "--out", str(tmp_path / "out"),
                             "--high-band-trim", "loud"]) == 2
     assert "--high-band-trim 'loud'" in capsys.readouterr().err and not (tmp_path / "out" / "x").exists()
+
+
+def test_a_warm_started_run_inherits_the_stages_of_the_shipped_model_it_started_from(tmp_path):
+    out = tmp_path / "pretrained"
+    (out / "base").mkdir(parents=True)
+    (out / "base" / "card.json").write_text(json.dumps({
+        "training_command": "python -m recipes.streaming_bwe --epochs 9 --out runs/base", "train_seconds": 600.0,
+        "epochs_run": 9, "high_band_trim": {"trim_db": -20.0}}))
+    config = {"recipe": "streaming_bwe", "init_from": "base",
+              "argv": ["--init-from", "base", "--out", "/machine/runs/x", "--cache-dir=/machine/cache", "--epochs", "3"]}
+    stages = ship_model.training_stages(config, {"train_seconds": 60.0, "epochs_run": 3}, out, "base")
+    assert [st["command"] for st in stages] == [
+        "python -m recipes.streaming_bwe --epochs 9 --out runs/base",
+        "python -m recipes.streaming_bwe --init-from base --out runs/base --epochs 3"]
+    assert "-20 dB high-band trim" in stages[0]["note"] and "note" not in stages[1]
+    assert [st["train_seconds"] for st in stages] == [600.0, 60.0]
+    text = "\n".join(ship_model._stages_md({"training_stages": stages}, {}))
+    assert "2 stages, 11 minutes of training in all" in text and "/machine" not in text
+    # A path (not a shipped name) or a name with no card: one stage.
+    assert len(ship_model.training_stages(dict(config, init_from="x/model.keras"), {}, out, "base")) == 1
+    assert len(ship_model.training_stages(dict(config, init_from="other"), {}, out, "base")) == 1

@@ -381,6 +381,60 @@ def _trim_line(trim: dict) -> str:
     return "- High-band level: as trained."
 
 
+def portable_command(config: dict, name: str) -> str:
+    """The run's recipe command as a reader can type it: ``--out`` becomes ``runs/<name>`` and this machine's
+    ``--cache-dir`` is dropped (neither changes the model)."""
+    argv, out, skip = [str(a) for a in config.get("argv") or []], [], False
+    for i, a in enumerate(argv):
+        if skip:
+            skip = False
+            continue
+        flag = a.split("=", 1)[0]
+        if flag in ("--out", "--cache-dir"):
+            skip = "=" not in a
+            if flag == "--out":
+                out += ["--out", f"runs/{name}"]
+            continue
+        out.append(a)
+    return "python -m recipes." + str(config.get("recipe")) + (" " + shlex.join(out) if out else "")
+
+
+def training_stages(config: dict, metrics: dict, out: Path, name: str) -> list[dict]:
+    """How the shipped weights were trained, first stage first: a run warm-started (``--init-from``) from a
+    model shipped in ``out`` inherits that model's stages (read from its ``card.json`` before it is replaced)."""
+    stages = []
+    source = config.get("init_from")
+    card_path = out / str(source) / "card.json" if source and "/" not in str(source) else None
+    if card_path is not None and card_path.is_file():
+        previous = _read_json(card_path)
+        stages = [dict(st) for st in previous.get("training_stages") or [
+            {"command": previous.get("training_command"), "train_seconds": previous.get("train_seconds"),
+             "epochs_run": previous.get("epochs_run")}]]
+        trim = (previous.get("high_band_trim") or {}).get("trim_db")
+        stages[-1]["note"] = (f"shipped as `{source}`" + (f" with a {trim:+.0f} dB high-band trim" if trim else "")
+                              + "; the next stage starts from those weights")
+    stages.append({"command": portable_command(config, name), "train_seconds": metrics.get("train_seconds"),
+                   "epochs_run": metrics.get("epochs_run")})
+    return stages
+
+
+def _stages_md(card: dict, facts: dict) -> list[str]:
+    stages = card.get("training_stages") or [{"command": card["training_command"]}]
+    if len(stages) == 1:
+        lines = ["Command (from the repository root; the run's `config.json`, with `--out` shortened):", "",
+                 "```bash", stages[0]["command"], "```", ""]
+    else:
+        total = sum(float(st.get("train_seconds") or 0) for st in stages)
+        lines = [f"{len(stages)} stages, {total / 60:.0f} minutes of training in all (from the repository root; "
+                 f"each run's `config.json`, with `--out` shortened):", ""]
+        for k, st in enumerate(stages, 1):
+            mins = float(st.get("train_seconds") or 0) / 60
+            lines += [f"{k}. {_n(st.get('epochs_run') or 0, 'epoch')}, {mins:.0f} minutes"
+                      + (f" ({st['note']})" if st.get("note") else "") + ":", "",
+                      "   ```bash", "   " + st["command"], "   ```", ""]
+    return lines
+
+
 def model_card(card: dict, report: dict, facts: dict) -> str:
     """The markdown model card (``MODEL_CARD.md``) from ``card.json``'s content, the evaluation report and facts."""
     from keras_audiosr.evaluation import format_suite_markdown
@@ -422,9 +476,9 @@ def model_card(card: dict, report: dict, facts: dict) -> str:
                   f"{facts['calibration_from']}; "
                   f"every conversion gate passed (parity, static graph, Arm NN where installed).", ""]
 
-    lines += ["## Training", "", "Command (from the repository root; the run's `config.json`):", "", "```bash",
-              card["training_command"], "```", "",
-              f"{_n(facts['epochs_run'], 'epoch')}, {facts['train_seconds'] / 60:.0f} minutes of training"
+    lines += ["## Training", ""] + _stages_md(card, facts) + [
+              ("Last stage: " if len(card.get("training_stages") or ()) > 1 else "")
+              + f"{_n(facts['epochs_run'], 'epoch')}, {facts['train_seconds'] / 60:.0f} minutes of training"
               + (" (stopped by its `--max-minutes` time budget)" if facts["stopped_by_time_budget"] else "")
               + f", on {facts['training_inputs']}.", ""]
 
@@ -528,8 +582,10 @@ def readme_block(models_dir, readme) -> str:
         results = c.get("metrics") or {}
         metrics = [k for k in METRICS if any(k in s for deg in results.values() for s in deg.values())]
         lines += ["", f"**`{c['name']}`** ([model card]({link})): {c.get('description', '')} Held-out speakers "
-                      f"{', '.join(f'`{s}`' for s in c.get('test_speakers', []))}; trained with "
-                      f"`{c.get('training_command')}`.", "",
+                      f"{', '.join(f'`{s}`' for s in c.get('test_speakers', []))}; "
+                      + (f"trained with `{c.get('training_command')}`." if len(c.get("training_stages") or ()) < 2
+                         else f"trained in {len(c['training_stages'])} stages, the last `{c.get('training_command')}` "
+                              f"(see its card)."), "",
                   "| input | system | " + " | ".join(labels[k] for k in metrics) + " |",
                   "|---|---|" + "---:|" * len(metrics)]
         for label, systems in results.items():
@@ -669,6 +725,7 @@ def ship(args, checked: dict, log=print) -> dict:
             f"{type(model).__name__} ({size}) speech bandwidth extension from {model.lr_rate} Hz "
             f"to {model.hr_rate} Hz: causal, {args.frame_ms:g} ms stateful streaming, int8 LiteRT; trained on "
             f"{len(train_speakers)} speakers of {', '.join(s['source'] for s in sources['sources'])}.")
+        stages = training_stages(config, metrics, out, args.name)
         card = {
             "name": args.name,
             "lr_rate": int(model.lr_rate),
@@ -695,8 +752,8 @@ def ship(args, checked: dict, log=print) -> dict:
             "degradation": dict(model.degradation),
             "training_degradations": training_degradations(model) or config.get("degradations"),
             "recipe": config.get("recipe"),
-            "training_command": "python -m recipes." + str(config.get("recipe")) + (
-                " " + shlex.join(str(a) for a in config["argv"]) if config.get("argv") else ""),
+            "training_command": stages[-1]["command"],
+            "training_stages": stages,
             "train_speakers": train_speakers,
             "test_speakers": test_speakers,
             "n_test_files": len(corpora.test),
