@@ -1,0 +1,36 @@
+"""tools/pesq_probe.py: the probe systems beside the model and the baselines, on the same inputs."""
+import json
+
+import pytest
+
+pytest.importorskip("pesq")
+
+from keras_audiosr.data import embedded_corpus_dir  # noqa: E402
+from keras_audiosr.models import StreamingBWE  # noqa: E402
+from keras_audiosr.models.saving import save_model  # noqa: E402
+from tools import pesq_probe  # noqa: E402
+
+
+def test_probe_reports_every_system_on_the_same_inputs(tmp_path, capsys):
+    model = StreamingBWE.from_size("tiny", ratio=2, hr_rate=16000)
+    save_model(model, tmp_path / "m.keras")
+    wav = sorted((embedded_corpus_dir() / "p273").glob("*.flac"))[0]
+    rc = pesq_probe.main(["--model", str(tmp_path / "m.keras"), "--files", str(wav), "--degradations", "resample",
+                          "--cut", "2000", "--mix", "0,1", "--zeros", "8", "--trim=-6", "--max-seconds", "2",
+                          "--out", str(tmp_path / "probe.json")])
+    assert rc == 0
+    table = capsys.readouterr().out
+    assert "| resample | model |" in table and "cut@2000" in table and "trim@-6" in table
+    mean = json.loads((tmp_path / "probe.json").read_text())["degradations"]["resample"]["mean"]
+    assert set(mean) == {"model", "sinc", "spline", "cut@2000", "mix@0", "mix@1", "zeros@8", "trim@-6"}
+    assert mean["mix@0"]["snr"] == pytest.approx(mean["sinc"]["snr"], abs=1e-6)  # sinc + 0 (model - sinc)
+    assert mean["mix@1"]["snr"] == pytest.approx(mean["model"]["snr"], abs=0.01)
+    assert mean["cut@2000"]["lsd"] > mean["sinc"]["lsd"] and mean["cut@2000"]["snr_lb"] < mean["sinc"]["snr_lb"] - 3
+    assert mean["zeros@8"]["snr_lb"] < mean["model"]["snr_lb"]  # the default kernel is longer than 8 zeros
+
+
+def test_bad_arguments_are_one_line_errors(tmp_path, capsys):
+    assert pesq_probe.main(["--model", "no-such-model", "--files", __file__]) == 2
+    assert "no-such-model" in capsys.readouterr().err
+    assert pesq_probe.main(["--model", "telephony-8k-16k", "--files", str(tmp_path / "x.wav")]) == 2
+    assert "no such file" in capsys.readouterr().err

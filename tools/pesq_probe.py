@@ -1,0 +1,126 @@
+"""PESQ-WB probes behind the StreamingBWE design choices: every system on the same inputs, in one run.
+
+    python -m tools.pesq_probe --model telephony-8k-16k \\
+        --files ../shared/data/vctk-mini/wav48/{p258,p259,p273}/*.flac --out runs/pesq_probe.json
+
+Beside the model and the sinc / spline baselines, under each ``--degradations`` input:
+
+- ``cut@F``: the sinc baseline low-passed at F Hz (zero-phase FIR): what a band lost below the
+  low-rate Nyquist costs (why ``recipes.streaming_bwe`` merges bands at 0.9 of it);
+- ``mix@A``: ``sinc + A (model - sinc)``: PESQ-WB against the level of the band the model adds (why
+  shipped models get a high-band trim);
+- ``zeros@Z``: the model with its low path's sinc kernel at Z zero crossings, weights unchanged
+  (StreamingBWE only; why the kernel defaults to the longest the band merge's lookahead allows);
+- ``trim@D``: the model with the band it adds D dB from its current level (StreamingBWE only).
+
+Prints a markdown table (PESQ-WB, SNR, LB-SNR, LSD) and writes the evaluation report as JSON with ``--out``.
+Use held-out files only when the numbers inform a shipped model's settings (the trim is chosen on training
+files by ``tools.ship_model``).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+PROG = "python -m tools.pesq_probe"
+
+
+def _floats(text):
+    return [float(v) for v in str(text).split(",") if v.strip()]
+
+
+def build_parser():
+    p = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n")[0])
+    p.add_argument("--model", required=True, help="a shipped model's name or a .keras path")
+    p.add_argument("--files", nargs="+", required=True, help="full-band sound files (the references)")
+    p.add_argument("--degradations", default="resample,butter:4",
+                   help="comma-separated input degradations (default: resample,butter:4)")
+    p.add_argument("--cut", type=_floats, default=[2800.0, 3400.0, 3800.0], metavar="HZ,...",
+                   help="cut@F systems: sinc low-passed at these frequencies (default: 2800,3400,3800)")
+    p.add_argument("--mix", type=_floats, default=[0.25, 0.5, 0.75], metavar="A,...",
+                   help="mix@A systems: sinc + A (model - sinc) (default: 0.25,0.5,0.75)")
+    p.add_argument("--zeros", default="8", metavar="Z,...",
+                   help="zeros@Z systems: the low path's sinc kernel at Z zero crossings (default: 8)")
+    p.add_argument("--trim", type=_floats, default=[-6.0, 6.0], metavar="DB,...",
+                   help="trim@D systems: the added band D dB from its current level (default: -6,6)")
+    p.add_argument("--max-seconds", type=float, default=None, help="score the first seconds of each file only")
+    p.add_argument("--out", type=Path, default=None, help="write the report as JSON here")
+    return p
+
+
+def _lowpass(y, hz, rate):
+    from scipy import signal
+
+    taps = signal.firwin(513, hz, fs=rate, window=("kaiser", 10.0))
+    return signal.filtfilt(taps, [1.0], y).astype("float32")
+
+
+def _variant(model, **change):
+    """The same model with ``change`` in its config and its weights (fixed layers rebuilt from the config)."""
+    config = dict(model.get_config(), **change)
+    other = type(model).from_config(config)
+    other.set_weights(model.get_weights())
+    return other
+
+
+def probe_systems(model, *, cut=(), mix=(), zeros=(), trim=()) -> dict:
+    """``{name: fn(low) -> high}`` for the probes (see the module docstring)."""
+    from keras_audiosr.baselines import sinc_upsample
+    from keras_audiosr.inference import upsample_array
+
+    ratio, rate = int(model.ratio), int(model.hr_rate)
+    systems = {}
+    for hz in cut:
+        systems[f"cut@{hz:g}"] = lambda x, hz=hz: _lowpass(sinc_upsample(x, ratio), hz, rate)
+    for a in mix:
+        def mixed(x, a=a):
+            s = sinc_upsample(x, ratio)
+            y = upsample_array(model, x)[: len(s)]
+            return (s + a * (y - s)).astype("float32")
+        systems[f"mix@{a:g}"] = mixed
+    is_bwe = callable(getattr(model, "trim_high_band", None))
+    if (zeros or trim) and not is_bwe:
+        raise SystemExit(f"{PROG}: --zeros and --trim need a StreamingBWE model, got {type(model).__name__} "
+                         f"(pass --zeros '' --trim '')")
+    for z in zeros:
+        other = _variant(model, sinc_zeros=z)
+        systems[f"zeros@{other.sinc_zeros}"] = lambda x, m=other: upsample_array(m, x)
+    for db in trim:
+        other = _variant(model)
+        other.trim_high_band(db)
+        systems[f"trim@{db:+g}"] = lambda x, m=other: upsample_array(m, x)
+    return systems
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    from keras_audiosr import pretrained
+    from keras_audiosr.evaluation import evaluate_suite, format_suite_markdown
+    from keras_audiosr.utils import write_json
+
+    missing = [f for f in args.files if not Path(f).is_file()]
+    if missing:
+        print(f"{PROG}: no such file: {missing[0]}", file=sys.stderr)
+        return 2
+    from keras_audiosr.inference import load_model
+
+    try:
+        path, _ = pretrained.resolve(args.model)
+    except pretrained.PretrainedError as err:
+        print(f"{PROG}: {err}", file=sys.stderr)
+        return 2
+    model = load_model(path)
+    zeros = [int(v) for v in str(args.zeros).split(",") if v.strip()]
+    systems = probe_systems(model, cut=args.cut, mix=args.mix, zeros=zeros, trim=args.trim)
+    report = evaluate_suite(model, args.files, degradations=args.degradations.split(","), with_pesq=True,
+                            systems=systems, max_seconds=args.max_seconds, progress=True)
+    metrics = [m for m in ("pesq", "snr", "snr_lb", "lsd") if m in report["metrics"]]
+    print(format_suite_markdown(report, metrics=metrics))
+    if args.out:
+        write_json(args.out, report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
