@@ -724,7 +724,8 @@ def format_suite_markdown(report: dict, per_corpus: bool = False, systems=None, 
     return "\n".join(lines + [""] + notes)
 
 
-def choose_high_band_trim(model, paths, *, degradations=("resample",), candidates_db=(0, -3, -6, -9, -12, -15, -20, -25),
+def choose_high_band_trim(model, paths, *, degradations=("resample",),
+                          candidates_db=(0, -3, -6, -9, -12, -15, -18, -21, -24, -27, -30),
                           lsd_ratio: float = 0.6, max_seconds: float | None = 8.0, progress: bool = False,
                           log=print) -> tuple[float, list[dict]]:
     """The level of the band a model adds that scores best on ``paths`` (use TRAINING files, never the test split).

@@ -170,3 +170,10 @@ def test_decibel_gain():
     check_tflite(wrap(DecibelGain(), (50, 1, 1)), g[:, :50], atol=1e-5)
     with pytest.raises(ValueError, match="max_db"):
         DecibelGain(min_db=0.0, max_db=-1.0)
+    # offset_db scales every gain exactly, clamped ones included; set in place, kept by the config
+    shifted = DecibelGain(db_per_unit=10.0, min_db=-40.0, max_db=10.0, step_db=2.5, offset_db=-50.0)
+    np.testing.assert_allclose(np.asarray(shifted(g)).ravel(), gain * 10 ** (-50 / 20), rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(shifted.set_offset_db(0.0)(g)).ravel(), gain, rtol=1e-6)
+    assert check_config_round_trip(DecibelGain(offset_db=-7.5)).offset_db == -7.5
+    with pytest.raises(ValueError, match="offset_db"):
+        DecibelGain(offset_db=float("nan"))

@@ -215,10 +215,19 @@ def test_trim_high_band_scales_only_the_added_band_and_round_trips(tmp_path):
     y0 = np.asarray(model(x))
     y1 = np.asarray(model.trim_high_band(-20 * np.log10(2))(x))  # the added band at half its level
     y2 = np.asarray(model.trim_high_band(-20 * np.log10(2))(x))  # at a quarter
-    # y = low + a * high: the steps 1 -> 1/2 and 1/2 -> 1/4 differ by a factor 2 (DecibelGain's knots: ~1 %)
+    # y = low + a * high: the steps 1 -> 1/2 and 1/2 -> 1/4 differ by exactly a factor 2
     d1, d2 = (y0 - y1).ravel(), (y1 - y2).ravel()
     assert np.linalg.norm(d1) > 1e-4
-    assert np.linalg.norm(d1 - 2 * d2) < 0.03 * np.linalg.norm(d1)
+    assert np.linalg.norm(d1 - 2 * d2) < 1e-4 * np.linalg.norm(d1)
+    assert model.high_band_trim_db == pytest.approx(-40 * np.log10(2))
+    weights = [w.copy() for w in model.get_weights()]
+    # Far below the gain's clamp range too: the whole added band scales (a bias shift would stop at the floor).
+    y3 = np.asarray(model.trim_high_band(-60.0)(x))
+    d3 = (y2 - y3).ravel()
+    np.testing.assert_allclose(d3, (y2 - np.asarray(model.trim_high_band(-40.0)(x))).ravel() / (1 - 1e-5) * (1 - 1e-3),
+                               atol=1e-6)
+    assert all(np.array_equal(a, b) for a, b in zip(weights, model.get_weights()))  # no weight changed
+    model.trim_high_band(100.0)
     assert model.high_band_trim_db == pytest.approx(-40 * np.log10(2))
     path = tmp_path / "trimmed.keras"
     model.save(path)

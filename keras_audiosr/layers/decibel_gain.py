@@ -22,23 +22,34 @@ class DecibelGain(keras.layers.Layer):
         db_per_unit: Decibels per unit of ``g``.
         min_db, max_db: Range of the gain (clamped outside).
         step_db: Knot spacing of the interpolation.
+        offset_db: A fixed level added to every gain after the clamp (exact: it scales the output
+            table), e.g. a trim of the band a model emits through this gain; :meth:`set_offset_db`
+            changes it in place.
     """
 
-    def __init__(self, db_per_unit=10.0, min_db=-40.0, max_db=10.0, step_db=2.5, **kwargs):
+    def __init__(self, db_per_unit=10.0, min_db=-40.0, max_db=10.0, step_db=2.5, offset_db=0.0, **kwargs):
         super().__init__(**kwargs)
         self.db_per_unit, self.min_db, self.max_db, self.step_db = (float(v) for v in (db_per_unit, min_db, max_db,
                                                                                         step_db))
         if not (self.db_per_unit > 0 and self.step_db > 0 and self.max_db > self.min_db):
             raise ValueError(f"DecibelGain: needs db_per_unit > 0, step_db > 0 and max_db > min_db, got "
                              f"{db_per_unit}, {step_db}, [{min_db}, {max_db}]")
+        self.set_offset_db(offset_db)
+
+    def set_offset_db(self, db):
+        """Sets :attr:`offset_db` (in place; graphs traced before keep the old tables)."""
+        if not np.isfinite(float(db)):
+            raise ValueError(f"DecibelGain: offset_db must be finite, got {db}")
+        self.offset_db = float(db)
         knots_db = np.linspace(self.min_db, self.max_db, int(round((self.max_db - self.min_db) / self.step_db)) + 1)
         knots = knots_db / self.db_per_unit
         width = np.diff(knots)
-        gains = 10.0 ** (knots_db / 20.0)
+        gains = 10.0 ** ((knots_db + self.offset_db) / 20.0)
         self._ramp_w = (6.0 / width).reshape(1, 1, 1, -1).astype(np.float32)
         self._ramp_b = (-6.0 * knots[:-1] / width).astype(np.float32)
         self._sum_w = (np.diff(gains) / 6.0).reshape(1, 1, -1, 1).astype(np.float32)
         self._gain0 = np.float32(gains[0])
+        return self
 
     @property
     def segments(self):
@@ -65,5 +76,5 @@ class DecibelGain(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update({"db_per_unit": self.db_per_unit, "min_db": self.min_db, "max_db": self.max_db,
-                       "step_db": self.step_db})
+                       "step_db": self.step_db, "offset_db": self.offset_db})
         return config

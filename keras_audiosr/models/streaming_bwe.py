@@ -98,7 +98,8 @@ class StreamingBWE(AudioSRModel):
         shape_penalty: Weight of the training penalty that keeps the core's output shape at unit scale.
         extra_lookahead: Low-rate samples of lookahead beyond the minimum, given to the network.
         degradation: The degradation the training inputs were made with.
-        high_band_trim_db: The level change :meth:`trim_high_band` has applied to the weights (a record).
+        high_band_trim_db: Level of the band the network adds, in dB from its trained level: a fixed
+            offset of the gain layer (:meth:`trim_high_band`), exact for every frame, no weight changed.
     """
 
     edge_ready = True
@@ -137,7 +138,8 @@ class StreamingBWE(AudioSRModel):
             + [CausalConv2D(channels, kernel_size, d, "leaky_relu", negative_slope, name=f"core_d{d}_{i}")
                for i, d in enumerate(dilations)]
             + [CausalConv2D(fold * ratio + 1, output_kernel, 1, None, name="core_out")],
-            "gain": DecibelGain(10.0, gain_range_db[0], gain_range_db[1], name="gain", dtype=_FIXED),
+            "gain": DecibelGain(10.0, gain_range_db[0], gain_range_db[1], offset_db=high_band_trim_db, name="gain",
+                                dtype=_FIXED),
             "apply_gain": keras.layers.Multiply(name="apply_gain", dtype=_FIXED),
             "restore": keras.layers.Multiply(name="restore_level", dtype=_FIXED),
             "band_merge": merge,
@@ -177,20 +179,17 @@ class StreamingBWE(AudioSRModel):
     def trim_high_band(self, db):
         """Changes the level of the band the network adds by ``db`` decibels (negative: quieter), in place.
 
-        Shifts the bias of the core's gain channel by ``db / 10`` units of :class:`DecibelGain`, so the
-        graph (and every export of it) is unchanged and the low band is untouched; exact while the gain
-        stays inside ``gain_range_db``. The total is recorded as :attr:`high_band_trim_db` (a note in the
-        config: the weights already carry it). Used after training to set the operating point between
-        a louder high band (lower LSD) and a quieter one (PESQ-WB penalises invented high band).
+        Sets the fixed output offset of the core's dB gain (:class:`DecibelGain`, float in every export)
+        to :attr:`high_band_trim_db` ``+ db``: the added band scales by ``10^(db/20)`` in every frame, the
+        low band and the weights are untouched, and the int8 core keeps its ranges. Used after training to
+        set the operating point between a louder high band (lower LSD) and a quieter one (PESQ-WB
+        penalises an invented high band). Returns the model.
         """
-        db = float(db)
-        out = self._parts()["core"][-1]
-        if out.bias is None:
-            raise ValueError(f"{self.name}: the core's output layer has no bias to carry the trim")
-        bias = np.array(out.bias.numpy())
-        bias[self.fold * self.ratio:] += db / self.get_layer("gain").db_per_unit
-        out.bias.assign(bias)
-        self.high_band_trim_db += db
+        self.high_band_trim_db += float(db)
+        self.get_layer("gain").set_offset_db(self.high_band_trim_db)
+        for attr in ("predict_function", "test_function", "train_function"):  # traced with the old tables
+            if getattr(self, attr, None) is not None:
+                setattr(self, attr, None)
         return self
 
     # ---- geometry ---------------------------------------------------------------------------------
