@@ -732,11 +732,12 @@ def choose_high_band_trim(model, paths, *, degradations=("resample",),
 
     For each trim in ``candidates_db`` (applied with ``model.trim_high_band``, e.g. a
     :class:`~keras_audiosr.models.StreamingBWE`) the model and sinc are scored under ``degradations``;
-    the choice is the trim with the highest mean PESQ-WB among those whose mean LSD stays at most
-    ``lsd_ratio`` x sinc's (the loudest trim when none does). PESQ-WB counts an invented high band as
-    noise and LSD rewards it, so this sets the operating point between the two. The model is left
-    with the chosen trim applied. Returns ``(chosen trim in dB, [{"trim_db", "pesq", "lsd", "snr",
-    "sinc_pesq", "sinc_lsd", "sinc_snr"}, ...])``.
+    the choice is the trim with the highest mean PESQ-WB among those whose LSD stays at most
+    ``lsd_ratio`` x sinc's under every degradation (the loudest trim when none does). PESQ-WB counts
+    an invented high band as noise and LSD rewards it, so this sets the operating point between the
+    two. The model is left with the chosen trim applied. Returns ``(chosen trim in dB, [{"trim_db",
+    "pesq", "lsd", "snr", "sinc_pesq", "sinc_lsd", "sinc_snr", "lsd_ratio_worst"}, ...])``: means
+    over the degradations, and the worst model/sinc LSD ratio among them.
     """
     if not callable(getattr(model, "trim_high_band", None)):
         raise ValueError(f"choose_high_band_trim: {type(model).__name__} has no trim_high_band")
@@ -753,11 +754,12 @@ def choose_high_band_trim(model, paths, *, degradations=("resample",),
         for system, prefix in (("model", ""), ("sinc", "sinc_")):
             for m in ("pesq", "lsd", "snr"):
                 row[prefix + m] = float(np.mean([mean[system][m] for mean in means]))
+        row["lsd_ratio_worst"] = float(max(mean["model"]["lsd"] / mean["sinc"]["lsd"] for mean in means))
         rows.append(row)
         if log:
             log(f"high-band trim {db:+.0f} dB: PESQ-WB {row['pesq']:.3f} (sinc {row['sinc_pesq']:.3f}), "
                 f"LSD {row['lsd']:.3f} (sinc {row['sinc_lsd']:.3f}), SNR {row['snr']:.2f} dB")
-    allowed = [r for r in rows if r["lsd"] <= lsd_ratio * r["sinc_lsd"]] or [max(rows, key=lambda r: r["trim_db"])]
+    allowed = [r for r in rows if r["lsd_ratio_worst"] <= lsd_ratio] or [max(rows, key=lambda r: r["trim_db"])]
     best = max(allowed, key=lambda r: r["pesq"])["trim_db"]
     model.trim_high_band(best - applied)
     return best, rows

@@ -231,7 +231,7 @@ def test_choose_high_band_trim_scores_each_trim_and_leaves_the_choice_applied():
     best, rows = choose_high_band_trim(model, files, candidates_db=(0, -20), max_seconds=2.0, log=lines.append)
     assert [r["trim_db"] for r in rows] == [0.0, -20.0] and len(lines) == 2
     assert rows[0]["sinc_pesq"] == pytest.approx(rows[1]["sinc_pesq"])  # the same inputs for every trim
-    allowed = [r for r in rows if r["lsd"] <= 0.6 * r["sinc_lsd"]] or rows[:1]
+    allowed = [r for r in rows if r["lsd_ratio_worst"] <= 0.6] or rows[:1]
     assert best == max(allowed, key=lambda r: r["pesq"])["trim_db"]
     assert model.high_band_trim_db == pytest.approx(best)
     with pytest.raises(ValueError, match="has no trim_high_band"):

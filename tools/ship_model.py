@@ -373,7 +373,7 @@ def _trim_line(trim: dict) -> str:
     if trim.get("how") == "auto":
         return (f"- High-band level: the band the network adds is set {db:+.0f} dB from its trained level "
                 f"(`StreamingBWE.trim_high_band`: a fixed offset of its output gain, exact in every frame), chosen on {len(trim.get('files', []))} training files under "
-                f"{', '.join(trim.get('degradations', []))} as the best PESQ-WB with LSD at most 0.6x sinc's "
+                f"{', '.join(trim.get('degradations', []))} as the best PESQ-WB with LSD at most 0.6x sinc's under each "
                 f"(`keras_audiosr.evaluation.choose_high_band_trim`); PESQ-WB counts an invented high band as noise, "
                 f"LSD rewards it.")
     if db:
