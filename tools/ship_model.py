@@ -372,10 +372,11 @@ def _trim_line(trim: dict) -> str:
     db = float(trim.get("trim_db") or 0.0)
     if trim.get("how") == "auto":
         return (f"- High-band level: the band the network adds is set {db:+.0f} dB from its trained level "
-                f"(`StreamingBWE.trim_high_band`: a fixed offset of its output gain, exact in every frame), chosen on {len(trim.get('files', []))} training files under "
-                f"{', '.join(trim.get('degradations', []))} as the best PESQ-WB with LSD at most 0.6x sinc's under each "
-                f"(`keras_audiosr.evaluation.choose_high_band_trim`); PESQ-WB counts an invented high band as noise, "
-                f"LSD rewards it.")
+                f"(`StreamingBWE.trim_high_band`: a fixed offset of its output gain, exact in every frame), "
+                f"chosen on {len(trim.get('files', []))} training files under "
+                f"{', '.join(trim.get('degradations', []))} as the best PESQ-WB with LSD at most 0.6x sinc's "
+                f"under each (`keras_audiosr.evaluation.choose_high_band_trim`); PESQ-WB counts an invented "
+                f"high band as noise, LSD rewards it.")
     if db:
         return f"- High-band level: set {db:+.1f} dB from its trained level (`StreamingBWE.trim_high_band`)."
     return "- High-band level: as trained."
@@ -412,7 +413,7 @@ def training_stages(config: dict, metrics: dict, out: Path, name: str) -> list[d
              "epochs_run": previous.get("epochs_run")}]]
         trim = (previous.get("high_band_trim") or {}).get("trim_db")
         stages[-1]["note"] = (f"shipped as `{source}`" + (f" with a {trim:+.0f} dB high-band trim" if trim else "")
-                              + "; the next stage starts from those weights")
+                              + "; the next stage starts from its weights")
     stages.append({"command": portable_command(config, name), "train_seconds": metrics.get("train_seconds"),
                    "epochs_run": metrics.get("epochs_run")})
     return stages
