@@ -743,23 +743,33 @@ def choose_high_band_trim(model, paths, *, degradations=("resample",),
         raise ValueError(f"choose_high_band_trim: {type(model).__name__} has no trim_high_band")
     if not pesq_available():
         raise ImportError("choose_high_band_trim needs PESQ-WB: pip install pesq")
-    rows, applied = [], 0.0
-    for db in candidates_db:
-        model.trim_high_band(float(db) - applied)
-        applied = float(db)
-        rep = evaluate_suite(model, list(paths), degradations=list(degradations), baselines=("sinc",), with_pesq=True,
-                             progress=progress, max_seconds=max_seconds)
-        means = [rep["degradations"][lb]["mean"] for lb in rep["order"]]
-        row = {"trim_db": float(db)}
-        for system, prefix in (("model", ""), ("sinc", "sinc_")):
+    from keras_audiosr.inference import upsample_array
+
+    start = float(model.high_band_trim_db)
+
+    def at(db):  # one system per candidate, all on the same inputs in one pass (sinc is scored once)
+        def run(x):
+            model.trim_high_band(start + db - model.high_band_trim_db)
+            return upsample_array(model, x)
+        return run
+
+    names = {float(db): f"trim{float(db):+g}" for db in candidates_db}
+    rep = evaluate_suite(model, list(paths), degradations=list(degradations), baselines=("sinc",), with_pesq=True,
+                         progress=progress, max_seconds=max_seconds,
+                         systems={name: at(db) for db, name in names.items()})
+    means = [rep["degradations"][lb]["mean"] for lb in rep["order"]]
+    rows = []
+    for db, name in names.items():
+        row = {"trim_db": db}
+        for system, prefix in ((name, ""), ("sinc", "sinc_")):
             for m in ("pesq", "lsd", "snr"):
                 row[prefix + m] = float(np.mean([mean[system][m] for mean in means]))
-        row["lsd_ratio_worst"] = float(max(mean["model"]["lsd"] / mean["sinc"]["lsd"] for mean in means))
+        row["lsd_ratio_worst"] = float(max(mean[name]["lsd"] / mean["sinc"]["lsd"] for mean in means))
         rows.append(row)
         if log:
             log(f"high-band trim {db:+.0f} dB: PESQ-WB {row['pesq']:.3f} (sinc {row['sinc_pesq']:.3f}), "
                 f"LSD {row['lsd']:.3f} (sinc {row['sinc_lsd']:.3f}), SNR {row['snr']:.2f} dB")
     allowed = [r for r in rows if r["lsd_ratio_worst"] <= lsd_ratio] or [max(rows, key=lambda r: r["trim_db"])]
     best = max(allowed, key=lambda r: r["pesq"])["trim_db"]
-    model.trim_high_band(best - applied)
+    model.trim_high_band(start + best - model.high_band_trim_db)
     return best, rows
