@@ -234,3 +234,14 @@ def test_trim_high_band_scales_only_the_added_band_and_round_trips(tmp_path):
     loaded = keras.models.load_model(path)
     assert loaded.high_band_trim_db == pytest.approx(model.high_band_trim_db)
     np.testing.assert_allclose(np.asarray(loaded(x)), y2, atol=1e-6)
+
+
+def test_a_model_saved_with_a_weight_carried_trim_loads_without_applying_it_again():
+    model = StreamingBWE.from_size("tiny", ratio=2, hr_rate=16000)
+    legacy = {k: v for k, v in model.get_config().items() if k != "weights_trim_db"}
+    legacy["high_band_trim_db"] = -20.0  # older saves: the weights already carry this (a bias shift)
+    loaded = StreamingBWE.from_config(legacy)
+    assert loaded.high_band_trim_db == 0.0 and loaded.weights_trim_db == -20.0
+    assert loaded.get_layer("gain").offset_db == 0.0
+    again = StreamingBWE.from_config(loaded.trim_high_band(-3.0).get_config())
+    assert (again.high_band_trim_db, again.weights_trim_db, again.get_layer("gain").offset_db) == (-3.0, -20.0, -3.0)

@@ -100,6 +100,9 @@ class StreamingBWE(AudioSRModel):
         degradation: The degradation the training inputs were made with.
         high_band_trim_db: Level of the band the network adds, in dB from its trained level: a fixed
             offset of the gain layer (:meth:`trim_high_band`), exact for every frame, no weight changed.
+        weights_trim_db: A record: the trim that models saved before the trim became a gain offset
+            carry in their weights (a shift of the gain channel's bias); loading one moves its
+            ``high_band_trim_db`` here, so it is not applied twice.
     """
 
     edge_ready = True
@@ -113,7 +116,7 @@ class StreamingBWE(AudioSRModel):
                  input_kernel=3, output_kernel=3, negative_slope=0.2, transition=(0.7, 1.0), attenuation_db=60.0,
                  sinc_zeros=None, level_window_ms=20.0, level_floor=1e-3, level_clip=4.0, band_penalty=1.0,
                  gain_range_db=(-40.0, 20.0), shape_penalty=0.01, extra_lookahead=0, degradation=None,
-                 high_band_trim_db=0.0, name="streaming_bwe", **kwargs):
+                 high_band_trim_db=0.0, weights_trim_db=0.0, name="streaming_bwe", **kwargs):
         ratio, hr_rate = int(ratio), int(hr_rate)
         if ratio < 2:
             raise ValueError(f"StreamingBWE extends the band: ratio must be an integer >= 2, got {ratio}")
@@ -168,6 +171,7 @@ class StreamingBWE(AudioSRModel):
         self.shape_penalty = float(shape_penalty)
         self.extra_lookahead = int(extra_lookahead)
         self.high_band_trim_db = float(high_band_trim_db)
+        self.weights_trim_db = float(weights_trim_db)
         self.lookahead = lookahead
         self._layer_names = {"core": [layer.name for layer in parts["core"]]}
 
@@ -286,8 +290,16 @@ class StreamingBWE(AudioSRModel):
             "shape_penalty": self.shape_penalty,
             "extra_lookahead": self.extra_lookahead,
             "high_band_trim_db": self.high_band_trim_db,
+            "weights_trim_db": self.weights_trim_db,
         })
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if "weights_trim_db" not in config:  # saved before the trim became a gain offset: its weights carry it
+            config["weights_trim_db"] = config.pop("high_band_trim_db", 0.0)
+        return super().from_config(config)
 
 
 def build(cfg, degradation=None, **overrides):
