@@ -44,6 +44,9 @@ def build_parser():
                    help="zeros@Z systems: the low path's sinc kernel at Z zero crossings (default: 8)")
     p.add_argument("--trim", type=_floats, default=[-6.0, 6.0], metavar="DB,...",
                    help="trim@D systems: the added band D dB from its current level (default: -6,6)")
+    p.add_argument("--sinc-zeros", default=None, metavar="Z|auto",
+                   help="first rebuild the StreamingBWE with this low-path kernel (weights unchanged; 'auto': the "
+                        "current default), so the model row and every probe use it (default: as saved)")
     p.add_argument("--max-seconds", type=float, default=None, help="score the first seconds of each file only")
     p.add_argument("--out", type=Path, default=None, help="write the report as JSON here")
     return p
@@ -111,6 +114,11 @@ def main(argv=None) -> int:
         print(f"{PROG}: {err}", file=sys.stderr)
         return 2
     model = load_model(path)
+    if args.sinc_zeros is not None:
+        if not callable(getattr(model, "trim_high_band", None)):
+            print(f"{PROG}: --sinc-zeros needs a StreamingBWE model, got {type(model).__name__}", file=sys.stderr)
+            return 2
+        model = _variant(model, sinc_zeros=None if args.sinc_zeros == "auto" else int(args.sinc_zeros))
     zeros = [int(v) for v in str(args.zeros).split(",") if v.strip()]
     systems = probe_systems(model, cut=args.cut, mix=args.mix, zeros=zeros, trim=args.trim)
     report = evaluate_suite(model, args.files, degradations=args.degradations.split(","), with_pesq=True,
