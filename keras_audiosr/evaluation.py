@@ -727,18 +727,25 @@ def format_suite_markdown(report: dict, per_corpus: bool = False, systems=None, 
 def choose_high_band_trim(model, paths, *, degradations=("resample",),
                           candidates_db=(0, -3, -6, -9, -12, -15, -18, -21, -24, -27, -30),
                           lsd_ratio: float = 0.6, max_seconds: float | None = 8.0, progress: bool = False,
-                          log=print) -> tuple[float, list[dict]]:
+                          objective: str = "pesq", log=print) -> tuple[float, list[dict]]:
     """The level of the band a model adds that scores best on ``paths`` (use TRAINING files, never the test split).
 
     For each trim in ``candidates_db`` (applied with ``model.trim_high_band``, e.g. a
     :class:`~keras_audiosr.models.StreamingBWE`) the model and sinc are scored under ``degradations``;
-    the choice is the trim with the highest mean PESQ-WB among those whose LSD stays at most
-    ``lsd_ratio`` x sinc's under every degradation (the loudest trim when none does). PESQ-WB counts
-    an invented high band as noise and LSD rewards it, so this sets the operating point between the
-    two. The model is left with the chosen trim applied. Returns ``(chosen trim in dB, [{"trim_db",
-    "pesq", "lsd", "snr", "sinc_pesq", "sinc_lsd", "sinc_snr", "lsd_ratio_worst"}, ...])``: means
-    over the degradations, and the worst model/sinc LSD ratio among them.
+    PESQ-WB counts an invented high band as noise and LSD rewards it, so this sets the operating
+    point between the two. ``objective="pesq"`` (a model whose added band PESQ-WB hears, e.g. 8 ->
+    16 kHz): the trim with the highest mean PESQ-WB among those whose LSD stays at most ``lsd_ratio``
+    x sinc's under every degradation (the loudest trim when none does). ``objective="lsd"`` (a band
+    PESQ-WB does not hear, e.g. above 8 kHz for 16 -> 48 kHz, where a quieter band always scores
+    closer to sinc): the loudest trim, i.e. the lowest LSD, whose SNR stays within 1 dB of sinc's
+    under every degradation and whose mean PESQ-WB within 0.05 of sinc's (the one with the best SNR
+    margin when none does). The model is left with the chosen trim applied. Returns ``(chosen trim
+    in dB, [{"trim_db", "pesq", "lsd", "snr", "sinc_pesq", "sinc_lsd", "sinc_snr",
+    "lsd_ratio_worst", "snr_margin_worst"}, ...])``: means over the degradations, the worst model/sinc
+    LSD ratio and the worst model - sinc SNR among them.
     """
+    if objective not in ("pesq", "lsd"):
+        raise ValueError(f"choose_high_band_trim: objective must be 'pesq' or 'lsd', got {objective!r}")
     if not callable(getattr(model, "trim_high_band", None)):
         raise ValueError(f"choose_high_band_trim: {type(model).__name__} has no trim_high_band")
     if not pesq_available():
@@ -765,11 +772,17 @@ def choose_high_band_trim(model, paths, *, degradations=("resample",),
             for m in ("pesq", "lsd", "snr"):
                 row[prefix + m] = float(np.mean([mean[system][m] for mean in means]))
         row["lsd_ratio_worst"] = float(max(mean[name]["lsd"] / mean["sinc"]["lsd"] for mean in means))
+        row["snr_margin_worst"] = float(min(mean[name]["snr"] - mean["sinc"]["snr"] for mean in means))
         rows.append(row)
         if log:
             log(f"high-band trim {db:+.0f} dB: PESQ-WB {row['pesq']:.3f} (sinc {row['sinc_pesq']:.3f}), "
                 f"LSD {row['lsd']:.3f} (sinc {row['sinc_lsd']:.3f}), SNR {row['snr']:.2f} dB")
-    allowed = [r for r in rows if r["lsd_ratio_worst"] <= lsd_ratio] or [max(rows, key=lambda r: r["trim_db"])]
-    best = max(allowed, key=lambda r: r["pesq"])["trim_db"]
+    if objective == "pesq":
+        allowed = [r for r in rows if r["lsd_ratio_worst"] <= lsd_ratio] or [max(rows, key=lambda r: r["trim_db"])]
+        best = max(allowed, key=lambda r: r["pesq"])["trim_db"]
+    else:
+        allowed = [r for r in rows if r["snr_margin_worst"] >= -1.0 and r["pesq"] >= r["sinc_pesq"] - 0.05]
+        best = (max(allowed, key=lambda r: r["trim_db"]) if allowed
+                else max(rows, key=lambda r: r["snr_margin_worst"]))["trim_db"]
     model.trim_high_band(start + best - model.high_band_trim_db)
     return best, rows

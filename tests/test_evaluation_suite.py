@@ -234,5 +234,14 @@ def test_choose_high_band_trim_scores_each_trim_and_leaves_the_choice_applied():
     allowed = [r for r in rows if r["lsd_ratio_worst"] <= 0.6] or rows[:1]
     assert best == max(allowed, key=lambda r: r["pesq"])["trim_db"]
     assert model.high_band_trim_db == pytest.approx(best)
+    # objective "lsd": the loudest trim within 1 dB of sinc's SNR and 0.05 of its PESQ-WB (same inputs, same rows)
+    best_lsd, rows_lsd = choose_high_band_trim(model, files, candidates_db=(0, -20), max_seconds=2.0,
+                                               objective="lsd", log=None)
+    start = best  # the candidates are relative to the trim the model had
+    ok = [r for r in rows_lsd if r["snr_margin_worst"] >= -1.0 and r["pesq"] >= r["sinc_pesq"] - 0.05]
+    expect = max(ok, key=lambda r: r["trim_db"]) if ok else max(rows_lsd, key=lambda r: r["snr_margin_worst"])
+    assert best_lsd == expect["trim_db"] and model.high_band_trim_db == pytest.approx(start + best_lsd)
+    with pytest.raises(ValueError, match="objective"):
+        choose_high_band_trim(model, files, objective="loudness")
     with pytest.raises(ValueError, match="has no trim_high_band"):
         choose_high_band_trim(keras.Sequential(), files)
