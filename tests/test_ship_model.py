@@ -249,3 +249,13 @@ def test_a_warm_started_run_inherits_the_stages_of_the_shipped_model_it_started_
     # A path (not a shipped name) or a name with no card: one stage.
     assert len(ship_model.training_stages(dict(config, init_from="x/model.keras"), {}, out, "base")) == 1
     assert len(ship_model.training_stages(dict(config, init_from="other"), {}, out, "base")) == 1
+
+
+def test_an_older_cards_verbatim_command_is_made_portable(tmp_path):
+    out = tmp_path / "pretrained"
+    (out / "base").mkdir(parents=True)
+    (out / "base" / "card.json").write_text(json.dumps({
+        "training_command": "python -m recipes.streaming_bwe --epochs 9 --out /machine/runs/a --cache-dir /m/c",
+        "train_seconds": 60.0, "epochs_run": 9}))
+    stages = ship_model.training_stages({"recipe": "streaming_bwe", "init_from": "base", "argv": []}, {}, out, "base")
+    assert stages[0]["command"] == "python -m recipes.streaming_bwe --epochs 9 --out runs/base"

@@ -404,6 +404,14 @@ def portable_command(config: dict, name: str) -> str:
     return "python -m recipes." + str(config.get("recipe")) + (" " + shlex.join(out) if out else "")
 
 
+def _portable_text(command, name: str):
+    """:func:`portable_command` of a recorded ``python -m recipes.NAME ARGS`` line (older cards kept it verbatim)."""
+    words = shlex.split(str(command or ""))
+    if len(words) < 3 or words[:2] != ["python", "-m"] or not words[2].startswith("recipes."):
+        return command
+    return portable_command({"recipe": words[2][len("recipes."):], "argv": words[3:]}, name)
+
+
 def training_stages(config: dict, metrics: dict, out: Path, name: str) -> list[dict]:
     """How the shipped weights were trained, first stage first: a run warm-started (``--init-from``) from a
     model shipped in ``out`` inherits that model's stages (read from its ``card.json`` before it is replaced)."""
@@ -413,8 +421,8 @@ def training_stages(config: dict, metrics: dict, out: Path, name: str) -> list[d
     if card_path is not None and card_path.is_file():
         previous = _read_json(card_path)
         stages = [dict(st) for st in previous.get("training_stages") or [
-            {"command": previous.get("training_command"), "train_seconds": previous.get("train_seconds"),
-             "epochs_run": previous.get("epochs_run")}]]
+            {"command": _portable_text(previous.get("training_command"), str(source)),
+             "train_seconds": previous.get("train_seconds"), "epochs_run": previous.get("epochs_run")}]]
         trim = (previous.get("high_band_trim") or {}).get("trim_db")
         stages[-1]["note"] = (f"shipped as `{source}`" + (f" with a {trim:+.0f} dB high-band trim" if trim else "")
                               + "; the next stage starts from its weights")
