@@ -240,7 +240,7 @@ def test_a_warm_started_run_inherits_the_stages_of_the_shipped_model_it_started_
               "argv": ["--init-from", "base", "--out", "/machine/runs/x", "--cache-dir=/machine/cache", "--epochs", "3"]}
     stages = ship_model.training_stages(config, {"train_seconds": 60.0, "epochs_run": 3}, out, "base")
     assert [st["command"] for st in stages] == [
-        "python -m recipes.streaming_bwe --epochs 9 --out runs/base",
+        "python -m recipes.streaming_bwe --epochs 9 --out runs/base-stage1",
         "python -m recipes.streaming_bwe --init-from base --out runs/base --epochs 3"]
     assert "-20 dB high-band trim" in stages[0]["note"] and "note" not in stages[1]
     assert [st["train_seconds"] for st in stages] == [600.0, 60.0]
@@ -258,4 +258,4 @@ def test_an_older_cards_verbatim_command_is_made_portable(tmp_path):
         "training_command": "python -m recipes.streaming_bwe --epochs 9 --out /machine/runs/a --cache-dir /m/c",
         "train_seconds": 60.0, "epochs_run": 9}))
     stages = ship_model.training_stages({"recipe": "streaming_bwe", "init_from": "base", "argv": []}, {}, out, "base")
-    assert stages[0]["command"] == "python -m recipes.streaming_bwe --epochs 9 --out runs/base"
+    assert stages[0]["command"] == "python -m recipes.streaming_bwe --epochs 9 --out runs/base-stage1"

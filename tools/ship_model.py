@@ -426,6 +426,9 @@ def training_stages(config: dict, metrics: dict, out: Path, name: str) -> list[d
         trim = (previous.get("high_band_trim") or {}).get("trim_db")
         stages[-1]["note"] = (f"shipped as `{source}`" + (f" with a {trim:+.0f} dB high-band trim" if trim else "")
                               + "; the next stage starts from its weights")
+    for k, st in enumerate(stages, 1):  # each earlier stage its own folder (the same --out would resume it)
+        st["command"] = re.sub(rf"--out runs/{re.escape(name)}(?=\s|$)", f"--out runs/{name}-stage{k}",
+                               str(st["command"]))
     stages.append({"command": portable_command(config, name), "train_seconds": metrics.get("train_seconds"),
                    "epochs_run": metrics.get("epochs_run")})
     return stages
