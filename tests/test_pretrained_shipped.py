@@ -190,3 +190,22 @@ def test_offline_install_into_a_fresh_venv_upsamples_with_the_shipped_model(tmp_
     assert out.frames == 2 * low.frames
     y, _ = sf.read(str(work / "out_16k.wav"))
     assert np.all(np.isfinite(y)) and np.max(np.abs(y)) > 1e-3
+
+
+@pytest.mark.parametrize("folder", PER_MODEL)
+def test_shipped_streams_run_on_the_second_runtime(folder):
+    """Each shipped .tflite under Arm NN (CpuRef) on its golden fixture gives LiteRT's outputs within the
+    fixture tolerance, operator by operator for the integer ones (skipped where Arm NN is not installed)."""
+    from edge.armnn import armnn_status
+    from edge.gates import second_runtime_outcome
+
+    ok, about = armnn_status()
+    if not ok:
+        pytest.skip(about)
+    card = json.loads((folder / "card.json").read_text(encoding="utf-8"))
+    for name in card["tflite"].values():
+        path = folder / name
+        files = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))["files"]
+        outcome = second_runtime_outcome(path.read_bytes(), dict(np.load(folder / files["inputs"])),
+                                         dict(np.load(folder / files["expected"])), files["atol"])
+        assert outcome.ok is True, f"{name}: {outcome.message}"
