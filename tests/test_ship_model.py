@@ -241,7 +241,7 @@ def test_a_warm_started_run_inherits_the_stages_of_the_shipped_model_it_started_
     stages = ship_model.training_stages(config, {"train_seconds": 60.0, "epochs_run": 3}, out, "base")
     assert [st["command"] for st in stages] == [
         "python -m recipes.streaming_bwe --epochs 9 --out runs/base-stage1",
-        "python -m recipes.streaming_bwe --init-from base --out runs/base --epochs 3"]
+        "python -m recipes.streaming_bwe --init-from runs/base-stage1/model.keras --out runs/base --epochs 3"]
     assert "-20 dB high-band trim" in stages[0]["note"] and "note" not in stages[1]
     assert [st["train_seconds"] for st in stages] == [600.0, 60.0]
     text = "\n".join(ship_model._stages_md({"training_stages": stages}, {}))

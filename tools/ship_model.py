@@ -429,7 +429,11 @@ def training_stages(config: dict, metrics: dict, out: Path, name: str) -> list[d
     for k, st in enumerate(stages, 1):  # each earlier stage its own folder (the same --out would resume it)
         st["command"] = re.sub(rf"--out runs/{re.escape(name)}(?=\s|$)", f"--out runs/{name}-stage{k}",
                                str(st["command"]))
-    stages.append({"command": portable_command(config, name), "train_seconds": metrics.get("train_seconds"),
+    command = portable_command(config, name)
+    if stages:  # the shipped name now means the new model: start from the previous stage's run instead
+        command = re.sub(rf"--init-from(=| ){re.escape(str(source))}(?=\s|$)",
+                         f"--init-from runs/{name}-stage{len(stages)}/model.keras", command)
+    stages.append({"command": command, "train_seconds": metrics.get("train_seconds"),
                    "epochs_run": metrics.get("epochs_run")})
     return stages
 
