@@ -234,3 +234,21 @@ def test_default_cache_dir(monkeypatch, tmp_path):
     assert default_cache_dir() == tmp_path / "c"
     monkeypatch.delenv("KERAS_AUDIOSR_CACHE")
     assert default_cache_dir() == Path.home() / ".cache" / "keras_audiosr"
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="zombies are read from /proc")
+def test_a_killed_unreaped_writer_counts_as_gone():
+    """A worker of a killed preparation can stay a zombie (its parent died too): its temporary file is stale."""
+    from keras_audiosr.data.store import _process_gone
+
+    proc = subprocess.Popen(["sleep", "30"])
+    try:
+        assert not _process_gone(proc.pid) and not _process_gone(os.getpid())
+        proc.kill()
+        deadline = time.monotonic() + 10
+        while not _process_gone(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert _process_gone(proc.pid)  # killed, not yet reaped
+    finally:
+        proc.wait()
+    assert _process_gone(proc.pid)

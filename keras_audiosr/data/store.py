@@ -174,6 +174,22 @@ def _worker(task):
         return {"key": key, "status": "error", "error": f"{type(e).__name__}: {e}", "path": path}
 
 
+def _process_gone(pid: int) -> bool:
+    """Whether process ``pid`` no longer runs: absent, or a zombie (killed, not yet reaped: a worker of a
+    killed preparation whose parent died with it stays one until init reaps it)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OSError):
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rfind(")") + 2:].startswith("Z")
+
+
 def _clean_stale_temporaries(root: Path) -> None:
     """Remove ``.<key>.<pid>.tmp.npy`` files whose writer process is gone (a killed preparation)."""
     arrays = root / "arrays"
@@ -182,11 +198,10 @@ def _clean_stale_temporaries(root: Path) -> None:
     for tmp in arrays.glob("*/.*.tmp.npy"):
         try:
             pid = int(tmp.name.split(".")[2])
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            tmp.unlink(missing_ok=True)
-        except (ValueError, IndexError, PermissionError, OSError):
+        except (ValueError, IndexError):
             continue
+        if _process_gone(pid):
+            tmp.unlink(missing_ok=True)
 
 
 class SignalStore:
