@@ -724,6 +724,15 @@ def format_suite_markdown(report: dict, per_corpus: bool = False, systems=None, 
     return "\n".join(lines + [""] + notes)
 
 
+def high_band_trim_rule(model) -> tuple[tuple[str, ...], str]:
+    """``(degradations, objective)`` for :func:`choose_high_band_trim` of ``model``: PESQ-WB (to 8 kHz) hears
+    the band an 8 kHz-input model adds, so it is the objective there, under the resampler and the telephone
+    channel; above that input rate the band is out of PESQ-WB's reach and LSD is the objective."""
+    if int(model.lr_rate) <= 8000:
+        return ("resample", "telephone:mulaw"), "pesq"
+    return ("resample", "butter:4"), "lsd"
+
+
 def choose_high_band_trim(model, paths, *, degradations=("resample",),
                           candidates_db=(0, -3, -6, -9, -12, -15, -18, -21, -24, -27, -30),
                           lsd_ratio: float = 0.6, max_seconds: float | None = 8.0, progress: bool = False,

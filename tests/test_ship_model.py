@@ -244,7 +244,7 @@ def test_a_warm_started_run_inherits_the_stages_of_the_shipped_model_it_started_
         "python -m recipes.streaming_bwe --init-from runs/base-stage1/model.keras --out runs/base --epochs 3"]
     assert "-20 dB high-band trim" in stages[0]["note"] and "note" not in stages[1]
     assert [st["train_seconds"] for st in stages] == [600.0, 60.0]
-    text = "\n".join(ship_model._stages_md({"training_stages": stages}, {}))
+    text = "\n".join(ship_model._stages_md({"training_stages": stages}))
     assert "2 stages, 11 minutes of training in all" in text and "/machine" not in text
     # A path (not a shipped name) or a name with no card: one stage.
     assert len(ship_model.training_stages(dict(config, init_from="x/model.keras"), {}, out, "base")) == 1

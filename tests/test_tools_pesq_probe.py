@@ -34,3 +34,21 @@ def test_bad_arguments_are_one_line_errors(tmp_path, capsys):
     assert "no-such-model" in capsys.readouterr().err
     assert pesq_probe.main(["--model", "telephony-8k-16k", "--files", str(tmp_path / "x.wav")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_choose_trim_on_sets_the_trim_the_ship_rule_picks(tmp_path, capsys):
+    model = StreamingBWE.from_size("tiny", ratio=2, hr_rate=16000)
+    save_model(model, tmp_path / "m.keras")
+    wav = sorted((embedded_corpus_dir() / "p273").glob("*.flac"))[0]
+    rc = pesq_probe.main(["--model", str(tmp_path / "m.keras"), "--files", str(wav), "--degradations", "resample",
+                          "--cut", "", "--mix", "", "--zeros", "", "--trim", "", "--sinc-zeros", "auto",
+                          "--choose-trim-on", str(wav), "--max-seconds", "1"])
+    assert rc == 0
+    assert "high-band trim chosen on 1 files:" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("flag, value", [("--zeros", "8,x"), ("--sinc-zeros", "many"), ("--trim", "loud")])
+def test_bad_numbers_are_usage_errors(flag, value, capsys):
+    with pytest.raises(SystemExit) as exc:
+        pesq_probe.main(["--model", "telephony-8k-16k", "--files", __file__, flag, value])
+    assert exc.value.code == 2 and value in capsys.readouterr().err

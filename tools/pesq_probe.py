@@ -26,8 +26,22 @@ from pathlib import Path
 PROG = "python -m tools.pesq_probe"
 
 
-def _floats(text):
-    return [float(v) for v in str(text).split(",") if v.strip()]
+def _numbers(kind):
+    def parse(text):
+        try:
+            return [kind(v) for v in str(text).split(",") if v.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected comma-separated {kind.__name__} values, got {text!r}") from None
+    return parse
+
+
+def _zeros_or_auto(text):
+    if text == "auto":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer or 'auto', got {text!r}") from None
 
 
 def build_parser():
@@ -36,17 +50,21 @@ def build_parser():
     p.add_argument("--files", nargs="+", required=True, help="full-band sound files (the references)")
     p.add_argument("--degradations", default="resample,butter:4",
                    help="comma-separated input degradations (default: resample,butter:4)")
-    p.add_argument("--cut", type=_floats, default=[2800.0, 3400.0, 3800.0], metavar="HZ,...",
+    p.add_argument("--cut", type=_numbers(float), default=[2800.0, 3400.0, 3800.0], metavar="HZ,...",
                    help="cut@F systems: sinc low-passed at these frequencies (default: 2800,3400,3800)")
-    p.add_argument("--mix", type=_floats, default=[0.25, 0.5, 0.75], metavar="A,...",
+    p.add_argument("--mix", type=_numbers(float), default=[0.25, 0.5, 0.75], metavar="A,...",
                    help="mix@A systems: sinc + A (model - sinc) (default: 0.25,0.5,0.75)")
-    p.add_argument("--zeros", default="8", metavar="Z,...",
+    p.add_argument("--zeros", type=_numbers(int), default=[8], metavar="Z,...",
                    help="zeros@Z systems: the low path's sinc kernel at Z zero crossings (default: 8)")
-    p.add_argument("--trim", type=_floats, default=[-6.0, 6.0], metavar="DB,...",
+    p.add_argument("--trim", type=_numbers(float), default=[-6.0, 6.0], metavar="DB,...",
                    help="trim@D systems: the added band D dB from its current level (default: -6,6)")
-    p.add_argument("--sinc-zeros", default=None, metavar="Z|auto",
+    p.add_argument("--sinc-zeros", type=_zeros_or_auto, default=False, metavar="Z|auto",
                    help="first rebuild the StreamingBWE with this low-path kernel (weights unchanged; 'auto': the "
                         "current default), so the model row and every probe use it (default: as saved)")
+    p.add_argument("--choose-trim-on", nargs="+", default=None, metavar="FILE",
+                   help="then set the model's high-band trim by keras_audiosr.evaluation.choose_high_band_trim on "
+                        "these files (TRAINING files), by the rule tools.ship_model applies "
+                        "(evaluation.high_band_trim_rule); the model row and the probes use it")
     p.add_argument("--max-seconds", type=float, default=None, help="score the first seconds of each file only")
     p.add_argument("--out", type=Path, default=None, help="write the report as JSON here")
     return p
@@ -59,18 +77,11 @@ def _lowpass(y, hz, rate):
     return signal.filtfilt(taps, [1.0], y).astype("float32")
 
 
-def _variant(model, **change):
-    """The same model with ``change`` in its config and its weights (fixed layers rebuilt from the config)."""
-    config = dict(model.get_config(), **change)
-    other = type(model).from_config(config)
-    other.set_weights(model.get_weights())
-    return other
-
-
 def probe_systems(model, *, cut=(), mix=(), zeros=(), trim=()) -> dict:
     """``{name: fn(low) -> high}`` for the probes (see the module docstring)."""
     from keras_audiosr.baselines import sinc_upsample
     from keras_audiosr.inference import upsample_array
+    from keras_audiosr.models.saving import rebuilt
 
     ratio, rate = int(model.ratio), int(model.hr_rate)
     systems = {}
@@ -87,10 +98,10 @@ def probe_systems(model, *, cut=(), mix=(), zeros=(), trim=()) -> dict:
         raise SystemExit(f"{PROG}: --zeros and --trim need a StreamingBWE model, got {type(model).__name__} "
                          f"(pass --zeros '' --trim '')")
     for z in zeros:
-        other = _variant(model, sinc_zeros=z)
+        other = rebuilt(model, sinc_zeros=z)
         systems[f"zeros@{other.sinc_zeros}"] = lambda x, m=other: upsample_array(m, x)
     for db in trim:
-        other = _variant(model)
+        other = rebuilt(model)
         other.trim_high_band(db)
         systems[f"trim@{db:+g}"] = lambda x, m=other: upsample_array(m, x)
     return systems
@@ -114,13 +125,22 @@ def main(argv=None) -> int:
         print(f"{PROG}: {err}", file=sys.stderr)
         return 2
     model = load_model(path)
-    if args.sinc_zeros is not None:
-        if not callable(getattr(model, "trim_high_band", None)):
-            print(f"{PROG}: --sinc-zeros needs a StreamingBWE model, got {type(model).__name__}", file=sys.stderr)
-            return 2
-        model = _variant(model, sinc_zeros=None if args.sinc_zeros == "auto" else int(args.sinc_zeros))
-    zeros = [int(v) for v in str(args.zeros).split(",") if v.strip()]
-    systems = probe_systems(model, cut=args.cut, mix=args.mix, zeros=zeros, trim=args.trim)
+    needs_bwe = args.sinc_zeros is not False or args.choose_trim_on
+    if needs_bwe and not callable(getattr(model, "trim_high_band", None)):
+        print(f"{PROG}: --sinc-zeros and --choose-trim-on need a StreamingBWE model, got {type(model).__name__}",
+              file=sys.stderr)
+        return 2
+    if args.sinc_zeros is not False:
+        from keras_audiosr.models.saving import rebuilt
+
+        model = rebuilt(model, sinc_zeros=args.sinc_zeros)
+    if args.choose_trim_on:
+        from keras_audiosr.evaluation import choose_high_band_trim, high_band_trim_rule
+
+        degradations, objective = high_band_trim_rule(model)
+        best, _ = choose_high_band_trim(model, args.choose_trim_on, degradations=degradations, objective=objective)
+        print(f"high-band trim chosen on {len(args.choose_trim_on)} files: {best:+g} dB")
+    systems = probe_systems(model, cut=args.cut, mix=args.mix, zeros=args.zeros, trim=args.trim)
     report = evaluate_suite(model, args.files, degradations=args.degradations.split(","), with_pesq=True,
                             systems=systems, max_seconds=args.max_seconds, progress=True)
     metrics = [m for m in ("pesq", "snr", "snr_lb", "lsd") if m in report["metrics"]]

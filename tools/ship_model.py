@@ -91,8 +91,9 @@ def build_parser():
                    help="score only the first seconds of each held-out file (default: whole files)")
     p.add_argument("--high-band-trim", default="auto", metavar="auto|none|DB",
                    help="level of the band the network adds (StreamingBWE.trim_high_band): auto chooses it on "
-                        "training files only (evaluation.choose_high_band_trim: best PESQ-WB with LSD at most 0.6x "
-                        "sinc's), none keeps the trained level, a number in dB applies it (default: auto)")
+                        "training files only (evaluation.choose_high_band_trim by evaluation.high_band_trim_rule: "
+                        "best PESQ-WB with LSD at most 0.6x sinc's for 8 kHz input, else lowest LSD within 1 dB of "
+                        "sinc's SNR), none keeps the trained level, a number in dB applies it (default: auto)")
     p.add_argument("--no-pesq", action="store_true", help="skip PESQ-WB (default: computed when pesq is installed)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars (default: off)")
     p.add_argument("--readme", default=None, metavar="README.md",
@@ -390,7 +391,7 @@ def portable_command(config: dict, name: str) -> str:
     """The run's recipe command as a reader can type it: ``--out`` becomes ``runs/<name>`` and this machine's
     ``--cache-dir`` is dropped (neither changes the model)."""
     argv, out, skip = [str(a) for a in config.get("argv") or []], [], False
-    for i, a in enumerate(argv):
+    for a in argv:
         if skip:
             skip = False
             continue
@@ -438,7 +439,7 @@ def training_stages(config: dict, metrics: dict, out: Path, name: str) -> list[d
     return stages
 
 
-def _stages_md(card: dict, facts: dict) -> list[str]:
+def _stages_md(card: dict) -> list[str]:
     stages = card.get("training_stages") or [{"command": card["training_command"]}]
     if len(stages) == 1:
         lines = ["Command (from the repository root; the run's `config.json`, with `--out` shortened):", "",
@@ -496,7 +497,7 @@ def model_card(card: dict, report: dict, facts: dict) -> str:
                   f"{facts['calibration_from']}; "
                   f"every conversion gate passed (parity, static graph, Arm NN where installed).", ""]
 
-    lines += ["## Training", ""] + _stages_md(card, facts) + [
+    lines += ["## Training", ""] + _stages_md(card) + [
               ("Last stage: " if len(card.get("training_stages") or ()) > 1 else "")
               + f"{_n(facts['epochs_run'], 'epoch')}, {facts['train_seconds'] / 60:.0f} minutes of training"
               + (" (stopped by its `--max-minutes` time budget)" if facts["stopped_by_time_budget"] else "")
@@ -654,8 +655,8 @@ def choose_trim(model, train_utts, how: str, with_pesq: bool, log=print) -> dict
     """Applies ``--high-band-trim`` to ``model``; returns ``{"trim_db", "how", ["calibration": rows]}``.
 
     ``auto`` scores trims on up to 8 training files (spread over the training speakers, 8 s each)
-    under a sinc resampler (and the telephone channel for 8 kHz input), never on held-out audio."""
-    from keras_audiosr.evaluation import choose_high_band_trim
+    under :func:`keras_audiosr.evaluation.high_band_trim_rule`'s degradations, never on held-out audio."""
+    from keras_audiosr.evaluation import choose_high_band_trim, high_band_trim_rule
 
     how = str(how).strip().lower()
     if how == "none" or not callable(getattr(model, "trim_high_band", None)):
@@ -671,9 +672,7 @@ def choose_trim(model, train_utts, how: str, with_pesq: bool, log=print) -> dict
         by_speaker.setdefault(getattr(u, "speaker", ""), []).append(u.path)
     files = [paths[len(paths) // 2] for _, paths in sorted(by_speaker.items())]
     files = files[:: max(1, len(files) // 8)][:8]
-    narrow = int(model.lr_rate) <= 8000  # PESQ-WB (to 8 kHz) hears the band a narrowband model adds
-    degradations = ("resample", "telephone:mulaw") if narrow else ("resample", "butter:4")
-    objective = "pesq" if narrow else "lsd"
+    degradations, objective = high_band_trim_rule(model)
     log(f"[ship] choosing the high-band level on {len(files)} training files under {', '.join(degradations)} "
         f"(objective: {objective})")
     best, rows = choose_high_band_trim(model, files, degradations=degradations, objective=objective,

@@ -47,13 +47,19 @@ def load_model(path):
     return model
 
 
+def rebuilt(model, **changes):
+    """A new, uncompiled ``model`` built from its config with ``changes`` and given its weights (fixed,
+    weightless layers, e.g. an interpolation kernel, follow the changed config)."""
+    copy = type(model).from_config(dict(model.get_config(), **changes))
+    copy.set_weights(model.get_weights())
+    return copy
+
+
 def without_optimizer(model):
     """``model`` itself when it was never compiled, else an uncompiled copy with the same config and weights."""
     if getattr(model, "optimizer", None) is None:
         return model
-    copy = type(model).from_config(model.get_config())
-    copy.set_weights(model.get_weights())
-    return copy
+    return rebuilt(model)
 
 
 def save_model(model, path):
