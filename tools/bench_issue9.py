@@ -6,7 +6,9 @@
 Rows: AudioUNet small with and without band preservation (``train_on_batch``, L2), the same model
 with the L2 + MR-STFT loss, and ``AdversarialTrainer`` (AudioUNet small, band-preserving) with the
 seeds' ``AudioUNetGANCritic`` ("gan", n_critic 1) and with MultiPeriodCritic + MultiResolutionCritic
-(tiny / small; "lsgan", feature matching 2.0, L1 + MR-STFT). Rows are timed in interleaved rounds
+(tiny / small; "lsgan", feature matching 2.0, L1 + MR-STFT); then MU-GAN small's two stages as
+``recipes.vctk_mugan`` builds them (autoencoder, L2; GAN step with the autoencoder's feature loss) with
+SuperPixel1D and with strided-convolution down-sampling (the paper's Table 5 training-time column). Rows are timed in interleaved rounds
 (one step of each row per round, after two warm-up steps), and the median per row is reported, so
 load from other processes hits every row alike; compare rows as ratios.
 """
@@ -30,12 +32,15 @@ def main(argv=None):
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--steps", type=int, default=6, help="timed steps per row")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--only", action="append", default=[], metavar="TEXT",
+                        help="time only the rows whose name contains TEXT (repeatable; default: every row)")
     args = parser.parse_args(argv)
 
     import keras
     import numpy as np
 
-    from keras_audiosr.models import AudioUNet, AudioUNetGANCritic, MultiPeriodCritic, MultiResolutionCritic
+    from keras_audiosr.models import (AudioUNet, AudioUNetGANCritic, MUGANAutoencoder, MUGANDiscriminator,
+                                      MUGANGenerator, MultiPeriodCritic, MultiResolutionCritic)
     from keras_audiosr.training import AdversarialTrainer, get_sample_loss
 
     keras.utils.set_random_seed(0)
@@ -54,6 +59,21 @@ def main(argv=None):
         t.compile()
         return t, generator.count_params(), t.critic.count_params()
 
+    def mugan_autoencoder(downsample):
+        ae = MUGANAutoencoder.from_size("small", hr_rate=16000, downsample=downsample)
+        ae.compile(keras.optimizers.Adam(1e-4), loss=get_sample_loss("l2"))
+        return ae, ae.count_params(), 0, (hr, hr)
+
+    def mugan_gan(downsample):  # as keras_audiosr.training.mugan.build_gan, the paper's L2
+        generator = MUGANGenerator.from_size("small", ratio=2, hr_rate=16000, downsample=downsample,
+                                          band_preserving=False)
+        ae = MUGANAutoencoder.from_size("small", hr_rate=16000, downsample=downsample)
+        t = AdversarialTrainer(generator, MUGANDiscriminator.from_size("small"), loss="gan", n_critic=1,
+                               sample_loss="l2", adversarial_weight=1e-3, feature_extractor=ae.feature_extractor(),
+                               feature_weight=1.0)
+        t.compile(keras.optimizers.Adam(1e-4, beta_1=0.5), keras.optimizers.Adam(1e-4, beta_1=0.5))
+        return t, generator.count_params(), t.critic.count_params()
+
     rows = {
         "AudioUNet small, band_preserving=False, L2": lambda: unet(False),
         "AudioUNet small, band_preserving=True, L2": lambda: unet(True),
@@ -65,25 +85,34 @@ def main(argv=None):
         "GAN: MPD+MRD small, lsgan, FM 2, L1+MR-STFT": lambda: trainer(
             [MultiPeriodCritic.from_size("small"), MultiResolutionCritic.from_size("small")], "lsgan",
             feature_matching_weight=2.0, sample_loss="l1+mrstft"),
+        "MU-GAN small stage 1 (autoencoder, L2), superpixel": lambda: mugan_autoencoder("superpixel"),
+        "MU-GAN small stage 1 (autoencoder, L2), strided": lambda: mugan_autoencoder("strided"),
+        "MU-GAN small stage 2 (GAN, L2 + feature), superpixel": lambda: mugan_gan("superpixel"),
+        "MU-GAN small stage 2 (GAN, L2 + feature), strided": lambda: mugan_gan("strided"),
     }
+    only = [r for r in rows if any(k in r for k in args.only)] if args.only else list(rows)
+    if not only:
+        parser.error(f"--only {args.only}: no row matches; rows: {'; '.join(rows)}")
+    rows = {r: rows[r] for r in only}
     built = {}
     for name, build in rows.items():
-        model, g_params, d_params = build()
-        built[name] = (model, g_params, d_params, [])
+        model, g_params, d_params, *inputs = build()
+        inputs = inputs[0] if inputs else (lr, hr)
+        built[name] = (model, g_params, d_params, [], inputs)
         for _ in range(2):  # warm-up: tracing
-            model.train_on_batch(lr, hr)
+            model.train_on_batch(*inputs)
         print(f"built {name}", file=sys.stderr, flush=True)
     for _ in range(args.steps):
-        for name, (model, _, _, times) in built.items():
+        for name, (model, _, _, times, inputs) in built.items():
             start = time.perf_counter()
-            model.train_on_batch(lr, hr)
+            model.train_on_batch(*inputs)
             times.append(time.perf_counter() - start)
     results = []
     base = statistics.median(built[next(iter(built))][3])
     print(f"patch {args.patch}, batch {args.batch}, {args.steps} interleaved steps per row, median; "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     print(f"| row | generator parameters | critic parameters | s / step | x first row |\n|---|---|---|---|---|")
-    for name, (_, g, d, times) in built.items():
+    for name, (_, g, d, times, _) in built.items():
         med = statistics.median(times)
         results.append({"row": name, "generator_params": g, "critic_params": d, "seconds_per_step": med,
                         "ratio": med / base, "times": times})

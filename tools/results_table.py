@@ -2,12 +2,16 @@
 
 Usage: python tools/results_table.py runs/table/unet runs/table/edsr ... [--md OUT.md]
        python tools/results_table.py --suite LABEL=RUN LABEL=RUN ... [--md OUT.md]
+       python tools/results_table.py --filters LABEL=EVAL.json LABEL=EVAL.json ... [--md OUT.md]
 
 Each folder holds the metrics.json and config.json a recipe wrote. The first form is one row per run
 under its own training degradation, beside spline. ``--suite`` is the never-worse table: for every
 input degradation of the runs' evaluation suites (``metrics["degradations"]``) the sinc and spline
 rows, then each run's model, on the same inputs (the inputs made by the named degradations are the
 same for every run; "own" is each run's training degradation, so each run brings its own baselines).
+``--filters`` is Sulun & Davies' seen/unseen-filter table: ``keras-audiosr evaluate --json`` reports of
+several models on the same files and degradations, one row per input filter, each model's score beside
+sinc's with the difference, and which models saw that filter in training.
 """
 import argparse
 import json
@@ -94,14 +98,66 @@ def build_suite(runs):
     return "\n".join(lines) + "\n"
 
 
+def _seen(model_info: dict, spec: str) -> bool:
+    from keras_audiosr.degrade import canonical_spec, get_degradation_set
+
+    trained = model_info.get("training_degradations") or model_info["degradation"]["filter"]
+    try:
+        return canonical_spec(spec) in {canonical_spec(m.spec) for m in get_degradation_set(trained).members}
+    except ValueError:
+        return False
+
+
+def build_filters(reports, metrics=(("snr", "SNR (dB)", 2), ("pesq", "PESQ-WB", 2), ("lsd", "LSD", 3))):
+    """``reports``: ``[(label, evaluate JSON)]`` of the same files and degradations -> one markdown table
+    per metric: input filter, who saw it in training, sinc, spline, each model (and its difference to sinc)."""
+    first = reports[0][1]
+    for label, rep in reports[1:]:
+        if rep["order"] != first["order"] or rep["n_files"] != first["n_files"]:
+            raise SystemExit(f"--filters: {label} was evaluated on other degradations or files than {reports[0][0]}")
+    names = [label for label, _ in reports]
+    lines = [f"{first['n_files']} held-out files; {first['lr_rate']} Hz -> {first['hr_rate']} Hz; means over files. "
+             f"Trained on: " + "; ".join(f"{label}: `{rep['model']['training_degradations'] or rep['model']['degradation']['filter']}`"
+                                         for label, rep in reports) + "."]
+    for key, title, digits in metrics:
+        if any(key not in first["degradations"][lb]["mean"]["sinc"] for lb in first["order"]):
+            continue
+        lines += ["", f"{title}; in brackets the difference to sinc on the same input:", "",
+                  "| input | seen in training by | sinc | spline | " + " | ".join(names) + " |",
+                  "|---|---|---:|---:|" + "---:|" * len(names)]
+        for lb in first["order"]:
+            spec = first["degradations"][lb]["spec"]
+            sinc = first["degradations"][lb]["mean"]["sinc"][key]
+            spline = first["degradations"][lb]["mean"]["spline"][key]
+            seen = [label for label, rep in reports if _seen(rep["model"], spec)] or ["none"]
+            cells = []
+            for _, rep in reports:
+                v = rep["degradations"][lb]["mean"]["model"][key]
+                cells.append(f"{_fmt(v, digits)} ({v - sinc:+.{digits}f})")
+            lines.append(f"| `{lb}` | {', '.join(seen)} | {_fmt(sinc, digits)} | {_fmt(spline, digits)} | "
+                         + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folders", nargs="+", help="recipe output folders (metrics.json + config.json); "
                                                    "with --suite, LABEL=FOLDER")
     parser.add_argument("--suite", action="store_true", help="the per-input-degradation table of the runs' suites")
+    parser.add_argument("--filters", action="store_true",
+                        help="the seen/unseen-filter table of LABEL=EVAL.json reports (keras-audiosr evaluate --json)")
     parser.add_argument("--md", help="also write the table to this file")
     args = parser.parse_args(argv)
-    if args.suite:
+    if args.filters:
+        reports = [f.split("=", 1) if "=" in f else (Path(f).stem, f) for f in args.folders]
+        loaded = []
+        for label, f in reports:
+            try:
+                loaded.append((label, json.loads(Path(f).read_text())))
+            except (OSError, ValueError) as e:
+                raise SystemExit(f"--filters {label}={f}: not an evaluate --json report ({e})") from None
+        table = build_filters(loaded)
+    elif args.suite:
         runs = [f.split("=", 1) if "=" in f else (Path(f).name, f) for f in args.folders]
         table = build_suite(runs)
     else:
