@@ -100,41 +100,29 @@ def test_compare_writes_every_variant(corpus, tmp_path, capsys):
     assert "| own (`cheby1:8`) | keras |" in table and "| resample | keras |" in table and "|  | int8 |" in table
 
 
-def test_compare_puts_several_models_side_by_side(corpus, tmp_path):
-    a = tiny_model_file(tmp_path / "a.keras", 0)
-    b = tiny_model_file(tmp_path / "b.keras", 1)
-    out_json = tmp_path / "two.json"
-    rc = compare_main(["--model", str(a), "--model", str(b), "--data", str(corpus), "--train-data", str(corpus),
-                       "--json", str(out_json), "--variants", "keras,float", "--block-ms", "100", "--max-files", "1",
-                       "--max-seconds", "0.5", "--repeats", "3", "--no-pesq", "--no-progress"])
-    assert rc == 0
-    report = json.loads(out_json.read_text())
-    labels = [v["label"] for v in report["variants"]]
-    assert labels == ["audio_unet_a/keras", "audio_unet_a/float", "audio_unet_b/keras", "audio_unet_b/float"]
-    assert len(report["models"]) == 2 and set(report["files"]) == {"audio_unet_a", "audio_unet_b"}
-    rows = {v["label"]: v for v in report["variants"]}
-    assert rows["audio_unet_a/float"]["snr"] != rows["audio_unet_b/float"]["snr"]  # two different models
-    assert (tmp_path / "two_models" / "audio_unet_a_float.tflite").is_file()
-
-
 def test_compare_puts_a_stateful_stream_beside_a_window_model(corpus, tmp_path):
-    """StreamingBWE in its stateful form (float and int8 streams) beside the AudioUNet's block model."""
+    """StreamingBWE in its stateful form (float and int8 streams) beside two AudioUNets' block models (same
+    name: their labels are told apart)."""
     from keras_audiosr.models import StreamingBWE
 
-    unet = tiny_model_file(tmp_path / "unet.keras")
+    a = tiny_model_file(tmp_path / "a.keras", 0)
+    b = tiny_model_file(tmp_path / "b.keras", 1)
     keras.utils.set_random_seed(0)
     sbwe = tmp_path / "sbwe.keras"
     StreamingBWE.from_size("tiny", ratio=2, hr_rate=16000).save(sbwe)
     out_json = tmp_path / "side.json"
-    rc = compare_main(["--model", str(unet), "--model", str(sbwe), "--data", str(corpus), "--train-data", str(corpus),
+    rc = compare_main(["--model", str(a), "--model", str(b), "--model", str(sbwe), "--data", str(corpus), "--train-data", str(corpus),
                        "--json", str(out_json), "--variants", "keras,float,stream-float,stream-int8", "--block-ms",
                        "100", "--frame-ms", "10", "--max-files", "1", "--max-seconds", "0.5", "--repeats", "3",
                        "--no-pesq", "--no-progress"])
     assert rc == 0
     report = json.loads(out_json.read_text())
     rows = {v["label"]: v for v in report["variants"]}
-    assert list(rows) == ["audio_unet/keras", "audio_unet/float", "streaming_bwe/keras", "streaming_bwe/stream-float",
-                          "streaming_bwe/stream-int8"]
+    assert list(rows) == ["audio_unet_a/keras", "audio_unet_a/float", "audio_unet_b/keras", "audio_unet_b/float",
+                          "streaming_bwe/keras", "streaming_bwe/stream-float", "streaming_bwe/stream-int8"]
+    assert len(report["models"]) == 3 and set(report["files"]) == {"audio_unet_a", "audio_unet_b", "streaming_bwe"}
+    assert rows["audio_unet_a/float"]["snr"] != rows["audio_unet_b/float"]["snr"]  # two different models
+    assert (tmp_path / "side_models" / "audio_unet_a_float.tflite").is_file()
     for name in ("stream-float", "stream-int8"):
         row = rows[f"streaming_bwe/{name}"]
         assert row["frame_ms"] == 10 and row["algorithmic_latency_ms"] == pytest.approx(11.625)
@@ -143,7 +131,7 @@ def test_compare_puts_a_stateful_stream_beside_a_window_model(corpus, tmp_path):
     # the float stream is the Keras model; the int8 one departs from it, by little
     assert rows["streaming_bwe/stream-float"]["snr_vs_float"] > 60
     assert 25 < rows["streaming_bwe/stream-int8"]["snr_vs_float"] < rows["streaming_bwe/stream-float"]["snr_vs_float"]
-    assert report["models"][1]["streaming_plan"]["stateful"] is True
+    assert report["models"][2]["streaming_plan"]["stateful"] is True
 
 
 def test_compare_checks_arguments_before_any_work(corpus, tmp_path, capsys):

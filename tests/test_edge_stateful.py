@@ -10,10 +10,6 @@ SNR >= 25 dB for the untrained tiny test model (its random high band is as loud 
 trained small model is at 40 dB, see the README); identical int8 outputs for any frame length.
 """
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -34,7 +30,6 @@ from keras_audiosr.degrade import Degradation  # noqa: E402
 from keras_audiosr.models import AudioUNet, StreamingBWE  # noqa: E402
 from keras_audiosr.models.complexity import count_macs  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 # What embedded runtimes (Arm NN 20.08's TfLite parser, NPU delegates) accept; no SHAPE/PACK/TILE/EXPAND_DIMS.
 STATIC_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "MUL", "SUB", "RESHAPE", "CONCATENATION",
               "PAD", "SLICE", "STRIDED_SLICE", "SPLIT", "RELU", "RELU6", "LEAKY_RELU", "LOGISTIC", "TANH", "QUANTIZE",
@@ -245,19 +240,18 @@ def test_cli_streaming(tmp_path, train_dir, capsys):
     model = tiny_model()
     path = tmp_path / "m.keras"
     model.save(path)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
     args = ["--model", str(path), "--mode", "int8", "--streaming", "--frame-ms", "10", "--out", str(tmp_path / "out"),
             "--train-data", str(train_dir), "--calibration-windows", "8", "--no-progress"]
-    res = subprocess.run([sys.executable, "-m", "edge.convert", *args], cwd=ROOT, env=env, capture_output=True,
-                         text=True, timeout=600)
-    assert res.returncode == 0, res.stderr[-2000:]
+    rc = convert_main(args)
+    stdout = capsys.readouterr().out
+    assert rc == 0, stdout[-2000:]
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert written == ["streaming_bwe_stream_int8.expected.npz", "streaming_bwe_stream_int8.inputs.npz",
                        "streaming_bwe_stream_int8.json", "streaming_bwe_stream_int8.tflite"]
     assert read_metadata(tmp_path / "out" / "streaming_bwe_stream_int8.tflite")["stateful"]
     # readable summary lines, as the block export prints them; no dict dumps
-    assert "algorithmic latency 11.6 ms" in res.stdout and "7 state tensors" in res.stdout
-    assert "gates: passed" in res.stdout and "{" not in res.stdout
+    assert "algorithmic latency 11.6 ms" in stdout and "7 state tensors" in stdout
+    assert "gates: passed" in stdout and "{" not in stdout
     # bad input: exit 2, one line, nothing written
     unet = tmp_path / "unet.keras"
     AudioUNet.from_size("tiny", ratio=2, hr_rate=16000).save(unet)
