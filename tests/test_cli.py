@@ -302,11 +302,20 @@ def test_help_and_version_start_without_tensorflow():
     assert proc.stderr == "HEAVY []\n"
 
 
+def _info_cmd(model_path):
+    return [sys.executable, "-m", "keras_audiosr", "info", "--model", str(model_path)]
+
+
 def test_no_tensorflow_log_lines_unless_verbose(model_path):
-    cmd = [sys.executable, "-m", "keras_audiosr", "info", "--model", str(model_path)]
-    quiet = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=_subprocess_env(), timeout=300)
+    quiet = subprocess.run(_info_cmd(model_path), capture_output=True, text=True, cwd=REPO, env=_subprocess_env(),
+                           timeout=300)
     assert quiet.returncode == 0, quiet.stderr
     assert quiet.stderr == "" and "AudioUNet" in quiet.stdout
+
+
+@pytest.mark.slow  # a second TensorFlow start-up; kept out of the default run for time (-m slow runs it)
+def test_verbose_shows_tensorflow_log_lines(model_path):
+    cmd = _info_cmd(model_path)
     loud = subprocess.run(cmd[:3] + ["--verbose"] + cmd[3:], capture_output=True, text=True, cwd=REPO,
                           env=_subprocess_env(), timeout=300)
     assert loud.returncode == 0, loud.stderr

@@ -53,6 +53,8 @@ def tiny_model_file(path, seed=0):
     return path
 
 
+@pytest.mark.slow  # ~30 s; kept out of the default run for time: every conversion mode is covered by test_edge_convert
+# and the comparison loop by the stateful side-by-side test below (-m slow runs it)
 def test_compare_writes_every_variant(corpus, tmp_path, capsys):
     path = tiny_model_file(tmp_path / "tiny.keras")
     out_json, out_md = tmp_path / "cmp.json", tmp_path / "cmp.md"

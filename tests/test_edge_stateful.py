@@ -243,8 +243,9 @@ def test_cli_streaming(tmp_path, train_dir, capsys):
     args = ["--model", str(path), "--mode", "int8", "--streaming", "--frame-ms", "10", "--out", str(tmp_path / "out"),
             "--train-data", str(train_dir), "--calibration-windows", "8", "--no-progress"]
     rc = convert_main(args)
-    stdout = capsys.readouterr().out
-    assert rc == 0, stdout[-2000:]
+    captured = capsys.readouterr()
+    stdout = captured.out
+    assert rc == 0, captured.err[-2000:]
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert written == ["streaming_bwe_stream_int8.expected.npz", "streaming_bwe_stream_int8.inputs.npz",
                        "streaming_bwe_stream_int8.json", "streaming_bwe_stream_int8.tflite"]

@@ -20,9 +20,10 @@ RECIPES = {
 }
 
 
-# piano_mugan (MU-GAN again, on the piano reader), the WGAN-GP vctk_unet_gan (mpd+mrd runs the same trainer) and
-# vctk_edsr (the EDSR model's own tests cover it) run with -m slow, to keep the suite under 10 minutes.
-SLOW = {"piano_mugan", "vctk_unet_gan", "vctk_edsr"}
+# piano_mugan (MU-GAN again, on the piano reader), the WGAN-GP vctk_unet_gan (mpd+mrd runs the same trainer),
+# vctk_edsr (the EDSR model's own tests cover it) and music_resnet (the BWEResNet model's tests and the runner's other
+# recipes cover it) run with -m slow, to keep the suite under 10 minutes.
+SLOW = {"piano_mugan", "vctk_unet_gan", "vctk_edsr", "music_resnet"}
 
 
 @pytest.mark.parametrize("key", [pytest.param(k, marks=pytest.mark.slow) if k in SLOW else k for k in sorted(RECIPES)])

@@ -37,3 +37,22 @@ def test_filters_table_refuses_reports_of_different_inputs(tmp_path):
     b.write_text(json.dumps(other))
     with pytest.raises(SystemExit, match="other degradations or files"):
         results_table.main(["--filters", f"x={a}", f"y={b}"])
+
+
+def test_filters_table_refuses_own_and_reports_of_other_files(tmp_path):
+    single = _report("cheby1:8", None, {"cheby1:8": 19.5, "butter:4": 15.0, "resample": 14.25})
+    for lb, rep in single["degradations"].items():
+        rep["files"] = [{"path": "a.flac"}, {"path": "b.flac"}, {"path": "c.flac"}]
+    moved = json.loads(json.dumps(single))
+    moved["degradations"]["resample"]["files"][2]["path"] = "d.flac"
+    own = json.loads(json.dumps(single))
+    own["order"][0] = "own"
+    own["degradations"]["own"] = own["degradations"].pop("cheby1:8")
+    paths = {}
+    for name, rep in (("a", single), ("b", moved), ("o", own)):
+        paths[name] = tmp_path / f"{name}.json"
+        paths[name].write_text(json.dumps(rep))
+    with pytest.raises(SystemExit, match="other degradations or files"):
+        results_table.main(["--filters", f"x={paths['a']}", f"y={paths['b']}"])
+    with pytest.raises(SystemExit, match="'own' differs per model"):
+        results_table.main(["--filters", f"x={paths['o']}", f"y={paths['o']}"])

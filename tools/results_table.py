@@ -112,12 +112,19 @@ def build_filters(reports, metrics=(("snr", "SNR (dB)", 2), ("pesq", "PESQ-WB", 
     """``reports``: ``[(label, evaluate JSON)]`` of the same files and degradations -> one markdown table
     per metric: input filter, who saw it in training, sinc, spline, each model (and its difference to sinc)."""
     first = reports[0][1]
+    if "own" in first["order"]:
+        raise SystemExit("--filters: 'own' differs per model; evaluate every model on the same named degradations")
+
+    def inputs(rep):
+        return (rep["order"], rep.get("seed"),
+                {lb: sorted(f["path"] for f in rep["degradations"][lb].get("files", [])) for lb in rep["order"]})
+
     for label, rep in reports[1:]:
-        if rep["order"] != first["order"] or rep["n_files"] != first["n_files"]:
+        if rep["n_files"] != first["n_files"] or inputs(rep) != inputs(first):
             raise SystemExit(f"--filters: {label} was evaluated on other degradations or files than {reports[0][0]}")
     names = [label for label, _ in reports]
     lines = [f"{first['n_files']} held-out files; {first['lr_rate']} Hz -> {first['hr_rate']} Hz; means over files. "
-             f"Trained on: " + "; ".join(f"{label}: `{rep['model']['training_degradations'] or rep['model']['degradation']['filter']}`"
+             f"Trained on: " + "; ".join(f"{label}: `{rep['model'].get('training_degradations') or rep['model']['degradation']['filter']}`"
                                          for label, rep in reports) + "."]
     for key, title, digits in metrics:
         if any(key not in first["degradations"][lb]["mean"]["sinc"] for lb in first["order"]):
@@ -142,9 +149,10 @@ def build_filters(reports, metrics=(("snr", "SNR (dB)", 2), ("pesq", "PESQ-WB", 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folders", nargs="+", help="recipe output folders (metrics.json + config.json); "
-                                                   "with --suite, LABEL=FOLDER")
-    parser.add_argument("--suite", action="store_true", help="the per-input-degradation table of the runs' suites")
-    parser.add_argument("--filters", action="store_true",
+                                                   "with --suite, LABEL=FOLDER; with --filters, LABEL=EVAL.json")
+    kind = parser.add_mutually_exclusive_group()
+    kind.add_argument("--suite", action="store_true", help="the per-input-degradation table of the runs' suites")
+    kind.add_argument("--filters", action="store_true",
                         help="the seen/unseen-filter table of LABEL=EVAL.json reports (keras-audiosr evaluate --json)")
     parser.add_argument("--md", help="also write the table to this file")
     args = parser.parse_args(argv)
