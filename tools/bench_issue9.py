@@ -8,9 +8,9 @@ with the L2 + MR-STFT loss, and ``AdversarialTrainer`` (AudioUNet small, band-pr
 seeds' ``AudioUNetGANCritic`` ("gan", n_critic 1) and with MultiPeriodCritic + MultiResolutionCritic
 (tiny / small; "lsgan", feature matching 2.0, L1 + MR-STFT); then MU-GAN small's two stages as
 ``recipes.vctk_mugan`` builds them (autoencoder, L2; GAN step with the autoencoder's feature loss) with
-SuperPixel1D and with strided-convolution down-sampling (the paper's Table 5 training-time column). Rows are timed in interleaved rounds
-(one step of each row per round, after two warm-up steps), and the median per row is reported, so
-load from other processes hits every row alike; compare rows as ratios.
+SuperPixel1D and with strided-convolution down-sampling (the paper's Table 5 training-time column).
+Rows are timed in interleaved rounds (one step of each row per round, after two warm-up steps), and the
+median per row is reported, so load from other processes hits every row alike; compare rows as ratios.
 """
 from __future__ import annotations
 
@@ -51,13 +51,13 @@ def main(argv=None):
     def unet(band_preserving, loss="l2"):
         model = AudioUNet.from_size("small", ratio=2, band_preserving=band_preserving)
         model.compile(keras.optimizers.Adam(1e-3), loss=get_sample_loss(loss))
-        return model, model.count_params(), 0
+        return model, model.count_params(), 0, (lr, hr)
 
     def trainer(critics, loss, **kwargs):
         generator = AudioUNet.from_size("small", ratio=2)
         t = AdversarialTrainer(generator, critics, loss=loss, n_critic=1, **kwargs)
         t.compile()
-        return t, generator.count_params(), t.critic.count_params()
+        return t, generator.count_params(), t.critic.count_params(), (lr, hr)
 
     def mugan_autoencoder(downsample):
         ae = MUGANAutoencoder.from_size("small", hr_rate=16000, downsample=downsample)
@@ -72,7 +72,7 @@ def main(argv=None):
                                sample_loss="l2", adversarial_weight=1e-3, feature_extractor=ae.feature_extractor(),
                                feature_weight=1.0)
         t.compile(keras.optimizers.Adam(1e-4, beta_1=0.5), keras.optimizers.Adam(1e-4, beta_1=0.5))
-        return t, generator.count_params(), t.critic.count_params()
+        return t, generator.count_params(), t.critic.count_params(), (lr, hr)
 
     rows = {
         "AudioUNet small, band_preserving=False, L2": lambda: unet(False),
@@ -96,8 +96,7 @@ def main(argv=None):
     rows = {r: rows[r] for r in only}
     built = {}
     for name, build in rows.items():
-        model, g_params, d_params, *inputs = build()
-        inputs = inputs[0] if inputs else (lr, hr)
+        model, g_params, d_params, inputs = build()  # inputs: the (x, y) of one training step
         built[name] = (model, g_params, d_params, [], inputs)
         for _ in range(2):  # warm-up: tracing
             model.train_on_batch(*inputs)

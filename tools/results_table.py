@@ -98,12 +98,17 @@ def build_suite(runs):
     return "\n".join(lines) + "\n"
 
 
+def _trained_on(model_info: dict) -> str:
+    """The degradation set (or single spec) an evaluate report's model was trained on."""
+    return model_info.get("training_degradations") or model_info["degradation"]["filter"]
+
+
 def _seen(model_info: dict, spec: str) -> bool:
     from keras_audiosr.degrade import canonical_spec, get_degradation_set
 
-    trained = model_info.get("training_degradations") or model_info["degradation"]["filter"]
     try:
-        return canonical_spec(spec) in {canonical_spec(m.spec) for m in get_degradation_set(trained).members}
+        members = get_degradation_set(_trained_on(model_info)).members
+        return canonical_spec(spec) in {canonical_spec(m.spec) for m in members}
     except ValueError:
         return False
 
@@ -124,8 +129,7 @@ def build_filters(reports, metrics=(("snr", "SNR (dB)", 2), ("pesq", "PESQ-WB", 
             raise SystemExit(f"--filters: {label} was evaluated on other degradations or files than {reports[0][0]}")
     names = [label for label, _ in reports]
     lines = [f"{first['n_files']} held-out files; {first['lr_rate']} Hz -> {first['hr_rate']} Hz; means over files. "
-             f"Trained on: " + "; ".join(f"{label}: `{rep['model'].get('training_degradations') or rep['model']['degradation']['filter']}`"
-                                         for label, rep in reports) + "."]
+             "Trained on: " + "; ".join(f"{label}: `{_trained_on(rep['model'])}`" for label, rep in reports) + "."]
     for key, title, digits in metrics:
         if any(key not in first["degradations"][lb]["mean"]["sinc"] for lb in first["order"]):
             continue
@@ -146,6 +150,11 @@ def build_filters(reports, metrics=(("snr", "SNR (dB)", 2), ("pesq", "PESQ-WB", 
     return "\n".join(lines) + "\n"
 
 
+def _labelled(items, default_label):
+    """``LABEL=PATH`` arguments -> ``[(label, path)]``; a bare path is labelled ``default_label(Path(path))``."""
+    return [tuple(f.split("=", 1)) if "=" in f else (default_label(Path(f)), f) for f in items]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folders", nargs="+", help="recipe output folders (metrics.json + config.json); "
@@ -157,17 +166,15 @@ def main(argv=None):
     parser.add_argument("--md", help="also write the table to this file")
     args = parser.parse_args(argv)
     if args.filters:
-        reports = [f.split("=", 1) if "=" in f else (Path(f).stem, f) for f in args.folders]
         loaded = []
-        for label, f in reports:
+        for label, f in _labelled(args.folders, lambda p: p.stem):
             try:
                 loaded.append((label, json.loads(Path(f).read_text())))
             except (OSError, ValueError) as e:
                 raise SystemExit(f"--filters {label}={f}: not an evaluate --json report ({e})") from None
         table = build_filters(loaded)
     elif args.suite:
-        runs = [f.split("=", 1) if "=" in f else (Path(f).name, f) for f in args.folders]
-        table = build_suite(runs)
+        table = build_suite(_labelled(args.folders, lambda p: p.name))
     else:
         table = build(args.folders)
     print(table)
