@@ -9,8 +9,11 @@ once it is complete, so a crash never leaves a half-written output.
 from __future__ import annotations
 
 import contextlib
+import errno
 import math
+import os
 import re
+import shutil
 import warnings
 from pathlib import Path
 from typing import Iterator
@@ -220,9 +223,58 @@ def open_writer(path, rate, channels, *, subtype=None) -> Iterator[sf.SoundFile]
         try:
             f = sf.SoundFile(str(tmp), "w", samplerate=int(rate), channels=int(channels), subtype=subtype, format=fmt)
         except (sf.SoundFileError, RuntimeError) as e:
-            raise AudioError(f"{path}: cannot open for writing ({e})") from e
-        with f:
+            raise _write_error(e, path, "cannot open for writing") from e
+        try:
             yield f
+        except sf.SoundFileError as e:  # a write failed: the reason is read while the file is still open
+            error = _write_error(e, path, "cannot write", f)
+            with contextlib.suppress(Exception):
+                f.close()
+            raise error from e
+        except BaseException:
+            with contextlib.suppress(Exception):
+                f.close()
+            raise
+        try:
+            f.close()  # writes the header: a full disk can fail here too
+        except (sf.SoundFileError, RuntimeError) as e:
+            raise _write_error(e, path, "cannot finish writing") from e
+
+
+# libsndfile reports a failed system call as "System error." and keeps the reason in a string of its own
+# ("System error : No space left on device."), which sf_strerror returns.
+_SYSTEM_REASON = re.compile(r"System error\s*:\s*(.+?)\.?\s*$")
+_ERRNO_OF_REASON = {os.strerror(code): code for code in errno.errorcode}
+_SF_SYSTEM_ERROR = 2  # libsndfile's SFE_SYSTEM
+_LOW_SPACE = 1 << 20  # bytes: a system error with less free than this on the output's disk is a full disk
+
+
+def _free_bytes(folder) -> int:
+    """Free bytes on ``folder``'s file system (-1 where unknown)."""
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return -1
+
+
+def _write_error(e: Exception, path: Path, doing: str, f: sf.SoundFile | None = None) -> Exception:
+    """What to raise for libsndfile's error ``e`` while writing ``path``: an ``OSError`` naming ``path`` with the
+    system's reason (``out.wav: No space left on device``) when a system call failed, else an :class:`AudioError`.
+
+    The reason is libsndfile's own record of the failed call (of the open file ``f``, else of the last open);
+    where it has none, a system error on a disk with (almost) no free space is a full disk.
+    """
+    reason = ""
+    with contextlib.suppress(Exception):
+        handle = f._file if f is not None and getattr(f, "_file", None) is not None else sf._ffi.NULL
+        reason = sf._ffi.string(sf._snd.sf_strerror(handle)).decode("utf-8", "replace")
+    m = _SYSTEM_REASON.search(reason)
+    code = _ERRNO_OF_REASON.get(m.group(1).strip()) if m else None
+    if code is None and getattr(e, "code", None) == _SF_SYSTEM_ERROR and 0 <= _free_bytes(path.parent) < _LOW_SPACE:
+        code = errno.ENOSPC
+    if code is not None:
+        return OSError(code, os.strerror(code), str(path))
+    return AudioError(f"{path}: {doing} ({e})")
 
 
 RESAMPLE_QUALITIES = ("standard", "high")

@@ -1,12 +1,13 @@
 """Helpers every room shares: the one atomic writer, a writability check, quiet TensorFlow start-up.
 
 Every file the package writes goes through :func:`atomic_path`: the content is written to a hidden
-temporary sibling of the destination (``.NAME.tmp-XXXXXXXX.EXT``), which is renamed onto the
+temporary sibling of the destination (``.NAME.tmp-PID-XXXXXXXX.EXT``), which is renamed onto the
 destination only once it is complete. A crash, an exception, Ctrl-C or SIGTERM (turned into an
 exception by the command line) leaves either the old file or the new one, never half of one, and
-no temporary. Files get mode ``0o666 & ~umask``, as a plain ``open()`` gives them. An error names
-the destination and the operating system's reason (``out/eval.json: Read-only file system``), not
-the temporary.
+no temporary; the temporary of a process killed outright (SIGKILL, power loss) is removed by the next
+write into that folder once its process is gone. New files get mode ``0o666 & ~umask``, as a plain
+``open()`` gives them; a replaced file keeps its mode. An error names the destination and the
+operating system's reason (``out/eval.json: Read-only file system``), not the temporary.
 
 This module imports nothing heavy; numpy and TensorFlow are imported by the functions that need them.
 """
@@ -16,6 +17,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import secrets
 import sys
 import tempfile
@@ -26,6 +28,7 @@ __all__ = [
     "atomic_path",
     "check_writable",
     "configured_backend",
+    "process_gone",
     "quiet_tensorflow",
     "save_model_atomic",
     "save_npy_atomic",
@@ -48,11 +51,49 @@ def _unlink_quietly(p: Path) -> None:
         os.unlink(p)
 
 
+def process_gone(pid: int) -> bool:
+    """Whether process ``pid`` no longer runs on this machine: absent, or a zombie (killed, not yet reaped)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # e.g. PermissionError: it exists, under another user
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rfind(")") + 2:].startswith("Z")
+
+
+# The temporaries _create_temp makes: .NAME.tmp-PID-XXXXXXXX.EXT
+_TEMP_NAME = re.compile(r"^\..*\.tmp-(\d+)-[0-9a-f]{8}(\.[^.]*)?$")
+_swept: set = set()  # folders whose stale temporaries this process has already removed
+
+
+def _sweep_stale_temporaries(folder: Path) -> None:
+    """Remove, once per process and folder, the temporaries in ``folder`` whose writing process is gone."""
+    key = os.path.realpath(folder)
+    if key in _swept:
+        return
+    _swept.add(key)
+    try:
+        entries = [e.name for e in os.scandir(folder) if e.name.startswith(".") and ".tmp-" in e.name]
+    except OSError:
+        return
+    for name in entries:
+        m = _TEMP_NAME.match(name)
+        if m and int(m.group(1)) != os.getpid() and process_gone(int(m.group(1))):
+            _unlink_quietly(Path(folder) / name)
+
+
 def _create_temp(path: Path, suffix: str) -> tuple[Path, int]:
-    """A new empty hidden sibling of ``path``, created like ``open(..., "w")`` would (so the umask applies)."""
+    """A new empty hidden sibling of ``path``, created like ``open(..., "w")`` would (so the umask applies);
+    its name carries this process's id, so that a later run can tell a dead writer's leftover."""
+    _sweep_stale_temporaries(path.parent)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     for _ in range(100):
-        tmp = path.with_name(f".{path.stem}.tmp-{secrets.token_hex(4)}{suffix}")
+        tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}-{secrets.token_hex(4)}{suffix}")
         try:
             fd = os.open(tmp, flags, 0o666)
         except FileExistsError:
@@ -71,8 +112,8 @@ def atomic_path(path, *, suffix: str | None = None) -> Iterator[Path]:
 
     The temporary sits in ``path``'s folder (created if missing) with ``suffix`` (default: ``path``'s
     own extension, which writers such as numpy, Keras and soundfile look at). It exists, empty, with
-    mode ``0o666 & ~umask`` when the block starts; a writer that truncates it keeps that mode, and
-    one that replaces it gets that mode back before the rename. On any exception (including
+    mode ``0o666 & ~umask`` when the block starts; before the rename it gets the mode of the file it
+    replaces (a 0600 output stays 0600), or that mode for a new file. On any exception (including
     ``KeyboardInterrupt`` and ``SystemExit``) the temporary is removed and an existing ``path`` is
     left as it was. An ``OSError`` about the folder or the temporary is re-raised naming ``path``
     with the system's reason; other errors pass through unchanged.
@@ -85,7 +126,10 @@ def atomic_path(path, *, suffix: str | None = None) -> Iterator[Path]:
         raise _target_error(e, path) from e
     try:
         yield tmp
-        if os.stat(tmp).st_mode & 0o7777 != mode:  # the writer replaced the file we created
+        with contextlib.suppress(OSError):
+            if os.path.isfile(path):
+                mode = os.stat(path).st_mode & 0o7777  # the replaced file's mode is kept
+        if os.stat(tmp).st_mode & 0o7777 != mode:  # a replaced file's mode, or a writer replaced our temporary
             os.chmod(tmp, mode)
         os.replace(tmp, path)
     except OSError as e:
