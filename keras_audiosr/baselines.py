@@ -10,7 +10,7 @@ from typing import Callable
 
 import numpy as np
 
-from keras_audiosr.degrade import _check_ratio
+from keras_audiosr.degrade import check_ratio
 
 __all__ = ["BASELINES", "get_baseline", "sinc_upsample", "spline_upsample"]
 
@@ -24,7 +24,7 @@ def spline_upsample(x_lr, ratio, axis=0) -> np.ndarray:
     ``len * ratio`` samples along ``axis``, float32; works on ``[time]`` and ``[time, channels]``.
     Fewer than 4 samples fall back to the highest spline degree they allow (linear, constant).
     """
-    ratio = _check_ratio(ratio)
+    ratio = check_ratio(ratio)
     x = np.asarray(x_lr, dtype=np.float64)
     if x.ndim == 0 or x.shape[axis] == 0:
         raise ValueError(f"spline_upsample: empty input (shape {x.shape})")
@@ -44,7 +44,7 @@ def sinc_upsample(x_lr, ratio, axis=0) -> np.ndarray:
     Output has ``len * ratio`` samples along ``axis``, float32. The signal is zero-padded beyond its
     ends, so the first and last few dozen low-rate samples are attenuated.
     """
-    ratio = _check_ratio(ratio)
+    ratio = check_ratio(ratio)
     x = np.asarray(x_lr, dtype=np.float64)
     if x.ndim == 0 or x.shape[axis] == 0:
         raise ValueError(f"sinc_upsample: empty input (shape {x.shape})")

@@ -133,7 +133,7 @@ def test_g711_is_bit_identical_to_the_reference_codec():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         audioop = pytest.importorskip("audioop")
-    from keras_audiosr.degrade import _alaw_decode, _alaw_encode, _mulaw_decode, _mulaw_encode
+    from keras_audiosr.degrade.telephone import _alaw_decode, _alaw_encode, _mulaw_decode, _mulaw_encode
     pcm = np.arange(-32768, 32768, dtype=np.int32)
     raw = pcm.astype("<i2").tobytes()
     np.testing.assert_array_equal(_mulaw_encode(pcm), np.frombuffer(audioop.lin2ulaw(raw, 2), np.uint8))
