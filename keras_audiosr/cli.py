@@ -270,6 +270,12 @@ def _check_audio_output(path: Path, overwrite: bool) -> None:
     check_writable(path)
 
 
+def _check_not_input(src: Path, dst: Path) -> None:
+    """Refuse an output that is the input file itself, however spelled (``./IN``, a symlink, a hard link)."""
+    if dst.exists() and os.path.samefile(src, dst):
+        raise ValueError(f"{dst}: output would replace the input file {src}")
+
+
 def _resolve_model(text):
     """``(path, ModelInfo or None)`` of a ``--model`` value (a file, or a shipped model's name), before
     TensorFlow starts; :class:`~keras_audiosr.pretrained.PretrainedError` naming it when it is neither."""
@@ -476,6 +482,7 @@ def _cmd_resample(args) -> int:
 
     src, dst = Path(args.input), Path(args.output)
     _require_file(src)
+    _check_not_input(src, dst)
     _check_audio_output(dst, args.overwrite)
     data, rate = read_audio(src)
     y = resample(data, rate, args.rate, axis=0, quality=args.quality)
@@ -501,6 +508,7 @@ def _cmd_degrade(args) -> int:
                          "frequency folds into the output; pass --aliased-ok if that is what you want")
     deg = Degradation(args.ratio, str(flt), zero_phase=not args.causal)
     _require_file(src)
+    _check_not_input(src, dst)
     _check_audio_output(dst, args.overwrite)
     data, rate = read_audio(src)
     if rate % args.ratio:

@@ -46,13 +46,13 @@ def _tiny_disk(tmp_path, size="64k"):
     """A tmpfs of ``size`` (skips the test where mounting is not permitted)."""
     mount = tmp_path / f"disk-{uuid.uuid4().hex[:6]}"
     mount.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)], capture_output=True)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)], check=False, capture_output=True)
     if r.returncode:
         pytest.skip(f"cannot mount a tmpfs here: {r.stderr.decode().strip() or r.returncode}")
     try:
         yield mount
     finally:
-        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+        subprocess.run(["umount", "-l", str(mount)], check=False, capture_output=True)
 
 
 # --- a full disk -------------------------------------------------------------------------------------------------
@@ -104,7 +104,7 @@ def test_cli_full_disk_is_one_line_and_keeps_what_was_there(tmp_path, capsys, co
         old = _write(disk / "out.wav", _tone(0.05, 8000), 8000)
         before = old.read_bytes()
         extra = ["--rate", 8000] if command == "resample" else ["--ratio", 2]
-        rc, out, err = _run(capsys, command, src, old, *extra, "--subtype", "FLOAT", "--overwrite")
+        rc, _, err = _run(capsys, command, src, old, *extra, "--subtype", "FLOAT", "--overwrite")
         assert rc == 2
         assert err.strip().splitlines() == [f"keras-audiosr: error: {old}: No space left on device"]
         assert old.read_bytes() == before and _temporaries(disk) == []
@@ -124,7 +124,8 @@ def test_upsample_full_disk_is_one_line_and_keeps_what_was_there(tmp_path):
         old = _write(disk / "out.wav", _tone(0.05, 16000), 16000)
         before = old.read_bytes()
         r = subprocess.run([sys.executable, "-m", "keras_audiosr", "upsample", str(src), str(old), "--model",
-                            "telephony-8k-16k", "--tflite", "--overwrite", "-q"], capture_output=True, text=True,
+                            "telephony-8k-16k", "--tflite", "--overwrite", "-q"], check=False, capture_output=True,
+                           text=True,
                            cwd=REPO, timeout=300)
         assert r.returncode == 2, r.stderr
         assert r.stderr.strip().splitlines()[-1] == f"keras-audiosr: error: {old}: No space left on device"
@@ -193,8 +194,8 @@ def test_a_sigkilled_upsample_leaves_a_temporary_the_next_run_removes(tmp_path):
     left = _temporaries(tmp_path)
     assert len(left) == 1 and str(p.pid) in left[0]
     r = subprocess.run([sys.executable, "-m", "keras_audiosr", "resample", str(_write(
-        tmp_path / "in.wav", _tone(0.2, 16000), 16000)), str(out), "--rate", "8000"], capture_output=True, text=True,
-        cwd=REPO, timeout=120)
+        tmp_path / "in.wav", _tone(0.2, 16000), 16000)), str(out), "--rate", "8000"], check=False, capture_output=True,
+        text=True, cwd=REPO, timeout=120)
     assert r.returncode == 0, r.stderr
     assert _temporaries(tmp_path) == []
 
@@ -213,7 +214,7 @@ def test_resample_and_degrade_refuse_to_overwrite_their_input(tmp_path, capsys, 
     extra = ["--rate", 8000] if command == "resample" else ["--ratio", 2]
     rc, _, err = _run(capsys, command, "in.wav", out, *extra, "--overwrite")
     assert rc == 2
-    assert err.strip().splitlines() == [f"keras-audiosr: error: {out}: output would replace the input file in.wav"]
+    assert err.strip().splitlines() == [f"keras-audiosr: error: {Path(out)}: output would replace the input file in.wav"]
     assert src.read_bytes() == before
 
 
