@@ -128,3 +128,28 @@ def test_embedded_default_is_the_packaged_real_speech(tmp_path):
     assert single.split.test_speakers == ["speech16k/LJ"] and len(single.split.test) == 2
     with pytest.raises(ValueError, match="embedded default corpus is 16000 Hz speech.*pass --data-dir"):
         prepare_training_data(None, hr_rate=48000, ratio=3, patch_size=4095, cache_dir=tmp_path, progress=False)
+
+
+def _own_voice(tmp_path, n=6):
+    """A plain folder of one speaker's recordings (LJ Speech files of the embedded corpus)."""
+    import shutil
+
+    folder = tmp_path / "my-voices"
+    folder.mkdir(parents=True)
+    for f in sorted((embedded_corpus_dir() / "LJ").glob("*.flac"))[:n]:
+        shutil.copy(f, folder / f.name)
+    return folder
+
+
+def test_one_speaker_folder_holds_out_a_share_of_its_files(tmp_path):
+    folder = _own_voice(tmp_path, n=7)
+    default = load_corpora(folder)  # task multi, as the recipes default: no longer "needs at least 2 speakers"
+    named = load_corpora(folder, test_speakers=["my-voices"])
+    single = load_corpora(folder, task="single")  # no speaker named: the only one
+    for cs in (default, named, single):
+        split = cs.corpora[0].split
+        assert len(split.test) == 1 and len(split.train) == 6, split.note
+        assert split.test_speakers == ["my-voices/my-voices"] and "held out" in split.note
+        assert split.test[0].path.name == "LJ001-0007.flac"
+    few = load_corpora(_own_voice(tmp_path / "few", n=2))
+    assert len(few.train) == 2 and not few.test and "no held-out files" in few.corpora[0].split.note

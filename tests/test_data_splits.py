@@ -29,8 +29,8 @@ def test_single_holds_out_last_eight_of_p225():
 def test_single_errors_and_first_speaker_default():
     with pytest.raises(ValueError, match="p300"):
         split_single_speaker(_corpus(2))  # no p225; message lists available speakers
-    with pytest.raises(ValueError, match="8 utterances"):
-        split_single_speaker(_p225(8))
+    with pytest.raises(ValueError, match="8 utterances.*leave n_test unset"):
+        split_single_speaker(_p225(8), n_test=8)
     split = split_single_speaker(_corpus(2, 10), speaker=None, n_test=3)
     assert split.test_speakers == ["p300"] and [u.utt_id for u in split.test] == ["008", "009", "010"]
 
@@ -91,3 +91,21 @@ def test_split_to_dict():
     assert d["n_train"] + d["n_test"] == 15 and d["test_speakers"] == ["p304"]
     assert d["test_utterances"][0] == "p304/001"
     assert isinstance(make_split(_corpus(5), "multi"), Split)
+
+
+@pytest.mark.parametrize("n_files, held", [(1, 0), (2, 0), (3, 1), (5, 1), (10, 2), (15, 2), (16, 8), (40, 8)])
+def test_single_holds_out_a_share_of_a_small_speaker(n_files, held):
+    # One person's folder of recordings: a share of the files (not a fixed 8) is held out, none for 1-2 files.
+    utts = [Utterance(Path(f"/me/take{u:02d}.wav"), "me", f"take{u:02d}") for u in range(n_files)]
+    split = split_single_speaker(utts)  # the only speaker, without naming it
+    assert len(split.test) == held and len(split.train) == n_files - held
+    assert [u.utt_id for u in split.test] == [u.utt_id for u in utts[n_files - held:]]
+    assert split.test_speakers == (["me"] if held else [])
+    if not held:
+        assert "no held-out files" in split.note and "no evaluation" in split.note
+    assert make_split(utts, "single").test == split.test
+
+
+def test_single_without_p225_or_one_speaker_says_what_to_pass():
+    with pytest.raises(ValueError, match="pass --test-speakers NAME.*p300"):
+        split_single_speaker(_corpus(2))

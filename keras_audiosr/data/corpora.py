@@ -6,7 +6,9 @@ music folders (a split file or the hash split of :mod:`keras_audiosr.data.music`
 speaker-disjointly as a single corpus would be (:func:`keras_audiosr.data.make_split`). Speakers
 become ``<corpus>/<speaker>`` (``vctk-mini/p225``), so two corpora never share an id, and the test
 sets are reported per corpus and pooled. A corpus of one speaker cannot give a speaker-disjoint
-test set: beside other corpora it goes wholly to training (its note says so).
+test set: beside other corpora it goes wholly to training (its note says so); alone (a folder of
+one's own recordings) a share of its files is held out instead
+(:func:`~keras_audiosr.data.split_single_speaker`).
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from keras_audiosr.data.corpus import Utterance, load_corpus
-from keras_audiosr.data.splits import Split, make_split
+from keras_audiosr.data.splits import Split, make_split, split_single_speaker
 
 __all__ = ["CORPUS_KINDS", "Corpus", "CorpusSet", "load_corpora"]
 
@@ -120,6 +122,9 @@ def _speech_split(root: Path, name: str, task: str, test_speakers, n_corpora: in
     speakers = {u.speaker for u in utts}
     if test_speakers is not None:
         own = _own_speakers(test_speakers, name, speakers)
+        if task == "multi" and len(speakers) == 1 and own and n_corpora == 1:
+            test_speakers = None  # the only speaker named: its files are split, as when none is named
+    if test_speakers is not None:
         if not own and n_corpora > 1:
             split = Split(train=list(utts), test=[], test_speakers=[], task=task,
                           note=f"none of the requested test speakers is in {name}: all {len(utts)} files train")
@@ -129,6 +134,10 @@ def _speech_split(root: Path, name: str, task: str, test_speakers, n_corpora: in
         split = Split(train=list(utts), test=[], test_speakers=[], task=task,
                       note=f"one speaker ({next(iter(speakers))}): no speaker-disjoint test set; all "
                            f"{len(utts)} files train")
+    elif task == "multi" and len(speakers) == 1:  # a folder of one person's recordings: hold out a share of files
+        options = {k: v for k, v in split_options.items() if k in ("n_test", "share")}
+        split = split_single_speaker(utts, speaker="auto", **options)
+        split.note = f"one speaker, so no speaker-disjoint test set; {split.note}"
     else:
         split = make_split(utts, task, **split_options)
     return Split(train=_namespace(split.train, name), test=_namespace(split.test, name),

@@ -1,6 +1,8 @@
 """Train/test splits following the audio super-resolution papers (Kuleshov et al. 2017 and successors).
 
-* ``single``: one VCTK speaker (p225 by default); its last 8 utterances in sorted order are held out.
+* ``single``: one speaker (the corpus's only one, else VCTK's p225); its last 8 utterances in sorted
+  order are held out, or a share of them (15 %, at least one; none for one or two files) when it has
+  fewer than 16 -- a folder of one's own recordings.
 * ``multi``: the last 8 speakers in sorted order are test speakers, all others train. A corpus with
   fewer than 16 speakers cannot afford that, so a stated share (default 20 %, at least one) of its
   speakers -- again the last ones in sorted order -- is held out instead, and ``Split.note`` says so.
@@ -15,9 +17,15 @@ from typing import Sequence
 
 from keras_audiosr.data.corpus import Utterance
 
-__all__ = ["Split", "TASKS", "split_single_speaker", "split_multi_speaker", "make_split"]
+__all__ = ["Split", "TASKS", "HOLD_OUT_SHARE", "held_out_count", "split_single_speaker", "split_multi_speaker",
+           "make_split"]
 
 TASKS = ("single", "multi")
+
+#: The papers' single-speaker hold-out (the last 8 utterances of p225), used when a speaker has 16 or more.
+PAPER_N_TEST = 8
+#: The share of a speaker's files held out when it has fewer (a folder of one's own recordings).
+HOLD_OUT_SHARE = 0.15
 
 
 @dataclass
@@ -64,28 +72,63 @@ def _short_list(items: Sequence[str], n: int = 20) -> str:
     return ", ".join(items[:n]) + (f", ... ({len(items)} in all)" if len(items) > n else "")
 
 
-def split_single_speaker(utts: Sequence[Utterance], speaker: str | None = "p225", n_test: int = 8) -> Split:
-    """Utterances of ``speaker`` only; the last ``n_test`` (sorted by id) are the test set.
+def held_out_count(n_files: int, share: float = HOLD_OUT_SHARE) -> int:
+    """How many of a speaker's ``n_files`` a share-based split holds out: ``round(share * n)``, at least one
+    and at most all but one; none for one or two files (too few to keep one for training and one to test)."""
+    if not 0.0 < share < 1.0:
+        raise ValueError(f"share must be in (0, 1), got {share}")
+    if n_files <= 2:
+        return 0
+    return min(max(1, math.floor(share * n_files + 0.5)), n_files - 1)
 
-    ``speaker=None`` takes the first speaker in sorted order (handy for single-speaker corpora such
-    as LJ Speech). Raises ValueError naming the available speakers when ``speaker`` is absent, or
-    when the speaker has too few utterances to leave at least one for training.
+
+def split_single_speaker(utts: Sequence[Utterance], speaker: str | None = "auto", n_test: int | None = None,
+                         share: float = HOLD_OUT_SHARE) -> Split:
+    """Utterances of one speaker; the last ones in sorted order (by id) are the test set.
+
+    ``speaker``: ``"auto"`` (default) takes the corpus's only speaker, else ``p225`` (the papers'
+    VCTK speaker) when present; ``None`` the first speaker in sorted order (handy for single-speaker
+    corpora such as LJ Speech); else that speaker. ``n_test`` files are held out when given; by
+    default the papers' 8 when the speaker has at least 16 files, else a ``share`` of them
+    (:func:`held_out_count`: at least one, none for one or two files, which the note says: no
+    evaluation then). Raises ValueError naming the available speakers when ``speaker`` is absent,
+    or when ``n_test`` leaves no file for training (saying what to pass instead).
     """
     utts = _sorted(utts)
     speakers = _speakers(utts)
-    chosen = speakers[0] if speaker is None else str(speaker)
+    if speaker == "auto":
+        if len(speakers) == 1:
+            chosen, how = speakers[0], "the corpus's only speaker"
+        elif "p225" in speakers:
+            chosen, how = "p225", "the papers' speaker"
+        else:
+            raise ValueError(f"the single-speaker split needs a speaker: pass --test-speakers NAME (one of "
+                             f"{_short_list(speakers)})")
+    elif speaker is None:
+        chosen, how = speakers[0], "first speaker in sorted order"
+    else:
+        chosen, how = str(speaker), "requested speaker"
     if chosen not in speakers:
         raise ValueError(f"speaker {chosen!r} not in corpus; available: {_short_list(speakers)}")
-    if int(n_test) < 1:
-        raise ValueError(f"n_test must be >= 1, got {n_test}")
     own = [u for u in utts if u.speaker == chosen]
-    if len(own) <= n_test:
-        raise ValueError(f"speaker {chosen!r} has {len(own)} utterances; need more than n_test={n_test} "
-                         f"to keep some for training")
+    if n_test is None:
+        n_test = PAPER_N_TEST if len(own) >= 2 * PAPER_N_TEST else held_out_count(len(own), share)
+        rule = (f"the last {n_test} in sorted order held out" if len(own) >= 2 * PAPER_N_TEST
+                else f"the last {n_test} ({share:.0%} of {len(own)}) in sorted order held out")
+    else:
+        if int(n_test) < 1:
+            raise ValueError(f"n_test must be >= 1, got {n_test}")
+        if len(own) <= n_test:
+            raise ValueError(f"speaker {chosen!r} has {len(own)} utterances; need more than n_test={n_test} to "
+                             f"keep some for training (leave n_test unset to hold out a share of them)")
+        rule = f"the last {n_test} in sorted order held out"
+    if n_test == 0:
+        note = (f"single-speaker split on {chosen} ({how}): all {len(own)} files train; no held-out files (too few "
+                f"to spare one), so no evaluation")
+        return Split(train=own, test=[], test_speakers=[], task="single", note=note)
     train, test = own[:-n_test], own[-n_test:]
-    how = "first speaker in sorted order" if speaker is None else "requested speaker"
-    note = (f"single-speaker split on {chosen} ({how}): {len(train)} train utterances, the last {n_test} "
-            f"in sorted order held out ({test[0].utt_id} .. {test[-1].utt_id})")
+    note = (f"single-speaker split on {chosen} ({how}): {len(train)} train utterances, {rule} "
+            f"({test[0].utt_id} .. {test[-1].utt_id})")
     return Split(train=train, test=test, test_speakers=[chosen], task="single", note=note)
 
 
@@ -102,7 +145,8 @@ def split_multi_speaker(utts: Sequence[Utterance], n_test_speakers: int = 8,
     speakers = _speakers(utts)
     n_spk = len(speakers)
     if n_spk < 2:
-        raise ValueError(f"multi-speaker split needs at least 2 speakers; corpus has {n_spk} ({_short_list(speakers)})")
+        raise ValueError(f"multi-speaker split needs at least 2 speakers; corpus has {n_spk} ({_short_list(speakers)}): "
+                         f"use --task single (a share of its files held out)")
     if test_speakers is not None:
         held = sorted({str(s) for s in test_speakers})
         unknown = [s for s in held if s not in speakers]
