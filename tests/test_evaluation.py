@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from keras_audiosr import evaluation
+from keras_audiosr.evaluation import suite as evaluation
 from keras_audiosr.audio import AudioError
 from keras_audiosr.baselines import sinc_upsample, spline_upsample
 from keras_audiosr.degrade import degrade

@@ -6,7 +6,7 @@ import pytest
 import soundfile as sf
 from scipy import signal
 
-from keras_audiosr import evaluation
+from keras_audiosr.evaluation import suite as evaluation
 from keras_audiosr.baselines import sinc_upsample, spline_upsample
 from keras_audiosr.degrade import Degradation, get_degradation_set
 from keras_audiosr.evaluation import (check_degradation_names, default_degradations, draw_for_file, evaluate_suite,
@@ -221,7 +221,7 @@ def test_choose_high_band_trim_scores_each_trim_and_leaves_the_choice_applied():
 
     pytest.importorskip("pesq")
     from keras_audiosr.data import embedded_corpus_dir
-    from keras_audiosr.evaluation import choose_high_band_trim
+    from keras_audiosr.pretrained.trim import choose_high_band_trim
     from keras_audiosr.models import StreamingBWE
 
     keras.utils.set_random_seed(0)

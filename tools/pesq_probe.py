@@ -62,7 +62,7 @@ def build_parser():
                    help="first rebuild the StreamingBWE with this low-path kernel (weights unchanged; 'auto': the "
                         "current default), so the model row and every probe use it (default: as saved)")
     p.add_argument("--choose-trim-on", nargs="+", default=None, metavar="FILE",
-                   help="then set the model's high-band trim by keras_audiosr.evaluation.choose_high_band_trim on "
+                   help="then set the model's high-band trim by keras_audiosr.pretrained.trim.choose_high_band_trim on "
                         "these files (TRAINING files), by the rule tools.ship_model applies "
                         "(evaluation.high_band_trim_rule); the model row and the probes use it")
     p.add_argument("--max-seconds", type=float, default=None, help="score the first seconds of each file only")
@@ -135,7 +135,7 @@ def main(argv=None) -> int:
 
         model = rebuilt(model, sinc_zeros=args.sinc_zeros)
     if args.choose_trim_on:
-        from keras_audiosr.evaluation import choose_high_band_trim, high_band_trim_rule
+        from keras_audiosr.pretrained.trim import choose_high_band_trim, high_band_trim_rule
 
         degradations, objective = high_band_trim_rule(model)
         best, _ = choose_high_band_trim(model, args.choose_trim_on, degradations=degradations, objective=objective)

@@ -69,7 +69,7 @@ class ShipError(ValueError):
 
 # ---- arguments ------------------------------------------------------------------------------------
 def build_parser():
-    from edge.args import Parser, positive_float, positive_int
+    from keras_audiosr.export.args import Parser, positive_float, positive_int
 
     p = Parser(prog=PROG, description=__doc__.split("\n\n")[0] + "\n\n" + "\n\n".join(__doc__.split("\n\n")[1:]))
     p.add_argument("--run", required=True, help="finished recipe run folder (config.json, metrics.json, model.keras); "
@@ -114,7 +114,7 @@ def _read_json(path: Path) -> dict:
 
 
 def _modes(text: str) -> list[str]:
-    from edge.stateful import check_streaming_mode
+    from keras_audiosr.export.modes import check_streaming_mode
 
     modes = list(dict.fromkeys(m.strip() for m in text.split(",") if m.strip()))
     for m in modes:
@@ -139,7 +139,7 @@ def recorded_dirs(config: dict, metrics: dict) -> list[Path]:
 
 def _corpus_dirs(args, recorded: list[Path]) -> list[Path]:
     """The folders the held-out files and the calibration audio are read from: --data, else the run's."""
-    from edge.args import existing_dir
+    from keras_audiosr.export.args import existing_dir
 
     if args.data:
         return [existing_dir(d, "--data") for d in args.data]
@@ -152,7 +152,7 @@ def _corpus_dirs(args, recorded: list[Path]) -> list[Path]:
 
 def validate(args) -> dict:
     """Every argument and file checked before any work; returns what :func:`ship` needs. Raises ShipError."""
-    from edge.args import UsageError, existing_dir, writable_dir
+    from keras_audiosr.export.args import UsageError, existing_dir, writable_dir
 
     try:
         run = existing_dir(args.run, "--run")
@@ -301,7 +301,7 @@ def check_targets(report: dict, system: str) -> dict:
 
 
 def _stream_runner(path):
-    from edge.streaming import StreamingUpsampler
+    from keras_audiosr.streaming import StreamingUpsampler
 
     up = StreamingUpsampler.from_tflite(path)
     return lambda low: up.run(low)
@@ -381,7 +381,7 @@ def _trim_line(trim: dict) -> str:
                     "to sinc there)" if trim.get("objective") == "lsd" else
                     "as the best PESQ-WB with LSD at most 0.6x sinc's under each (PESQ-WB counts an invented "
                     "high band as noise, LSD rewards it)")
-                + " (`keras_audiosr.evaluation.choose_high_band_trim`).")
+                + " (`keras_audiosr.pretrained.trim.choose_high_band_trim`).")
     if db:
         return f"- High-band level: set {db:+.1f} dB from its trained level (`StreamingBWE.trim_high_band`)."
     return "- High-band level: as trained."
@@ -655,8 +655,8 @@ def choose_trim(model, train_utts, how: str, with_pesq: bool, log=print) -> dict
     """Applies ``--high-band-trim`` to ``model``; returns ``{"trim_db", "how", ["calibration": rows]}``.
 
     ``auto`` scores trims on up to 8 training files (spread over the training speakers, 8 s each)
-    under :func:`keras_audiosr.evaluation.high_band_trim_rule`'s degradations, never on held-out audio."""
-    from keras_audiosr.evaluation import choose_high_band_trim, high_band_trim_rule
+    under :func:`keras_audiosr.pretrained.trim.high_band_trim_rule`'s degradations, never on held-out audio."""
+    from keras_audiosr.pretrained.trim import choose_high_band_trim, high_band_trim_rule
 
     how = str(how).strip().lower()
     if how == "none" or not callable(getattr(model, "trim_high_band", None)):
@@ -684,7 +684,8 @@ def choose_trim(model, train_utts, how: str, with_pesq: bool, log=print) -> dict
 
 def ship(args, checked: dict, log=print) -> dict:
     """Build the model folder (see the module docstring); returns its ``card.json`` content."""
-    from edge.stateful import StreamingExporter, has_stateful_form, stateful_plan
+    from keras_audiosr.export.stateful import StreamingExporter
+    from keras_audiosr.streaming.plan import has_stateful_form, stateful_plan
     from keras_audiosr import __version__
     from keras_audiosr.evaluation import training_degradations
     from keras_audiosr.inference import load_model
@@ -847,8 +848,8 @@ def main(argv=None) -> int:
         checked = validate(args)
     except ShipError as e:
         return parser.fail(str(e))
-    from edge.gates import GateFailed
-    from edge.logs import import_tensorflow
+    from keras_audiosr.export.gates import GateFailed
+    from keras_audiosr.export.logs import import_tensorflow
 
     import_tensorflow()
     try:
