@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
+import io
 import math
 import os
 import re
@@ -27,6 +29,7 @@ __all__ = [
     "AUDIO_EXTENSIONS",
     "AudioError",
     "ClippingWarning",
+    "check_output_format",
     "check_rate",
     "clipping_message",
     "is_float_subtype",
@@ -145,25 +148,51 @@ def read_audio(path, *, mix_down: bool = False, dtype="float32") -> tuple[np.nda
     return data, int(rate)
 
 
-def _format_for(path: Path, subtype: str | None) -> tuple[str, str]:
+@functools.lru_cache(maxsize=None)
+def _can_encode(fmt: str, subtype: str) -> bool:
+    """Whether libsndfile can write ``subtype`` in ``fmt``: its format table allows more than it encodes
+    (MP3 frames in a WAV file), so a header is actually written, to memory."""
+    if not sf.check_format(fmt, subtype):
+        return False
+    try:
+        with sf.SoundFile(io.BytesIO(), "w", samplerate=8000, channels=1, format=fmt, subtype=subtype) as f:
+            f.write(np.zeros(8, np.float32))
+    except (sf.SoundFileError, RuntimeError, TypeError):
+        return False
+    return True
+
+
+def check_output_format(path, subtype: str | None = None) -> tuple[str, str]:
+    """``(format, subtype)`` that :func:`write_audio` would write ``path`` with, checked before any work.
+
+    The format comes from the extension, ``subtype`` defaults to the format's. Raises
+    :class:`AudioError` naming ``path`` for an unknown extension or a subtype the format cannot hold or
+    libsndfile cannot encode, listing the valid subtypes.
+    """
+    path = Path(path)
     ext = path.suffix.lower()
     if ext not in _FORMATS:
         raise AudioError(f"{path}: unsupported extension {path.suffix!r}; use one of {', '.join(AUDIO_EXTENSIONS)}")
     fmt, default = _FORMATS[ext]
     subtype = (subtype or default).upper()
-    if not sf.check_format(fmt, subtype):
-        valid = ", ".join(sorted(sf.available_subtypes(fmt)))
-        raise AudioError(f"{path}: subtype {subtype!r} cannot be stored in {fmt}; valid: {valid}")
+    if not _can_encode(fmt, subtype):
+        valid = ", ".join(sorted(s for s in sf.available_subtypes(fmt) if _can_encode(fmt, s)))
+        how = "cannot be stored in" if not sf.check_format(fmt, subtype) else "cannot be written as"
+        raise AudioError(f"{path}: subtype {subtype!r} {how} {fmt}; valid: {valid}")
     return fmt, subtype
+
+
+_format_for = check_output_format
 
 
 def output_subtype(out, in_subtype: str | None, subtype: str | None = None) -> str | None:
     """The subtype to write ``out`` with: ``subtype`` if given, else ``in_subtype`` where ``out``'s format can
-    store it, else ``None`` (the format's default, see :func:`write_audio`)."""
+    store it and libsndfile can write it (not MP3 frames in a WAV), else ``None`` (the format's default, see
+    :func:`write_audio`)."""
     if subtype is not None:
         return subtype.upper()
     fmt = _FORMATS.get(Path(out).suffix.lower(), (None,))[0]
-    if fmt and in_subtype and sf.check_format(fmt, in_subtype):
+    if fmt and in_subtype and _can_encode(fmt, in_subtype.upper()):
         return in_subtype
     return None
 

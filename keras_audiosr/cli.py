@@ -478,15 +478,17 @@ def _cmd_models(args) -> int:
 def _cmd_resample(args) -> int:
     import soundfile as sf
 
-    from keras_audiosr.audio import output_subtype, read_audio, resample, write_audio
+    from keras_audiosr.audio import check_output_format, output_subtype, read_audio, resample, write_audio
 
     src, dst = Path(args.input), Path(args.output)
     _require_file(src)
     _check_not_input(src, dst)
     _check_audio_output(dst, args.overwrite)
     data, rate = read_audio(src)
+    subtype = output_subtype(dst, sf.info(str(src)).subtype, args.subtype)
+    check_output_format(dst, subtype)
     y = resample(data, rate, args.rate, axis=0, quality=args.quality)
-    write_audio(dst, y, args.rate, subtype=output_subtype(dst, sf.info(str(src)).subtype, args.subtype))
+    write_audio(dst, y, args.rate, subtype=subtype)
     print(f"wrote {dst}: {len(y) / args.rate:.2f} s at {args.rate} Hz, {y.shape[1]} channel(s); resampled from "
           f"{rate} Hz ({args.quality} quality)")
     return 0
@@ -495,7 +497,7 @@ def _cmd_resample(args) -> int:
 def _cmd_degrade(args) -> int:
     import soundfile as sf
 
-    from keras_audiosr.audio import AudioError, output_subtype, read_audio, write_audio
+    from keras_audiosr.audio import AudioError, check_output_format, output_subtype, read_audio, write_audio
     from keras_audiosr.degrade import Degradation, LowpassFilter, trim_to_multiple
 
     src, dst = Path(args.input), Path(args.output)
@@ -513,12 +515,14 @@ def _cmd_degrade(args) -> int:
     data, rate = read_audio(src)
     if rate % args.ratio:
         raise AudioError(f"{src}: sample rate {rate} Hz is not divisible by ratio {args.ratio}")
+    subtype = output_subtype(dst, sf.info(str(src)).subtype, args.subtype)
+    check_output_format(dst, subtype)
     x = trim_to_multiple(data, args.ratio)
     try:
         low = deg(x, axis=0)
     except ValueError as e:
         raise AudioError(f"{src}: {e}") from e
-    write_audio(dst, low, rate // args.ratio, subtype=output_subtype(dst, sf.info(str(src)).subtype, args.subtype))
+    write_audio(dst, low, rate // args.ratio, subtype=subtype)
     print(f"wrote {dst}: {len(low) / (rate // args.ratio):.2f} s at {rate // args.ratio} Hz, {low.shape[1]} "
           f"channel(s); {deg.describe(rate)}")
     return 0

@@ -17,7 +17,7 @@ Chunk starts are multiples of the model's shift period (the ``multiple`` of its
 same output for a shifted input only when the shift is a multiple of its total stride.
 
 The file functions also take a frame streamer instead of a Keras model: an object with ``feed``,
-``finish``, ``fork`` and ``plan`` such as :class:`edge.streaming.StreamingUpsampler` (e.g. over an
+``finish``, ``fork`` and ``plan`` such as :class:`keras_audiosr.streaming.StreamingUpsampler` (e.g. over an
 exported stateful ``.tflite`` run by LiteRT). Files are then streamed block by block through it,
 one stream per channel, with no chunks and no cross-fades.
 """
@@ -183,7 +183,7 @@ class _ChunkEngine:
 
 
 class _FrameEngine:
-    """A frame streamer (:class:`edge.streaming.StreamingUpsampler`), one independent stream per channel,
+    """A frame streamer (:class:`keras_audiosr.streaming.StreamingUpsampler`), one independent stream per channel,
     fed ``blocksize`` low-rate samples at a time (the progress unit)."""
 
     unit = "block"
@@ -298,7 +298,7 @@ def upsample_file(model, in_path, out_path, *, chunk: int = 16384, overlap: int 
     """Upsample the sound file ``in_path`` with ``model`` and write ``out_path`` at ``model.hr_rate``.
 
     ``model``: a Keras model (run on chunks) or a frame streamer such as
-    :class:`edge.streaming.StreamingUpsampler` (streamed; ``chunk``, ``overlap``, ``batch_size``
+    :class:`keras_audiosr.streaming.StreamingUpsampler` (streamed; ``chunk``, ``overlap``, ``batch_size``
     and ``fade`` do not apply). A file at ``model.lr_rate`` is streamed in blocks, so memory stays
     bounded by the chunk and batch sizes whatever its length. A file at another rate is first
     resampled whole to ``model.lr_rate`` (high quality, see :func:`keras_audiosr.audio.resample`;
@@ -396,7 +396,8 @@ def upsample_files(model, pairs, *, overwrite: bool = False, progress: bool = Tr
 
     ``model``: one model (Keras or a frame streamer, see :func:`upsample_file`) for every pair, or a
     list or tuple of models, one per pair (e.g. each file's own shipped model, chosen by its rate).
-    Everything is checked by :func:`check_pairs` before any work. Clipping is reported once for
+    Everything is checked by :func:`check_pairs` before any work, and so is every output's format and
+    subtype (:func:`~keras_audiosr.audio.check_output_format`). Clipping is reported once for
     all files, as one :class:`~keras_audiosr.audio.ClippingWarning`. ``kwargs`` go to
     :func:`upsample_file`. Returns the list of its results.
     """
@@ -408,6 +409,10 @@ def upsample_files(model, pairs, *, overwrite: bool = False, progress: bool = Tr
         raise ValueError(f"upsample_files: {len(models)} models for {len(pairs)} file pairs; give one model, "
                          f"or one per pair")
     infos = check_pairs(pairs, overwrite=overwrite)
+    from keras_audiosr.audio import check_output_format, output_subtype
+
+    for (_, dst), info in zip(pairs, infos):  # every output's format and subtype, before any work
+        check_output_format(dst, output_subtype(dst, info.subtype, kwargs.get("subtype")))
     engines = {id(m): _engine(m, kwargs.get("chunk", 16384), kwargs.get("overlap", 1024), kwargs.get("batch_size", 4),
                               kwargs.get("fade", "cosine")) for m in models}
     total = sum(engines[id(m)].units(_lr_frames(info, engines[id(m)].lr_rate)) for m, info in zip(models, infos))

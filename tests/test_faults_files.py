@@ -3,6 +3,7 @@ temporaries a killed writer leaves behind."""
 import contextlib
 import errno
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -224,3 +225,66 @@ def test_dead_pid_helper_is_sane():
     while not utils.process_gone(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert utils.process_gone(pid) and not utils.process_gone(os.getpid())
+
+
+# --- output formats checked before any work --------------------------------------------------------------------
+
+def _mp3(path, rate, seconds=0.5):
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg not installed")
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", f"sine=f=440:d={seconds}:r={rate}",
+                    "-ac", "1", str(path)], check=True)
+    if sf.info(str(path)).subtype != "MPEG_LAYER_III":
+        pytest.skip("this libsndfile does not read MP3")
+    return path
+
+
+def test_a_subtype_libsndfile_cannot_encode_is_not_kept():
+    """WAV "can hold" MP3 frames by libsndfile's format table, but libsndfile cannot write them."""
+    assert audio.output_subtype("a.wav", "MPEG_LAYER_III") is None
+    assert audio.output_subtype("a.wav", "FLOAT") == "FLOAT"
+    with pytest.raises(audio.AudioError, match="cannot be written"):
+        audio.check_output_format("a.wav", "MPEG_LAYER_III")
+    with pytest.raises(audio.AudioError, match="cannot be stored in FLAC"):
+        audio.check_output_format("a.flac", "FLOAT")
+    assert audio.check_output_format("a.flac") == ("FLAC", "PCM_16")
+
+
+@pytest.mark.parametrize("command", ["resample", "degrade"])
+def test_mp3_input_to_a_wav_output(tmp_path, capsys, command):
+    src = _mp3(tmp_path / "in.mp3", 16000)
+    extra = ["--rate", 8000] if command == "resample" else ["--ratio", 2]
+    rc, _, err = _run(capsys, command, src, tmp_path / "out.wav", *extra)
+    assert rc == 0, err
+    info = sf.info(str(tmp_path / "out.wav"))
+    assert info.samplerate == 8000 and info.subtype == "PCM_16"
+
+
+def test_upsample_mp3_to_wav_and_a_bad_subtype_fails_before_the_model_runs(tmp_path, monkeypatch):
+    from keras_audiosr import inference
+
+    class Doubler:  # a frame streamer that repeats each sample: no TensorFlow needed
+        class plan:
+            lr_rate, ratio, frame = 8000, 2, 80
+
+        fn = None
+
+        def fork(self):
+            return self
+
+        def feed(self, x):
+            return np.repeat(x, 2)
+
+        def finish(self):
+            return np.zeros(0, np.float32)
+
+    src = _mp3(tmp_path / "in.mp3", 8000)
+    [r] = inference.upsample_files(Doubler(), [(src, tmp_path / "out.wav")], progress=False)
+    assert r["subtype"] == "PCM_16" and sf.info(str(tmp_path / "out.wav")).samplerate == 16000
+    ran = []
+    monkeypatch.setattr(inference, "upsample_file", lambda *a, **k: ran.append(a))
+    good = _write(tmp_path / "good.wav", _tone(0.2, 8000), 8000)
+    with pytest.raises(audio.AudioError, match="b.flac: subtype 'FLOAT' cannot be stored in FLAC"):
+        inference.upsample_files(Doubler(), [(good, tmp_path / "a.wav"), (good, tmp_path / "b.flac")],
+                                 subtype="FLOAT", progress=False)
+    assert ran == []
