@@ -363,7 +363,7 @@ def _load_streamer(path: Path, verbose: bool = False):
     except ImportError:
         raise ImportError(f"{path}: running a .tflite needs the LiteRT runtime: pip install ai-edge-litert "
                           f"(or keras-audiosr[edge])") from None
-    from edge.streaming import StreamingUpsampler
+    from keras_audiosr.streaming import StreamingUpsampler
 
     with quiet_native_stderr(verbose):
         return StreamingUpsampler.from_tflite(path)

@@ -3,7 +3,7 @@
 * :func:`check_card`: card.json has what keras_audiosr.pretrained, the CLI and the model card rely on.
 * :func:`check_fixtures`: each ``.tflite`` run once through ai_edge_litert on its golden inputs (a frame and
   the states reached) reproduces every golden output (state tensors included) within the sidecar's tolerance.
-* :func:`check_stream`: each ``.tflite`` fed frame by frame with its state tensors (edge.stateful) against the
+* :func:`check_stream`: each ``.tflite`` fed frame by frame with its state tensors (keras_audiosr.streaming) against the
   Keras model on the whole signal: float within 1e-4, quantized within ``min_int8_snr_db``.
 """
 import json
@@ -69,8 +69,7 @@ def check_fixtures(path) -> list[str]:
 def check_stream(model, path, seconds: float = 0.6, min_int8_snr_db: float = 20.0) -> float:
     """``path`` fed 10 ms frames of a speech-like signal with its states, against ``model`` on the whole signal;
     returns the SNR (dB) of the stream against Keras."""
-    from edge.metadata import read_metadata
-    from edge.streaming import StreamingUpsampler
+    from keras_audiosr.streaming import StreamingUpsampler, read_metadata
     from keras_audiosr.data import synthesize_utterance
     from keras_audiosr.degrade import Degradation
 

@@ -46,7 +46,7 @@ def shipped_dir(tmp_path_factory):
     pytest.importorskip("ai_edge_litert")
     import keras
 
-    from edge.stateful import StreamingExporter
+    from keras_audiosr.export.stateful import StreamingExporter
     from keras_audiosr.data import load_corpus, make_default_corpus
     from keras_audiosr.models import StreamingBWE
 
@@ -187,7 +187,7 @@ def test_model_name_equals_its_keras_file_and_info_accepts_it(shipped, tmp_path,
 
 
 def test_tflite_runs_the_int8_stream_close_to_keras(shipped, tmp_path, capsys):
-    from edge.streaming import StreamingUpsampler
+    from keras_audiosr.streaming import StreamingUpsampler
     from keras_audiosr import pretrained
 
     x = _tone(0.6, 8000, channels=2)

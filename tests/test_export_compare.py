@@ -1,4 +1,4 @@
-"""edge.compare: one row per model and variant in JSON and markdown, through the library evaluation loop;
+"""keras_audiosr.export.compare (python -m edge.compare): one row per model and variant in JSON and markdown, through the library evaluation loop;
 several models side by side; bad arguments refused before any work; training audio kept apart from evaluation audio."""
 import json
 from pathlib import Path
@@ -8,12 +8,13 @@ import pytest
 
 pytest.importorskip("ai_edge_litert")
 
-import keras  # noqa: E402
+import keras
 
-from edge.compare import VARIANTS, main as compare_main  # noqa: E402
-from edge.data import separate_eval_and_train, training_windows  # noqa: E402
-from keras_audiosr.data import load_corpus, make_default_corpus  # noqa: E402
-from keras_audiosr.models import AudioUNet  # noqa: E402
+from keras_audiosr.data import load_corpus, make_default_corpus
+from keras_audiosr.export.calibration import separate_eval_and_train, training_windows
+from keras_audiosr.export.compare import VARIANTS
+from keras_audiosr.export.compare import main as compare_main
+from keras_audiosr.models import AudioUNet
 
 
 @pytest.fixture(scope="module")

@@ -8,19 +8,26 @@ import pytest
 
 pytest.importorskip("ai_edge_litert")
 
-import keras  # noqa: E402
+import keras
 
-from edge.armnn import armnn_status  # noqa: E402
-from edge.convert import (CONVERSION_GATES, MAX_FLOAT_ABS_ERROR, MIN_SNR_DB, Exporter, ParityError,  # noqa: E402
-                          main as convert_main, parity)
-from edge.gates import GateFailed  # noqa: E402
-from edge.export import MODES, check_mode, convert_keras  # noqa: E402
-from edge.metadata import TFLiteError, add_metadata, read_metadata  # noqa: E402
-from edge.opcheck import NonBuiltinOpError, check_builtin_ops, op_counts  # noqa: E402
-from edge.runtime import TFLiteModel  # noqa: E402
-from edge.streaming import make_plan  # noqa: E402
-from keras_audiosr.data import load_corpus, make_default_corpus  # noqa: E402
-from keras_audiosr.models import AudioUNet  # noqa: E402
+from keras_audiosr.data import load_corpus, make_default_corpus
+from keras_audiosr.export.armnn import armnn_status
+from keras_audiosr.export.conversion import (
+    CONVERSION_GATES,
+    MAX_FLOAT_ABS_ERROR,
+    MIN_SNR_DB,
+    ParityError,
+    parity,
+)
+from keras_audiosr.export.convert import main as convert_main
+from keras_audiosr.export.gates import GateFailed
+from keras_audiosr.export.metadata import add_metadata
+from keras_audiosr.export.modes import MODES, check_mode
+from keras_audiosr.export.opcheck import NonBuiltinOpError, check_builtin_ops, op_counts
+from keras_audiosr.export.tflite import convert_keras
+from keras_audiosr.export.window import Exporter
+from keras_audiosr.models import AudioUNet
+from keras_audiosr.streaming import TFLiteError, TFLiteModel, make_plan, read_metadata
 
 # Parity bounds the tests hold the exports to (the Exporter's own gates are MIN_SNR_DB; these are the
 # values stated in the README edge section for the tiny test model on the synthetic corpus).
@@ -98,7 +105,7 @@ def test_gates_recorded_in_order(exports):
 
 
 def non_builtin(path):
-    from edge.opcheck import non_builtin_ops
+    from keras_audiosr.export.opcheck import non_builtin_ops
 
     return non_builtin_ops(path)
 
@@ -203,7 +210,7 @@ def run_cli(main, argv, capsys):
 def test_edge_tools_help_every_option_with_its_default_and_no_markup():
     import argparse
 
-    from edge import benchmark, compare, convert
+    from keras_audiosr.export import benchmark, compare, convert
 
     for module in (convert, benchmark, compare):
         parser = module.build_parser()
@@ -322,7 +329,7 @@ def test_convert_cli(tmp_path, train_dir):
 
 
 def test_benchmark(exports):
-    from edge.benchmark import benchmark_model, format_markdown
+    from keras_audiosr.export.benchmark import benchmark_model, format_markdown
 
     _, plan, _, results, _ = exports
     r = benchmark_model(results["int8"].path, threads=(1, 2), repeats=5, warmup=1, memory=True)
@@ -342,7 +349,7 @@ def test_benchmark(exports):
 
 
 def test_benchmark_cli_reports_a_bad_file_as_a_failed_row_and_goes_on(exports, tmp_path, capsys):
-    from edge.benchmark import main as bench_main
+    from keras_audiosr.export.benchmark import main as bench_main
 
     _, _, _, results, _ = exports
     models = tmp_path / "models"
@@ -362,7 +369,7 @@ def test_benchmark_cli_reports_a_bad_file_as_a_failed_row_and_goes_on(exports, t
 
 
 def test_benchmark_cli_checks_paths_first(tmp_path, capsys):
-    from edge.benchmark import main as bench_main
+    from keras_audiosr.export.benchmark import main as bench_main
 
     empty = tmp_path / "empty"
     empty.mkdir()

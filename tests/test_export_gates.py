@@ -7,15 +7,37 @@ import pytest
 
 pytest.importorskip("ai_edge_litert")
 
-import keras  # noqa: E402
+import keras
 
-from edge.armnn import ARMNN_PYTHON_ENV, armnn_status, compare_outputs, run_armnn  # noqa: E402
-from edge.export import convert_keras  # noqa: E402
-from edge.gates import (FAILED, PASSED, SKIPPED, WARNING, Gate, GateFailed, Outcome, golden_outputs,  # noqa: E402
-                        run_gates, second_runtime_outcome, static_graph_outcome)
-from edge.graphstats import graph_stats  # noqa: E402
-from edge.opcheck import EMBEDDED_OPS, StaticGraphError, check_static_graph, op_counts, static_graph_report  # noqa: E402
-from edge.runtime import quantize  # noqa: E402
+from keras_audiosr.export.armnn import (
+    ARMNN_PYTHON_ENV,
+    armnn_status,
+    compare_outputs,
+    run_armnn,
+)
+from keras_audiosr.export.gates import (
+    FAILED,
+    PASSED,
+    SKIPPED,
+    WARNING,
+    Gate,
+    GateFailed,
+    Outcome,
+    golden_outputs,
+    run_gates,
+    second_runtime_outcome,
+    static_graph_outcome,
+)
+from keras_audiosr.export.graphstats import graph_stats
+from keras_audiosr.export.opcheck import (
+    EMBEDDED_OPS,
+    StaticGraphError,
+    check_static_graph,
+    op_counts,
+    static_graph_report,
+)
+from keras_audiosr.export.tflite import convert_keras
+from keras_audiosr.streaming.runtime import quantize
 
 T = 64
 
@@ -257,7 +279,7 @@ def test_residual_add_of_mono_waveforms_converts_statically():
 
 
 def test_converter_chatter_is_filtered_and_errors_kept(capfd):
-    from edge.logs import quiet_native_stderr
+    from keras_audiosr.export.logs import quiet_native_stderr
 
     model = static_model()
     calib = windows(4)
@@ -267,10 +289,9 @@ def test_converter_chatter_is_filtered_and_errors_kept(capfd):
     with quiet_native_stderr():
         os.write(2, b"I0000 00:00:1.0 1 x.cc:1] chatter\nfully_quantize: 0, inference_type: 6\nreal problem\n")
     assert capfd.readouterr().err == "real problem\n"
-    with pytest.raises(RuntimeError):
-        with quiet_native_stderr():
-            os.write(2, b"fully_quantize: kept when failing\n")
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), quiet_native_stderr():
+        os.write(2, b"fully_quantize: kept when failing\n")
+        raise RuntimeError("boom")
     assert "fully_quantize: kept when failing" in capfd.readouterr().err
 
 
@@ -286,7 +307,7 @@ def test_library_layers_export_as_a_static_graph():
     data = convert_keras(model, "float")
     report = static_graph_report(data)
     assert report.ok, report.describe()
-    from edge.runtime import TFLiteModel
+    from keras_audiosr.streaming.runtime import TFLiteModel
 
     signal = np.sin(np.linspace(0, 20, 30)).astype(np.float32)
     got = TFLiteModel(data)(signal)

@@ -16,19 +16,29 @@ import pytest
 
 pytest.importorskip("ai_edge_litert")
 
-import keras  # noqa: E402
+import keras
 
-from edge.armnn import armnn_status  # noqa: E402
-from edge.convert import CONVERSION_GATES  # noqa: E402
-from edge.metadata import read_metadata  # noqa: E402
-from edge.opcheck import op_counts  # noqa: E402
-from edge.stateful import (MAX_FLOAT_ABS_ERROR, PCM16_SCALE, STREAMING_MODES, StatefulTFLiteModel,  # noqa: E402
-                           StreamingExporter, calibrate, convert_streaming, tflite_macs)
-from edge.streaming import StreamingUpsampler  # noqa: E402
-from keras_audiosr.data import load_corpus, make_default_corpus, synthesize_utterance  # noqa: E402
-from keras_audiosr.degrade import Degradation  # noqa: E402
-from keras_audiosr.models import AudioUNet, StreamingBWE  # noqa: E402
-from keras_audiosr.models.complexity import count_macs  # noqa: E402
+from keras_audiosr.data import load_corpus, make_default_corpus, synthesize_utterance
+from keras_audiosr.degrade import Degradation
+from keras_audiosr.export.armnn import armnn_status
+from keras_audiosr.export.conversion import CONVERSION_GATES
+from keras_audiosr.export.opcheck import op_counts
+from keras_audiosr.export.stateful import (
+    MAX_FLOAT_ABS_ERROR,
+    PCM16_SCALE,
+    STREAMING_MODES,
+    StreamingExporter,
+    calibrate,
+    convert_streaming,
+    tflite_macs,
+)
+from keras_audiosr.models import AudioUNet, StreamingBWE
+from keras_audiosr.models.complexity import count_macs
+from keras_audiosr.streaming import (
+    StatefulTFLiteModel,
+    StreamingUpsampler,
+    read_metadata,
+)
 
 # What embedded runtimes (Arm NN 20.08's TfLite parser, NPU delegates) accept; no SHAPE/PACK/TILE/EXPAND_DIMS.
 STATIC_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "MUL", "SUB", "RESHAPE", "CONCATENATION",
@@ -174,7 +184,7 @@ def test_metadata_describes_the_state_tensors(exports):
         from ai_edge_litert import schema_py_generated as schema
 
         sg = schema.ModelT.InitFromPackedBuf(res.path.read_bytes(), 0).subgraphs[0]
-        names = lambda idx: {sg.tensors[i].name.decode() for i in idx}  # noqa: E731
+        names = lambda idx: {sg.tensors[i].name.decode() for i in idx}
         assert names(sg.inputs) == {"frame"} | {s["input"] for s in meta["states"]}
         assert names(sg.outputs) == {"output"} | {s["output"] for s in meta["states"]}
 
@@ -207,7 +217,7 @@ def test_int8_stream_is_independent_of_the_frame_length(exports):
 
 
 def run_bytes(model, data, frame, low):
-    from edge.stateful import StreamingExporter
+    from keras_audiosr.export.stateful import StreamingExporter
 
     exporter = StreamingExporter(model, frame, train_utts=[], progress=False, log=None)
     exporter.quantization = {"method": "as calibrated"}
@@ -235,7 +245,7 @@ def test_calibration_records_ranges():
 
 
 def test_cli_streaming(tmp_path, train_dir, capsys):
-    from edge.convert import main as convert_main
+    from keras_audiosr.export.convert import main as convert_main
 
     model = tiny_model()
     path = tmp_path / "m.keras"
@@ -277,8 +287,8 @@ def test_cli_streaming(tmp_path, train_dir, capsys):
 
 def test_real_audio_float_and_int8(shared_data, tmp_path):
     """Held-out VCTK speech, calibrated on training speakers: float stream == Keras, int8 close to float."""
-    from keras_audiosr.data import make_split
     from keras_audiosr.audio import read_at_rate as prepare_signal
+    from keras_audiosr.data import make_split
 
     split = make_split(load_corpus(shared_data / "vctk-mini"), "multi", test_speakers=["p258", "p259", "p273"])
     model = tiny_model()

@@ -173,7 +173,7 @@ def test_default_interpolation_uses_the_merge_lookahead_and_keeps_the_band_flat(
 
 
 def test_lookahead_is_what_the_model_reaches():
-    from edge.streaming import receptive_field, shift_period
+    from keras_audiosr.models.geometry import receptive_field, shift_period
 
     model = tiny()
     assert shift_period(model) == model.fold

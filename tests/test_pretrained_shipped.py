@@ -196,8 +196,8 @@ def test_offline_install_into_a_fresh_venv_upsamples_with_the_shipped_model(tmp_
 def test_shipped_streams_run_on_the_second_runtime(folder):
     """Each shipped .tflite under Arm NN (CpuRef) on its golden fixture gives LiteRT's outputs within the
     fixture tolerance, operator by operator for the integer ones (skipped where Arm NN is not installed)."""
-    from edge.armnn import armnn_status
-    from edge.gates import second_runtime_outcome
+    from keras_audiosr.export.armnn import armnn_status
+    from keras_audiosr.export.gates import second_runtime_outcome
 
     ok, about = armnn_status()
     if not ok:

@@ -172,7 +172,7 @@ def test_rerun_replaces_the_folder_and_a_failure_keeps_it(shipped, monkeypatch, 
     def broken(*a, **k):
         raise OSError("disk full (simulated)")
 
-    monkeypatch.setattr("edge.stateful.StreamingExporter", broken)  # fails after model.keras is copied
+    monkeypatch.setattr("keras_audiosr.export.stateful.StreamingExporter", broken)  # fails after model.keras is copied
     assert ship_model.main(["--run", str(run), "--name", NAME, "--out", str(out), *FAST]) == 2
     assert "disk full (simulated)" in capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == [NAME]  # no partial folder left

@@ -6,15 +6,15 @@ low-rate samples of the signal, streaming and offline outputs agree to 1e-5 (Ker
 on speech (the edges differ because the offline model pads its own boundaries while the stream
 starts from a zero buffer).
 """
+import keras
 import numpy as np
 import pytest
 
-import keras
-
-from edge.streaming import StreamingPlan, StreamingUpsampler, make_plan, receptive_field, shift_period
 from keras_audiosr.data import synthesize_utterance
 from keras_audiosr.degrade import Degradation
 from keras_audiosr.models import AudioUNet
+from keras_audiosr.models.geometry import receptive_field, shift_period
+from keras_audiosr.streaming import StreamingPlan, StreamingUpsampler, make_plan
 
 INTERIOR_ATOL_KERAS = 1e-5
 INTERIOR_ATOL_TFLITE = 1e-4
@@ -62,9 +62,9 @@ def test_streaming_equals_offline_synthetic(size):
 
 
 def test_streaming_tflite_equals_offline_on_real_audio(shared_data, tmp_path):
-    from edge.convert import Exporter
-    from keras_audiosr.data import load_corpus
     from keras_audiosr.audio import read_at_rate as prepare_signal
+    from keras_audiosr.data import load_corpus
+    from keras_audiosr.export.window import Exporter
 
     pytest.importorskip("ai_edge_litert")
     model = model_of("tiny")

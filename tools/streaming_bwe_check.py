@@ -126,9 +126,9 @@ def main(argv=None):
     from keras_audiosr.metrics import evaluate_pair, snr
     from keras_audiosr.models.complexity import macs_per_second
 
-    from edge.files import write_json as write_json_atomic
-    from edge.stateful import STREAMING_MODES, StatefulTFLiteModel, StreamingExporter
-    from edge.streaming import StreamingUpsampler
+    from keras_audiosr.export.files import write_json as write_json_atomic
+    from keras_audiosr.export.stateful import STREAMING_MODES, StreamingExporter
+    from keras_audiosr.streaming import StatefulTFLiteModel, StreamingUpsampler
 
     split = make_split(load_corpus(args.data_dir), "multi", test_speakers=list(HELD_OUT))
     assert not {u.speaker for u in split.train} & set(HELD_OUT)

@@ -8,8 +8,18 @@ import re
 import sys
 from pathlib import Path
 
-__all__ = ["Parser", "UsageError", "plain", "positive_int", "non_negative_int", "positive_float", "existing_file",
-           "existing_dir", "writable_dir", "writable_file"]
+__all__ = [
+    "Parser",
+    "UsageError",
+    "existing_dir",
+    "existing_file",
+    "non_negative_int",
+    "plain",
+    "positive_float",
+    "positive_int",
+    "writable_dir",
+    "writable_file",
+]
 
 
 def plain(text: str) -> str:

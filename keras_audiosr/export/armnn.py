@@ -8,7 +8,7 @@ per operator (end to end, those steps compound through a deep int8 core, for Lit
 sets as much as for Arm NN).
 
 Debian's ``python3-pyarmnn`` (Arm NN 20.08) installs for the system Python only, so the model runs in
-a subprocess of that interpreter (:mod:`edge.armnn_runner`), exchanging ``.npz`` files. Install it with
+a subprocess of that interpreter (:mod:`keras_audiosr.export.armnn_runner`), exchanging ``.npz`` files. Install it with
 ``apt-get install python3-pyarmnn libarmnn-cpuref-backend22 libarmnntfliteparser22 python3-numpy``;
 the environment variable ``KERAS_AUDIOSR_ARMNN_PYTHON`` names another interpreter that has it. Where
 it is absent, :func:`armnn_status` says so and the second-runtime gate is skipped with that notice.
@@ -24,8 +24,16 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ARMNN_PYTHON_ENV", "ArmNNError", "ArmNNRefused", "armnn_status", "run_armnn", "run_armnn_batch",
-           "compare_outputs", "check_operators"]
+__all__ = [
+    "ARMNN_PYTHON_ENV",
+    "ArmNNError",
+    "ArmNNRefused",
+    "armnn_status",
+    "check_operators",
+    "compare_outputs",
+    "run_armnn",
+    "run_armnn_batch",
+]
 
 ARMNN_PYTHON_ENV = "KERAS_AUDIOSR_ARMNN_PYTHON"
 _DEFAULT_PYTHON = "/usr/bin/python3"
@@ -55,7 +63,7 @@ def _env() -> dict:
     return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _status(python: str) -> tuple[bool, str]:
     if not Path(python).is_file():
         return False, f"Arm NN not available: no interpreter at {python} (install it with: {_INSTALL})"
@@ -224,7 +232,7 @@ def _litert_tensors(data: bytes, inputs: dict) -> dict:
     """Every tensor's value (by index) after one invocation with LiteRT's reference kernels."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-    from edge.logs import quiet_native_stderr
+    from keras_audiosr.export.logs import quiet_native_stderr
 
     with quiet_native_stderr():
         it = Interpreter(model_content=bytes(data), num_threads=1, experimental_preserve_all_tensors=True,
@@ -252,7 +260,7 @@ def _single_operator_models(data: bytes) -> list[tuple[int, str, list[int], list
     import flatbuffers
     from ai_edge_litert import schema_py_generated as schema
 
-    from edge.opcheck import operators
+    from keras_audiosr.export.opcheck import operators
 
     base = schema.ModelT.InitFromPackedBuf(bytes(data), 0)
     sg = base.subgraphs[0]
@@ -299,7 +307,7 @@ def check_operators(data, inputs: dict, timeout: float = 600.0) -> dict:
     data = bytes(data)
     values = _litert_tensors(data, inputs)
     sg = schema.ModelT.InitFromPackedBuf(data, 0).subgraphs[0]
-    name_of = lambda t: sg.tensors[t].name.decode() if isinstance(sg.tensors[t].name, bytes) else str(sg.tensors[t].name)  # noqa: E731
+    name_of = lambda t: sg.tensors[t].name.decode() if isinstance(sg.tensors[t].name, bytes) else str(sg.tensors[t].name)
     ops = _single_operator_models(data)
     runs = run_armnn_batch([(m, {f"x{k}": values[t] for k, t in enumerate(var)}) for _, _, var, _, m in ops],
                            timeout=timeout) if ops else []

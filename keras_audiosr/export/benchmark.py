@@ -1,7 +1,7 @@
 """``python -m edge.benchmark DIR``: exported models side by side -- compute, size, latency, real-time factor, memory.
 
 For every ``.tflite`` in the given folders and files, in one run on this machine: the file size;
-parameters and multiply-accumulates counted from the graph (:mod:`edge.graphstats`; MMAC per second
+parameters and multiply-accumulates counted from the graph (:mod:`keras_audiosr.export.graphstats`; MMAC per second
 of audio = MACs per call / frame duration); the wall time of one ``invoke`` with 1 and 2 interpreter
 threads (the default CPU path, which delegates float, float16-weight, dynamic and int8 graphs to
 XNNPACK; int16x8 runs on the builtin kernels), as median, interquartile range and min/max over
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["benchmark_model", "benchmark_paths", "find_models", "peak_memory", "format_markdown", "main"]
+__all__ = ["benchmark_model", "benchmark_paths", "find_models", "format_markdown", "main", "peak_memory"]
 
 
 def _vmhwm_kb() -> int | None:
@@ -44,8 +44,8 @@ class _Invoker:
     """Any ``.tflite`` with every input set once to audio-like values in its dtype; ``invoke()`` runs it."""
 
     def __init__(self, data: bytes, name: str, num_threads: int = 1, seed: int = 0):
-        from edge.logs import quiet_native_stderr
-        from edge.metadata import TFLiteError
+        from keras_audiosr.export.logs import quiet_native_stderr
+        from keras_audiosr.streaming.metadata import TFLiteError
 
         try:
             with quiet_native_stderr():  # LiteRT announces its XNNPACK delegate on fd 2
@@ -81,7 +81,7 @@ def _probe(path: str | None, threads: int) -> dict:
     """Runs inside the child process: peak RSS after importing the runtime, and after loading + invoking."""
     from ai_edge_litert.interpreter import Interpreter  # noqa: F401  (the baseline includes the runtime itself)
 
-    from edge.metadata import load_flatbuffer
+    from keras_audiosr.streaming.metadata import load_flatbuffer
 
     base = _vmhwm_kb()
     if path is None:
@@ -96,7 +96,7 @@ def _probe(path: str | None, threads: int) -> dict:
 def peak_memory(path, threads: int = 1) -> dict:
     """``{"peak_rss_mb", "runtime_rss_mb", "model_rss_mb"}`` measured in fresh subprocesses (native memory included)."""
     def run(arg):
-        cmd = [sys.executable, "-m", "edge.benchmark", "--_probe", arg, "--threads", str(threads)]
+        cmd = [sys.executable, "-m", "keras_audiosr.export.benchmark", "--_probe", arg, "--threads", str(threads)]
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
         root = str(Path(__file__).resolve().parents[1])
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -132,10 +132,14 @@ def _stats(ms: np.ndarray, frame_ms: float | None) -> dict:
 def benchmark_model(path, threads=(1, 2), repeats: int = 50, warmup: int = 5, memory: bool = True, seed: int = 0) -> dict:
     """Benchmark one ``.tflite`` (see the module docstring); returns a JSON-ready dict.
 
-    Raises :class:`edge.metadata.TFLiteError` naming the file when it cannot be loaded or run.
+    Raises :class:`keras_audiosr.streaming.metadata.TFLiteError` naming the file when it cannot be loaded or run.
     """
-    from edge.graphstats import graph_stats
-    from edge.metadata import TFLiteError, load_flatbuffer, read_metadata
+    from keras_audiosr.export.graphstats import graph_stats
+    from keras_audiosr.streaming.metadata import (
+        TFLiteError,
+        load_flatbuffer,
+        read_metadata,
+    )
 
     path = Path(path)
     data, name = load_flatbuffer(path)
@@ -164,10 +168,10 @@ def benchmark_model(path, threads=(1, 2), repeats: int = 50, warmup: int = 5, me
 def find_models(paths) -> list[Path]:
     """The ``.tflite`` files among ``paths`` (files, and the ``.tflite`` files of folders, sorted).
 
-    Raises :class:`edge.args.UsageError` naming a path that does not exist, a folder without
+    Raises :class:`keras_audiosr.export.args.UsageError` naming a path that does not exist, a folder without
     ``.tflite`` files, or a file that is not ``.tflite``.
     """
-    from edge.args import UsageError
+    from keras_audiosr.export.args import UsageError
 
     files = []
     for p in map(Path, paths):
@@ -191,7 +195,7 @@ def benchmark_paths(paths, progress: bool = True, **kwargs) -> list[dict]:
     """:func:`benchmark_model` for each ``.tflite`` of :func:`find_models`; a model that fails is a row with ``"error"``."""
     from tqdm import tqdm
 
-    from edge.metadata import TFLiteError
+    from keras_audiosr.streaming.metadata import TFLiteError
 
     rows = []
     for f in tqdm(find_models(paths), desc="benchmark", unit="model", disable=not progress):
@@ -232,7 +236,7 @@ def format_markdown(results: list[dict]) -> str:
 
 
 def build_parser():
-    from edge.args import Parser, non_negative_int, positive_int
+    from keras_audiosr.export.args import Parser, non_negative_int, positive_int
 
     p = Parser(prog="python -m edge.benchmark", description=__doc__.split("\n\n")[0] + "\n\n" + __doc__.split("\n\n")[1])
     p.add_argument("paths", nargs="*", help=".tflite files or folders holding them; required")
@@ -249,8 +253,8 @@ def build_parser():
 
 
 def main(argv=None) -> int:
-    from edge.args import UsageError, writable_file
-    from edge.files import write_json, write_text
+    from keras_audiosr.export.args import UsageError, writable_file
+    from keras_audiosr.export.files import write_json, write_text
 
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["training_utterances", "training_windows", "separate_eval_and_train"]
+__all__ = ["separate_eval_and_train", "training_utterances", "training_windows"]
 
 
 def training_utterances(train_data=None, hr_rate: int | None = None) -> list:

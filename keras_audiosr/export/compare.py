@@ -5,12 +5,12 @@ claim; absolute times vary with the machine):
 
 * ``keras``     -- the Keras float model on each whole file (chunked, :mod:`keras_audiosr.inference`);
 * ``float``, ``dynamic``, ``float16``, ``int8``, ``int16x8``, ``qat`` -- ``.tflite`` block models
-  (``--block-ms`` frames with the receptive-field context, :mod:`edge.streaming`) exported through
-  every conversion gate (:mod:`edge.convert`) and run over each file block by block under LiteRT;
+  (``--block-ms`` frames with the receptive-field context, :mod:`keras_audiosr.streaming`) exported through
+  every conversion gate (:mod:`keras_audiosr.export.conversion`) and run over each file block by block under LiteRT;
 * ``streaming`` -- the float ``.tflite`` with a ``--frame-ms`` frame, fed frame by frame;
 * ``stream-float``, ``stream-int8``, ``stream-int8-pcm16`` -- for models with a stateful streaming form
   (:class:`keras_audiosr.models.StreamingBWE`), that form exported through the same gates
-  (:mod:`edge.stateful`) and fed ``--frame-ms`` frames with its state tensors. Such a model is
+  (:mod:`keras_audiosr.export.stateful`) and fed ``--frame-ms`` frames with its state tensors. Such a model is
   compared in its stateful form only (its window variants are skipped), every other model in its
   window forms only.
 
@@ -20,7 +20,7 @@ PESQ-WB), against the high-rate reference, under each input degradation of ``--d
 (default ``own,resample``: the model's training degradation and a sinc resampler; the rows show the
 first, a second table every one), with the sinc and spline baselines on the same inputs, and "SNR vs
 Keras" (how far a variant departs from the model it came from). Cost columns: parameters and MMAC per
-second of audio counted from the graph (:mod:`edge.graphstats`), file size, median latency of one
+second of audio counted from the graph (:mod:`keras_audiosr.export.graphstats`), file size, median latency of one
 call and per 10 ms of audio with ``--threads`` threads, real-time factor, algorithmic latency.
 Calibration and QAT use ``--train-data`` only; when it shares files with ``--data``, the corpus is
 split by speaker and only held-out speakers are evaluated.
@@ -33,8 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.export import MODES
-from edge.stateful import STREAMING_MODES
+from keras_audiosr.export.modes import MODES, STREAMING_MODES
 
 __all__ = ["VARIANTS", "compare", "format_markdown", "main"]
 
@@ -50,7 +49,7 @@ _DIGITS = {"pesq": 2, "lsd": 3, "lsd_hf": 3}
 
 
 def _keras_latency(model, plan, repeats: int = 20) -> float:
-    from edge.streaming import keras_frame_fn
+    from keras_audiosr.streaming import keras_frame_fn
 
     fn = keras_frame_fn(model, plan)
     x = (0.1 * np.random.default_rng(0).standard_normal(plan.window)).astype(np.float32)
@@ -87,13 +86,18 @@ def _keras_named(suite: dict) -> dict:
 
 def _compare_one(model, label, eval_utts, train_utts, out_dir, *, variants, block_ms, frame_ms, with_pesq,
                  max_seconds, threads, repeats, progress, log, model_path, strict, exporter_kwargs, degradations):
-    from keras_audiosr.evaluation import evaluate_suite, finite_mean, resolve_degradations, suite_summary
-
-    from edge.benchmark import benchmark_model
-    from edge.convert import Exporter
-    from edge.runtime import TFLiteModel
-    from edge.stateful import StreamingExporter, has_stateful_form, stateful_plan
-    from edge.streaming import StreamingUpsampler, make_plan
+    from keras_audiosr.evaluation import (
+        evaluate_suite,
+        finite_mean,
+        resolve_degradations,
+        suite_summary,
+    )
+    from keras_audiosr.export.benchmark import benchmark_model
+    from keras_audiosr.export.stateful import StreamingExporter
+    from keras_audiosr.export.window import Exporter
+    from keras_audiosr.streaming import StreamingUpsampler, make_plan
+    from keras_audiosr.streaming.plan import has_stateful_form, stateful_plan
+    from keras_audiosr.streaming.runtime import TFLiteModel
 
     hr_rate = int(model.hr_rate)
     block_plan = make_plan(model, frame_ms=block_ms)
@@ -148,7 +152,7 @@ def _compare_one(model, label, eval_utts, train_utts, out_dir, *, variants, bloc
 
     log(f"[edge] {label}: stage 3/3: benchmark {len(exports)} .tflite variants ({threads} thread(s), "
         f"{repeats} calls each)")
-    from edge.graphstats import graph_stats
+    from keras_audiosr.export.graphstats import graph_stats
 
     rows = []
     for name in VARIANTS:
@@ -303,7 +307,7 @@ def format_markdown(report: dict) -> str:
 
 
 def build_parser():
-    from edge.args import Parser, positive_float, positive_int
+    from keras_audiosr.export.args import Parser, positive_float, positive_int
 
     p = Parser(prog="python -m edge.compare", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", action="append", required=True,
@@ -346,8 +350,13 @@ def _validate(args):
     """Every path and name checked before any work; returns ``(variants, eval_utts, degradations)``."""
     from keras_audiosr.data import load_corpus
     from keras_audiosr.evaluation import check_degradation_names
-
-    from edge.args import UsageError, existing_dir, existing_file, writable_dir, writable_file
+    from keras_audiosr.export.args import (
+        UsageError,
+        existing_dir,
+        existing_file,
+        writable_dir,
+        writable_file,
+    )
 
     for m in args.model:
         existing_file(m, "model", (".keras",))
@@ -373,7 +382,7 @@ def _validate(args):
 
 
 def main(argv=None) -> int:
-    from edge.args import UsageError
+    from keras_audiosr.export.args import UsageError
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -382,13 +391,15 @@ def main(argv=None) -> int:
     except (UsageError, ValueError) as e:
         return parser.fail(str(e))
 
-    from edge.logs import import_tensorflow
+    from keras_audiosr.export.logs import import_tensorflow
 
     import_tensorflow()
+    from keras_audiosr.export.calibration import (
+        separate_eval_and_train,
+        training_utterances,
+    )
+    from keras_audiosr.export.files import write_json, write_text
     from keras_audiosr.inference import load_model
-
-    from edge.data import separate_eval_and_train, training_utterances
-    from edge.files import write_json, write_text
 
     try:
         models = [load_model(m) for m in args.model]
@@ -399,7 +410,7 @@ def main(argv=None) -> int:
         return parser.fail(str(e))
     print(f"[edge] {len(eval_utts)} evaluation files, {len(train_utts)} training files ({note})", flush=True)
     out_dir = args.out_dir or str(Path(args.json).with_suffix("")) + "_models"
-    from edge.gates import GateFailed
+    from keras_audiosr.export.gates import GateFailed
 
     try:
         report = compare(models if len(models) > 1 else models[0], eval_utts, train_utts, out_dir, variants=variants,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["write_bytes", "write_text", "write_json", "write_npy", "json_safe"]
+__all__ = ["json_safe", "write_bytes", "write_json", "write_npy", "write_text"]
 
 
 def write_bytes(path, data: bytes) -> Path:

@@ -6,7 +6,7 @@ order on one conversion, records a :class:`GateResult` for each (``passed``, ``f
 :class:`GateFailed` (carrying every result so far). A gate that is not blocking for the conversion
 at hand records ``warning`` instead of ``failed`` and the list goes on.
 
-The gates of ``edge.convert`` are :data:`edge.convert.CONVERSION_GATES`. The checks that work on any
+The gates of an export are :data:`keras_audiosr.export.conversion.CONVERSION_GATES`. The checks that work on any
 converted ``.tflite`` -- any number of inputs and outputs, so also a stateful streaming model
 (frame + state in, frame + state out) -- are here for other gate lists to reuse:
 :func:`builtin_ops_outcome`, :func:`static_graph_outcome`, :func:`golden_outputs` and
@@ -15,14 +15,29 @@ converted ``.tflite`` -- any number of inputs and outputs, so also a stateful st
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-__all__ = ["PASSED", "FAILED", "WARNING", "SKIPPED", "Outcome", "Gate", "GateResult", "GateFailed", "run_gates",
-           "describe_gates", "format_result", "builtin_ops_outcome", "static_graph_outcome", "golden_outputs",
-           "second_runtime_outcome"]
+__all__ = [
+    "FAILED",
+    "PASSED",
+    "SKIPPED",
+    "WARNING",
+    "Gate",
+    "GateFailed",
+    "GateResult",
+    "Outcome",
+    "builtin_ops_outcome",
+    "describe_gates",
+    "format_result",
+    "golden_outputs",
+    "run_gates",
+    "second_runtime_outcome",
+    "static_graph_outcome",
+]
 
 PASSED, FAILED, WARNING, SKIPPED = "passed", "failed", "warning", "skipped"
 
@@ -36,15 +51,15 @@ class Outcome:
     details: dict = field(default_factory=dict)
 
     @classmethod
-    def passed(cls, message: str, **details) -> "Outcome":
+    def passed(cls, message: str, **details) -> Outcome:
         return cls(True, message, details)
 
     @classmethod
-    def failed(cls, message: str, **details) -> "Outcome":
+    def failed(cls, message: str, **details) -> Outcome:
         return cls(False, message, details)
 
     @classmethod
-    def skipped(cls, message: str, **details) -> "Outcome":
+    def skipped(cls, message: str, **details) -> Outcome:
         return cls(None, message, details)
 
 
@@ -138,7 +153,7 @@ def run_gates(gates, ctx, *, label: str = "", log: Callable[[str], None] | None 
 
 def builtin_ops_outcome(data, what: str) -> Outcome:
     """Passed when every operator is a TFLite builtin; failed naming the Flex/custom operators."""
-    from edge.opcheck import NonBuiltinOpError, check_builtin_ops
+    from keras_audiosr.export.opcheck import NonBuiltinOpError, check_builtin_ops
 
     try:
         counts = check_builtin_ops(data, what)
@@ -149,7 +164,7 @@ def builtin_ops_outcome(data, what: str) -> Outcome:
 
 def static_graph_outcome(data, what: str, allowed=None) -> Outcome:
     """Passed when every operator is in the allowlist and every tensor has a static shape; failed naming each offender."""
-    from edge.opcheck import static_graph_report
+    from keras_audiosr.export.opcheck import static_graph_report
 
     report = static_graph_report(data, what, allowed)
     if report.ok:
@@ -190,7 +205,7 @@ def golden_outputs(data, inputs):
 
 
 def _invoke(data, inputs, xnnpack: bool) -> dict:
-    from edge.logs import quiet_native_stderr
+    from keras_audiosr.export.logs import quiet_native_stderr
 
     with quiet_native_stderr():  # LiteRT announces its XNNPACK delegate on fd 2
         return _invoke_loud(data, inputs, xnnpack)
@@ -230,11 +245,18 @@ def second_runtime_outcome(data, inputs, expected, atol, operators: bool = True)
     ``inputs``/``expected``/``atol`` are dicts by tensor name (inputs bound by name, every output
     compared, state tensors included) or lists in subgraph order. With ``operators``, each operator
     that reads or writes an integer tensor is also run alone on the inputs LiteRT gave it and must
-    match within one quantization step (:func:`edge.armnn.check_operators`), which names the
+    match within one quantization step (:func:`keras_audiosr.export.armnn.check_operators`), which names the
     operator where the runtimes part. Skipped, with the reason, where Arm NN is not installed;
     failed when it refuses the model (its message names the operator), crashes, or departs from LiteRT.
     """
-    from edge.armnn import ArmNNError, ArmNNRefused, armnn_status, check_operators, compare_outputs, run_armnn
+    from keras_audiosr.export.armnn import (
+        ArmNNError,
+        ArmNNRefused,
+        armnn_status,
+        check_operators,
+        compare_outputs,
+        run_armnn,
+    )
 
     ok, about = armnn_status()
     if not ok:
@@ -285,7 +307,7 @@ def second_runtime_outcome(data, inputs, expected, atol, operators: bool = True)
 
 
 def _by_name(data, inputs) -> dict:
-    from edge.metadata import parse_model
+    from keras_audiosr.streaming.metadata import parse_model
 
     sg = parse_model(data).subgraphs[0]
     names = [sg.tensors[i].name.decode() if isinstance(sg.tensors[i].name, bytes) else str(sg.tensors[i].name)

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from edge.metadata import load_flatbuffer, parse_model
-from edge.opcheck import operators
+from keras_audiosr.export.opcheck import operators
+from keras_audiosr.streaming.metadata import load_flatbuffer, parse_model
 
 __all__ = ["MAC_OPS", "graph_stats"]
 

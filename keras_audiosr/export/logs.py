@@ -7,7 +7,7 @@ import re
 import sys
 import tempfile
 
-__all__ = ["quiet_native_stderr", "quiet_absl", "import_tensorflow"]
+__all__ = ["import_tensorflow", "quiet_absl", "quiet_native_stderr"]
 
 # Lines the converter and TensorFlow write straight to file descriptor 2 that say nothing to a user:
 # absl INFO/WARNING records, absl's pre-initialisation banner, the quantizer's settings dump

@@ -13,7 +13,7 @@ quantization step), each in a one-operator model. Verified and left out: SHAPE, 
 ABS, SQRT, RSQRT, SQUARE, SUM, REDUCE_MAX, PRELU, ELU, GELU, BATCH_MATMUL and DEPTH_TO_SPACE are
 refused by the parser; PACK/UNPACK parse with static shapes but are left out because in exported
 graphs they build shapes at run time; EXPAND_DIMS/SQUEEZE of a static graph become RESHAPE.
-Caveats the operator name cannot show (the second-runtime gate, :mod:`edge.armnn`, catches them):
+Caveats the operator name cannot show (the second-runtime gate, :mod:`keras_audiosr.export.armnn`, catches them):
 SPLIT along the last axis crashes Arm NN 20.08 (use SPLIT_V or STRIDED_SLICE); int8 PAD pads with
 0 instead of the zero point (up to 15 steps off); FULLY_CONNECTED runs on it only in float with a
 2-D input; LEAKY_RELU int8 differs by one step.
@@ -23,11 +23,21 @@ from __future__ import annotations
 import collections
 import re
 
-from edge.metadata import load_flatbuffer, parse_model
+from keras_audiosr.streaming.metadata import load_flatbuffer, parse_model
 
-__all__ = ["NonBuiltinOpError", "op_counts", "non_builtin_ops", "check_builtin_ops", "flex_ops_in_error",
-           "EMBEDDED_OPS", "GraphReport", "StaticGraphError", "static_graph_report", "check_static_graph",
-           "operators"]
+__all__ = [
+    "EMBEDDED_OPS",
+    "GraphReport",
+    "NonBuiltinOpError",
+    "StaticGraphError",
+    "check_builtin_ops",
+    "check_static_graph",
+    "flex_ops_in_error",
+    "non_builtin_ops",
+    "op_counts",
+    "operators",
+    "static_graph_report",
+]
 
 # Operator -> what it is for / what was verified (see the module docstring).
 EMBEDDED_OPS: dict[str, str] = {

@@ -23,7 +23,8 @@ default. The converter turns the
 fake-quantized core into int8 kernels and leaves the rest float.
 
 Export (:class:`StreamingExporter`, :func:`export_streaming`, ``python -m edge.convert --streaming``)
-runs the same ordered gate list as the fixed-window export (:data:`edge.convert.CONVERSION_GATES`):
+runs the same ordered gate list as the fixed-window export
+(:data:`keras_audiosr.export.conversion.CONVERSION_GATES`):
 export, builtin ops, float parity (the float ``.tflite`` streamed frame by frame equals the Keras
 whole-signal output, max abs error :data:`MAX_FLOAT_ABS_ERROR`), quantize, static graph (allowlisted
 operators, static shapes), parity (each quantized stream within :data:`MIN_SNR_DB` of the float
@@ -38,49 +39,34 @@ import time
 
 import numpy as np
 
-from edge.convert import MAX_FLOAT_ABS_ERROR, GatedExporter
-from edge.metadata import METADATA_FORMAT, TFLiteError, add_metadata, load_flatbuffer, parse_model, read_metadata
-from edge.runtime import dequantize, quantize
+import keras_audiosr
+from keras_audiosr.export.calibration import training_utterances, training_windows
+from keras_audiosr.export.conversion import MAX_FLOAT_ABS_ERROR, GatedExporter
+from keras_audiosr.export.metadata import add_metadata
+from keras_audiosr.export.modes import STREAMING_MODES, check_streaming_mode
+from keras_audiosr.export.opcheck import check_builtin_ops
+from keras_audiosr.streaming.metadata import METADATA_FORMAT, TFLiteError, parse_model
+from keras_audiosr.streaming.plan import check_stateful, stateful_plan
+from keras_audiosr.streaming.runtime import SIGNATURE, StatefulTFLiteModel
 
-__all__ = ["STREAMING_MODES", "PCM16_SCALE", "MIN_SNR_DB", "MAX_FLOAT_ABS_ERROR", "has_stateful_form",
-           "check_streaming_mode", "stateful_plan", "calibrate", "qat_finetune", "convert_streaming", "tflite_macs",
-           "KerasStatefulRunner", "StatefulTFLiteModel", "StreamingExporter", "export_streaming"]
+__all__ = [
+    "MAX_FLOAT_ABS_ERROR",
+    "MIN_SNR_DB",
+    "PCM16_SCALE",
+    "STREAMING_MODES",
+    "StreamingExporter",
+    "calibrate",
+    "check_streaming_mode",
+    "convert_streaming",
+    "export_streaming",
+    "qat_finetune",
+    "rewire_io",
+    "tflite_macs",
+]
 
-STREAMING_MODES = ("float", "int8", "int8-pcm16")
 PCM16_SCALE = 1.0 / 32768.0
-SIGNATURE = "serving_default"
-# Parity gates (the float stream against Keras: edge.convert.MAX_FLOAT_ABS_ERROR), each quantized mode against float.
+# Parity gates (the float stream against Keras: conversion.MAX_FLOAT_ABS_ERROR), each quantized mode against float.
 MIN_SNR_DB = {"float": 60.0, "int8": 30.0, "int8-pcm16": 30.0}
-
-
-def has_stateful_form(model) -> bool:
-    """Whether ``model`` can be exported as a stateful stream (``streaming_model`` and ``state_specs``)."""
-    return callable(getattr(model, "streaming_model", None)) and callable(getattr(model, "state_specs", None))
-
-
-def check_streaming_mode(mode: str) -> str:
-    if mode not in STREAMING_MODES:
-        raise ValueError(f"unknown streaming mode {mode!r}; choose one of: {', '.join(STREAMING_MODES)}")
-    return mode
-
-
-def _require_stateful(model):
-    if not has_stateful_form(model):
-        raise ValueError(f"model {getattr(model, 'name', model)!r} ({type(model).__name__}) has no stateful streaming "
-                         f"form (streaming_model/state_specs); export it without --streaming (window form)")
-
-
-def stateful_plan(model, frame: int | None = None, frame_ms: float | None = None):
-    """The :class:`edge.streaming.StreamingPlan` of a stateful stream: no context window, the model's lookahead."""
-    from edge.streaming import StreamingPlan
-
-    _require_stateful(model)
-    if frame is not None and frame_ms is not None:
-        raise ValueError("give frame (samples) or frame_ms, not both")
-    frame = model.frame_length(10.0 if frame_ms is None else frame_ms) if frame is None else model.check_frame(frame)
-    return StreamingPlan(ratio=int(model.ratio), lr_rate=int(model.lr_rate), frame=int(frame), context=0,
-                         lookahead=int(model.lookahead), period=int(getattr(model, "fold", 1)), receptive_context=0,
-                         receptive_lookahead=int(model.lookahead), stateful=True)
 
 
 # ---- quantization: calibration and QAT ------------------------------------------------------------
@@ -125,7 +111,7 @@ def convert_streaming(model, mode: str, frame: int) -> bytes:
     import tensorflow as tf
 
     check_streaming_mode(mode)
-    _require_stateful(model)
+    check_stateful(model)
     stream = model.streaming_model(frame, quantize=None if mode == "float" else "fake")
     # An explicit signature keeps batch 1 static (model.export alone relaxes the batch to -1).
     signature = [{t.name: tf.TensorSpec(tuple(t.shape), t.dtype, name=t.name) for t in stream.inputs}]
@@ -313,110 +299,6 @@ def tflite_macs(source) -> int:
 
 
 # ---- runners --------------------------------------------------------------------------------------
-class KerasStatefulRunner:
-    """Streams a Keras model's stateful form: ``runner(frame [F]) -> [F * ratio]``, keeping the states."""
-
-    def __init__(self, model, frame: int):
-        import tensorflow as tf
-
-        _require_stateful(model)
-        self.frame = model.check_frame(frame)
-        self.ratio = int(model.ratio)
-        self.specs = model.state_specs()
-        stream = model.streaming_model(self.frame)
-        self._fn = tf.function(lambda inputs: stream(inputs, training=False))
-        self.reset()
-
-    def reset(self) -> None:
-        self.states = {s["input"]: np.zeros(s["shape"], np.float32) for s in self.specs}
-
-    def __call__(self, frame: np.ndarray) -> np.ndarray:
-        frame = np.asarray(frame, np.float32).reshape(1, self.frame, 1)
-        out = self._fn({"frame": frame, **self.states})
-        for s in self.specs:
-            self.states[s["input"]] = out[s["output"]].numpy()
-        return out["output"].numpy().reshape(-1)
-
-
-class StatefulTFLiteModel:
-    """Runs an exported stateful ``.tflite`` frame by frame: ``m(frame float [F]) -> float [F * ratio]``.
-
-    The states live here between calls, initialised from the metadata (zeros, or the int8 zero point);
-    audio is quantized/dequantized at the boundary as the metadata says (int16 PCM for ``int8-pcm16``).
-
-    Args:
-        source: ``.tflite`` path or bytes with ``keras_audiosr`` stateful metadata.
-        num_threads: Interpreter threads.
-        xnnpack: Use the default XNNPACK delegate (False: builtin kernels only).
-    """
-
-    def __init__(self, source, num_threads: int = 1, xnnpack: bool = True):
-        from ai_edge_litert.interpreter import Interpreter, OpResolverType
-
-        data, self.name = load_flatbuffer(source)
-        self._data = data
-        self.size_bytes = len(data)
-        self.metadata = read_metadata(data)
-        if not self.metadata.get("stateful"):
-            raise TFLiteError(f"{self.name}: not a stateful streaming model (its metadata has no state tensors)")
-        try:
-            resolver = OpResolverType.AUTO if xnnpack else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
-            self.interpreter = Interpreter(model_content=data, num_threads=int(num_threads),
-                                           experimental_op_resolver_type=resolver)
-            self.interpreter.allocate_tensors()
-            runner = self.interpreter.get_signature_runner(self.metadata.get("signature", SIGNATURE))
-            self._in = runner.get_input_details()
-            self._out = runner.get_output_details()
-            del runner
-        except Exception as e:
-            raise TFLiteError(f"{self.name}: cannot load the stateful TFLite model ({type(e).__name__}: {e})") from e
-        self.states_meta = self.metadata["states"]
-        self.frame = int(self.metadata["frame_length"])
-        self.ratio = int(self.metadata["ratio"])
-        self.input_length, self.output_length = self.frame, self.frame * self.ratio
-        audio_in, audio_out = self.metadata["input"], self.metadata["output"]
-        for label, details, want in (
-                ("input", self._in, [audio_in["name"]] + [s["input"] for s in self.states_meta]),
-                ("output", self._out, [audio_out["name"]] + [s["output"] for s in self.states_meta])):
-            missing = sorted(set(want) - set(details))
-            if missing:
-                raise TFLiteError(f"{self.name}: metadata names {label} tensors {missing} that the model does not have")
-        self.reset()
-
-    def reset(self) -> None:
-        """Start a new stream: every state at its initial value (the quantized zero)."""
-        self.states = {s["input"]: np.full(s["shape"], s["initial_value"], np.dtype(s["dtype"]))
-                       for s in self.states_meta}
-
-    def invoke_raw(self, frame_q: np.ndarray, states: dict) -> dict:
-        """One invocation on raw tensors (model dtypes); returns every output tensor by signature name."""
-        it = self.interpreter
-        it.set_tensor(self._in[self.metadata["input"]["name"]]["index"], frame_q)
-        for name, value in states.items():
-            it.set_tensor(self._in[name]["index"], value)
-        it.invoke()
-        return {name: it.get_tensor(d["index"]).copy() for name, d in self._out.items()}
-
-    def quantize_frame(self, frame: np.ndarray) -> np.ndarray:
-        spec = self.metadata["input"]
-        x = np.asarray(frame, np.float32).reshape(spec["shape"])
-        return quantize(x, spec["scale"] or 0.0, spec["zero_point"] or 0, spec["dtype"])
-
-    def __call__(self, frame: np.ndarray) -> np.ndarray:
-        frame = np.asarray(frame, np.float32).reshape(-1)
-        if frame.size != self.frame:
-            raise ValueError(f"{self.name}: frame of {frame.size} samples; the model takes {self.frame}")
-        out = self.invoke_raw(self.quantize_frame(frame), self.states)
-        for s in self.states_meta:
-            self.states[s["input"]] = out[s["output"]]
-        spec = self.metadata["output"]
-        return dequantize(out[spec["name"]], spec["scale"] or 0.0, spec["zero_point"] or 0).reshape(-1)
-
-    def __repr__(self):
-        return (f"StatefulTFLiteModel({self.name!r}, mode {self.metadata.get('mode')}, frame {self.frame}, "
-                f"{len(self.states_meta)} states)")
-
-
 def _tensor_spec(details: dict, name: str) -> dict:
     scale, zero = details["quantization"]
     dtype = np.dtype(details["dtype"])
@@ -428,7 +310,7 @@ def _tensor_spec(details: dict, name: str) -> dict:
 # ---- export through the conversion gates ---------------------------------------------------------
 class StreamingExporter(GatedExporter):
     """Exports one stateful model at one frame length in any of :data:`STREAMING_MODES` through the
-    conversion gates of :mod:`edge.convert` (:data:`edge.convert.CONVERSION_GATES`), sharing the work.
+    conversion gates (:data:`keras_audiosr.export.conversion.CONVERSION_GATES`), sharing the work.
 
     Calibration windows, QAT and parity signals come from ``train_utts`` (training audio) only. The
     float gate compares the float stream, fed frame by frame from zero states, with the Keras model
@@ -438,7 +320,7 @@ class StreamingExporter(GatedExporter):
     Args:
         model: A model with a stateful streaming form (:class:`keras_audiosr.models.StreamingBWE`).
         frame: Frame length in low-rate samples (default: 10 ms).
-        train_utts: Training utterances (:func:`edge.data.training_utterances`).
+        train_utts: Training utterances (:func:`keras_audiosr.export.calibration.training_utterances`).
         calibration_windows, calibration_length: Post-training calibration data (windows of low-rate samples).
         qat_steps, qat_batch_size, qat_learning_rate, qat_loss: Quantization-aware fine-tuning after
             calibration (0 steps: none, the default: post-training calibration is enough for
@@ -459,7 +341,7 @@ class StreamingExporter(GatedExporter):
                  calibration_length: int = 4096, qat_steps: int = 0, qat_batch_size: int = 16,
                  qat_learning_rate: float = 1e-4, qat_loss="mse", parity_files: int = 2, parity_seconds: float = 4.0,
                  min_snr: dict | None = None, strict: bool = False, progress: bool = True, seed: int = 0, log=print):
-        _require_stateful(model)
+        check_stateful(model)
         super().__init__(model, stateful_plan(model, frame=frame), train_utts, parity_files=parity_files,
                          parity_seconds=parity_seconds, min_snr=min_snr, strict=strict, progress=progress, seed=seed,
                          log=log)
@@ -478,8 +360,6 @@ class StreamingExporter(GatedExporter):
     # ---- quantization -----------------------------------------------------------------------------
     def _training_windows(self):
         if self._windows is None:
-            from edge.data import training_windows
-
             fold = int(getattr(self.model, "fold", 1))
             length = -(-self.calibration_length // fold) * fold
             self._windows = training_windows(self.model, self.train_utts, length, max_windows=self.calibration_windows,
@@ -493,7 +373,7 @@ class StreamingExporter(GatedExporter):
         t = time.monotonic()
         lr, hr = self._training_windows()
         calibrate(self.model, lr)
-        info = {"method": "post-training calibration (99.99th percentiles)", "calibration_windows": int(len(lr)),
+        info = {"method": "post-training calibration (99.99th percentiles)", "calibration_windows": len(lr),
                 "calibration_window_samples": int(lr.shape[1])}
         self.log(f"[edge] calibrated the int8 core on {len(lr)} windows of {lr.shape[1]} samples of training audio "
                  f"({time.monotonic() - t:.1f} s)")
@@ -517,8 +397,6 @@ class StreamingExporter(GatedExporter):
                       f"{n} new states")
 
     def convert_quantized(self, mode):
-        from edge.opcheck import check_builtin_ops
-
         self._quantize_model()
         data = convert_streaming(self.model, mode, self.frame)
         check_builtin_ops(data, f"{self.model.name} (streaming {mode})")
@@ -559,7 +437,6 @@ class StreamingExporter(GatedExporter):
 
     def metadata(self, mode: str, data: bytes) -> dict:
         """The document embedded in the ``.tflite``: geometry, audio and state tensors, quantization."""
-        import keras_audiosr
         from ai_edge_litert.interpreter import Interpreter
 
         from keras_audiosr.models.complexity import macs_per_second
@@ -624,8 +501,6 @@ class StreamingExporter(GatedExporter):
 def export_streaming(model, mode: str, out_dir, *, frame: int | None = None, frame_ms: float | None = None,
                      train_data=None, name: str | None = None, progress: bool = True, **exporter_kwargs):
     """One-call stateful export of ``model`` in ``mode`` (``frame`` samples or ``frame_ms``, default 10 ms)."""
-    from edge.data import training_utterances
-
     check_streaming_mode(mode)
     plan = stateful_plan(model, frame=frame, frame_ms=frame_ms)
     exporter = StreamingExporter(model, plan.frame, training_utterances(train_data, model.hr_rate), progress=progress,

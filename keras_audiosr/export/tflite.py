@@ -1,47 +1,31 @@
-"""Keras -> SavedModel (``model.export``) -> ``.tflite``, in a named precision mode.
-
-Modes (:data:`MODES`):
-
-* ``float``   -- float32 weights and activations (the reference).
-* ``dynamic`` -- int8 weights, float activations (dynamic-range quantization; float input/output).
-* ``float16`` -- float16 weights, float32 compute (float input/output).
-* ``int8``    -- full integer: int8 weights and activations, int8 input and output, calibrated on
-  training audio windows.
-* ``int16x8`` -- int16 activations, int8 weights, int16 input and output, calibrated likewise.
-* ``qat``     -- the model is fine-tuned with fake quantization first (:mod:`edge.qat`), then
-  converted to full integer int8 from the learnt ranges.
+"""Keras -> SavedModel (``model.export``) -> ``.tflite``, in a named precision mode
+(:data:`keras_audiosr.export.modes.MODES`).
 
 Conversion always goes through ``model.export`` (a SavedModel); converting a ``tf.function`` that
 captures Keras variables leaves READ_VARIABLE ops that fail at run time. A model whose input shapes
 are fully known (batch included) is exported with exactly those shapes, so the ``.tflite`` is static:
-no SHAPE/PACK ops computing shapes at run time (see :mod:`edge.opcheck`). The converter's own
-console chatter is filtered out (:func:`edge.logs.quiet_native_stderr`); its errors are kept.
+no SHAPE/PACK ops computing shapes at run time (see :mod:`keras_audiosr.export.opcheck`). The converter's own
+console chatter is filtered out (:func:`keras_audiosr.export.logs.quiet_native_stderr`); its errors are kept.
 """
 from __future__ import annotations
 
 import contextlib
 import tempfile
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
-import numpy as np
+from keras_audiosr.export.logs import quiet_absl, quiet_native_stderr
+from keras_audiosr.export.modes import MODES, QUANTIZED_MODES, check_mode
+from keras_audiosr.export.opcheck import NonBuiltinOpError, flex_ops_in_error
 
-from edge.logs import quiet_absl, quiet_native_stderr
-from edge.opcheck import NonBuiltinOpError, flex_ops_in_error
-
-__all__ = ["MODES", "QUANTIZED_MODES", "check_mode", "static_input_signature", "export_saved_model",
-           "convert_saved_model", "convert_keras"]
-
-MODES = ("float", "dynamic", "float16", "int8", "int16x8", "qat")
-QUANTIZED_MODES = MODES[1:]
-INTEGER_IO = {"int8": np.int8, "int16x8": np.int16, "qat": np.int8}
-
-
-def check_mode(mode: str) -> str:
-    """``mode`` if it names a mode, else ValueError listing the valid ones."""
-    if mode not in MODES:
-        raise ValueError(f"unknown quantization mode {mode!r}; choose one of: {', '.join(MODES)} "
-                         f"(quantized: {', '.join(QUANTIZED_MODES)})")
-    return mode
+__all__ = [
+    "MODES",
+    "QUANTIZED_MODES",
+    "check_mode",
+    "convert_keras",
+    "convert_saved_model",
+    "export_saved_model",
+    "static_input_signature",
+]
 
 
 def static_input_signature(keras_model):
@@ -116,8 +100,8 @@ def convert_saved_model(saved_model_dir, mode: str, representative: Callable[[],
 
     ``representative`` (``int8``, ``int16x8``) is a callable returning an iterable of ``[input]``
     lists. Without ``allow_flex`` only builtin ops are allowed and a conversion that needs others
-    raises :class:`edge.opcheck.NonBuiltinOpError` naming them (and ``what``, default the folder);
-    with it, Flex and custom ops are let through so that :func:`edge.opcheck.check_builtin_ops` can
+    raises :class:`keras_audiosr.export.opcheck.NonBuiltinOpError` naming them (and ``what``, default the folder);
+    with it, Flex and custom ops are let through so that :func:`keras_audiosr.export.opcheck.check_builtin_ops` can
     name them in the flatbuffer.
     """
     import tensorflow as tf

@@ -4,6 +4,8 @@ from keras_audiosr.layers.causal_conv2d import CausalConv2D
 from keras_audiosr.layers.causal_interpolation import CausalInterpolation
 from keras_audiosr.layers.crop_to_length import CropToLength
 from keras_audiosr.layers.decibel_gain import DecibelGain
+from keras_audiosr.layers.fake_quant import FakeQuant
+from keras_audiosr.layers.fake_quant_conv1d import FakeQuantConv1D
 from keras_audiosr.layers.interpolation1d import INTERPOLATION_METHODS, Interpolation1D
 from keras_audiosr.layers.level_normalization import LevelNormalization
 from keras_audiosr.layers.multiscale_conv1d import MultiscaleConv1D
@@ -21,6 +23,8 @@ __all__ = [
     "CausalInterpolation",
     "CropToLength",
     "DecibelGain",
+    "FakeQuant",
+    "FakeQuantConv1D",
     "INTERPOLATION_METHODS",
     "Interpolation1D",
     "LevelNormalization",

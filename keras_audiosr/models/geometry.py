@@ -1,7 +1,7 @@
 """Model geometry: the shift period and the receptive field of a super-resolution model.
 
 Both are in low-rate samples. Chunked inference (:mod:`keras_audiosr.inference`) and the edge
-exports (:mod:`edge.streaming`) need them: a model with strided convolutions is shift-equivariant
+exports (:mod:`keras_audiosr.streaming`) need them: a model with strided convolutions is shift-equivariant
 only by multiples of its shift period, and an output sample depends on the input only within the
 receptive field around it.
 """
