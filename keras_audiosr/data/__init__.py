@@ -42,11 +42,12 @@ def __dir__():
     return sorted(set(globals()) | set(_LAZY))
 
 from keras_audiosr.data.corpora import CORPUS_KINDS, Corpus, CorpusSet, load_corpora  # noqa: E402
-from keras_audiosr.data.prepare import TrainingData, prepare_training_data  # noqa: E402
+from keras_audiosr.data.prepare import TrainingData, folder_data, folder_dataset, prepare_training_data  # noqa: E402
 from keras_audiosr.data.store import STORE_FORMAT, SignalStore, StoredFile, prepare_store  # noqa: E402
 from keras_audiosr.data.stream import CropSampler, shard_files  # noqa: E402
 
 __all__ += [
-    "CORPUS_KINDS", "Corpus", "CorpusSet", "load_corpora", "TrainingData", "prepare_training_data",
+    "CORPUS_KINDS", "Corpus", "CorpusSet", "load_corpora", "TrainingData", "prepare_training_data", "folder_data",
+    "folder_dataset",
     "STORE_FORMAT", "SignalStore", "StoredFile", "prepare_store", "CropSampler", "shard_files",
 ]

@@ -26,7 +26,7 @@ from keras_audiosr.data.store import SignalStore, prepare_store
 from keras_audiosr.data.stream import CropSampler
 from keras_audiosr.degrade import Degradation, DegradationSet, get_degradation_set
 
-__all__ = ["TrainingData", "prepare_training_data"]
+__all__ = ["TrainingData", "folder_data", "folder_dataset", "prepare_training_data"]
 
 
 @dataclass
@@ -242,3 +242,39 @@ def prepare_training_data(data_dirs=None, *, hr_rate: int = 16000, ratio: int = 
                         weights=weights)
     data.sampler()  # fails now, not at the first batch, when no file is long enough or weights are bad
     return data
+
+
+def folder_data(data_dirs, model, *, patch_size: int = 8192, degradations=None, seed: int = 0, cache_dir=None,
+                progress: bool = False, **kwargs) -> TrainingData:
+    """:func:`prepare_training_data` for fine-tuning ``model`` on a folder of recordings (or several).
+
+    The rates, ratio and input degradations come from the model (its ``hr_rate``, ``ratio`` and
+    ``training_degradations``, else its recorded ``degradation``), so the pairs are made as the model
+    was trained; ``degradations`` overrides them. A folder of one speaker holds out a share of its
+    files (``data.split.test``, for evaluation). Other keywords go to :func:`prepare_training_data`.
+    """
+    ratio, hr_rate = int(model.ratio), int(model.hr_rate)
+    if degradations is None:
+        degradations = getattr(model, "training_degradations", None)
+    if degradations is None:
+        degradations = Degradation.from_dict(dict(model.degradation)).filter
+    patch_size = int(patch_size) - int(patch_size) % ratio
+    return prepare_training_data(data_dirs, hr_rate=hr_rate, ratio=ratio, patch_size=patch_size,
+                                 degradations=degradations, seed=seed, cache_dir=cache_dir, progress=progress, **kwargs)
+
+
+def folder_dataset(data_dirs, model, *, batch_size: int = 8, patch_size: int = 8192, degradations=None, seed: int = 0,
+                   cache_dir=None, progress: bool = False, **kwargs):
+    """An endless ``tf.data.Dataset`` of ``(low [B, L, 1], high [B, P, 1])`` float32 pairs from a folder of
+    recordings, made for ``model`` (see :func:`folder_data`), ready for ``model.fit(..., steps_per_epoch=N)``::
+
+        model = keras_audiosr.pretrained.load("telephony-8k-16k")
+        model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="mse")
+        model.fit(folder_dataset("my-voices", model), epochs=5, steps_per_epoch=50)
+
+    Random crops of ``patch_size`` high-rate samples, inputs degraded on the fly; only the training
+    files of the split are used.
+    """
+    data = folder_data(data_dirs, model, patch_size=patch_size, degradations=degradations, seed=seed,
+                       cache_dir=cache_dir, progress=progress, **kwargs)
+    return data.dataset(batch_size, seed=seed)
