@@ -34,7 +34,10 @@ setup(
     ],
     extras_require={
         "dev": ["pytest>=8,<10", "pytest-timeout>=2.2,<3"],
-        "eval": ["pesq>=0.0.4,<0.1"],
+        # PESQ-WB, ViSQOL (visqol-python: pure Python, bundled models) and DNSMOS P.808 (speechmos's ONNX model;
+        # it imports librosa and requests without declaring them). Nothing downloads at run time.
+        "eval": ["pesq>=0.0.4,<0.1", "visqol-python>=3.8,<4", "speechmos>=0.0.1,<0.1", "onnxruntime>=1.17,<2",
+                 "librosa>=0.10,<1", "requests>=2,<3"],
         "edge": ["ai-edge-litert>=2.0,<3"],
     },
     entry_points={"console_scripts": ["keras-audiosr=keras_audiosr.cli:main"]},

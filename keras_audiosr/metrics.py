@@ -1,8 +1,9 @@
 """Evaluation metrics: SNR, low-band SNR, log-spectral distance (full band and high band), wide-band PESQ.
 
 NumPy functions (:func:`snr`, :func:`snr_lowband`, :func:`lsd`, :func:`lsd_hf`, :func:`pesq_wb`, :func:`evaluate_pair`)
-score whole signals in float64; :class:`SNRMetric` and :class:`LSDMetric` compute the same
-definitions per example with ``keras.ops`` for training logs.
+score whole signals in float64; :class:`~keras_audiosr.training.metrics.SNRMetric` and
+:class:`~keras_audiosr.training.metrics.LSDMetric` compute the same definitions per example with
+``keras.ops`` for training logs. This module imports no Keras.
 
 Spectrogram used by every LSD here (:func:`power_spectrogram`), for a 1-D signal ``x`` of ``N``
 samples, an even ``n_fft`` and a ``hop``:
@@ -20,9 +21,7 @@ from __future__ import annotations
 import math
 import warnings
 
-import keras
 import numpy as np
-from keras import ops
 
 __all__ = [
     "LOWBAND_EDGE",
@@ -35,7 +34,11 @@ __all__ = [
     "lsd_hf",
     "lowband_mask",
     "pesq_available",
+    "dnsmos_available",
+    "dnsmos_p808",
     "pesq_wb",
+    "visqol",
+    "visqol_available",
     "power_spectrogram",
     "snr",
     "snr_lowband",
@@ -235,6 +238,118 @@ def pesq_wb(estimate, reference, rate) -> float:
     return float(_pesq(PESQ_RATE, ref.astype(np.float32), est.astype(np.float32), "wb"))
 
 
+VISQOL_RATES = {"audio": 48000, "speech": 16000}
+DNSMOS_RATE = 16000
+_VISQOL_APIS: dict = {}
+_DNSMOS_SESSION = None
+
+
+def visqol_available() -> bool:
+    """True when the optional ``visqol-python`` package (bundled models, no downloads) imports."""
+    try:
+        import visqol  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def dnsmos_available() -> bool:
+    """True when the optional DNSMOS P.808 stack (``speechmos``'s ONNX model, onnxruntime, librosa) imports."""
+    try:
+        import librosa  # noqa: F401
+        import onnxruntime  # noqa: F401
+        import speechmos  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _mono(x, what: str) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 2:
+        x = x.mean(axis=1)
+    if x.ndim != 1 or x.size == 0:
+        raise ValueError(f"{what}: signals must be non-empty [time] or [time, channels], got shape {x.shape}")
+    return x
+
+
+def visqol(estimate, reference, rate, mode: str = "audio") -> float:
+    """ViSQOL v3 MOS-LQO (about 1 to 5, higher is better) via ``visqol-python`` (bundled models).
+
+    ``mode="audio"``: both signals are resampled to 48 kHz first (:func:`keras_audiosr.audio.resample`,
+    ``quality="high"``: no imaging above the input's Nyquist frequency) and scored with the audio-mode SVR
+    model, as AP-BWE's ``cal_visqol_48k.py`` reports 8 -> 16 kHz and 16 -> 48 kHz results. ``mode="speech"``:
+    both at 16 kHz, the speech-mode mapping. ``[time, channels]`` input is averaged to mono. Unlike PESQ-WB,
+    ViSQOL's audio mode hears the band above 8 kHz, and an invented band that matches the reference raises it.
+    """
+    if mode not in VISQOL_RATES:
+        raise ValueError(f"visqol: unknown mode {mode!r}; valid: {', '.join(VISQOL_RATES)}")
+    try:
+        from visqol import VisqolApi
+    except ImportError as e:
+        raise ImportError("ViSQOL needs the optional 'visqol-python' package: pip install 'keras-audiosr[eval]'") from e
+    from keras_audiosr.audio import resample
+
+    est, ref = _mono(estimate, "visqol"), _mono(reference, "visqol")
+    if est.shape != ref.shape:
+        raise ValueError(f"visqol: estimate {est.shape} and reference {ref.shape} differ in length")
+    target = VISQOL_RATES[mode]
+    if int(rate) != target:
+        est = resample(est, int(rate), target, quality="high")
+        ref = resample(ref, int(rate), target, quality="high")
+    api = _VISQOL_APIS.get(mode)
+    if api is None:
+        api = VisqolApi()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            api.create(mode=mode)  # speech mode: the deep-lattice mapper (ViSQOL's C++ default) via LiteRT
+        _VISQOL_APIS[mode] = api
+    return float(api.measure_from_arrays(ref.astype(np.float64), est.astype(np.float64), target).moslqo)
+
+
+def dnsmos_p808(x, rate) -> float:
+    """DNSMOS P.808 (no reference; about 1 to 5) from ``speechmos``'s bundled ONNX model, at 16 kHz.
+
+    The signal (resampled to 16 kHz, mono, clipped to [-1, 1]) is scored in 9.01 s windows hopped by
+    1 s, shorter signals repeated to one window, as DNSMOS does; the mean over windows. It only looks at
+    0-8 kHz and rewards any energy there (a spline's imaging scores above sinc): report it, never choose a
+    model or an operating point on it.
+    """
+    global _DNSMOS_SESSION
+    try:
+        import librosa
+        import onnxruntime as ort
+        import speechmos
+    except ImportError as e:
+        raise ImportError("DNSMOS needs the optional 'speechmos', 'onnxruntime' and 'librosa' packages: "
+                          "pip install 'keras-audiosr[eval]'") from e
+    from pathlib import Path
+
+    from keras_audiosr.audio import resample
+
+    audio = _mono(x, "dnsmos_p808")
+    if int(rate) != DNSMOS_RATE:
+        audio = resample(audio, int(rate), DNSMOS_RATE, quality="high")
+    audio = np.clip(audio, -1.0, 1.0).astype(np.float32)
+    if _DNSMOS_SESSION is None:
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = options.inter_op_num_threads = 1
+        model = Path(speechmos.__file__).parent / "dnsmos_models" / "model_v8.onnx"
+        _DNSMOS_SESSION = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+    window = int(9.01 * DNSMOS_RATE)
+    while audio.size < window:
+        audio = np.concatenate([audio, audio])
+    scores = []
+    for hop in range(int(np.floor(audio.size / DNSMOS_RATE) - 9.01) + 1):
+        seg = audio[hop * DNSMOS_RATE:hop * DNSMOS_RATE + window]
+        if seg.size < window:
+            continue
+        mel = librosa.feature.melspectrogram(y=seg[:-160], sr=DNSMOS_RATE, n_fft=321, hop_length=160, n_mels=120)
+        mel = (librosa.power_to_db(mel, ref=np.max) + 40) / 40
+        scores.append(float(_DNSMOS_SESSION.run(None, {"input_1": mel.T[None].astype(np.float32)})[0][0][0]))
+    return float(np.mean(scores))
+
+
 def evaluate_pair(estimate, reference, ratio, rate, with_pesq: bool | None = None) -> dict:
     """``{"snr", "snr_lb", "lsd", "lsd_hf"[, "pesq"]}`` for one estimate/reference pair at ``rate`` Hz
     (``snr_lb``: :func:`snr_lowband` at the default edge).
@@ -259,7 +374,7 @@ def evaluate_pair(estimate, reference, ratio, rate, with_pesq: bool | None = Non
 
 
 def effective_stft_params(time: int | None, n_fft: int, hop: int) -> tuple[int, int]:
-    """``(n_fft, hop)`` that :class:`LSDMetric` uses on patches of ``time`` samples.
+    """``(n_fft, hop)`` that :class:`~keras_audiosr.training.metrics.LSDMetric` uses on patches of ``time`` samples.
 
     When the (static) patch length is shorter than ``n_fft``, the frame shrinks to the patch:
     ``n_fft' = max(2, time - time % 2)`` (the largest even number <= time) and the hop shrinks by
@@ -271,102 +386,3 @@ def effective_stft_params(time: int | None, n_fft: int, hop: int) -> tuple[int, 
         return n_fft, hop
     n_eff = max(2, int(time) - int(time) % 2)
     return n_eff, max(1, hop * n_eff // n_fft)
-
-
-def _per_example_weights(sample_weight, batch_values):
-    if sample_weight is None:
-        return ops.ones_like(batch_values)
-    w = ops.cast(sample_weight, batch_values.dtype)
-    w = ops.reshape(w, (ops.shape(batch_values)[0], -1))
-    return ops.mean(w, axis=1)
-
-
-class _MeanOverExamples(keras.metrics.Metric):
-    """Weighted mean over examples of a per-example value (subclasses implement ``_per_example``)."""
-
-    def __init__(self, name=None, dtype=None, **kwargs):
-        super().__init__(name=name, dtype=dtype or "float32", **kwargs)
-        self.total = self.add_variable(shape=(), initializer="zeros", dtype=self.dtype, name="total")
-        self.count = self.add_variable(shape=(), initializer="zeros", dtype=self.dtype, name="count")
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        y_true = ops.cast(y_true, self.dtype)
-        y_pred = ops.cast(y_pred, self.dtype)
-        values = self._per_example(y_true, y_pred)
-        w = _per_example_weights(sample_weight, values)
-        self.total.assign_add(ops.sum(values * w))
-        self.count.assign_add(ops.sum(w))
-
-    def result(self):
-        return ops.divide_no_nan(self.total, self.count)
-
-    def reset_state(self):
-        self.total.assign(0.0)
-        self.count.assign(0.0)
-
-
-@keras.saving.register_keras_serializable(package="keras_audiosr")
-class SNRMetric(_MeanOverExamples):
-    """Mean over examples of per-example SNR in dB, for ``y_true, y_pred`` of shape ``[batch, time, channels]``.
-
-    Per example: ``10 * log10((sum(y_true**2) + epsilon) / (sum((y_true - y_pred)**2) + epsilon))``
-    summed over time and channels -- :func:`snr` of the flattened example, with ``epsilon`` keeping
-    identical or silent examples finite. ``sample_weight`` (``[batch]`` or ``[batch, ...]``,
-    averaged per example) weights the mean.
-    """
-
-    def __init__(self, name="snr", dtype=None, epsilon: float = 1e-12, **kwargs):
-        super().__init__(name=name, dtype=dtype, **kwargs)
-        self.epsilon = epsilon
-
-    def _per_example(self, y_true, y_pred):
-        b = ops.shape(y_true)[0]
-        ref = ops.reshape(y_true, (b, -1))
-        err = ops.reshape(y_true - y_pred, (b, -1))
-        ratio = (ops.sum(ref * ref, axis=1) + self.epsilon) / (ops.sum(err * err, axis=1) + self.epsilon)
-        return 10.0 * ops.log(ratio) / math.log(10.0)
-
-    def get_config(self):
-        return {**super().get_config(), "epsilon": self.epsilon}
-
-
-@keras.saving.register_keras_serializable(package="keras_audiosr")
-class LSDMetric(_MeanOverExamples):
-    """Mean over examples of per-example :func:`lsd` (log10 power), computed with ``keras.ops.stft``.
-
-    ``y_true, y_pred``: ``[batch, time, channels]``. Each example and channel is framed exactly as
-    :func:`power_spectrogram` (``n_fft // 2`` zeros each side, periodic Hann, ``1 + time // hop``
-    frames), the LSD is taken per channel and averaged over channels, then over examples. Patches
-    shorter than ``n_fft`` use :func:`effective_stft_params` (frame and hop shrunk to the patch), so
-    the value equals ``lsd(pred, true, *effective_stft_params(time, n_fft, hop), eps)``. Computed in
-    float32, so it agrees with the float64 :func:`lsd` to about 1e-3 where spectra are well above eps.
-    """
-
-    def __init__(self, name="lsd", dtype=None, n_fft: int = 2048, hop: int = 512, eps: float = 1e-10, **kwargs):
-        super().__init__(name=name, dtype=dtype, **kwargs)
-        _check_stft(n_fft, hop)
-        self.n_fft = int(n_fft)
-        self.hop = int(hop)
-        self.eps = eps
-
-    def _log_power(self, x, n_fft, hop):
-        pad = n_fft // 2
-        x = ops.pad(x, [[0, 0], [pad, pad]])
-        re, im = ops.stft(x, sequence_length=n_fft, sequence_stride=hop, fft_length=n_fft, window="hann", center=False)
-        return ops.log(re * re + im * im + self.eps) / math.log(10.0)
-
-    def _per_example(self, y_true, y_pred):
-        if len(y_true.shape) == 2:
-            y_true, y_pred = y_true[..., None], y_pred[..., None]
-        n_fft, hop = effective_stft_params(y_true.shape[1], self.n_fft, self.hop)
-        shape = ops.shape(y_true)
-        b, t, c = shape[0], shape[1], shape[2]
-        ref = ops.reshape(ops.transpose(y_true, (0, 2, 1)), (-1, t))
-        est = ops.reshape(ops.transpose(y_pred, (0, 2, 1)), (-1, t))
-        d = self._log_power(ref, n_fft, hop) - self._log_power(est, n_fft, hop)  # [b*c, frames, bins]
-        per_frame = ops.sqrt(ops.mean(d * d, axis=-1))
-        per_channel = ops.mean(per_frame, axis=-1)
-        return ops.mean(ops.reshape(per_channel, (b, c)), axis=1)
-
-    def get_config(self):
-        return {**super().get_config(), "n_fft": self.n_fft, "hop": self.hop, "eps": self.eps}
