@@ -22,7 +22,7 @@ __version__ = "0.1.0"
 _SUBMODULES = ("audio", "baselines", "cli", "data", "degrade", "evaluation", "inference", "layers", "metrics",
                "models", "plots", "training", "utils")
 # The modules that register Keras serializables, in an order that imports cleanly.
-_SERIALIZABLE = ("layers", "metrics", "models", "training")
+_SERIALIZABLE = ("layers", "models", "training", "training.metrics")
 _registered = False
 
 

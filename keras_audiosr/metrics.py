@@ -26,8 +26,6 @@ import numpy as np
 __all__ = [
     "LOWBAND_EDGE",
     "METRIC_NAMES",
-    "LSDMetric",
-    "SNRMetric",
     "effective_stft_params",
     "evaluate_pair",
     "lsd",

@@ -272,7 +272,7 @@ def test_import_is_light_and_registration_still_precedes_loading(model_path):
         "print('HEAVY', heavy)\n"
         "import keras\n"  # imported after keras_audiosr: the package's classes must still be known
         f"model = keras.models.load_model({str(model_path)!r}, compile=False)\n"
-        "print('LOADED', type(model).__name__, keras_audiosr.metrics.SNRMetric.__name__)\n")
+        "print('LOADED', type(model).__name__, keras_audiosr.training.metrics.SNRMetric.__name__)\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
                           env=_subprocess_env(TF_CPP_MIN_LOG_LEVEL="3"), timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -10,8 +10,6 @@ from scipy import signal
 from keras_audiosr import metrics
 from keras_audiosr.metrics import (
     METRIC_NAMES,
-    LSDMetric,
-    SNRMetric,
     effective_stft_params,
     evaluate_pair,
     lsd,
@@ -22,6 +20,7 @@ from keras_audiosr.metrics import (
     snr,
     snr_lowband,
 )
+from keras_audiosr.training.metrics import LSDMetric, SNRMetric
 
 needs_pesq = pytest.mark.skipif(not pesq_available(), reason="pesq not installed (pip install keras_audiosr[eval])")
 

@@ -7,7 +7,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from keras_audiosr.metrics import SNRMetric
+from keras_audiosr.training.metrics import SNRMetric
 from keras_audiosr.models.critic import split_critic_outputs
 from keras_audiosr.models.critic_ensemble import CriticEnsemble
 from keras_audiosr.training.losses import (

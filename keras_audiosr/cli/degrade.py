@@ -1,0 +1,89 @@
+"""``keras-audiosr degrade``: make a low-rate file from a high-rate one, as training does."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import soundfile as sf
+
+from keras_audiosr.audio import (
+    AUDIO_EXTENSIONS,
+    AudioError,
+    check_output_format,
+    output_subtype,
+    read_audio,
+    write_audio,
+)
+from keras_audiosr.cli.common import (
+    PROG,
+    SUBTYPE_HELP,
+    Formatter,
+    add_common,
+    check_audio_output,
+    check_not_input,
+    check_output_extension,
+    positive_int,
+    require_file,
+)
+from keras_audiosr.degrade import FILTER_FAMILIES, Degradation, LowpassFilter, trim_to_multiple
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """The ``degrade`` subcommand's parser, added to ``subparsers``."""
+    exts = ", ".join(AUDIO_EXTENSIONS)
+    p = subparsers.add_parser(
+        "degrade", formatter_class=Formatter, help="make a low-rate file from a high-rate one, as training does",
+        description="Low-pass IN with the anti-alias filter and keep every R-th sample, exactly as the\n"
+                    "training inputs are made, and write OUT at rate/R. The input is trimmed to a multiple of R\n"
+                    "samples first (as in training), so upsampling OUT by R gives back the trimmed length.\n"
+                    "Each channel is degraded separately. The whole file is read into memory. To change a rate\n"
+                    f"cleanly instead, use '{PROG} resample'.",
+        epilog=f"filters: FAMILY[:ORDER[:CUTOFF]] with FAMILY one of {', '.join(FILTER_FAMILIES)}; CUTOFF is a\n"
+               f"fraction of the low-rate Nyquist frequency (defaults: cheby1 0.8, others 1.0); or 'aliased'\n"
+               f"for no filter at all (needs --aliased-ok).\n"
+               f"example: {PROG} degrade speech_16k.wav speech_8k.wav --ratio 2 --filter cheby1:8")
+    p.add_argument("input", metavar="IN", help="high-rate sound file")
+    p.add_argument("output", metavar="OUT", help=f"output file ({exts})")
+    p.add_argument("--ratio", "-r", type=positive_int, required=True, metavar="R",
+                   help="decimation ratio (integer >= 2 that divides IN's sample rate)")
+    p.add_argument("--filter", "-f", default="cheby1:8", metavar="FAMILY:ORDER",
+                   help="anti-alias low-pass filter (cheby1:8 is scipy.signal.decimate's, used by Kuleshov et al.)")
+    p.add_argument("--causal", action="store_true",
+                   help="filter causally (delayed, as a real-time system) instead of zero-phase forward-backward")
+    p.add_argument("--aliased-ok", action="store_true",
+                   help="allow --filter aliased: decimate with no anti-alias filter, folding the band above the new "
+                        "Nyquist frequency back into the signal")
+    p.add_argument("--subtype", default=None, help=SUBTYPE_HELP)
+    p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists (default: refuse)")
+    add_common(p)
+    p.set_defaults(func=run, needs_tensorflow=False)
+    return p
+
+
+def run(args) -> int:
+    src, dst = Path(args.input), Path(args.output)
+    check_output_extension(dst)
+    if args.ratio < 2:
+        raise ValueError(f"--ratio must be an integer >= 2, got {args.ratio}")
+    flt = LowpassFilter.parse(args.filter)
+    if flt.family == "aliased" and not args.aliased_ok:
+        raise ValueError("--filter aliased decimates with no anti-alias filter, so the band above the new Nyquist "
+                         "frequency folds into the output; pass --aliased-ok if that is what you want")
+    deg = Degradation(args.ratio, str(flt), zero_phase=not args.causal)
+    require_file(src)
+    check_not_input(src, dst)
+    check_audio_output(dst, args.overwrite)
+    data, rate = read_audio(src)
+    if rate % args.ratio:
+        raise AudioError(f"{src}: sample rate {rate} Hz is not divisible by ratio {args.ratio}")
+    subtype = output_subtype(dst, sf.info(str(src)).subtype, args.subtype)
+    check_output_format(dst, subtype)
+    x = trim_to_multiple(data, args.ratio)
+    try:
+        low = deg(x, axis=0)
+    except ValueError as e:
+        raise AudioError(f"{src}: {e}") from e
+    write_audio(dst, low, rate // args.ratio, subtype=subtype)
+    print(f"wrote {dst}: {len(low) / (rate // args.ratio):.2f} s at {rate // args.ratio} Hz, {low.shape[1]} "
+          f"channel(s); {deg.describe(rate)}")
+    return 0
