@@ -365,12 +365,52 @@ def upsample_file(model, in_path, out_path, *, chunk: int = 16384, overlap: int 
             "subtype": subtype or "PCM_16", "clipped": clipped, "peak": peak, "elapsed": time.monotonic() - t0}
 
 
-def check_pairs(pairs, *, overwrite: bool = False) -> list:
+def _incomplete_reason(info, dst: Path, src: Path, hr_rate: int | None = None, lr_rate: int | None = None) -> str:
+    """Why the existing ``dst`` is not a complete upsampling of ``src`` (described by ``info``), or ``""``.
+
+    Complete: a readable sound file, not older than its input, with the input's channels and its
+    duration (within a millisecond); given the model's rates, exactly ``hr_rate`` and the length the
+    model writes. The atomic writer never leaves a partial output at ``dst``, so this tells a finished
+    output from a file of something else.
+    """
+    try:
+        out = sf.info(str(dst))
+    except (sf.SoundFileError, RuntimeError, OSError):
+        return "not a readable audio file"
+    if dst.stat().st_mtime < src.stat().st_mtime:
+        return "older than its input"
+    if out.channels != info.channels:
+        return f"{out.channels} channel(s), the input has {info.channels}"
+    if hr_rate is not None and out.samplerate != hr_rate:
+        return f"{out.samplerate} Hz, the model writes {hr_rate} Hz"
+    if hr_rate is not None and lr_rate is not None:
+        expected = hr_rate // lr_rate * _lr_frames(info, lr_rate)
+        if out.frames != expected:
+            return f"{out.frames} frames, the model writes {expected}"
+    elif abs(out.frames / out.samplerate - info.frames / info.samplerate) > 1e-3 + 1.0 / info.samplerate:
+        return f"{out.frames / out.samplerate:.3f} s long, the input {info.frames / info.samplerate:.3f} s"
+    return ""
+
+
+def _exists_error(items) -> FileExistsError:
+    """One error for existing outputs: ``items`` are ``(out_path, reason)``, reason ``""`` for a plain refusal."""
+    shown = [f"{o}" + (f" ({why})" if why else "") for o, why in items[:3]]
+    more = f" and {len(items) - 3} more" if len(items) > 3 else ""
+    what = "output exists" if not any(why for _, why in items) else "output exists and is not a complete upsampling"
+    return FileExistsError(f"{', '.join(shown)}{more}: {what}; pass --overwrite to replace it (overwrite=True in Python)")
+
+
+def check_pairs(pairs, *, overwrite: bool = False, keep_going: bool = False, skip_complete: bool = False) -> list:
     """Check ``(in_path, out_path)`` pairs before any work; returns each input's ``soundfile.info``.
 
     Every input must be a readable sound file; no two outputs may coincide, no output may be an
-    input, and no output may exist unless ``overwrite`` (``FileExistsError`` listing them).
+    input, and no output may exist unless ``overwrite`` (``FileExistsError`` listing them), or,
+    with ``skip_complete``, unless it is a complete output of its input (see :func:`upsample_files`).
+    ``keep_going``: an unreadable input is not an error; its entry in the result is the
+    :class:`~keras_audiosr.audio.AudioError` that says why.
     """
+    from keras_audiosr.audio import AudioError
+
     pairs = [(Path(i), Path(o)) for i, o in pairs]
     if not pairs:
         raise ValueError("no input files given")
@@ -383,15 +423,37 @@ def check_pairs(pairs, *, overwrite: bool = False) -> list:
         if key in inputs:
             raise ValueError(f"{dst}: output would replace an input file")
         seen[key] = src
-    existing = [str(o) for _, o in pairs if o.exists()]
-    if existing and not overwrite:
-        more = f" and {len(existing) - 3} more" if len(existing) > 3 else ""
-        raise FileExistsError(f"{', '.join(existing[:3])}{more}: output exists; pass --overwrite to replace it "
-                              f"(overwrite=True in Python)")
-    return [_checked_info(src) for src, _ in pairs]
+    if not overwrite and not skip_complete:
+        existing = [(o, "") for _, o in pairs if o.exists()]
+        if existing:
+            raise _exists_error(existing)
+    infos = []
+    for src, _ in pairs:
+        try:
+            infos.append(_checked_info(src))
+        except AudioError as e:
+            if not keep_going:
+                raise
+            infos.append(e)
+    if not overwrite:
+        existing = [(dst, _incomplete_reason(info, dst, src)) for (src, dst), info in zip(pairs, infos)
+                    if dst.exists() and not isinstance(info, Exception)]
+        incomplete = [(o, why) for o, why in existing if why]
+        if incomplete:
+            raise _exists_error(incomplete)
+    return infos
 
 
-def upsample_files(model, pairs, *, overwrite: bool = False, progress: bool = True, **kwargs) -> list[dict]:
+def _failure(src: Path, dst: Path, e: BaseException) -> dict:
+    from keras_audiosr.audio import AudioError
+
+    text = str(e) if isinstance(e, AudioError) or not (isinstance(e, OSError) and e.strerror) else (
+        f"{e.filename}: {e.strerror}" if e.filename else e.strerror)
+    return {"in": str(src), "out": str(dst), "status": "failed", "error": text}
+
+
+def upsample_files(model, pairs, *, overwrite: bool = False, progress: bool = True, keep_going: bool = False,
+                   skip_complete: bool = False, **kwargs) -> list[dict]:
     """Upsample each ``(in_path, out_path)`` of ``pairs`` with :func:`upsample_file`, under one progress bar.
 
     ``model``: one model (Keras or a frame streamer, see :func:`upsample_file`) for every pair, or a
@@ -399,34 +461,68 @@ def upsample_files(model, pairs, *, overwrite: bool = False, progress: bool = Tr
     Everything is checked by :func:`check_pairs` before any work, and so is every output's format and
     subtype (:func:`~keras_audiosr.audio.check_output_format`). Clipping is reported once for
     all files, as one :class:`~keras_audiosr.audio.ClippingWarning`. ``kwargs`` go to
-    :func:`upsample_file`. Returns the list of its results.
+    :func:`upsample_file`.
+
+    ``skip_complete`` (for resuming a folder): an existing output that is a complete upsampling of its
+    input by this model (readable, not older than the input, the model's rate, channels and length) is
+    skipped; any other existing output is refused unless ``overwrite``, which redoes everything.
+    ``keep_going``: a bad input (unreadable, or failing midway, e.g. a NaN sample) does not stop the
+    others; a full disk still does. Returns one dict per pair, in order: :func:`upsample_file`'s
+    result with ``"status": "done"``; for a skipped output ``{"in", "out", "status": "skipped",
+    "out_rate", "seconds", "channels"}``; for a failed one ``{"in", "out", "status": "failed", "error"}``.
     """
-    from keras_audiosr.audio import ClippingWarning, clipping_message
+    import errno
+
+    from keras_audiosr.audio import AudioError, ClippingWarning, check_output_format, clipping_message, output_subtype
 
     pairs = [(Path(i), Path(o)) for i, o in pairs]
     models = list(model) if isinstance(model, (list, tuple)) else [model] * len(pairs)
     if len(models) != len(pairs):
         raise ValueError(f"upsample_files: {len(models)} models for {len(pairs)} file pairs; give one model, "
                          f"or one per pair")
-    infos = check_pairs(pairs, overwrite=overwrite)
-    from keras_audiosr.audio import check_output_format, output_subtype
-
-    for (_, dst), info in zip(pairs, infos):  # every output's format and subtype, before any work
-        check_output_format(dst, output_subtype(dst, info.subtype, kwargs.get("subtype")))
+    infos = check_pairs(pairs, overwrite=overwrite, keep_going=keep_going, skip_complete=skip_complete)
+    results: list = [None] * len(pairs)
+    for k, ((src, dst), info) in enumerate(zip(pairs, infos)):
+        if isinstance(info, Exception):
+            results[k] = _failure(src, dst, info)
+        else:  # every output's format and subtype, before any work
+            check_output_format(dst, output_subtype(dst, info.subtype, kwargs.get("subtype")))
     engines = {id(m): _engine(m, kwargs.get("chunk", 16384), kwargs.get("overlap", 1024), kwargs.get("batch_size", 4),
                               kwargs.get("fade", "cosine")) for m in models}
-    total = sum(engines[id(m)].units(_lr_frames(info, engines[id(m)].lr_rate)) for m, info in zip(models, infos))
+    if not overwrite:
+        incomplete = []
+        for k, ((src, dst), info) in enumerate(zip(pairs, infos)):
+            if results[k] is None and dst.exists():
+                e = engines[id(models[k])]
+                why = _incomplete_reason(info, dst, src, e.hr_rate, e.lr_rate)
+                if why:
+                    incomplete.append((dst, why))
+                else:
+                    out = sf.info(str(dst))
+                    results[k] = {"in": str(src), "out": str(dst), "status": "skipped", "out_rate": out.samplerate,
+                                  "seconds": out.frames / out.samplerate, "channels": out.channels}
+        if incomplete:
+            raise _exists_error(incomplete)
+    todo = [k for k in range(len(pairs)) if results[k] is None]
+    total = sum(engines[id(models[k])].units(_lr_frames(infos[k], engines[id(models[k])].lr_rate)) for k in todo)
     units = {e.unit for e in engines.values()}
-    results = []
-    with tqdm(total=total, desc=f"upsample {len(pairs)} file{'s' if len(pairs) != 1 else ''}",
+    with tqdm(total=total, desc=f"upsample {len(todo)} file{'s' if len(todo) != 1 else ''}",
               unit=units.pop() if len(units) == 1 else "step", disable=not progress) as bar:
-        for m, (src, dst) in zip(models, pairs):
+        for k in todo:
+            src, dst = pairs[k]
             bar.set_postfix_str(src.name, refresh=False)
-            results.append(upsample_file(m, src, dst, bar=bar, warn_clipping=False, **kwargs))
-    bad = [r for r in results if r["clipped"]]
+            try:
+                results[k] = {**upsample_file(models[k], src, dst, bar=bar, warn_clipping=False, **kwargs),
+                              "status": "done"}
+            except (AudioError, ValueError, OSError) as e:
+                if not keep_going or (isinstance(e, OSError) and e.errno == errno.ENOSPC):
+                    raise
+                results[k] = _failure(src, dst, e)
+    done = [r for r in results if r["status"] == "done"]
+    bad = [r for r in done if r["clipped"]]
     if bad:
         worst = max(bad, key=lambda r: r["peak"])
         n = sum(r["clipped"] for r in bad)
-        where = worst["out"] if len(bad) == 1 else f"{len(bad)} of {len(results)} files (worst {worst['out']})"
+        where = worst["out"] if len(bad) == 1 else f"{len(bad)} of {len(done)} files (worst {worst['out']})"
         warnings.warn(clipping_message(where, n, worst["peak"], worst["subtype"]), ClippingWarning, stacklevel=2)
     return results
