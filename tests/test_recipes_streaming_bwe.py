@@ -11,8 +11,8 @@ import pytest
 
 from keras_audiosr.degrade import Degradation
 from keras_audiosr.models import StreamingBWE
-from keras_audiosr.training.config import RecipeConfig
-from recipes.streaming_bwe import RECIPE, build
+from keras_audiosr.recipes.config import RecipeConfig
+from keras_audiosr.recipes.streaming_bwe import RECIPE, build
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,7 +44,7 @@ def test_paper_size_is_refused_before_any_work(tmp_path):
 
 
 def test_transition_flag_is_checked_and_reaches_the_model():
-    from recipes.streaming_bwe import FLAGS, _transition
+    from keras_audiosr.recipes.streaming_bwe import FLAGS, _transition
 
     assert _transition("0.85,1") == [0.85, 1.0] and FLAGS["transition"]["default"] == [0.9, 1.0]
     for bad in ("0.9", "1.0,0.9", "0,1", "a,b"):

@@ -5,14 +5,14 @@ import json
 
 import pytest
 
-from keras_audiosr.training.config import RecipeConfig, build_parser, flag_name, parse_config
+from keras_audiosr.recipes.config import RecipeConfig, build_parser, flag_name, parse_config
 from keras_audiosr.training.runner import choose_model_size
 
 RECIPES = ("vctk_unet", "vctk_edsr", "vctk_unet_gan", "vctk_mugan", "piano_mugan", "music_resnet")
 
 
 def _recipe(name):
-    return importlib.import_module(f"recipes.{name}").RECIPE
+    return importlib.import_module(f"keras_audiosr.recipes.{name}").RECIPE
 
 
 def test_every_config_field_is_a_documented_flag():
@@ -245,7 +245,7 @@ def test_help_names_the_flags_and_the_paper_configuration(name, capsys):
 
 def test_init_from_a_shipped_name_or_a_file_with_matching_rates(tmp_path, monkeypatch, capsys):
     from keras_audiosr.models import AudioUNet
-    from keras_audiosr.training.config import resolve_init_from
+    from keras_audiosr.recipes.config import resolve_init_from
 
     folder = tmp_path / "shipped" / "demo-8k-16k"
     folder.mkdir(parents=True)

@@ -4,31 +4,15 @@ Stage 1 trains the autoencoder (the generator's U-Net without skips) into ``out/
 stage 2 trains generator and discriminator with L2 + lambda_f * feature + lambda_adv * adversarial,
 the feature loss measured by the frozen autoencoder's bottleneck. Each stage resumes on its own.
 ``--downsample strided`` builds both networks with stride-2 convolutions in place of SuperPixel1D
-(the paper's Table 5 comparison); ``metrics.json`` records the choice under ``downsample``.
+(the paper's Table 5 comparison); the stages' flags are the recipes' (:mod:`keras_audiosr.recipes.vctk_mugan`).
 """
 from pathlib import Path
 
 import keras
 
 from keras_audiosr.models import MUGANAutoencoder, MUGANDiscriminator, MUGANGenerator
-from keras_audiosr.models.mu_gan import DOWNSAMPLING
-from keras_audiosr.training.config import non_negative_float, positive_int
 from keras_audiosr.training.losses import get_sample_loss
 from keras_audiosr.training.runner import generator_args, sample_loss, train_stage
-
-STAGE_FLAGS = {
-    "ae_epochs": dict(type=positive_int, default=None, help="autoencoder (stage 1) epochs (default: the recipe's epochs)"),
-    "feature_weight": dict(type=non_negative_float, default=1.0, help="lambda_f of the autoencoder feature loss"),
-    "adversarial_weight": dict(type=non_negative_float, default=1e-3, help="lambda_adv of the adversarial loss"),
-    "downsample": dict(choices=DOWNSAMPLING, default="superpixel",
-                       help="down-sampling of the generator and autoencoder blocks: superpixel (the paper's MU-GAN) "
-                            "or strided (stride-2 convolutions, the paper's Table 5 alternative)"),
-}
-
-
-def extra_metrics(cfg):
-    """The stage flags ``metrics.json`` records beside the core ones: ``{"downsample": ...}``."""
-    return {"downsample": cfg.extra["downsample"]}
 
 
 def build_autoencoder(cfg):

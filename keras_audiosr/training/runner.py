@@ -1,7 +1,8 @@
 """One runner for every recipe: parse -> validate -> prepare data -> build in strategy scope -> fit -> evaluate -> write.
 
-A recipe (``recipes/<name>.py``) is a :class:`Recipe`: its defaults, its own flags and its build
-function, plus a hook where it really differs (MU-GAN's autoencoder stage, the music recipe's
+A recipe (``keras_audiosr/recipes/<name>.py``) is a :class:`keras_audiosr.recipes.recipe.Recipe`: its
+defaults, its own flags and its build function, plus a hook where it really differs (MU-GAN's autoencoder
+stage, the music recipe's
 seen/unseen-filter evaluation). :func:`run` does the rest::
 
     cfg = parse_config(...)                 # flags -> RecipeConfig; a bad value exits 2, nothing written
@@ -40,13 +41,13 @@ from typing import Callable
 import keras
 
 from keras_audiosr.degrade import Degradation, DegradationSet
+from keras_audiosr.recipes.config import DataSpec, resolve_init_from
 from keras_audiosr.training.callbacks import (BACKUP_DIR, BackupError, EpochTimer, ResumableBackup, TimeBudget,
                                               TrainState)
-from keras_audiosr.training.config import RecipeConfig, parse_config, resolve_init_from
 from keras_audiosr.training.strategy import accelerators, backend, get_strategy, is_chief
 from keras_audiosr.utils import write_json, write_text_atomic
 
-__all__ = ["DataSpec", "PreparedData", "Recipe", "choose_model_size", "compile_with_sample_loss", "corpus_groups",
+__all__ = ["DataSpec", "PreparedData", "choose_model_size", "compile_with_sample_loss", "corpus_groups",
            "evaluate", "evaluate_test_suite", "finish", "fit", "generator_args", "generator_of", "prepare_data", "run", "train_stage",
            "warm_start"]
 
@@ -59,25 +60,6 @@ def _say(text):
 
 
 # ----------------------------------------------------------------------------------------- data
-@dataclass(frozen=True)
-class DataSpec:
-    """What a recipe trains on.
-
-    Attributes:
-        corpus: ``"speech"`` (VCTK layouts, LibriTTS-style or any folder of speakers, split by
-            speaker) or ``"music"`` (a folder with a split file, or a deterministic hash split;
-            stereo files train channel by channel).
-        same_rate: Inputs low-passed at the high rate (bandwidth extension) instead of decimated.
-    """
-
-    corpus: str = "speech"
-    same_rate: bool = False
-
-    def __post_init__(self):
-        if self.corpus not in ("speech", "music"):
-            raise ValueError(f"unknown corpus kind {self.corpus!r}; choose 'speech' or 'music'")
-
-
 @dataclass
 class PreparedData:
     """What a recipe trains and evaluates on; :func:`prepare_data` makes it.
@@ -483,55 +465,6 @@ def finish(generator, data, cfg, state, recipe=None, extra_metrics=None, filters
 
 
 # ----------------------------------------------------------------------------------------- recipe
-@dataclass
-class Recipe:
-    """A training system: its defaults, its own flags and its build function; :meth:`main` runs it.
-
-    Attributes:
-        name: The module name under ``recipes/`` (``python -m recipes.<name>``).
-        description: ``--help`` text (the module docstring).
-        defaults: The recipe's :class:`RecipeConfig` (core flag defaults).
-        build: ``build(cfg, degradation, **stage_outputs)`` -> the compiled training model; called in the
-            strategy scope. ``cfg.model_size`` is resolved; the recipe's flags are in ``cfg.extra``;
-            :func:`generator_args` gives the generator's run arguments.
-        epochs: Default epochs ``(on the embedded corpus, on a real corpus)`` when ``--epochs`` is unset.
-        embedded: Other defaults on the embedded corpus (no ``--data-dir``), e.g. a shorter epoch
-            ``{"steps_per_epoch": 40}``; flags given on the command line still win.
-        flags: The recipe's own flags, ``{name: argparse keyword arguments}`` (values in ``cfg.extra[name]``).
-        data: A :class:`DataSpec`, or ``data(cfg) -> DataSpec``.
-        check: ``check(cfg) -> message or None``: the recipe's own argument rules (exit 2 before any work).
-        before_build: ``before_build(cfg, data, strategy) -> dict`` of extra ``build`` arguments: a stage
-            that has to train first (MU-GAN's autoencoder). Skipped when the run's training is finished.
-        evaluation_filters: ``evaluation_filters(cfg) -> {label: filter}``: extra evaluations side by side.
-        extra_metrics: ``extra_metrics(cfg) -> dict`` merged into ``metrics.json``.
-        backends: The Keras backends the recipe runs on (None: any; the adversarial recipes: TensorFlow).
-    """
-
-    name: str
-    description: str
-    defaults: RecipeConfig
-    build: Callable
-    epochs: tuple = (6, 50)
-    embedded: dict = field(default_factory=dict)
-    flags: dict = field(default_factory=dict)
-    data: object = DataSpec()
-    check: Callable | None = None
-    before_build: Callable | None = None
-    evaluation_filters: Callable | None = None
-    extra_metrics: Callable | None = None
-    backends: tuple | None = None
-
-    @property
-    def prog(self):
-        return f"python -m recipes.{self.name}"
-
-    def data_spec(self, cfg):
-        return self.data(cfg) if callable(self.data) else self.data
-
-    def main(self, argv=None):
-        return run(self, argv)
-
-
 def _fail(prog, message):
     """Exits with status 2 and one line naming the problem (the recipe's usage errors)."""
     print(f"{prog}: error: {message}", file=sys.stderr, flush=True)
@@ -575,26 +508,6 @@ def _jsonish(value):
     return json.loads(json.dumps(value))
 
 
-def _parse(recipe, argv):
-    import dataclasses
-
-    embedded_epochs, corpus_epochs = recipe.epochs
-    helps = {f.name: f.metadata.get("help", "") for f in dataclasses.fields(RecipeConfig)}
-    overrides = {"epochs": (f"training epochs (default: {embedded_epochs} on the embedded corpus, "
-                            f"{corpus_epochs} with --data-dir)")}
-    for key, value in recipe.embedded.items():
-        default = getattr(recipe.defaults, key)
-        overrides[key] = (f"{helps[key]} (default: {value} on the embedded corpus, "
-                          f"{'unset' if default is None else default} with --data-dir)")
-    kwargs = dict(description=recipe.description, flags=recipe.flags, check=recipe.check, prog=recipe.prog,
-                  help_overrides=overrides)
-    cfg = parse_config(recipe.defaults, argv, **kwargs)
-    if not cfg.data_dir and recipe.embedded:  # the embedded corpus's own defaults; given flags still win
-        cfg = parse_config(dataclasses.replace(recipe.defaults, **recipe.embedded), argv, **kwargs)
-    cfg.epochs = cfg.epochs or recipe.epochs[bool(cfg.data_dir)]
-    return cfg
-
-
 def _strategy(recipe):
     try:
         return get_strategy()
@@ -614,7 +527,7 @@ def _prepare(recipe, cfg):
 def run(recipe, argv=None):
     """Runs ``recipe`` with the command line ``argv`` (default ``sys.argv[1:]``); returns the metrics."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    cfg = _parse(recipe, argv)
+    cfg = recipe.parse(argv)
     if recipe.backends and backend() not in recipe.backends:
         _fail(recipe.prog, f"this recipe needs the {' or '.join(recipe.backends)} backend (its adversarial training "
                            f"step is TensorFlow code); Keras runs on {backend()!r} (KERAS_BACKEND)")

@@ -1,10 +1,11 @@
-"""A recipe's settings (:class:`RecipeConfig`) and the command line built from them, in one place.
+"""A recipe's settings (:class:`RecipeConfig`, :class:`DataSpec`) and the command line built from them, in one place.
 
 Each field of :class:`RecipeConfig` carries its flag's help text and checks in its metadata;
 :func:`build_parser` turns the fields into ``--flags`` (defaults from the recipe's own
 ``RecipeConfig``), a recipe adds its own flags as ``{name: argparse keyword arguments}``, and
 :func:`parse_config` parses and validates. A bad value exits with status 2 and one line naming the
-problem, before anything is written.
+problem, before anything is written. Light: no Keras, no TensorFlow (a recipe's ``--help`` and its
+argument errors come before either is imported).
 """
 from __future__ import annotations
 
@@ -17,11 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from keras_audiosr.degrade import DEGRADATION_SETS, Degradation, canonical_spec, get_degradation_set
-from keras_audiosr.models.audio_unet import MODEL_SIZES
-
-__all__ = ["RecipeConfig", "RecipeArgumentParser", "build_parser", "parse_config", "flag_name", "LOSSES", "MODEL_SIZES",
+__all__ = ["DataSpec", "RecipeConfig", "RecipeArgumentParser", "build_parser", "parse_config", "flag_name", "LOSSES", "MODEL_SIZES",
            "existing_dir", "existing_dirs", "existing_file", "positive_int", "positive_float", "non_negative_float",
            "name_list", "corpus_weights", "degradation_name", "init_source", "resolve_init_from"]
+
+# The sizes --model-size names: the presets of keras_audiosr.models.AudioUNet (the recipes' tests check that
+# they agree); a recipe whose model has fewer sizes says so in its own check.
+MODEL_SIZES = ("tiny", "small", "paper")
 
 # The sample losses a recipe's --loss takes (keras_audiosr.training.losses.get_sample_loss names).
 LOSSES = ("l1", "l2", "mrstft", "l1+mrstft", "l2+mrstft")
@@ -148,6 +151,25 @@ def name_list(text):
 def _flag(help, **argparse_kwargs):
     """Field metadata: the flag's help text and argparse keyword arguments (type, choices, action ...)."""
     return {"help": help, **argparse_kwargs}
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """What a recipe trains on.
+
+    Attributes:
+        corpus: ``"speech"`` (VCTK layouts, LibriTTS-style or any folder of speakers, split by
+            speaker) or ``"music"`` (a folder with a split file, or a deterministic hash split;
+            stereo files train channel by channel).
+        same_rate: Inputs low-passed at the high rate (bandwidth extension) instead of decimated.
+    """
+
+    corpus: str = "speech"
+    same_rate: bool = False
+
+    def __post_init__(self):
+        if self.corpus not in ("speech", "music"):
+            raise ValueError(f"unknown corpus kind {self.corpus!r}; choose 'speech' or 'music'")
 
 
 @dataclass
