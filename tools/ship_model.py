@@ -796,6 +796,9 @@ def ship(args, checked: dict, log=print) -> dict:
             "ship_command": f"{PROG} --run {args.run} --name {args.name}"
                             + (f" --data {' '.join(args.data)}" if args.data else ""),
         }
+        from keras_audiosr.export.metadata import stamp_model_folder
+
+        stamp_model_folder(tmp, card, log=log)  # name, version, licence, level contract into each .tflite
         sizes = {p.name: p.stat().st_size for p in tmp.iterdir() if p.is_file()}
         train_hours = sum(float(c.get("train_hours") or 0) for c in (metrics.get("data") or {}).get("corpora", []))
         facts = {

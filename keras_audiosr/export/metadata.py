@@ -23,10 +23,15 @@ from __future__ import annotations
 import copy
 import json
 
-from keras_audiosr.streaming.metadata import (METADATA_FORMAT, METADATA_NAME, STANDARD_METADATA_NAME, STEP_SIGNATURE,
-                                              TFLITE_IDENTIFIER, litert_schema, parse_model)
+from keras_audiosr.streaming import metadata as _reader
+from keras_audiosr.streaming.metadata import litert_schema, parse_model
 
-__all__ = ["add_metadata", "describe", "level_normalization", "model_metadata_flatbuffer", "AUTHOR", "LICENCE"]
+METADATA_FORMAT, METADATA_NAME = _reader.METADATA_FORMAT, _reader.METADATA_NAME
+STANDARD_METADATA_NAME, STEP_SIGNATURE = _reader.STANDARD_METADATA_NAME, _reader.STEP_SIGNATURE
+TFLITE_IDENTIFIER = _reader.TFLITE_IDENTIFIER
+
+__all__ = ["AUTHOR", "LICENCE", "add_metadata", "describe", "level_normalization", "model_metadata_flatbuffer",
+           "stamp_model_folder", "stamp_tflite"]
 
 AUTHOR = "keras_audiosr contributors"
 LICENCE = ("Apache-2.0 (code and weights); the shipped models were trained on CC BY 4.0, ODC-By 1.0 and public-domain "
@@ -260,3 +265,69 @@ def add_metadata(tflite: bytes, document: dict, name: str = METADATA_NAME) -> by
     builder = flatbuffers.Builder(len(tflite) + 1024)
     builder.Finish(model.Pack(builder), file_identifier=TFLITE_IDENTIFIER)
     return bytes(builder.Output())
+
+
+# ---- stamping files already written --------------------------------------------------------------------
+def _keras_config(path) -> dict | None:
+    """The model's config from a ``.keras`` archive (its ``config.json``), read without Keras."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            return json.loads(z.read("config.json")).get("config")
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return None
+
+
+def stamp_tflite(path, *, name: str | None = None, description: str | None = None, version: str | None = None,
+                 level=None, sidecar: bool = True) -> dict:
+    """Re-writes the ``.tflite`` at ``path`` with its description completed and stored in both entries.
+
+    The document already inside (its ``keras_audiosr`` entry) is kept and completed by :func:`describe`
+    (``name``/``description``/``version`` given here replace the ones there; ``level``: the model or
+    its config for the level contract). Only metadata buffers, metadata entries and the signature list
+    change: every tensor, operator and weight buffer is repacked unchanged, so the numerics are the
+    same. With ``sidecar``, the keys of the document in ``<stem>.json`` beside it are set to the same
+    values. Returns the document.
+    """
+    from pathlib import Path
+
+    from keras_audiosr.export.files import write_bytes, write_json
+    from keras_audiosr.streaming.metadata import load_flatbuffer, read_metadata
+
+    path = Path(path)
+    data, _ = load_flatbuffer(path)
+    doc = read_metadata(data)
+    for key, value in (("name", name), ("description", description), ("version", version)):
+        if value is not None:
+            doc[key] = value
+    if level is not None:
+        doc["level_normalization"] = level_normalization(level)
+    doc = describe(doc)
+    stamped = add_metadata(data, doc)
+    write_bytes(path, stamped)
+    side = path.with_suffix(".json")
+    if sidecar and side.is_file():
+        old = json.loads(side.read_text())
+        write_json(side, {**old, **doc, **({"size_bytes": len(stamped)} if "size_bytes" in old else {})})
+    return doc
+
+
+def stamp_model_folder(folder, card: dict | None = None, log=print) -> list:
+    """Stamps every ``.tflite`` a shipped model folder lists (its ``card.json``) with the card's name,
+    description and version and the level contract of its ``model.keras``; returns the paths."""
+    from pathlib import Path
+
+    folder = Path(folder)
+    if card is None:
+        card = json.loads((folder / "card.json").read_text())
+    config = _keras_config(folder / card.get("keras", "model.keras"))
+    paths = []
+    for mode, file in sorted((card.get("tflite") or {}).items()):
+        path = folder / file
+        doc = stamp_tflite(path, name=card.get("name"), description=card.get("description"),
+                           version=card.get("version") or card.get("keras_audiosr_version"), level=config)
+        log(f"[stamp] {path}: {STANDARD_METADATA_NAME} ({doc['name']} {doc['version']}, {mode}, "
+            f"{len(doc.get('states', []))} states)")
+        paths.append(path)
+    return paths

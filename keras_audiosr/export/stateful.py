@@ -42,7 +42,7 @@ import numpy as np
 import keras_audiosr
 from keras_audiosr.export.calibration import training_utterances, training_windows
 from keras_audiosr.export.conversion import MAX_FLOAT_ABS_ERROR, GatedExporter
-from keras_audiosr.export.metadata import add_metadata
+from keras_audiosr.export.metadata import add_metadata, level_normalization
 from keras_audiosr.export.modes import STREAMING_MODES, check_streaming_mode
 from keras_audiosr.export.opcheck import check_builtin_ops
 from keras_audiosr.streaming.metadata import METADATA_FORMAT, TFLiteError, parse_model
@@ -485,6 +485,7 @@ class StreamingExporter(GatedExporter):
             "tflite_macs_per_frame": int(tflite_macs(data)),
             "quantization": None if mode == "float" else dict(self.quantization or {}),
             "degradation": dict(m.degradation),
+            "level_normalization": level_normalization(m),
             "keras_audiosr_version": keras_audiosr.__version__,
             "usage": ("per call: set the input named input.name (frame_length low-rate samples; float32, or int16 PCM "
                       "when io is pcm16) and every state input, invoke, read the output named output.name "
