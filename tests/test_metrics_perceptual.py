@@ -15,7 +15,7 @@ needs_dnsmos = pytest.mark.skipif(not metrics.dnsmos_available(), reason="speech
 @pytest.fixture(scope="module")
 def speech16k():
     """3 s of a real 16 kHz recording (the embedded corpus), the reference of every check here."""
-    path = sorted((embedded_corpus_dir() / "p273").glob("*.flac"))[0]
+    path = min((embedded_corpus_dir() / "p273").glob("*.flac"))
     x, rate = sf.read(path, dtype="float32")
     assert rate == 16000
     return x[: 3 * rate]

@@ -6,7 +6,9 @@ parsed once into objects (:mod:`.spec`, a registry of kinds). The kinds live one
 * :mod:`.filters`: anti-alias low-pass ``family:order[:cutoff]`` then decimation, or ``aliased``
   (the papers' way; ``cheby1:8`` is ``scipy.signal.decimate``'s filter);
 * :mod:`.resample`: ``resample``, the polyphase sinc resampler real low-rate files are made with;
-* :mod:`.telephone`: ``telephone[:mulaw|:alaw]``, the telephone band-pass and G.711 companding.
+* :mod:`.telephone`: ``telephone[:mulaw|:alaw]``, the telephone band-pass and G.711 companding;
+* :mod:`.codecs`: ``codec:gsm|g726|opus|speex``, real narrow-band codecs through ffmpeg, and
+  ``noise:SNR_DB``, background noise at a set SNR.
 
 Named *sets* of degradations that training draws from per example (``speech-robust``,
 ``multi-filter``, ``telephone-any``, or any single spec as a set of one) are in :mod:`.sets`.
@@ -21,14 +23,15 @@ from keras_audiosr.degrade.filters import (ALIASED, FILTER_FAMILIES, MULTI_FILTE
                                            UNSEEN_FILTER_DEFAULT, LowpassFilter)
 from keras_audiosr.degrade.resample import Resample
 from keras_audiosr.degrade.telephone import COMPANDING, TELEPHONE_BAND, Telephone, g711
+from keras_audiosr.degrade.codecs import CODECS, Codec, CodecUnavailable, Noise, check_low_rate, codec_available
 from keras_audiosr.degrade.sets import (DEGRADATION_SETS, DegradationDraw, DegradationSet, SetMember,
                                         evaluation_filters, get_degradation_set, register_set)
 
 # The kinds that are not low-pass filters (the filter families are FILTER_FAMILIES + ("aliased",)).
-NAMED_KINDS = ("resample", "telephone")
+NAMED_KINDS = ("resample", "telephone", "codec", "noise")
 
 __all__ = [
-    "ALIASED", "COMPANDING", "DEGRADATION_SETS", "Degradation", "DegradationDraw", "DegradationSet",
+    "ALIASED", "CODECS", "COMPANDING", "Codec", "CodecUnavailable", "Noise", "check_low_rate", "codec_available", "DEGRADATION_SETS", "Degradation", "DegradationDraw", "DegradationSet",
     "DegradationSpec", "FILTER_FAMILIES", "LowpassFilter", "MULTI_FILTER_DEFAULTS", "NAMED_KINDS", "Resample",
     "SEEN_FILTER_DEFAULT", "SetMember", "TELEPHONE_BAND", "Telephone", "UNSEEN_FILTER_DEFAULT", "canonical_spec",
     "check_ratio", "degrade", "evaluation_filters", "g711", "get_degradation_set", "lowpass", "parse_spec",

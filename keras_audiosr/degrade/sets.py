@@ -191,7 +191,21 @@ _TELEPHONE_ANY = DegradationSet(
     description="the telephone channel plain, with G.711 mu-law and with A-law, equally likely, random gain -18..0 dB",
     representative="telephone")
 
-DEGRADATION_SETS: dict[str, DegradationSet] = {s.name: s for s in (_SPEECH_ROBUST, _MULTI_FILTER, _TELEPHONE_ANY)}
+_TELEPHONY = DegradationSet(
+    "telephony",
+    (SetMember("telephone", 0.10), SetMember("telephone:mulaw", 0.10), SetMember("telephone:alaw", 0.10),
+     SetMember("codec:gsm", 0.075), SetMember("codec:g726", 0.075), SetMember("codec:opus", 0.075),
+     SetMember("codec:speex", 0.075), SetMember("resample", 0.15), SetMember("noise:20", 0.05))
+    + tuple(SetMember(s, 0.05, _SPEECH_CUTOFF) for s in ("cheby1:8", "ellip:12", "bessel:6", "butter:2")),
+    gain_db=(-18.0, 0.0),
+    description="8 kHz telephone speech as it arrives: the telephone channel with and without G.711 (30 %), the "
+                "GSM, G.726, Opus and Speex narrow-band codecs (30 %), the sinc resampler (15 %), pink noise at "
+                "20 dB SNR (5 %) and anti-alias filters with random cutoffs (20 %), random gain -18..0 dB; needs "
+                "ffmpeg with those encoders and an 8 kHz low rate",
+    representative="telephone")
+
+DEGRADATION_SETS: dict[str, DegradationSet] = {
+    s.name: s for s in (_SPEECH_ROBUST, _MULTI_FILTER, _TELEPHONE_ANY, _TELEPHONY)}
 """Named degradation sets. Members and probabilities (``--degradations NAME``):
 
 ``speech-robust`` (gain uniform -18..0 dB; cutoffs drawn uniformly from 0.80, 0.81, .. 1.00 of the
@@ -215,6 +229,11 @@ cutoffs, no gain.
 
 ``telephone-any``: ``telephone``, ``telephone:mulaw``, ``telephone:alaw``, 1/3 each, gain -18..0 dB.
 (Not named ``telephone``, which is the single plain channel.)
+
+``telephony`` (8 -> 16 and 8 -> 48 kHz models; gain -18..0 dB): ``telephone``, ``telephone:mulaw``,
+``telephone:alaw`` 10 % each; ``codec:gsm``, ``codec:g726``, ``codec:opus``, ``codec:speex`` 7.5 % each;
+``resample`` 15 %; ``noise:20`` 5 %; ``cheby1:8``, ``ellip:12``, ``bessel:6``, ``butter:2`` with random
+cutoffs 0.8-1.0, 5 % each. Butterworth 4 stays unseen.
 
 Representatives (:attr:`DegradationSet.representative_spec`, the single degradation a model trained
 on the set records as its ``degradation``): ``cheby1:8`` (:data:`SEEN_FILTER_DEFAULT`, the papers'
