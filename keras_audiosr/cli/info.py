@@ -21,7 +21,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                        description="Print what a saved or shipped model takes and returns: its ratio, low and high\n"
                                    "sample rates, the degradation its training inputs were made with, and its size\n"
                                    "(for a shipped model also its description, files and model card).")
-    p.add_argument("--model", "-m", required=True, metavar="M",
+    p.add_argument("tflite", nargs="?", metavar="MODEL.tflite",
+                   help="a .tflite: print the description embedded in it (TFLITE_METADATA: rates, frame, latency, "
+                        "audio format, state tensors and their wiring, level contract, licence), without TensorFlow")
+    p.add_argument("--model", "-m", default=None, metavar="M",
                    help=f"a shipped model's name ('{PROG} models') or a .keras model saved by keras_audiosr")
     p.add_argument("--json", action="store_true", help="print the facts as JSON")
     add_common(p)
@@ -30,6 +33,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
+    if args.tflite is not None or str(args.model or "").lower().endswith(".tflite"):
+        return _tflite_info(args.tflite or args.model, args.json)
+    if args.model is None:
+        raise ValueError("give a model: --model NAME|MODEL.keras, or a MODEL.tflite")
     path, card = resolve_model(args.model)
     start_tensorflow(args)
     from keras_audiosr.models.saving import load_model
@@ -59,4 +66,20 @@ def run(args) -> int:
     width = max(len(k) for k, _ in lines)
     for k, v in lines:
         print(f"{k + ':':<{width + 1}}  {v}")
+    return 0
+
+
+def _tflite_info(path, as_json: bool) -> int:
+    """The description a .tflite carries (:mod:`keras_audiosr.streaming.metadata`); no TensorFlow is started."""
+    from keras_audiosr.streaming import metadata as md
+
+    data, label = md.load_flatbuffer(path)
+    if as_json:
+        standard = md.read_model_metadata(data, label)
+        if standard is not None:
+            standard["subgraphs"] = [{**sg, "custom": sorted(sg["custom"])} for sg in standard["subgraphs"]]
+        print(json.dumps({"model": label, "description": md.read_metadata(data), "tflite_metadata": standard},
+                         indent=2))
+        return 0
+    print(md.describe_text(path))
     return 0
