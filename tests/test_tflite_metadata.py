@@ -170,3 +170,20 @@ def test_stamp_tool_keeps_numerics(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.count("weights byte-identical, fixture outputs identical") == 3
     assert {p.name: p.read_bytes() for p in folder.glob("*.tflite")} == before   # already stamped: same bytes
+
+
+def test_cli_info_prints_the_embedded_description(capsys):
+    from keras_audiosr.cli import main
+
+    path = next(p for p in SHIPPED if p.name.endswith("_int8-pcm16.tflite"))
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    doc = read_metadata(path)
+    for text in (STANDARD_METADATA_NAME, doc["name"], "int16 PCM", f"{doc['lr_rate']} Hz", "reset", "level:",
+                 doc["states"][0]["output"]):
+        assert text in out, text
+    assert main(["info", "--json", str(path)]) == 0
+    facts = json.loads(capsys.readouterr().out)
+    assert facts["description"] == doc and facts["tflite_metadata"]["document"] == doc
+    assert main(["info", str(path.with_name("absent.tflite"))]) == 2
+    assert "absent.tflite: file not found" in capsys.readouterr().err
