@@ -119,7 +119,7 @@ def test_upsample_without_model_picks_by_rate_and_to(shipped, tmp_path, capsys):
     src = _write(tmp_path / "in8k.wav", _tone(0.4, 8000), 8000)
     rc, out, err = _run(capsys, "upsample", src, tmp_path / "out.wav", "-q")
     assert rc == 0, err
-    assert f"model: demo-8k-16k (8000 -> 16000 Hz, Keras) for {src}" in err
+    assert f"model: demo-8k-16k (8000 -> 16000 Hz, int8 streaming .tflite, LiteRT) for {src}" in err
     assert sf.info(str(tmp_path / "out.wav")).samplerate == 16000 and sf.info(str(tmp_path / "out.wav")).frames == 6400
 
     rc, out, err = _run(capsys, "upsample", src, tmp_path / "out24.wav", "--to", 24000, "-q")
@@ -133,8 +133,8 @@ def test_inputs_at_different_rates_each_get_their_model(shipped, tmp_path, capsy
     b = _write(tmp_path / "in" / "b16.wav", _tone(0.2, 16000), 16000)
     rc, out, err = _run(capsys, "upsample", a, b, tmp_path / "out/", "-q")
     assert rc == 0, err
-    assert "model: demo-8k-16k (8000 -> 16000 Hz, Keras) for 1 file(s) at 8000 Hz" in err
-    assert "model: demo-16k-48k (16000 -> 48000 Hz, Keras) for 1 file(s) at 16000 Hz" in err
+    assert "model: demo-8k-16k (8000 -> 16000 Hz, int8 streaming .tflite, LiteRT) for 1 file(s) at 8000 Hz" in err
+    assert "model: demo-16k-48k (16000 -> 48000 Hz, Keras) for 1 file(s) at 16000 Hz" in err  # it has no stream
     assert sf.info(str(tmp_path / "out" / "a8.wav")).samplerate == 16000
     assert sf.info(str(tmp_path / "out" / "b16.wav")).samplerate == 48000
     assert "at 16000/48000 Hz" in out
@@ -192,11 +192,15 @@ def test_tflite_runs_the_int8_stream_close_to_keras(shipped, tmp_path, capsys):
 
     x = _tone(0.6, 8000, channels=2)
     src = _write(tmp_path / "stereo.wav", x, 8000)
-    rc, _, err = _run(capsys, "upsample", src, tmp_path / "keras.wav", "-q")
+    rc, _, err = _run(capsys, "upsample", src, tmp_path / "keras.wav", "--keras", "-q")
     assert rc == 0, err
+    assert f"model: demo-8k-16k (8000 -> 16000 Hz, Keras) for {src}" in err
     rc, out, err = _run(capsys, "upsample", src, tmp_path / "int8.wav", "--tflite", "-q")
     assert rc == 0, err
     assert f"model: demo-8k-16k (8000 -> 16000 Hz, int8 streaming .tflite, LiteRT) for {src}" in err
+    rc, _, err = _run(capsys, "upsample", src, tmp_path / "default.wav", "-q")  # the stream is the default
+    assert rc == 0 and "int8 streaming .tflite, LiteRT" in err, err
+    assert np.array_equal(sf.read(str(tmp_path / "default.wav"))[0], sf.read(str(tmp_path / "int8.wav"))[0])
     y, rate = sf.read(str(tmp_path / "int8.wav"), dtype="float32")
     ref, _ = sf.read(str(tmp_path / "keras.wav"), dtype="float32")
     assert rate == 16000 and y.shape == ref.shape == (2 * len(x), 2)
@@ -217,6 +221,20 @@ def test_tflite_runs_the_int8_stream_close_to_keras(shipped, tmp_path, capsys):
     rc, _, err = _run(capsys, "upsample", _write(tmp_path / "in16.wav", _tone(0.2, 16000), 16000),
                       tmp_path / "x.wav", "--tflite", "-q")
     assert rc == 2 and "shipped model 'demo-16k-48k' has no 'int8' .tflite" in err
+
+
+def test_keras_form_without_tensorflow_is_one_line(shipped, tmp_path, capsys, monkeypatch):
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "tensorflow" else find_spec(name, *a))
+    src = _write(tmp_path / "in.wav", _tone(0.2, 8000), 8000)
+    rc, _, err = _run(capsys, "upsample", src, tmp_path / "k.wav", "--keras", "-q")
+    assert rc == 2 and err.count("\n") == 2 and "Traceback" not in err, err  # the model line, then the error
+    assert "the Keras model needs tensorflow: pip install 'keras-audiosr[train]'" in err
+    assert not (tmp_path / "k.wav").exists()
+    rc, _, err = _run(capsys, "upsample", src, tmp_path / "k.wav", "--keras", "--tflite", "-q")
+    assert rc == 2 and "not allowed with argument" in err
 
 
 def test_tflite_needs_no_tensorflow_and_prints_one_clean_line(shipped, tmp_path):

@@ -46,12 +46,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     "is skipped, so rerunning a stopped run resumes it. Inputs and outputs are all checked before\n"
                     "any work; --keep-going sets bad inputs aside instead, lists them at the end and exits 1.\n"
                     "One progress bar covers all files.\n\n"
+                    "A shipped model runs as its int8 streaming .tflite through LiteRT by default (no TensorFlow\n"
+                    "needed); --keras runs its Keras form instead (needs TensorFlow: pip install\n"
+                    "'keras-audiosr[train]'). A .keras model of your own always runs through Keras.\n\n"
                     "With --model, inputs should be at the model's low rate; a file at any other rate is first\n"
                     "resampled to it (high quality, with a notice). Any length is processed in overlapping,\n"
                     "cross-faded chunks (a .tflite: streamed frame by frame with its states), so memory stays\n"
                     "bounded; channels are upsampled one by one. Every output is written atomically.",
         epilog=f"examples:\n  {PROG} upsample speech_8k.wav speech_16k.wav\n"
-               f"  {PROG} upsample speech_16k.wav speech_48k.wav --to 48000 --tflite\n"
+               f"  {PROG} upsample speech_16k.wav speech_48k.wav --to 48000 --keras\n"
                f"  {PROG} upsample recordings_8k/ extra.wav out_16k/ --model runs/unet/model.keras")
     p.add_argument("inputs", nargs="+", metavar="IN", help=f"sound file or folder to upsample ({exts})")
     p.add_argument("output", metavar="OUT",
@@ -63,9 +66,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--to", type=positive_int, default=None, metavar="HZ",
                    help="output rate, e.g. 16000 or 48000: picks among the shipped models for the input's rate "
                         "(default: the lowest they offer); with --model, checked against the model's")
-    p.add_argument("--tflite", action="store_true",
-                   help="run the shipped model's int8 streaming .tflite through LiteRT (needs ai-edge-litert) "
-                        "instead of its Keras form")
+    form = p.add_mutually_exclusive_group()
+    form.add_argument("--keras", action="store_true",
+                      help="run the shipped model's Keras form (needs TensorFlow: pip install 'keras-audiosr[train]') "
+                           "instead of its int8 streaming .tflite (default: the .tflite, through LiteRT)")
+    form.add_argument("--tflite", action="store_true",
+                      help="run the shipped model's int8 streaming .tflite through LiteRT: the default, kept for "
+                           "older commands")
     add_chunking(p)
     p.add_argument("--subtype", default=None, help=SUBTYPE_HELP)
     p.add_argument("--fade", choices=("cosine", "linear"), default="cosine", help="cross-fade shape between chunks")
@@ -77,7 +84,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "(default: stop at the first)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     add_common(p)
-    p.set_defaults(func=run, needs_tensorflow=True)
+    p.set_defaults(func=run, needs_tensorflow=False)  # only --keras and .keras models load TensorFlow
     return p
 
 
@@ -113,16 +120,16 @@ def _upsample_sources(args, pairs, infos) -> list[tuple[str, Path, object]]:
         path, card = resolve_model(args.model)
         if path.suffix.lower() == ".tflite":
             return [("tflite", path, None)] * len(pairs)
-        if args.tflite:
-            if card is None:
-                raise ValueError(f"{path}: --tflite runs a shipped model's int8 streaming .tflite; for a model of "
-                                 f"your own, export it ('python -m edge.convert --model {path} --mode int8 "
-                                 f"--streaming --out DIR') and pass that .tflite as --model")
-            path = pretrained.tflite_path(card.name, "int8")
+        if card is None and args.tflite:
+            raise ValueError(f"{path}: --tflite runs a shipped model's int8 streaming .tflite; for a model of "
+                             f"your own, export it ('python -m edge.convert --model {path} --mode int8 "
+                             f"--streaming --out DIR') and pass that .tflite as --model")
         if card is not None and args.to is not None and card.hr_rate != args.to:
             raise ValueError(f"--to {args.to}: shipped model {card.name!r} upsamples {card.lr_rate} -> "
                              f"{card.hr_rate} Hz")
-        return [("tflite" if args.tflite else "keras", path, card)] * len(pairs)
+        if card is not None and _streams(card, args):
+            return [("tflite", pretrained.tflite_path(card.name, "int8"), card)] * len(pairs)
+        return [("keras", path, card)] * len(pairs)
     chosen = {}
     for (src, _), info in zip(pairs, infos):
         rate = int(info.samplerate)
@@ -134,9 +141,27 @@ def _upsample_sources(args, pairs, infos) -> list[tuple[str, Path, object]]:
     out = []
     for info in infos:
         card = chosen[int(info.samplerate)]
-        path = pretrained.tflite_path(card.name, "int8") if args.tflite else card.folder / card.keras_file
-        out.append(("tflite" if args.tflite else "keras", path, card))
+        if _streams(card, args):
+            out.append(("tflite", pretrained.tflite_path(card.name, "int8"), card))
+        else:
+            out.append(("keras", card.folder / card.keras_file, card))
     return out
+
+
+def _streams(card, args) -> bool:
+    """Whether the shipped model ``card`` runs as its int8 stream: the default, unless ``--keras`` or it has none
+    (an explicit ``--tflite`` then fails, naming what it has)."""
+    return args.tflite or (not args.keras and "int8" in card.tflite)
+
+
+def _require_keras(path: Path) -> None:
+    """ImportError in one line when the Keras form cannot run here (a light install: no TensorFlow or Keras)."""
+    import importlib.util
+
+    missing = [name for name in ("tensorflow", "keras") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ImportError(f"{path}: the Keras model needs {' and '.join(missing)}: pip install 'keras-audiosr[train]' "
+                          f"(a shipped model also runs without it, as its int8 stream: drop --keras)")
 
 
 def _load_streamer(path: Path, verbose: bool = False):
@@ -180,6 +205,7 @@ def run(args) -> int:
     loaded = {path: _load_streamer(path, bool(getattr(args, "verbose", False)))
               for kind, path in distinct if kind == "tflite"}
     if any(kind == "keras" for kind, _ in distinct):
+        _require_keras(next(path for kind, path in distinct if kind == "keras"))
         start_tensorflow(args)
         from keras_audiosr.models.saving import load_model
 
