@@ -18,6 +18,7 @@
 #include <armnnTfLiteParser/ITfLiteParser.hpp>
 
 #include <sys/resource.h>
+#include <time.h>
 
 #include <algorithm>
 #include <chrono>
@@ -267,8 +268,9 @@ public:
         }
     }
 
-    // One call: frame_length PCM samples in, output_length PCM samples out; returns the seconds it took.
-    double step(const int16_t* pcm, int16_t* result) {
+    // One call: frame_length PCM samples in, output_length PCM samples out; returns the wall-clock seconds it
+    // took and adds the CPU seconds of every thread of the process to `cpu_seconds`.
+    double step(const int16_t* pcm, int16_t* result, double& cpu_seconds) {
         int n = d_.frame_length;
         if (in_pcm16_) std::memcpy(in_buf_.data(), pcm, 2 * static_cast<size_t>(n));
         else for (int i = 0; i < n; ++i) { float v = pcm[i] / 32768.0f; std::memcpy(in_buf_.data() + 4 * i, &v, 4); }
@@ -280,10 +282,14 @@ public:
             inputs.emplace_back(st.in.first, armnn::ConstTensor(st.in.second, cur.data()));
             outputs.emplace_back(st.out.first, armnn::Tensor(st.out.second, nxt.data()));
         }
+        timespec c0{}, c1{};
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
         auto t0 = std::chrono::steady_clock::now();
         if (runtime_->EnqueueWorkload(id_, inputs, outputs) != armnn::Status::Success)
             throw Error("Arm NN failed to run a frame");
         double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+        cpu_seconds += static_cast<double>(c1.tv_sec - c0.tv_sec) + 1e-9 * static_cast<double>(c1.tv_nsec - c0.tv_nsec);
         for (auto& st : states_) st.flip = !st.flip;
         int m = d_.output_length;
         if (out_pcm16_) {
@@ -361,6 +367,7 @@ public:
 
 struct Stats {
     std::vector<double> frame_seconds;
+    double cpu_seconds = 0.0;
 };
 
 std::string json_escape(const std::string& s) {
@@ -465,7 +472,7 @@ int main(int argc, char** argv) {
                 flush_left = pad >= flush_left ? 0 : flush_left - pad;
                 std::fill(frame.begin() + static_cast<long>(got), frame.end(), 0);
             }
-            stats.frame_seconds.push_back(stream.step(frame.data(), out.data()));
+            stats.frame_seconds.push_back(stream.step(frame.data(), out.data(), stats.cpu_seconds));
             size_t drop = std::min(out.size(), skip_total - skipped);
             skipped += drop;
             size_t keep = out.size() - drop;
@@ -482,16 +489,17 @@ int main(int argc, char** argv) {
         double mean = t.empty() ? 0 : std::accumulate(t.begin(), t.end(), 0.0) / static_cast<double>(t.size());
         auto pct = [&](double p) { return t.empty() ? 0.0 : t[std::min(t.size() - 1, static_cast<size_t>(p * t.size()))]; };
         double frame_s = static_cast<double>(d.frame_length) / d.lr_rate;
+        double cpu_mean = t.empty() ? 0 : stats.cpu_seconds / static_cast<double>(t.size());
         struct rusage ru{};
         getrusage(RUSAGE_SELF, &ru);
         if (!quiet) {
             std::fprintf(stderr,
                          "bwe_stream: %s (%s) on %s: %zu frames of %d samples (%.1f ms) at %d -> %d Hz, %zu states; "
-                         "per frame mean %.3f ms, median %.3f, p99 %.3f, max %.3f; real-time factor %.4f; "
+                         "per frame mean %.3f ms, median %.3f, p99 %.3f, max %.3f (CPU %.3f ms); real-time factor %.4f; "
                          "algorithmic latency %.2f ms; peak RSS %.1f MiB; load %.2f s\n",
                          d.model_name.c_str(), d.io.c_str(), stream.backends().c_str(), t.size(), d.frame_length,
                          1000.0 * frame_s, d.lr_rate, d.hr_rate, d.states.size(), 1e3 * mean, 1e3 * pct(0.5),
-                         1e3 * pct(0.99), 1e3 * (t.empty() ? 0 : t.back()), mean / frame_s, d.latency_ms,
+                         1e3 * pct(0.99), 1e3 * (t.empty() ? 0 : t.back()), 1e3 * cpu_mean, mean / frame_s, d.latency_ms,
                          ru.ru_maxrss / 1024.0, load_s);
         }
         if (!stats_path.empty()) {
@@ -505,7 +513,8 @@ int main(int argc, char** argv) {
               << ", \"model_bytes\": " << model.size() << ", \"samples_in\": " << consumed
               << ", \"samples_out\": " << emitted << ", \"frame_ms_mean\": " << 1e3 * mean
               << ", \"frame_ms_median\": " << 1e3 * pct(0.5) << ", \"frame_ms_p99\": " << 1e3 * pct(0.99)
-              << ", \"frame_ms_max\": " << 1e3 * (t.empty() ? 0 : t.back()) << ", \"real_time_factor\": "
+              << ", \"frame_ms_max\": " << 1e3 * (t.empty() ? 0 : t.back()) << ", \"frame_cpu_ms_mean\": "
+              << 1e3 * cpu_mean << ", \"real_time_factor\": "
               << mean / frame_s << ", \"peak_rss_kib\": " << ru.ru_maxrss << ", \"load_seconds\": " << load_s
               << "}\n";
             std::ofstream(stats_path) << j.str();
