@@ -23,13 +23,13 @@ import warnings
 
 from keras_audiosr import __version__
 from keras_audiosr.audio import AudioError
-from keras_audiosr.cli import degrade, evaluate, info, models, resample, upsample
+from keras_audiosr.cli import degrade, evaluate, export, info, models, resample, train, upsample
 from keras_audiosr.cli.common import PROG, Formatter, expand_audio_paths
 
 __all__ = ["COMMANDS", "build_parser", "expand_audio_paths", "main"]
 
 #: The subcommands, in the order ``--help`` lists them.
-COMMANDS = (upsample, models, resample, degrade, evaluate, info)
+COMMANDS = (upsample, models, resample, degrade, evaluate, info, train, export)
 
 
 def build_parser() -> argparse.ArgumentParser:

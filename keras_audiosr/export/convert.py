@@ -35,13 +35,23 @@ from keras_audiosr.export.gates import GateFailed, describe_gates
 from keras_audiosr.export.logs import import_tensorflow
 from keras_audiosr.export.modes import MODES, check_mode, check_streaming_mode
 
-__all__ = ["build_parser", "main"]
+__all__ = ["add_arguments", "build_parser", "description", "main", "run"]
+
+
+def description() -> str:
+    """The command's ``--help`` text: what it does and its gates, in order."""
+    return __doc__.split("\n\n")[0] + "\n\nGates, in order:\n" + describe_gates(CONVERSION_GATES)
 
 
 def build_parser(prog: str = "python -m edge.convert"):
     """The command's parser (``prog``: how the user called it)."""
-    p = Parser(prog=prog, description=__doc__.split("\n\n")[0] + "\n\nGates, in order:\n"
-               + describe_gates(CONVERSION_GATES))
+    p = Parser(prog=prog, description=description())
+    add_arguments(p)
+    return p
+
+
+def add_arguments(p) -> None:
+    """The command's arguments, added to ``p`` (its own parser, or the ``keras-audiosr export`` subcommand's)."""
     p.add_argument("--model", required=True, help="trained .keras model (an AudioSRModel); required")
     p.add_argument("--mode", required=True, help=f"precision mode, one of: {', '.join(MODES)}; with --streaming one "
                                                  f"of: float, int8, int8-pcm16; required")
@@ -73,7 +83,6 @@ def build_parser(prog: str = "python -m edge.convert"):
                    help="stateful streaming export (frame + state tensors in and out) for models "
                         "that have one; modes float, int8 (float I/O), int8-pcm16 (int16 PCM I/O); --frame-ms "
                         "defaults to 10 (default: off)")
-    return p
 
 
 def _validate(args) -> None:
@@ -88,12 +97,22 @@ def _validate(args) -> None:
 
 
 def main(argv=None) -> int:
+    """``python -m edge.convert ARGS``; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    return run(parser.parse_args(argv), parser.prog)
+
+
+def run(args, prog: str) -> int:
+    """The export the parsed ``args`` ask for; errors are one line ``prog: error: ...`` (status 2; a failed
+    gate: status 1, naming the report with every gate's result)."""
+    def fail(message) -> int:
+        print(f"{prog}: error: {message}", file=sys.stderr)
+        return 2
+
     try:
         _validate(args)
     except (UsageError, ValueError) as e:
-        return parser.fail(str(e))
+        return fail(str(e))
     import_tensorflow()  # the work starts here: everything below needs TensorFlow
     from keras_audiosr.export.calibration import training_utterances
     from keras_audiosr.export.stateful import StreamingExporter
@@ -117,14 +136,14 @@ def main(argv=None) -> int:
                                 qat_learning_rate=args.qat_learning_rate, min_snr=min_snr, strict=args.strict,
                                 progress=not args.no_progress)
     except (OSError, ValueError) as e:  # corrupt model, no stateful form, a frame the model cannot take
-        return parser.fail(str(e))
+        return fail(str(e))
     try:
         res = exporter.export(args.mode, args.out, name=args.name)
     except GateFailed as e:
-        print(f"{parser.prog}: error: {e} (every gate result: {getattr(e, 'report_path', '?')})", file=sys.stderr)
+        print(f"{prog}: error: {e} (every gate result: {getattr(e, 'report_path', '?')})", file=sys.stderr)
         return 1
     except (OSError, ValueError) as e:  # corrupt audio, no training audio
-        return parser.fail(str(e))
+        return fail(str(e))
     _print_summary(res)
     return 0
 
