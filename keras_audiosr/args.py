@@ -2,6 +2,9 @@
 
 Each type takes the flag's text and returns the value or raises ``argparse.ArgumentTypeError`` with
 the reason, which argparse reports as ``argument --flag: <reason>`` (exit status 2) before any work.
+The path checks (:func:`require_file`, :func:`require_dir`, :func:`writable_dir`, :func:`writable_file`)
+run after parsing and raise :class:`UsageError` naming the flag; :class:`Parser` prints either as one
+line, ``prog: error: ...``, exit status 2.
 The ``keras-audiosr`` subcommands, the recipes (:mod:`keras_audiosr.recipes.config`) and the export
 tools use these, so one value is spelled, checked and reported the same way everywhere. Light: no
 Keras, no TensorFlow.
@@ -10,13 +13,17 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+import re
+import sys
 from pathlib import Path
 
 from keras_audiosr import pretrained
 from keras_audiosr.degrade import DEGRADATION_SETS, canonical_spec, get_degradation_set
 
-__all__ = ["corpus_weights", "degradation_name", "existing_dir", "existing_dirs", "existing_file", "filter_spec",
-           "init_source", "name_list", "non_negative_float", "non_negative_int", "positive_float", "positive_int"]
+__all__ = ["Parser", "UsageError", "corpus_weights", "degradation_name", "existing_dir", "existing_dirs",
+           "existing_file", "filter_spec", "init_source", "name_list", "non_negative_float", "non_negative_int",
+           "plain", "positive_float", "positive_int", "require_dir", "require_file", "writable_dir", "writable_file"]
 
 
 def _number(text, kind, what: str):
@@ -134,3 +141,88 @@ def init_source(text) -> str:
     except pretrained.PretrainedError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
     return text if shipped else str(path)
+
+
+# ----------------------------------------------------------------------------- parser and path checks
+
+def plain(text: str) -> str:
+    """Docstring text for a terminal: ``code`` and :role:`target` markup become the bare words."""
+    text = re.sub(r":[a-z]+:`~?([^`]+)`", r"\1", text)
+    return text.replace("``", "")
+
+
+class UsageError(ValueError):
+    """A bad argument or path; the command lines print it as one line and exit with status 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are one line on stderr (``prog: error: ...``), exit status 2."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        if kwargs.get("description"):
+            kwargs["description"] = plain(kwargs["description"])
+        super().__init__(*args, **kwargs)
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+    def fail(self, message) -> int:
+        """Print ``message`` as this command's one-line error and return exit status 2."""
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        return 2
+
+
+def require_file(path, what: str, suffixes: tuple[str, ...] = ()) -> Path:
+    """``path`` if it is a readable file (with one of ``suffixes``, when given); else :class:`UsageError`."""
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise UsageError(f"{what} {p}: no such file")
+    if p.is_dir():
+        raise UsageError(f"{what} {p}: is a folder, not a file")
+    if suffixes and p.suffix.lower() not in suffixes:
+        raise UsageError(f"{what} {p}: expected a {' or '.join(suffixes)} file")
+    if not os.access(p, os.R_OK):
+        raise UsageError(f"{what} {p}: not readable (permission denied)")
+    return p
+
+
+def require_dir(path, what: str) -> Path:
+    """``path`` if it is an existing folder; else :class:`UsageError`."""
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise UsageError(f"{what} {p}: no such folder")
+    if not p.is_dir():
+        raise UsageError(f"{what} {p}: not a folder")
+    return p
+
+
+def _nearest_existing(p: Path) -> Path:
+    p = p.absolute()
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    return p
+
+
+def writable_dir(path, what: str) -> Path:
+    """``path`` if it is a folder that exists and is writable, or can be created; else :class:`UsageError`."""
+    p = Path(path).expanduser()
+    if p.exists() and not p.is_dir():
+        raise UsageError(f"{what} {p}: exists and is not a folder")
+    base = _nearest_existing(p)
+    if not base.is_dir():
+        raise UsageError(f"{what} {p}: cannot be created ({base} is not a folder)")
+    if not os.access(base, os.W_OK | os.X_OK):
+        raise UsageError(f"{what} {p}: {base} is not writable (permission denied)")
+    return p
+
+
+def writable_file(path, what: str) -> Path:
+    """``path`` if a file can be written there (its folder exists or can be created); else :class:`UsageError`."""
+    p = Path(path).expanduser()
+    if p.is_dir():
+        raise UsageError(f"{what} {p}: is a folder, not a file")
+    if p.exists() and not os.access(p, os.W_OK):
+        raise UsageError(f"{what} {p}: not writable (permission denied)")
+    writable_dir(p.parent, f"{what} {p}: folder")
+    return p

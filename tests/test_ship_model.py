@@ -1,4 +1,5 @@
-"""tools/ship_model.py: a run folder -> a shipped model folder that keras_audiosr.pretrained lists, loads and runs.
+"""keras_audiosr.pretrained.ship and its command line tools/ship_model.py: a run folder -> a shipped model
+folder that keras_audiosr.pretrained lists, loads and runs.
 
 The run is a tiny StreamingBWE saved by hand beside the config.json / metrics.json a recipe run writes
 (the keys ship_model reads), on the embedded real-speech corpus (held-out speaker p273); the slow test
@@ -19,6 +20,9 @@ from keras_audiosr import pretrained  # noqa: E402
 from keras_audiosr.data import embedded_corpus_dir  # noqa: E402
 from keras_audiosr.models import StreamingBWE  # noqa: E402
 from keras_audiosr.models.saving import save_model  # noqa: E402
+from keras_audiosr.pretrained import ShipError  # noqa: E402
+from keras_audiosr.pretrained.card import stages_markdown, training_stages  # noqa: E402
+from keras_audiosr.pretrained.ship import ship, swap_in  # noqa: E402
 from tests.corpus_helpers import make_vctk  # noqa: E402
 from tests.pretrained_checks import check_card, check_fixtures, check_stream  # noqa: E402
 from tools import ship_model  # noqa: E402
@@ -57,9 +61,7 @@ def shipped(tmp_path_factory):
     make_vctk(extra, speakers=("p903",), per_speaker=1, rate=8000)  # below 16 kHz: the store skips it
     run = make_run(root / "run", extra=extra)
     out = root / "pretrained"
-    readme = root / "README.md"
-    readme.write_text(f"# x\n\n{ship_model.README_START}\nold text\n{ship_model.README_END}\n\n## after\n")
-    assert ship_model.main(["--run", str(run), "--name", NAME, "--out", str(out), "--readme", str(readme),
+    assert ship_model.main(["--run", str(run), "--name", NAME, "--out", str(out),
                             "--data", str(embedded_corpus_dir()), *FAST]) == 0
     return run, out
 
@@ -120,29 +122,13 @@ def test_card_and_model_card(registry):
         assert needle in md, needle
 
 
-def test_readme_block_lists_the_shipped_model(shipped):
-    run, out = shipped
-    text = (out.parent / "README.md").read_text()
-    assert text.startswith("# x\n\n<!-- shipped-models:start -->\n| model | rates |") and text.endswith(
-        "<!-- shipped-models:end -->\n\n## after\n")
-    assert "old text" not in text
-    assert f"| `{NAME}` | 8000 -> 16000 Hz |" in text and "| no |" in text  # the untrained model misses the targets
-    assert f"([model card](pretrained/{NAME}/MODEL_CARD.md))" in text
-    assert "| own | model |" in text and "| telephone:mulaw | model |" in text and "|  | int8 |" in text
-
-
-def test_readme_without_markers_is_refused_before_any_work(shipped, tmp_path, capsys):
+def test_the_library_step_checks_its_arguments_before_any_work(shipped, tmp_path):
     run, _ = shipped
-    (tmp_path / "README.md").write_text("# no markers\n")
-    args = ["--run", str(run), "--name", "x", "--out", str(tmp_path / "out"), "--readme", str(tmp_path / "README.md")]
-    assert ship_model.main(args) == 2
-    assert "needs the lines <!-- shipped-models:start --> and <!-- shipped-models:end --> once each" in \
-        capsys.readouterr().err
+    with pytest.raises(ShipError, match="--name 'Bad Name'"):
+        ship(run, "Bad Name", tmp_path / "out")
+    with pytest.raises(ShipError, match="--high-band-trim 'loud'"):
+        ship(run, "x", tmp_path / "out", high_band_trim="loud")
     assert not (tmp_path / "out").exists()
-
-
-def test_the_repository_readme_has_the_block():
-    assert ship_model.readme_text(Path(ship_model.__file__).resolve().parents[1] / "README.md")
 
 
 def test_pretrained_functions_on_the_shipped_folder(registry):
@@ -182,7 +168,7 @@ def test_rerun_replaces_the_folder_and_a_failure_keeps_it(shipped, monkeypatch, 
     new = out / ".new"
     new.mkdir()
     (new / "card.json").write_text("{}")
-    ship_model._swap_in(new, out / NAME, out / ".aside")
+    swap_in(new, out / NAME, out / ".aside")
     assert (out / NAME / "card.json").read_text() == "{}" and (out / ".aside" / "model.keras").is_file()
     import shutil
 
@@ -238,17 +224,17 @@ def test_a_warm_started_run_inherits_the_stages_of_the_shipped_model_it_started_
         "epochs_run": 9, "high_band_trim": {"trim_db": -20.0}}))
     config = {"recipe": "streaming_bwe", "init_from": "base",
               "argv": ["--init-from", "base", "--out", "/machine/runs/x", "--cache-dir=/machine/cache", "--epochs", "3"]}
-    stages = ship_model.training_stages(config, {"train_seconds": 60.0, "epochs_run": 3}, out, "base")
+    stages = training_stages(config, {"train_seconds": 60.0, "epochs_run": 3}, out, "base")
     assert [st["command"] for st in stages] == [
         "python -m recipes.streaming_bwe --epochs 9 --out runs/base-stage1",
         "python -m recipes.streaming_bwe --init-from runs/base-stage1/model.keras --out runs/base --epochs 3"]
     assert "-20 dB high-band trim" in stages[0]["note"] and "note" not in stages[1]
     assert [st["train_seconds"] for st in stages] == [600.0, 60.0]
-    text = "\n".join(ship_model._stages_md({"training_stages": stages}))
+    text = "\n".join(stages_markdown({"training_stages": stages}))
     assert "2 stages, 11 minutes of training in all" in text and "/machine" not in text
     # A path (not a shipped name) or a name with no card: one stage.
-    assert len(ship_model.training_stages(dict(config, init_from="x/model.keras"), {}, out, "base")) == 1
-    assert len(ship_model.training_stages(dict(config, init_from="other"), {}, out, "base")) == 1
+    assert len(training_stages(dict(config, init_from="x/model.keras"), {}, out, "base")) == 1
+    assert len(training_stages(dict(config, init_from="other"), {}, out, "base")) == 1
 
 
 def test_an_older_cards_verbatim_command_is_made_portable(tmp_path):
@@ -257,5 +243,5 @@ def test_an_older_cards_verbatim_command_is_made_portable(tmp_path):
     (out / "base" / "card.json").write_text(json.dumps({
         "training_command": "python -m recipes.streaming_bwe --epochs 9 --out /machine/runs/a --cache-dir /m/c",
         "train_seconds": 60.0, "epochs_run": 9}))
-    stages = ship_model.training_stages({"recipe": "streaming_bwe", "init_from": "base", "argv": []}, {}, out, "base")
+    stages = training_stages({"recipe": "streaming_bwe", "init_from": "base", "argv": []}, {}, out, "base")
     assert stages[0]["command"] == "python -m recipes.streaming_bwe --epochs 9 --out runs/base-stage1"

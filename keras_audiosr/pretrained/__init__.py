@@ -19,13 +19,18 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["ModelInfo", "PretrainedError", "card_path", "for_rate", "info", "list", "load", "models_dir", "resolve", "tflite_path"]
+__all__ = ["ModelInfo", "PretrainedError", "ShipError", "card_path", "for_rate", "info", "list", "load", "models_dir",
+           "resolve", "tflite_path"]
 
 CARD = "card.json"
 
 
 class PretrainedError(ValueError):
     """An unknown shipped-model name, an unsupported rate or mode, or a damaged model folder."""
+
+
+class ShipError(PretrainedError):
+    """A run folder, corpus or argument that cannot make a shipped model (:mod:`keras_audiosr.pretrained.ship`)."""
 
 
 def models_dir() -> Path:
@@ -117,7 +122,8 @@ def tflite_path(name: str, mode: str = "int8") -> Path:
     """Path of the shipped model's streaming ``.tflite`` in quantization ``mode`` (e.g. ``float``, ``int8``)."""
     m = info(name)
     if mode not in m.tflite:
-        raise PretrainedError(f"shipped model {name!r} has no {mode!r} .tflite; it has: {', '.join(m.tflite) or 'none'}")
+        raise PretrainedError(f"shipped model {name!r} has no {mode!r} .tflite; it has: "
+                              f"{', '.join(m.tflite) or 'none'}")
     path = m.folder / m.tflite[mode]
     if not path.is_file():
         raise PretrainedError(f"{path}: listed in {m.folder / CARD} but missing")

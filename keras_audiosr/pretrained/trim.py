@@ -12,7 +12,7 @@ from keras_audiosr.evaluation.suite import evaluate_suite
 from keras_audiosr.inference import upsample_array
 from keras_audiosr.metrics import pesq_available
 
-__all__ = ["choose_high_band_trim", "high_band_trim_rule"]
+__all__ = ["apply_high_band_trim", "choose_high_band_trim", "high_band_trim_rule"]
 
 
 def high_band_trim_rule(model) -> tuple[tuple[str, ...], str]:
@@ -83,3 +83,33 @@ def choose_high_band_trim(model, paths, *, degradations=("resample",),
                 else max(rows, key=lambda r: r["snr_margin_worst"]))["trim_db"]
     model.trim_high_band(start + best - model.high_band_trim_db)
     return best, rows
+
+
+def apply_high_band_trim(model, train_utts, how: str, with_pesq: bool, log=print) -> dict:
+    """Applies a high-band trim ``how`` (``"auto"``, ``"none"`` or a number of dB) to ``model``; returns
+    ``{"trim_db", "how", ["objective", "degradations", "files", "calibration": rows]}``.
+
+    ``auto`` scores trims on up to 8 training files (spread over the training speakers, 8 s each)
+    under :func:`high_band_trim_rule`'s degradations, never on held-out audio."""
+    how = str(how).strip().lower()
+    if how == "none" or not callable(getattr(model, "trim_high_band", None)):
+        return {"trim_db": 0.0, "how": "none"}
+    if how != "auto":
+        model.trim_high_band(float(how))
+        return {"trim_db": float(how), "how": "given"}
+    if not with_pesq:
+        log("[ship] high-band level kept as trained: choosing it needs PESQ-WB (--no-pesq, or pesq not installed)")
+        return {"trim_db": 0.0, "how": "none (no PESQ-WB)"}
+    by_speaker = {}
+    for u in train_utts:
+        by_speaker.setdefault(getattr(u, "speaker", ""), []).append(u.path)
+    files = [paths[len(paths) // 2] for _, paths in sorted(by_speaker.items())]
+    files = files[:: max(1, len(files) // 8)][:8]
+    degradations, objective = high_band_trim_rule(model)
+    log(f"[ship] choosing the high-band level on {len(files)} training files under {', '.join(degradations)} "
+        f"(objective: {objective})")
+    best, rows = choose_high_band_trim(model, files, degradations=degradations, objective=objective,
+                                       log=lambda t: log(f"[ship] {t}"))
+    log(f"[ship] high-band trim {best:+.0f} dB")
+    return {"trim_db": best, "how": "auto", "objective": objective, "degradations": list(degradations),
+            "files": [str(f) for f in files], "calibration": rows}

@@ -1,0 +1,274 @@
+"""A shipped model's cards: ``card.json`` facts judged against the targets, and ``MODEL_CARD.md`` from a template.
+
+The markdown card is :data:`TEMPLATE` (``card_template.md`` beside this file, ``string.Template``
+placeholders) filled by :func:`model_card` from the ``card.json`` content, the held-out evaluation
+report and a few facts; edit the template to change the card's prose. :func:`check_targets` judges
+a system against the never-worse :data:`TARGETS` (against sinc on the same inputs);
+:func:`training_stages` records how the weights were trained, as commands a reader can type.
+"""
+from __future__ import annotations
+
+import re
+import shlex
+import string
+from pathlib import Path
+
+from keras_audiosr.degrade import parse_spec
+from keras_audiosr.evaluation import format_suite_markdown
+from keras_audiosr.pretrained.provenance import read_json
+
+__all__ = ["METRICS", "SYSTEMS", "TARGETS", "TEMPLATE", "check_targets", "model_card", "portable_command",
+           "stages_markdown", "training_stages"]
+
+#: The markdown card's template (``string.Template``: ``${name}`` placeholders, ``$$`` for a dollar sign).
+TEMPLATE = Path(__file__).resolve().parent / "card_template.md"
+SYSTEMS = ("model", "int8", "sinc", "spline")
+METRICS = ("snr", "snr_lb", "lsd", "lsd_hf", "pesq")
+
+#: The never-worse targets (against sinc on the same inputs), checked under every input degradation.
+TARGETS = {"pesq": "PESQ-WB >= sinc + 0.1", "snr": "SNR >= sinc - 1 dB", "lsd": "LSD <= 0.6 x sinc"}
+
+def check_targets(report: dict, system: str) -> dict:
+    """``{label: {"pesq"|"snr"|"lsd": {"value", "sinc", "bound", "met"}, "met"}}`` for ``system`` under each input
+    degradation of an :func:`~keras_audiosr.evaluation.evaluate_suite` report, and ``"met"`` overall.
+
+    A metric that was not measured (PESQ without the pesq package) has ``met`` None; a degradation
+    (and the whole) is met only when every measured metric is and none is missing.
+    """
+    out = {}
+    for label in report["order"]:
+        mean = report["degradations"][label]["mean"]
+        got, sinc = mean.get(system, {}), mean.get("sinc", {})
+        row = {}
+        for key, bound in (("pesq", lambda s: s + 0.1), ("snr", lambda s: s - 1.0), ("lsd", lambda s: 0.6 * s)):
+            v, s = got.get(key), sinc.get(key)
+            if v is None or s is None:
+                row[key] = {"value": v, "sinc": s, "bound": None, "met": None}
+                continue
+            b = bound(s)
+            row[key] = {"value": v, "sinc": s, "bound": b, "met": bool(v <= b if key == "lsd" else v >= b)}
+        flags = [r["met"] for r in row.values()]
+        row["met"] = None if None in flags else all(flags)
+        out[label] = row
+    flags = [r["met"] for r in out.values()]
+    return {"rule": dict(TARGETS), "system": system, "by_degradation": out,
+            "met": None if None in flags else all(flags)}
+
+def _fmt(v, digits=2):
+    return "-" if v is None else f"{v:.{digits}f}"
+
+def _n(count, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+def _targets_md(targets: dict, label: str) -> list[str]:
+    lines = [f"| input | {label}: PESQ-WB (bound) | SNR dB (bound) | LSD (bound) | met |", "|---|---:|---:|---:|---|"]
+    for deg, row in targets["by_degradation"].items():
+        cells = []
+        for key, digits in (("pesq", 2), ("snr", 2), ("lsd", 3)):
+            r = row[key]
+            mark = "" if r["met"] is None else (" ✓" if r["met"] else " ✗")
+            cells.append(f"{_fmt(r['value'], digits)} ({'>=' if key != 'lsd' else '<='} {_fmt(r['bound'], digits)})"
+                         f"{mark}" if r["bound"] is not None else "not measured")
+        met = "not measured" if row["met"] is None else ("yes" if row["met"] else "**no**")
+        lines.append(f"| {deg} | " + " | ".join(cells) + f" | {met} |")
+    return lines
+
+def _failures(targets: dict) -> list[str]:
+    out = []
+    for deg, row in targets["by_degradation"].items():
+        bad = [f"{TARGETS[k]} ({_fmt(row[k]['value'], 3 if k == 'lsd' else 2)} vs bound "
+               f"{_fmt(row[k]['bound'], 3 if k == 'lsd' else 2)})" for k in ("pesq", "snr", "lsd")
+               if row[k]["met"] is False]
+        if bad:
+            out.append(f"{deg}: " + "; ".join(bad))
+    return out
+
+def _trim_line(trim: dict) -> str:
+    db = float(trim.get("trim_db") or 0.0)
+    if trim.get("how") == "auto":
+        return (f"- High-band level: the band the network adds is set {db:+.0f} dB from its trained level "
+                f"(`StreamingBWE.trim_high_band`: a fixed offset of its output gain, exact in every frame), "
+                f"chosen on {len(trim.get('files', []))} training files under "
+                f"{', '.join(trim.get('degradations', []))} " + (
+                    "as the lowest LSD with SNR within 1 dB of sinc's under each and PESQ-WB within 0.05 of "
+                    "sinc's (PESQ-WB does not hear the band this model adds; a quieter band always scores closer "
+                    "to sinc there)" if trim.get("objective") == "lsd" else
+                    "as the best PESQ-WB with LSD at most 0.6x sinc's under each (PESQ-WB counts an invented "
+                    "high band as noise, LSD rewards it)")
+                + " (`keras_audiosr.pretrained.trim.choose_high_band_trim`).")
+    if db:
+        return f"- High-band level: set {db:+.1f} dB from its trained level (`StreamingBWE.trim_high_band`)."
+    return "- High-band level: as trained."
+
+def portable_command(config: dict, name: str) -> str:
+    """The run's recipe command as a reader can type it: ``--out`` becomes ``runs/<name>`` and this machine's
+    ``--cache-dir`` is dropped (neither changes the model)."""
+    argv, out, skip = [str(a) for a in config.get("argv") or []], [], False
+    for a in argv:
+        if skip:
+            skip = False
+            continue
+        flag = a.split("=", 1)[0]
+        if flag in ("--out", "--cache-dir"):
+            skip = "=" not in a
+            if flag == "--out":
+                out += ["--out", f"runs/{name}"]
+            continue
+        out.append(a)
+    return "python -m recipes." + str(config.get("recipe")) + (" " + shlex.join(out) if out else "")
+
+def _portable_text(command, name: str):
+    """:func:`portable_command` of a recorded ``python -m recipes.NAME ARGS`` line (older cards kept it verbatim)."""
+    words = shlex.split(str(command or ""))
+    if len(words) < 3 or words[:2] != ["python", "-m"] or not words[2].startswith("recipes."):
+        return command
+    return portable_command({"recipe": words[2][len("recipes."):], "argv": words[3:]}, name)
+
+def training_stages(config: dict, metrics: dict, out: Path, name: str) -> list[dict]:
+    """How the shipped weights were trained, first stage first: a run warm-started (``--init-from``) from a
+    model shipped in ``out`` inherits that model's stages (read from its ``card.json`` before it is replaced)."""
+    stages = []
+    source = config.get("init_from")
+    card_path = out / str(source) / "card.json" if source and "/" not in str(source) else None
+    if card_path is not None and card_path.is_file():
+        previous = read_json(card_path)
+        stages = [dict(st) for st in previous.get("training_stages") or [
+            {"command": _portable_text(previous.get("training_command"), str(source)),
+             "train_seconds": previous.get("train_seconds"), "epochs_run": previous.get("epochs_run")}]]
+        trim = (previous.get("high_band_trim") or {}).get("trim_db")
+        stages[-1]["note"] = (f"shipped as `{source}`" + (f" with a {trim:+.0f} dB high-band trim" if trim else "")
+                              + "; the next stage starts from its weights")
+    for k, st in enumerate(stages, 1):  # each earlier stage its own folder (the same --out would resume it)
+        st["command"] = re.sub(rf"--out runs/{re.escape(name)}(?=\s|$)", f"--out runs/{name}-stage{k}",
+                               str(st["command"]))
+    command = portable_command(config, name)
+    if stages:  # the shipped name now means the new model: start from the previous stage's run instead
+        command = re.sub(rf"--init-from(=| ){re.escape(str(source))}(?=\s|$)",
+                         f"--init-from runs/{name}-stage{len(stages)}/model.keras", command)
+    stages.append({"command": command, "train_seconds": metrics.get("train_seconds"),
+                   "epochs_run": metrics.get("epochs_run")})
+    return stages
+
+def stages_markdown(card: dict) -> list[str]:
+    """The card's training section: the command of each stage with its epochs and minutes."""
+    stages = card.get("training_stages") or [{"command": card["training_command"]}]
+    if len(stages) == 1:
+        lines = ["Command (from the repository root; the run's `config.json`, with `--out` shortened):", "",
+                 "```bash", stages[0]["command"], "```", ""]
+    else:
+        total = sum(float(st.get("train_seconds") or 0) for st in stages)
+        lines = [f"{len(stages)} stages, {total / 60:.0f} minutes of training in all (from the repository root; "
+                 f"each run's `config.json`, with `--out` shortened):", ""]
+        for k, st in enumerate(stages, 1):
+            mins = float(st.get("train_seconds") or 0) / 60
+            lines += [f"{k}. {_n(st.get('epochs_run') or 0, 'epoch')}, {mins:.0f} minutes"
+                      + (f" ({st['note']})" if st.get("note") else "") + ":", "",
+                      "   ```bash", "   " + st["command"], "   ```", ""]
+    return lines
+
+
+def _khz(rate: int):
+    return rate // 1000 if rate % 1000 == 0 else rate / 1000
+
+
+def _files_md(card: dict, sizes: dict) -> list[str]:
+    lines = [f"  - `{card['keras']}` ({sizes[card['keras']] / 1024:.0f} KiB): the Keras model."]
+    for mode, f in card["tflite"].items():
+        io = "int16 PCM" if mode == "int8-pcm16" else "float32"
+        what = "float32 throughout" if mode == "float" else f"int8 core with int8 state tensors, {io} audio in and out"
+        lines.append(f"  - `{f}` ({sizes[f] / 1024:.0f} KiB): stateful streaming LiteRT model, {what}; "
+                     f"`{Path(f).stem}.json` holds its metadata and gate results, `{Path(f).stem}.inputs.npz` / "
+                     f"`.expected.npz` its golden fixtures.")
+    return lines
+
+
+def _licences_md(card: dict) -> list[str]:
+    lines = [f"- **{s['source']}** ({s['train_files']} training, {_n(s['test_files'], 'held-out file')}): "
+             f"{s['licence']}." for s in card["data_sources"]["sources"]]
+    if card.get("not_trained_on"):
+        skipped = card["not_trained_on"]["files"]
+        lines.append(f"- Not trained on: {_n(len(skipped), 'file')} of the run's training split "
+                     f"{card['not_trained_on']['reason']}: " + ", ".join(f"`{Path(f).name}`" for f in skipped) + ".")
+    if card["data_sources"]["unknown"]:
+        lines.append(f"- {len(card['data_sources']['unknown'])} files have no licence in a manifest: check their "
+                     f"source before redistributing this model.")
+    return lines
+
+
+def _is_telephone(spec: str) -> bool:
+    try:
+        return parse_spec(spec).kind == "telephone"
+    except ValueError:  # a set's name
+        return False
+
+
+def _limitations_md(card: dict, report: dict, facts: dict) -> list[str]:
+    lines = []
+    for verdict, label in ((card["targets"]["int8"], "The int8 streaming model"),
+                           (card["targets"]["model"], "The Keras model")):
+        if verdict["met"] is True:
+            lines.append(f"- {label} meets every target under every input degradation above (on "
+                         f"{_n(facts['n_test_files'], 'held-out file')} only).")
+        elif verdict["met"] is None:
+            lines.append(f"- {label}: the targets could not all be checked (PESQ-WB not measured).")
+        else:
+            lines.append(f"- {label} does **not** meet the targets: " + "; ".join(_failures(verdict)) + ".")
+    lines += [
+        f"- The held-out set is small: {_n(facts['n_test_files'], 'file')} of "
+        f"{_n(len(card['test_speakers']), 'speaker')} "
+        f"({facts['test_seconds']:.0f} s); the means carry the uncertainty of so few files.",
+        f"- Trained on {facts['train_hours']:.2f} hours of read English speech from {len(card['train_speakers'])} "
+        f"speakers{' for ' + _n(facts['epochs_run'], 'epoch') if facts['epochs_run'] else ''}; "
+        f"music, noisy, reverberant or far-field audio, other languages and singing were not evaluated.",
+        f"- The input must be at {card['lr_rate']} Hz (other rates: resample first). It was trained on inputs drawn "
+        f"from `{card['training_degradations']}`; channels unlike those (e.g. heavy codecs other than G.711, packet "
+        f"loss) were not evaluated.",
+    ]
+    if any(_is_telephone(report["degradations"][lb]["spec"]) for lb in report["order"]):
+        lines.append("- Under the telephone channel the causal 300-3400 Hz band-pass shifts the phase of every "
+                     "system's input alike, so SNR and LB-SNR there say little (compare PESQ-WB and LSD); the band "
+                     "below 300 Hz that the channel removes is not restored.")
+    return lines
+
+
+def model_card(card: dict, report: dict, facts: dict, template: str | Path = TEMPLATE) -> str:
+    """The markdown model card (``MODEL_CARD.md``): ``template`` filled from ``card.json``'s content, the
+    held-out evaluation report (:func:`~keras_audiosr.evaluation.evaluate_suite`) and ``facts`` (file sizes,
+    calibration, corpora, durations)."""
+    name, lr, hr = card["name"], card["lr_rate"], card["hr_rate"]
+    stages = card.get("training_stages") or ()
+    training = stages_markdown(card) + [
+        ("Last stage: " if len(stages) > 1 else "")
+        + f"{_n(facts['epochs_run'], 'epoch')}, {facts['train_seconds'] / 60:.0f} minutes of training"
+        + (" (stopped by its `--max-minutes` time budget)" if facts["stopped_by_time_budget"] else "")
+        + f", on {facts['training_inputs']}."]
+    snr_vs = card.get("int8_snr_vs_model")
+    int8_vs_model = ("The int8 stream against the Keras model (SNR of the int8 output with the Keras output as "
+                     "reference, dB): " + ", ".join(f"{k} {_fmt(v, 1)}" for k, v in snr_vs.items()) + ".\n\n"
+                     if snr_vs else "")
+    results = format_suite_markdown(report, per_corpus=True, systems=list(SYSTEMS),
+                                    metrics=[m for m in METRICS if m in report["metrics"]])
+    values = {
+        "name": name, "name_repr": repr(name), "lr_rate": lr, "hr_rate": hr, "lr_khz": _khz(lr), "hr_khz": _khz(hr),
+        "lr_k": lr // 1000, "description": card["description"], "model_class": card["model_class"],
+        "model_size": card["model_size"], "parameters": f"{card['parameters']:,}",
+        "mmac": f"{card['macs_per_second'] / 1e6:.1f}", "frame_ms": f"{card['frame_ms']:g}",
+        "latency_ms": f"{card['algorithmic_latency_ms']:.2f}", "frame_length": card["frame_length"],
+        "lookahead": card["lookahead"], "trim_line": _trim_line(card.get("high_band_trim") or {}),
+        "files": "\n".join(_files_md(card, facts["file_sizes"])), "calibration": facts["calibration"],
+        "calibration_from": facts["calibration_from"], "training": "\n".join(training),
+        "corpora": "\n".join(f"- `{c['name']}`: {_n(c['n_train'], 'training file')}, "
+                             f"{_n(c['n_test'], 'held-out file')}" for c in facts["corpora"]),
+        "n_train_speakers": len(card["train_speakers"]),
+        "train_speakers": ", ".join(f"`{s}`" for s in card["train_speakers"]),
+        "n_test_speakers": len(card["test_speakers"]),
+        "test_speakers": ", ".join(f"`{s}`" for s in card["test_speakers"]),
+        "n_test_files": _n(facts["n_test_files"], "file"), "test_seconds": f"{facts['test_seconds']:.0f}",
+        "licences": "\n".join(_licences_md(card)), "results": results, "int8_vs_model": int8_vs_model,
+        "target_rules": "; ".join(TARGETS.values()),
+        "targets_int8": "\n".join(_targets_md(card["targets"]["int8"], "int8 stream")),
+        "targets_model": "\n".join(_targets_md(card["targets"]["model"], "Keras model")),
+        "limitations": "\n".join(_limitations_md(card, report, facts)),
+        "ship_command": card["ship_command"], "version": card["keras_audiosr_version"],
+    }
+    return string.Template(Path(template).read_text(encoding="utf-8")).substitute(values)
