@@ -21,6 +21,7 @@ setup(
     package_data={"keras_audiosr": [
         "data/embedded/*/*.md", "data/embedded/*/*.csv", "data/embedded/*/*/*.flac",
         *(f"pretrained/*/*.{ext}" for ext in ("keras", "tflite", "json", "npy", "npz", "md")),
+        "pretrained/card_template.md",  # the model card template (keras_audiosr.pretrained.card)
     ]},
     # A plain install is the light runtime: the CLI and keras_audiosr.streaming run the shipped models' int8
     # streams through LiteRT (tqdm comes with ai-edge-litert anyway; the package uses it directly).
