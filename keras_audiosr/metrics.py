@@ -1,4 +1,5 @@
-"""Evaluation metrics: SNR, low-band SNR, log-spectral distance (full band and high band), wide-band PESQ.
+"""Evaluation metrics: SNR, low-band SNR, log-spectral distance (full band and high band), wide-band PESQ,
+ViSQOL (audio mode at 48 kHz, speech mode at 16 kHz) and DNSMOS P.808.
 
 NumPy functions (:func:`snr`, :func:`snr_lowband`, :func:`lsd`, :func:`lsd_hf`, :func:`pesq_wb`, :func:`evaluate_pair`)
 score whole signals in float64; :class:`~keras_audiosr.training.metrics.SNRMetric` and
@@ -34,6 +35,8 @@ __all__ = [
     "pesq_available",
     "dnsmos_available",
     "dnsmos_p808",
+    "perceptual_available",
+    "perceptual_scores",
     "pesq_wb",
     "visqol",
     "visqol_available",
@@ -42,7 +45,7 @@ __all__ = [
     "snr_lowband",
 ]
 
-METRIC_NAMES = ("snr", "snr_lb", "lsd", "lsd_hf", "pesq")
+METRIC_NAMES = ("snr", "snr_lb", "lsd", "lsd_hf", "pesq", "visqol", "visqol_speech", "dnsmos")
 #: Band edge of :func:`snr_lowband`, a fraction of the low-rate Nyquist frequency: the stop edge of the
 #: transition of :class:`~keras_audiosr.layers.BandMerge`, below which a band-preserving model keeps its input.
 LOWBAND_EDGE = 0.875
@@ -348,13 +351,38 @@ def dnsmos_p808(x, rate) -> float:
     return float(np.mean(scores))
 
 
-def evaluate_pair(estimate, reference, ratio, rate, with_pesq: bool | None = None) -> dict:
+def perceptual_available() -> bool:
+    """True when ViSQOL and DNSMOS P.808 can both be computed (the ``eval`` extra is installed)."""
+    return visqol_available() and dnsmos_available()
+
+
+def perceptual_scores(estimate, reference, rate) -> dict:
+    """``{"visqol", "visqol_speech", "dnsmos"}``: ViSQOL audio mode at 48 kHz (the primary), speech mode at
+    16 kHz, and DNSMOS P.808 of the estimate alone. A failure on the signal itself (too short, silent) gives
+    ``None`` with a warning; a missing package raises ImportError naming the extra."""
+    out = {}
+    for key, fn in (("visqol", lambda: visqol(estimate, reference, rate, "audio")),
+                    ("visqol_speech", lambda: visqol(estimate, reference, rate, "speech")),
+                    ("dnsmos", lambda: dnsmos_p808(estimate, rate))):
+        try:
+            out[key] = fn()
+        except ImportError:
+            raise
+        except Exception as e:  # noqa: BLE001 -- the packages' own errors on unusable signals
+            warnings.warn(f"{key} failed ({type(e).__name__}: {e}); reporting None", stacklevel=3)
+            out[key] = None
+    return out
+
+
+def evaluate_pair(estimate, reference, ratio, rate, with_pesq: bool | None = None,
+                  perceptual: bool = False) -> dict:
     """``{"snr", "snr_lb", "lsd", "lsd_hf"[, "pesq"]}`` for one estimate/reference pair at ``rate`` Hz
     (``snr_lb``: :func:`snr_lowband` at the default edge).
 
     ``with_pesq=None`` adds PESQ when the ``pesq`` package is installed; ``True`` requires it. A PESQ
     failure on the signal itself (silence: "no utterances detected", too short) gives ``None``
-    with a warning instead of an exception.
+    with a warning instead of an exception. ``perceptual=True`` adds :func:`perceptual_scores`
+    (``visqol``, ``visqol_speech``, ``dnsmos``; seconds per second of audio, so opt-in).
     """
     out = {"snr": snr(estimate, reference), "snr_lb": snr_lowband(estimate, reference, ratio),
            "lsd": lsd(estimate, reference), "lsd_hf": lsd_hf(estimate, reference, ratio)}
@@ -368,6 +396,8 @@ def evaluate_pair(estimate, reference, ratio, rate, with_pesq: bool | None = Non
         except Exception as e:  # the pesq package's PesqError family and bad-length errors
             warnings.warn(f"PESQ failed ({type(e).__name__}: {e}); reporting None", stacklevel=2)
             out["pesq"] = None
+    if perceptual:
+        out.update(perceptual_scores(estimate, reference, rate))
     return out
 
 

@@ -70,3 +70,30 @@ def test_dnsmos_p808_orders_clean_above_noisy_and_resamples(speech16k):
     assert 1.0 <= noisy < clean <= 5.0, (clean, noisy)
     at48 = metrics.dnsmos_p808(resample(speech16k, 16000, 48000, quality="high"), 48000)
     assert abs(at48 - clean) < 0.05
+
+
+class _HoldModel:
+    """Zero-order hold 8 -> 16 kHz: a stand-in model for the suite (no Keras)."""
+
+    ratio, hr_rate, lr_rate, name, layers, input_shape = 2, 16000, 8000, "hold", [], (None, None, 1)
+    degradation = {"ratio": 2, "filter": "resample", "zero_phase": True}
+
+    def __call__(self, x, training=False):
+        return np.repeat(np.asarray(x), 2, axis=1)
+
+
+@needs_visqol
+@needs_dnsmos
+def test_suite_reports_perceptual_columns_when_asked(tmp_path, speech16k):
+    from keras_audiosr.evaluation import evaluate_suite, format_suite
+
+    path = tmp_path / "ref.wav"
+    sf.write(path, speech16k[:16000], 16000)
+    plain = evaluate_suite(_HoldModel(), [path], degradations=["resample"], progress=False, with_pesq=False)
+    assert "visqol" not in plain["degradations"]["resample"]["mean"]["model"]
+    rep = evaluate_suite(_HoldModel(), [path], degradations=["resample"], progress=False, with_pesq=False,
+                         perceptual=True)
+    mean = rep["degradations"]["resample"]["mean"]
+    assert rep["perceptual"] and {"visqol", "visqol_speech", "dnsmos"} <= set(mean["sinc"])
+    assert mean["sinc"]["visqol"] > 1.0 and mean["spline"]["dnsmos"] > 1.0
+    assert "ViSQOL" in format_suite(rep)

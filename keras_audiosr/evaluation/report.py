@@ -30,6 +30,9 @@ METRIC_COLUMNS: dict[str, MetricColumn] = {c.name: c for c in (
     MetricColumn("lsd", "LSD", "LSD", 3),
     MetricColumn("lsd_hf", "LSD-HF", "LSD-HF", 3),
     MetricColumn("pesq", "PESQ", "PESQ-WB", 2),
+    MetricColumn("visqol", "ViSQOL", "ViSQOL (audio, 48k)", 2),
+    MetricColumn("visqol_speech", "ViSQOL-S", "ViSQOL (speech)", 2),
+    MetricColumn("dnsmos", "DNSMOS", "DNSMOS P.808", 2),
 )}
 
 

@@ -66,7 +66,7 @@ def _baseline_names(baselines) -> tuple[str, ...]:
 
 def evaluate_signal(model, reference, rate=None, *, baselines=("spline",), with_pesq=None, chunk: int = 16384,
                     overlap: int = 1024, return_signals: bool = False, name: str = "<array>", filter=None,
-                    systems=None, relative_to: str | None = None, degradation=None) -> dict:
+                    systems=None, relative_to: str | None = None, degradation=None, perceptual: bool = False) -> dict:
     """Metrics of ``model`` and each baseline on one high-rate mono ``reference``.
 
     ``reference`` is ``[time]`` (or ``[time, 1]``) at ``rate`` Hz (default ``model.hr_rate``); a
@@ -83,7 +83,8 @@ def evaluate_signal(model, reference, rate=None, *, baselines=("spline",), with_
     ``.tflite`` variants of the model) scored on the same low-rate input as the model. With
     ``relative_to`` (``"model"`` or a ``systems`` name), every other model-like system also gets
     ``snr_vs_<relative_to>``: its SNR against that system's output (how far a variant departs from
-    the model it came from).
+    the model it came from). ``perceptual=True`` adds ViSQOL (audio mode at 48 kHz and speech mode) and
+    DNSMOS P.808 (:func:`keras_audiosr.metrics.perceptual_scores`) to every system's scores.
     """
     hr = int(model.hr_rate)
     names = _baseline_names(baselines)
@@ -125,7 +126,8 @@ def evaluate_signal(model, reference, rate=None, *, baselines=("spline",), with_
         estimates["input"] = low
     for n in names:
         estimates[n] = get_baseline(n)(decimated, band)
-    out = {k: evaluate_pair(v, ref, band, hr, with_pesq=with_pesq) for k, v in estimates.items()}
+    out = {k: evaluate_pair(v, ref, band, hr, with_pesq=with_pesq, perceptual=perceptual)
+           for k, v in estimates.items()}
     if relative_to is not None:
         for k in ("model", *systems):
             if k != relative_to:
@@ -168,7 +170,7 @@ def _means(files: list[dict], systems) -> tuple[dict, dict]:
 def evaluate_files(model, paths, *, baselines=("spline",), with_pesq=None, plot_dir=None, progress: bool = True,
                    chunk: int = 16384, overlap: int = 1024, filter=None, degradation=None, seed: int = 0,
                    systems=None, relative_to: str | None = None, max_seconds: float | None = None,
-                   desc: str = "evaluate") -> dict:
+                   desc: str = "evaluate", perceptual: bool = False) -> dict:
     """Evaluate ``model`` on each sound file in ``paths``, each the high-rate reference of itself, one at a time.
 
     Each file is read, mixed to mono and resampled down to ``model.hr_rate``
@@ -180,7 +182,7 @@ def evaluate_files(model, paths, *, baselines=("spline",), with_pesq=None, plot_
     spec of the model's recorded degradation (seen/unseen filter reports). ``with_pesq=None`` adds
     PESQ when the package is installed. ``plot_dir`` gets one spectrogram PNG per file
     (:func:`keras_audiosr.plots.plot_spectrograms`). ``systems`` and ``relative_to`` are as in
-    :func:`evaluate_signal` (extra upsamplers on the same inputs).
+    :func:`evaluate_signal` (extra upsamplers on the same inputs), and so is ``perceptual``.
 
     Returns ``{"files": [{"path", "seconds", ["degradation": spec drawn for it,] "model": {...},
     "<baseline>": {...}[, "plot"]}, ...], "mean": {"model": {...}, "<baseline>": {...}},
@@ -216,7 +218,7 @@ def evaluate_files(model, paths, *, baselines=("spline",), with_pesq=None, plot_
         deg = inp.for_file(path)
         res = evaluate_signal(model, ref, hr, baselines=names, with_pesq=with_pesq, chunk=chunk, overlap=overlap,
                               return_signals=plot_dir is not None, name=str(path), degradation=deg,
-                              systems=systems, relative_to=relative_to)
+                              systems=systems, relative_to=relative_to, perceptual=perceptual)
         entry = {"path": str(path), "seconds": res["seconds"], **({"degradation": deg.filter} if inp.drawn else {}),
                  **{s: res[s] for s in systems_all}}
         if plot_dir is not None:
@@ -256,7 +258,8 @@ def _safe_name(label: str) -> str:
 
 def evaluate_suite(model, paths, *, degradations=None, baselines=SUITE_BASELINES, with_pesq=None,
                    progress: bool = True, seed: int = 0, chunk: int = 16384, overlap: int = 1024, plot_dir=None,
-                   systems=None, relative_to: str | None = None, max_seconds: float | None = None) -> dict:
+                   systems=None, relative_to: str | None = None, max_seconds: float | None = None,
+                   perceptual: bool = False) -> dict:
     """:func:`evaluate_files` of ``model`` under each input degradation of a suite, every system on the same inputs.
 
     ``paths``: sound files, or ``{group: [files]}`` (e.g. ``{"vctk-mini": [...], "ljspeech-mini":
@@ -264,7 +267,7 @@ def evaluate_suite(model, paths, *, degradations=None, baselines=SUITE_BASELINES
     :func:`resolve_degradations` (default :func:`default_degradations`). ``seed`` fixes the per-file
     draws of a set. ``plot_dir`` gets a subfolder per degradation. ``with_pesq=None``: PESQ-WB when
     the package is installed (decided once for the whole suite). ``systems``, ``relative_to`` and
-    ``max_seconds`` are passed to :func:`evaluate_files`.
+    ``max_seconds`` and ``perceptual`` (ViSQOL and DNSMOS P.808) are passed to :func:`evaluate_files`.
 
     Returns::
 
@@ -291,6 +294,7 @@ def evaluate_suite(model, paths, *, degradations=None, baselines=SUITE_BASELINES
         rep = evaluate_files(model, flat, baselines=names, with_pesq=with_pesq, progress=progress, chunk=chunk,
                              overlap=overlap, degradation=inp, systems=systems, relative_to=relative_to,
                              max_seconds=max_seconds, desc=f"evaluate {i + 1}/{len(inputs)} {inp.label}",
+                             perceptual=perceptual,
                              plot_dir=None if plot_dir is None else Path(plot_dir) / _safe_name(inp.label))
         rep.update(label=inp.label, spec=inp.spec, drawn=inp.drawn, note=_note(inp, rep))
         if groups:
@@ -307,7 +311,7 @@ def evaluate_suite(model, paths, *, degradations=None, baselines=SUITE_BASELINES
                   "training_degradations": training_degradations(model)},
         "ratio": int(model.ratio), "lr_rate": int(model.lr_rate), "hr_rate": hr,
         "systems": first["systems"], "metrics": [m for m in METRIC_COLUMNS if m in first["mean"]["model"]],
-        "pesq": bool(with_pesq), "seed": int(seed), "n_files": len(flat),
+        "pesq": bool(with_pesq), "perceptual": bool(perceptual), "seed": int(seed), "n_files": len(flat),
         "groups": groups, "order": list(results), "degradations": results,
     }
 
