@@ -1,4 +1,4 @@
-"""Helpers every room shares: the one atomic writer, a writability check, quiet TensorFlow start-up.
+"""Helpers every part of the package shares: the one atomic writer, a writability check, quiet TensorFlow start-up.
 
 Every file the package writes goes through :func:`atomic_path`: the content is written to a hidden
 temporary sibling of the destination (``.NAME.tmp-PID-XXXXXXXX.EXT``), which is renamed onto the

@@ -50,6 +50,7 @@ def test_saved_model_carries_rates_and_loads_in_fresh_process(tmp_path):
     np.save(tmp_path / "y.npy", np.asarray(model(x)))
     code = textwrap.dedent(f"""
         import numpy as np, keras, keras_audiosr
+        keras_audiosr.register_serializables()
         m = keras.models.load_model({str(path)!r})
         assert (m.ratio, m.hr_rate, m.lr_rate) == (3, 48000, 16000), (m.ratio, m.hr_rate)
         assert m.degradation == {degradation!r}

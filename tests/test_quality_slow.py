@@ -60,7 +60,7 @@ def test_single_filter_model_overfits_and_the_multi_filter_one_does_not(shared_d
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
 def test_shipped_telephony_model_meets_the_never_worse_targets(shared_data):
-    """Issue 9's targets for the shipped 8 -> 16 kHz model, on the held-out VCTK speakers: under its own, the
+    """The never-worse targets for the shipped 8 -> 16 kHz model, on the held-out VCTK speakers: under its own, the
     resampler and Butterworth-4 inputs PESQ-WB >= sinc + 0.1, SNR >= sinc - 1 dB, LSD <= 0.6x sinc's; under the
     telephone channel PESQ-WB >= sinc + 0.1 and LSD <= 0.6x sinc's."""
     pytest.importorskip("pesq")

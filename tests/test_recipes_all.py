@@ -40,8 +40,9 @@ def test_recipe_runs_and_writes_outputs(key, tmp_path):
     assert "shuffle=True` was passed" not in proc.stderr
     for system in ("model", "spline"):
         assert all(isinstance(metrics["test"][system][m], float) for m in ("snr", "lsd", "lsd_hf"))
-    import keras_audiosr  # noqa: F401
+    import keras_audiosr
 
+    keras_audiosr.register_serializables()
     model = keras.models.load_model(out / "model.keras")
     assert model.hr_rate == metrics["hr_rate"]
     if name.endswith("mugan"):

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# GPU check (issue 8, section 6): a short MirroredStrategy fit of the paper AudioUNet on every visible GPU,
+# GPU check: a short MirroredStrategy fit of the paper AudioUNet on every visible GPU,
 # mixed_float16, fed by the disk pipeline and by synthetic in-memory batches; prints examples/s side by side.
 #
 #   bash tools/gpu_check.sh DATA_DIR [DATA_DIR ...] [--flag value ...]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 9's comparison on held-out real speakers, 8 -> 16 kHz, AudioUNet small under one wall-clock budget each:
+# The never-worse comparison on held-out real speakers, 8 -> 16 kHz, AudioUNet small under one wall-clock budget each:
 # the paper setup (Chebyshev-I 8, no band preservation, L2) and its L1 twin (King et al., Table 2), the same
 # network band-preserving + speech-robust + L2+MR-STFT, and that model GAN-fine-tuned (MPD + MRD, LSGAN, feature
 # matching). Every model is evaluated under its own, a sinc-resampler, a Butterworth-4 and the telephone input.

@@ -26,7 +26,9 @@ def load_model(path):
     model that does not carry ``ratio`` and ``hr_rate`` (not an audio super-resolution model); every
     message names ``path``.
     """
-    import keras_audiosr  # noqa: F401  (registers the package's layers and models)
+    from keras_audiosr import register_serializables
+
+    register_serializables()  # every layer, model and trainer class a saved file may hold
     from keras_audiosr.models.audio_sr_model import AudioSRModel
 
     p = Path(path)

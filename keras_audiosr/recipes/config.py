@@ -11,14 +11,29 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from keras_audiosr.degrade import DEGRADATION_SETS, Degradation, canonical_spec, get_degradation_set
-__all__ = ["DataSpec", "RecipeConfig", "RecipeArgumentParser", "build_parser", "parse_config", "flag_name", "LOSSES", "MODEL_SIZES",
+from keras_audiosr import pretrained
+from keras_audiosr.args import (
+    corpus_weights,
+    degradation_name,
+    existing_dir,
+    existing_dirs,
+    existing_file,
+    filter_spec,
+    init_source,
+    name_list,
+    non_negative_float,
+    positive_float,
+    positive_int,
+)
+from keras_audiosr.degrade import DEGRADATION_SETS, Degradation, get_degradation_set
+
+__all__ = ["DataSpec", "RecipeConfig", "RecipeArgumentParser", "build_parser", "parse_config", "flag_name", "LOSSES",
+           "MODEL_SIZES",
            "existing_dir", "existing_dirs", "existing_file", "positive_int", "positive_float", "non_negative_float",
            "name_list", "corpus_weights", "degradation_name", "init_source", "resolve_init_from"]
 
@@ -30,122 +45,11 @@ MODEL_SIZES = ("tiny", "small", "paper")
 LOSSES = ("l1", "l2", "mrstft", "l1+mrstft", "l2+mrstft")
 
 
-# Argument types: each raises argparse.ArgumentTypeError with the reason, which argparse reports as
-# "argument --flag: <reason>".
-def positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
-
-
-def non_negative_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return value
-
-
-def existing_dir(text):
-    path = Path(text).expanduser()
-    if not path.exists():
-        raise argparse.ArgumentTypeError(f"{path}: no such folder")
-    if not path.is_dir():
-        raise argparse.ArgumentTypeError(f"{path}: not a folder")
-    return str(path)
-
-
-def existing_dirs(text):
-    """One folder or several, comma-separated (``--data-dir A,B``; the flag may also be repeated)."""
-    parts = [x.strip() for x in text.split(",") if x.strip()]
-    if not parts:
-        raise argparse.ArgumentTypeError(f"expected a folder, got {text!r}")
-    return [existing_dir(x) for x in parts]
-
-
-def corpus_weights(text):
-    """``name=weight,...`` -> ``{name: weight}`` (weights >= 0)."""
-    out = {}
-    for item in (x.strip() for x in text.split(",")):
-        if not item:
-            continue
-        name, eq, value = item.partition("=")
-        if not eq or not name.strip():
-            raise argparse.ArgumentTypeError(f"expected name=weight pairs, comma-separated, got {item!r}")
-        out[name.strip()] = non_negative_float(value.strip())
-    if not out:
-        raise argparse.ArgumentTypeError(f"expected name=weight pairs, comma-separated, got {text!r}")
-    return out
-
-
-def degradation_name(text):
-    """A degradation set name or a single spec, canonical; unknown names list the known sets."""
-    try:
-        get_degradation_set(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
-    key = text.strip().lower()
-    return key if key in DEGRADATION_SETS else canonical_spec(key)
-
-
-def filter_spec(text):
-    """``--filter``: one degradation spec (the papers' single filter)."""
-    try:
-        return canonical_spec(text.strip().lower())
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
-
-
-def init_source(text):
-    """``--init-from``: a ``.keras`` file, or the name of a model shipped with the package."""
-    from keras_audiosr import pretrained
-
-    try:
-        path, shipped = pretrained.resolve(text)
-    except pretrained.PretrainedError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
-    return text if shipped else str(path)
-
-
 def resolve_init_from(value):
     """The ``.keras`` path of an ``--init-from`` value (a path, or a shipped model's name)."""
     if value is None:
         return None
-    from keras_audiosr import pretrained
-
     return pretrained.resolve(value)[0]
-
-
-def existing_file(text):
-    path = Path(text).expanduser()
-    if not path.exists():
-        raise argparse.ArgumentTypeError(f"{path}: no such file")
-    if not path.is_file():
-        raise argparse.ArgumentTypeError(f"{path}: not a file")
-    return str(path)
-
-
-def name_list(text):
-    names = [x.strip() for x in text.split(",") if x.strip()]
-    if not names:
-        raise argparse.ArgumentTypeError(f"expected comma-separated names, got {text!r}")
-    return names
 
 
 def _flag(help, **argparse_kwargs):
@@ -186,10 +90,12 @@ class RecipeConfig:
         "sampling weight per corpus, name=weight,... (a corpus is named after its folder; unnamed corpora weigh 1); "
         "default: by duration, every second of audio equally likely", type=corpus_weights, metavar="NAME=W,..."))
     task: str = field(default="multi", metadata=_flag(
-        "single (one speaker, its last utterances held out) or multi (speaker-disjoint split)", choices=("single", "multi")))
+        "single (one speaker, its last utterances held out) or multi (speaker-disjoint split)",
+        choices=("single", "multi")))
     test_speakers: list[str] | None = field(default=None, metadata=_flag(
         "held-out speakers, comma-separated (overrides the split rule)", type=name_list))
-    ratio: int = field(default=2, metadata=_flag("integer up-sampling ratio r >= 2 (low rate = hr-rate / r)", type=positive_int))
+    ratio: int = field(default=2, metadata=_flag("integer up-sampling ratio r >= 2 (low rate = hr-rate / r)",
+                                                 type=positive_int))
     hr_rate: int = field(default=16000, metadata=_flag("high (target) sample rate in Hz; the corpus is resampled to it",
                                                        type=positive_int))
     degradations: str = field(default="cheby1:8", metadata=_flag(
@@ -209,7 +115,8 @@ class RecipeConfig:
         "start from this model's weights (fine-tuning): a .keras file or the name of a shipped model "
         "(keras-audiosr models); it must have the architecture being trained", type=init_source,
         metavar="NAME_OR_PATH"))
-    epochs: int | None = field(default=None, metadata=_flag("training epochs (default: the recipe's)", type=positive_int))
+    epochs: int | None = field(default=None, metadata=_flag("training epochs (default: the recipe's)",
+                                                            type=positive_int))
     steps_per_epoch: int | None = field(default=None, metadata=_flag(
         "batches per epoch; unset: the training audio once over, at --stride, in batches", type=positive_int))
     batch_size: int = field(default=16, metadata=_flag("global batch size (split across replicas)", type=positive_int))
@@ -239,7 +146,8 @@ class RecipeConfig:
     data_processes: int | None = field(default=None, metadata=_flag(
         "worker processes that make training batches (default: tf.data threads with TensorFlow; with another "
         "Keras backend, up to 4 processes, one per CPU)", type=int))
-    pesq: bool = field(default=True, metadata=_flag("skip PESQ in the evaluation", flag="--no-pesq", action="store_false"))
+    pesq: bool = field(default=True, metadata=_flag("skip PESQ in the evaluation", flag="--no-pesq",
+                                                    action="store_false"))
     extra: dict = field(default_factory=dict, metadata={"flag": None})
 
     @property
@@ -287,7 +195,8 @@ class RecipeArgumentParser(argparse.ArgumentParser):
 
 
 def build_parser(defaults, description=None, flags=None, prog=None, help_overrides=None):
-    """A parser with every :class:`RecipeConfig` field as a flag defaulting to ``defaults``, plus the recipe's ``flags``.
+    """A parser with every :class:`RecipeConfig` field as a flag defaulting to ``defaults``, plus the recipe's
+    ``flags``.
 
     ``flags`` maps names to argparse keyword arguments (``{"arch": dict(choices=..., default=..., help=...)}``
     gives ``--arch``); their values land in ``cfg.extra``. ``help_overrides`` replaces core flags' help text.

@@ -1,7 +1,7 @@
-"""Parameters and CPU time of one training step for issue 9's pieces, measured side by side in one run.
+"""Parameters and CPU time of one training step of the never-worse study's pieces, side by side in one run.
 
-    python tools/bench_issue9.py                    # patch 8192, batch 4, 6 timed steps per row
-    python tools/bench_issue9.py --steps 10 --json out.json
+    python tools/bench_never_worse.py                    # patch 8192, batch 4, 6 timed steps per row
+    python tools/bench_never_worse.py --steps 10 --json out.json
 
 Rows: AudioUNet small with and without band preservation (``train_on_batch``, L2), the same model
 with the L2 + MR-STFT loss, and ``AdversarialTrainer`` (AudioUNet small, band-preserving) with the
