@@ -305,3 +305,24 @@ def test_real_audio_float_and_int8(shared_data, tmp_path):
     assert snr_db(got["int8"], got["float"]) >= INT8_SNR_DB
     simulated = np.asarray(model.quantization_model("fake")(low[None, :, None]))[0, :, 0]
     assert snr_db(got["int8"], simulated) >= INT8_VS_SIMULATION_DB
+
+
+def test_exports_carry_the_standard_metadata(exports):
+    """Every export carries TFLITE_METADATA (a ModelMetadata holding the same description as the JSON entry
+    and the sidecar), the level contract and a 'step' signature equal to serving_default."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from keras_audiosr.streaming.metadata import read_model_metadata
+
+    model, _, results = exports
+    for mode, res in results.items():
+        standard = read_model_metadata(res.path)
+        meta = read_metadata(res.path)
+        assert standard["document"] == meta and standard["name"] == meta["name"] == model.name, mode
+        side = json.loads(res.json_path.read_text())
+        assert {k: side[k] for k in meta} == meta
+        assert meta["level_normalization"]["window_ms"] == model.level_window_ms
+        audio = [t for t in standard["subgraphs"][0]["inputs"] if "audio" in t]
+        assert [t["audio"]["sample_rate"] for t in audio] == [model.lr_rate]
+        sigs = Interpreter(model_path=str(res.path)).get_signature_list()
+        assert sigs["step"] == sigs["serving_default"]
