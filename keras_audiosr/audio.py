@@ -17,8 +17,8 @@ import os
 import re
 import shutil
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import soundfile as sf
@@ -148,7 +148,7 @@ def read_audio(path, *, mix_down: bool = False, dtype="float32") -> tuple[np.nda
     return data, int(rate)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _can_encode(fmt: str, subtype: str) -> bool:
     """Whether libsndfile can write ``subtype`` in ``fmt``: its format table allows more than it encodes
     (MP3 frames in a WAV file), so a header is actually written, to memory."""
@@ -208,9 +208,9 @@ def write_audio(path, data, rate, *, subtype=None) -> Path:
     The container comes from the extension (see :data:`AUDIO_EXTENSIONS`); the default subtype is
     PCM_16 for WAV/FLAC/AIFF and Vorbis for OGG. Data is validated first (nothing is written for
     NaN/Inf or empty input). Samples outside [-1, 1] are clipped, with one :class:`ClippingWarning`
-    that names the float subtype that would keep them, unless the subtype is FLOAT/DOUBLE. Parent folders are created. The file is written to a temporary sibling and
-    renamed onto ``path`` only when complete; on any error the temporary is removed and an existing
-    ``path`` is left untouched.
+    that names the float subtype that would keep them, unless the subtype is FLOAT/DOUBLE. Parent folders are
+    created. The file is written to a temporary sibling and renamed onto ``path`` only when complete; on any
+    error the temporary is removed and an existing ``path`` is left untouched.
     """
     path = Path(path)
     name = _name(path)

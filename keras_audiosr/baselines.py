@@ -6,7 +6,7 @@ produces, which keeps samples ``0, r, 2r, ...``).
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -27,16 +27,15 @@ import itertools
 import sys
 import time
 import warnings
-import zipfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
-
-__all__ = ["FADES", "ModelError", "load_model", "check_pairs", "upsample_array", "upsample_file", "upsample_files"]
+__all__ = [  # noqa: F822  (ModelError and load_model come from the Keras layer on first use: __getattr__ below)
+    "FADES", "ModelError", "load_model", "check_pairs", "upsample_array", "upsample_file", "upsample_files"]
 
 FADES = ("cosine", "linear")
 
@@ -78,8 +77,10 @@ class _Plan:
         hop = (chunk - overlap) // self.period * self.period
         if hop < max(overlap, 1):
             least = overlap + self.period * max(1, -(-overlap // self.period))
-            raise ValueError(f"chunk={chunk} is too small for overlap={overlap}: the hop (chunk - overlap, rounded down to "
-                             f"the model's shift period {self.period}) must be at least the overlap; use chunk >= {least}")
+            raise ValueError(f"chunk={chunk} is too small for overlap={overlap}: the hop (chunk - overlap, rounded "
+                             "down to "
+                             f"the model's shift period {self.period}) must be at least the overlap; use chunk >= "
+                             f"{least}")
         self.hop, self.overlap = hop, overlap
         self.chunk = hop + overlap  # shrunk by less than one period so that starts stay on the period grid
         self.batch_size = int(batch_size)
@@ -114,7 +115,8 @@ def _chunks(blocks: Iterable[np.ndarray], plan: _Plan) -> Iterator[tuple[np.ndar
 
 
 def _run(model, xs: list[np.ndarray], joint: bool) -> list[np.ndarray]:
-    """Model outputs ``[ratio*len, channels]`` for chunks of equal length (channels folded into the batch unless ``joint``)."""
+    """Model outputs ``[ratio*len, channels]`` for chunks of equal length (channels folded into the batch unless
+    ``joint``)."""
     from keras import ops
 
     n, length, channels = len(xs), xs[0].shape[0], xs[0].shape[1]
@@ -316,8 +318,15 @@ def upsample_file(model, in_path, out_path, *, chunk: int = 16384, overlap: int 
     "resampled", "subtype", "clipped" (samples), "peak" (largest magnitude written before
     clipping), "elapsed" (wall seconds)}``.
     """
-    from keras_audiosr.audio import (ClippingWarning, clipping_message, is_float_subtype, open_writer, output_subtype,
-                                     read_audio, resample)
+    from keras_audiosr.audio import (
+        ClippingWarning,
+        clipping_message,
+        is_float_subtype,
+        open_writer,
+        output_subtype,
+        read_audio,
+        resample,
+    )
 
     t0 = time.monotonic()
     in_path, out_path = Path(in_path), Path(out_path)
@@ -397,7 +406,8 @@ def _exists_error(items) -> FileExistsError:
     shown = [f"{o}" + (f" ({why})" if why else "") for o, why in items[:3]]
     more = f" and {len(items) - 3} more" if len(items) > 3 else ""
     what = "output exists" if not any(why for _, why in items) else "output exists and is not a complete upsampling"
-    return FileExistsError(f"{', '.join(shown)}{more}: {what}; pass --overwrite to replace it (overwrite=True in Python)")
+    return FileExistsError(f"{', '.join(shown)}{more}: {what}; pass --overwrite to replace it (overwrite=True in "
+                           "Python)")
 
 
 def check_pairs(pairs, *, overwrite: bool = False, keep_going: bool = False, skip_complete: bool = False) -> list:

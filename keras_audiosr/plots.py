@@ -69,7 +69,7 @@ def plot_spectrograms(signals: dict, rates: dict, path, title: str | None = None
     FigureCanvasAgg(fig)
     axes = fig.subplots(len(specs), 1, sharex=True, sharey=True, squeeze=False)[:, 0]
     image = None
-    for ax, (label, (db, rate, hop, dur)) in zip(axes, specs.items()):
+    for ax, (label, (db, rate, hop, _dur)) in zip(axes, specs.items()):
         image = ax.imshow(db, origin="lower", aspect="auto", cmap="magma", vmin=vmin, vmax=top,
                           extent=(0.0, db.shape[1] * hop, 0.0, rate / 2000.0), interpolation="nearest")
         ax.set_facecolor(image.cmap(0.0))

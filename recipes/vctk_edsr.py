@@ -1,4 +1,5 @@
-"""``python -m recipes.vctk_edsr``: the recipe :mod:`keras_audiosr.recipes.vctk_edsr` (installed: ``keras-audiosr train vctk_edsr``)."""
+"""``python -m recipes.vctk_edsr``: the recipe :mod:`keras_audiosr.recipes.vctk_edsr`
+(installed: ``keras-audiosr train vctk_edsr``)."""
 from keras_audiosr.recipes.vctk_edsr import RECIPE, main
 
 __all__ = ["RECIPE", "main"]

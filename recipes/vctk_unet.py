@@ -1,4 +1,5 @@
-"""``python -m recipes.vctk_unet``: the recipe :mod:`keras_audiosr.recipes.vctk_unet` (installed: ``keras-audiosr train vctk_unet``)."""
+"""``python -m recipes.vctk_unet``: the recipe :mod:`keras_audiosr.recipes.vctk_unet`
+(installed: ``keras-audiosr train vctk_unet``)."""
 from keras_audiosr.recipes.vctk_unet import RECIPE, main
 
 __all__ = ["RECIPE", "main"]

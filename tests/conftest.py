@@ -15,7 +15,9 @@ os.environ["KERAS_AUDIOSR_CACHE"] = str(SESSION_CACHE)
 
 import pytest  # noqa: E402
 
-SHARED_DATA = Path(os.environ.get("KERAS_AUDIOSR_SHARED_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data")).resolve()
+SHARED_DATA = Path(
+    os.environ.get("KERAS_AUDIOSR_SHARED_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data")
+).resolve()
 
 
 def pytest_sessionfinish(session, exitstatus):

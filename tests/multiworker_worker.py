@@ -7,7 +7,6 @@ patches, and prints ``CHECKSUM <float>`` of the final weights (equal on every wo
 is synchronous). Only the chief writes ``OUT_JSON`` (atomically).
 """
 import sys
-import types
 
 
 def main(out_path):
@@ -19,7 +18,6 @@ def main(out_path):
 
     import keras
     import numpy as np
-
     import tensorflow as tf
 
     from keras_audiosr.models.audio_unet import AudioUNet

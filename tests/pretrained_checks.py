@@ -69,9 +69,9 @@ def check_fixtures(path) -> list[str]:
 def check_stream(model, path, seconds: float = 0.6, min_int8_snr_db: float = 20.0) -> float:
     """``path`` fed 10 ms frames of a speech-like signal with its states, against ``model`` on the whole signal;
     returns the SNR (dB) of the stream against Keras."""
-    from keras_audiosr.streaming import StreamingUpsampler, read_metadata
     from keras_audiosr.data import synthesize_utterance
     from keras_audiosr.degrade import Degradation
+    from keras_audiosr.streaming import StreamingUpsampler, read_metadata
 
     meta = read_metadata(path)
     assert (meta["lr_rate"], meta["hr_rate"]) == (int(model.lr_rate), int(model.hr_rate)), meta
@@ -83,7 +83,9 @@ def check_stream(model, path, seconds: float = 0.6, min_int8_snr_db: float = 20.
     err = streamed.astype(np.float64) - whole
     snr = 10 * np.log10(np.sum(whole.astype(np.float64) ** 2) / max(np.sum(err ** 2), 1e-30))
     if meta["mode"] == "float":
-        assert np.max(np.abs(err)) <= 1e-4, f"{Path(path).name}: float stream differs from Keras by {np.max(np.abs(err))}"
+        assert np.max(np.abs(err)) <= 1e-4, (
+            f"{Path(path).name}: float stream differs from Keras by {np.max(np.abs(err))}"
+        )
     else:
         assert snr >= min_int8_snr_db, f"{Path(path).name}: {meta['mode']} stream at {snr:.1f} dB against Keras"
     return float(snr)

@@ -299,7 +299,8 @@ def test_help_and_version_start_without_tensorflow():
     code = ("import sys\nfrom keras_audiosr.cli import main\n"
             "for argv in (['--help'], ['--version'], ['upsample', '--help'], ['resample', '--help'], ['models']):\n"
             "    assert main(argv) == 0\n"
-            "print('HEAVY', [m for m in ('tensorflow', 'keras', 'scipy.signal') if m in sys.modules], file=sys.stderr)\n")
+            "print('HEAVY', [m for m in ('tensorflow', 'keras', 'scipy.signal') if m in sys.modules], "
+            "file=sys.stderr)\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
                           env=_subprocess_env(), timeout=120)
     assert proc.returncode == 0, proc.stderr
@@ -361,7 +362,9 @@ def test_upsample_folder_and_files_into_folder_one_bar(tmp_path, model_path, cap
     (src / "notes.txt").write_text("not audio")
     extra = _write(tmp_path / "c.wav", _tone(0.25, 8000), 8000)
     out = tmp_path / "out"
-    rc, stdout, err = _run(capsys, "upsample", src, extra, out, "--model", model_path, "--chunk", 1024, "--overlap", 128)
+    rc, stdout, err = _run(
+        capsys, "upsample", src, extra, out, "--model", model_path, "--chunk", 1024, "--overlap", 128
+    )
     assert rc == 0, err
     written = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
     assert written == ["a.wav", "c.wav", "sub/b.flac"]

@@ -46,8 +46,8 @@ def shipped_dir(tmp_path_factory):
     pytest.importorskip("ai_edge_litert")
     import keras
 
-    from keras_audiosr.export.stateful import StreamingExporter
     from keras_audiosr.data import load_corpus, make_default_corpus
+    from keras_audiosr.export.stateful import StreamingExporter
     from keras_audiosr.models import StreamingBWE
 
     root = tmp_path_factory.mktemp("shipped")
@@ -187,8 +187,8 @@ def test_model_name_equals_its_keras_file_and_info_accepts_it(shipped, tmp_path,
 
 
 def test_tflite_runs_the_int8_stream_close_to_keras(shipped, tmp_path, capsys):
-    from keras_audiosr.streaming import StreamingUpsampler
     from keras_audiosr import pretrained
+    from keras_audiosr.streaming import StreamingUpsampler
 
     x = _tone(0.6, 8000, channels=2)
     src = _write(tmp_path / "stereo.wav", x, 8000)
@@ -227,7 +227,9 @@ def test_keras_form_without_tensorflow_is_one_line(shipped, tmp_path, capsys, mo
     import importlib.util
 
     find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "tensorflow" else find_spec(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "tensorflow" else find_spec(name, *a)
+    )
     src = _write(tmp_path / "in.wav", _tone(0.2, 8000), 8000)
     rc, _, err = _run(capsys, "upsample", src, tmp_path / "k.wav", "--keras", "-q")
     assert rc == 2 and err.count("\n") == 2 and "Traceback" not in err, err  # the model line, then the error

@@ -6,8 +6,18 @@ import numpy as np
 import pytest
 
 from keras_audiosr.audio import read_audio, write_audio
-from keras_audiosr.data import (MusicFile, Utterance, find_music, hash_unit, load_music, make_default_music_corpus,
-                                prepare_training_data, read_split_file, split_music, synthesize_piece)
+from keras_audiosr.data import (
+    MusicFile,
+    Utterance,
+    find_music,
+    hash_unit,
+    load_music,
+    make_default_music_corpus,
+    prepare_training_data,
+    read_split_file,
+    split_music,
+    synthesize_piece,
+)
 from keras_audiosr.degrade import lowpass
 
 

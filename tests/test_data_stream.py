@@ -1,4 +1,5 @@
-"""The streaming crop sampler: reproducibility, fresh crops per epoch, alignment, silence, weighting, shards, tf.data."""
+"""The streaming crop sampler: reproducibility, fresh crops per epoch, alignment, silence, weighting, shards,
+tf.data."""
 from collections import Counter
 
 import numpy as np

@@ -8,8 +8,7 @@ import soundfile as sf
 from scipy import signal
 
 from keras_audiosr.audio import read_audio, resample
-from keras_audiosr.data import (DEFAULT_CORPUS_NAME, find_vctk, make_default_corpus, make_split,
-                                synthesize_utterance)
+from keras_audiosr.data import DEFAULT_CORPUS_NAME, find_vctk, make_default_corpus, make_split, synthesize_utterance
 from keras_audiosr.data.synthetic import MARKER
 
 TINY = dict(n_speakers=2, n_utterances=2, seconds=0.6, rate=16000)
@@ -49,7 +48,13 @@ def test_default_corpus_layout_and_speed(default_corpus):
     assert sorted({u.speaker for u in utts}) == [f"s{i:03d}" for i in range(1, 11)]
     assert utts[0].path == root / "wav48" / "s001" / "s001_001.flac" and utts[0].utt_id == "001"
     info = sf.info(str(utts[0].path))
-    assert (info.format, info.subtype, info.samplerate, info.channels, info.frames) == ("FLAC", "PCM_16", 48000, 1, 96000)
+    assert (info.format, info.subtype, info.samplerate, info.channels, info.frames) == (
+        "FLAC",
+        "PCM_16",
+        48000,
+        1,
+        96000,
+    )
     readme = (root / "README.txt").read_text()
     assert DEFAULT_CORPUS_NAME in readme and "NOT recorded speech" in readme
     assert json.loads((root / MARKER).read_text())["seed"] == 1234

@@ -15,9 +15,9 @@ from keras_audiosr.degrade import (
     DegradationSet,
     LowpassFilter,
     SetMember,
+    degrade,
     evaluation_filters,
     get_degradation_set,
-    degrade,
     lowpass,
     trim_to_multiple,
 )
@@ -138,7 +138,9 @@ def test_default_cutoffs():
     assert 20 * np.log10(abs(h[0])) == pytest.approx(-3.01, abs=0.01)
 
 
-@pytest.mark.parametrize("spec", ["cheby1:8", "butter:6", "ellip:12:0.9", "bessel:12", "aliased", "cheby1:6:0.123456789"])
+@pytest.mark.parametrize(
+    "spec", ["cheby1:8", "butter:6", "ellip:12:0.9", "bessel:12", "aliased", "cheby1:6:0.123456789"]
+)
 def test_parse_str_round_trip(spec):
     flt = LowpassFilter.parse(spec)
     assert str(flt) == spec

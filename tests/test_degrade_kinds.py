@@ -7,9 +7,20 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from keras_audiosr.degrade import (COMPANDING, DEGRADATION_SETS, FILTER_FAMILIES, MULTI_FILTER_DEFAULTS, NAMED_KINDS,
-                                   Degradation, DegradationSet, SetMember, canonical_spec, g711, get_degradation_set,
-                                   lowpass)
+from keras_audiosr.degrade import (
+    COMPANDING,
+    DEGRADATION_SETS,
+    FILTER_FAMILIES,
+    MULTI_FILTER_DEFAULTS,
+    NAMED_KINDS,
+    Degradation,
+    DegradationSet,
+    SetMember,
+    canonical_spec,
+    g711,
+    get_degradation_set,
+    lowpass,
+)
 
 HR = 16000
 
@@ -29,9 +40,18 @@ def _amplitude_db(y, freq, rate):
 
 # ----------------------------------------------------------------------------- specs
 
-@pytest.mark.parametrize("spec,canon", [("resample", "resample"), (" Resample ", "resample"), ("telephone", "telephone"),
-                                        ("TELEPHONE:MuLaw", "telephone:mulaw"), ("telephone:alaw", "telephone:alaw"),
-                                        ("Cheby1:8", "cheby1:8"), ("butter:4", "butter:4")])
+@pytest.mark.parametrize(
+    "spec,canon",
+    [
+        ("resample", "resample"),
+        (" Resample ", "resample"),
+        ("telephone", "telephone"),
+        ("TELEPHONE:MuLaw", "telephone:mulaw"),
+        ("telephone:alaw", "telephone:alaw"),
+        ("Cheby1:8", "cheby1:8"),
+        ("butter:4", "butter:4"),
+    ],
+)
 def test_spec_grammar_round_trip(spec, canon):
     assert canonical_spec(spec) == canon
     d = Degradation(2, spec)
@@ -56,7 +76,7 @@ def test_kind_and_lowpass_filter_property():
     assert Degradation(2, "butter:4").kind == "lowpass"
     assert Degradation(2, "butter:4").lowpass_filter.order == 4
     with pytest.raises(ValueError, match="not a low-pass filter spec"):
-        Degradation(2, "resample").lowpass_filter
+        _ = Degradation(2, "resample").lowpass_filter
 
 
 def test_describe_named_kinds():
@@ -158,8 +178,9 @@ def test_at_high_rate_for_every_kind():
     for spec in ("cheby1:8", "resample", "telephone:mulaw"):
         y = Degradation(2, spec).at_high_rate(x)
         assert y.shape == x.shape and y.dtype == np.float32
-    np.testing.assert_allclose(lowpass(x, 2, "resample"), signal.resample_poly(signal.resample_poly(x, 1, 2), 2, 1)[:3001],
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        lowpass(x, 2, "resample"), signal.resample_poly(signal.resample_poly(x, 1, 2), 2, 1)[:3001], atol=1e-6
+    )
 
 
 @pytest.mark.parametrize("spec", ["cheby1:12:0.8", "ellip:12", "bessel:6", "butter:2:0.9", "resample", "telephone",

@@ -3,11 +3,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from keras_audiosr.evaluation import suite as evaluation
 from keras_audiosr.audio import AudioError
 from keras_audiosr.baselines import sinc_upsample, spline_upsample
 from keras_audiosr.degrade import degrade
 from keras_audiosr.evaluation import evaluate_files, evaluate_signal, format_table
+from keras_audiosr.evaluation import suite as evaluation
 from keras_audiosr.metrics import evaluate_pair
 from keras_audiosr.models import AudioUNet
 

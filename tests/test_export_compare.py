@@ -1,4 +1,5 @@
-"""keras_audiosr.export.compare (python -m edge.compare): one row per model and variant in JSON and markdown, through the library evaluation loop;
+"""keras_audiosr.export.compare (python -m edge.compare): one row per model and variant in JSON and markdown, through
+the library evaluation loop;
 several models side by side; bad arguments refused before any work; training audio kept apart from evaluation audio."""
 import json
 from pathlib import Path
@@ -59,9 +60,32 @@ def tiny_model_file(path, seed=0):
 def test_compare_writes_every_variant(corpus, tmp_path, capsys):
     path = tiny_model_file(tmp_path / "tiny.keras")
     out_json, out_md = tmp_path / "cmp.json", tmp_path / "cmp.md"
-    rc = compare_main(["--model", str(path), "--data", str(corpus), "--train-data", str(corpus), "--json", str(out_json),
-                       "--md", str(out_md), "--block-ms", "100", "--frame-ms", "20", "--max-files", "1",
-                       "--qat-steps", "2", "--calibration-windows", "4", "--no-pesq", "--no-progress"])
+    rc = compare_main(
+        [
+            "--model",
+            str(path),
+            "--data",
+            str(corpus),
+            "--train-data",
+            str(corpus),
+            "--json",
+            str(out_json),
+            "--md",
+            str(out_md),
+            "--block-ms",
+            "100",
+            "--frame-ms",
+            "20",
+            "--max-files",
+            "1",
+            "--qat-steps",
+            "2",
+            "--calibration-windows",
+            "4",
+            "--no-pesq",
+            "--no-progress",
+        ]
+    )
     assert rc == 0
     out = capsys.readouterr().out
     # Progress for each stage, the QAT and calibration gates included.
@@ -71,7 +95,9 @@ def test_compare_writes_every_variant(corpus, tmp_path, capsys):
     report = json.loads(out_json.read_text())
     names = [v["name"] for v in report["variants"]]
     # a window model: its window variants; the stateful ones are for models with a stateful form
-    assert names == list(VARIANTS)[:8] == ["keras", "float", "dynamic", "float16", "int8", "int16x8", "qat", "streaming"]
+    assert (
+        names == list(VARIANTS)[:8] == ["keras", "float", "dynamic", "float16", "int8", "int16x8", "qat", "streaming"]
+    )
     assert VARIANTS[8:] == ("stream-float", "stream-int8", "stream-int8-pcm16") and "skipping stream-float" in out
     for v in report["variants"]:
         for key in ("snr", "lsd", "lsd_hf", "snr_vs_float", "size_bytes", "rtf", "latency_ms", "latency_per_10ms_ms",
@@ -114,10 +140,36 @@ def test_compare_puts_a_stateful_stream_beside_a_window_model(corpus, tmp_path):
     sbwe = tmp_path / "sbwe.keras"
     StreamingBWE.from_size("tiny", ratio=2, hr_rate=16000).save(sbwe)
     out_json = tmp_path / "side.json"
-    rc = compare_main(["--model", str(a), "--model", str(b), "--model", str(sbwe), "--data", str(corpus), "--train-data", str(corpus),
-                       "--json", str(out_json), "--variants", "keras,float,stream-float,stream-int8", "--block-ms",
-                       "100", "--frame-ms", "10", "--max-files", "1", "--max-seconds", "0.5", "--repeats", "3",
-                       "--no-pesq", "--no-progress"])
+    rc = compare_main(
+        [
+            "--model",
+            str(a),
+            "--model",
+            str(b),
+            "--model",
+            str(sbwe),
+            "--data",
+            str(corpus),
+            "--train-data",
+            str(corpus),
+            "--json",
+            str(out_json),
+            "--variants",
+            "keras,float,stream-float,stream-int8",
+            "--block-ms",
+            "100",
+            "--frame-ms",
+            "10",
+            "--max-files",
+            "1",
+            "--max-seconds",
+            "0.5",
+            "--repeats",
+            "3",
+            "--no-pesq",
+            "--no-progress",
+        ]
+    )
     assert rc == 0
     report = json.loads(out_json.read_text())
     rows = {v["label"]: v for v in report["variants"]}
@@ -150,7 +202,8 @@ def test_compare_checks_arguments_before_any_work(corpus, tmp_path, capsys):
         (["--model", str(model), "--data", str(tmp_path / "nowhere")], "nowhere: no such folder"),
         (["--model", str(model), "--data", str(corpus), "--variants", "float,int4"], "unknown variant(s) int4"),
         (["--model", str(model), "--data", str(corpus), "--max-files", "0"], "must be at least 1"),
-        (["--model", str(model), "--data", str(corpus), "--degradations", "own,sox"], "--degradations: degradation 'sox'"),
+        (["--model", str(model), "--data", str(corpus), "--degradations", "own,sox"], "--degradations: degradation "
+                                                                                      "'sox'"),
     ]
     for argv, message in cases:
         try:
@@ -169,8 +222,14 @@ def test_evaluation_loop_scores_extra_systems_on_the_same_input():
 
     model = AudioUNet.from_size("tiny", ratio=2, hr_rate=16000)
     ref = (0.1 * np.sin(np.arange(8000) * 0.05)).astype(np.float32)
-    res = evaluate_signal(model, ref, with_pesq=False, return_signals=True, relative_to="model",
-                          systems={"hold": lambda low: np.repeat(low, 2), "spline2": lambda low: spline_upsample(low, 2)})
+    res = evaluate_signal(
+        model,
+        ref,
+        with_pesq=False,
+        return_signals=True,
+        relative_to="model",
+        systems={"hold": lambda low: np.repeat(low, 2), "spline2": lambda low: spline_upsample(low, 2)},
+    )
     low, sig = res["signals"]["low"], res["signals"]
     assert res["hold"]["snr"] == pytest.approx(evaluate_pair(np.repeat(low, 2), sig["reference"], 2, 16000,
                                                              with_pesq=False)["snr"])

@@ -94,7 +94,9 @@ def test_gates_recorded_in_order(exports):
         # The fixed-window AudioUNet export is a static graph of allowlisted operators in every mode.
         assert status["static_graph"] == "passed", side["gates"][4]["message"]
         assert not {"SHAPE", "PACK", "TILE", "EXPAND_DIMS", "SQUEEZE"} & set(side["ops"])
-        assert (status["quantize"], status["parity"]) == (("skipped", "skipped") if mode == "float" else ("passed", "passed"))
+        assert (status["quantize"], status["parity"]) == (
+            ("skipped", "skipped") if mode == "float" else ("passed", "passed")
+        )
         if not armnn_ok:
             assert status["second_runtime"] == "skipped"
         elif mode in ARMNN_RUNS:
@@ -160,7 +162,7 @@ def test_metadata_round_trip(exports):
 
 def test_golden_fixtures_reproduce(exports):
     _, _, out, results, _ = exports
-    for mode, res in results.items():
+    for _mode, res in results.items():
         q_in = np.load(out / res.files["input"])
         expected = np.load(out / res.files["expected"])
         tfl = TFLiteModel(res.path)
@@ -188,9 +190,14 @@ def test_convert_cli_reports_bad_arguments_in_one_line_before_any_work(tmp_path,
         (["--model", str(tmp_path / "none.keras"), "--mode", "float", "--out", str(out)], "none.keras: no such file"),
         (["--model", str(model), "--mode", "int4", "--out", str(out)], "unknown quantization mode 'int4'"),
         (["--model", str(model), "--mode", "float", "--out", str(a_file)], "exists and is not a folder"),
-        (["--model", str(model), "--mode", "float", "--out", str(out), "--train-data", str(tmp_path / "nodata")],
-         "nodata: no such folder"),
-        (["--model", str(model), "--mode", "float", "--out", str(out), "--frame-ms", "-5"], "must be a positive number"),
+        (
+            ["--model", str(model), "--mode", "float", "--out", str(out), "--train-data", str(tmp_path / "nodata")],
+            "nodata: no such folder",
+        ),
+        (
+            ["--model", str(model), "--mode", "float", "--out", str(out), "--frame-ms", "-5"],
+            "must be a positive number",
+        ),
     ]
     for argv, message in cases:
         rc, err = run_cli(convert_main, argv, capsys)
@@ -219,7 +226,10 @@ def test_edge_tools_help_every_option_with_its_default_and_no_markup():
         for action in parser._actions:
             if isinstance(action, argparse._HelpAction) or action.help == argparse.SUPPRESS:
                 continue
-            assert action.help and ("default" in action.help or "required" in action.help), (module.__name__, action.dest)
+            assert action.help and ("default" in action.help or "required" in action.help), (
+                module.__name__,
+                action.dest,
+            )
     help_text = convert.build_parser().format_help()
     positions = [help_text.index(f"{i}. {name}:") for i, name in enumerate(GATE_NAMES, 1)]
     assert positions == sorted(positions)
@@ -336,7 +346,14 @@ def test_benchmark(exports):
     assert r["size_bytes"] == results["int8"].size_bytes and r["mode"] == "int8"
     for n in ("1", "2"):
         s = r["threads"][n]
-        assert 0 < s["latency_ms_min"] <= s["latency_ms_q1"] <= s["latency_ms"] <= s["latency_ms_q3"] <= s["latency_ms_max"]
+        assert (
+            0
+            < s["latency_ms_min"]
+            <= s["latency_ms_q1"]
+            <= s["latency_ms"]
+            <= s["latency_ms_q3"]
+            <= s["latency_ms_max"]
+        )
         assert s["rtf"] == pytest.approx(s["latency_ms"] / plan.frame_ms)
     assert r["peak_rss_mb"] > r["runtime_rss_mb"] > 0
     assert s["latency_per_10ms_ms"] == pytest.approx(s["latency_ms"] * 10 / plan.frame_ms)

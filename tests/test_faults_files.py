@@ -47,7 +47,9 @@ def _tiny_disk(tmp_path, size="64k"):
     """A tmpfs of ``size`` (skips the test where mounting is not permitted)."""
     mount = tmp_path / f"disk-{uuid.uuid4().hex[:6]}"
     mount.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)], check=False, capture_output=True)
+    r = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)], check=False, capture_output=True
+    )
     if r.returncode:
         pytest.skip(f"cannot mount a tmpfs here: {r.stderr.decode().strip() or r.returncode}")
     try:
@@ -215,7 +217,8 @@ def test_resample_and_degrade_refuse_to_overwrite_their_input(tmp_path, capsys, 
     extra = ["--rate", 8000] if command == "resample" else ["--ratio", 2]
     rc, _, err = _run(capsys, command, "in.wav", out, *extra, "--overwrite")
     assert rc == 2
-    assert err.strip().splitlines() == [f"keras-audiosr: error: {Path(out)}: output would replace the input file in.wav"]
+    assert err.strip().splitlines() == [f"keras-audiosr: error: {Path(out)}: output would replace the input file "
+                                        "in.wav"]
     assert src.read_bytes() == before
 
 

@@ -8,8 +8,8 @@ import soundfile as sf
 
 from keras_audiosr.audio import AudioError
 from keras_audiosr.inference import ModelError, load_model, upsample_array, upsample_file
-from keras_audiosr.models.geometry import shift_period as _shift_period
 from keras_audiosr.models import AudioUNet
+from keras_audiosr.models.geometry import shift_period as _shift_period
 
 
 class RepeatModel:
@@ -37,7 +37,9 @@ def _signal(n, channels=None, seed=0):
     t = np.arange(n)
     x = 0.4 * np.sin(2 * np.pi * 0.013 * t) + 0.05 * rng.standard_normal(n)
     if channels:
-        x = np.stack([x * (c + 1) / channels for c in range(channels)], axis=1) + 0.01 * rng.standard_normal((n, channels))
+        x = np.stack([x * (c + 1) / channels for c in range(channels)], axis=1) + 0.01 * rng.standard_normal(
+            (n, channels)
+        )
     return x.astype(np.float32)
 
 

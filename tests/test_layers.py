@@ -59,7 +59,9 @@ def test_interpolation_keeps_samples_and_reconstructs_tones(method, ratio):
 
 def test_interpolation_contract_and_unknown_method():
     run_layer_test(Interpolation1D, {"ratio": 2, "method": "cubic"}, (2, 10, 1), (2, 20, 1), trainable=False)
-    run_layer_test(Interpolation1D, {"ratio": 3, "method": "sinc"}, (1, 9, 2), (1, 27, 2), trainable=False, tflite=False)
+    run_layer_test(
+        Interpolation1D, {"ratio": 3, "method": "sinc"}, (1, 9, 2), (1, 27, 2), trainable=False, tflite=False
+    )
     with pytest.raises(ValueError, match="unknown interpolation"):
         Interpolation1D(2, "spline")
 

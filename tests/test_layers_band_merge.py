@@ -54,7 +54,9 @@ def test_output_band_equals_low_input_up_to_float_rounding(rank):
                         - _analysis_lowpass(low.ravel()[trim:-trim], ratio)))
     assert err / np.max(np.abs(low)) < 1e-5, err
     # Without the merge the same network output would swamp the band.
-    naive = _analysis_lowpass((low + high).ravel()[trim:-trim], ratio) - _analysis_lowpass(low.ravel()[trim:-trim], ratio)
+    naive = _analysis_lowpass((low + high).ravel()[trim:-trim], ratio) - _analysis_lowpass(
+        low.ravel()[trim:-trim], ratio
+    )
     assert np.max(np.abs(naive)) / np.max(np.abs(low)) > 1.0
 
 

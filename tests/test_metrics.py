@@ -195,7 +195,9 @@ def test_snr_lowband_known_answers():
     assert snr_lowband(_tone(n, 100), _tone(n, 6000), ratio) < -200.0
     assert snr_lowband(_tone(n, 100), np.zeros(n), ratio) == -math.inf
     stereo = np.stack([ref, ref], axis=1)
-    assert snr_lowband(stereo + np.stack([err, 0 * err], axis=1), stereo, ratio) == pytest.approx(expected + 10 * np.log10(2))
+    assert snr_lowband(stereo + np.stack([err, 0 * err], axis=1), stereo, ratio) == pytest.approx(
+        expected + 10 * np.log10(2)
+    )
 
 
 def test_snr_lowband_real_leakage_and_errors():

@@ -2,7 +2,6 @@ import subprocess
 import sys
 import textwrap
 
-import keras
 import numpy as np
 import pytest
 
@@ -12,9 +11,13 @@ from tests.contracts import build_without_weights, preset_kwargs, run_model_test
 
 def test_audio_unet_contract():
     rng = np.random.default_rng(0)
-    run_model_test(AudioUNet, preset_kwargs(AudioUNet, "tiny", ratio=2, hr_rate=16000),
-                   rng.standard_normal((2, 64, 1)).astype("float32"), rng.standard_normal((2, 128, 1)).astype("float32"),
-                   tflite=True)
+    run_model_test(
+        AudioUNet,
+        preset_kwargs(AudioUNet, "tiny", ratio=2, hr_rate=16000),
+        rng.standard_normal((2, 64, 1)).astype("float32"),
+        rng.standard_normal((2, 128, 1)).astype("float32"),
+        tflite=True,
+    )
 
 
 @pytest.mark.parametrize("ratio,length", [(2, 1), (2, 37), (3, 100), (4, 257), (6, 64), (8, 33)])
@@ -71,12 +74,17 @@ def test_training_degradations_travel_with_the_model(tmp_path):
 
     model = AudioUNet.from_size("tiny", ratio=2, degradation={"ratio": 2, "filter": "cheby1:8", "zero_phase": True},
                                 training_degradations="speech-robust")
-    assert model.training_degradations == "speech-robust" and model.audio_config()["training_degradations"] == "speech-robust"
+    assert (
+        model.training_degradations == "speech-robust"
+        and model.audio_config()["training_degradations"] == "speech-robust"
+    )
     model.save(tmp_path / "m.keras")
     loaded = load_model(tmp_path / "m.keras")
     assert loaded.training_degradations == "speech-robust" and loaded.degradation["filter"] == "cheby1:8"
-    assert AudioUNet.from_size("tiny", training_degradations=get_degradation_set("multi-filter")).training_degradations \
+    assert (
+        AudioUNet.from_size("tiny", training_degradations=get_degradation_set("multi-filter")).training_degradations
         == "multi-filter"
+    )
     config = model.get_config()
     del config["training_degradations"]  # as saved before the key existed
     old = AudioUNet.from_config(config)

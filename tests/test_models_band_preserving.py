@@ -30,7 +30,8 @@ IDS = [f"{c.__name__}-{r}" for c, _, r in CASES]
 
 
 def _analysis_lowpass(x, ratio, edge=0.8, stop=0.87):
-    """Float64 linear-phase low-pass, 160 dB stopband from ``stop`` (fractions of the low-rate Nyquist), 'valid' part."""
+    """Float64 linear-phase low-pass, 160 dB stopband from ``stop`` (fractions of the low-rate Nyquist), 'valid'
+    part."""
     numtaps, beta = signal.kaiserord(160.0, (stop - edge) / ratio)
     taps = signal.firwin(numtaps | 1, 0.5 * (edge + stop) / ratio, window=("kaiser", beta))
     return np.convolve(np.asarray(x, np.float64).ravel(), taps, mode="valid")
@@ -113,7 +114,9 @@ def test_audio_unet_network_input_and_interpolation_choice():
     x = np.random.default_rng(4).standard_normal((1, 64, 1)).astype("float32")
     np.testing.assert_allclose(np.asarray(cubic(x)), _low_branch(AudioUNet, x, 2), atol=1e-6)
     paper_graph = AudioUNet.from_size("tiny", band_preserving=False)
-    assert paper_graph.interpolation == "cubic" and not any(isinstance(layer, BandMerge) for layer in paper_graph.layers)
+    assert paper_graph.interpolation == "cubic" and not any(
+        isinstance(layer, BandMerge) for layer in paper_graph.layers
+    )
     assert paper_graph.count_params() == model.count_params()
     with pytest.raises(ValueError, match="band_preserving=False"):
         AudioUNet.from_size("tiny", ratio=1)
@@ -182,13 +185,17 @@ def test_kept_band_is_float32_exact_under_mixed_precision(cls, key, ratio):
         assert model.get_layer("band_merge").compute_dtype == "float32"
         assert any(layer.compute_dtype == "float16" for layer in model.layers if layer.weights)
         same_rate = cls in (BWEResNet, BWEUNet)
-        x = (0.3 * np.random.default_rng(8).standard_normal((1, 4096 if same_rate else 4096 // ratio, 1))).astype("float32")
+        x = (0.3 * np.random.default_rng(8).standard_normal((1, 4096 if same_rate else 4096 // ratio, 1))).astype(
+            "float32"
+        )
         out = np.asarray(model(x))
     finally:
         keras.mixed_precision.set_global_policy("float32")
     assert out.dtype == np.float32
     low = _low_branch(cls, x, ratio)
     trim = model.get_layer("band_merge").delay
-    err = np.max(np.abs(_analysis_lowpass(out.ravel()[trim:-trim], ratio) - _analysis_lowpass(low.ravel()[trim:-trim], ratio)))
+    err = np.max(
+        np.abs(_analysis_lowpass(out.ravel()[trim:-trim], ratio) - _analysis_lowpass(low.ravel()[trim:-trim], ratio))
+    )
     assert err / np.max(np.abs(low)) < 1e-5  # float16 would give about 1e-3
     assert np.max(np.abs(out - low)) > 0.05 * np.max(np.abs(low))

@@ -14,7 +14,9 @@ def _data(shape, seed=0):
 
 @pytest.mark.parametrize("cls", MODELS)
 def test_contract(cls):
-    run_model_test(cls, preset_kwargs(cls, "tiny", bandwidth_ratio=4, hr_rate=44100), _data((2, 64, 1)), _data((2, 64, 1), 1))
+    run_model_test(
+        cls, preset_kwargs(cls, "tiny", bandwidth_ratio=4, hr_rate=44100), _data((2, 64, 1)), _data((2, 64, 1), 1)
+    )
 
 
 @pytest.mark.parametrize("cls", MODELS)
@@ -64,7 +66,9 @@ def test_resnet_residual_scaling_and_paper_defaults():
     assert len(scales) == 15 and all(layer.scale == 0.1 for layer in scales)
     unet = build_without_weights(BWEUNet, preset_kwargs(BWEUNet, "paper"))
     assert unet.filters == (128, 256, 512, 512) and unet.kernel_sizes == (65, 33, 17, 9)
-    down_convs = [layer for layer in unet.layers if layer.name.startswith("down") and isinstance(layer, keras.layers.Conv1D)]
+    down_convs = [
+        layer for layer in unet.layers if layer.name.startswith("down") and isinstance(layer, keras.layers.Conv1D)
+    ]
     assert [layer.strides for layer in down_convs] == [(2,)] * 4
 
 

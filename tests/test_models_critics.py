@@ -54,7 +54,9 @@ def test_audio_unet_gan_critic_has_no_batch_norm():
 
 @pytest.mark.parametrize("cls", [WaveGANCritic, AudioUNetGANCritic])
 def test_critic_sizes(cls):
-    counts = [build_without_weights(cls, preset_kwargs(cls, size)).count_params() for size in ("tiny", "small", "paper")]
+    counts = [
+        build_without_weights(cls, preset_kwargs(cls, size)).count_params() for size in ("tiny", "small", "paper")
+    ]
     assert counts == sorted(counts) and counts[0] < 10_000
     with pytest.raises(ValueError, match="unknown model size"):
         cls.from_size("huge")

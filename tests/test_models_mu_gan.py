@@ -4,8 +4,14 @@ import pytest
 
 from keras_audiosr.layers import MultiscaleConv1D, SuperPixel1D
 from keras_audiosr.models import MUGANAutoencoder, MUGANDiscriminator, MUGANGenerator
-from tests.contracts import (build_without_weights, check_config_round_trip, check_fit_step, check_save_load,
-                             preset_kwargs, run_model_test)
+from tests.contracts import (
+    build_without_weights,
+    check_config_round_trip,
+    check_fit_step,
+    check_save_load,
+    preset_kwargs,
+    run_model_test,
+)
 
 
 def _data(shape, seed=0):
@@ -14,8 +20,13 @@ def _data(shape, seed=0):
 
 @pytest.mark.slow  # kept out of the default run for time (-m slow runs it)
 def test_generator_contract_with_tflite():
-    run_model_test(MUGANGenerator, preset_kwargs(MUGANGenerator, "tiny", ratio=2), _data((2, 64, 1)), _data((2, 128, 1), 1),
-                   tflite=True)
+    run_model_test(
+        MUGANGenerator,
+        preset_kwargs(MUGANGenerator, "tiny", ratio=2),
+        _data((2, 64, 1)),
+        _data((2, 128, 1), 1),
+        tflite=True,
+    )
 
 
 @pytest.mark.parametrize("ratio,length", [(2, 1), (2, 37), (3, 50), (4, 65)])
@@ -60,7 +71,9 @@ def test_autoencoder_contract_and_frozen_feature_extractor():
 
 
 def test_discriminator_contract_and_any_length():
-    model = run_model_test(MUGANDiscriminator, preset_kwargs(MUGANDiscriminator, "tiny"), _data((4, 64, 1)), _data((4, 1), 1))
+    model = run_model_test(
+        MUGANDiscriminator, preset_kwargs(MUGANDiscriminator, "tiny"), _data((4, 64, 1)), _data((4, 1), 1)
+    )
     for length in (1, 33, 250):
         assert tuple(model(_data((2, length, 1))).shape) == (2, 1)
     assert any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers)
@@ -108,7 +121,9 @@ def test_strided_parameter_counts_differ_by_the_stride_two_convolutions():
             strided = build_without_weights(cls, {**kwargs, "downsample": "strided"})
             assert superpixel.downsample == "superpixel"
             widths = superpixel.filters + (superpixel.bottleneck_filters,)
-            k = superpixel.kernel_sizes  # per block of width F: 2F x F weights per kernel tap (split over branches), 2F biases
+            k = (
+                superpixel.kernel_sizes
+            )  # per block of width F: 2F x F weights per kernel tap (split over branches), 2F biases
             extra = sum(2 * f * f * sum(k) // len(k) + 2 * f for f in widths)
             assert strided.count_params() - superpixel.count_params() == extra, (cls.__name__, size)
     assert extra == 814_560  # "small": 2.34 M -> 3.15 M generator parameters
@@ -123,7 +138,9 @@ def test_strided_autoencoder_features_come_from_the_stride_two_bottleneck():
     assert phi.layers[-1].name == "bottleneck" and phi.layers[-1].strides == 2 and len(_stride_two_convs(ae)) == 3
     features = np.asarray(phi(y))
     assert features.shape == (2, 5, 16)
-    np.testing.assert_allclose(features, np.asarray(keras.Model(ae.input, ae.get_layer("bottleneck").output)(y)), atol=1e-6)
+    np.testing.assert_allclose(
+        features, np.asarray(keras.Model(ae.input, ae.get_layer("bottleneck").output)(y)), atol=1e-6
+    )
 
 
 def test_unknown_downsample_is_refused_naming_the_choices():

@@ -58,7 +58,7 @@ def test_shipped_model_loads_runs_and_matches_its_fixtures(folder, package_regis
     model = pretrained.load(info.name)
     assert (int(model.lr_rate), int(model.hr_rate), int(model.ratio)) == (info.lr_rate, info.hr_rate, card["ratio"])
     assert model.count_params() == card["parameters"]
-    for mode, name in info.tflite.items():
+    for _mode, name in info.tflite.items():
         assert check_fixtures(folder / name)
         check_stream(model, folder / name, min_int8_snr_db=25.0)
     assert pretrained.for_rate(info.lr_rate, info.hr_rate) == info.name
@@ -86,8 +86,13 @@ def source_copy(dest: Path) -> Path:
     except (OSError, subprocess.CalledProcessError):
         files = None
     if files is None:
-        shutil.copytree(ROOT, dest, ignore=shutil.ignore_patterns(".git", ".venv", "runs", "build", "dist", "*.egg-info",
-                                                                  "__pycache__", ".pytest_cache"))
+        shutil.copytree(
+            ROOT,
+            dest,
+            ignore=shutil.ignore_patterns(
+                ".git", ".venv", "runs", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache"
+            ),
+        )
         return dest
     for rel in filter(None, files):
         src = ROOT / rel

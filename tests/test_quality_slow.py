@@ -50,7 +50,12 @@ def check_filter_generalization(out: Path):
 @pytest.mark.timeout(5400)
 def test_single_filter_model_overfits_and_the_multi_filter_one_does_not(shared_data, tmp_path):
     """The README's filter over-fitting table, by its command (three 800-step runs side by side, ~40 min)."""
-    env = dict(os.environ, DATA=str(shared_data), PYTHON=sys.executable, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = dict(
+        os.environ,
+        DATA=str(shared_data),
+        PYTHON=sys.executable,
+        PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    )
     proc = subprocess.run(["bash", "tools/filter_generalization.sh", "8", str(tmp_path / "fg")], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=5300)
     assert proc.returncode == 0, proc.stderr[-3000:]

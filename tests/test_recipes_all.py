@@ -30,7 +30,9 @@ SLOW = {"piano_mugan", "vctk_unet_gan", "vctk_edsr", "music_resnet"}
 def test_recipe_runs_and_writes_outputs(key, tmp_path):
     name = key.split(":")[0]
     out = tmp_path / "run"
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = dict(
+        os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")
+    )
     cmd = [sys.executable, "-m", f"recipes.{name}", "--model-size", "tiny", "--epochs", "1", "--steps-per-epoch", "2",
            "--batch-size", "4", "--no-pesq", "--out", str(out), *RECIPES[key]]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=400)
@@ -63,7 +65,11 @@ def test_recipe_runs_and_writes_outputs(key, tmp_path):
         assert set(metrics["test"]) == {"model", "input", "sinc", "spline"}
         assert metrics["multifilter"] is True
     if key == "vctk_unet_gan:mpd+mrd":  # HiFi-GAN's critics with LSGAN and feature matching
-        assert (metrics["critic"], metrics["adversarial"], metrics["feature_matching_weight"]) == ("mpd+mrd", "lsgan", 2.0)
+        assert (metrics["critic"], metrics["adversarial"], metrics["feature_matching_weight"]) == (
+            "mpd+mrd",
+            "lsgan",
+            2.0,
+        )
         assert metrics["n_critic"] == 1 and model.training_degradations == "telephone-any"
         assert metrics["degradation"]["filter"] == "telephone"
     if name == "streaming_bwe":

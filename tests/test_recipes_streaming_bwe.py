@@ -30,7 +30,13 @@ def test_build_compiles_the_model_with_the_spectral_loss_at_48k():
     history = model.fit(x, np.repeat(x, 3, axis=1), epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
     d = RECIPE.defaults
-    assert (d.ratio, d.hr_rate, d.model_size, d.degradations, d.loss) == (2, 16000, "small", "speech-robust", "l2+mrstft")
+    assert (d.ratio, d.hr_rate, d.model_size, d.degradations, d.loss) == (
+        2,
+        16000,
+        "small",
+        "speech-robust",
+        "l2+mrstft",
+    )
     assert d.sample_loss_weights() == {"l2": 1000.0, "mrstft": 1.0}
 
 

@@ -51,7 +51,11 @@ def test_recipe_tiny_writes_everything(tmp_path):
     data = metrics["data"]  # the data summary: corpora, speakers and hours per split, degradation set
     assert data["embedded"] and data["degradations"]["name"] == "speech-robust"
     corpus = data["corpora"][0]
-    assert corpus["name"] == "speech16k" and corpus["train_speakers"] == 10 and corpus["test_speakers"] == ["speech16k/p273"]
+    assert (
+        corpus["name"] == "speech16k"
+        and corpus["train_speakers"] == 10
+        and corpus["test_speakers"] == ["speech16k/p273"]
+    )
     assert 0.08 < corpus["train_hours"] < 0.1 and corpus["test_hours"] == pytest.approx(12.72 / 3600, abs=1e-3)
     assert metrics["degradation"]["filter"] == "cheby1:8"  # the set's representative
     assert metrics["epochs_run"] == 1 and metrics["training_processes"] == 1 and metrics["train_seconds"] > 0
@@ -62,7 +66,9 @@ def test_recipe_tiny_writes_everything(tmp_path):
     suite = metrics["degradations"]
     assert list(suite) == ["own", "resample", "butter:4", "telephone:mulaw"]
     assert suite["own"]["degradation"] == "speech-robust" and suite["own"]["mean"] == metrics["test"]
-    assert "resample_poly" in suite["resample"]["text"] and "SNR and LB-SNR say little" in suite["telephone:mulaw"]["note"]
+    assert (
+        "resample_poly" in suite["resample"]["text"] and "SNR and LB-SNR say little" in suite["telephone:mulaw"]["note"]
+    )
     for entry in suite.values():
         assert set(entry["mean"]) == {"model", "sinc", "spline"} and entry["n_files"] == metrics["n_test_files"]
     report = json.loads((out / "eval.json").read_text())
@@ -94,7 +100,10 @@ def test_missing_data_dir_exits_2_with_one_line_and_writes_nothing(tmp_path):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     last = proc.stderr.strip().splitlines()[-1]
-    assert last.startswith("python -m recipes.vctk_unet: error: argument --data-dir:") and "no-such-corpus: no such folder" in last
+    assert (
+        last.startswith("python -m recipes.vctk_unet: error: argument --data-dir:")
+        and "no-such-corpus: no such folder" in last
+    )
     assert not out.exists()
 
 

@@ -117,7 +117,8 @@ def test_card_and_model_card(registry):
     for needle in ("CC BY 4.0", "CSTR", "University of Edinburgh", "public domain", "| own (`speech-robust`) | model |",
                    "| telephone:mulaw |", "does **not** meet the targets", "PESQ-WB >= sinc + 0.1",
                    "MMAC per second", "Algorithmic latency", "2 files have no licence in a manifest",
-                   "training audio (the training files of speech16k only)", "`extra`: 2 training files, 0 held-out files",
+                   "training audio (the training files of speech16k only)", "`extra`: 2 training files, 0 held-out "
+                                                                            "files",
                    "Not trained on: 1 file of the run's training split recorded below 16000 Hz"):
         assert needle in md, needle
 
@@ -222,8 +223,11 @@ def test_a_warm_started_run_inherits_the_stages_of_the_shipped_model_it_started_
     (out / "base" / "card.json").write_text(json.dumps({
         "training_command": "python -m recipes.streaming_bwe --epochs 9 --out runs/base", "train_seconds": 600.0,
         "epochs_run": 9, "high_band_trim": {"trim_db": -20.0}}))
-    config = {"recipe": "streaming_bwe", "init_from": "base",
-              "argv": ["--init-from", "base", "--out", "/machine/runs/x", "--cache-dir=/machine/cache", "--epochs", "3"]}
+    config = {
+        "recipe": "streaming_bwe",
+        "init_from": "base",
+        "argv": ["--init-from", "base", "--out", "/machine/runs/x", "--cache-dir=/machine/cache", "--epochs", "3"],
+    }
     stages = training_stages(config, {"train_seconds": 60.0, "epochs_run": 3}, out, "base")
     assert [st["command"] for st in stages] == [
         "python -m recipes.streaming_bwe --epochs 9 --out runs/base-stage1",

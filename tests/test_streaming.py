@@ -121,7 +121,7 @@ def test_receptive_field_bounds_influence():
     x = (0.1 * np.random.default_rng(0).standard_normal(512)).astype("float32")
     base = offline(model, x)
     for t in (200, 201, 202, 203):
-        for p, inside in ((t + lookahead + 1, False), (t - context - 1, False)):
+        for p, _inside in ((t + lookahead + 1, False), (t - context - 1, False)):
             x2 = x.copy()
             x2[p] += 1.0
             changed = np.abs(offline(model, x2)[2 * t:2 * t + 2] - base[2 * t:2 * t + 2]).max()

@@ -1,9 +1,10 @@
 """tools/gpu_check.sh runs on a CPU with tiny settings: MirroredStrategy over two logical CPUs, mixed_float16."""
-import pytest
 import json
 import os
 import subprocess
 from pathlib import Path
+
+import pytest
 
 from tests.corpus_helpers import make_vctk
 
@@ -16,10 +17,38 @@ def test_gpu_check_smoke_run_on_cpu(tmp_path):
     corpus = make_vctk(tmp_path / "corpus", seconds=0.5)
     env = {**os.environ, "PYTHON": sys.executable}
     env.pop("TF_CONFIG", None)
-    out = subprocess.run(["bash", "tools/gpu_check.sh", str(corpus), "--model-size", "tiny", "--steps", "3",
-                          "--warmup", "1", "--batch-size", "2", "--patch-size", "1024", "--pipeline-batches", "3",
-                          "--cpu-replicas", "2", "--workers", "1", "--processes", "2", "--cache-dir", str(tmp_path / "cache")],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [
+            "bash",
+            "tools/gpu_check.sh",
+            str(corpus),
+            "--model-size",
+            "tiny",
+            "--steps",
+            "3",
+            "--warmup",
+            "1",
+            "--batch-size",
+            "2",
+            "--patch-size",
+            "1024",
+            "--pipeline-batches",
+            "3",
+            "--cpu-replicas",
+            "2",
+            "--workers",
+            "1",
+            "--processes",
+            "2",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
     assert "| fit, disk pipeline |" in out.stdout and "| fit, synthetic in-memory batches |" in out.stdout
     r = json.loads(next(line for line in out.stdout.splitlines() if line.startswith("RESULT "))[7:])

@@ -41,7 +41,7 @@ def test_filters_table_refuses_reports_of_different_inputs(tmp_path):
 
 def test_filters_table_refuses_own_and_reports_of_other_files(tmp_path):
     single = _report("cheby1:8", None, {"cheby1:8": 19.5, "butter:4": 15.0, "resample": 14.25})
-    for lb, rep in single["degradations"].items():
+    for _lb, rep in single["degradations"].items():
         rep["files"] = [{"path": "a.flac"}, {"path": "b.flac"}, {"path": "c.flac"}]
     moved = json.loads(json.dumps(single))
     moved["degradations"]["resample"]["files"][2]["path"] = "d.flac"

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.datasets import make_dataset
 from keras_audiosr.models.audio_unet import AudioUNet
 from keras_audiosr.training import (
     AdversarialTrainer,
@@ -16,6 +15,7 @@ from keras_audiosr.training import (
     get_sample_loss,
     gradient_penalty,
 )
+from tests.datasets import make_dataset
 
 T = 32  # high-rate patch length
 
@@ -62,7 +62,9 @@ def test_adversarial_losses_match_hand_computed_values():
                                [softplus(-2.0) + softplus(-1.0), 2 * math.log(2.0)], rtol=1e-6)
     np.testing.assert_allclose(np.asarray(gan.generator_loss(fake)), [softplus(1.0), math.log(2.0)], rtol=1e-6)
     # Large logits stay finite (stable formulation).
-    assert np.all(np.isfinite(np.asarray(gan.critic_loss(np.full((1, 1), 200.0, "float32"), np.full((1, 1), -200.0, "float32")))))
+    assert np.all(
+        np.isfinite(np.asarray(gan.critic_loss(np.full((1, 1), 200.0, "float32"), np.full((1, 1), -200.0, "float32"))))
+    )
     assert get_adversarial_loss("wgan-gp").gradient_penalty and get_adversarial_loss("wgan").clip_weights
     with pytest.raises(ValueError, match="'wgan-gp', 'wgan', 'gan', 'lsgan', 'hinge'"):
         get_adversarial_loss("relativistic")
@@ -296,7 +298,10 @@ def test_modern_critics_train_with_fit():
     assert history.history["fm_loss"][0] > 0
     for critic in trainer.critic.critics:  # both sub-models learn
         assert critic.trainable_weights
-    assert sum(not np.allclose(a, b) for a, b in zip(critic_before, trainer.critic.get_weights())) >= len(critic_before) // 2
+    assert (
+        sum(not np.allclose(a, b) for a, b in zip(critic_before, trainer.critic.get_weights()))
+        >= len(critic_before) // 2
+    )
     assert any(not np.allclose(a, b) for a, b in zip(gen_before, trainer.generator.get_weights()))
 
 
@@ -306,14 +311,21 @@ def test_generator_objective_is_the_weighted_sum():
     trainer.compile(run_eagerly=True)
     x, y = lr, hr
     _, terms = trainer._generator_terms(x, y, training=False)
-    total = 3.0 * np.asarray(terms["sample_loss"]) + 0.5 * np.asarray(terms["adv_loss"]) + 2.0 * np.asarray(terms["fm_loss"])
+    total = (
+        3.0 * np.asarray(terms["sample_loss"])
+        + 0.5 * np.asarray(terms["adv_loss"])
+        + 2.0 * np.asarray(terms["fm_loss"])
+    )
     np.testing.assert_allclose(np.asarray(terms["g_loss"]), total, rtol=1e-6)
     # The adversarial term sums the lsgan generator loss over the two sub-critics.
     out = trainer.critic(trainer.generator(x, training=False), training=False)
     expected = sum(np.mean((np.asarray(s).reshape(4, -1) - 1.0) ** 2, axis=1) for s in out["scores"])
     np.testing.assert_allclose(np.asarray(terms["adv_loss"]), expected, rtol=1e-5)
-    np.testing.assert_allclose(np.asarray(terms["sample_loss"]),
-                               np.asarray(get_sample_loss("l1+mrstft")(y, trainer.generator(x, training=False))), rtol=1e-5)
+    np.testing.assert_allclose(
+        np.asarray(terms["sample_loss"]),
+        np.asarray(get_sample_loss("l1+mrstft")(y, trainer.generator(x, training=False))),
+        rtol=1e-5,
+    )
 
 
 def test_feature_matching_needs_feature_maps_and_gp_works_on_multi_critics():

@@ -33,7 +33,10 @@ def test_state_and_at_most_two_backups(tmp_path):
     assert (state.status, state.epochs, state.runs) == ("training", 3, 1)
     assert state.backup == {"current": {"epoch": 3, "file": "epoch-000003.weights.h5"},
                             "previous": {"epoch": 2, "file": "epoch-000002.weights.h5"}}
-    assert sorted(p.name for p in (tmp_path / "backup").iterdir()) == ["epoch-000002.weights.h5", "epoch-000003.weights.h5"]
+    assert sorted(p.name for p in (tmp_path / "backup").iterdir()) == [
+        "epoch-000002.weights.h5",
+        "epoch-000003.weights.h5",
+    ]
     assert state.train_seconds > 0
     # a fresh process resumes at epoch 3 with the same weights and optimizer state, and runs the rest
     resumed, backup2, history = _fit(tmp_path, 5)
@@ -79,7 +82,10 @@ def test_leftovers_of_a_killed_write_are_removed(tmp_path):
     _, backup, history = _fit(tmp_path, 2)
     assert len(history.history["loss"]) == 1
     assert not stray.exists()
-    assert sorted(p.name for p in (tmp_path / "backup").iterdir()) == ["epoch-000001.weights.h5", "epoch-000002.weights.h5"]
+    assert sorted(p.name for p in (tmp_path / "backup").iterdir()) == [
+        "epoch-000001.weights.h5",
+        "epoch-000002.weights.h5",
+    ]
 
 
 def test_unreadable_state_file_is_a_clear_error(tmp_path):

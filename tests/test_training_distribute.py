@@ -39,10 +39,10 @@ def _equivalence():
     import numpy as np
     from keras import ops
 
-    from tests.datasets import make_dataset
     from keras_audiosr.models import MultiPeriodCritic, MultiResolutionCritic
     from keras_audiosr.models.audio_unet import AudioUNet
     from keras_audiosr.training import AdversarialTrainer, get_sample_loss
+    from tests.datasets import make_dataset
 
     mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     single = tf.distribute.get_strategy()

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.datasets import make_dataset
 from keras_audiosr.models import AudioUNet
 from keras_audiosr.training import (
     SAMPLE_LOSSES,
@@ -19,6 +18,7 @@ from keras_audiosr.training import (
     l1_loss,
     l2_loss,
 )
+from tests.datasets import make_dataset
 
 
 def _noise(shape, seed=0):
@@ -76,7 +76,9 @@ def test_mrstft_short_patches_shrink_each_resolution():
     np.testing.assert_allclose(np.asarray(get_sample_loss("mrstft")(y, p)),
                                np.asarray(MultiResolutionSTFTLoss([(32, 8, 32)])(y, p)), rtol=1e-6)
     stereo_y, stereo_p = _noise((2, 64, 2), 6), _noise((2, 64, 2), 7)
-    per_channel = [np.asarray(get_sample_loss("mrstft")(stereo_y[..., c:c + 1], stereo_p[..., c:c + 1])) for c in (0, 1)]
+    per_channel = [
+        np.asarray(get_sample_loss("mrstft")(stereo_y[..., c : c + 1], stereo_p[..., c : c + 1])) for c in (0, 1)
+    ]
     np.testing.assert_allclose(np.asarray(get_sample_loss("mrstft")(stereo_y, stereo_p)), np.mean(per_channel, axis=0),
                                rtol=1e-5)
 
@@ -121,7 +123,8 @@ def test_registry_sums_weights_and_errors():
                                np.asarray(l1_loss(y, p)) + np.asarray(l2_loss(y, p)), rtol=1e-6)
     weighted_single = get_sample_loss("l1", weights={"l1": 3.0})
     np.testing.assert_allclose(np.asarray(weighted_single(y, p)), 3 * np.asarray(l1_loss(y, p)), rtol=1e-6)
-    with pytest.raises(ValueError, match=r"unknown sample loss 'stft' in 'l2\+stft'; choose from \('l1', 'l2', 'mrstft'\)"):
+    with pytest.raises(ValueError, match=r"unknown sample loss 'stft' in 'l2\+stft'; choose from \('l1', 'l2', "
+                                         r"'mrstft'\)"):
         get_sample_loss("l2+stft")
     with pytest.raises(ValueError, match="not terms of"):
         get_sample_loss("l2+mrstft", weights={"l1": 1.0})

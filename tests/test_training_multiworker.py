@@ -64,7 +64,9 @@ def test_multi_worker_training_from_tf_config(tmp_path):
         out_log.close()
         err_log.close()
     for index, (proc, (_, stderr)) in enumerate(zip(procs, outputs)):
-        assert proc.returncode == 0, f"worker {index} exited {proc.returncode} (timeout {TIMEOUT_S} s):\n{stderr[-4000:]}"
+        assert proc.returncode == 0, (
+            f"worker {index} exited {proc.returncode} (timeout {TIMEOUT_S} s):\n{stderr[-4000:]}"
+        )
     checksums = [float(line.split()[1]) for stdout, _ in outputs for line in stdout.splitlines()
                  if line.startswith("CHECKSUM ")]
     assert len(checksums) == 2 and checksums[0] == pytest.approx(checksums[1], rel=1e-6)
@@ -88,7 +90,9 @@ def test_multi_worker_recipe_runs_to_completion(tmp_path):
         env["TF_CONFIG"] = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
         cmd = [sys.executable, "-m", "recipes.vctk_unet", "--model-size", "tiny", "--epochs", "1", "--steps-per-epoch",
                "2", "--batch-size", "4", "--no-pesq", "--out", str(out)]
-        procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+        procs.append(
+            subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        )
     logs = []
     for proc in procs:
         try:

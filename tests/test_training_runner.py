@@ -40,20 +40,36 @@ BAD = [
     ("vctk_unet", ["--ratio", "3", "--hr-rate", "16000"], "--hr-rate 16000 is not divisible by --ratio 3"),
     ("vctk_unet", ["--ratio", "1"], "--ratio must be an integer >= 2"),
     ("vctk_unet", ["--filter", "gauss:4"], "argument --filter: degradation spec 'gauss:4': unknown family 'gauss'"),
-    ("vctk_unet", ["--degradations", "robust"],
-     "argument --degradations: unknown degradation set 'robust'; known sets: speech-robust, multi-filter, telephone-any"),
-    ("vctk_unet", ["--filter", "butter:6", "--degradations", "resample"],
-     "--filter butter:6 and --degradations resample disagree"),
+    (
+        "vctk_unet",
+        ["--degradations", "robust"],
+        "argument --degradations: unknown degradation set 'robust'; known sets: speech-robust, multi-filter, "
+        "telephone-any",
+    ),
+    (
+        "vctk_unet",
+        ["--filter", "butter:6", "--degradations", "resample"],
+        "--filter butter:6 and --degradations resample disagree",
+    ),
     ("vctk_unet", ["--loss", "l3"], "argument --loss: invalid choice: 'l3'"),
-    ("vctk_unet", ["--loss", "l1+mrstft", "--sample-loss-weight", "0", "--mrstft-weight", "0"],
-     "--loss l1+mrstft: every term has weight 0"),
+    (
+        "vctk_unet",
+        ["--loss", "l1+mrstft", "--sample-loss-weight", "0", "--mrstft-weight", "0"],
+        "--loss l1+mrstft: every term has weight 0",
+    ),
     ("vctk_unet", ["--corpus-weights", "a=1"], "--corpus-weights needs --data-dir"),
     ("vctk_unet", ["--corpus-weights", "a"], "argument --corpus-weights: expected name=weight pairs"),
-    ("vctk_unet", ["--hr-rate", "48000", "--ratio", "3"],
-     "the embedded default corpus is 16000 Hz speech, so it cannot train a model with a high rate of 48000 Hz; "
-     "pass --data-dir"),
-    ("vctk_unet", ["--init-from", "no-such-model"],
-     "argument --init-from: no-such-model: no such file and not the name of a shipped model (shipped models: "),
+    (
+        "vctk_unet",
+        ["--hr-rate", "48000", "--ratio", "3"],
+        "the embedded default corpus is 16000 Hz speech, so it cannot train a model with a high rate of 48000 Hz; "
+        "pass --data-dir",
+    ),
+    (
+        "vctk_unet",
+        ["--init-from", "no-such-model"],
+        "argument --init-from: no-such-model: no such file and not the name of a shipped model (shipped models: ",
+    ),
     ("vctk_unet", ["--data-dir", "{tmp},{tmp}/missing"], "argument --data-dir: {tmp}/missing: no such folder"),
     ("vctk_unet", ["--model-size", "huge"], "argument --model-size: invalid choice: 'huge'"),
     ("vctk_unet", ["--task", "both"], "argument --task: invalid choice"),
@@ -68,8 +84,16 @@ BAD = [
     ("vctk_unet_gan", ["--batch-size", "4"], "--batch-size 4 is smaller than --n-critic 5"),
     ("vctk_unet_gan", ["--init-from", "{tmp}/none.keras"], "argument --init-from: {tmp}/none.keras: no such file"),
     ("vctk_unet_gan", ["--critic", "vgg"], "argument --critic: invalid choice: 'vgg'"),
-    ("vctk_unet_gan", ["--feature-matching-weight", "2"], "--feature-matching-weight 2 needs critics with feature maps"),
-    ("music_resnet", ["--multifilter", "--degradations", "resample"], "--multifilter and --degradations resample disagree"),
+    (
+        "vctk_unet_gan",
+        ["--feature-matching-weight", "2"],
+        "--feature-matching-weight 2 needs critics with feature maps",
+    ),
+    (
+        "music_resnet",
+        ["--multifilter", "--degradations", "resample"],
+        "--multifilter and --degradations resample disagree",
+    ),
     ("music_resnet", ["--degradations", "butter:6"], "unseen filter butter:6 is one of the training degradations"),
     ("vctk_mugan", ["--feature-weight", "-1"], "argument --feature-weight: expected a number >= 0"),
     ("piano_mugan", ["--downsample", "pool"], "argument --downsample: invalid choice: 'pool'"),
@@ -178,7 +202,9 @@ def test_model_size_by_hardware(monkeypatch):
     assert choose_model_size(corpus, recorded="small")[0] == "small"  # a resumed run keeps its size
 
 
-@pytest.mark.parametrize("argv,variant_lr", [([], 1e-4), (["--adversarial", "wgan"], 5e-5), (["--learning-rate", "2e-4"], 2e-4)])
+@pytest.mark.parametrize(
+    "argv,variant_lr", [([], 1e-4), (["--adversarial", "wgan"], 5e-5), (["--learning-rate", "2e-4"], 2e-4)]
+)
 def test_gan_recipe_uses_the_learning_rate_flag(argv, variant_lr):
     recipe = _recipe("vctk_unet_gan")
     cfg = parse_config(recipe.defaults, argv, flags=recipe.flags)
@@ -192,8 +218,17 @@ def test_several_data_dirs_corpus_weights_and_old_single_folder(tmp_path):
     for name in ("a", "b", "c"):
         (tmp_path / name).mkdir()
     recipe = _recipe("vctk_unet")
-    cfg = parse_config(recipe.defaults, ["--data-dir", str(tmp_path / "a"), "--data-dir", f"{tmp_path / 'b'},{tmp_path / 'c'}",
-                                         "--corpus-weights", "a=2, c=0.5"])
+    cfg = parse_config(
+        recipe.defaults,
+        [
+            "--data-dir",
+            str(tmp_path / "a"),
+            "--data-dir",
+            f"{tmp_path / 'b'},{tmp_path / 'c'}",
+            "--corpus-weights",
+            "a=2, c=0.5",
+        ],
+    )
     assert cfg.data_dir == [str(tmp_path / n) for n in "abc"] and cfg.corpus_weights == {"a": 2.0, "c": 0.5}
     assert parse_config(recipe.defaults, ["--data-dir", str(tmp_path / "a")]).data_dir == [str(tmp_path / "a")]
 
@@ -207,11 +242,18 @@ def test_degradations_band_preservation_and_loss_flags():
     assert (paper.degradations, paper.band_preserving, paper.loss) == ("cheby1:8", False, "l2")
     old = parse_config(recipe.defaults, ["--filter", "butter:6"])  # the old flag: a single-spec set
     assert old.degradations == "butter:6" and old.degradation().filter == "butter:6"
-    assert parse_config(recipe.defaults, ["--degradations", "telephone:mulaw"]).degradation().filter == "telephone:mulaw"
-    weighted = parse_config(recipe.defaults, ["--loss", "l1+mrstft", "--sample-loss-weight", "2", "--mrstft-weight", "0.5"])
+    assert (
+        parse_config(recipe.defaults, ["--degradations", "telephone:mulaw"]).degradation().filter == "telephone:mulaw"
+    )
+    weighted = parse_config(
+        recipe.defaults, ["--loss", "l1+mrstft", "--sample-loss-weight", "2", "--mrstft-weight", "0.5"]
+    )
     assert weighted.sample_loss_weights() == {"l1": 2.0, "mrstft": 0.5}
     music = _recipe("music_resnet")
-    assert parse_config(music.defaults, ["--multifilter"], flags=music.flags, check=music.check).degradations == "multi-filter"
+    assert (
+        parse_config(music.defaults, ["--multifilter"], flags=music.flags, check=music.check).degradations
+        == "multi-filter"
+    )
     assert parse_config(music.defaults, [], flags=music.flags, check=music.check).degradations == "cheby1:8"
 
 

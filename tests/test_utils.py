@@ -9,8 +9,16 @@ import numpy as np
 import pytest
 
 from keras_audiosr import utils
-from keras_audiosr.utils import (atomic_path, check_writable, save_model_atomic, save_npy_atomic, save_npz_atomic,
-                                 write_bytes_atomic, write_json, write_text_atomic)
+from keras_audiosr.utils import (
+    atomic_path,
+    check_writable,
+    save_model_atomic,
+    save_npy_atomic,
+    save_npz_atomic,
+    write_bytes_atomic,
+    write_json,
+    write_text_atomic,
+)
 
 
 @pytest.fixture(params=[0o022, 0o002, 0o077])

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -165,11 +164,31 @@ def main(argv=None):
 
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         if args.training_run == "recipe":
-            recipe_argv = ["--data-dir", str(corpus), "--cache-dir", str(cache), "--model-size", "tiny", "--epochs", "1",
-                           "--steps-per-epoch", str(args.steps), "--batch-size", str(args.batch_size),
-                           "--hr-rate", str(args.hr_rate), "--ratio", str(args.ratio), "--patch-size",
-                           str(args.patch_size), "--degradations", args.degradations, "--no-pesq",
-                           "--out", str(work / "recipe-run")]
+            recipe_argv = [
+                "--data-dir",
+                str(corpus),
+                "--cache-dir",
+                str(cache),
+                "--model-size",
+                "tiny",
+                "--epochs",
+                "1",
+                "--steps-per-epoch",
+                str(args.steps),
+                "--batch-size",
+                str(args.batch_size),
+                "--hr-rate",
+                str(args.hr_rate),
+                "--ratio",
+                str(args.ratio),
+                "--patch-size",
+                str(args.patch_size),
+                "--degradations",
+                args.degradations,
+                "--no-pesq",
+                "--out",
+                str(work / "recipe-run"),
+            ]
             results["recipe_command"] = "python -m recipes.vctk_unet " + " ".join(recipe_argv)
             proc = subprocess.run([sys.executable, "-c", _RECIPE_RUN, json.dumps(recipe_argv)], cwd=ROOT, env=env,
                                   capture_output=True, text=True)

@@ -39,8 +39,15 @@ def main(argv=None):
     import keras
     import numpy as np
 
-    from keras_audiosr.models import (AudioUNet, AudioUNetGANCritic, MUGANAutoencoder, MUGANDiscriminator,
-                                      MUGANGenerator, MultiPeriodCritic, MultiResolutionCritic)
+    from keras_audiosr.models import (
+        AudioUNet,
+        AudioUNetGANCritic,
+        MUGANAutoencoder,
+        MUGANDiscriminator,
+        MUGANGenerator,
+        MultiPeriodCritic,
+        MultiResolutionCritic,
+    )
     from keras_audiosr.training import AdversarialTrainer, get_sample_loss
 
     keras.utils.set_random_seed(0)
@@ -102,7 +109,7 @@ def main(argv=None):
             model.train_on_batch(*inputs)
         print(f"built {name}", file=sys.stderr, flush=True)
     for _ in range(args.steps):
-        for name, (model, _, _, times, inputs) in built.items():
+        for _name, (model, _, _, times, inputs) in built.items():
             start = time.perf_counter()
             model.train_on_batch(*inputs)
             times.append(time.perf_counter() - start)
@@ -110,7 +117,7 @@ def main(argv=None):
     base = statistics.median(built[next(iter(built))][3])
     print(f"patch {args.patch}, batch {args.batch}, {args.steps} interleaved steps per row, median; "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
-    print(f"| row | generator parameters | critic parameters | s / step | x first row |\n|---|---|---|---|---|")
+    print("| row | generator parameters | critic parameters | s / step | x first row |\n|---|---|---|---|---|")
     for name, (_, g, d, times, _) in built.items():
         med = statistics.median(times)
         results.append({"row": name, "generator_params": g, "critic_params": d, "seconds_per_step": med,

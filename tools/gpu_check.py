@@ -218,8 +218,7 @@ def main_without_tensorflow(args):
     def disk():
         k = 0
         while True:
-            for batch in procs.imap(_sampler_batch, [(1, (k + j) * B, B) for j in range(64)]):
-                yield batch
+            yield from procs.imap(_sampler_batch, [(1, (k + j) * B, B) for j in range(64)])
             k += 64
 
     class Timer(keras.callbacks.Callback):
@@ -249,7 +248,7 @@ def main_without_tensorflow(args):
           f"({', '.join(devices) or 'no device list'}), {policy}, batch {B} x {args.patch_size}, {args.degradations}, "
           f"{cpus} CPUs, {time.strftime('%Y-%m-%d')}\n")
     print("| feed | examples/s |\n|---|---|")
-    for label, key in ((f"pipeline alone, 1 thread", "pipeline_1_thread"),
+    for label, key in (("pipeline alone, 1 thread", "pipeline_1_thread"),
                        (f"pipeline alone, {cpus} threads (as tf.data numpy_function)", f"pipeline_{cpus}_threads"),
                        (f"pipeline alone, {cpus} processes", f"pipeline_{cpus}_processes"),
                        ("fit, disk pipeline (process pool)", "fit_disk_examples_per_s"),

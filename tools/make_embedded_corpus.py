@@ -49,7 +49,9 @@ These recordings are the embedded default corpus of keras_audiosr (used by the r
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--src", default=str(Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
-    ap.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "keras_audiosr" / "data" / "embedded" / "speech16k"))
+    ap.add_argument(
+        "--out", default=str(Path(__file__).resolve().parents[1] / "keras_audiosr" / "data" / "embedded" / "speech16k")
+    )
     ap.add_argument("--max-mb", type=float, default=8.0)
     args = ap.parse_args(argv)
     src, out = Path(args.src), Path(args.out)

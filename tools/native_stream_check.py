@@ -172,7 +172,9 @@ def check_file(path: Path, model: Path, binary: list[str], desc: dict, tmp: Path
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="an int8-pcm16 stateful streaming .tflite")
     p.add_argument("--files", type=Path, nargs="+", default=None, help="utterances (default: the held-out speakers)")
     p.add_argument("--binary", type=Path, default=ROOT / "edge" / "native" / "bwe_stream")

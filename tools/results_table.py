@@ -23,30 +23,42 @@ def _fmt(v, digits):
 
 
 def _cells(scores):
-    return f"{_fmt(scores.get('snr'), 2)} | {_fmt(scores.get('lsd'), 3)} | {_fmt(scores.get('lsd_hf'), 3)} | {_fmt(scores.get('pesq'), 2)}"
+    return (f"{_fmt(scores.get('snr'), 2)} | {_fmt(scores.get('lsd'), 3)} | {_fmt(scores.get('lsd_hf'), 3)} | "
+            f"{_fmt(scores.get('pesq'), 2)}")
 
 
 def build(folders):
     """One row per run, each beside the spline baseline on the SAME inputs (recipes may use different filters)."""
-    runs = [(Path(f), json.loads((Path(f) / "metrics.json").read_text()), json.loads((Path(f) / "config.json").read_text()))
-            for f in folders]
+    runs = [
+        (Path(f), json.loads((Path(f) / "metrics.json").read_text()), json.loads((Path(f) / "config.json").read_text()))
+        for f in folders
+    ]
     first = runs[0][1]
     lines = [
         f"Test speakers {', '.join(first['test_speakers'])} ({first['n_test_files']} files); "
         f"{first['lr_rate']} Hz -> {first['hr_rate']} Hz.",
         "",
-        "| recipe: system | input filter | SNR (dB) ↑ | LSD ↓ | LSD-HF ↓ | PESQ-WB ↑ | spline on the same input: SNR / LSD / LSD-HF / PESQ | parameters | training (min) |",
+        "| recipe: system | input filter | SNR (dB) ↑ | LSD ↓ | LSD-HF ↓ | PESQ-WB ↑ | spline on the same input: SNR "
+        "/ LSD / LSD-HF / PESQ | parameters | training (min) |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     commands = []
-    for folder, metrics, config in runs:
+    for _folder, metrics, config in runs:
         minutes = f"{metrics['train_seconds'] / 60:.1f}" if metrics.get("train_seconds") else ""
         spline = _cells(metrics["test"]["spline"]).replace(" | ", " / ")
-        lines.append(f"| {metrics['recipe']}: {metrics['model']} ({metrics['model_size']}, {metrics['epochs_run']} epochs) | "
+        lines.append(f"| {metrics['recipe']}: {metrics['model']} ({metrics['model_size']}, {metrics['epochs_run']} "
+                     "epochs) | "
                      f"{metrics['degradation']['filter']} | {_cells(metrics['test']['model'])} | {spline} | "
                      f"{metrics['parameters']:,} | {minutes} |")
         commands.append(f"python -m recipes.{metrics['recipe']} {' '.join(config['argv'])}")
-    lines += ["", "Commands (all run by `bash tools/venv.sh bash tools/vctk_table.sh 5`):", "", "```bash", *commands, "```"]
+    lines += [
+        "",
+        "Commands (all run by `bash tools/venv.sh bash tools/vctk_table.sh 5`):",
+        "",
+        "```bash",
+        *commands,
+        "```",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -62,7 +74,7 @@ def build_suite(runs):
     """``runs``: ``[(label, folder)]`` -> the markdown never-worse table (see the module docstring)."""
     loaded = [(label, Path(f), json.loads((Path(f) / "metrics.json").read_text()),
                json.loads((Path(f) / "config.json").read_text())) for label, f in runs]
-    for label, folder, metrics, _ in loaded:
+    for _label, folder, metrics, _ in loaded:
         if "degradations" not in metrics:
             raise SystemExit(f"{folder / 'metrics.json'}: no evaluation suite (metrics['degradations']); "
                              f"re-evaluate the run with the current version")

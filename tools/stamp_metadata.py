@@ -68,7 +68,8 @@ def stamp_folder(folder: Path) -> int:
                                            and all(np.array_equal(after[k], outputs[k]) for k in outputs))
         if same_weights and same_outputs:
             print(f"[stamp] {p.name}: weights byte-identical, fixture outputs identical "
-                  f"({'no fixture' if outputs is None else f'{len(outputs)} outputs'}); {len(data)} -> {len(new)} bytes")
+                  f"({'no fixture' if outputs is None else f'{len(outputs)} outputs'}); {len(data)} -> {len(new)} "
+                  "bytes")
             continue
         bad += 1
         p.write_bytes(data)

@@ -118,16 +118,15 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
 
+    from keras_audiosr.audio import read_at_rate as prepare_signal
     from keras_audiosr.baselines import sinc_upsample, spline_upsample
     from keras_audiosr.data import load_corpus, make_split
-    from keras_audiosr.audio import read_at_rate as prepare_signal
     from keras_audiosr.degrade import Degradation, trim_to_multiple
+    from keras_audiosr.export.files import write_json as write_json_atomic
+    from keras_audiosr.export.stateful import STREAMING_MODES, StreamingExporter
     from keras_audiosr.inference import load_model
     from keras_audiosr.metrics import evaluate_pair, snr
     from keras_audiosr.models.complexity import macs_per_second
-
-    from keras_audiosr.export.files import write_json as write_json_atomic
-    from keras_audiosr.export.stateful import STREAMING_MODES, StreamingExporter
     from keras_audiosr.streaming import StatefulTFLiteModel, StreamingUpsampler
 
     split = make_split(load_corpus(args.data_dir), "multi", test_speakers=list(HELD_OUT))

@@ -26,10 +26,10 @@ import keras  # noqa: E402
 from keras_audiosr import pretrained  # noqa: E402
 from keras_audiosr.audio import read_audio, resample, write_audio  # noqa: E402
 from keras_audiosr.data import embedded_corpus_dir, folder_data  # noqa: E402
+from keras_audiosr.export.stateful import export_streaming  # noqa: E402
 from keras_audiosr.inference import upsample_array  # noqa: E402
 from keras_audiosr.metrics import snr  # noqa: E402
 from keras_audiosr.models.saving import save_model  # noqa: E402
-from keras_audiosr.export.stateful import export_streaming  # noqa: E402
 from keras_audiosr.streaming import StreamingUpsampler  # noqa: E402
 
 

@@ -1,4 +1,5 @@
-"""``keras-audiosr export``: a trained ``.keras`` model -> a checked ``.tflite`` (:mod:`keras_audiosr.export.convert`)."""
+"""``keras-audiosr export``: a trained ``.keras`` model -> a checked ``.tflite``
+(:mod:`keras_audiosr.export.convert`)."""
 from __future__ import annotations
 
 import argparse

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from keras_audiosr.data.corpus import Utterance, load_corpus
 from keras_audiosr.data.splits import Split, make_split, split_single_speaker

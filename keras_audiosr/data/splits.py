@@ -12,8 +12,8 @@ Splits are pure functions of the sorted utterance list, so every run and every w
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from keras_audiosr.data.corpus import Utterance
 
@@ -145,7 +145,8 @@ def split_multi_speaker(utts: Sequence[Utterance], n_test_speakers: int = 8,
     speakers = _speakers(utts)
     n_spk = len(speakers)
     if n_spk < 2:
-        raise ValueError(f"multi-speaker split needs at least 2 speakers; corpus has {n_spk} ({_short_list(speakers)}): "
+        raise ValueError(f"multi-speaker split needs at least 2 speakers; corpus has {n_spk} "
+                         f"({_short_list(speakers)}): "
                          f"use --task single (a share of its files held out)")
     if test_speakers is not None:
         held = sorted({str(s) for s in test_speakers})

@@ -25,7 +25,7 @@ from __future__ import annotations
 import atexit
 import threading
 import time
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -167,7 +167,8 @@ class CropSampler:
         else:
             unknown = sorted(set(weights) - {sf.corpus for sf in store.files})
             if unknown:
-                raise ValueError(f"weights name unknown corpora {unknown}; corpora: {sorted({f.corpus for f in store.files})}")
+                raise ValueError(f"weights name unknown corpora {unknown}; corpora: "
+                                 f"{sorted({f.corpus for f in store.files})}")
             w = np.array([float(weights.get(c, 1.0)) for c in corpora], np.float64)
             if np.any(w < 0) or not w.sum() > 0:
                 raise ValueError(f"corpus weights must be non-negative with a positive sum over the corpora "

@@ -116,7 +116,9 @@ def _resonances(freqs: np.ndarray, centres: np.ndarray, bws: np.ndarray, amps: n
     return np.tensordot(mag, amps, axes=([2], [0]))
 
 
-def synthesize_utterance(seed: int, speaker: int, utterance: int, seconds: float = 2.0, rate: int = 48000) -> np.ndarray:
+def synthesize_utterance(
+    seed: int, speaker: int, utterance: int, seconds: float = 2.0, rate: int = 48000
+) -> np.ndarray:
     """One speech-like utterance, float32 ``[time]`` peak-normalised to -3 dBFS (deterministic)."""
     spk = _speaker(seed, speaker)
     rng = np.random.default_rng([seed, speaker, utterance + 1])

@@ -25,8 +25,15 @@ class MultiscaleConv1D(keras.layers.Layer):
         strides: Stride of every branch (a positive integer).
     """
 
-    def __init__(self, filters, kernel_sizes=(3, 9, 27, 81), use_bias=True, kernel_initializer="glorot_uniform", strides=1,
-                 **kwargs):
+    def __init__(
+        self,
+        filters,
+        kernel_sizes=(3, 9, 27, 81),
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        strides=1,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         kernel_sizes = tuple(int(k) for k in kernel_sizes)
         filters = int(filters)

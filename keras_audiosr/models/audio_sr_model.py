@@ -45,7 +45,9 @@ class AudioSRModel(keras.Model):
             raise ValueError(f"hr_rate {hr_rate} Hz is not divisible by ratio {ratio}")
         self.ratio = ratio
         self.hr_rate = hr_rate
-        self.degradation = dict(degradation) if degradation else {"ratio": ratio, "filter": "cheby1:8", "zero_phase": True}
+        self.degradation = (
+            dict(degradation) if degradation else {"ratio": ratio, "filter": "cheby1:8", "zero_phase": True}
+        )
         self.band_preserving = bool(band_preserving)
         if training_degradations is not None and not isinstance(training_degradations, str):
             name = getattr(training_degradations, "name", None)  # a DegradationSet

@@ -31,7 +31,8 @@ class AudioUNet(AudioSRModel):
     information, but the sinc leaves the band the network writes empty (the cubic kernel puts a
     mirror image of the low band there, only 6 to 25 dB down from 1.0 to 1.5 times the input's
     Nyquist, that the network would first have to learn to cancel), it is computed once for both
-    branches, and the untrained model is exactly the sinc resampler. ``interpolation="cubic"`` still gives the network the papers' cubic input.
+    branches, and the untrained model is exactly the sinc resampler. ``interpolation="cubic"`` still gives the network
+    the papers' cubic input.
     ``band_preserving=False`` with ``interpolation="cubic"`` is the published graph
     (``from_size("paper", band_preserving=False)``).
 
@@ -110,7 +111,9 @@ class AudioUNet(AudioSRModel):
 
         h, skips = interpolated, []
         for b, (nf, ks) in enumerate(zip(filters, kernel_sizes)):
-            h = keras.layers.Conv1D(nf, ks, strides=2, padding="same", kernel_initializer="orthogonal", name=f"down{b}_conv")(h)
+            h = keras.layers.Conv1D(
+                nf, ks, strides=2, padding="same", kernel_initializer="orthogonal", name=f"down{b}_conv"
+            )(h)
             h = post_conv(h, 0.0, keras.layers.LeakyReLU(0.2, name=f"down{b}_act"))
             skips.append(h)
         h = keras.layers.Conv1D(bottleneck_filters, bottleneck_kernel_size, strides=2, padding="same",

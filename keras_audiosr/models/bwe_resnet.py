@@ -1,4 +1,5 @@
-"""BWEResNet: the same-rate ResNet of Sulun & Davies ("On filter generalization for music bandwidth extension", 2020)."""
+"""BWEResNet: the same-rate ResNet of Sulun & Davies ("On filter generalization for music bandwidth extension",
+2020)."""
 import keras
 
 from keras_audiosr.models.same_rate import SameRateModel

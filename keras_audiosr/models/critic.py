@@ -13,7 +13,8 @@ def split_critic_outputs(outputs):
     """
     if isinstance(outputs, dict):
         if "scores" not in outputs:
-            raise ValueError(f"a critic returning a dict must have 'scores' (and 'features'), got keys {sorted(outputs)}")
+            raise ValueError(f"a critic returning a dict must have 'scores' (and 'features'), got keys "
+                             f"{sorted(outputs)}")
         return list(outputs["scores"]), list(outputs.get("features", []))
     if isinstance(outputs, (list, tuple)):
         raise ValueError("a critic must return a score tensor or {'scores': [...], 'features': [...]}, got a "

@@ -24,7 +24,8 @@ class CriticEnsemble(keras.Model):
             raise ValueError("CriticEnsemble needs at least one critic")
         names = [c.name for c in critics]
         if len(set(names)) != len(names):
-            raise ValueError(f"CriticEnsemble: critic names must be distinct (their weights are saved by name), got {names}")
+            raise ValueError(f"CriticEnsemble: critic names must be distinct (their weights are saved by name), got "
+                             f"{names}")
         self.critics = critics
 
     @property

@@ -56,7 +56,8 @@ def receptive_field(model, trials: int = 4, seed: int = 0, max_length: int = 1 <
 
 
 def _linearized_copy(model, seed: int):
-    """A functional copy of ``model`` with identity activations, random kernels and zero biases (None if not clonable)."""
+    """A functional copy of ``model`` with identity activations, random kernels and zero biases (None if not
+    clonable)."""
     import keras
 
     def clone(layer):

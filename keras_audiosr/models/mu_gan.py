@@ -11,7 +11,14 @@ import math
 
 import keras
 
-from keras_audiosr.layers import CropToLength, Interpolation1D, MultiscaleConv1D, PadToMultiple, SubPixel1D, SuperPixel1D
+from keras_audiosr.layers import (
+    CropToLength,
+    Interpolation1D,
+    MultiscaleConv1D,
+    PadToMultiple,
+    SubPixel1D,
+    SuperPixel1D,
+)
 from keras_audiosr.models._presets import build_from_size
 from keras_audiosr.models.audio_sr_model import AudioSRModel
 from keras_audiosr.models.critic import AudioCritic
@@ -193,8 +200,20 @@ class MUGANGenerator(_MUGANConfig, AudioSRModel):
         else:
             interpolated = Interpolation1D(ratio, interpolation, name="interpolate")(padded)
             low_band = self.band_interpolation(ratio, "band_interpolate")(padded) if band_preserving else None
-        h, _ = _multiscale_unet(interpolated, filters, kernel_sizes, int(bottleneck_filters), float(dropout), batch_norm,
-                                alpha, skip_connections, channels, output_kernel_size, "zeros", downsample)
+        h, _ = _multiscale_unet(
+            interpolated,
+            filters,
+            kernel_sizes,
+            int(bottleneck_filters),
+            float(dropout),
+            batch_norm,
+            alpha,
+            skip_connections,
+            channels,
+            output_kernel_size,
+            "zeros",
+            downsample,
+        )
         if band_preserving:
             h = merge([low_band, h])
         else:
@@ -251,8 +270,20 @@ class MUGANAutoencoder(_MUGANConfig, AudioSRModel):
 
         waveform = keras.Input(shape=(None, channels), name="waveform")
         padded = PadToMultiple(2 ** (len(filters) + 1), name="pad")(waveform)
-        h, _ = _multiscale_unet(padded, filters, kernel_sizes, int(bottleneck_filters), float(dropout), batch_norm, alpha,
-                                False, channels, output_kernel_size, "glorot_uniform", downsample)
+        h, _ = _multiscale_unet(
+            padded,
+            filters,
+            kernel_sizes,
+            int(bottleneck_filters),
+            float(dropout),
+            batch_norm,
+            alpha,
+            False,
+            channels,
+            output_kernel_size,
+            "glorot_uniform",
+            downsample,
+        )
         reconstruction = CropToLength(1, name="crop")([h, waveform])
 
         super().__init__(inputs=waveform, outputs=reconstruction, name=name, ratio=1, hr_rate=hr_rate,

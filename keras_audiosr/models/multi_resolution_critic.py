@@ -52,7 +52,8 @@ class MultiResolutionCritic(AudioCritic):
                  name="multi_resolution_critic", **kwargs):
         resolutions = tuple(tuple(int(v) for v in r) for r in resolutions)
         if not resolutions or any(len(r) != 3 for r in resolutions):
-            raise ValueError(f"MultiResolutionCritic: resolutions must be (n_fft, hop, window) triples, got {resolutions}")
+            raise ValueError(f"MultiResolutionCritic: resolutions must be (n_fft, hop, window) triples, got "
+                             f"{resolutions}")
         filters, strided, freq_stride, channels = int(filters), int(strided), int(freq_stride), int(channels)
         if freq_stride < 1:
             raise ValueError(f"MultiResolutionCritic: freq_stride must be a positive integer, got {freq_stride}")

@@ -5,8 +5,15 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_audiosr.layers import (BandMerge, CausalConv2D, CausalInterpolation, CropToLength, DecibelGain,
-                                  LevelNormalization, PadToMultiple)
+from keras_audiosr.layers import (
+    BandMerge,
+    CausalConv2D,
+    CausalInterpolation,
+    CropToLength,
+    DecibelGain,
+    LevelNormalization,
+    PadToMultiple,
+)
 from keras_audiosr.layers._stateful import StreamingStep, static_reshape
 from keras_audiosr.layers.band_merge import band_split_taps
 from keras_audiosr.models._presets import build_from_size

@@ -14,7 +14,9 @@ from keras_audiosr.recipes.vctk_mugan import STAGE_FLAGS, build_gan, extra_metri
 RECIPE = Recipe(
     name="piano_mugan",
     description=__doc__,
-    defaults=RecipeConfig(degradations="cheby1:8", batch_size=16, learning_rate=1e-4, loss="l2", out="runs/piano_mugan"),
+    defaults=RecipeConfig(
+        degradations="cheby1:8", batch_size=16, learning_rate=1e-4, loss="l2", out="runs/piano_mugan"
+    ),
     build=build_gan,
     epochs=(4, 50),
     flags=STAGE_FLAGS,

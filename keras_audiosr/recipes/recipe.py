@@ -10,8 +10,8 @@ import dataclasses
 import importlib.util
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from keras_audiosr.recipes.config import DataSpec, RecipeConfig, parse_config
 from keras_audiosr.utils import configured_backend, quiet_tensorflow

@@ -5,7 +5,8 @@ generator built for 10 ms stateful streaming and an int8 core (keras_audiosr.mod
 sizes tiny and small), trained on --degradations speech-robust (anti-alias filters with random cutoffs,
 the sinc resampler, the telephone channel with and without G.711, random gain) with --loss l2+mrstft
 (waveform weight 1000) and the model's own penalties. Export the trained model with
-python -m edge.convert (installed: keras-audiosr export) --model OUT/model.keras --mode int8 --streaming --frame-ms 10 --out OUT/edge.
+python -m edge.convert (installed: keras-audiosr export) --model OUT/model.keras --mode int8 --streaming
+--frame-ms 10 --out OUT/edge.
 """
 from keras_audiosr.recipes.config import RecipeConfig
 from keras_audiosr.recipes.recipe import Recipe

@@ -17,7 +17,8 @@ DOWNSAMPLING = ("superpixel", "strided")
 #: The flags of MU-GAN's two stages (keras_audiosr.training.mugan reads them from ``cfg.extra``); the piano
 #: recipe shares them.
 STAGE_FLAGS = {
-    "ae_epochs": dict(type=positive_int, default=None, help="autoencoder (stage 1) epochs (default: the recipe's epochs)"),
+    "ae_epochs": dict(type=positive_int, default=None, help="autoencoder (stage 1) epochs (default: the recipe's "
+                                                            "epochs)"),
     "feature_weight": dict(type=non_negative_float, default=1.0, help="lambda_f of the autoencoder feature loss"),
     "adversarial_weight": dict(type=non_negative_float, default=1e-3, help="lambda_adv of the adversarial loss"),
     "downsample": dict(choices=DOWNSAMPLING, default="superpixel",

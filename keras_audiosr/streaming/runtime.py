@@ -39,7 +39,8 @@ def dequantize(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
 
 
 class TFLiteModel:
-    """One exported model: ``y = model(x)`` maps a float low-rate window ``[input_length]`` to float ``[output_length]``.
+    """One exported model: ``y = model(x)`` maps a float low-rate window ``[input_length]`` to float
+    ``[output_length]``.
 
     Args:
         source: Path of a ``.tflite`` file or its bytes.

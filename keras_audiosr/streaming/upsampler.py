@@ -73,7 +73,8 @@ class StreamingUpsampler:
             return cls(model, StreamingPlan.from_dict(model.metadata["plan"]))
         model = TFLiteModel(source, num_threads=num_threads)
         if model.metadata is None or "plan" not in model.metadata:
-            raise TFLiteError(f"{model.name}: no streaming plan in its keras_audiosr metadata (not exported by edge.convert?)")
+            raise TFLiteError(f"{model.name}: no streaming plan in its keras_audiosr metadata (not exported by "
+                              "edge.convert?)")
         plan = StreamingPlan.from_dict(model.metadata["plan"])
         if model.input_length != plan.window or model.output_length != plan.frame * plan.ratio:
             raise TFLiteError(f"{model.name}: tensor shapes (in {model.input_length}, out {model.output_length}) "
@@ -103,7 +104,8 @@ class StreamingUpsampler:
         self._emitted = 0   # high-rate samples produced since the reset, the pre-roll included
 
     def process(self, frame: np.ndarray) -> np.ndarray:
-        """Shift ``plan.frame`` new low-rate samples in; return the high-rate output of the frame ``lookahead`` behind."""
+        """Shift ``plan.frame`` new low-rate samples in; return the high-rate output of the frame ``lookahead``
+        behind."""
         frame = np.asarray(frame, np.float32).reshape(-1)
         if frame.shape[0] != self.plan.frame:
             raise ValueError(f"frame of {frame.shape[0]} samples; the stream takes {self.plan.frame}")

@@ -7,7 +7,6 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from keras_audiosr.training.metrics import SNRMetric
 from keras_audiosr.models.critic import split_critic_outputs
 from keras_audiosr.models.critic_ensemble import CriticEnsemble
 from keras_audiosr.training.losses import (
@@ -18,6 +17,7 @@ from keras_audiosr.training.losses import (
     gradient_penalty,
     reduce_per_replica_loss,
 )
+from keras_audiosr.training.metrics import SNRMetric
 
 __all__ = ["AdversarialTrainer", "default_optimizers"]
 

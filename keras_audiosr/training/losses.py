@@ -9,8 +9,8 @@ global mean.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import keras
 from keras import ops
@@ -99,7 +99,8 @@ class MultiResolutionSTFTLoss:
     def __init__(self, resolutions=MRSTFT_RESOLUTIONS, eps=1e-7):
         resolutions = tuple(tuple(int(v) for v in r) for r in resolutions)
         if not resolutions or any(len(r) != 3 for r in resolutions):
-            raise ValueError(f"MultiResolutionSTFTLoss: resolutions must be (n_fft, hop, window) triples, got {resolutions}")
+            raise ValueError(f"MultiResolutionSTFTLoss: resolutions must be (n_fft, hop, window) triples, got "
+                             f"{resolutions}")
         for n_fft, hop, win in resolutions:
             check_stft_args(n_fft, hop, win)
         self.resolutions = resolutions
@@ -168,7 +169,8 @@ class WeightedSampleLoss:
         weights = {str(k): float(v) for k, v in dict(weights).items()}
         unknown = [k for k in weights if k not in SAMPLE_LOSSES]
         if not weights or unknown:
-            raise ValueError(f"unknown sample loss {unknown[0] if unknown else ''!r}; choose from {tuple(SAMPLE_LOSSES)}, "
+            raise ValueError(f"unknown sample loss {unknown[0] if unknown else ''!r}; choose from "
+                             f"{tuple(SAMPLE_LOSSES)}, "
                              f"joined with '+' (e.g. 'l2+mrstft')")
         self.weights = weights
         self.__name__ = "+".join(weights)

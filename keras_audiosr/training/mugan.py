@@ -46,5 +46,7 @@ def build_gan(cfg, degradation, autoencoder):
                                  adversarial_weight=cfg.extra["adversarial_weight"],
                                  feature_extractor=autoencoder.feature_extractor(),
                                  feature_weight=cfg.extra["feature_weight"], seed=cfg.seed)
-    trainer.compile(keras.optimizers.Adam(cfg.learning_rate, beta_1=0.5), keras.optimizers.Adam(cfg.learning_rate, beta_1=0.5))
+    trainer.compile(
+        keras.optimizers.Adam(cfg.learning_rate, beta_1=0.5), keras.optimizers.Adam(cfg.learning_rate, beta_1=0.5)
+    )
     return trainer

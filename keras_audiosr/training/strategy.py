@@ -121,7 +121,9 @@ def is_chief():
     task = config.get("task", {})
     if not config.get("cluster", {}).get("worker") or len(config["cluster"]["worker"]) <= 1:
         return True
-    return task.get("type") in ("chief", None) or (task.get("type") == "worker" and task.get("index", 0) == 0 and "chief" not in config.get("cluster", {}))
+    return task.get("type") in ("chief", None) or (
+        task.get("type") == "worker" and task.get("index", 0) == 0 and "chief" not in config.get("cluster", {})
+    )
 
 
 def patch_multi_worker_reduce(strategy):
