@@ -25,7 +25,8 @@ def speech():
 
 
 def _lag(y, x, max_lag=200):
-    c = [np.dot(y[max_lag + k: len(y) - max_lag + k], x[max_lag: len(x) - max_lag]) for k in range(-max_lag, max_lag + 1)]
+    ref = x[max_lag : len(x) - max_lag]
+    c = [np.dot(y[max_lag + k : len(y) - max_lag + k], ref) for k in range(-max_lag, max_lag + 1)]
     return int(np.argmax(c)) - max_lag
 
 

@@ -228,7 +228,8 @@ def test_choose_high_band_trim_scores_each_trim_and_leaves_the_choice_applied():
     model = StreamingBWE.from_size("tiny", ratio=2, hr_rate=16000)
     files = sorted(embedded_corpus_dir().glob("p2*/*.flac"))[:2]
     lines = []
-    best, rows = choose_high_band_trim(model, files, candidates_db=(0, -20), max_seconds=2.0, log=lines.append)
+    best, rows = choose_high_band_trim(model, files, candidates_db=(0, -20), max_seconds=2.0, log=lines.append,
+                                       objective="pesq")
     assert [r["trim_db"] for r in rows] == [0.0, -20.0] and len(lines) == 2
     assert rows[0]["sinc_pesq"] == pytest.approx(rows[1]["sinc_pesq"])  # the same inputs for every trim
     allowed = [r for r in rows if r["lsd_ratio_worst"] <= 0.6] or rows[:1]
@@ -243,5 +244,32 @@ def test_choose_high_band_trim_scores_each_trim_and_leaves_the_choice_applied():
     assert best_lsd == expect["trim_db"] and model.high_band_trim_db == pytest.approx(start + best_lsd)
     with pytest.raises(ValueError, match="objective"):
         choose_high_band_trim(model, files, objective="loudness")
+
     with pytest.raises(ValueError, match="has no trim_high_band"):
         choose_high_band_trim(keras.Sequential(), files)
+
+
+def test_choose_high_band_trim_by_visqol_obeys_the_guards():
+    """The default objective: the best ViSQOL among trims that keep PESQ-WB >= sinc and (LB-)SNR within 1 dB."""
+    import keras
+
+    pytest.importorskip("pesq")
+    pytest.importorskip("visqol")
+    from keras_audiosr.data import embedded_corpus_dir
+    from keras_audiosr.models import StreamingBWE
+    from keras_audiosr.pretrained.trim import choose_high_band_trim, high_band_trim_rule
+
+    keras.utils.set_random_seed(0)
+    model = StreamingBWE.from_size("tiny", ratio=2, hr_rate=16000)
+    degs, objective = high_band_trim_rule(model)
+    assert objective == "visqol" and degs[:2] == ("resample", "telephone:mulaw")
+    files = sorted(embedded_corpus_dir().glob("p2*/*.flac"))[:1]
+    best, rows = choose_high_band_trim(model, files, degradations=("resample",), candidates_db=(0, -30),
+                                       max_seconds=1.5, log=None)
+    for r in rows:
+        assert r["passes"] == (r["pesq_margin"] >= 0 and r["snr_margin"] >= 0 and r["lb_snr_margin"] >= 0)
+        assert r["pesq_margin"] == pytest.approx(r["pesq"] - r["sinc_pesq"])
+    ok = [r for r in rows if r["passes"]]
+    worst = lambda r: min(r["pesq_margin"], r["snr_margin"], r["lb_snr_margin"])  # noqa: E731
+    expect = max(ok, key=lambda r: r["visqol"]) if ok else max(rows, key=worst)
+    assert best == expect["trim_db"] and model.high_band_trim_db == pytest.approx(best)

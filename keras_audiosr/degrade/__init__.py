@@ -31,7 +31,8 @@ from keras_audiosr.degrade.sets import (DEGRADATION_SETS, DegradationDraw, Degra
 NAMED_KINDS = ("resample", "telephone", "codec", "noise")
 
 __all__ = [
-    "ALIASED", "CODECS", "COMPANDING", "Codec", "CodecUnavailable", "Noise", "check_low_rate", "codec_available", "DEGRADATION_SETS", "Degradation", "DegradationDraw", "DegradationSet",
+    "ALIASED", "CODECS", "COMPANDING", "Codec", "CodecUnavailable", "Noise", "check_low_rate", "codec_available",
+    "DEGRADATION_SETS", "Degradation", "DegradationDraw", "DegradationSet",
     "DegradationSpec", "FILTER_FAMILIES", "LowpassFilter", "MULTI_FILTER_DEFAULTS", "NAMED_KINDS", "Resample",
     "SEEN_FILTER_DEFAULT", "SetMember", "TELEPHONE_BAND", "Telephone", "UNSEEN_FILTER_DEFAULT", "canonical_spec",
     "check_ratio", "degrade", "evaluation_filters", "g711", "get_degradation_set", "lowpass", "parse_spec",

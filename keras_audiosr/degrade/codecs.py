@@ -13,8 +13,8 @@ The codecs are defined at 8 kHz, so the low rate must be 8000 Hz (8 -> 16 kHz an
 :func:`check_low_rate` says so for any other rate. Each decoder's fixed delay (Speex: 79 samples,
 Opus: 1; G.726 and GSM none; measured by cross-correlation on speech, where Speex's CELP waveform wanders
 by a few samples) is removed so ``lr[k]`` sits at ``hr[k * ratio]`` as for every other kind. AMR-NB is not
-offered: Debian's ffmpeg has no AMR-NB encoder. Without ffmpeg (or one of its encoders) a codec spec still parses, and degrading
-raises :class:`CodecUnavailable` with one line saying what to install.
+offered: Debian's ffmpeg has no AMR-NB encoder. Without ffmpeg (or one of its encoders) a codec spec still
+parses, and degrading raises :class:`CodecUnavailable` with one line saying what to install.
 
 ``noise:SNR[:white|pink]`` resamples like ``resample`` and adds noise at ``SNR`` dB below the low-rate signal's
 power (pink, 1/f, by default: a stand-in for room and street noise), its draw seeded from the signal itself,
@@ -96,11 +96,13 @@ def run_codec(pcm: np.ndarray, name: str) -> np.ndarray:
     enc = subprocess.run([*quiet, *raw, "-i", "pipe:0", "-c:a", spec.encoder, *spec.options, "-f", spec.container,
                           "pipe:1"], input=pcm.tobytes(), capture_output=True, check=False)
     if enc.returncode != 0:
-        raise RuntimeError(f"codec:{name}: ffmpeg encoding failed: {enc.stderr.decode(errors='replace').strip()[-300:]}")
+        why = enc.stderr.decode(errors="replace").strip()[-300:]
+        raise RuntimeError(f"codec:{name}: ffmpeg encoding failed: {why}")
     dec = subprocess.run([*quiet, "-f", spec.container, "-i", "pipe:0", *raw, "pipe:1"], input=enc.stdout,
                          capture_output=True, check=False)
     if dec.returncode != 0:
-        raise RuntimeError(f"codec:{name}: ffmpeg decoding failed: {dec.stderr.decode(errors='replace').strip()[-300:]}")
+        why = dec.stderr.decode(errors="replace").strip()[-300:]
+        raise RuntimeError(f"codec:{name}: ffmpeg decoding failed: {why}")
     y = np.frombuffer(dec.stdout, dtype="<i2")[spec.delay:]
     out = np.zeros(pcm.shape[0], np.int16)
     out[: min(y.size, out.size)] = y[: out.size]
@@ -150,7 +152,8 @@ class Codec(DegradationSpec):
         return RESAMPLE_HALF_LEN * ratio + ratio + 2 * 160 * ratio
 
     def describe(self, ratio: int, hr_rate: int | None, zero_phase: bool) -> str:
-        return f"{CODECS[self.name].title} (ffmpeg {CODECS[self.name].encoder}) after the {resampler_text(ratio, hr_rate)}"
+        codec = CODECS[self.name]
+        return f"{codec.title} (ffmpeg {codec.encoder}) after the {resampler_text(ratio, hr_rate)}"
 
 
 NOISE_COLOURS = ("pink", "white")

@@ -39,7 +39,7 @@ from keras_audiosr.evaluation.inputs import (
 )
 from keras_audiosr.evaluation.report import METRIC_COLUMNS
 from keras_audiosr.inference import upsample_array
-from keras_audiosr.metrics import evaluate_pair, pesq_available, snr
+from keras_audiosr.metrics import evaluate_pair, perceptual_names, pesq_available, snr
 
 __all__ = ["SUITE_BASELINES", "SUITE_METRICS", "evaluate_files", "evaluate_signal", "evaluate_suite", "finite_mean"]
 
@@ -66,7 +66,7 @@ def _baseline_names(baselines) -> tuple[str, ...]:
 
 def evaluate_signal(model, reference, rate=None, *, baselines=("spline",), with_pesq=None, chunk: int = 16384,
                     overlap: int = 1024, return_signals: bool = False, name: str = "<array>", filter=None,
-                    systems=None, relative_to: str | None = None, degradation=None, perceptual: bool = False) -> dict:
+                    systems=None, relative_to: str | None = None, degradation=None, perceptual=False) -> dict:
     """Metrics of ``model`` and each baseline on one high-rate mono ``reference``.
 
     ``reference`` is ``[time]`` (or ``[time, 1]``) at ``rate`` Hz (default ``model.hr_rate``); a
@@ -170,7 +170,7 @@ def _means(files: list[dict], systems) -> tuple[dict, dict]:
 def evaluate_files(model, paths, *, baselines=("spline",), with_pesq=None, plot_dir=None, progress: bool = True,
                    chunk: int = 16384, overlap: int = 1024, filter=None, degradation=None, seed: int = 0,
                    systems=None, relative_to: str | None = None, max_seconds: float | None = None,
-                   desc: str = "evaluate", perceptual: bool = False) -> dict:
+                   desc: str = "evaluate", perceptual=False) -> dict:
     """Evaluate ``model`` on each sound file in ``paths``, each the high-rate reference of itself, one at a time.
 
     Each file is read, mixed to mono and resampled down to ``model.hr_rate``
@@ -259,7 +259,7 @@ def _safe_name(label: str) -> str:
 def evaluate_suite(model, paths, *, degradations=None, baselines=SUITE_BASELINES, with_pesq=None,
                    progress: bool = True, seed: int = 0, chunk: int = 16384, overlap: int = 1024, plot_dir=None,
                    systems=None, relative_to: str | None = None, max_seconds: float | None = None,
-                   perceptual: bool = False) -> dict:
+                   perceptual=False) -> dict:
     """:func:`evaluate_files` of ``model`` under each input degradation of a suite, every system on the same inputs.
 
     ``paths``: sound files, or ``{group: [files]}`` (e.g. ``{"vctk-mini": [...], "ljspeech-mini":
@@ -311,7 +311,8 @@ def evaluate_suite(model, paths, *, degradations=None, baselines=SUITE_BASELINES
                   "training_degradations": training_degradations(model)},
         "ratio": int(model.ratio), "lr_rate": int(model.lr_rate), "hr_rate": hr,
         "systems": first["systems"], "metrics": [m for m in METRIC_COLUMNS if m in first["mean"]["model"]],
-        "pesq": bool(with_pesq), "perceptual": bool(perceptual), "seed": int(seed), "n_files": len(flat),
+        "pesq": bool(with_pesq), "perceptual": list(perceptual_names(perceptual)), "seed": int(seed),
+        "n_files": len(flat),
         "groups": groups, "order": list(results), "degradations": results,
     }
 

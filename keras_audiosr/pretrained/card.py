@@ -3,7 +3,8 @@
 The markdown card is :data:`TEMPLATE` (``card_template.md`` beside this file, ``string.Template``
 placeholders) filled by :func:`model_card` from the ``card.json`` content, the held-out evaluation
 report and a few facts; edit the template to change the card's prose. :func:`check_targets` judges
-a system against the never-worse :data:`TARGETS` (against sinc on the same inputs);
+a system against :func:`targets_for` its rates (ViSQOL and LSD against sinc on the same inputs, and the
+:data:`GUARDS`);
 :func:`training_stages` records how the weights were trained, as commands a reader can type.
 """
 from __future__ import annotations
@@ -11,94 +12,181 @@ from __future__ import annotations
 import re
 import shlex
 import string
+from dataclasses import dataclass
 from pathlib import Path
 
 from keras_audiosr.degrade import parse_spec
 from keras_audiosr.evaluation import format_suite_markdown
+from keras_audiosr.evaluation.report import METRIC_COLUMNS
 from keras_audiosr.pretrained.provenance import read_json
 
-__all__ = ["METRICS", "SYSTEMS", "TARGETS", "TEMPLATE", "check_targets", "model_card", "portable_command",
-           "stages_markdown", "training_stages"]
+__all__ = ["GUARDS", "METRICS", "SYSTEMS", "TEMPLATE", "Target", "check_targets", "model_card", "portable_command",
+           "stages_markdown", "targets_for", "training_stages", "trim_sweep_table"]
 
 #: The markdown card's template (``string.Template``: ``${name}`` placeholders, ``$$`` for a dollar sign).
 TEMPLATE = Path(__file__).resolve().parent / "card_template.md"
 SYSTEMS = ("model", "int8", "sinc", "spline")
-METRICS = ("snr", "snr_lb", "lsd", "lsd_hf", "pesq")
+METRICS = ("snr", "snr_lb", "lsd", "lsd_hf", "pesq", "visqol", "visqol_speech", "dnsmos")
 
-#: The never-worse targets (against sinc on the same inputs), checked under every input degradation.
-TARGETS = {"pesq": "PESQ-WB >= sinc + 0.1", "snr": "SNR >= sinc - 1 dB", "lsd": "LSD <= 0.6 x sinc"}
 
-def check_targets(report: dict, system: str) -> dict:
-    """``{label: {"pesq"|"snr"|"lsd": {"value", "sinc", "bound", "met"}, "met"}}`` for ``system`` under each input
-    degradation of an :func:`~keras_audiosr.evaluation.evaluate_suite` report, and ``"met"`` overall.
+@dataclass(frozen=True)
+class Target:
+    """One bound against sinc on the same inputs: ``metric >= sinc + offset`` (``"add"``) or
+    ``metric <= factor x sinc`` (``"times"``); ``phase_free`` targets are not checked for telephone and
+    codec inputs, whose channel shifts every system's phase alike."""
 
-    A metric that was not measured (PESQ without the pesq package) has ``met`` None; a degradation
-    (and the whole) is met only when every measured metric is and none is missing.
+    metric: str
+    op: str
+    value: float
+    phase_free: bool = False
+
+    @property
+    def text(self) -> str:
+        label = METRIC_COLUMNS[self.metric].short if self.metric in METRIC_COLUMNS else self.metric
+        if self.op == "times":
+            return f"{label} <= {self.value:g} x sinc"
+        sign = "+" if self.value >= 0 else "-"
+        return f"{label} >= sinc" + (f" {sign} {abs(self.value):g}" if self.value else "") + \
+            (" dB" if self.metric.startswith("snr") and self.value else "")
+
+    def bound(self, sinc: float) -> float:
+        return self.value * sinc if self.op == "times" else sinc + self.value
+
+    def met(self, value: float, sinc: float) -> bool:
+        return bool(value <= self.bound(sinc) if self.op == "times" else value >= self.bound(sinc))
+
+
+#: The guards every shipped model keeps (the input band comes through intact; never below sinc on PESQ-WB).
+GUARDS = (Target("pesq", "add", 0.0), Target("snr", "add", -1.0, phase_free=True), Target("snr_lb", "add", -1.0))
+
+
+def targets_for(lr_rate: int, hr_rate: int) -> tuple[Target, ...]:
+    """The quality targets of a shipped model (against sinc, on held-out speakers, under every input): ViSQOL
+    (audio mode, 48 kHz) and LSD set by the best published systems for that pair of rates, and the guards."""
+    if (int(lr_rate), int(hr_rate)) == (8000, 16000):
+        return (Target("visqol", "add", 0.35), Target("lsd", "times", 0.40), *GUARDS)
+    if (int(lr_rate), int(hr_rate)) == (16000, 48000):
+        return (Target("visqol", "add", 1.2), Target("lsd", "times", 0.28), *GUARDS)
+    return (Target("visqol", "add", 0.0), Target("lsd", "times", 0.6), *GUARDS)
+
+
+def _phase_shifting(spec: str) -> bool:
+    try:
+        return parse_spec(spec).kind in ("telephone", "codec")
+    except ValueError:  # a set's name
+        return False
+
+
+def check_targets(report: dict, system: str, targets=None) -> dict:
+    """``{label: {metric: {"value", "sinc", "bound", "met"}, "met"}}`` for ``system`` under each input degradation
+    of an :func:`~keras_audiosr.evaluation.evaluate_suite` report, and ``"met"`` overall.
+
+    ``targets`` default to :func:`targets_for` the report's rates. A metric that was not measured (ViSQOL without
+    the eval extra) has ``met`` None; a degradation (and the whole) is met only when every measured metric is and
+    none is missing; a ``phase_free`` target does not apply (``met`` None, not counted) to telephone and codec inputs.
     """
+    targets = tuple(targets or targets_for(report["lr_rate"], report["hr_rate"]))
     out = {}
     for label in report["order"]:
-        mean = report["degradations"][label]["mean"]
-        got, sinc = mean.get(system, {}), mean.get("sinc", {})
-        row = {}
-        for key, bound in (("pesq", lambda s: s + 0.1), ("snr", lambda s: s - 1.0), ("lsd", lambda s: 0.6 * s)):
-            v, s = got.get(key), sinc.get(key)
-            if v is None or s is None:
-                row[key] = {"value": v, "sinc": s, "bound": None, "met": None}
+        rep = report["degradations"][label]
+        got, sinc = rep["mean"].get(system, {}), rep["mean"].get("sinc", {})
+        row, flags = {}, []
+        for t in targets:
+            v, s = got.get(t.metric), sinc.get(t.metric)
+            if t.phase_free and _phase_shifting(rep["spec"]):
+                row[t.metric] = {"value": v, "sinc": s, "bound": None, "met": None, "applies": False}
                 continue
-            b = bound(s)
-            row[key] = {"value": v, "sinc": s, "bound": b, "met": bool(v <= b if key == "lsd" else v >= b)}
-        flags = [r["met"] for r in row.values()]
+            if v is None or s is None:
+                row[t.metric] = {"value": v, "sinc": s, "bound": None, "met": None}
+                flags.append(None)
+                continue
+            row[t.metric] = {"value": v, "sinc": s, "bound": t.bound(s), "met": t.met(v, s)}
+            flags.append(row[t.metric]["met"])
         row["met"] = None if None in flags else all(flags)
         out[label] = row
     flags = [r["met"] for r in out.values()]
-    return {"rule": dict(TARGETS), "system": system, "by_degradation": out,
+    return {"rule": {t.metric: t.text for t in targets}, "system": system, "by_degradation": out,
             "met": None if None in flags else all(flags)}
+
 
 def _fmt(v, digits=2):
     return "-" if v is None else f"{v:.{digits}f}"
 
+
 def _n(count, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
+
+def _digits(metric: str) -> int:
+    return 3 if metric.startswith("lsd") or metric.startswith("visqol") else 2
+
+
 def _targets_md(targets: dict, label: str) -> list[str]:
-    lines = [f"| input | {label}: PESQ-WB (bound) | SNR dB (bound) | LSD (bound) | met |", "|---|---:|---:|---:|---|"]
+    keys = list(targets["rule"])
+    lines = [f"| input | {label}: " + " | ".join(f"{targets['rule'][k]}" for k in keys) + " | met |",
+             "|---|" + "---:|" * len(keys) + "---|"]
     for deg, row in targets["by_degradation"].items():
         cells = []
-        for key, digits in (("pesq", 2), ("snr", 2), ("lsd", 3)):
-            r = row[key]
+        for key in keys:
+            r, d = row[key], _digits(key)
+            if r.get("applies") is False:
+                cells.append(f"{_fmt(r['value'], d)} (n/a)")
+                continue
             mark = "" if r["met"] is None else (" ✓" if r["met"] else " ✗")
-            cells.append(f"{_fmt(r['value'], digits)} ({'>=' if key != 'lsd' else '<='} {_fmt(r['bound'], digits)})"
-                         f"{mark}" if r["bound"] is not None else "not measured")
+            cells.append(f"{_fmt(r['value'], d)} ({_fmt(r['bound'], d)}){mark}" if r["bound"] is not None
+                         else "not measured")
         met = "not measured" if row["met"] is None else ("yes" if row["met"] else "**no**")
         lines.append(f"| {deg} | " + " | ".join(cells) + f" | {met} |")
     return lines
 
+
 def _failures(targets: dict) -> list[str]:
     out = []
     for deg, row in targets["by_degradation"].items():
-        bad = [f"{TARGETS[k]} ({_fmt(row[k]['value'], 3 if k == 'lsd' else 2)} vs bound "
-               f"{_fmt(row[k]['bound'], 3 if k == 'lsd' else 2)})" for k in ("pesq", "snr", "lsd")
-               if row[k]["met"] is False]
+        bad = [f"{targets['rule'][k]} ({_fmt(row[k]['value'], _digits(k))} vs bound "
+               f"{_fmt(row[k]['bound'], _digits(k))})"
+               for k in targets["rule"] if row[k]["met"] is False]
         if bad:
             out.append(f"{deg}: " + "; ".join(bad))
     return out
 
+
 def _trim_line(trim: dict) -> str:
     db = float(trim.get("trim_db") or 0.0)
     if trim.get("how") == "auto":
+        why = {
+            "lsd": "as the lowest LSD with SNR within 1 dB of sinc's under each and PESQ-WB within 0.05 of sinc's",
+            "pesq": "as the best PESQ-WB with LSD at most 0.6x sinc's under each (an older rule: PESQ-WB counts an "
+                    "invented high band as noise, so it picks a quiet band)",
+        }.get(trim.get("objective"), "as the best ViSQOL (audio mode, 48 kHz) among the levels that keep PESQ-WB at "
+                                     "or above sinc's, and SNR (not for telephone or codec inputs) and low-band SNR "
+                                     "within 1 dB of sinc's, under each; the sweep is below")
         return (f"- High-band level: the band the network adds is set {db:+.0f} dB from its trained level "
                 f"(`StreamingBWE.trim_high_band`: a fixed offset of its output gain, exact in every frame), "
                 f"chosen on {len(trim.get('files', []))} training files under "
-                f"{', '.join(trim.get('degradations', []))} " + (
-                    "as the lowest LSD with SNR within 1 dB of sinc's under each and PESQ-WB within 0.05 of "
-                    "sinc's (PESQ-WB does not hear the band this model adds; a quieter band always scores closer "
-                    "to sinc there)" if trim.get("objective") == "lsd" else
-                    "as the best PESQ-WB with LSD at most 0.6x sinc's under each (PESQ-WB counts an invented "
-                    "high band as noise, LSD rewards it)")
-                + " (`keras_audiosr.pretrained.trim.choose_high_band_trim`).")
+                f"{', '.join(trim.get('degradations', []))} {why} "
+                f"(`keras_audiosr.pretrained.trim.choose_high_band_trim`).")
     if db:
         return f"- High-band level: set {db:+.1f} dB from its trained level (`StreamingBWE.trim_high_band`)."
     return "- High-band level: as trained."
+
+
+def trim_sweep_table(trim: dict) -> str:
+    """The whole trim sweep as a markdown table (empty when the trim was not chosen by ViSQOL)."""
+    rows = trim.get("calibration") or []
+    if not rows or "visqol" not in rows[0]:
+        return ""
+    out = ["| trim (dB) | ViSQOL | PESQ-WB | LSD | SNR (dB) | LB-SNR (dB) | guards |",
+           "|---:|---:|---:|---:|---:|---:|---|"]
+    first = rows[0]
+    out.append(f"| sinc | {first['sinc_visqol']:.3f} | {first['sinc_pesq']:.3f} | {first['sinc_lsd']:.3f} | "
+               f"{first['sinc_snr']:.2f} | {first['sinc_snr_lb']:.2f} | |")
+    for r in rows:
+        mark = " **chosen**" if float(r["trim_db"]) == float(trim.get("trim_db") or 0.0) else ""
+        out.append(f"| {r['trim_db']:+.0f}{mark} | {r['visqol']:.3f} | {r['pesq']:.3f} | {r['lsd']:.3f} | "
+                   f"{r['snr']:.2f} | {r['snr_lb']:.2f} | {'pass' if r['passes'] else 'fail'} |")
+    return "\n".join(out)
+
 
 def portable_command(config: dict, name: str) -> str:
     """The run's recipe command as a reader can type it: ``--out`` becomes ``runs/<name>`` and this machine's
@@ -210,7 +298,7 @@ def _limitations_md(card: dict, report: dict, facts: dict) -> list[str]:
             lines.append(f"- {label} meets every target under every input degradation above (on "
                          f"{_n(facts['n_test_files'], 'held-out file')} only).")
         elif verdict["met"] is None:
-            lines.append(f"- {label}: the targets could not all be checked (PESQ-WB not measured).")
+            lines.append(f"- {label}: the targets could not all be checked (PESQ-WB or ViSQOL not measured).")
         else:
             lines.append(f"- {label} does **not** meet the targets: " + "; ".join(_failures(verdict)) + ".")
     lines += [
@@ -265,7 +353,7 @@ def model_card(card: dict, report: dict, facts: dict, template: str | Path = TEM
         "test_speakers": ", ".join(f"`{s}`" for s in card["test_speakers"]),
         "n_test_files": _n(facts["n_test_files"], "file"), "test_seconds": f"{facts['test_seconds']:.0f}",
         "licences": "\n".join(_licences_md(card)), "results": results, "int8_vs_model": int8_vs_model,
-        "target_rules": "; ".join(TARGETS.values()),
+        "target_rules": "; ".join(card["targets"]["int8"]["rule"].values()),
         "targets_int8": "\n".join(_targets_md(card["targets"]["int8"], "int8 stream")),
         "targets_model": "\n".join(_targets_md(card["targets"]["model"], "Keras model")),
         "limitations": "\n".join(_limitations_md(card, report, facts)),

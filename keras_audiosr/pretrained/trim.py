@@ -1,54 +1,79 @@
 """The ship-time high-band trim: the level of the band a model adds, chosen on training files.
 
-PESQ-WB counts an invented high band as noise and LSD rewards it, so a shipped model's operating point
-lies between the two: :func:`high_band_trim_rule` says which degradations and objective a model is
-tuned under, :func:`choose_high_band_trim` scores each candidate trim beside sinc and applies the best.
+A listener hears the band a model adds; PESQ-WB counts an invented band as noise and LSD rewards any
+band, so neither may choose the level alone. The objective is ViSQOL's audio mode at 48 kHz (what the
+papers report, and a metric that hears the band), under guards that keep the rest of the signal as good
+as a sinc resampler's: PESQ-WB not below sinc's, SNR within 1 dB of sinc's (not for telephone or codec
+inputs, whose channel shifts every system's phase alike) and low-band SNR within 1 dB of sinc's, under
+every degradation. :func:`high_band_trim_rule` names the degradations a model is tuned under and
+:func:`choose_high_band_trim` scores each candidate trim beside sinc and applies the best.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from keras_audiosr.degrade import parse_spec
+from keras_audiosr.degrade.codecs import codec_available
 from keras_audiosr.evaluation.suite import evaluate_suite
 from keras_audiosr.inference import upsample_array
-from keras_audiosr.metrics import pesq_available
+from keras_audiosr.metrics import pesq_available, visqol_available
 
-__all__ = ["apply_high_band_trim", "choose_high_band_trim", "high_band_trim_rule"]
+__all__ = ["GUARD_DB", "OBJECTIVES", "apply_high_band_trim", "choose_high_band_trim", "high_band_trim_rule"]
+
+#: SNR and low-band SNR may fall this many dB below sinc's at the chosen trim.
+GUARD_DB = 1.0
+#: The objectives a trim can be chosen by (``visqol`` is the package's; the others reproduce older cards).
+OBJECTIVES = ("visqol", "pesq", "lsd")
+_PHASE_SHIFTING = ("telephone", "codec")
 
 
 def high_band_trim_rule(model) -> tuple[tuple[str, ...], str]:
-    """``(degradations, objective)`` for :func:`choose_high_band_trim` of ``model``: PESQ-WB (to 8 kHz) hears
-    the band an 8 kHz-input model adds, so it is the objective there, under the resampler and the telephone
-    channel; above that input rate the band is out of PESQ-WB's reach and LSD is the objective."""
+    """``(degradations, objective)`` for :func:`choose_high_band_trim` of ``model``: ViSQOL (audio mode at
+    48 kHz) is the objective for every model; an 8 kHz-input model is tuned under the resampler, the telephone
+    channel and a real codec (GSM, when ffmpeg has it), a wider-band one under the resampler and Butterworth 4."""
     if int(model.lr_rate) <= 8000:
-        return ("resample", "telephone:mulaw"), "pesq"
-    return ("resample", "butter:4"), "lsd"
+        return ("resample", "telephone:mulaw") + (("codec:gsm",) if codec_available("gsm") else ()), "visqol"
+    return ("resample", "butter:4"), "visqol"
+
+
+def _guards(row: dict, per_deg: list[tuple[str, dict, dict]]) -> dict:
+    """Each guard's worst margin over the degradations (>= 0 passes)."""
+    pesq = min(m["pesq"] - s["pesq"] for _, m, s in per_deg)
+    snr = [m["snr"] - s["snr"] + GUARD_DB for spec, m, s in per_deg if parse_spec(spec).kind not in _PHASE_SHIFTING]
+    lb = min(m["snr_lb"] - s["snr_lb"] + GUARD_DB for _, m, s in per_deg)
+    return {"pesq_margin": float(pesq), "snr_margin": float(min(snr)) if snr else None, "lb_snr_margin": float(lb)}
+
+
+def _passes(row: dict) -> bool:
+    return (row["pesq_margin"] >= 0 and row["lb_snr_margin"] >= 0
+            and (row["snr_margin"] is None or row["snr_margin"] >= 0))
+
 
 def choose_high_band_trim(model, paths, *, degradations=("resample",),
-                          candidates_db=(0, -3, -6, -9, -12, -15, -18, -21, -24, -27, -30),
-                          lsd_ratio: float = 0.6, max_seconds: float | None = 8.0, progress: bool = False,
-                          objective: str = "pesq", log=print) -> tuple[float, list[dict]]:
+                          candidates_db=(0, -3, -6, -9, -12, -15, -18, -21, -24),
+                          lsd_ratio: float = 0.6, max_seconds: float | None = 6.0, progress: bool = False,
+                          objective: str = "visqol", log=print) -> tuple[float, list[dict]]:
     """The level of the band a model adds that scores best on ``paths`` (use TRAINING files, never the test split).
 
     For each trim in ``candidates_db`` (applied with ``model.trim_high_band``, e.g. a
-    :class:`~keras_audiosr.models.StreamingBWE`) the model and sinc are scored under ``degradations``;
-    PESQ-WB counts an invented high band as noise and LSD rewards it, so this sets the operating
-    point between the two. ``objective="pesq"`` (a model whose added band PESQ-WB hears, e.g. 8 ->
-    16 kHz): the trim with the highest mean PESQ-WB among those whose LSD stays at most ``lsd_ratio``
-    x sinc's under every degradation (the loudest trim when none does). ``objective="lsd"`` (a band
-    PESQ-WB does not hear, e.g. above 8 kHz for 16 -> 48 kHz, where a quieter band always scores
-    closer to sinc): the loudest trim, i.e. the lowest LSD, whose SNR stays within 1 dB of sinc's
-    under every degradation and whose mean PESQ-WB within 0.05 of sinc's (the one with the best SNR
-    margin when none does). The model is left with the chosen trim applied. Returns ``(chosen trim
-    in dB, [{"trim_db", "pesq", "lsd", "snr", "sinc_pesq", "sinc_lsd", "sinc_snr",
-    "lsd_ratio_worst", "snr_margin_worst"}, ...])``: means over the degradations, the worst model/sinc
-    LSD ratio and the worst model - sinc SNR among them.
+    :class:`~keras_audiosr.models.StreamingBWE`) the model and sinc are scored under ``degradations``, every
+    candidate on the same inputs. ``objective="visqol"``: the trim with the highest mean ViSQOL (audio mode,
+    48 kHz) among those that pass every guard under every degradation (PESQ-WB >= sinc's; SNR >= sinc's - 1 dB
+    except for telephone and codec inputs; low-band SNR >= sinc's - 1 dB); when none passes, the one whose worst
+    guard margin is largest. ``"pesq"`` (older cards): the best PESQ-WB with LSD at most ``lsd_ratio`` x sinc's;
+    ``"lsd"`` (older cards): the loudest trim within 1 dB of sinc's SNR and 0.05 of its PESQ-WB. The model is left
+    with the chosen trim applied. Returns ``(chosen trim in dB, rows)``, a row per candidate: ``{"trim_db",
+    "visqol", "pesq", "lsd", "snr", "snr_lb", "sinc_<same>"..., "lsd_ratio_worst", "snr_margin_worst",
+    "pesq_margin", "snr_margin", "lb_snr_margin", "passes"}`` (means over the degradations; margins the worst).
     """
-    if objective not in ("pesq", "lsd"):
-        raise ValueError(f"choose_high_band_trim: objective must be 'pesq' or 'lsd', got {objective!r}")
+    if objective not in OBJECTIVES:
+        raise ValueError(f"choose_high_band_trim: objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
     if not callable(getattr(model, "trim_high_band", None)):
         raise ValueError(f"choose_high_band_trim: {type(model).__name__} has no trim_high_band")
     if not pesq_available():
-        raise ImportError("choose_high_band_trim needs PESQ-WB: pip install pesq")
+        raise ImportError("choose_high_band_trim needs PESQ-WB: pip install 'keras-audiosr[eval]'")
+    if objective == "visqol" and not visqol_available():
+        raise ImportError("choose_high_band_trim by ViSQOL needs visqol-python: pip install 'keras-audiosr[eval]'")
     start = float(model.high_band_trim_db)
 
     def at(db):  # one system per candidate, all on the same inputs in one pass (sinc is scored once)
@@ -59,22 +84,31 @@ def choose_high_band_trim(model, paths, *, degradations=("resample",),
 
     names = {float(db): f"trim{float(db):+g}" for db in candidates_db}
     rep = evaluate_suite(model, list(paths), degradations=list(degradations), baselines=("sinc",), with_pesq=True,
-                         progress=progress, max_seconds=max_seconds,
-                         systems={name: at(db) for db, name in names.items()})
-    means = [rep["degradations"][lb]["mean"] for lb in rep["order"]]
+                         progress=progress, max_seconds=max_seconds, perceptual=("visqol",) if objective == "visqol"
+                         else False, systems={name: at(db) for db, name in names.items()})
+    per = [(rep["degradations"][lb]["spec"], rep["degradations"][lb]["mean"]) for lb in rep["order"]]
+    metrics = ("visqol", "pesq", "lsd", "snr", "snr_lb") if objective == "visqol" else ("pesq", "lsd", "snr", "snr_lb")
     rows = []
     for db, name in names.items():
         row = {"trim_db": db}
         for system, prefix in ((name, ""), ("sinc", "sinc_")):
-            for m in ("pesq", "lsd", "snr"):
-                row[prefix + m] = float(np.mean([mean[system][m] for mean in means]))
-        row["lsd_ratio_worst"] = float(max(mean[name]["lsd"] / mean["sinc"]["lsd"] for mean in means))
-        row["snr_margin_worst"] = float(min(mean[name]["snr"] - mean["sinc"]["snr"] for mean in means))
+            for m in metrics:
+                row[prefix + m] = float(np.mean([mean[system][m] for _, mean in per]))
+        row["lsd_ratio_worst"] = float(max(mean[name]["lsd"] / mean["sinc"]["lsd"] for _, mean in per))
+        row["snr_margin_worst"] = float(min(mean[name]["snr"] - mean["sinc"]["snr"] for _, mean in per))
+        row.update(_guards(row, [(spec, mean[name], mean["sinc"]) for spec, mean in per]))
+        row["passes"] = _passes(row)
         rows.append(row)
         if log:
-            log(f"high-band trim {db:+.0f} dB: PESQ-WB {row['pesq']:.3f} (sinc {row['sinc_pesq']:.3f}), "
-                f"LSD {row['lsd']:.3f} (sinc {row['sinc_lsd']:.3f}), SNR {row['snr']:.2f} dB")
-    if objective == "pesq":
+            vq = f"ViSQOL {row['visqol']:.3f} (sinc {row['sinc_visqol']:.3f}), " if "visqol" in row else ""
+            log(f"high-band trim {db:+.0f} dB: {vq}PESQ-WB {row['pesq']:.3f} (sinc {row['sinc_pesq']:.3f}), "
+                f"LSD {row['lsd']:.3f} (sinc {row['sinc_lsd']:.3f}), SNR {row['snr']:.2f} dB"
+                + ("" if objective != "visqol" else f", guards {'pass' if row['passes'] else 'fail'}"))
+    if objective == "visqol":
+        allowed = [r for r in rows if r["passes"]]
+        worst = lambda r: min(v for v in (r["pesq_margin"], r["snr_margin"], r["lb_snr_margin"]) if v is not None)  # noqa: E731
+        best = (max(allowed, key=lambda r: r["visqol"]) if allowed else max(rows, key=worst))["trim_db"]
+    elif objective == "pesq":
         allowed = [r for r in rows if r["lsd_ratio_worst"] <= lsd_ratio] or [max(rows, key=lambda r: r["trim_db"])]
         best = max(allowed, key=lambda r: r["pesq"])["trim_db"]
     else:
@@ -97,9 +131,10 @@ def apply_high_band_trim(model, train_utts, how: str, with_pesq: bool, log=print
     if how != "auto":
         model.trim_high_band(float(how))
         return {"trim_db": float(how), "how": "given"}
-    if not with_pesq:
-        log("[ship] high-band level kept as trained: choosing it needs PESQ-WB (--no-pesq, or pesq not installed)")
-        return {"trim_db": 0.0, "how": "none (no PESQ-WB)"}
+    if not with_pesq or not visqol_available():
+        log("[ship] high-band level kept as trained: choosing it needs PESQ-WB and ViSQOL (--no-pesq, or the eval "
+            "extra not installed)")
+        return {"trim_db": 0.0, "how": "none (no PESQ-WB/ViSQOL)"}
     by_speaker = {}
     for u in train_utts:
         by_speaker.setdefault(getattr(u, "speaker", ""), []).append(u.path)
