@@ -1,4 +1,5 @@
-"""One runner for every recipe: parse -> validate -> prepare data -> build in strategy scope -> fit -> evaluate -> write.
+"""One runner for every recipe: parse -> validate -> prepare data -> build in strategy scope -> fit -> evaluate ->
+write.
 
 A recipe (``keras_audiosr/recipes/<name>.py``) is a :class:`keras_audiosr.recipes.recipe.Recipe`: its
 defaults, its own flags and its build function, plus a hook where it really differs (MU-GAN's autoencoder
@@ -36,20 +37,34 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import keras
 
 from keras_audiosr.degrade import Degradation, DegradationSet
 from keras_audiosr.recipes.config import DataSpec, resolve_init_from
-from keras_audiosr.training.callbacks import (BACKUP_DIR, BackupError, EpochTimer, ResumableBackup, TimeBudget,
-                                              TrainState)
-from keras_audiosr.training.strategy import accelerators, backend, get_strategy, is_chief
+from keras_audiosr.training.callbacks import (
+    BACKUP_DIR,
+    BackupError,
+    EpochTimer,
+    ResumableBackup,
+    TimeBudget,
+    TrainState,
+)
+from keras_audiosr.training.evaluate import corpus_groups, evaluate, evaluate_test_suite
+from keras_audiosr.training.generator import (
+    choose_model_size,
+    compile_with_sample_loss,
+    generator_args,
+    generator_of,
+    sample_loss,
+    warm_start,
+)
+from keras_audiosr.training.strategy import backend, get_strategy, is_chief
 from keras_audiosr.utils import write_json, write_text_atomic
 
 __all__ = ["DataSpec", "PreparedData", "choose_model_size", "compile_with_sample_loss", "corpus_groups",
-           "evaluate", "evaluate_test_suite", "finish", "fit", "generator_args", "generator_of", "prepare_data", "run", "train_stage",
-           "warm_start"]
+           "evaluate", "evaluate_test_suite", "finish", "fit", "generator_args", "generator_of", "prepare_data", "run",
+           "sample_loss", "train_stage", "warm_start"]
 
 # Settings that may change between the processes of one run (the rest must match to resume).
 _MAY_CHANGE = {"out", "epochs", "max_minutes", "pesq", "cache_dir", "data_processes", "filter"}
@@ -114,7 +129,7 @@ def data_processes(cfg):
     return 0 if backend() == "tensorflow" else min(4, len(os.sched_getaffinity(0)))
 
 
-def prepare_data(cfg, spec=DataSpec(), progress=True):
+def prepare_data(cfg, spec: DataSpec | None = None, progress=True):
     """The runner's one data step: :func:`keras_audiosr.data.prepare_training_data` for the recipe's corpora.
 
     Idempotent and resumable: the training files are prepared once into the store under
@@ -122,6 +137,7 @@ def prepare_data(cfg, spec=DataSpec(), progress=True):
     resumed one) only loads the index. Bad data (an empty folder, an unknown test speaker or
     degradation, a high rate the corpus cannot give) raises ValueError / FileNotFoundError naming it.
     """
+    spec = DataSpec() if spec is None else spec
     from keras_audiosr.data import prepare_training_data
 
     training = prepare_training_data(
@@ -150,64 +166,6 @@ def prepare_data(cfg, spec=DataSpec(), progress=True):
 
 
 # ----------------------------------------------------------------------------------------- model
-def choose_model_size(cfg, recorded=None):
-    """``(size, why)``: ``--model-size`` when given, else the size an earlier process of this run used,
-    else ``small`` on the embedded default corpus, else ``paper`` with a GPU and ``small`` without."""
-    if cfg.model_size:
-        return cfg.model_size, "chosen with --model-size"
-    if recorded:
-        return recorded, "as recorded in the run's config.json (resuming)"
-    if not cfg.data_dir:
-        return "small", "the default on the embedded demonstration corpus"
-    gpus = accelerators()
-    if gpus:
-        return "paper", f"the default with a GPU ({len(gpus)} visible)"
-    return "small", "the default on a CPU (no GPU visible); --model-size paper for the published configuration"
-
-
-def generator_args(cfg, degradation):
-    """The keyword arguments every generator takes from the run: ``ratio``, ``hr_rate``, ``degradation``
-    (the representative dict), ``training_degradations`` (the ``--degradations`` name) and
-    ``band_preserving``."""
-    return {"ratio": cfg.ratio, "hr_rate": cfg.hr_rate, "degradation": degradation.to_dict(),
-            "training_degradations": cfg.degradations, "band_preserving": cfg.band_preserving}
-
-
-def sample_loss(cfg):
-    """The ``--loss`` sample loss with ``--sample-loss-weight`` / ``--mrstft-weight``."""
-    from keras_audiosr.training.losses import get_sample_loss
-
-    weights = cfg.sample_loss_weights()
-    return get_sample_loss(cfg.loss, weights=None if all(w == 1.0 for w in weights.values()) else weights)
-
-
-def compile_with_sample_loss(model, cfg):
-    """Compiles a generator with Adam(``--learning-rate``), the ``--loss`` sample loss and the SNR metric."""
-    from keras_audiosr.metrics import SNRMetric
-
-    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=sample_loss(cfg), metrics=[SNRMetric()])
-    return model
-
-
-def generator_of(model):
-    """The generator a training model trains (the model itself, or an AdversarialTrainer's generator)."""
-    generator = getattr(model, "generator", None)
-    return generator if isinstance(generator, keras.Model) else model
-
-
-def warm_start(model, path):
-    """Copies weights from a saved ``.keras`` model of the same architecture (``--init-from``)."""
-    from keras_audiosr.models.saving import load_model
-
-    source = load_model(path)
-    if [w.shape for w in source.weights] != [w.shape for w in model.weights]:
-        raise ValueError(f"--init-from {path}: its architecture differs from the model being trained "
-                         f"({source.count_params():,} vs {model.count_params():,} parameters); choose the same "
-                         f"--model-size and band preservation")
-    model.set_weights(source.get_weights())
-    _say(f"generator initialised from {path}")
-
-
 def _init_from_problem(cfg):
     """Checks ``--init-from`` against the run's rates from its ``config.json`` (no model is loaded)."""
     if not cfg.init_from:
@@ -297,7 +255,8 @@ def fit(model, data, cfg, *, out, strategy=None, map_batch=None, epochs=None, ca
         *callbacks,
     ]
     if budget and budget.exhausted:
-        _say(f"the --max-minutes {cfg.max_minutes:g} budget is spent ({prior.train_seconds:.0f} s); not training further")
+        _say(f"the --max-minutes {cfg.max_minutes:g} budget is spent ({prior.train_seconds:.0f} s); not training "
+             f"further")
         epochs = resume_at
     steps = steps_per_epoch(cfg, data)
     _say(f"training {epochs} epoch(s) x {steps} steps, batch {cfg.batch_size}"
@@ -354,61 +313,7 @@ def train_stage(build, data, cfg, strategy, *, out, size_note="", map_batch=None
     return generator, state
 
 
-# ----------------------------------------------------------------------------------------- evaluate, write
-def evaluate(generator, data, cfg, progress=True, filter=None):
-    """Model and baselines (spline, sinc) on every test file, degraded as in training (or with ``filter``)."""
-    from keras_audiosr.evaluation import evaluate_files
-
-    return evaluate_files(generator, data.test_files, baselines=("spline", "sinc"),
-                          with_pesq=None if cfg.pesq else False, progress=progress, filter=filter)
-
-
-def corpus_groups(data, groups=None) -> dict | None:
-    """``{corpus: [test files]}`` when the test split spans several corpora, else ``None``.
-
-    ``groups`` (a mapping) wins; else the data's own grouping (``data.test_by_corpus``, a mapping or a
-    method returning one, of paths or utterances); else the corpus namespace of the test speakers
-    (``vctk-mini/p225`` -> ``vctk-mini``, as :func:`keras_audiosr.data.load_corpora` names them)."""
-    if groups is None:
-        groups = getattr(data, "test_by_corpus", None)
-        if groups is None:
-            groups = getattr(getattr(data, "corpora", None), "test_by_corpus", None)
-        groups = groups() if callable(groups) else groups
-    if groups is None:
-        split = getattr(data, "split", None)
-        groups = {}
-        for u in getattr(split, "test", None) or []:
-            corpus, sep, _ = str(getattr(u, "speaker", "")).partition("/")
-            if not sep:
-                return None
-            groups.setdefault(corpus, []).append(u)
-    groups = {str(g): [str(getattr(u, "path", u)) for u in us] for g, us in (groups or {}).items() if us}
-    return groups if len(groups) > 1 else None
-
-
-def evaluate_test_suite(generator, data, cfg, filters=None, groups=None, progress=True):
-    """The test split under the model's default input degradations
-    (:func:`keras_audiosr.evaluation.default_degradations`) plus each of ``filters`` ``{label: spec}``
-    not already among them (one evaluation serves both), beside sinc and spline; per-corpus means when
-    :func:`corpus_groups` finds several corpora. Returns ``(suite report, {filter label: suite label})``."""
-    from keras_audiosr.degrade import canonical_spec
-    from keras_audiosr.evaluation import SUITE_BASELINES, evaluate_suite, resolve_degradations
-
-    inputs = resolve_degradations(generator)
-    names = {i.label: i.label for i in inputs}
-    where = {}
-    for label, spec in (filters or {}).items():
-        spec = canonical_spec(spec)
-        same = next((i.label for i in inputs if not i.drawn and i.degradation.filter == spec), None)
-        if same is None:
-            names[label] = spec
-        where[label] = same or label
-    paths = corpus_groups(data, groups) or data.test_files
-    suite = evaluate_suite(generator, paths, degradations=names, baselines=SUITE_BASELINES,
-                           with_pesq=None if cfg.pesq else False, progress=progress)
-    return suite, where
-
-
+# ----------------------------------------------------------------------------------------- write
 def finish(generator, data, cfg, state, recipe=None, extra_metrics=None, filters=None, groups=None):
     """Evaluates on the test split and writes ``eval.json`` and ``metrics.json`` (the chief only).
 
@@ -427,7 +332,7 @@ def finish(generator, data, cfg, state, recipe=None, extra_metrics=None, filters
     report, where = evaluate_test_suite(generator, data, cfg, filters=filters, groups=groups)
     print(format_suite(report))
     by_filter = {}
-    for label, spec in (filters or {}).items():
+    for label in filters or {}:
         rep = report["degradations"][where[label]]
         by_filter[label] = {"filter": rep["spec"], "degradation_text": rep["degradation_text"], "test": rep["mean"]}
     extra_metrics = {**(extra_metrics or {}), "degradations": suite_summary(report),
@@ -487,7 +392,8 @@ def _recorded_config(recipe, cfg):
     except (OSError, ValueError) as err:
         _fail(recipe.prog, f"--out {out}: unreadable {path.name} ({err}); use another --out")
     if recorded.get("recipe") != recipe.name:
-        _fail(recipe.prog, f"--out {out} holds a run of {recorded.get('recipe')!r}, not {recipe.name!r}; use another --out")
+        _fail(recipe.prog, f"--out {out} holds a run of {recorded.get('recipe')!r}, not {recipe.name!r}; use "
+                           f"another --out")
     if isinstance(recorded.get("data_dir"), str):  # recorded before --data-dir took several folders
         recorded["data_dir"] = [recorded["data_dir"]]
     now = cfg.to_dict()

@@ -1,0 +1,65 @@
+"""The generator a recipe trains: its size, the run arguments every generator takes, the sample loss,
+compilation and warm start (``--init-from``). Used by :mod:`keras_audiosr.training.runner` and the recipes."""
+from __future__ import annotations
+
+import keras
+
+from keras_audiosr.models.saving import load_model
+from keras_audiosr.training.losses import get_sample_loss
+from keras_audiosr.training.metrics import SNRMetric
+from keras_audiosr.training.strategy import accelerators
+
+__all__ = ["choose_model_size", "compile_with_sample_loss", "generator_args", "generator_of", "sample_loss",
+           "warm_start"]
+
+
+def choose_model_size(cfg, recorded=None):
+    """``(size, why)``: ``--model-size`` when given, else the size an earlier process of this run used,
+    else ``small`` on the embedded default corpus, else ``paper`` with a GPU and ``small`` without."""
+    if cfg.model_size:
+        return cfg.model_size, "chosen with --model-size"
+    if recorded:
+        return recorded, "as recorded in the run's config.json (resuming)"
+    if not cfg.data_dir:
+        return "small", "the default on the embedded demonstration corpus"
+    gpus = accelerators()
+    if gpus:
+        return "paper", f"the default with a GPU ({len(gpus)} visible)"
+    return "small", "the default on a CPU (no GPU visible); --model-size paper for the published configuration"
+
+
+def generator_args(cfg, degradation):
+    """The keyword arguments every generator takes from the run: ``ratio``, ``hr_rate``, ``degradation``
+    (the representative dict), ``training_degradations`` (the ``--degradations`` name) and
+    ``band_preserving``."""
+    return {"ratio": cfg.ratio, "hr_rate": cfg.hr_rate, "degradation": degradation.to_dict(),
+            "training_degradations": cfg.degradations, "band_preserving": cfg.band_preserving}
+
+
+def sample_loss(cfg):
+    """The ``--loss`` sample loss with ``--sample-loss-weight`` / ``--mrstft-weight``."""
+    weights = cfg.sample_loss_weights()
+    return get_sample_loss(cfg.loss, weights=None if all(w == 1.0 for w in weights.values()) else weights)
+
+
+def compile_with_sample_loss(model, cfg):
+    """Compiles a generator with Adam(``--learning-rate``), the ``--loss`` sample loss and the SNR metric."""
+    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=sample_loss(cfg), metrics=[SNRMetric()])
+    return model
+
+
+def generator_of(model):
+    """The generator a training model trains (the model itself, or an AdversarialTrainer's generator)."""
+    generator = getattr(model, "generator", None)
+    return generator if isinstance(generator, keras.Model) else model
+
+
+def warm_start(model, path):
+    """Copies weights from a saved ``.keras`` model of the same architecture (``--init-from``)."""
+    source = load_model(path)
+    if [w.shape for w in source.weights] != [w.shape for w in model.weights]:
+        raise ValueError(f"--init-from {path}: its architecture differs from the model being trained "
+                         f"({source.count_params():,} vs {model.count_params():,} parameters); choose the same "
+                         f"--model-size and band preservation")
+    model.set_weights(source.get_weights())
+    print(f"[keras_audiosr] generator initialised from {path}", flush=True)
