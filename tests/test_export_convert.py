@@ -196,7 +196,7 @@ def test_convert_cli_reports_bad_arguments_in_one_line_before_any_work(tmp_path,
         ),
         (
             ["--model", str(model), "--mode", "float", "--out", str(out), "--frame-ms", "-5"],
-            "must be a positive number",
+            "argument --frame-ms: expected a positive number, got '-5'",
         ),
     ]
     for argv, message in cases:
@@ -395,7 +395,7 @@ def test_benchmark_cli_checks_paths_first(tmp_path, capsys):
                           ([str(tmp_path / "missing")], "missing: no such file or folder"),
                           ([str(empty / "notes.txt")], "not a .tflite file"),
                           ([], "give .tflite files or folders"),
-                          ([str(empty), "--repeats", "0"], "must be at least 1")):
+                          ([str(empty), "--repeats", "0"], "argument --repeats: expected a positive integer, got '0'")):
         rc, err = run_cli(bench_main, argv, capsys)
         assert rc == 2 and message in err and err.count("\n") == 1, (argv, err)
     assert sorted(p.name for p in empty.iterdir()) == ["notes.txt"]

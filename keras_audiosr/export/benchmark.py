@@ -168,10 +168,10 @@ def benchmark_model(path, threads=(1, 2), repeats: int = 50, warmup: int = 5, me
 def find_models(paths) -> list[Path]:
     """The ``.tflite`` files among ``paths`` (files, and the ``.tflite`` files of folders, sorted).
 
-    Raises :class:`keras_audiosr.export.args.UsageError` naming a path that does not exist, a folder without
+    Raises :class:`keras_audiosr.args.UsageError` naming a path that does not exist, a folder without
     ``.tflite`` files, or a file that is not ``.tflite``.
     """
-    from keras_audiosr.export.args import UsageError
+    from keras_audiosr.args import UsageError
 
     files = []
     for p in map(Path, paths):
@@ -236,7 +236,7 @@ def format_markdown(results: list[dict]) -> str:
 
 
 def build_parser():
-    from keras_audiosr.export.args import Parser, non_negative_int, positive_int
+    from keras_audiosr.args import Parser, non_negative_int, positive_int
 
     p = Parser(prog="python -m edge.benchmark", description=__doc__.split("\n\n")[0] + "\n\n" + __doc__.split("\n\n")[1])
     p.add_argument("paths", nargs="*", help=".tflite files or folders holding them; required")
@@ -253,7 +253,7 @@ def build_parser():
 
 
 def main(argv=None) -> int:
-    from keras_audiosr.export.args import UsageError, writable_file
+    from keras_audiosr.args import UsageError, writable_file
     from keras_audiosr.export.files import write_json, write_text
 
     parser = build_parser()

@@ -307,7 +307,7 @@ def format_markdown(report: dict) -> str:
 
 
 def build_parser():
-    from keras_audiosr.export.args import Parser, positive_float, positive_int
+    from keras_audiosr.args import Parser, positive_float, positive_int
 
     p = Parser(prog="python -m edge.compare", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", action="append", required=True,
@@ -348,21 +348,21 @@ def build_parser():
 
 def _validate(args):
     """Every path and name checked before any work; returns ``(variants, eval_utts, degradations)``."""
-    from keras_audiosr.data import load_corpus
-    from keras_audiosr.evaluation import check_degradation_names
-    from keras_audiosr.export.args import (
+    from keras_audiosr.args import (
         UsageError,
-        existing_dir,
-        existing_file,
+        require_dir,
+        require_file,
         writable_dir,
         writable_file,
     )
+    from keras_audiosr.data import load_corpus
+    from keras_audiosr.evaluation import check_degradation_names
 
     for m in args.model:
-        existing_file(m, "model", (".keras",))
-    existing_dir(args.data, "evaluation audio")
+        require_file(m, "model", (".keras",))
+    require_dir(args.data, "evaluation audio")
     if args.train_data is not None:
-        existing_dir(args.train_data, "training audio")
+        require_dir(args.train_data, "training audio")
     writable_file(args.json, "--json")
     if args.md:
         writable_file(args.md, "--md")
@@ -382,7 +382,7 @@ def _validate(args):
 
 
 def main(argv=None) -> int:
-    from keras_audiosr.export.args import UsageError
+    from keras_audiosr.args import UsageError
 
     parser = build_parser()
     args = parser.parse_args(argv)

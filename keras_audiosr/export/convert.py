@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import sys
 
-from keras_audiosr.export.args import (
+from keras_audiosr.args import (
     Parser,
     UsageError,
-    existing_dir,
-    existing_file,
     positive_float,
     positive_int,
+    require_dir,
+    require_file,
     writable_dir,
 )
 from keras_audiosr.export.conversion import CONVERSION_GATES, MIN_SNR_DB, snr_text
@@ -90,10 +90,10 @@ def _validate(args) -> None:
         check_streaming_mode(args.mode)
     else:
         check_mode(args.mode)
-    existing_file(args.model, "model", (".keras",))
+    require_file(args.model, "model", (".keras",))
     writable_dir(args.out, "output folder")
     if args.train_data is not None:
-        existing_dir(args.train_data, "training audio")
+        require_dir(args.train_data, "training audio")
 
 
 def main(argv=None) -> int:
