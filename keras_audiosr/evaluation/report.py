@@ -58,12 +58,14 @@ def suite_summary(report: dict) -> dict:
         out[label] = entry
     return out
 
+
 def _fmt(v, width: int, digits: int) -> str:
     if v is None:
         return "-".rjust(width)
     if isinstance(v, float) and not math.isfinite(v):
         return ("inf" if v > 0 else "-inf" if v < 0 else "nan").rjust(width)
     return f"{v:{width}.{digits}f}"
+
 
 def _short_names(paths: list[str]) -> list[str]:
     """File names, or paths relative to the files' common folder when two names collide."""
@@ -75,6 +77,7 @@ def _short_names(paths: list[str]) -> list[str]:
         return [os.path.relpath(Path(p).resolve(), root) for p in paths]
     except ValueError:  # different drives
         return [str(p) for p in paths]
+
 
 def format_table(report: dict) -> str:
     """A fixed-width text table of an :func:`evaluate_files` report: one row per file and a mean row,
@@ -121,12 +124,14 @@ def format_table(report: dict) -> str:
         lines.append(f"note: {report['note']}")
     return "\n".join(lines)
 
+
 def _rate_line(report: dict) -> str:
     n = report["n_files"]
     files = f"{n} file{'s' if n != 1 else ''}"
     if report["ratio"] == 1:
         return f"same rate {report['hr_rate']} Hz (bandwidth extension), {files}"
     return f"{report['lr_rate']} Hz -> {report['hr_rate']} Hz (ratio {report['ratio']}), {files}"
+
 
 def _group_rows(rep: dict) -> list[tuple[str, dict, dict]]:
     """``(label, mean, excluded)`` rows: each group, then the pooled means (alone when there are no groups)."""
@@ -136,6 +141,7 @@ def _group_rows(rep: dict) -> list[tuple[str, dict, dict]]:
     else:
         rows.append(("", rep["mean"], rep["mean_excluded"]))
     return rows
+
 
 def format_suite(report: dict, per_file: bool = False) -> str:
     """A text table of an :func:`evaluate_suite` report: one block per input degradation (its label and
@@ -174,6 +180,7 @@ def format_suite(report: dict, per_file: bool = False) -> str:
         if rep.get("note"):
             lines.append(f"note: {rep['note']}")
     return "\n".join(lines)
+
 
 def format_suite_markdown(report: dict, per_corpus: bool = False, systems=None, metrics=None) -> str:
     """A markdown summary of an :func:`evaluate_suite` report for READMEs and model cards: one row per

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 from tqdm import tqdm
 
 from keras_audiosr.audio import AudioError, read_at_rate, read_audio, resample, validate_audio
@@ -56,6 +57,7 @@ _TELEPHONE_NOTE = ("the telephone channel's causal band-pass shifts the phase of
 def _same_rate(model) -> bool:
     return int(model.ratio) == 1
 
+
 def _baseline_names(baselines) -> tuple[str, ...]:
     names = (baselines,) if isinstance(baselines, str) else tuple(baselines or ())
     for n in names:
@@ -63,6 +65,7 @@ def _baseline_names(baselines) -> tuple[str, ...]:
     if {"model", "input"} & set(names):
         raise ValueError("'model' and 'input' are not baseline names")
     return tuple(dict.fromkeys(names))
+
 
 def evaluate_signal(model, reference, rate=None, *, baselines=("spline",), with_pesq=None, chunk: int = 16384,
                     overlap: int = 1024, return_signals: bool = False, name: str = "<array>", filter=None,
@@ -138,14 +141,14 @@ def evaluate_signal(model, reference, rate=None, *, baselines=("spline",), with_
                           "model": estimates["model"]}
     return out
 
-def _file_rate(path: Path) -> int:
-    import soundfile as sf
 
+def _file_rate(path: Path) -> int:
     try:
         return int(sf.info(str(path)).samplerate)
     except (sf.SoundFileError, RuntimeError, OSError):
         read_audio(path)  # raises the package's AudioError naming the problem
         raise
+
 
 def finite_mean(values: Iterable) -> tuple[float | None, int]:
     """The mean of the finite values and how many were left out (``None`` or non-finite, e.g. the
@@ -154,6 +157,7 @@ def finite_mean(values: Iterable) -> tuple[float | None, int]:
     vals = [float(v) for v in values if v is not None and math.isfinite(float(v))]
     return (float(np.mean(vals)) if vals else None), len(values) - len(vals)
 
+
 def _unique_png(plot_dir: Path, stem: str, used: set) -> Path:
     name, i = f"{stem}.png", 2
     while name in used:
@@ -161,11 +165,13 @@ def _unique_png(plot_dir: Path, stem: str, used: set) -> Path:
     used.add(name)
     return plot_dir / name
 
+
 def _means(files: list[dict], systems) -> tuple[dict, dict]:
     """``(mean, excluded)``: per system and metric, the finite mean over ``files`` and how many were left out."""
     means = {s: {m: finite_mean(f[s].get(m) for f in files) for m in files[0][s]} for s in systems}
     return ({s: {m: v for m, (v, _) in ms.items()} for s, ms in means.items()},
             {s: {m: n for m, (_, n) in ms.items()} for s, ms in means.items()})
+
 
 def evaluate_files(model, paths, *, baselines=("spline",), with_pesq=None, plot_dir=None, progress: bool = True,
                    chunk: int = 16384, overlap: int = 1024, filter=None, degradation=None, seed: int = 0,
@@ -237,6 +243,7 @@ def evaluate_files(model, paths, *, baselines=("spline",), with_pesq=None, plot_
         report["draws"] = dict(sorted(Counter(f["degradation"] for f in files).items()))
     return report
 
+
 def _group_paths(paths) -> tuple[list, dict | None]:
     """``(flat list, {group: [paths]} or None)`` from a sequence of paths or a mapping of groups."""
     if isinstance(paths, (str, Path)):
@@ -253,8 +260,10 @@ def _group_paths(paths) -> tuple[list, dict | None]:
         return flat, groups
     return list(paths), None
 
+
 def _safe_name(label: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("_") or "degradation"
+
 
 def evaluate_suite(model, paths, *, degradations=None, baselines=SUITE_BASELINES, with_pesq=None,
                    progress: bool = True, seed: int = 0, chunk: int = 16384, overlap: int = 1024, plot_dir=None,
@@ -315,6 +324,7 @@ def evaluate_suite(model, paths, *, degradations=None, baselines=SUITE_BASELINES
         "n_files": len(flat),
         "groups": groups, "order": list(results), "degradations": results,
     }
+
 
 def _note(inp: SuiteInput, report: dict) -> str | None:
     if inp.drawn:

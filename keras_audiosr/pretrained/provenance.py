@@ -38,6 +38,7 @@ SOURCES = (
     (("guitarset",), "GuitarSet", "GuitarSet (Xi et al. 2018): CC BY 4.0; attribution required"),
 )
 
+
 def read_json(path: Path) -> dict:
     """A JSON object from ``path``; :class:`~keras_audiosr.pretrained.ShipError` naming it otherwise."""
     try:
@@ -48,6 +49,7 @@ def read_json(path: Path) -> dict:
         raise ShipError(f"{path}: expected a JSON object")
     return doc
 
+
 def recorded_dirs(config: dict, metrics: dict) -> list[Path]:
     """The run's corpus folders: the roots metrics.json recorded, else config.json's data_dir, else the embedded
     corpus (a run without --data-dir trained on it). Relative paths are taken from the current folder."""
@@ -56,6 +58,7 @@ def recorded_dirs(config: dict, metrics: dict) -> list[Path]:
     if not dirs:
         return [embedded_corpus_dir()]
     return [Path(d).expanduser() for d in dirs]
+
 
 def run_split(dirs, config: dict, metrics: dict):
     """The run's speaker split over ``dirs`` (:func:`keras_audiosr.data.load_corpora` with the run's held-out
@@ -73,6 +76,7 @@ def run_split(dirs, config: dict, metrics: dict):
     if not corpora.test:
         raise ShipError(f"no held-out file of {', '.join(mine)} in {', '.join(str(d) for d in dirs)}")
     return corpora
+
 
 def at_rate(corpora, hr_rate: int):
     """``(corpora with only the training files recorded at hr_rate Hz or more, [skipped paths])``: the files the
@@ -94,6 +98,7 @@ def at_rate(corpora, hr_rate: int):
         raise ShipError(f"no training file reaches {hr_rate} Hz")
     return dataclasses.replace(corpora, train=keep, train_corpora=names), skipped
 
+
 def manifest_licences(root: Path) -> dict:
     """``{relative path: licence}`` from a corpus's ``manifest.csv`` (column ``license`` or ``licence``)."""
     path = Path(root) / "manifest.csv"
@@ -102,6 +107,7 @@ def manifest_licences(root: Path) -> dict:
     with open(path, newline="", encoding="utf-8") as f:
         return {row["path"]: (row.get("license") or row.get("licence") or "").strip() for row in csv.DictReader(f)
                 if row.get("path")}
+
 
 def data_sources(corpora, held_out=None) -> dict:
     """Where the training files of ``corpora`` and the held-out files of ``held_out`` (default: ``corpora``'s)
@@ -135,9 +141,11 @@ def data_sources(corpora, held_out=None) -> dict:
             entry[part] += 1
     return {"sources": list(counts.values()), "licences": texts, "unknown": unknown}
 
+
 def speakers(utts) -> list[str]:
     """The sorted speaker names of ``utts``."""
     return sorted({u.speaker for u in utts})
+
 
 def files_seconds(utts) -> float:
     """The summed duration of ``utts`` (unreadable files count 0)."""
