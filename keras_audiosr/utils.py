@@ -19,6 +19,7 @@ import math
 import os
 import re
 import secrets
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -33,7 +34,10 @@ __all__ = [
     "save_model_atomic",
     "save_npy_atomic",
     "save_npz_atomic",
+    "sigterm_raises",
+    "Terminated",
     "write_bytes_atomic",
+    "write_file_set",
     "write_json",
     "write_text_atomic",
 ]
@@ -84,7 +88,11 @@ def _sweep_stale_temporaries(folder: Path) -> None:
     for name in entries:
         m = _TEMP_NAME.match(name)
         if m and int(m.group(1)) != os.getpid() and process_gone(int(m.group(1))):
-            _unlink_quietly(Path(folder) / name)
+            stale = Path(folder) / name
+            if stale.is_dir() and not stale.is_symlink():  # a staging folder of write_file_set
+                shutil.rmtree(stale, ignore_errors=True)
+            else:
+                _unlink_quietly(stale)
 
 
 def _create_temp(path: Path, suffix: str) -> tuple[Path, int]:
@@ -153,6 +161,59 @@ def write_bytes_atomic(path, data: bytes) -> Path:
 def write_text_atomic(path, text: str, encoding: str = "utf-8") -> Path:
     """Write ``text`` to ``path`` atomically (see :func:`atomic_path`); returns ``path``."""
     return write_bytes_atomic(path, text.encode(encoding))
+
+
+def write_file_set(folder, files: dict, *, manifest: str) -> list[Path]:
+    """Write ``files`` (file name -> bytes) into ``folder`` so that they appear together or not at all.
+
+    Every file is first written to a hidden staging folder beside them (``.MANIFEST.tmp-PID-XXXXXXXX``;
+    a full disk fails there, and the set already in ``folder`` is left whole). Then the old ``manifest``
+    is removed, the other files are renamed into place, and ``manifest`` (one of ``files``: the file
+    that describes the others, e.g. a model's JSON sidecar) is renamed last. A process killed part-way
+    leaves the old set, or new files with no manifest (an incomplete set: readers require the manifest),
+    never a manifest beside files it does not describe; the next write into ``folder`` removes the
+    staging folder of a dead process. Modes follow :func:`atomic_path`. Returns the paths, in ``files``' order.
+    """
+    folder = Path(folder)
+    if manifest not in files:
+        raise ValueError(f"write_file_set: the manifest {manifest!r} is not among the files")
+    if any(Path(n).name != n or n.startswith(".") for n in files):
+        raise ValueError(f"write_file_set: plain file names only, got {sorted(files)}")
+    target = folder / manifest
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _sweep_stale_temporaries(folder)
+        for _ in range(100):
+            staging = folder / f".{Path(manifest).stem}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+            try:
+                staging.mkdir()
+                break
+            except FileExistsError:
+                continue
+        else:
+            raise FileExistsError(f"{target}: could not create a staging folder beside it")
+    except OSError as e:
+        raise _target_error(e, target) from e
+    try:
+        for name, data in files.items():
+            path = folder / name
+            try:
+                with atomic_path(staging / name) as tmp, open(tmp, "wb") as f:
+                    f.write(data)
+                with contextlib.suppress(OSError):
+                    if os.path.isfile(path):
+                        os.chmod(staging / name, os.stat(path).st_mode & 0o7777)  # a replaced file keeps its mode
+            except OSError as e:
+                raise _target_error(e, path) from e
+        try:
+            _unlink_quietly(target)  # from here on the set in ``folder`` is incomplete until the manifest lands
+            for name in [n for n in files if n != manifest] + [manifest]:
+                os.replace(staging / name, folder / name)
+        except OSError as e:
+            raise _target_error(e, folder / name) from e
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return [folder / n for n in files]
 
 
 def _jsonable(obj):
@@ -233,6 +294,32 @@ def check_writable(path) -> Path:
     except OSError as e:
         raise _target_error(e, path) from e
     return path
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread (by :func:`sigterm_raises`) so that every writer's cleanup runs, as for
+    Ctrl-C; entry points report it in one line with exit status 143."""
+
+
+@contextlib.contextmanager
+def sigterm_raises() -> Iterator[None]:
+    """For the block, SIGTERM raises :class:`Terminated` in the main thread (a second one is ignored, so it cannot
+    cut the cleanup short); elsewhere, or off the main thread, nothing changes."""
+    import signal
+    import threading
+
+    def on_sigterm(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Terminated()
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 def configured_backend() -> str:

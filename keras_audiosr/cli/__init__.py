@@ -21,7 +21,7 @@ import sys
 import threading
 import warnings
 
-from keras_audiosr import __version__
+from keras_audiosr import __version__, utils
 from keras_audiosr.audio import AudioError
 from keras_audiosr.cli import degrade, evaluate, export, info, models, resample, train, upsample
 from keras_audiosr.cli.common import PROG, Formatter, expand_audio_paths
@@ -48,8 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised in the main thread so that every writer's cleanup runs, as for Ctrl-C."""
+Terminated = utils.Terminated  # SIGTERM, raised in the main thread so that every writer's cleanup runs, as for Ctrl-C
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

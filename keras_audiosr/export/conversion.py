@@ -4,7 +4,10 @@ Export, builtin ops, float parity, quantize, static graph, parity, fixtures, sec
 write: each gate is a named function of the conversion so far; the first failure stops the
 conversion, naming the gate and the problem. Every gate's result (passed, failed, warning, skipped;
 message, seconds, details) is recorded in ``<name>.json`` beside the model, or in
-``<name>.failed.json`` when a gate stops the conversion (then no model file is written).
+``<name>.failed.json`` when a gate stops the conversion (then no model file is written). A model's
+files appear together or not at all (:func:`keras_audiosr.utils.write_file_set`): the ``.tflite`` and
+fixtures are renamed into place after the old ``<name>.json`` is removed, and the new one, which holds
+every file's SHA-256, comes last; a folder with a ``.tflite`` and no ``.json`` holds an unfinished export.
 
 :class:`GatedExporter` runs the list for one Keras model in one exported form; a form supplies the
 conversions, the reference output and the fixture inputs: the fixed-window model
@@ -15,6 +18,7 @@ for the other (legacy) models their failure is recorded as a warning and convers
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 import time
@@ -26,7 +30,7 @@ import numpy as np
 from keras_audiosr.audio import read_at_rate as prepare_signal
 from keras_audiosr.degrade import Degradation, trim_to_multiple
 from keras_audiosr.export.calibration import training_utterances
-from keras_audiosr.export.files import write_bytes, write_json, write_npy
+from keras_audiosr.export.files import json_bytes, npy_bytes, write_json
 from keras_audiosr.export.gates import (
     Gate,
     GateFailed,
@@ -43,6 +47,7 @@ from keras_audiosr.export.tflite import MODES
 from keras_audiosr.streaming.plan import StreamingPlan
 from keras_audiosr.streaming.runtime import TFLiteModel
 from keras_audiosr.streaming.upsampler import StreamingUpsampler
+from keras_audiosr.utils import write_file_set
 
 __all__ = [
     "CONVERSION_GATES",
@@ -131,6 +136,7 @@ class _Conversion:
         self.metadata = None
         self.results = []
         self.written = {}
+        self.staged = {}          # file name -> bytes: the model's files, written as one set after the gates
 
     @property
     def edge_ready(self) -> bool:
@@ -228,17 +234,20 @@ def _gate_write(c: _Conversion) -> Outcome:
     single = len(f["inputs"]) == 1 and len(f["expected"]) == 1
     if single:  # one window in, one frame out: plain .npy arrays
         files = {"input": f"{name}.input.npy", "expected": f"{name}.expected.npy"}
-        write_npy(out_dir / files["input"], next(iter(f["inputs"].values())))
-        write_npy(out_dir / files["expected"], next(iter(f["expected"].values())))
+        staged = {files["input"]: npy_bytes(next(iter(f["inputs"].values()))),
+                  files["expected"]: npy_bytes(next(iter(f["expected"].values())))}
         atol, diff = next(iter(f["atol"].values())), next(iter(f["diff"].values()))
     else:  # several tensors (frame + states): .npz archives keyed by tensor name
         files = {"inputs": f"{name}.inputs.npz", "expected": f"{name}.expected.npz"}
+        staged = {}
         for key, arrays in (("inputs", f["inputs"]), ("expected", f["expected"])):
             buf = io.BytesIO()
             np.savez(buf, **arrays)
-            write_bytes(out_dir / files[key], buf.getvalue())
+            staged[files[key]] = buf.getvalue()
         atol, diff = dict(f["atol"]), dict(f["diff"])
-    path = write_bytes(out_dir / f"{name}.tflite", c.final)
+    path = out_dir / f"{name}.tflite"
+    staged[path.name] = c.final  # written with the JSON sidecar, as one set, by GatedExporter.export
+    c.staged = staged
     files.update({**f["info"], "atol": atol, "atol_units": "raw tensor units (integer tensors: quantization steps)",
                   "xnnpack_vs_builtin_kernels_max_diff": diff})
     c.written = {"path": path, "files": files}
@@ -387,7 +396,9 @@ class GatedExporter:
                 "parity_gates_db": {k: self.min_snr[k] for k in ("float", mode)},
                 "float_max_abs_error": MAX_FLOAT_ABS_ERROR, "ops": ops, "files": c.written["files"],
                 "size_bytes": len(c.final)}
-        json_path = write_json(out_dir / f"{name}.json", side)
+        side["sha256"] = {n: hashlib.sha256(data).hexdigest() for n, data in c.staged.items()}
+        json_path = out_dir / f"{name}.json"
+        write_file_set(out_dir, {**c.staged, json_path.name: json_bytes(side)}, manifest=json_path.name)
         seconds = time.monotonic() - t0
         return ExportResult(name, mode, c.written["path"], json_path, c.metadata, c.parity, ops, len(c.final), seconds,
                             c.written["files"], gates)

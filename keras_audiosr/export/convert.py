@@ -98,13 +98,31 @@ def _validate(args) -> None:
 
 def main(argv=None) -> int:
     """``python -m edge.convert ARGS``; returns the exit status."""
+    from keras_audiosr.utils import sigterm_raises
+
     parser = build_parser()
-    return run(parser.parse_args(argv), parser.prog)
+    args = parser.parse_args(argv)
+    with sigterm_raises():
+        return run(args, parser.prog)
 
 
 def run(args, prog: str) -> int:
     """The export the parsed ``args`` ask for; errors are one line ``prog: error: ...`` (status 2; a failed
-    gate: status 1, naming the report with every gate's result)."""
+    gate: status 1, naming the report with every gate's result). Ctrl-C (status 130) or SIGTERM (143, where
+    the caller turned it into :class:`keras_audiosr.utils.Terminated`) is one line too: a model's files are
+    written together at the end, so nothing of the stopped export is left and the command can be rerun."""
+    from keras_audiosr.utils import Terminated
+
+    try:
+        return _run(args, prog)
+    except KeyboardInterrupt as e:
+        what, status = ("terminated", 143) if isinstance(e, Terminated) else ("interrupted", 130)
+        print(f"{prog}: {what}; the export to {args.out} did not finish (a model's files are written together, at "
+              f"the end): run the same command again", file=sys.stderr)
+        return status
+
+
+def _run(args, prog: str) -> int:
     def fail(message) -> int:
         print(f"{prog}: error: {message}", file=sys.stderr)
         return 2

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["json_safe", "write_bytes", "write_json", "write_npy", "write_text"]
+__all__ = ["json_bytes", "json_safe", "npy_bytes", "write_bytes", "write_json", "write_npy", "write_text"]
 
 
 def write_bytes(path, data: bytes) -> Path:
@@ -42,14 +42,23 @@ def json_safe(v):
     return v
 
 
+def json_bytes(document) -> bytes:
+    """``document`` as indented JSON (NaN and infinities become null), UTF-8, ending in a newline."""
+    return (json.dumps(json_safe(document), indent=1, sort_keys=True, allow_nan=False, default=str) + "\n").encode()
+
+
 def write_json(path, document) -> Path:
     """``document`` as indented JSON (NaN and infinities become null)."""
-    text = json.dumps(json_safe(document), indent=1, sort_keys=True, allow_nan=False, default=str)
-    return write_text(path, text + "\n")
+    return write_bytes(path, json_bytes(document))
+
+
+def npy_bytes(array: np.ndarray) -> bytes:
+    """``array`` in NumPy's ``.npy`` format."""
+    buf = io.BytesIO()
+    np.save(buf, np.asarray(array), allow_pickle=False)
+    return buf.getvalue()
 
 
 def write_npy(path, array: np.ndarray) -> Path:
     """``array`` in NumPy's ``.npy`` format."""
-    buf = io.BytesIO()
-    np.save(buf, np.asarray(array), allow_pickle=False)
-    return write_bytes(path, buf.getvalue())
+    return write_bytes(path, npy_bytes(array))
