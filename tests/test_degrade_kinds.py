@@ -256,3 +256,53 @@ def test_custom_set_validation_and_markdown():
     assert "| `resample` | 75.0% |" in s.markdown()
     assert json.loads(json.dumps(s.to_dict()))["members"][0] == {"spec": "resample", "weight": 3.0, "cutoff": None}
     assert get_degradation_set("speech-robust").max_context(2) >= Degradation(2, "ellip:12:0.8").context
+
+
+# ----------------------------------------------------------------------------- the registry of kinds
+
+def test_a_registered_kind_parses_once_and_degrades_everywhere():
+    from dataclasses import dataclass
+
+    from keras_audiosr.degrade import DegradationSpec, parse_spec, register_kind, spec_grammar, spec_kinds
+    from keras_audiosr.degrade import spec as spec_module
+
+    @dataclass(frozen=True)
+    class Halve(DegradationSpec):  # keep every ratio-th sample, at half the level
+        level: float = 0.5
+        kind = "halve"
+
+        def __str__(self):
+            return "halve"
+
+        def low_rate(self, x, ratio, *, zero_phase, axis):
+            return (self.level * np.asarray(x)[::ratio]).astype(np.float32)
+
+        def context(self, ratio):
+            return 0
+
+        def describe(self, ratio, hr_rate, zero_phase):
+            return f"half level, decimate by {ratio}"
+
+    def parse(args, text):
+        if args:
+            raise ValueError(f"degradation spec {text!r}: 'halve' takes no arguments")
+        return Halve()
+
+    register_kind("halve", parse, grammar="halve")
+    try:
+        assert "halve" in spec_kinds() and spec_grammar().split(" (")[0].endswith("halve")
+        assert parse_spec("halve") is parse_spec("halve") == parse_spec(" HALVE ")  # parsed once, cached
+        d = Degradation(2, "Halve")
+        assert d.filter == "halve" and d.kind == "halve" and d.describe() == "half level, decimate by 2"
+        np.testing.assert_allclose(d(np.ones(8)), np.full(4, 0.5))
+        assert d.at_high_rate(np.ones(64)).shape == (64,)  # the default: the low rate resampled back up
+        assert get_degradation_set("halve").specs == ("halve",)
+        with pytest.raises(ValueError, match="'halve' takes no arguments"):
+            Degradation(2, "halve:3")
+        with pytest.raises(ValueError, match="already registered"):
+            register_kind("halve", parse)
+    finally:
+        spec_module._KINDS.pop("halve", None)
+        spec_module._parse_text.cache_clear()
+    with pytest.raises(ValueError, match="unknown family 'halve'"):
+        Degradation(2, "halve")
