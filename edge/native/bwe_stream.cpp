@@ -370,6 +370,18 @@ struct Stats {
     double cpu_seconds = 0.0;
 };
 
+// Peak resident memory of this program in KiB: VmHWM (Linux; counts only this executable's memory), else
+// ru_maxrss (which on Linux also remembers the memory of the process that exec'd it, e.g. a Python parent).
+long peak_rss_kib() {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.rfind("VmHWM:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+    struct rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
 std::string json_escape(const std::string& s) {
     std::string o;
     for (char c : s) {
@@ -490,8 +502,7 @@ int main(int argc, char** argv) {
         auto pct = [&](double p) { return t.empty() ? 0.0 : t[std::min(t.size() - 1, static_cast<size_t>(p * t.size()))]; };
         double frame_s = static_cast<double>(d.frame_length) / d.lr_rate;
         double cpu_mean = t.empty() ? 0 : stats.cpu_seconds / static_cast<double>(t.size());
-        struct rusage ru{};
-        getrusage(RUSAGE_SELF, &ru);
+        long rss_kib = peak_rss_kib();
         if (!quiet) {
             std::fprintf(stderr,
                          "bwe_stream: %s (%s) on %s: %zu frames of %d samples (%.1f ms) at %d -> %d Hz, %zu states; "
@@ -500,7 +511,7 @@ int main(int argc, char** argv) {
                          d.model_name.c_str(), d.io.c_str(), stream.backends().c_str(), t.size(), d.frame_length,
                          1000.0 * frame_s, d.lr_rate, d.hr_rate, d.states.size(), 1e3 * mean, 1e3 * pct(0.5),
                          1e3 * pct(0.99), 1e3 * (t.empty() ? 0 : t.back()), 1e3 * cpu_mean, mean / frame_s, d.latency_ms,
-                         ru.ru_maxrss / 1024.0, load_s);
+                         rss_kib / 1024.0, load_s);
         }
         if (!stats_path.empty()) {
             std::ostringstream j;
@@ -515,7 +526,7 @@ int main(int argc, char** argv) {
               << ", \"frame_ms_median\": " << 1e3 * pct(0.5) << ", \"frame_ms_p99\": " << 1e3 * pct(0.99)
               << ", \"frame_ms_max\": " << 1e3 * (t.empty() ? 0 : t.back()) << ", \"frame_cpu_ms_mean\": "
               << 1e3 * cpu_mean << ", \"real_time_factor\": "
-              << mean / frame_s << ", \"peak_rss_kib\": " << ru.ru_maxrss << ", \"load_seconds\": " << load_s
+              << mean / frame_s << ", \"peak_rss_kib\": " << rss_kib << ", \"load_seconds\": " << load_s
               << "}\n";
             std::ofstream(stats_path) << j.str();
         }
