@@ -219,15 +219,16 @@ def main(argv=None) -> int:
             if same_kernels and arm is not None and arm["max_lsb"] > args.max_lsb_armnn:
                 failures.append(f"{f.name}: native vs pyarmnn differs by {arm['max_lsb']} LSB > {args.max_lsb_armnn}")
     print("| file | s | vs pyarmnn max LSB | vs LiteRT XNNPACK: max LSB, >1 LSB, SNR | vs LiteRT builtin: max LSB, SNR "
-          "| LiteRT XNNPACK vs builtin: max LSB, SNR | ms/frame (mean, p99) | RTF |")
+          "| LiteRT XNNPACK vs builtin: max LSB, SNR | ms/frame: wall mean, p99; CPU mean | peak RSS (MiB) |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         a, x, b, o, s = (r["native_vs_pyarmnn"], r["native_vs_litert_xnnpack"], r["native_vs_litert_builtin"],
                          r["litert_xnnpack_vs_builtin"], r["bwe_stream"])
         print(f"| {Path(r['file']).name} | {r['seconds']:.1f} | {'-' if a is None else a['max_lsb']} | "
               f"{x['max_lsb']}, {100 * x['frac_over_1_lsb']:.1f} %, {x['snr_db']:.1f} dB | {b['max_lsb']}, "
-              f"{b['snr_db']:.1f} dB | {o['max_lsb']}, {o['snr_db']:.1f} dB | {s['frame_ms_mean']:.3f}, "
-              f"{s['frame_ms_p99']:.3f} | {s['real_time_factor']:.3f} |")
+              f"{b['snr_db']:.1f} dB | {o['max_lsb']}, {o['snr_db']:.1f} dB | {s['frame_ms_mean']:.2f}, "
+              f"{s['frame_ms_p99']:.2f}; {s.get('frame_cpu_ms_mean', float('nan')):.2f} | "
+              f"{s['peak_rss_kib'] / 1024:.1f} |")
     if args.json:
         from keras_audiosr.utils import write_json
 
