@@ -32,6 +32,22 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
+def trained_on(cfg: dict) -> str:
+    """What made the model's training inputs: its ``training_degradations`` set (one member drawn per example)
+    or spec, else its single recorded ``degradation`` (which, for a set, is only the set's representative)."""
+    from keras_audiosr.degrade import DEGRADATION_SETS, canonical_spec, get_degradation_set
+
+    single = Degradation.from_dict(cfg["degradation"])
+    name = cfg.get("training_degradations")
+    if isinstance(name, str) and name.strip().lower() in DEGRADATION_SETS:
+        dset = get_degradation_set(name)
+        members = dset.description or ", ".join(dset.probabilities())
+        return f"the set '{dset.name}', one drawn per example: {members}"
+    if isinstance(name, str) and name.strip() and canonical_spec(name) != single.filter:
+        return Degradation(single.ratio, name, single.zero_phase).describe(cfg["hr_rate"])
+    return single.describe(cfg["hr_rate"])
+
+
 def run(args) -> int:
     if args.tflite is not None or str(args.model or "").lower().endswith(".tflite"):
         return _tflite_info(args.tflite or args.model, args.json)
@@ -45,7 +61,7 @@ def run(args) -> int:
     cfg = model.audio_config() if hasattr(model, "audio_config") else {
         "ratio": model.ratio, "lr_rate": model.lr_rate, "hr_rate": model.hr_rate, "degradation": model.degradation}
     facts = {"model": str(path), "class": type(model).__name__, "parameters": int(model.count_params()),
-             **cfg, "degradation_text": Degradation.from_dict(cfg["degradation"]).describe(cfg["hr_rate"])}
+             **cfg, "degradation_text": trained_on(cfg)}
     if card is not None:
         facts["shipped"] = {"name": card.name, "description": card.description,
                             "tflite": {k: str(card.folder / v) for k, v in card.tflite.items()},

@@ -3,8 +3,7 @@
 Training data at corpus scale: :func:`prepare_training_data` (corpora -> splits -> store -> stream).
 """
 from keras_audiosr.data.corpus import SPEAKER_FROM, VCTK_LAYOUTS, Utterance, find_audio_folder, find_vctk, load_corpus
-from keras_audiosr.data.embedded import (EMBEDDED_CORPUS_NAME, EMBEDDED_RATE, EMBEDDED_TEST_SPEAKERS,
-                                         embedded_corpus_dir)
+from keras_audiosr.data.embedded import EMBEDDED_CORPUS_NAME, EMBEDDED_RATE, EMBEDDED_TEST_SPEAKERS, embedded_corpus_dir
 from keras_audiosr.data.splits import TASKS, Split, make_split, split_multi_speaker, split_single_speaker
 from keras_audiosr.data.store import default_cache_dir
 from keras_audiosr.data.synthetic import DEFAULT_CORPUS_NAME, make_default_corpus, synthesize_utterance
@@ -42,12 +41,18 @@ def __dir__():
     return sorted(set(globals()) | set(_LAZY))
 
 from keras_audiosr.data.corpora import CORPUS_KINDS, Corpus, CorpusSet, load_corpora  # noqa: E402
-from keras_audiosr.data.prepare import TrainingData, folder_data, folder_dataset, prepare_training_data  # noqa: E402
+from keras_audiosr.data.prepare import (  # noqa: E402
+    TrainingData,
+    check_test_files,
+    folder_data,
+    folder_dataset,
+    prepare_training_data,
+)
 from keras_audiosr.data.store import STORE_FORMAT, SignalStore, StoredFile, prepare_store  # noqa: E402
 from keras_audiosr.data.stream import CropSampler, shard_files  # noqa: E402
 
 __all__ += [
     "CORPUS_KINDS", "Corpus", "CorpusSet", "load_corpora", "TrainingData", "prepare_training_data", "folder_data",
-    "folder_dataset",
+    "folder_dataset", "check_test_files",
     "STORE_FORMAT", "SignalStore", "StoredFile", "prepare_store", "CropSampler", "shard_files",
 ]

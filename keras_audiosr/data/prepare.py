@@ -16,9 +16,9 @@ shared by every ratio, patch size and degradation), and examples drawn from it o
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from keras_audiosr.data.corpora import CorpusSet, load_corpora
 from keras_audiosr.data.splits import Split
@@ -26,7 +26,7 @@ from keras_audiosr.data.store import SignalStore, prepare_store
 from keras_audiosr.data.stream import CropSampler
 from keras_audiosr.degrade import Degradation, DegradationSet, get_degradation_set
 
-__all__ = ["TrainingData", "folder_data", "folder_dataset", "prepare_training_data"]
+__all__ = ["TrainingData", "check_test_files", "folder_data", "folder_dataset", "prepare_training_data"]
 
 
 @dataclass
@@ -166,6 +166,48 @@ def _hours(paths) -> float:
     return seconds / 3600
 
 
+def check_test_files(utts, hr_rate: int) -> None:
+    """Checks, before any training, every held-out file that the evaluation reads after it: readable audio,
+    not empty, at ``hr_rate`` or above, its last block decodable (a file cut short fails there).
+
+    Reads headers and the last 4096 frames only. Raises :class:`~keras_audiosr.audio.AudioError`
+    naming the first bad file and what to do.
+    """
+    import numpy as np
+    import soundfile as sf
+
+    from keras_audiosr.audio import _SHORT_CHUNK, _UNKNOWN_SIZES, AudioError  # read_audio's truncation rule
+
+    for u in utts:
+        path = Path(u.path)
+        problem = None
+        try:
+            info = sf.info(str(path), verbose=True)
+            short = [m for m in _SHORT_CHUNK.finditer(info.extra_info or "")
+                     if int(m.group(2)) > int(m.group(3)) and int(m.group(2)) not in _UNKNOWN_SIZES]
+            if short:
+                problem = (f"is truncated (its {short[0].group(1)} chunk declares {short[0].group(2)} bytes, "
+                           f"{short[0].group(3)} are there)")
+            elif info.frames <= 0:
+                problem = "is empty (no samples)"
+            elif info.samplerate < int(hr_rate):
+                problem = f"is {info.samplerate} Hz, below the high rate {hr_rate} Hz it is scored at"
+            else:
+                with sf.SoundFile(str(path)) as f:
+                    want = min(4096, info.frames)
+                    f.seek(info.frames - want)
+                    block = f.read(want, dtype="float32", always_2d=True)
+                if len(block) != want:
+                    problem = f"is truncated (its header declares {info.frames} frames, fewer are there)"
+                elif not np.isfinite(block).all():
+                    problem = "holds NaN or Inf samples"
+        except (sf.SoundFileError, RuntimeError, OSError, ValueError) as err:
+            problem = f"is not readable audio ({str(err).strip().splitlines()[0] if str(err).strip() else err!r})"
+        if problem:
+            raise AudioError(f"{path}: held-out test file {problem}; the evaluation after training reads it: fix or "
+                             f"remove it (or hold out other speakers with --test-speakers)")
+
+
 def prepare_training_data(data_dirs=None, *, hr_rate: int = 16000, ratio: int = 2, patch_size: int = 8192,
                           degradations="cheby1:8", task: str = "multi", test_speakers: Sequence[str] | None = None,
                           seed: int = 0, cache_dir=None, workers: int | None = None, progress: bool = True,
@@ -211,8 +253,12 @@ def prepare_training_data(data_dirs=None, *, hr_rate: int = 16000, ratio: int = 
             label = (f"embedded default music corpus ({DEFAULT_MUSIC_CORPUS_NAME}: generated piano-like pieces, "
                      "not recordings; pass --data-dir for a real corpus)")
         else:
-            from keras_audiosr.data.embedded import (EMBEDDED_CORPUS_NAME, EMBEDDED_RATE, EMBEDDED_TEST_SPEAKERS,
-                                                     embedded_corpus_dir)
+            from keras_audiosr.data.embedded import (
+                EMBEDDED_CORPUS_NAME,
+                EMBEDDED_RATE,
+                EMBEDDED_TEST_SPEAKERS,
+                embedded_corpus_dir,
+            )
             if int(hr_rate) > EMBEDDED_RATE:
                 raise ValueError(f"the embedded default corpus is {EMBEDDED_RATE} Hz speech, so it cannot train a "
                                  f"model with a high rate of {hr_rate} Hz; pass --data-dir with recordings at "
@@ -230,6 +276,7 @@ def prepare_training_data(data_dirs=None, *, hr_rate: int = 16000, ratio: int = 
         label = ", ".join(str(Path(d).expanduser()) for d in data_dirs)
     corpora = load_corpora(data_dirs, task=task, test_speakers=test_speakers, weights=weights, kind=kind,
                            split_options=split_options)
+    check_test_files(corpora.test, hr_rate)  # read only after training: a bad one must fail now, not then
     if channels is None:
         channels = "separate" if all(c.kind == "music" for c in corpora.corpora) else "mix"
     store = prepare_store(corpora.train, hr_rate, channels=channels, corpora=corpora.train_corpora,

@@ -28,22 +28,25 @@ naming them; if nothing is left, it is an error.
 from __future__ import annotations
 
 import collections
+import errno
 import hashlib
 import json
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 from keras_audiosr.audio import read_audio, resample
 
-__all__ = ["STORE_FORMAT", "CHANNEL_MODES", "StoredFile", "SignalStore", "prepare_store", "default_cache_dir"]
+__all__ = ["STORE_FORMAT", "CHANNEL_MODES", "StoredFile", "SignalStore", "array_intact", "prepare_store",
+           "default_cache_dir"]
 
 STORE_FORMAT = 1
 CHANNEL_MODES = ("mix", "separate")
@@ -170,8 +173,25 @@ def _worker(task):
     path, key, root, hr_rate, channels = task
     try:
         return _prepare_file(path, key, root, hr_rate, channels)
+    except OSError as e:
+        if e.errno == errno.ENOSPC or "No space left on device" in str(e):  # the store's disk, not the source file
+            return {"key": key, "status": "nospace", "error": str(e), "path": path,
+                    "where": str(Path(root) / _array_rel(key))}
+        return {"key": key, "status": "error", "error": f"{type(e).__name__}: {e}", "path": path}
     except Exception as e:  # reported by the parent with the file named
         return {"key": key, "status": "error", "error": f"{type(e).__name__}: {e}", "path": path}
+
+
+def _worker_init():
+    """Pool workers leave Ctrl-C to the parent (which stops the pool) and die with it: no tracebacks from them."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:  # Linux: SIGKILL this worker when its parent dies (a killed preparation leaves no orphans)
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _process_gone(pid: int) -> bool:
@@ -188,6 +208,26 @@ def _process_gone(pid: int) -> bool:
     except OSError:
         return False
     return stat[stat.rfind(")") + 2:].startswith("Z")
+
+
+def array_intact(path, channels: int | None = None, length: int | None = None) -> bool:
+    """Whether the ``.npy`` array at ``path`` is whole: its header reads, and the file is exactly as long as the
+    header's shape says (and that shape is ``(channels, length)`` when given). Reads the header only: cheap
+    enough for every file of a corpus each time a store is opened."""
+    try:
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+            else:
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+            offset = f.tell()
+        size = os.stat(path).st_size
+    except (OSError, ValueError, EOFError):
+        return False
+    if channels is not None and length is not None and tuple(shape) != (int(channels), int(length)):
+        return False
+    return size == offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
 
 
 def _clean_stale_temporaries(root: Path) -> None:
@@ -284,7 +324,7 @@ class SignalStore:
                 "skipped": [dict(s) for s in self.skipped], "from_cache": self.from_cache}
 
     @classmethod
-    def load(cls, index_path, max_open: int = 64) -> "SignalStore":
+    def load(cls, index_path, max_open: int = 64) -> SignalStore:
         """Open a store from its index file (written by :func:`prepare_store`)."""
         index_path = Path(index_path)
         with open(index_path, encoding="utf-8") as f:
@@ -346,8 +386,13 @@ def prepare_store(utts, hr_rate: int, *, channels: str = "mix", corpora=None, ca
     if index_path.is_file():
         try:
             store = SignalStore.load(index_path)
-            if all((root / f.array).is_file() for f in store.files):
+            damaged = [f for f in store.files if not array_intact(root / f.array, f.channels, f.length)]
+            if not damaged:
                 return store
+            for f in damaged:  # cut short or overwritten on disk: prepared again below, the rest reused
+                (root / f.array).unlink(missing_ok=True)
+            _log(f"warning: {len(damaged)} prepared array(s) of {root} are damaged or missing "
+                 f"({_short([f.path for f in damaged])}); preparing them again", sys.stderr)
         except (OSError, ValueError, KeyError, TypeError):
             pass  # damaged or foreign index: prepare again (finished arrays are reused)
 
@@ -357,7 +402,12 @@ def prepare_store(utts, hr_rate: int, *, channels: str = "mix", corpora=None, ca
 
     def done(key):
         rec = journal.get(key)
-        return rec is not None and (rec["status"] == "skipped" or (root / _array_rel(key)).is_file())
+        if rec is None or rec["status"] == "skipped":
+            return rec is not None
+        if array_intact(root / _array_rel(key), rec.get("channels"), rec.get("length")):
+            return True
+        (root / _array_rel(key)).unlink(missing_ok=True)  # damaged: prepared again
+        return False
 
     pending = [(str(u.path), k, str(root), hr_rate, channels) for u, k in zip(utts, keys) if not done(k)]
     if pending and progress:
@@ -370,8 +420,9 @@ def prepare_store(utts, hr_rate: int, *, channels: str = "mix", corpora=None, ca
             _collect(results, journal, bar)
         else:
             ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-            with ctx.Pool(min(workers, len(pending))) as pool:
-                _collect(pool.imap_unordered(_worker, pending, chunksize=max(1, min(16, len(pending) // (8 * workers)))),
+            with ctx.Pool(min(workers, len(pending)), initializer=_worker_init) as pool:
+                chunksize = max(1, min(16, len(pending) // (8 * workers)))
+                _collect(pool.imap_unordered(_worker, pending, chunksize=chunksize),
                          journal, bar)
     finally:
         bar.close()
@@ -402,6 +453,9 @@ def prepare_store(utts, hr_rate: int, *, channels: str = "mix", corpora=None, ca
 
 def _collect(results, journal: dict, bar: _Progress) -> None:
     for rec in results:
+        if rec["status"] == "nospace":
+            raise OSError(errno.ENOSPC, "No space left on device (preparing the training data; the files prepared so "
+                          "far are kept)", rec["where"])
         if rec["status"] == "error":
             from keras_audiosr.audio import AudioError
             what = rec["error"].split(": ", 1)[1] if rec["error"].startswith("AudioError: ") else rec["error"]

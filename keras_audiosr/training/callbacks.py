@@ -19,10 +19,84 @@ from pathlib import Path
 
 import keras
 
-from keras_audiosr.utils import write_json
+from keras_audiosr.utils import atomic_path, write_json
 
 STATE_FILE = "train_state.json"
 BACKUP_DIR = "backup"
+CHECKPOINT = "checkpoints/last.weights.h5"
+
+
+def _weights_bytes(model) -> int:
+    """Bytes of the model's and its optimizer's variables (what a weights file about holds)."""
+    variables = list(model.weights) + list(getattr(getattr(model, "optimizer", None), "variables", None) or [])
+    total = 0
+    for v in variables:
+        size = 8  # float64 at most
+        for d in v.shape:
+            size *= int(d or 1)
+        total += size
+    return total
+
+
+def check_space(path, nbytes: int) -> None:
+    """Raises ``OSError(ENOSPC)`` naming ``path`` when its file system has less than ``nbytes`` plus 1 MiB free.
+
+    Checked before every weights write: h5py may crash the process on a full disk instead of raising."""
+    import errno
+    import shutil
+
+    folder = Path(path).parent
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return
+    if free < int(nbytes) + (1 << 20):
+        raise OSError(errno.ENOSPC, f"No space left on device ({free:,} bytes free, about {int(nbytes):,} needed)",
+                      str(path))
+
+
+def save_weights_atomic(model, path) -> Path:
+    """``model.save_weights`` to ``path`` atomically: a temporary file in the same folder, flushed to disk and
+    renamed, so a kill during the write keeps the previous file whole (and leaves no half file at ``path``)."""
+    path = Path(path)
+    check_space(path, 2 * _weights_bytes(model))
+    with atomic_path(path, suffix=".weights.h5") as tmp:
+        model.save_weights(tmp, overwrite=True)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+    return path
+
+
+class LastWeights(keras.callbacks.Callback):
+    """Writes the weights to ``path`` (``checkpoints/last.weights.h5``) after every epoch with
+    :func:`save_weights_atomic`; temporaries of a killed write are removed at the start."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = Path(path)
+
+    def on_train_begin(self, logs=None):
+        for stray in self.path.parent.glob(f".{self.path.stem}.tmp-*"):
+            stray.unlink(missing_ok=True)  # the run holds its folder's lock: no other writer is alive
+
+    def on_epoch_end(self, epoch, logs=None):
+        save_weights_atomic(self.model, self.path)
+
+
+def readable_weights(path) -> bool:
+    """Whether the HDF5 weights file at ``path`` opens and every dataset in it reads (a cheap check before resuming)."""
+    try:
+        import h5py
+
+        def read(name, obj):
+            if isinstance(obj, h5py.Dataset):
+                obj[()]
+
+        with h5py.File(path, "r") as f:
+            f.visititems(read)
+        return True
+    except Exception:  # h5py raises many types for a damaged file
+        return False
 
 
 class BackupError(RuntimeError):
@@ -63,7 +137,8 @@ class TrainState:
             data = json.loads(path.read_text(encoding="utf-8"))
             return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data})
         except (ValueError, TypeError, OSError) as err:
-            raise BackupError(f"{path}: unreadable run state ({err}); delete it and {BACKUP_DIR}/ to train again") from err
+            raise BackupError(f"{path}: unreadable run state ({err}); delete it and {BACKUP_DIR}/ to train "
+                              f"again") from err
 
     def write(self, folder):
         write_json(Path(folder) / STATE_FILE, dataclasses.asdict(self))
@@ -88,6 +163,17 @@ class ResumableBackup(keras.callbacks.Callback):
         self.backup_dir = self.folder / BACKUP_DIR
         self.state = dataclasses.replace(prior) if prior is not None else TrainState.read(folder)
         self.write = write
+
+    @staticmethod
+    def resume_entry(folder, state):
+        """The backup entry (``{"epoch", "file"}``) a new process will resume from: the newest whose file reads
+        (:func:`readable_weights`), else None. Known before ``fit`` so that the log is trimmed and the example
+        stream continued at that epoch, not at a newer one that turns out damaged."""
+        for key in ("current", "previous"):
+            entry = state.backup.get(key)
+            if entry and readable_weights(Path(folder) / BACKUP_DIR / entry["file"]):
+                return entry
+        return None
 
     def _build_optimizer(self):
         """Creates the optimizer's variables so that ``load_weights`` restores them (as BackupAndRestore does)."""
@@ -115,7 +201,8 @@ class ResumableBackup(keras.callbacks.Callback):
                 self.model.load_weights(path)
             except Exception as err:  # h5py and Keras raise many types for a damaged file
                 errors.append(f"{path}: {type(err).__name__}: {err}")
-                warnings.warn(f"cannot restore the backup {path} ({type(err).__name__}); trying an older one")
+                warnings.warn(f"cannot restore the backup {path} ({type(err).__name__}); trying an older one",
+                              stacklevel=2)
                 continue
             self.model._initial_epoch = int(entry["epoch"])
             self.state.epochs = int(entry["epoch"])
@@ -145,12 +232,18 @@ class ResumableBackup(keras.callbacks.Callback):
             self.state.write(self.folder)
             (self.backup_dir / previous["file"]).unlink(missing_ok=True)
         tmp = self.backup_dir / f".tmp-{os.getpid()}.weights.h5"
-        self.model.save_weights(tmp, overwrite=True)
+        check_space(tmp, 2 * _weights_bytes(self.model))
+        try:
+            self.model.save_weights(tmp, overwrite=True)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         name = f"epoch-{epoch + 1:06d}.weights.h5"
         os.replace(tmp, self.backup_dir / name)
-        self.state.backup = {"current": {"epoch": epoch + 1, "file": name}, **({"previous": current} if current else {})}
+        self.state.backup = {"current": {"epoch": epoch + 1, "file": name},
+                             **({"previous": current} if current else {})}
         self.state.train_seconds = round(self.elapsed(), 3)
         self.state.write(self.folder)
 

@@ -27,6 +27,7 @@ TensorBoard logs and the adversarial recipes need TensorFlow.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -44,8 +45,10 @@ from keras_audiosr.degrade import Degradation, DegradationSet
 from keras_audiosr.recipes.config import DataSpec, resolve_init_from
 from keras_audiosr.training.callbacks import (
     BACKUP_DIR,
+    CHECKPOINT,
     BackupError,
     EpochTimer,
+    LastWeights,
     ResumableBackup,
     TimeBudget,
     TrainState,
@@ -152,6 +155,9 @@ def prepare_data(cfg, spec: DataSpec | None = None, progress=True):
     for corpus in training.corpora.corpora:
         _say(f"split of {corpus.name} ({corpus.split.task}): {corpus.split.note}")
     summary = training.summary()
+    # One definition of an epoch in metrics.json: the training audio over --stride (the data summary's own
+    # figure tiles it at the patch size, half as many with the default stride of half a patch).
+    summary.update(examples_per_epoch=n_train, stride=stride)
     how = "loaded from cache" if training.store.from_cache else "prepared and stored"
     _say(f"{len(split.train)} training files ({summary['store']['hours']:.2f} h at {cfg.hr_rate} Hz, {how}: "
          f"{training.store.index_path}) and {len(split.test)} test files")
@@ -180,6 +186,14 @@ def _init_from_problem(cfg):
     if ratio is not None and hr_rate is not None and (int(ratio), int(hr_rate)) != (cfg.ratio, cfg.hr_rate):
         return (f"--init-from {cfg.init_from}: that model up-samples by {ratio} to {hr_rate} Hz, this run by "
                 f"{cfg.ratio} to {cfg.hr_rate} Hz")
+    from keras_audiosr.models.saving import load_model
+
+    try:  # the whole model, now: a model that fails to load must fail before anything is written
+        load_model(path)
+    except Exception as err:  # Keras raises many types for a model it cannot rebuild
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        reason = reason if str(path) in reason else f"{path}: cannot be loaded ({type(err).__name__}: {reason})"
+        return f"--init-from {cfg.init_from}: {reason[:400]}"
     return None
 
 
@@ -231,7 +245,8 @@ def fit(model, data, cfg, *, out, strategy=None, map_batch=None, epochs=None, ca
     prior = TrainState.read(out)
     if prior.trained:  # model.keras is gone: train again from the start
         prior = TrainState()
-    resume_at = (prior.backup.get("current") or {}).get("epoch", 0)
+    entry = ResumableBackup.resume_entry(out, prior) if prior.backup else None
+    resume_at = (entry or {}).get("epoch", 0)  # a damaged newest backup: the one before it, and its log rows
     if chief:
         out.mkdir(parents=True, exist_ok=True)
         _trim_log(out / "train_log.csv", resume_at)
@@ -249,7 +264,7 @@ def fit(model, data, cfg, *, out, strategy=None, map_batch=None, epochs=None, ca
         EpochTimer(),
         keras.callbacks.CSVLogger(str(scratch / "train_log.csv"), append=True),
         *logs,
-        keras.callbacks.ModelCheckpoint(str(scratch / "checkpoints" / "last.weights.h5"), save_weights_only=True),
+        LastWeights(scratch / CHECKPOINT),  # atomic: a kill during the write keeps the previous file
         backup,  # after the CSV row, so a kill between them leaves a row that the restart trims
         *([budget] if budget else []),
         *callbacks,
@@ -329,13 +344,18 @@ def finish(generator, data, cfg, state, recipe=None, extra_metrics=None, filters
     from keras_audiosr.evaluation import OWN, format_suite, suite_summary
 
     out = Path(cfg.out)
-    report, where = evaluate_test_suite(generator, data, cfg, filters=filters, groups=groups)
-    print(format_suite(report))
+    if not data.split.test:  # a folder of one or two recordings: all of it trains
+        _say("no held-out files, so no evaluation (add recordings to hold some out, or evaluate the model with "
+             "keras-audiosr evaluate on files it did not train on)")
+        report = {"degradations": {OWN: {"mean": None}}, "note": "no held-out files"}
+    else:
+        report, where = evaluate_test_suite(generator, data, cfg, filters=filters, groups=groups)
+        print(format_suite(report))
     by_filter = {}
-    for label in filters or {}:
+    for label in (filters or {}) if data.split.test else ():
         rep = report["degradations"][where[label]]
         by_filter[label] = {"filter": rep["spec"], "degradation_text": rep["degradation_text"], "test": rep["mean"]}
-    extra_metrics = {**(extra_metrics or {}), "degradations": suite_summary(report),
+    extra_metrics = {**(extra_metrics or {}), "degradations": suite_summary(report) if data.split.test else {},
                      **({"filters": by_filter} if by_filter else {})}
     if not is_chief():
         return report
@@ -363,9 +383,11 @@ def finish(generator, data, cfg, state, recipe=None, extra_metrics=None, filters
         "test": report["degradations"][OWN]["mean"],
         **(extra_metrics or {}),
     }
-    write_json(out / "eval.json", report)
+    if data.split.test:
+        write_json(out / "eval.json", report)
     write_json(out / "metrics.json", metrics)
-    _say(f"wrote {out / 'eval.json'} and {out / 'metrics.json'} (the model: {out / 'model.keras'})")
+    _say(f"wrote {out / 'eval.json'} and " * bool(data.split.test) + f"{out / 'metrics.json'} "
+         f"(the model: {out / 'model.keras'})")
     return metrics
 
 
@@ -431,7 +453,15 @@ def _prepare(recipe, cfg):
 
 
 def run(recipe, argv=None):
-    """Runs ``recipe`` with the command line ``argv`` (default ``sys.argv[1:]``); returns the metrics."""
+    """Runs ``recipe`` with the command line ``argv`` (default ``sys.argv[1:]``); returns the metrics.
+
+    The run holds the lock of its ``--out`` (:class:`~keras_audiosr.training.lock.RunLock`) throughout:
+    a second run on the same folder exits 2 naming the holder. Ctrl-C or SIGTERM stop it with one line
+    saying that the same command resumes it (status 130 / 143), a full disk with one line naming the
+    file (status 1); what was saved stays.
+    """
+    from keras_audiosr.training.lock import RunLock, RunLockError
+
     argv = sys.argv[1:] if argv is None else list(argv)
     cfg = recipe.parse(argv)
     if recipe.backends and backend() not in recipe.backends:
@@ -440,6 +470,80 @@ def run(recipe, argv=None):
     problem = _init_from_problem(cfg)
     if problem:
         _fail(recipe.prog, problem)
+    lock = RunLock(Path(cfg.out).expanduser()) if is_chief() else None
+    try:
+        if lock is not None:
+            try:
+                lock.acquire()
+            except (RunLockError, OSError) as err:
+                _fail(recipe.prog, f"--out {_error_text(err)}")
+            if lock.took_over:
+                _say(f"took over the lock of a run that is no longer running ({lock.took_over})")
+        with _stop_on_sigterm():
+            return _run_locked(recipe, cfg, argv)
+    except KeyboardInterrupt as err:
+        how, status = ("SIGTERM", 143) if isinstance(err, Terminated) else ("Ctrl-C", 130)
+        _stopped(recipe, cfg, f"stopped by {how}", status)
+    except OSError as err:
+        if not _no_space(err):
+            raise
+        _stopped(recipe, cfg, f"error: no space left on device writing {err.filename or _error_text(err)}", 1)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM during a run, raised in the main thread so that every writer's cleanup runs, as for Ctrl-C."""
+
+
+@contextlib.contextmanager
+def _stop_on_sigterm():
+    """SIGTERM raises :class:`Terminated` during the block (main thread only; elsewhere nothing changes)."""
+    import signal
+    import threading
+
+    def on_sigterm(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the cleanup short
+        raise Terminated()
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+def _no_space(err):
+    import errno
+
+    return getattr(err, "errno", None) == errno.ENOSPC or "No space left on device" in str(err)
+
+
+def _error_text(err):
+    """``FILE: reason`` for an OSError that carries both, else its message."""
+    if isinstance(err, OSError) and err.filename and err.strerror:
+        return f"{err.filename}: {err.strerror}"
+    return str(err)
+
+
+def _stopped(recipe, cfg, what, status):
+    """Exits with ``status`` and one line: what stopped the run and that the same command resumes it."""
+    out = Path(cfg.out).expanduser()
+    try:
+        state = TrainState.read(out)
+        saved = ("training is finished; it goes on with the evaluation" if state.trained else
+                 f"{state.epochs} epoch(s) are saved in {out}" if state.epochs else "no epoch was finished yet")
+    except BackupError:
+        saved = f"see {out}"
+    print(f"{recipe.prog}: {what}; run the same command again to resume ({saved})", file=sys.stderr, flush=True)
+    raise SystemExit(status)
+
+
+def _run_locked(recipe, cfg, argv):
     recorded = _recorded_config(recipe, cfg)
     keras.utils.set_random_seed(cfg.seed)
     tensorflow = backend() == "tensorflow"
