@@ -380,3 +380,49 @@ def test_info_names_the_training_set_not_its_representative(tmp_path, capsys):
     assert "speech-robust" in line and "telephone" in line and "cheby1 order 8" not in line
     assert cli.main(["info", "--model", "telephony-8k-16k"]) == 0  # the shipped model: trained on speech-robust
     assert "the set 'speech-robust'" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------------------------- a real full disk (tmpfs)
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 1 MiB tmpfs (needs the right to mount: root in a container that allows it); skips otherwise."""
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    if not shutil.which("mount") or os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], capture_output=True)
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.decode(errors='replace').strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+def test_real_full_disk_in_preparation_and_weights_keeps_what_was_there(small_disk):
+    import keras
+
+    from keras_audiosr.data.store import prepare_store
+    from keras_audiosr.training.callbacks import readable_weights, save_weights_atomic
+
+    ballast = small_disk / "ballast"
+    ballast.write_bytes(b"\0" * (700 << 10))
+    files = sorted((embedded_corpus_dir() / "LJ").glob("*.flac"))[:4]  # about 1 MB of float16 arrays
+    with pytest.raises(OSError) as err:
+        prepare_store(files, 16000, cache_dir=small_disk / "cache", workers=1, progress=False)
+    assert err.value.errno == errno.ENOSPC and str(small_disk) in str(err.value.filename)
+    ballast.unlink()
+    store = prepare_store(files, 16000, cache_dir=small_disk / "cache", workers=1, progress=False)  # resumes
+    assert len(store) == 4 and not list(small_disk.rglob("*.tmp.npy"))
+    shutil.rmtree(small_disk / "cache")
+
+    path = small_disk / "checkpoints" / "last.weights.h5"
+    small = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    save_weights_atomic(small, path)
+    before = path.read_bytes()
+    big = keras.Sequential([keras.Input((512,)), keras.layers.Dense(1024)])  # 2 MB of weights: cannot fit
+    with pytest.raises(OSError) as err:
+        save_weights_atomic(big, path)
+    assert err.value.errno == errno.ENOSPC and err.value.filename == str(path)
+    assert path.read_bytes() == before and readable_weights(path)
+    assert sorted(p.name for p in path.parent.iterdir()) == ["last.weights.h5"]

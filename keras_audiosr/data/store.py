@@ -160,6 +160,11 @@ def _prepare_file(path: str, key: str, root: str, hr_rate: int, channels: str) -
             with open(tmp, "wb") as f:
                 np.save(f, arr, allow_pickle=False)
             os.replace(tmp, out)
+        except OSError as e:
+            tmp.unlink(missing_ok=True)
+            if e.errno is None and _free_bytes(out.parent) < arr.nbytes + 4096:  # numpy's short write on a full disk
+                raise OSError(errno.ENOSPC, "No space left on device", str(out)) from e
+            raise
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
@@ -167,6 +172,15 @@ def _prepare_file(path: str, key: str, root: str, hr_rate: int, channels: str) -
                "channels": int(arr.shape[0])}
     _append_line(Path(root) / "journal.jsonl", rec)
     return rec
+
+
+def _free_bytes(folder) -> int:
+    import shutil
+
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return 1 << 62
 
 
 def _worker(task):
