@@ -28,7 +28,8 @@ def check_card(info) -> dict:
     for f in card["tflite"].values():
         assert (folder / f).is_file() and (folder / f"{Path(f).stem}.json").is_file(), f
     degradations = DEGRADATIONS_8K if info.lr_rate == 8000 else DEGRADATIONS
-    assert list(card["metrics"]) == list(degradations), list(card["metrics"])
+    got = [d for d in card["metrics"] if d in degradations]  # newer cards add cheby1:8 and the codecs
+    assert got == list(degradations), list(card["metrics"])
     for label, systems in card["metrics"].items():
         assert set(systems) == set(SYSTEMS), (label, systems)
         for s, m in systems.items():

@@ -29,7 +29,7 @@ from tools import ship_model  # noqa: E402
 
 NAME = "tiny-8k-16k"
 FAST = ["--modes", "float,int8", "--calibration-windows", "8", "--max-seconds", "1.5", "--no-progress",
-        "--high-band-trim", "-6"]
+        "--no-perceptual", "--high-band-trim", "-6"]
 
 
 def make_run(folder: Path, speakers=("speech16k/p273",), extra=None) -> Path:
@@ -106,16 +106,24 @@ def test_card_and_model_card(registry):
     assert sources["LJ Speech"]["test_files"] == 0
     assert sorted(Path(p).name for p in card["data_sources"]["unknown"]) == ["p901_001.wav", "p902_001.wav"]
     # The targets are judged against sinc on the same numbers the metrics report.
+    # 8 -> 16 kHz: LSD <= 0.40 x sinc; SNR within 1 dB of sinc except under telephone and codec inputs (not
+    # applicable there); ViSQOL not measured (--no-perceptual), so the verdict is "not measured" (None)
     for system in ("int8", "model"):
         for label, row in card["targets"][system]["by_degradation"].items():
             m, sinc = card["metrics"][label][system], card["metrics"][label]["sinc"]
-            assert row["snr"]["met"] == (m["snr"] >= sinc["snr"] - 1.0)
-            assert row["lsd"]["met"] == (m["lsd"] <= 0.6 * sinc["lsd"])
-    # An untrained model is far below sinc in PESQ-WB: the card says so.
+            if label.startswith(("telephone", "codec")):
+                assert row["snr"]["met"] is None and row["snr"]["applies"] is False
+            else:
+                assert row["snr"]["met"] == (m["snr"] >= sinc["snr"] - 1.0)
+            assert row["snr_lb"]["met"] == (m["snr_lb"] >= sinc["snr_lb"] - 1.0)
+            assert row["lsd"]["met"] == (m["lsd"] <= 0.4 * sinc["lsd"])
+            assert row["visqol"]["met"] is None
+    # An untrained model is far below sinc in PESQ-WB: the card says so, though ViSQOL was not measured.
+    assert any(row["pesq"]["met"] is False for row in card["targets"]["int8"]["by_degradation"].values())
     assert card["targets"]["int8"]["met"] is False
     md = (info.folder / "MODEL_CARD.md").read_text()
     for needle in ("CC BY 4.0", "CSTR", "University of Edinburgh", "public domain", "| own (`speech-robust`) | model |",
-                   "| telephone:mulaw |", "does **not** meet the targets", "PESQ-WB >= sinc + 0.1",
+                   "| telephone:mulaw |", "does **not** meet the targets", "ViSQOL >= sinc + 0.35", "LSD <= 0.4 x sinc",
                    "MMAC per second", "Algorithmic latency", "2 files have no licence in a manifest",
                    "training audio (the training files of speech16k only)", "`extra`: 2 training files, 0 held-out "
                                                                             "files",

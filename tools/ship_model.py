@@ -41,10 +41,15 @@ def build_parser() -> Parser:
                    help="score only the first seconds of each held-out file (default: whole files)")
     p.add_argument("--high-band-trim", default="auto", metavar="auto|none|DB",
                    help="level of the band the network adds (StreamingBWE.trim_high_band): auto chooses it on "
-                        "training files only (keras_audiosr.pretrained.trim: best PESQ-WB with LSD at most 0.6x "
-                        "sinc's for 8 kHz input, else lowest LSD within 1 dB of sinc's SNR), none keeps the trained "
+                        "training files only (keras_audiosr.pretrained.trim: best ViSQOL, audio mode at 48 kHz, "
+                        "with PESQ-WB >= sinc and SNR and low-band SNR within 1 dB of sinc), none keeps the trained "
                         "level, a number in dB applies it (default: auto)")
     p.add_argument("--no-pesq", action="store_true", help="skip PESQ-WB (default: computed when pesq is installed)")
+    p.add_argument("--no-perceptual", action="store_true",
+                   help="skip ViSQOL and DNSMOS P.808 in the held-out evaluation (default: computed when the eval "
+                        "extra is installed; they cost seconds per second of audio)")
+    p.add_argument("--per-speaker", type=positive_int, default=2,
+                   help="held-out files scored per speaker (default: 2; every speaker counts, ViSQOL's cost is bounded)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars (default: off)")
     return p
 
@@ -53,7 +58,7 @@ def _print_table(card: dict) -> None:
     for label, systems in card["metrics"].items():
         print(f"[{label}]")
         for s, m in systems.items():
-            cells = (f"{k} {'-' if v is None else format(v, '.3f' if k.startswith('lsd') else '.2f')}"
+            cells = (f"{k} {'-' if v is None else format(v, '.3f' if k.startswith(('lsd', 'visqol')) else '.2f')}"
                      for k, v in m.items())
             print(f"  {s:7s} " + "  ".join(cells))
     for system in ("int8", "model"):
@@ -77,6 +82,7 @@ def main(argv=None) -> int:
         card = ship(args.run, args.name, args.out, data=args.data, description=args.description, modes=args.modes,
                     frame_ms=args.frame_ms, calibration_windows=args.calibration_windows, max_seconds=args.max_seconds,
                     high_band_trim=args.high_band_trim, with_pesq=False if args.no_pesq else None,
+                    perceptual=False if args.no_perceptual else None, per_speaker=args.per_speaker,
                     progress=not args.no_progress)
     except GateFailed as e:
         print(f"{PROG}: error: conversion gate failed: {e}", file=sys.stderr)

@@ -5,7 +5,7 @@
 * :mod:`.report`: text and markdown tables, the ``metrics.json`` summary, the metric columns.
 
 Every estimate is scored with :func:`keras_audiosr.metrics.evaluate_pair` (SNR, low-band SNR, LSD,
-LSD-HF and, when available, PESQ-WB). The ship-time high-band trim search lives in
+LSD-HF and, when available, PESQ-WB; with ``perceptual=True`` ViSQOL and DNSMOS P.808 too). The ship-time high-band trim search lives in
 :mod:`keras_audiosr.pretrained.trim`.
 """
 from keras_audiosr.evaluation.inputs import (
@@ -14,6 +14,7 @@ from keras_audiosr.evaluation.inputs import (
                                              check_degradation_names,
                                              default_degradations,
                                              draw_for_file,
+                                             quality_degradations,
                                              resolve_degradations,
                                              training_degradations,
 )
@@ -37,4 +38,4 @@ from keras_audiosr.evaluation.suite import (
 __all__ = ["METRIC_COLUMNS", "MetricColumn", "OWN", "SUITE_BASELINES", "SUITE_METRICS", "SuiteInput",
            "check_degradation_names", "default_degradations", "draw_for_file", "evaluate_files", "evaluate_signal",
            "evaluate_suite", "finite_mean", "format_suite", "format_suite_markdown", "format_table",
-           "resolve_degradations", "suite_summary", "training_degradations"]
+           "quality_degradations", "resolve_degradations", "suite_summary", "training_degradations"]

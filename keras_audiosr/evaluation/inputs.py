@@ -21,7 +21,7 @@ import numpy as np
 from keras_audiosr.degrade import DEGRADATION_SETS, Degradation, DegradationSet, get_degradation_set
 
 __all__ = ["OWN", "SuiteInput", "check_degradation_names", "default_degradations", "draw_for_file",
-           "resolve_degradations", "signal_degradation", "training_degradations"]
+           "quality_degradations", "resolve_degradations", "signal_degradation", "training_degradations"]
 
 #: The name of the model's own training degradation in a suite.
 OWN = "own"
@@ -144,6 +144,18 @@ def default_degradations(model) -> list[str]:
     names = [OWN, "resample", "butter:4"]
     if int(model.hr_rate) // deg.ratio == 8000:
         names.append("telephone:mulaw")
+    return names
+
+def quality_degradations(model) -> list[str]:
+    """The input conditions a shipped model is judged under: the model's own, the sinc resampler, Butterworth 4
+    (unseen), the papers' Chebyshev 8 and, for an 8 kHz input, the telephone channel with G.711 and each real
+    narrow-band codec whose ffmpeg encoder is installed (:mod:`keras_audiosr.degrade.codecs`)."""
+    from keras_audiosr.degrade.codecs import CODECS, codec_available
+
+    names = [OWN, "resample", "butter:4", "cheby1:8"]
+    if int(model.hr_rate) // model_degradation(model).ratio == 8000:
+        names.append("telephone:mulaw")
+        names += [f"codec:{c}" for c in CODECS if codec_available(c)]
     return names
 
 def _input_key(inp: SuiteInput):

@@ -82,8 +82,8 @@ def check_targets(report: dict, system: str, targets=None) -> dict:
     of an :func:`~keras_audiosr.evaluation.evaluate_suite` report, and ``"met"`` overall.
 
     ``targets`` default to :func:`targets_for` the report's rates. A metric that was not measured (ViSQOL without
-    the eval extra) has ``met`` None; a degradation (and the whole) is met only when every measured metric is and
-    none is missing; a ``phase_free`` target does not apply (``met`` None, not counted) to telephone and codec inputs.
+    the eval extra) has ``met`` None; a degradation (and the whole) is missed (False) when a measured target is
+    missed, unknown (None) when none is missed but one was not measured, and met (True) otherwise; a ``phase_free`` target does not apply (``met`` None, not counted) to telephone and codec inputs.
     """
     targets = tuple(targets or targets_for(report["lr_rate"], report["hr_rate"]))
     out = {}
@@ -102,11 +102,15 @@ def check_targets(report: dict, system: str, targets=None) -> dict:
                 continue
             row[t.metric] = {"value": v, "sinc": s, "bound": t.bound(s), "met": t.met(v, s)}
             flags.append(row[t.metric]["met"])
-        row["met"] = None if None in flags else all(flags)
+        row["met"] = _verdict(flags)
         out[label] = row
-    flags = [r["met"] for r in out.values()]
     return {"rule": {t.metric: t.text for t in targets}, "system": system, "by_degradation": out,
-            "met": None if None in flags else all(flags)}
+            "met": _verdict([r["met"] for r in out.values()])}
+
+
+def _verdict(flags: list) -> bool | None:
+    """False when a measured target is missed, else None when one was not measured, else True."""
+    return False if False in flags else (None if None in flags else True)
 
 
 def _fmt(v, digits=2):
@@ -186,6 +190,14 @@ def trim_sweep_table(trim: dict) -> str:
         out.append(f"| {r['trim_db']:+.0f}{mark} | {r['visqol']:.3f} | {r['pesq']:.3f} | {r['lsd']:.3f} | "
                    f"{r['snr']:.2f} | {r['snr_lb']:.2f} | {'pass' if r['passes'] else 'fail'} |")
     return "\n".join(out)
+
+
+def _sweep_block(trim: dict) -> str:
+    table = trim_sweep_table(trim)
+    if not table:
+        return ""
+    return ("The high-band level sweep on the training files (means over "
+            f"{', '.join(trim.get('degradations', []))}; guards under each):\n\n{table}\n\n")
 
 
 def portable_command(config: dict, name: str) -> str:
@@ -343,6 +355,7 @@ def model_card(card: dict, report: dict, facts: dict, template: str | Path = TEM
         "mmac": f"{card['macs_per_second'] / 1e6:.1f}", "frame_ms": f"{card['frame_ms']:g}",
         "latency_ms": f"{card['algorithmic_latency_ms']:.2f}", "frame_length": card["frame_length"],
         "lookahead": card["lookahead"], "trim_line": _trim_line(card.get("high_band_trim") or {}),
+        "trim_sweep": _sweep_block(card.get("high_band_trim") or {}),
         "files": "\n".join(_files_md(card, facts["file_sizes"])), "calibration": facts["calibration"],
         "calibration_from": facts["calibration_from"], "training": "\n".join(training),
         "corpora": "\n".join(f"- `{c['name']}`: {_n(c['n_train'], 'training file')}, "

@@ -118,14 +118,39 @@ def _stream_runner(path):
     return lambda low: up.run(low)
 
 
-def evaluate_shipped(model, int8_path, corpora, *, with_pesq, max_seconds, progress) -> dict:
-    """One evaluation of the held-out files: the Keras model and the int8 stream beside sinc and spline, under the
-    model's default input degradations; files grouped by corpus when several corpora hold some."""
-    groups = {k: [str(u.path) for u in v] for k, v in corpora.test_by_corpus().items() if v}
-    paths = groups if len(groups) > 1 else [str(u.path) for u in corpora.test]
-    return evaluate_suite(model, paths, degradations=None, baselines=("sinc", "spline"), with_pesq=with_pesq,
-                          systems={"int8": _stream_runner(int8_path)}, relative_to="model", max_seconds=max_seconds,
-                          progress=progress)
+def held_out_files(corpora, per_speaker: int | None = 2) -> list:
+    """The held-out utterances a card scores: up to ``per_speaker`` of each held-out speaker (spread over the
+    speaker's files in sorted order; ``None`` for all), so every speaker counts and ViSQOL's cost stays bounded."""
+    by_speaker: dict = {}
+    for u in corpora.test:
+        by_speaker.setdefault(u.speaker, []).append(u)
+    chosen = []
+    for _, utts in sorted(by_speaker.items()):
+        utts = sorted(utts, key=lambda u: str(u.path))
+        if per_speaker is not None and len(utts) > per_speaker:
+            step = len(utts) / per_speaker
+            utts = [utts[int(i * step)] for i in range(per_speaker)]
+        chosen += utts
+    return chosen
+
+
+def evaluate_shipped(model, int8_path, corpora, *, with_pesq, max_seconds, progress, per_speaker: int | None = 2,
+                     perceptual: bool | None = None) -> dict:
+    """One evaluation of the held-out files (:func:`held_out_files`): the Keras model and the int8 stream beside
+    sinc and spline, under :func:`~keras_audiosr.evaluation.quality_degradations` (own, resample, Butterworth 4,
+    Chebyshev 8, and the telephone channel and real codecs for 8 kHz input), with ViSQOL and DNSMOS P.808 when the
+    eval extra is installed (``perceptual=None``); files grouped by corpus when several corpora hold some."""
+    from keras_audiosr.evaluation import quality_degradations
+    from keras_audiosr.metrics import perceptual_available
+
+    test = {str(u.path) for u in held_out_files(corpora, per_speaker)}
+    groups = {k: [str(u.path) for u in v if str(u.path) in test] for k, v in corpora.test_by_corpus().items()}
+    groups = {k: v for k, v in groups.items() if v}
+    paths = groups if len(groups) > 1 else sorted(test)
+    perceptual = perceptual_available() if perceptual is None else bool(perceptual)
+    return evaluate_suite(model, paths, degradations=quality_degradations(model), baselines=("sinc", "spline"),
+                          with_pesq=with_pesq, systems={"int8": _stream_runner(int8_path)}, relative_to="model",
+                          max_seconds=max_seconds, progress=progress, perceptual=perceptual)
 
 
 def _cleanup_leftovers(out: Path, name: str, log) -> None:
@@ -153,13 +178,14 @@ def swap_in(tmp: Path, target: Path, aside: Path) -> None:
 def ship(run, name: str, out=None, *, data=None, description: str | None = None, modes=DEFAULT_MODES,
          frame_ms: float = 10.0, calibration_windows: int = 256, max_seconds: float | None = None,
          high_band_trim="auto", with_pesq: bool | None = None, progress: bool = True, command: str | None = None,
-         log=print) -> dict:
+         per_speaker: int | None = 2, perceptual: bool | None = None, log=print) -> dict:
     """Build ``<out>/<name>/`` from the run folder ``run`` (see the module docstring); returns its ``card.json``.
 
     ``data``: corpus folders holding the run's held-out speakers (default: the run's, as recorded);
     ``modes``: streaming ``.tflite`` modes (float and int8 required); ``frame_ms``: the stream frame;
     ``calibration_windows``: training windows for int8 calibration; ``max_seconds``: score only the
-    first seconds of each held-out file; ``high_band_trim``: ``"auto"`` (chosen on training files),
+    first seconds of each held-out file; ``per_speaker``: held-out files scored per speaker (``None``: all);
+    ``perceptual``: ViSQOL and DNSMOS P.808 in the held-out evaluation (default: when installed); ``high_band_trim``: ``"auto"`` (chosen on training files),
     ``"none"`` or a number of dB; ``with_pesq``: PESQ-WB (default: when installed); ``command``: what
     the card says made it. Raises :class:`~keras_audiosr.pretrained.ShipError` (before any work for a
     bad argument), :class:`~keras_audiosr.export.gates.GateFailed` when a conversion gate fails.
@@ -215,9 +241,10 @@ def ship(run, name: str, out=None, *, data=None, description: str | None = None,
             results[mode] = exporter.export(mode, tmp)
             log(f"[ship] {results[mode].path.name}: {results[mode].size_bytes / 1024:.1f} KiB")
         int8 = results["int8"]
-        log(f"[ship] evaluating {len(corpora.test)} held-out files (Keras model, int8 stream, sinc, spline)")
+        log(f"[ship] evaluating {len(held_out_files(corpora, per_speaker))} held-out files (Keras model, int8 "
+            f"stream, sinc, spline)")
         report = evaluate_shipped(model, int8.path, corpora, with_pesq=with_pesq, max_seconds=max_seconds,
-                                  progress=progress)
+                                  progress=progress, per_speaker=per_speaker, perceptual=perceptual)
         headline = {lb: {s: {m: rep["mean"][s].get(m) for m in METRICS if m in rep["mean"][s]} for s in SYSTEMS}
                     for lb, rep in ((lb, report["degradations"][lb]) for lb in report["order"])}
         snr_vs = {lb: report["degradations"][lb]["mean"]["int8"].get("snr_vs_model") for lb in report["order"]}
@@ -239,7 +266,9 @@ def ship(run, name: str, out=None, *, data=None, description: str | None = None,
             "metrics": headline,
             "metrics_note": ("means over the held-out files per input degradation (own = the model's training "
                              "degradation set drawn per file); systems: model (Keras), int8 (the int8 streaming "
-                             ".tflite), sinc, spline; snr/snr_lb in dB, lsd/lsd_hf log10 power, pesq = PESQ-WB"),
+                             ".tflite), sinc, spline; snr/snr_lb in dB, lsd/lsd_hf log10 power, pesq = PESQ-WB, "
+                             "visqol = ViSQOL audio mode at 48 kHz, visqol_speech = speech mode, dnsmos = DNSMOS "
+                             "P.808 (no reference)"),
             "targets": {"int8": check_targets(report, "int8"), "model": check_targets(report, "model")},
             "int8_snr_vs_model": snr_vs,
             "high_band_trim": trim,
@@ -259,7 +288,7 @@ def ship(run, name: str, out=None, *, data=None, description: str | None = None,
             "training_stages": stages,
             "train_speakers": train_speakers,
             "test_speakers": test_speakers,
-            "n_test_files": len(corpora.test),
+            "n_test_files": report["n_files"],
             "epochs_run": metrics.get("epochs_run"),
             "train_seconds": metrics.get("train_seconds"),
             "data_sources": sources,
@@ -269,7 +298,8 @@ def ship(run, name: str, out=None, *, data=None, description: str | None = None,
                                                  "text": report["degradations"][lb]["degradation_text"],
                                                  "note": report["degradations"][lb].get("note")}
                                             for lb in report["order"]},
-                           "pesq": bool(report["pesq"]), "n_files": report["n_files"],
+                           "pesq": bool(report["pesq"]), "perceptual": report.get("perceptual", []),
+                           "n_files": report["n_files"], "per_speaker": per_speaker,
                            "max_seconds": max_seconds},
             "keras_audiosr_version": __version__,
             "ship_command": command or (f"python -m tools.ship_model --run {run} --name {name}"
@@ -291,7 +321,7 @@ def ship(run, name: str, out=None, *, data=None, description: str | None = None,
                                f"`{config.get('loss')}`",
             "corpora": [{"name": c.name, "n_train": training.train_corpora.count(c.name),
                          "n_test": len(corpora.test_by_corpus().get(c.name, []))} for c in training.corpora],
-            "n_test_files": len(corpora.test),
+            "n_test_files": report["n_files"],
             "test_seconds": float(sum(f["seconds"] for f in report["degradations"][report["order"][0]]["files"])),
             "train_hours": train_hours or files_seconds(training.train) / 3600.0,
         }
