@@ -49,7 +49,8 @@ def build_parser() -> Parser:
                    help="skip ViSQOL and DNSMOS P.808 in the held-out evaluation (default: computed when the eval "
                         "extra is installed; they cost seconds per second of audio)")
     p.add_argument("--per-speaker", type=positive_int, default=2,
-                   help="held-out files scored per speaker (default: 2; every speaker counts, ViSQOL's cost is bounded)")
+                   help="held-out files scored per speaker (default: 2; every speaker counts, ViSQOL's cost is "
+                        "bounded)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars (default: off)")
     return p
 

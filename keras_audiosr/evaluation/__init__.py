@@ -5,7 +5,8 @@
 * :mod:`.report`: text and markdown tables, the ``metrics.json`` summary, the metric columns.
 
 Every estimate is scored with :func:`keras_audiosr.metrics.evaluate_pair` (SNR, low-band SNR, LSD,
-LSD-HF and, when available, PESQ-WB; with ``perceptual=True`` ViSQOL and DNSMOS P.808 too). The ship-time high-band trim search lives in
+LSD-HF and, when available, PESQ-WB; with ``perceptual=True`` ViSQOL and DNSMOS P.808 too). The
+ship-time high-band trim search lives in
 :mod:`keras_audiosr.pretrained.trim`.
 """
 from keras_audiosr.evaluation.inputs import (

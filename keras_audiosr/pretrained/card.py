@@ -83,7 +83,8 @@ def check_targets(report: dict, system: str, targets=None) -> dict:
 
     ``targets`` default to :func:`targets_for` the report's rates. A metric that was not measured (ViSQOL without
     the eval extra) has ``met`` None; a degradation (and the whole) is missed (False) when a measured target is
-    missed, unknown (None) when none is missed but one was not measured, and met (True) otherwise; a ``phase_free`` target does not apply (``met`` None, not counted) to telephone and codec inputs.
+    missed, unknown (None) when none is missed but one was not measured, and met (True) otherwise; a
+    ``phase_free`` target does not apply (``met`` None, not counted) to telephone and codec inputs.
     """
     targets = tuple(targets or targets_for(report["lr_rate"], report["hr_rate"]))
     out = {}

@@ -185,7 +185,8 @@ def ship(run, name: str, out=None, *, data=None, description: str | None = None,
     ``modes``: streaming ``.tflite`` modes (float and int8 required); ``frame_ms``: the stream frame;
     ``calibration_windows``: training windows for int8 calibration; ``max_seconds``: score only the
     first seconds of each held-out file; ``per_speaker``: held-out files scored per speaker (``None``: all);
-    ``perceptual``: ViSQOL and DNSMOS P.808 in the held-out evaluation (default: when installed); ``high_band_trim``: ``"auto"`` (chosen on training files),
+    ``perceptual``: ViSQOL and DNSMOS P.808 in the held-out evaluation (default: when installed);
+    ``high_band_trim``: ``"auto"`` (chosen on training files),
     ``"none"`` or a number of dB; ``with_pesq``: PESQ-WB (default: when installed); ``command``: what
     the card says made it. Raises :class:`~keras_audiosr.pretrained.ShipError` (before any work for a
     bad argument), :class:`~keras_audiosr.export.gates.GateFailed` when a conversion gate fails.
