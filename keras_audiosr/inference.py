@@ -35,7 +35,8 @@ import soundfile as sf
 from tqdm import tqdm
 
 __all__ = [  # noqa: F822  (ModelError and load_model come from the Keras layer on first use: __getattr__ below)
-    "FADES", "ModelError", "load_model", "check_pairs", "upsample_array", "upsample_file", "upsample_files"]
+    "FADES", "ModelError", "StreamModel", "load_model", "check_pairs", "upsample_array", "upsample_file",
+    "upsample_files"]
 
 FADES = ("cosine", "linear")
 
@@ -232,7 +233,8 @@ def upsample_array(model, x_lr, *, chunk: int = 16384, overlap: int = 1024, batc
     that many channels; the output has the input's layout, float32. Chunks of ``chunk`` low-rate
     samples overlapping by ``overlap`` are batched ``batch_size`` at a time and cross-faded (see
     the module docstring; ``fade`` is ``"cosine"`` (raised cosine) or ``"linear"``). A signal no
-    longer than one chunk is a single model call.
+    longer than one chunk is a single model call. A frame streamer (e.g. :class:`StreamModel`) is
+    streamed instead, one fresh stream per channel; the chunking arguments do not apply to it.
     """
     from keras_audiosr.audio import validate_audio
 
@@ -240,11 +242,54 @@ def upsample_array(model, x_lr, *, chunk: int = 16384, overlap: int = 1024, batc
     if x.ndim not in (1, 2):
         raise ValueError(f"upsample_array: signal must be [time] or [time, channels], got shape {x.shape}")
     validate_audio(x, getattr(model, "lr_rate", 1))
-    plan = _Plan(model, chunk, overlap, batch_size, fade)
+    engine = _engine(model, chunk, overlap, batch_size, fade)
     x2 = (x[:, None] if x.ndim == 1 else x).astype(np.float32, copy=False)
-    with tqdm(total=plan.n_chunks(len(x2)), desc="upsample", unit="chunk", disable=not progress) as bar:
-        y = np.concatenate(list(_stream(model, [x2], plan, x2.shape[1], bar)))
+    with tqdm(total=engine.units(len(x2)), desc="upsample", unit=engine.unit, disable=not progress) as bar:
+        y = np.concatenate(list(engine.stream([x2], x2.shape[1], bar)))
     return y[:, 0] if x.ndim == 1 else y
+
+
+class StreamModel:
+    """An exported ``.tflite`` stream run by LiteRT (no TensorFlow), with the facts a Keras model of the package
+    carries (``ratio``, ``lr_rate``, ``hr_rate``, ``degradation``, ``training_degradations``, ``name``), read
+    from its embedded metadata: what :func:`upsample_array`, the file functions and the evaluation suite take
+    in place of the Keras model. Build it with :meth:`load`.
+    """
+
+    def __init__(self, streamer, metadata: dict, name: str):
+        self.streamer, self.metadata, self.name = streamer, dict(metadata), name
+        self.plan, self.fn = streamer.plan, streamer.fn
+        self.ratio, self.lr_rate = int(self.plan.ratio), int(self.plan.lr_rate)
+        self.hr_rate = self.lr_rate * self.ratio
+        self.degradation = dict(metadata.get("degradation") or {"ratio": self.ratio})
+        self.training_degradations = metadata.get("training_degradations")
+
+    @classmethod
+    def load(cls, path, verbose: bool = False) -> StreamModel:
+        """The ``.tflite`` at ``path`` (window or stateful form, exported by ``keras-audiosr export``); LiteRT's
+        start-up line hidden unless ``verbose``."""
+        from keras_audiosr.utils import quiet_native_stderr
+
+        try:
+            import ai_edge_litert  # noqa: F401
+        except ImportError:
+            raise ImportError(f"{path}: running a .tflite needs the LiteRT runtime: pip install ai-edge-litert "
+                              f"(or keras-audiosr[edge])") from None
+        from keras_audiosr.streaming import StreamingUpsampler, read_metadata
+
+        with quiet_native_stderr(verbose):
+            streamer = StreamingUpsampler.from_tflite(path)
+        meta = read_metadata(path) or {}
+        return cls(streamer, meta, str(meta.get("name") or Path(path).stem))
+
+    def fork(self):
+        return self.streamer.fork()
+
+    def feed(self, x):
+        return self.streamer.feed(x)
+
+    def finish(self):
+        return self.streamer.finish()
 
 
 def _checked_info(path: Path):

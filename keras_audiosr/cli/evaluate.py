@@ -55,7 +55,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         epilog=f"example: {PROG} evaluate --model model.keras --data vctk/wav48/p360 --degradations own,resample "
                f"--json eval.json --markdown eval.md")
     p.add_argument("--model", "-m", required=True, metavar="M",
-                   help=f"a shipped model's name ('{PROG} models') or a .keras model saved by keras_audiosr")
+                   help=f"a shipped model's name ('{PROG} models'), a .keras model saved by keras_audiosr, or a "
+                        f".tflite exported by '{PROG} export' (run by LiteRT, frame by frame)")
     p.add_argument("--data", "-d", required=True, nargs="+", metavar="DIR_OR_FILE",
                    help=f"sound files, or folders searched recursively for {exts} files (sorted)")
     p.add_argument("--degradations", default=None, metavar="NAMES",
@@ -100,10 +101,15 @@ def run(args) -> int:
     if args.plot:
         check_writable(Path(args.plot) / "spectrogram.png")
     model_path, _ = resolve_model(args.model)
-    start_tensorflow(args)
-    from keras_audiosr.inference import load_model  # the Keras layer: after the checks
+    if model_path.suffix.lower() == ".tflite":  # an exported stream, run by LiteRT: no TensorFlow
+        from keras_audiosr.inference import StreamModel
 
-    model = load_model(model_path)
+        model = StreamModel.load(model_path, bool(getattr(args, "verbose", False)))
+    else:
+        start_tensorflow(args)
+        from keras_audiosr.inference import load_model  # the Keras layer: after the checks
+
+        model = load_model(model_path)
     inputs = resolve_degradations(model, degradations, seed=args.seed)  # rate and ratio checks before the work
     if not args.quiet:
         print(f"evaluating {len(paths)} file(s) under {len(inputs)} input degradation(s): "

@@ -112,6 +112,28 @@ def _upsample_pairs(inputs: list[str], output: str) -> tuple[list[tuple[Path, Pa
     return pairs, True
 
 
+# Model classes with a stateful streaming form (streaming_model and state_specs), exported with --streaming; the
+# others export as a fixed window. Read off the .keras file's config, so that the advice needs no TensorFlow.
+_STATEFUL_CLASSES = ("StreamingBWE",)
+
+
+def _export_advice(path: Path) -> str:
+    """How to run the user's ``.keras`` model at ``path`` as a ``.tflite``: the export command that fits its class."""
+    import json
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            config = json.loads(z.read("config.json"))
+        cls, name = config.get("class_name", ""), (config.get("config") or {}).get("name") or "MODEL"
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+        cls, name = "", "MODEL"
+    stateful = cls.split(">")[-1] in _STATEFUL_CLASSES
+    stem = f"{name}_stream_int8" if stateful else f"{name}_int8"
+    return (f"for a model of your own, export it first ('{PROG} export --model {path} --mode int8"
+            f"{' --streaming' if stateful else ''} --out DIR') and pass DIR/{stem}.tflite as --model")
+
+
 def _upsample_sources(args, pairs, infos) -> list[tuple[str, Path, object]]:
     """``(kind, path, card)`` per pair: ``kind`` is ``"keras"`` or ``"tflite"``; ``card`` the shipped model's
     :class:`~keras_audiosr.pretrained.ModelInfo` (None for a user's file). Every check, no loading."""
@@ -121,9 +143,7 @@ def _upsample_sources(args, pairs, infos) -> list[tuple[str, Path, object]]:
         if path.suffix.lower() == ".tflite":
             return [("tflite", path, None)] * len(pairs)
         if card is None and args.tflite:
-            raise ValueError(f"{path}: --tflite runs a shipped model's int8 streaming .tflite; for a model of "
-                             f"your own, export it ('python -m edge.convert --model {path} --mode int8 "
-                             f"--streaming --out DIR') and pass that .tflite as --model")
+            raise ValueError(f"{path}: --tflite runs a shipped model's int8 .tflite; {_export_advice(path)}")
         if card is not None and args.to is not None and card.hr_rate != args.to:
             raise ValueError(f"--to {args.to}: shipped model {card.name!r} upsamples {card.lr_rate} -> "
                              f"{card.hr_rate} Hz")

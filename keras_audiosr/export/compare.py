@@ -311,7 +311,8 @@ def build_parser():
 
     p = Parser(prog="python -m edge.compare", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", action="append", required=True,
-                   help="trained .keras model; repeat it to put several models side by side; required")
+                   help="trained .keras model or a shipped model's name; repeat it to put several models side by "
+                        "side; required")
     p.add_argument("--data", required=True, help="evaluation audio folder (high-rate references); required")
     p.add_argument("--train-data", default=None,
                    help="training audio folder for calibration and QAT (default: the embedded default corpus)")
@@ -358,8 +359,16 @@ def _validate(args):
     from keras_audiosr.data import load_corpus
     from keras_audiosr.evaluation import check_degradation_names
 
-    for m in args.model:
-        require_file(m, "model", (".keras",))
+    from keras_audiosr import pretrained
+
+    resolved = []
+    for m in args.model:  # a .keras file, or a shipped model's name (its .keras)
+        try:
+            path, _ = pretrained.resolve(m)
+        except pretrained.PretrainedError as e:
+            raise UsageError(f"model {e}") from None
+        resolved.append(str(require_file(path, "model", (".keras",))))
+    args.model = resolved
     require_dir(args.data, "evaluation audio")
     if args.train_data is not None:
         require_dir(args.train_data, "training audio")
