@@ -5,8 +5,16 @@ TensorFlow itself uses for its ``CONVERSION_METADATA``): ``Model.metadata[i].nam
 "keras_audiosr"`` points at ``Model.buffers[j].data``, the UTF-8 JSON. Any flatbuffer reader of
 the TFLite schema finds it (in Kotlin: ``org.tensorflow.lite.schema.Model`` from the LiteRT metadata
 library); a ``<name>.json`` sidecar with the same document is written beside every model for apps
-that prefer to ship it as an asset. This module reads it (no TensorFlow, only the flatbuffer schema of
-``ai_edge_litert``); :mod:`keras_audiosr.export.metadata` writes it.
+that prefer to ship it as an asset.
+
+The same document is also inside the standard ``TFLITE_METADATA`` entry, which LiteRT's metadata
+tooling reads (Android's ``MetadataExtractor``): a TFLite ``ModelMetadata`` flatbuffer (``M001``) with
+the name, version, author, licence, one ``TensorMetadata`` per input and output (audio tensors with
+their sample rate) and the JSON as the ``keras_audiosr`` ``CustomMetadata`` of the first subgraph.
+:func:`read_model_metadata` parses it by hand (bounds-checked, no TensorFlow, LiteRT or schema module)
+and :func:`describe_text` prints it (``keras-audiosr info MODEL.tflite``); :func:`read_metadata` reads
+the JSON entry (ai_edge_litert's flatbuffer schema, parsed whole). :mod:`keras_audiosr.export.metadata`
+writes both.
 """
 from __future__ import annotations
 
