@@ -155,7 +155,8 @@ def test_evaluate_json_and_plots(tmp_path, model_path, capsys):
     extra = _write(tmp_path / "three.wav", _tone(0.4, 16000, seed=3), 16000)
     rc, out, err = _run(capsys, "evaluate", "--model", model_path, "--data", data, extra, "--json",
                         tmp_path / "eval.json", "--markdown", tmp_path / "eval.md", "--plot", tmp_path / "plots",
-                        "--no-pesq", "--baselines", "spline,sinc", "--degradations", "own,Resample", "--per-file", "-q")
+                        "--no-pesq", "--no-perceptual", "--baselines", "spline,sinc", "--degradations", "own,Resample",
+                        "--per-file", "-q")
     assert rc == 0, err
     report = json.loads((tmp_path / "eval.json").read_text())
     assert report["order"] == ["own", "resample"] and report["systems"] == ["model", "spline", "sinc"]
@@ -180,7 +181,7 @@ def test_evaluate_default_degradations_and_names_checked_before_work(tmp_path, m
     from keras_audiosr import evaluation
 
     ref = _write(tmp_path / "ref.wav", _tone(0.3, 16000), 16000)
-    rc, out, err = _run(capsys, "evaluate", "--model", model_path, "--data", ref, "--no-pesq", "-q")
+    rc, out, err = _run(capsys, "evaluate", "--model", model_path, "--data", ref, "--no-pesq", "--no-perceptual", "-q")
     assert rc == 0, err
     assert [ln.split("]")[0] + "]" for ln in out.splitlines() if ln.startswith("[")] == [
         "[own]", "[resample]", "[butter:4]", "[telephone:mulaw]"]  # the tiny model's input is 8 kHz
@@ -508,3 +509,22 @@ def test_sigterm_during_upsample_leaves_nothing(tmp_path, model_path):
     assert proc.returncode == 143, err
     assert err.strip().endswith("keras-audiosr: terminated") and "Traceback" not in err
     assert list(out.iterdir()) == []
+
+
+def test_evaluate_reports_visqol_and_dnsmos_by_default(tmp_path, model_path, capsys):
+    pytest.importorskip("visqol")
+    pytest.importorskip("speechmos")
+    from keras_audiosr.metrics import perceptual_available
+
+    if not perceptual_available():
+        pytest.skip("the eval extra (ViSQOL, DNSMOS) is not installed")
+    from keras_audiosr.data import embedded_corpus_dir
+
+    ref = min((embedded_corpus_dir() / "p273").glob("*.flac"))
+    clip = _write(tmp_path / "clip.wav", sf.read(ref, dtype="float32")[0][:16000], 16000)
+    rc, out, err = _run(capsys, "evaluate", "--model", model_path, "--data", clip, "--degradations", "resample",
+                        "--baselines", "sinc", "--json", tmp_path / "e.json", "-q")
+    assert rc == 0, err
+    mean = json.loads((tmp_path / "e.json").read_text())["degradations"]["resample"]["mean"]
+    assert {"visqol", "visqol_speech", "dnsmos"} <= set(mean["sinc"]) and 1.0 <= mean["sinc"]["visqol"] <= 5.0
+    assert "ViSQOL" in out and "DNSMOS" in out

@@ -24,6 +24,7 @@ from keras_audiosr.evaluation import (
     format_suite_markdown,
     resolve_degradations,
 )
+from keras_audiosr.metrics import perceptual_available
 from keras_audiosr.utils import check_writable, write_json, write_text_atomic
 
 
@@ -36,8 +37,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         description="Treat each file as the high-rate reference: mix it to mono, resample it down to the model's\n"
                     "high rate when above it, and for each input degradation make the low-rate input from it,\n"
                     "upsample that input with the model and with each baseline, and report SNR and low-band SNR\n"
-                    "(dB), LSD and LSD-HF (log10 power) and PESQ-WB (when the pesq package is installed) on\n"
-                    "average per degradation, as a table and optionally as JSON and markdown. Files are\n"
+                    "(dB), LSD and LSD-HF (log10 power), PESQ-WB, ViSQOL (audio mode at 48 kHz, speech mode)\n"
+                    "and DNSMOS P.808 (when the eval extra is installed) on average per degradation, as a table and optionally as JSON and markdown. Files are\n"
                     "evaluated one at a time. Means leave out non-finite values (e.g. the SNR of a silent file)\n"
                     "and say how many.\n\n"
                     "Degradations (--degradations, comma-separated; default: own,resample,butter:4 and, for a\n"
@@ -49,6 +50,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     "  family:order[:cut]   an IIR low-pass: butter, cheby1, bessel, ellip (e.g. butter:4), or\n"
                     "                       aliased\n"
                     "  telephone[:mulaw|:alaw]  300-3400 Hz band-pass at 8 kHz, optionally G.711\n"
+                    "  codec:gsm|g726|opus|speex  a real narrow-band codec (8 kHz input; needs ffmpeg)\n"
+                    "  noise:SNR_DB[:pink|white]  background noise at a set SNR\n"
                     f"  {', '.join(DEGRADATION_SETS)}  a named set, one member drawn per file\n\n"
                     "A file below the model's high rate is an error. Degradation names, --json, --markdown and\n"
                     "--plot are checked before any work.",
@@ -73,7 +76,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--plot", metavar="DIR", default=None,
                    help="write a spectrogram PNG per degradation and file (reference, low-rate input, baselines, "
                         "model) into DIR/<degradation>/ (default: no pictures)")
-    p.add_argument("--no-pesq", action="store_true", help="skip PESQ-WB (it is the slowest metric)")
+    p.add_argument("--no-pesq", action="store_true", help="skip PESQ-WB")
+    p.add_argument("--no-perceptual", action="store_true",
+                   help="skip ViSQOL and DNSMOS P.808 (the slowest metrics: seconds per second of audio; default: "
+                        "computed when the eval extra is installed)")
     p.add_argument("--baselines", default="sinc,spline", metavar="NAMES",
                    help=f"comma-separated baselines to compare with ({', '.join(BASELINES)}); 'none' for none")
     add_chunking(p)
@@ -116,7 +122,8 @@ def run(args) -> int:
               f"{', '.join(i.label for i in inputs)}", flush=True)
     report = evaluate_suite(model, paths, degradations=degradations, baselines=names,
                             with_pesq=False if args.no_pesq else None, plot_dir=args.plot, progress=not args.quiet,
-                            seed=args.seed, chunk=args.chunk, overlap=args.overlap)
+                            seed=args.seed, chunk=args.chunk, overlap=args.overlap,
+                            perceptual=False if args.no_perceptual else perceptual_available())
     report["model_path"] = str(model_path)
     print(format_suite(report, per_file=args.per_file))
     if args.json:
