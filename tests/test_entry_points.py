@@ -49,7 +49,7 @@ def test_help_answers_before_tensorflow(module):
 
 @pytest.mark.parametrize("args,message", [
     (["-m", "recipes.vctk_unet", "--epochs", "0"], "argument --epochs"),
-    (["-m", "recipes.streaming_bwe", "--model-size", "paper"], "StreamingBWE comes in tiny and small"),
+    (["-m", "recipes.streaming_bwe", "--model-size", "paper"], "StreamingBWE comes in small and tiny"),
     (["-m", "recipes.vctk_unet_gan", "--batch-size", "2"], "smaller than --n-critic 5"),
     (["-m", "recipes.piano_mugan", "--downsample", "pool"], "argument --downsample"),
     (["-m", "edge.convert", "--model", "m.keras", "--mode", "int5", "--out", "o"], "unknown quantization mode"),

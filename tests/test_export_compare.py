@@ -201,7 +201,8 @@ def test_compare_checks_arguments_before_any_work(corpus, tmp_path, capsys):
         (["--model", str(tmp_path / "none.keras"), "--data", str(corpus)], "none.keras: no such file"),
         (["--model", str(model), "--data", str(tmp_path / "nowhere")], "nowhere: no such folder"),
         (["--model", str(model), "--data", str(corpus), "--variants", "float,int4"], "unknown variant(s) int4"),
-        (["--model", str(model), "--data", str(corpus), "--max-files", "0"], "must be at least 1"),
+        (["--model", str(model), "--data", str(corpus), "--max-files", "0"],
+         "argument --max-files: expected a positive integer, got '0'"),
         (["--model", str(model), "--data", str(corpus), "--degradations", "own,sox"], "--degradations: degradation "
                                                                                       "'sox'"),
     ]

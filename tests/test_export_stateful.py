@@ -184,7 +184,7 @@ def test_metadata_describes_the_state_tensors(exports):
         from ai_edge_litert import schema_py_generated as schema
 
         sg = schema.ModelT.InitFromPackedBuf(res.path.read_bytes(), 0).subgraphs[0]
-        names = lambda idx: {sg.tensors[i].name.decode() for i in idx}
+        names = lambda idx, sg=sg: {sg.tensors[i].name.decode() for i in idx}
         assert names(sg.inputs) == {"frame"} | {s["input"] for s in meta["states"]}
         assert names(sg.outputs) == {"output"} | {s["output"] for s in meta["states"]}
 

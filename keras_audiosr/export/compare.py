@@ -49,7 +49,7 @@ _DIGITS = {"pesq": 2, "lsd": 3, "lsd_hf": 3}
 
 
 def _keras_latency(model, plan, repeats: int = 20) -> float:
-    from keras_audiosr.streaming import keras_frame_fn
+    from keras_audiosr.streaming.keras_runner import keras_frame_fn
 
     fn = keras_frame_fn(model, plan)
     x = (0.1 * np.random.default_rng(0).standard_normal(plan.window)).astype(np.float32)
@@ -311,8 +311,7 @@ def build_parser():
 
     p = Parser(prog="python -m edge.compare", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", action="append", required=True,
-                   help="trained .keras model or a shipped model's name; repeat it to put several models side by "
-                        "side; required")
+                   help="trained .keras model; repeat it to put several models side by side; required")
     p.add_argument("--data", required=True, help="evaluation audio folder (high-rate references); required")
     p.add_argument("--train-data", default=None,
                    help="training audio folder for calibration and QAT (default: the embedded default corpus)")
@@ -359,16 +358,8 @@ def _validate(args):
     from keras_audiosr.data import load_corpus
     from keras_audiosr.evaluation import check_degradation_names
 
-    from keras_audiosr import pretrained
-
-    resolved = []
-    for m in args.model:  # a .keras file, or a shipped model's name (its .keras)
-        try:
-            path, _ = pretrained.resolve(m)
-        except pretrained.PretrainedError as e:
-            raise UsageError(f"model {e}") from None
-        resolved.append(str(require_file(path, "model", (".keras",))))
-    args.model = resolved
+    for m in args.model:
+        require_file(m, "model", (".keras",))
     require_dir(args.data, "evaluation audio")
     if args.train_data is not None:
         require_dir(args.train_data, "training audio")

@@ -12,7 +12,7 @@ from keras_audiosr.recipes.config import RecipeConfig
 from keras_audiosr.recipes.recipe import Recipe
 
 #: The sizes of keras_audiosr.models.StreamingBWE (its ``presets``; the recipe's tests check that they agree).
-MODEL_SIZES = ("tiny", "small")
+MODEL_SIZES = ("small", "tiny")
 
 #: Field 8 kHz audio is made in all the ways ``speech-robust`` draws from (``telephone-any`` would teach
 #: the model only the 300-3400 Hz channel).
