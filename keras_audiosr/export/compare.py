@@ -393,7 +393,10 @@ def main(argv=None) -> int:
 
     from keras_audiosr.export.logs import import_tensorflow
 
-    import_tensorflow()
+    try:
+        import_tensorflow()
+    except ImportError as e:
+        return parser.fail(str(e))
     from keras_audiosr.export.calibration import (
         separate_eval_and_train,
         training_utterances,

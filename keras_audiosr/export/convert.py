@@ -131,7 +131,10 @@ def _run(args, prog: str) -> int:
         _validate(args)
     except (UsageError, ValueError) as e:
         return fail(str(e))
-    import_tensorflow()  # the work starts here: everything below needs TensorFlow
+    try:
+        import_tensorflow()  # the work starts here: everything below needs TensorFlow
+    except ImportError as e:
+        return fail(str(e))
     from keras_audiosr.export.calibration import training_utterances
     from keras_audiosr.export.stateful import StreamingExporter
     from keras_audiosr.export.window import Exporter, check_window_form

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import re
 import sys
@@ -68,7 +69,12 @@ def quiet_native_stderr():
 
 def import_tensorflow():
     """``import tensorflow`` and its device discovery with their start-up chatter (no CUDA driver, CPU features)
-    filtered out; returns the module."""
+    filtered out; returns the module. ImportError in one line, naming the extra, where TensorFlow or Keras is not
+    installed (a plain install is the LiteRT runtime alone)."""
+    missing = [name for name in ("tensorflow", "keras") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ImportError(f"this needs {' and '.join(missing)}, which is not installed: "
+                          f"pip install 'keras-audiosr[train]'")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with quiet_native_stderr():
         import tensorflow as tf
