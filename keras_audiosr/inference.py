@@ -274,7 +274,7 @@ class StreamModel:
             import ai_edge_litert  # noqa: F401
         except ImportError:
             raise ImportError(f"{path}: running a .tflite needs the LiteRT runtime: pip install ai-edge-litert "
-                              f"(or keras-audiosr[edge])") from None
+                              f"(a plain pip install keras-audiosr brings it)") from None
         from keras_audiosr.streaming import StreamingUpsampler, read_metadata
 
         with quiet_native_stderr(verbose):

@@ -191,7 +191,7 @@ def _load_streamer(path: Path, verbose: bool = False):
         import ai_edge_litert  # noqa: F401
     except ImportError:
         raise ImportError(f"{path}: running a .tflite needs the LiteRT runtime: pip install ai-edge-litert "
-                          f"(or keras-audiosr[edge])") from None
+                          f"(a plain pip install keras-audiosr brings it)") from None
     from keras_audiosr.streaming import StreamingUpsampler
 
     with quiet_native_stderr(verbose):
