@@ -85,3 +85,14 @@ def test_telephony_set_mixes_channel_codecs_and_filters():
     assert {"telephone", "codec", "lowpass", "resample"} <= kinds
     assert {f"codec:{c}" for c in CODECS} <= set(s.specs)
     assert sum(s.probabilities().values()) == pytest.approx(1.0)
+
+
+def test_recipe_refuses_codecs_at_a_wideband_low_rate_before_any_work(tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "run"
+    proc = subprocess.run([sys.executable, "-m", "recipes.streaming_bwe", "--degradations", "telephony", "--ratio", "3",
+                           "--hr-rate", "48000", "--out", str(out)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "narrow-band codecs run at 8000 Hz" in proc.stderr
+    assert proc.stderr.count("\n") == 1 and not out.exists()

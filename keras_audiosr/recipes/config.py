@@ -30,7 +30,8 @@ from keras_audiosr.args import (
     positive_float,
     positive_int,
 )
-from keras_audiosr.degrade import DEGRADATION_SETS, Degradation, get_degradation_set
+from keras_audiosr.degrade import DEGRADATION_SETS, Degradation, check_low_rate, get_degradation_set, parse_spec
+from keras_audiosr.metrics import perceptual_available
 
 __all__ = ["DataSpec", "RecipeConfig", "RecipeArgumentParser", "build_parser", "parse_config", "flag_name", "LOSSES",
            "MODEL_SIZES",
@@ -148,6 +149,9 @@ class RecipeConfig:
         "Keras backend, up to 4 processes, one per CPU)", type=int))
     pesq: bool = field(default=True, metadata=_flag("skip PESQ in the evaluation", flag="--no-pesq",
                                                     action="store_false"))
+    perceptual: bool = field(default=False, metadata=_flag(
+        "add ViSQOL (audio mode at 48 kHz, speech mode) and DNSMOS P.808 to the held-out evaluation (the eval "
+        "extra; seconds per second of audio, so off by default)", action="store_true"))
     extra: dict = field(default_factory=dict, metadata={"flag": None})
 
     @property
@@ -229,8 +233,13 @@ def _check(cfg, defaults):
         cfg.degradations = cfg.filter
     try:
         cfg.degradation()
+        for spec in cfg.degradation_set.specs:
+            check_low_rate(parse_spec(spec), cfg.hr_rate, cfg.ratio)
     except ValueError as err:
         return f"--degradations {cfg.degradations}: {err}"
+    if cfg.perceptual:
+        if not perceptual_available():
+            return "--perceptual needs ViSQOL and DNSMOS: pip install 'keras-audiosr[eval]'"
     if all(w == 0 for w in cfg.sample_loss_weights().values()):
         return f"--loss {cfg.loss}: every term has weight 0 (--sample-loss-weight, --mrstft-weight)"
     if cfg.data_processes is not None and cfg.data_processes < 0:

@@ -13,7 +13,8 @@ __all__ = ["corpus_groups", "evaluate", "evaluate_test_suite"]
 def evaluate(generator, data, cfg, progress=True, filter=None):
     """Model and baselines (spline, sinc) on every test file, degraded as in training (or with ``filter``)."""
     return evaluation.evaluate_files(generator, data.test_files, baselines=("spline", "sinc"),
-                          with_pesq=None if cfg.pesq else False, progress=progress, filter=filter)
+                          with_pesq=None if cfg.pesq else False, progress=progress, filter=filter,
+                          perceptual=bool(getattr(cfg, "perceptual", False)))
 
 
 def corpus_groups(data, groups=None) -> dict | None:
@@ -55,5 +56,6 @@ def evaluate_test_suite(generator, data, cfg, filters=None, groups=None, progres
         where[label] = same or label
     paths = corpus_groups(data, groups) or data.test_files
     suite = evaluation.evaluate_suite(generator, paths, degradations=names, baselines=SUITE_BASELINES,
-                           with_pesq=None if cfg.pesq else False, progress=progress)
+                           with_pesq=None if cfg.pesq else False, progress=progress,
+                           perceptual=bool(getattr(cfg, "perceptual", False)))
     return suite, where

@@ -70,7 +70,7 @@ __all__ = ["DataSpec", "PreparedData", "choose_model_size", "compile_with_sample
            "sample_loss", "train_stage", "warm_start"]
 
 # Settings that may change between the processes of one run (the rest must match to resume).
-_MAY_CHANGE = {"out", "epochs", "max_minutes", "pesq", "cache_dir", "data_processes", "filter"}
+_MAY_CHANGE = {"out", "epochs", "max_minutes", "pesq", "perceptual", "cache_dir", "data_processes", "filter"}
 
 
 def _say(text):
