@@ -62,6 +62,7 @@ def test_compare_writes_every_variant(corpus, tmp_path, capsys):
     out_json, out_md = tmp_path / "cmp.json", tmp_path / "cmp.md"
     rc = compare_main(
         [
+            "--no-perceptual",
             "--model",
             str(path),
             "--data",
@@ -142,6 +143,7 @@ def test_compare_puts_a_stateful_stream_beside_a_window_model(corpus, tmp_path):
     out_json = tmp_path / "side.json"
     rc = compare_main(
         [
+            "--no-perceptual",
             "--model",
             str(a),
             "--model",

@@ -85,7 +85,8 @@ def _keras_named(suite: dict) -> dict:
 
 
 def _compare_one(model, label, eval_utts, train_utts, out_dir, *, variants, block_ms, frame_ms, with_pesq,
-                 max_seconds, threads, repeats, progress, log, model_path, strict, exporter_kwargs, degradations):
+                 max_seconds, threads, repeats, progress, log, model_path, strict, exporter_kwargs, degradations,
+                 perceptual=False):
     from keras_audiosr.evaluation import (
         evaluate_suite,
         finite_mean,
@@ -105,7 +106,8 @@ def _compare_one(model, label, eval_utts, train_utts, out_dir, *, variants, bloc
     stream_plan = stateful_plan(model, frame_ms=frame_ms) if stateful else make_plan(model, frame_ms=frame_ms)
     skipped = [v for v in variants if v != "keras" and (v in STATEFUL_VARIANTS) != stateful]
     if skipped:
-        log(f"[edge] {label or model.name}: {'stateful' if stateful else 'window'} model: skipping {', '.join(skipped)}")
+        log(f"[edge] {label or model.name}: {'stateful' if stateful else 'window'} model: skipping "
+            f"{', '.join(skipped)}")
     variants = [v for v in variants if v not in skipped]
     modes = [v for v in variants if v in MODES]
     log(f"[edge] {label}: block model {block_plan.frame_ms:g} ms frames (window {block_plan.window} samples), "
@@ -146,7 +148,7 @@ def _compare_one(model, label, eval_utts, train_utts, out_dir, *, variants, bloc
         f"{' and '.join(BASELINES)} baselines")
     suite = _keras_named(evaluate_suite(model, [u.path for u in eval_utts], degradations=degradations,
                                         baselines=BASELINES, with_pesq=with_pesq, systems=systems, relative_to="model",
-                                        max_seconds=max_seconds, progress=progress))
+                                        max_seconds=max_seconds, progress=progress, perceptual=perceptual))
     primary = suite["order"][0]  # the quality columns of the rows
     per_file = suite["degradations"][primary]["files"]
 
@@ -199,7 +201,7 @@ def compare(models, eval_utts, train_utts, out_dir, *, variants=None, block_ms: 
             frame_ms: float = 20.0, with_pesq: bool | None = None, max_files: int | None = None,
             max_seconds: float | None = None, threads: int = 1, repeats: int = 30, progress: bool = True,
             log=print, model_path=None, model_paths=None, strict: bool = False, degradations=DEGRADATIONS,
-            **exporter_kwargs) -> dict:
+            perceptual=False, **exporter_kwargs) -> dict:
     """Export the ``variants`` of each model into ``out_dir``, run them over ``eval_utts``, score and time them.
 
     ``models`` is one model or a list; ``model_paths`` (or ``model_path`` for one model) are their
@@ -208,7 +210,8 @@ def compare(models, eval_utts, train_utts, out_dir, *, variants=None, block_ms: 
     the first gives the rows' quality columns). Returns the report dict (``variants``: one row per
     model and variant, with ``by_degradation`` means; ``models``: per-model plans, baselines,
     ``degradations`` (:func:`keras_audiosr.evaluation.suite_summary`), ``suite`` (the evaluation
-    report without per-file scores) and the per-file scores of the first degradation).
+    report without per-file scores) and the per-file scores of the first degradation). ``perceptual`` adds
+    ViSQOL and DNSMOS P.808 to every variant's scores (:func:`keras_audiosr.metrics.perceptual_scores`).
     """
     from keras_audiosr.metrics import pesq_available
 
@@ -231,7 +234,7 @@ def compare(models, eval_utts, train_utts, out_dir, *, variants=None, block_ms: 
         r, info = _compare_one(model, label, eval_utts, train_utts, out_dir, variants=variants, block_ms=block_ms,
                                frame_ms=frame_ms, with_pesq=with_pesq, max_seconds=max_seconds, threads=threads,
                                repeats=repeats, progress=progress, log=log, model_path=path, strict=strict,
-                               exporter_kwargs=exporter_kwargs, degradations=degradations)
+                               exporter_kwargs=exporter_kwargs, degradations=degradations, perceptual=perceptual)
         rows += r
         infos.append(info)
     first = infos[0]
@@ -244,6 +247,7 @@ def compare(models, eval_utts, train_utts, out_dir, *, variants=None, block_ms: 
         "seconds": float(sum(f["seconds"] for f in first["files"])),
         "threads": threads,
         "pesq": bool(with_pesq),
+        "perceptual": bool(perceptual),
         "machine_note": "latencies measured one after another in this run on this machine; compare them as ratios",
     }
     if single:
@@ -311,7 +315,8 @@ def build_parser():
 
     p = Parser(prog="python -m edge.compare", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", action="append", required=True,
-                   help="trained .keras model; repeat it to put several models side by side; required")
+                   help="trained .keras model or a shipped model's name; repeat it to put several models side by "
+                        "side; required")
     p.add_argument("--data", required=True, help="evaluation audio folder (high-rate references); required")
     p.add_argument("--train-data", default=None,
                    help="training audio folder for calibration and QAT (default: the embedded default corpus)")
@@ -331,7 +336,8 @@ def build_parser():
     p.add_argument("--test-speakers", default=None,
                    help="comma-separated held-out speakers when --data and --train-data overlap "
                         "(default: the recipes' speaker split)")
-    p.add_argument("--max-files", type=positive_int, default=None, help="evaluate at most this many files (default: all)")
+    p.add_argument("--max-files", type=positive_int, default=None, help="evaluate at most this many files (default: "
+                                                                        "all)")
     p.add_argument("--max-seconds", type=positive_float, default=None,
                    help="score only the first seconds of each file (default: whole files)")
     p.add_argument("--threads", type=positive_int, default=1, help="interpreter threads for timing (default: 1)")
@@ -342,6 +348,9 @@ def build_parser():
     p.add_argument("--strict", action="store_true",
                    help="static_graph and second_runtime gates blocking for every model (default: off)")
     p.add_argument("--no-pesq", action="store_true", help="skip PESQ-WB (default: computed when pesq is installed)")
+    p.add_argument("--no-perceptual", action="store_true",
+                   help="skip ViSQOL and DNSMOS P.808 (default: computed when the eval extra is installed; they cost "
+                        "seconds per second of audio)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars (default: off)")
     return p
 
@@ -358,8 +367,16 @@ def _validate(args):
     from keras_audiosr.data import load_corpus
     from keras_audiosr.evaluation import check_degradation_names
 
-    for m in args.model:
-        require_file(m, "model", (".keras",))
+    from keras_audiosr import pretrained
+
+    resolved = []
+    for m in args.model:  # a .keras file, or a shipped model's name (its .keras)
+        try:
+            path, _ = pretrained.resolve(m)
+        except pretrained.PretrainedError as e:
+            raise UsageError(f"model {e}") from None
+        resolved.append(str(require_file(path, "model", (".keras",))))
+    args.model = resolved
     require_dir(args.data, "evaluation audio")
     if args.train_data is not None:
         require_dir(args.train_data, "training audio")
@@ -383,6 +400,7 @@ def _validate(args):
 
 def main(argv=None) -> int:
     from keras_audiosr.args import UsageError
+    from keras_audiosr.metrics import perceptual_available
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -421,7 +439,8 @@ def main(argv=None) -> int:
                          max_files=args.max_files, max_seconds=args.max_seconds, threads=args.threads,
                          repeats=args.repeats, progress=not args.no_progress, qat_steps=args.qat_steps,
                          calibration_windows=args.calibration_windows, model_paths=args.model, strict=args.strict,
-                         degradations=degradations, log=lambda s: print(s, flush=True))
+                         degradations=degradations, log=lambda s: print(s, flush=True),
+                         perceptual=False if args.no_perceptual else perceptual_available())
     except GateFailed as e:
         print(f"{parser.prog}: error: {e}", file=sys.stderr)
         return 1
