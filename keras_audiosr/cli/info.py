@@ -25,7 +25,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="a .tflite: print the description embedded in it (TFLITE_METADATA: rates, frame, latency, "
                         "audio format, state tensors and their wiring, level contract, licence), without TensorFlow")
     p.add_argument("--model", "-m", default=None, metavar="M",
-                   help=f"a shipped model's name ('{PROG} models') or a .keras model saved by keras_audiosr")
+                   help=f"a shipped model's name ('{PROG} models') or a .keras model saved by keras_audiosr "
+                        f"(default: none; give --model or MODEL.tflite)")
     p.add_argument("--json", action="store_true", help="print the facts as JSON")
     add_common(p)
     p.set_defaults(func=run, needs_tensorflow=True)
