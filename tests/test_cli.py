@@ -126,6 +126,13 @@ def test_degrade_matches_library(tmp_path, capsys):
     assert rate == 4000
     np.testing.assert_allclose(y, degrade(trim_to_multiple(x, 4), 4, "butter:4", zero_phase=False), atol=2e-7)
 
+    # Any degradation spec of the grammar, not only filters: the telephone channel with G.711.
+    rc, out, err = _run(capsys, "degrade", src, tmp_path / "phone.wav", "--ratio", 2, "--filter", "telephone:mulaw")
+    assert rc == 0 and "G.711 mu-law" in out, err
+    y, rate = sf.read(str(tmp_path / "phone.wav"), dtype="float32")
+    assert rate == 8000
+    np.testing.assert_array_equal(y, degrade(trim_to_multiple(x, 2), 2, "telephone:mulaw"))
+
 
 def test_degrade_aliased_needs_consent_and_errors(tmp_path, capsys):
     x = _tone(0.25, 16000)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import textwrap
 from pathlib import Path
 
 import soundfile as sf
@@ -25,7 +26,14 @@ from keras_audiosr.cli.common import (
     positive_int,
     require_file,
 )
-from keras_audiosr.degrade import FILTER_FAMILIES, Degradation, LowpassFilter, trim_to_multiple
+from keras_audiosr.degrade import (
+    FILTER_FAMILIES,
+    Degradation,
+    LowpassFilter,
+    parse_spec,
+    spec_grammar,
+    trim_to_multiple,
+)
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -33,21 +41,25 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     exts = ", ".join(AUDIO_EXTENSIONS)
     p = subparsers.add_parser(
         "degrade", formatter_class=Formatter, help="make a low-rate file from a high-rate one, as training does",
-        description="Low-pass IN with the anti-alias filter and keep every R-th sample, exactly as the\n"
-                    "training inputs are made, and write OUT at rate/R. The input is trimmed to a multiple of R\n"
+        description="Make the low-rate input a model would get from IN, exactly as the training inputs are\n"
+                    "made (by default: low-pass with the anti-alias filter, keep every R-th sample), and write OUT\n"
+                    "at rate/R. The input is trimmed to a multiple of R\n"
                     "samples first (as in training), so upsampling OUT by R gives back the trimmed length.\n"
                     "Each channel is degraded separately. The whole file is read into memory. To change a rate\n"
                     f"cleanly instead, use '{PROG} resample'.",
-        epilog=f"filters: FAMILY[:ORDER[:CUTOFF]] with FAMILY one of {', '.join(FILTER_FAMILIES)}; CUTOFF is a\n"
+        epilog=textwrap.fill(f"degradations: {spec_grammar()}.", 100) + "\n"
+               f"filters: FAMILY[:ORDER[:CUTOFF]] with FAMILY one of {', '.join(FILTER_FAMILIES)}; CUTOFF is a\n"
                f"fraction of the low-rate Nyquist frequency (defaults: cheby1 0.8, others 1.0); or 'aliased'\n"
                f"for no filter at all (needs --aliased-ok).\n"
-               f"example: {PROG} degrade speech_16k.wav speech_8k.wav --ratio 2 --filter cheby1:8")
+               f"examples: {PROG} degrade speech_16k.wav speech_8k.wav --ratio 2 --filter cheby1:8\n"
+               f"          {PROG} degrade speech_16k.wav phone_8k.wav --ratio 2 --filter telephone:mulaw")
     p.add_argument("input", metavar="IN", help="high-rate sound file")
     p.add_argument("output", metavar="OUT", help=f"output file ({exts})")
     p.add_argument("--ratio", "-r", type=positive_int, required=True, metavar="R",
                    help="decimation ratio (integer >= 2 that divides IN's sample rate)")
-    p.add_argument("--filter", "-f", default="cheby1:8", metavar="FAMILY:ORDER",
-                   help="anti-alias low-pass filter (cheby1:8 is scipy.signal.decimate's, used by Kuleshov et al.)")
+    p.add_argument("--filter", "-f", default="cheby1:8", metavar="SPEC",
+                   help="the degradation: an anti-alias low-pass filter (cheby1:8 is scipy.signal.decimate's, used "
+                        "by Kuleshov et al.) or any other degradation spec (resample, telephone:mulaw, ...)")
     p.add_argument("--causal", action="store_true",
                    help="filter causally (delayed, as a real-time system) instead of zero-phase forward-backward")
     p.add_argument("--aliased-ok", action="store_true",
@@ -61,15 +73,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
+    """Degrade IN into OUT (every check first); returns the exit status."""
     src, dst = Path(args.input), Path(args.output)
     check_output_extension(dst)
     if args.ratio < 2:
         raise ValueError(f"--ratio must be an integer >= 2, got {args.ratio}")
-    flt = LowpassFilter.parse(args.filter)
-    if flt.family == "aliased" and not args.aliased_ok:
+    spec = parse_spec(args.filter)
+    if isinstance(spec, LowpassFilter) and spec.aliased and not args.aliased_ok:
         raise ValueError("--filter aliased decimates with no anti-alias filter, so the band above the new Nyquist "
                          "frequency folds into the output; pass --aliased-ok if that is what you want")
-    deg = Degradation(args.ratio, str(flt), zero_phase=not args.causal)
+    deg = Degradation(args.ratio, spec, zero_phase=not args.causal)
     require_file(src)
     check_not_input(src, dst)
     check_audio_output(dst, args.overwrite)
