@@ -90,6 +90,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
+    """Score the model and the baselines under each input degradation (every check first); returns the exit status."""
     degradations = None
     if args.degradations is not None:
         try:

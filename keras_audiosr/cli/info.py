@@ -50,6 +50,7 @@ def trained_on(cfg: dict) -> str:
 
 
 def run(args) -> int:
+    """Print a model's facts (a .tflite's embedded description without TensorFlow); returns the exit status."""
     if args.tflite is not None or str(args.model or "").lower().endswith(".tflite"):
         return _tflite_info(args.tflite or args.model, args.json)
     if args.model is None:

@@ -30,6 +30,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
+    """List the shipped models (text or JSON); returns the exit status."""
     models = pretrained.list()
     if args.json:
         print(json.dumps([{"name": m.name, "lr_rate": m.lr_rate, "hr_rate": m.hr_rate, "ratio": m.ratio,

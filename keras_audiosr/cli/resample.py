@@ -52,6 +52,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
+    """Resample IN into OUT (every check first); returns the exit status."""
     src, dst = Path(args.input), Path(args.output)
     require_file(src)
     check_not_input(src, dst)

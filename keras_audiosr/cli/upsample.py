@@ -199,6 +199,7 @@ def _load_streamer(path: Path, verbose: bool = False):
 
 
 def run(args) -> int:
+    """Upsample every input with its model (every check first); returns the exit status."""
     pairs, to_folder = _upsample_pairs(args.inputs, args.output)
     for _, dst in pairs:
         check_output_extension(dst)
