@@ -73,8 +73,7 @@ def import_tensorflow():
     installed (a plain install is the LiteRT runtime alone)."""
     missing = [name for name in ("tensorflow", "keras") if importlib.util.find_spec(name) is None]
     if missing:
-        raise ImportError(f"this needs {' and '.join(missing)}, which is not installed: "
-                          f"pip install 'keras-audiosr[train]'")
+        raise ImportError(f"this needs {' and '.join(missing)} (not installed): pip install 'keras-audiosr[train]'")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with quiet_native_stderr():
         import tensorflow as tf
