@@ -153,3 +153,9 @@ def test_one_speaker_folder_holds_out_a_share_of_its_files(tmp_path):
         assert split.test[0].path.name == "LJ001-0007.flac"
     few = load_corpora(_own_voice(tmp_path / "few", n=2))
     assert len(few.train) == 2 and not few.test and "no held-out files" in few.corpora[0].split.note
+
+
+def test_naming_the_only_speaker_of_a_tiny_folder_is_not_an_unknown_speaker(tmp_path):
+    folder = _own_voice(tmp_path, n=2)
+    cs = load_corpora(folder, test_speakers=["my-voices"])
+    assert len(cs.train) == 2 and not cs.test and "no held-out files" in cs.corpora[0].split.note

@@ -209,6 +209,9 @@ def load_corpora(data_dirs, *, task: str = "multi", test_speakers: Sequence[str]
         corpora.append(Corpus(name, root, "music" if is_music else "speech", split, w))
     if test_speakers is not None:
         named = {s for c in corpora for s in c.split.test_speakers}
+        for c in corpora:  # a one-speaker folder too small to hold any file out still has the speaker named
+            only = {u.speaker for u in c.split.train + c.split.test}
+            named |= only if len(only) == 1 else set()
         missing = [s for s in test_speakers if s not in named and not any(n.endswith("/" + s) for n in named)]
         if missing:
             raise ValueError(f"test speakers {', '.join(missing)} are in none of the corpora ({', '.join(names)})")
