@@ -20,7 +20,8 @@ from keras_audiosr.streaming.metadata import (
 ROOT = Path(__file__).resolve().parents[1]
 PRETRAINED = ROOT / "keras_audiosr" / "pretrained"
 SHIPPED = sorted(PRETRAINED.glob("*/*.tflite"))
-SIDECAR_ONLY = {"edge_ready", "files", "float_max_abs_error", "gates", "ops", "parity", "parity_gates_db", "size_bytes"}
+SIDECAR_ONLY = {"edge_ready", "files", "float_max_abs_error", "gates", "ops", "parity", "parity_gates_db", "sha256",
+                "size_bytes"}
 
 
 def _card(path: Path) -> dict:
@@ -42,6 +43,10 @@ def test_shipped_tflite_describes_itself(path):
     sidecar = json.loads(path.with_suffix(".json").read_text())
     assert {k: v for k, v in sidecar.items() if k not in SIDECAR_ONLY} == doc
     assert sidecar["size_bytes"] == path.stat().st_size
+    if "sha256" in sidecar:
+        import hashlib
+
+        assert sidecar["sha256"][path.name] == hashlib.sha256(path.read_bytes()).hexdigest()
     # the ModelMetadata's own fields
     assert standard["name"] == doc["name"] == card["name"]
     assert standard["version"] == doc["version"] and standard["author"] == doc["author"]
@@ -187,3 +192,23 @@ def test_cli_info_prints_the_embedded_description(capsys):
     assert facts["description"] == doc and facts["tflite_metadata"]["document"] == doc
     assert main(["info", str(path.with_name("absent.tflite"))]) == 2
     assert "absent.tflite: file not found" in capsys.readouterr().err
+
+
+def test_stamp_updates_the_sidecar_size_and_digest(tmp_path):
+    """Stamping after an export keeps the sidecar true to the new bytes (size and SHA-256), the rest unchanged."""
+    import hashlib
+    import shutil
+
+    from keras_audiosr.export.metadata import stamp_tflite
+
+    src = next(p for p in SHIPPED if p.name.endswith("_int8.tflite"))
+    path = tmp_path / src.name
+    shutil.copyfile(src, path)
+    side = json.loads(src.with_suffix(".json").read_text())
+    side["sha256"] = {path.name: "stale", "other.npz": "kept"}
+    path.with_suffix(".json").write_text(json.dumps(side))
+    doc = stamp_tflite(path, name="renamed", description="a test stamp")
+    new = json.loads(path.with_suffix(".json").read_text())
+    assert doc["name"] == read_metadata(path)["name"] == read_model_metadata(path)["name"] == new["name"] == "renamed"
+    assert new["sha256"] == {path.name: hashlib.sha256(path.read_bytes()).hexdigest(), "other.npz": "kept"}
+    assert new["size_bytes"] == path.stat().st_size and new["gates"] == side["gates"]

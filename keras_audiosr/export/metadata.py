@@ -288,7 +288,7 @@ def stamp_tflite(path, *, name: str | None = None, description: str | None = Non
     its config for the level contract). Only metadata buffers, metadata entries and the signature list
     change: every tensor, operator and weight buffer is repacked unchanged, so the numerics are the
     same. With ``sidecar``, the keys of the document in ``<stem>.json`` beside it are set to the same
-    values. Returns the document.
+    values, and its ``size_bytes`` and ``sha256`` of the file follow the new bytes. Returns the document.
     """
     from pathlib import Path
 
@@ -308,8 +308,15 @@ def stamp_tflite(path, *, name: str | None = None, description: str | None = Non
     write_bytes(path, stamped)
     side = path.with_suffix(".json")
     if sidecar and side.is_file():
+        import hashlib
+
         old = json.loads(side.read_text())
-        write_json(side, {**old, **doc, **({"size_bytes": len(stamped)} if "size_bytes" in old else {})})
+        new = {**old, **doc}
+        if "size_bytes" in old:
+            new["size_bytes"] = len(stamped)
+        if isinstance(old.get("sha256"), dict) and path.name in old["sha256"]:
+            new["sha256"] = {**old["sha256"], path.name: hashlib.sha256(stamped).hexdigest()}
+        write_json(side, new)
     return doc
 
 
