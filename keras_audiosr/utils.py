@@ -29,6 +29,7 @@ __all__ = [
     "atomic_path",
     "check_writable",
     "configured_backend",
+    "filtered_stderr",
     "process_gone",
     "quiet_tensorflow",
     "save_model_atomic",
@@ -386,6 +387,80 @@ def quiet_native_stderr(verbose: bool = False) -> Iterator[None]:
         except BaseException:
             captured.replay()
             raise
+
+
+# What TensorFlow, absl and LiteRT write at start-up and on first use, line by line, that says nothing to a user:
+# glog-style INFO/WARNING records (I1206 12:00:00.0 ... oneDNN custom operations are on, cpu_feature_guard), the
+# E-level records every CPU-only machine gets (no CUDA driver: cuInit; cuDNN/cuFFT/cuBLAS factories; an unknown
+# NodeDef attribute), the CPU-instructions advice, absl's banner and Python-side warnings, the converter's settings
+# dump, LiteRT's delegate notice. Anything else, errors included, passes.
+NATIVE_NOISE = re.compile(
+    r"^(?:[IW]\d{4} |WARNING: All log messages before absl::InitializeLog|WARNING:absl:|fully_quantize: |"
+    r"INFO: Created TensorFlow Lite .*delegate|To enable the following instructions: |"
+    r"E\d{4} .*(?:cuInit|cuda_|Unable to register cu|node_def_util\.cc))")
+
+
+@contextlib.contextmanager
+def filtered_stderr(verbose: bool = False, noise: re.Pattern = NATIVE_NOISE) -> Iterator[None]:
+    """For the block, every line written to file descriptor 2 (Python and native code alike, child processes
+    included) that matches ``noise`` is dropped; the rest reaches the terminal as it is written (a progress
+    bar's ``\r`` updates too). For command-line entry points, around the whole command, so that TensorFlow's
+    and LiteRT's start-up lines stay hidden whenever they come. ``verbose``: hide nothing.
+    """
+    if verbose:
+        yield
+        return
+    import select
+    import threading
+
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no descriptor 2 (a detached process)
+        yield
+        return
+    read_end, write_end = os.pipe()
+    record = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)")
+
+    def forward(data: bytes) -> None:
+        with contextlib.suppress(OSError):  # the terminal went away, or a straggling child outlived the block
+            while data:
+                data = data[os.write(saved, data):]
+
+    def pump() -> None:
+        pending = b""
+        while True:
+            ready, _, _ = select.select([read_end], [], [], 0.05)
+            if ready:
+                chunk = os.read(read_end, 65536)
+                if not chunk:
+                    break
+                pending += chunk
+                end = 0
+                for m in record.finditer(pending):
+                    if not noise.match(m.group().decode("utf-8", "replace")):
+                        forward(m.group())
+                    end = m.end()
+                pending = pending[end:]
+            elif pending and not noise.match(pending.decode("utf-8", "replace")):
+                forward(pending)  # a partial line that has waited: a prompt or a progress bar
+                pending = b""
+        if pending and not noise.match(pending.decode("utf-8", "replace")):
+            forward(pending)
+        os.close(read_end)
+
+    thread = threading.Thread(target=pump, name="stderr-filter", daemon=True)
+    thread.start()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stderr.flush()
+        os.dup2(saved, 2)  # closes our last write end: the pump sees the end (unless a child still holds one)
+        thread.join(timeout=2.0)
+        os.close(saved)
 
 
 class _Capture:

@@ -88,7 +88,8 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as e:  # --help, --version, usage errors: argparse has printed what it needs to
         return int(e.code) if isinstance(e.code, int) else (0 if e.code is None else 2)
-    with _command_context():
+    # TensorFlow's and LiteRT's start-up lines (no CUDA driver, oneDNN, XNNPACK) hidden whenever they come
+    with utils.filtered_stderr(bool(getattr(args, "verbose", False))), _command_context():
         try:
             status = int(args.func(args) or 0)
             sys.stdout.flush()

@@ -248,6 +248,8 @@ def build_parser():
     p.add_argument("--json", default=None, help="write the results here as JSON (default: not written)")
     p.add_argument("--md", default=None, help="write the markdown table here (default: not written)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (default: off)")
+    p.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                   help="show TensorFlow's and LiteRT's start-up log lines (default: hidden)")
     p.add_argument("--_probe", default=None, help=argparse.SUPPRESS)
     return p
 

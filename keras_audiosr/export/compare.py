@@ -27,6 +27,7 @@ split by speaker and only held-out speakers are evaluated.
 """
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from pathlib import Path
@@ -352,6 +353,8 @@ def build_parser():
                    help="skip ViSQOL and DNSMOS P.808 (default: computed when the eval extra is installed; they cost "
                         "seconds per second of audio)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars (default: off)")
+    p.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                   help="show TensorFlow's and LiteRT's start-up log lines (default: hidden)")
     return p
 
 

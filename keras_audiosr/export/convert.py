@@ -19,6 +19,7 @@ as a warning and conversion goes on.
 """
 from __future__ import annotations
 
+import argparse
 import sys
 
 from keras_audiosr.args import (
@@ -79,6 +80,8 @@ def add_arguments(p) -> None:
                    help="make static_graph and second_runtime blocking for any model (default: off; always on "
                         "for models that claim edge-readiness)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars (default: off)")
+    p.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                   help="show TensorFlow's and LiteRT's start-up log lines (default: hidden)")
     p.add_argument("--streaming", action="store_true",
                    help="stateful streaming export (frame + state tensors in and out) for models "
                         "that have one; modes float, int8 (float I/O), int8-pcm16 (int16 PCM I/O); --frame-ms "
