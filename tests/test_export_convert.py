@@ -399,3 +399,16 @@ def test_benchmark_cli_checks_paths_first(tmp_path, capsys):
         rc, err = run_cli(bench_main, argv, capsys)
         assert rc == 2 and message in err and err.count("\n") == 1, (argv, err)
     assert sorted(p.name for p in empty.iterdir()) == ["notes.txt"]
+
+
+def test_window_exports_carry_the_standard_metadata(exports):
+    """Fixed-window exports too: TFLITE_METADATA holds the JSON entry's document (name, version, licence, audio)."""
+    from keras_audiosr.streaming.metadata import read_model_metadata
+
+    model, _, _, results, _ = exports
+    for mode, res in results.items():
+        standard = read_model_metadata(res.path)
+        meta = read_metadata(res.path)
+        assert standard["document"] == meta and standard["name"] == meta["name"] == model.name, mode
+        assert standard["license"] == meta["licence"] and meta["audio"]["output"]["sample_rate"] == model.hr_rate
+        assert len(standard["subgraphs"][0]["inputs"]) == 1 and "signatures" not in meta
