@@ -77,12 +77,17 @@ def _status(python: str) -> tuple[bool, str]:
         return False, f"Arm NN not available: {reason} (install it with: {_INSTALL})"
     version, _, backends = out.stdout.strip().partition(" ")
     if "CpuRef" not in backends.split(","):
-        return False, f"Arm NN {version} has no CpuRef backend (backends: {backends or 'none'}; install libarmnn-cpuref-backend22)"
+        return (
+            False,
+            f"Arm NN {version} has no CpuRef backend (backends: {backends or 'none'}; install "
+            "libarmnn-cpuref-backend22)",
+        )
     return True, f"Arm NN {version} (pyarmnn under {python}, CpuRef backend)"
 
 
 def armnn_status() -> tuple[bool, str]:
-    """``(available, description)``: whether Arm NN with the CpuRef backend can run models here, and which, or why not."""
+    """``(available, description)``: whether Arm NN with the CpuRef backend can run models here, and which, or why
+    not."""
     return _status(_python())
 
 
@@ -220,7 +225,9 @@ def compare_outputs(got, expected, atol) -> dict:
         if g.size != e.size:
             raise ArmNNError(f"output {names[i] if names else i}: Arm NN gave {g.size} values of shape {g.shape}; "
                              f"LiteRT {e.shape}")
-        diffs.append(float(np.max(np.abs(g.astype(np.float64).ravel() - e.astype(np.float64).ravel()))) if g.size else 0.0)
+        diffs.append(
+            float(np.max(np.abs(g.astype(np.float64).ravel() - e.astype(np.float64).ravel()))) if g.size else 0.0
+        )
     out = {"max_abs_diff": diffs, "atol": [float(a) for a in atols], "ok": all(d <= a for d, a in zip(diffs, atols))}
     if names is not None:
         out["outputs"] = names
@@ -307,7 +314,9 @@ def check_operators(data, inputs: dict, timeout: float = 600.0) -> dict:
     data = bytes(data)
     values = _litert_tensors(data, inputs)
     sg = schema.ModelT.InitFromPackedBuf(data, 0).subgraphs[0]
-    name_of = lambda t: sg.tensors[t].name.decode() if isinstance(sg.tensors[t].name, bytes) else str(sg.tensors[t].name)
+    name_of = lambda t: (
+        sg.tensors[t].name.decode() if isinstance(sg.tensors[t].name, bytes) else str(sg.tensors[t].name)
+    )
     ops = _single_operator_models(data)
     runs = run_armnn_batch([(m, {f"x{k}": values[t] for k, t in enumerate(var)}) for _, _, var, _, m in ops],
                            timeout=timeout) if ops else []

@@ -1,4 +1,5 @@
-"""Runs ``.tflite`` models under Arm NN (pyarmnn); executed by the SYSTEM Python in a subprocess (see :mod:`keras_audiosr.export.armnn`).
+"""Runs ``.tflite`` models under Arm NN (pyarmnn); executed by the SYSTEM Python in a subprocess (see
+:mod:`keras_audiosr.export.armnn`).
 
 Usage::
 

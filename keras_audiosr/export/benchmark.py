@@ -129,7 +129,9 @@ def _stats(ms: np.ndarray, frame_ms: float | None) -> dict:
             "rtf": float(med / frame_ms) if frame_ms else None}
 
 
-def benchmark_model(path, threads=(1, 2), repeats: int = 50, warmup: int = 5, memory: bool = True, seed: int = 0) -> dict:
+def benchmark_model(
+    path, threads=(1, 2), repeats: int = 50, warmup: int = 5, memory: bool = True, seed: int = 0
+) -> dict:
     """Benchmark one ``.tflite`` (see the module docstring); returns a JSON-ready dict.
 
     Raises :class:`keras_audiosr.streaming.metadata.TFLiteError` naming the file when it cannot be loaded or run.
@@ -192,7 +194,8 @@ def find_models(paths) -> list[Path]:
 
 
 def benchmark_paths(paths, progress: bool = True, **kwargs) -> list[dict]:
-    """:func:`benchmark_model` for each ``.tflite`` of :func:`find_models`; a model that fails is a row with ``"error"``."""
+    """:func:`benchmark_model` for each ``.tflite`` of :func:`find_models`; a model that fails is a row with
+    ``"error"``."""
     from tqdm import tqdm
 
     from keras_audiosr.streaming.metadata import TFLiteError
@@ -238,7 +241,9 @@ def format_markdown(results: list[dict]) -> str:
 def build_parser():
     from keras_audiosr.args import Parser, non_negative_int, positive_int
 
-    p = Parser(prog="python -m edge.benchmark", description=__doc__.split("\n\n")[0] + "\n\n" + __doc__.split("\n\n")[1])
+    p = Parser(
+        prog="python -m edge.benchmark", description=__doc__.split("\n\n")[0] + "\n\n" + __doc__.split("\n\n")[1]
+    )
     p.add_argument("paths", nargs="*", help=".tflite files or folders holding them; required")
     p.add_argument("--threads", type=positive_int, nargs="+", default=[1, 2],
                    help="interpreter thread counts to time (default: 1 2)")

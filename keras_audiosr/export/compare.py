@@ -360,6 +360,7 @@ def build_parser():
 
 def _validate(args):
     """Every path and name checked before any work; returns ``(variants, eval_utts, degradations)``."""
+    from keras_audiosr import pretrained
     from keras_audiosr.args import (
         UsageError,
         require_dir,
@@ -369,8 +370,6 @@ def _validate(args):
     )
     from keras_audiosr.data import load_corpus
     from keras_audiosr.evaluation import check_degradation_names
-
-    from keras_audiosr import pretrained
 
     resolved = []
     for m in args.model:  # a .keras file, or a shipped model's name (its .keras)

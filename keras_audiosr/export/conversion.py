@@ -270,7 +270,8 @@ CONVERSION_GATES: tuple[Gate, ...] = (
          _gate_float_parity, error=ParityError),
     Gate("quantize", "conversion in the named mode, calibrated or fine-tuned on training audio only "
                      "(skipped in float mode)", _gate_quantize),
-    Gate("static_graph", "every operator in the embedded-runtime allowlist (keras_audiosr.export.opcheck.EMBEDDED_OPS) and every "
+    Gate("static_graph", "every operator in the embedded-runtime allowlist "
+                         "(keras_audiosr.export.opcheck.EMBEDDED_OPS) and every "
                          "tensor of static shape; blocking for edge-ready models, a warning for the others",
          _gate_static_graph, blocking=_edge_ready),
     Gate("parity", "the quantized model against the float .tflite on the same audio, frame by frame (SNR bound per "

@@ -1,15 +1,16 @@
 """``python -m edge.convert``: a trained ``.keras`` model -> a checked ``.tflite`` with metadata and golden fixtures.
 
-Conversion runs an explicit, ordered list of gates (:data:`keras_audiosr.export.conversion.CONVERSION_GATES`) and stops at the first
-failure, naming the gate and the problem. Every gate's result (passed, failed, warning, skipped;
+Conversion runs an explicit, ordered list of gates (:data:`keras_audiosr.export.conversion.CONVERSION_GATES`) and stops
+at the first failure, naming the gate and the problem. Every gate's result (passed, failed, warning, skipped;
 message, seconds, details) is recorded in ``<name>.json`` beside the model, or in
 ``<name>.failed.json`` when a gate stops the conversion (then no model file is written).
 
-One gate list serves both exported forms; :class:`keras_audiosr.export.conversion.GatedExporter` runs it, and each form supplies
-the conversions, the reference output and the fixture inputs:
+One gate list serves both exported forms; :class:`keras_audiosr.export.conversion.GatedExporter` runs it, and each form
+supplies the conversions, the reference output and the fixture inputs:
 
-* the fixed-window model (:class:`keras_audiosr.export.window.Exporter`; ``[context | frame | lookahead]`` low-rate samples ->
-  the frame's high-rate samples, see :mod:`keras_audiosr.streaming.plan`; :mod:`keras_audiosr.export.window`), batch 1 and every shape fixed;
+* the fixed-window model (:class:`keras_audiosr.export.window.Exporter`; ``[context | frame | lookahead]`` low-rate
+  samples -> the frame's high-rate samples, see :mod:`keras_audiosr.streaming.plan`;
+  :mod:`keras_audiosr.export.window`), batch 1 and every shape fixed;
 * ``--streaming``: the stateful streaming model of models that have one (one frame and the state
   tensors in, the output frame and the new states out; :class:`keras_audiosr.export.stateful.StreamingExporter`).
 
@@ -61,7 +62,8 @@ def add_arguments(p) -> None:
                    help="training audio folder for calibration, QAT and parity; never give evaluation audio here "
                         "(default: the embedded default corpus)")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--frame-ms", type=positive_float, default=None, help="frame length in ms at the low rate (default: 20; 10 with --streaming)")
+    g.add_argument("--frame-ms", type=positive_float, default=None, help="frame length in ms at the low rate "
+                                                                         "(default: 20; 10 with --streaming)")
     g.add_argument("--frame", type=positive_int, default=None,
                    help="frame length in low-rate samples, instead of --frame-ms (default: from --frame-ms)")
     p.add_argument("--name", default=None,

@@ -17,7 +17,8 @@ __all__ = ["json_bytes", "json_safe", "npy_bytes", "write_bytes", "write_json", 
 
 
 def write_bytes(path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically with the package's one writer (:func:`keras_audiosr.utils.write_bytes_atomic`)."""
+    """Write ``data`` to ``path`` atomically with the package's one writer
+    (:func:`keras_audiosr.utils.write_bytes_atomic`)."""
     from keras_audiosr.utils import write_bytes_atomic
 
     return write_bytes_atomic(path, data)

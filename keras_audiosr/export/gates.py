@@ -163,7 +163,8 @@ def builtin_ops_outcome(data, what: str) -> Outcome:
 
 
 def static_graph_outcome(data, what: str, allowed=None) -> Outcome:
-    """Passed when every operator is in the allowlist and every tensor has a static shape; failed naming each offender."""
+    """Passed when every operator is in the allowlist and every tensor has a static shape; failed naming each
+    offender."""
     from keras_audiosr.export.opcheck import static_graph_report
 
     report = static_graph_report(data, what, allowed)
@@ -269,7 +270,9 @@ def second_runtime_outcome(data, inputs, expected, atol, operators: bool = True)
     except ArmNNError as e:
         return Outcome.failed(str(e), runtime=about)
     names = cmp.get("outputs") or [str(i) for i in range(len(cmp["max_abs_diff"]))]
-    integer = [np.asarray(e).dtype.kind in "iu" for e in (expected.values() if isinstance(expected, dict) else expected)]
+    integer = [
+        np.asarray(e).dtype.kind in "iu" for e in (expected.values() if isinstance(expected, dict) else expected)
+    ]
 
     def show(i):
         unit = " steps" if integer[i] else ""

@@ -61,7 +61,9 @@ def quiet_native_stderr():
             os.close(saved)
             capture.seek(0)
             text = capture.read().decode("utf-8", "replace")
-            keep = text.splitlines() if failed else [ln for ln in text.splitlines() if ln.strip() and not _NOISE.match(ln)]
+            keep = (
+                text.splitlines() if failed else [ln for ln in text.splitlines() if ln.strip() and not _NOISE.match(ln)]
+            )
             if keep:
                 sys.stderr.write("\n".join(keep) + "\n")
                 sys.stderr.flush()

@@ -50,7 +50,8 @@ EMBEDDED_OPS: dict[str, str] = {
     "MAXIMUM": "elementwise maximum (clipping)", "MINIMUM": "elementwise minimum (clipping)",
     "RESHAPE": "static reshape (the new shape is a constant; the static-shape check rejects a computed one)",
     "TRANSPOSE": "axis permutation",
-    "CONCATENATION": "join along an axis", "PAD": "constant padding (Arm NN 20.08 int8 pads with 0, not the zero point)",
+    "CONCATENATION": "join along an axis", "PAD": "constant padding (Arm NN 20.08 int8 pads with 0, not the zero "
+                                                  "point)",
     "SLICE": "static slice", "STRIDED_SLICE": "static strided slice",
     "SPLIT": "equal split (Arm NN 20.08 crashes on a split along the last axis)", "SPLIT_V": "split into given sizes",
     "MEAN": "mean over axes", "AVERAGE_POOL_2D": "average pooling", "MAX_POOL_2D": "max pooling",
@@ -80,7 +81,9 @@ def _op_name(code, names) -> tuple[str, bool]:
 
     builtin = max(int(code.builtinCode), int(code.deprecatedBuiltinCode))
     if builtin == schema.BuiltinOperator.CUSTOM:
-        custom = code.customCode.decode("utf-8", "replace") if isinstance(code.customCode, bytes) else str(code.customCode)
+        custom = (
+            code.customCode.decode("utf-8", "replace") if isinstance(code.customCode, bytes) else str(code.customCode)
+        )
         return custom, False
     if builtin not in names:
         return f"UNKNOWN_BUILTIN_{builtin}", False

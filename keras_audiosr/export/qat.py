@@ -5,8 +5,8 @@
 (int8 per-output-channel symmetric fake quantization of the kernel, as the TFLite int8 kernels use)
 and following every layer's output with :class:`keras_audiosr.layers.FakeQuant` (int8 asymmetric fake quantization with
 a range tracked by an exponential moving average during training), except layers that only move
-values (reshapes). Gradients pass straight through the rounding. After fine-tuning, the converter reads the fake-quant ranges and emits int8 kernels
-(its quantization-aware-training path): no calibration set is needed.
+values (reshapes). Gradients pass straight through the rounding. After fine-tuning, the converter reads the fake-quant
+ranges and emits int8 kernels (its quantization-aware-training path): no calibration set is needed.
 """
 from __future__ import annotations
 

@@ -138,7 +138,8 @@ def convert_saved_model(saved_model_dir, mode: str, representative: Callable[[],
         unsupported = any(k in text.lower() for k in ("custom op", "flex op", "not supported", "select_tf_ops"))
         ops = flex_ops_in_error(text) if unsupported else []
         if ops:
-            raise NonBuiltinOpError(f"{what or saved_model_dir}: conversion to TFLite builtins failed; ops without a builtin "
+            raise NonBuiltinOpError(f"{what or saved_model_dir}: conversion to TFLite builtins failed; ops without a "
+                                    "builtin "
                                     f"kernel: {', '.join(ops)}", ops) from e
         raise
 

@@ -29,7 +29,8 @@ def check_window_form(model) -> None:
     """ValueError for a model with a stateful streaming form: it is exported in that form only."""
     if has_stateful_form(model):
         raise ValueError(f"model {model.name!r} ({type(model).__name__}) has a stateful streaming form: export it "
-                         f"with --streaming (keras_audiosr.export.stateful); its fixed-window form recomputes every frame's past, "
+                         f"with --streaming (keras_audiosr.export.stateful); its fixed-window form recomputes every "
+                         "frame's past, "
                          f"and LiteRT's XNNPACK delegate aborts on its full-integer int8 window graph")
 
 
@@ -121,8 +122,14 @@ class Exporter(GatedExporter):
         """``(generator, n)``: calibration windows (``plan.window`` low-rate samples) of training audio, as the
         converter wants them, with a progress bar over the calibration."""
         if self._calibration is None:
-            lr, _ = training_windows(self.model, self.train_utts, self.plan.window, max_windows=self.calibration_windows,
-                                     seed=self.seed, progress=self.progress)
+            lr, _ = training_windows(
+                self.model,
+                self.train_utts,
+                self.plan.window,
+                max_windows=self.calibration_windows,
+                seed=self.seed,
+                progress=self.progress,
+            )
             self._calibration = lr
         lr = self._calibration
 
@@ -190,5 +197,7 @@ def convert_model(model, mode: str, out_dir, *, train_data=None, frame: int | No
     """One-call export: :class:`Exporter` for ``model`` with a ``frame``/``frame_ms`` window, then ``export(mode)``."""
     check_mode(mode)
     plan = make_plan(model, frame=frame, frame_ms=frame_ms)
-    exporter = Exporter(model, plan, training_utterances(train_data, model.hr_rate), progress=progress, **exporter_kwargs)
+    exporter = Exporter(
+        model, plan, training_utterances(train_data, model.hr_rate), progress=progress, **exporter_kwargs
+    )
     return exporter.export(mode, out_dir, name=name)
