@@ -143,7 +143,8 @@ def _upsample_sources(args, pairs, infos) -> list[tuple[str, Path, object]]:
         if path.suffix.lower() == ".tflite":
             return [("tflite", path, None)] * len(pairs)
         if card is None and args.tflite:
-            raise ValueError(f"{path}: --tflite runs a shipped model's int8 .tflite; {_export_advice(path)}")
+            raise ValueError(f"{path}: --tflite runs a shipped model's int8 streaming .tflite; "
+                             f"{_export_advice(path)}")
         if card is not None and args.to is not None and card.hr_rate != args.to:
             raise ValueError(f"--to {args.to}: shipped model {card.name!r} upsamples {card.lr_rate} -> "
                              f"{card.hr_rate} Hz")
