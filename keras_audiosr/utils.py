@@ -407,7 +407,7 @@ def filtered_stderr(verbose: bool = False, noise: re.Pattern = NATIVE_NOISE) -> 
     bar's ``\r`` updates too). For command-line entry points, around the whole command, so that TensorFlow's
     and LiteRT's start-up lines stay hidden whenever they come. ``verbose``: hide nothing.
     """
-    if verbose:
+    if verbose or os.name == "nt":  # (select() cannot wait on a pipe on Windows: nothing is hidden there)
         yield
         return
     import select
