@@ -291,3 +291,15 @@ def test_upsample_mp3_to_wav_and_a_bad_subtype_fails_before_the_model_runs(tmp_p
         inference.upsample_files(Doubler(), [(good, tmp_path / "a.wav"), (good, tmp_path / "b.flac")],
                                  subtype="FLOAT", progress=False)
     assert ran == []
+
+
+def test_upsample_checks_the_subtype_before_loading_a_model(tmp_path, capsys, monkeypatch):
+    from keras_audiosr.models import saving
+
+    loaded = []
+    monkeypatch.setattr(saving, "load_model", lambda *a, **k: loaded.append(a))
+    src = _write(tmp_path / "in.wav", _tone(0.2, 8000), 8000)
+    model = tmp_path / "m.keras"
+    model.write_bytes(b"never loaded")
+    rc, _, err = _run(capsys, "upsample", src, tmp_path / "out.flac", "--model", model, "--subtype", "FLOAT")
+    assert rc == 2 and "out.flac: subtype 'FLOAT' cannot be stored in FLAC" in err and loaded == []

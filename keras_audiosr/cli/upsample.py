@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from keras_audiosr import pretrained
-from keras_audiosr.audio import AUDIO_EXTENSIONS
+from keras_audiosr.audio import AUDIO_EXTENSIONS, check_output_format, output_subtype
 from keras_audiosr.cli.common import (
     PROG,
     SUBTYPE_HELP,
@@ -212,6 +212,8 @@ def run(args) -> int:
         return _report_failures(failed, len(failed))
     pairs, infos = [pair for pair, _ in live], [info for _, info in live]
     total = len(failed) + len(pairs)
+    for (_, dst), info in zip(pairs, infos):  # every output's format and subtype, before a model is loaded
+        check_output_format(dst, output_subtype(dst, info.subtype, args.subtype))
     for dst in {dst.parent: dst for _, dst in pairs}.values():
         check_writable(dst)
     sources = _upsample_sources(args, pairs, infos)
