@@ -292,7 +292,7 @@ def stamp_tflite(path, *, name: str | None = None, description: str | None = Non
     """
     from pathlib import Path
 
-    from keras_audiosr.export.files import write_bytes, write_json
+    from keras_audiosr.export.files import write_bytes
     from keras_audiosr.streaming.metadata import load_flatbuffer, read_metadata
 
     path = Path(path)
@@ -305,10 +305,12 @@ def stamp_tflite(path, *, name: str | None = None, description: str | None = Non
         doc["level_normalization"] = level_normalization(level)
     doc = describe(doc)
     stamped = add_metadata(data, doc)
-    write_bytes(path, stamped)
     side = path.with_suffix(".json")
     if sidecar and side.is_file():
         import hashlib
+
+        from keras_audiosr.export.files import json_bytes
+        from keras_audiosr.utils import write_file_set
 
         old = json.loads(side.read_text())
         new = {**old, **doc}
@@ -316,7 +318,10 @@ def stamp_tflite(path, *, name: str | None = None, description: str | None = Non
             new["size_bytes"] = len(stamped)
         if isinstance(old.get("sha256"), dict) and path.name in old["sha256"]:
             new["sha256"] = {**old["sha256"], path.name: hashlib.sha256(stamped).hexdigest()}
-        write_json(side, new)
+        # the model and its sidecar change together (the sidecar last), never one without the other
+        write_file_set(path.parent, {path.name: stamped, side.name: json_bytes(new)}, manifest=side.name)
+    else:
+        write_bytes(path, stamped)
     return doc
 
 
