@@ -460,7 +460,8 @@ def filtered_stderr(verbose: bool = False, noise: re.Pattern = NATIVE_NOISE) -> 
             sys.stderr.flush()
         os.dup2(saved, 2)  # closes our last write end: the pump sees the end (unless a child still holds one)
         thread.join(timeout=2.0)
-        os.close(saved)
+        if not thread.is_alive():  # else a child still writes: keep the descriptor, or its number could be reused
+            os.close(saved)
 
 
 class _Capture:
