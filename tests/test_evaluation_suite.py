@@ -6,11 +6,19 @@ import pytest
 import soundfile as sf
 from scipy import signal
 
-from keras_audiosr.evaluation import suite as evaluation
 from keras_audiosr.baselines import sinc_upsample, spline_upsample
 from keras_audiosr.degrade import Degradation, get_degradation_set
-from keras_audiosr.evaluation import (check_degradation_names, default_degradations, draw_for_file, evaluate_suite,
-                                      format_suite, format_suite_markdown, resolve_degradations, suite_summary)
+from keras_audiosr.evaluation import (
+    check_degradation_names,
+    default_degradations,
+    draw_for_file,
+    evaluate_suite,
+    format_suite,
+    format_suite_markdown,
+    resolve_degradations,
+    suite_summary,
+)
+from keras_audiosr.evaluation import suite as evaluation
 from keras_audiosr.metrics import evaluate_pair
 from keras_audiosr.training.runner import corpus_groups
 
@@ -113,7 +121,9 @@ def test_set_trained_model_draws_per_file_reproducibly(files, tmp_path):
     paths = files + [_write(tmp_path / "c2" / f"g{i}.wav", _tones(0.4, 16000, seed=10 + i)) for i in range(5)]
     suite = evaluate_suite(model, paths, degradations=["own"], with_pesq=False, progress=False, seed=7)
     rep = suite["degradations"]["own"]
-    assert rep["drawn"] and rep["spec"] == "speech-robust" and suite["model"]["training_degradations"] == "speech-robust"
+    assert (
+        rep["drawn"] and rep["spec"] == "speech-robust" and suite["model"]["training_degradations"] == "speech-robust"
+    )
     assert rep["degradation"]["set"]["name"] == "speech-robust" and rep["degradation"]["seed"] == 7
     dset = get_degradation_set("speech-robust")
     draws = [f["degradation"] for f in rep["files"]]
@@ -172,7 +182,7 @@ def test_markdown_summary(files):
     assert rows[0].startswith("| own (`cheby1:8`) | model | ") and rows[1].startswith("|  | sinc | ")
     assert rows[3].startswith("| resample | model | ")
     snr = suite["degradations"]["butter:4"]["mean"]["spline"]["snr"]
-    assert f"| butter:4 | model |" in md and f"| {snr:.2f} |" in md
+    assert "| butter:4 | model |" in md and f"| {snr:.2f} |" in md
     assert "- **telephone:mulaw** (`telephone:mulaw`): telephone channel" in md and "say little here" in md
     per_corpus = format_suite_markdown(suite, per_corpus=True)
     assert "| input | corpus | system |" in per_corpus and "| own (`cheby1:8`) | c1 (2) | model |" in per_corpus
@@ -221,8 +231,8 @@ def test_choose_high_band_trim_scores_each_trim_and_leaves_the_choice_applied():
 
     pytest.importorskip("pesq")
     from keras_audiosr.data import embedded_corpus_dir
-    from keras_audiosr.pretrained.trim import choose_high_band_trim
     from keras_audiosr.models import StreamingBWE
+    from keras_audiosr.pretrained.trim import choose_high_band_trim
 
     keras.utils.set_random_seed(0)
     model = StreamingBWE.from_size("tiny", ratio=2, hr_rate=16000)
