@@ -29,19 +29,25 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import io
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
 
+from keras_audiosr.data import prepare_training_data
 from keras_audiosr.degrade import Degradation, DegradationSet
+from keras_audiosr.evaluation import OWN, format_suite, suite_summary
+from keras_audiosr.models.saving import load_model, save_model
 from keras_audiosr.recipes.config import DataSpec, resolve_init_from
 from keras_audiosr.training.callbacks import (
     BACKUP_DIR,
@@ -62,6 +68,7 @@ from keras_audiosr.training.generator import (
     sample_loss,
     warm_start,
 )
+from keras_audiosr.training.lock import RunLock, RunLockError
 from keras_audiosr.training.strategy import backend, get_strategy, is_chief
 from keras_audiosr.utils import write_json, write_text_atomic
 
@@ -141,8 +148,6 @@ def prepare_data(cfg, spec: DataSpec | None = None, progress=True):
     degradation, a high rate the corpus cannot give) raises ValueError / FileNotFoundError naming it.
     """
     spec = DataSpec() if spec is None else spec
-    from keras_audiosr.data import prepare_training_data
-
     training = prepare_training_data(
         cfg.data_dir or None, hr_rate=cfg.hr_rate, ratio=cfg.ratio, patch_size=cfg.patch_size,
         degradations=cfg.degradations, task=cfg.task, test_speakers=cfg.test_speakers, seed=cfg.seed,
@@ -186,8 +191,6 @@ def _init_from_problem(cfg):
     if ratio is not None and hr_rate is not None and (int(ratio), int(hr_rate)) != (cfg.ratio, cfg.hr_rate):
         return (f"--init-from {cfg.init_from}: that model up-samples by {ratio} to {hr_rate} Hz, this run by "
                 f"{cfg.ratio} to {cfg.hr_rate} Hz")
-    from keras_audiosr.models.saving import load_model
-
     try:  # the whole model, now: a model that fails to load must fail before anything is written
         load_model(path)
     except Exception as err:  # Keras raises many types for a model it cannot rebuild
@@ -289,8 +292,6 @@ def fit(model, data, cfg, *, out, strategy=None, map_batch=None, epochs=None, ca
 
 def _load_trained(out, what="training"):
     """The saved generator when ``out`` holds a finished training, else None."""
-    from keras_audiosr.models.saving import load_model
-
     state, path = TrainState.read(out), Path(out) / "model.keras"
     if not (state.trained and path.is_file()):
         return None, state
@@ -309,8 +310,6 @@ def train_stage(build, data, cfg, strategy, *, out, size_note="", map_batch=None
     backup is removed, so a later process loads it instead of training again. ``map_batch`` and
     ``init_from`` go to :func:`fit`.
     """
-    from keras_audiosr.models.saving import save_model
-
     out = Path(out)
     generator, state = _load_trained(out, what)
     if generator is not None:
@@ -341,8 +340,6 @@ def finish(generator, data, cfg, state, recipe=None, extra_metrics=None, filters
     ``filters`` (e.g. ``{"seen": "cheby1:8", "unseen": "butter:6"}``) are evaluated in the suite too and
     also reported under ``metrics["filters"]`` (``{label: {"filter", "degradation_text", "test"}}``).
     """
-    from keras_audiosr.evaluation import OWN, format_suite, suite_summary
-
     out = Path(cfg.out)
     if not data.split.test:  # a folder of one or two recordings: all of it trains
         _say("no held-out files, so no evaluation (add recordings to hold some out, or evaluate the model with "
@@ -460,8 +457,6 @@ def run(recipe, argv=None):
     saying that the same command resumes it (status 130 / 143), a full disk with one line naming the
     file (status 1); what was saved stays.
     """
-    from keras_audiosr.training.lock import RunLock, RunLockError
-
     argv = sys.argv[1:] if argv is None else list(argv)
     cfg = recipe.parse(argv)
     if recipe.backends and backend() not in recipe.backends:
@@ -500,9 +495,6 @@ class Terminated(KeyboardInterrupt):
 @contextlib.contextmanager
 def _stop_on_sigterm():
     """SIGTERM raises :class:`Terminated` during the block (main thread only; elsewhere nothing changes)."""
-    import signal
-    import threading
-
     def on_sigterm(signum, frame):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the cleanup short
         raise Terminated()
@@ -518,8 +510,6 @@ def _stop_on_sigterm():
 
 
 def _no_space(err):
-    import errno
-
     return getattr(err, "errno", None) == errno.ENOSPC or "No space left on device" in str(err)
 
 
