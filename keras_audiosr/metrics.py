@@ -35,7 +35,9 @@ __all__ = [
     "pesq_available",
     "dnsmos_available",
     "dnsmos_p808",
+    "PERCEPTUAL_METRICS",
     "perceptual_available",
+    "perceptual_names",
     "perceptual_scores",
     "pesq_wb",
     "visqol",
@@ -356,14 +358,33 @@ def perceptual_available() -> bool:
     return visqol_available() and dnsmos_available()
 
 
-def perceptual_scores(estimate, reference, rate) -> dict:
-    """``{"visqol", "visqol_speech", "dnsmos"}``: ViSQOL audio mode at 48 kHz (the primary), speech mode at
-    16 kHz, and DNSMOS P.808 of the estimate alone. A failure on the signal itself (too short, silent) gives
-    ``None`` with a warning; a missing package raises ImportError naming the extra."""
+PERCEPTUAL_METRICS = ("visqol", "visqol_speech", "dnsmos")
+
+
+def perceptual_names(perceptual) -> tuple[str, ...]:
+    """The perceptual metrics a ``perceptual`` argument asks for: ``True`` all of :data:`PERCEPTUAL_METRICS`,
+    ``False``/``None`` none, or a collection of their names (ValueError for an unknown one)."""
+    if perceptual is True:
+        return PERCEPTUAL_METRICS
+    if not perceptual:
+        return ()
+    names = (perceptual,) if isinstance(perceptual, str) else tuple(perceptual)
+    unknown = [n for n in names if n not in PERCEPTUAL_METRICS]
+    if unknown:
+        raise ValueError(f"unknown perceptual metric {unknown[0]!r}; valid: {', '.join(PERCEPTUAL_METRICS)}")
+    return tuple(dict.fromkeys(names))
+
+
+def perceptual_scores(estimate, reference, rate, which=PERCEPTUAL_METRICS) -> dict:
+    """``{"visqol", "visqol_speech", "dnsmos"}`` (or the ``which`` of them): ViSQOL audio mode at 48 kHz (the
+    primary), speech mode at 16 kHz, and DNSMOS P.808 of the estimate alone. A failure on the signal itself (too
+    short, silent) gives ``None`` with a warning; a missing package raises ImportError naming the extra."""
     out = {}
-    for key, fn in (("visqol", lambda: visqol(estimate, reference, rate, "audio")),
-                    ("visqol_speech", lambda: visqol(estimate, reference, rate, "speech")),
-                    ("dnsmos", lambda: dnsmos_p808(estimate, rate))):
+    fns = {"visqol": lambda: visqol(estimate, reference, rate, "audio"),
+           "visqol_speech": lambda: visqol(estimate, reference, rate, "speech"),
+           "dnsmos": lambda: dnsmos_p808(estimate, rate)}
+    for key in perceptual_names(which):
+        fn = fns[key]
         try:
             out[key] = fn()
         except ImportError:
@@ -375,14 +396,14 @@ def perceptual_scores(estimate, reference, rate) -> dict:
 
 
 def evaluate_pair(estimate, reference, ratio, rate, with_pesq: bool | None = None,
-                  perceptual: bool = False) -> dict:
+                  perceptual=False) -> dict:
     """``{"snr", "snr_lb", "lsd", "lsd_hf"[, "pesq"]}`` for one estimate/reference pair at ``rate`` Hz
     (``snr_lb``: :func:`snr_lowband` at the default edge).
 
     ``with_pesq=None`` adds PESQ when the ``pesq`` package is installed; ``True`` requires it. A PESQ
     failure on the signal itself (silence: "no utterances detected", too short) gives ``None``
-    with a warning instead of an exception. ``perceptual=True`` adds :func:`perceptual_scores`
-    (``visqol``, ``visqol_speech``, ``dnsmos``; seconds per second of audio, so opt-in).
+    with a warning instead of an exception. ``perceptual=True`` (or some of their names) adds
+    :func:`perceptual_scores` (``visqol``, ``visqol_speech``, ``dnsmos``; seconds per second of audio, so opt-in).
     """
     out = {"snr": snr(estimate, reference), "snr_lb": snr_lowband(estimate, reference, ratio),
            "lsd": lsd(estimate, reference), "lsd_hf": lsd_hf(estimate, reference, ratio)}
@@ -397,7 +418,7 @@ def evaluate_pair(estimate, reference, ratio, rate, with_pesq: bool | None = Non
             warnings.warn(f"PESQ failed ({type(e).__name__}: {e}); reporting None", stacklevel=2)
             out["pesq"] = None
     if perceptual:
-        out.update(perceptual_scores(estimate, reference, rate))
+        out.update(perceptual_scores(estimate, reference, rate, perceptual))
     return out
 
 
