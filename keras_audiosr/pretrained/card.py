@@ -218,12 +218,14 @@ def portable_command(config: dict, name: str) -> str:
         out.append(a)
     return "python -m recipes." + str(config.get("recipe")) + (" " + shlex.join(out) if out else "")
 
+
 def _portable_text(command, name: str):
     """:func:`portable_command` of a recorded ``python -m recipes.NAME ARGS`` line (older cards kept it verbatim)."""
     words = shlex.split(str(command or ""))
     if len(words) < 3 or words[:2] != ["python", "-m"] or not words[2].startswith("recipes."):
         return command
     return portable_command({"recipe": words[2][len("recipes."):], "argv": words[3:]}, name)
+
 
 def training_stages(config: dict, metrics: dict, out: Path, name: str) -> list[dict]:
     """How the shipped weights were trained, first stage first: a run warm-started (``--init-from``) from a
@@ -249,6 +251,7 @@ def training_stages(config: dict, metrics: dict, out: Path, name: str) -> list[d
     stages.append({"command": command, "train_seconds": metrics.get("train_seconds"),
                    "epochs_run": metrics.get("epochs_run")})
     return stages
+
 
 def stages_markdown(card: dict) -> list[str]:
     """The card's training section: the command of each stage with its epochs and minutes."""

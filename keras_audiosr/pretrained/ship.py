@@ -30,8 +30,9 @@ from pathlib import Path
 
 from keras_audiosr import __version__
 from keras_audiosr.args import UsageError, require_dir, writable_dir
-from keras_audiosr.evaluation import evaluate_suite, training_degradations
-from keras_audiosr.metrics import pesq_available
+from keras_audiosr.evaluation import evaluate_suite, quality_degradations, training_degradations
+from keras_audiosr.export.modes import check_streaming_mode
+from keras_audiosr.metrics import perceptual_available, pesq_available
 from keras_audiosr.pretrained import ShipError, models_dir
 from keras_audiosr.pretrained.card import METRICS, SYSTEMS, check_targets, model_card, training_stages
 from keras_audiosr.pretrained.provenance import (
@@ -44,6 +45,7 @@ from keras_audiosr.pretrained.provenance import (
     speakers,
 )
 from keras_audiosr.pretrained.trim import apply_high_band_trim
+from keras_audiosr.streaming import StreamingUpsampler
 from keras_audiosr.utils import write_json, write_text_atomic
 
 __all__ = ["DEFAULT_MODES", "NAME_RE", "RUN_FILES", "check_run", "ship"]
@@ -55,8 +57,6 @@ SIZE_WARN_BYTES = 5 * 1024 * 1024
 
 
 def _modes(modes) -> list[str]:
-    from keras_audiosr.export.modes import check_streaming_mode
-
     text = modes if isinstance(modes, str) else ",".join(modes)
     out = list(dict.fromkeys(m.strip() for m in text.split(",") if m.strip()))
     for m in out:
@@ -112,8 +112,6 @@ def check_run(run, name: str, out=None, *, data=None, modes=DEFAULT_MODES, high_
 
 
 def _stream_runner(path):
-    from keras_audiosr.streaming import StreamingUpsampler
-
     up = StreamingUpsampler.from_tflite(path)
     return lambda low: up.run(low)
 
@@ -140,9 +138,6 @@ def evaluate_shipped(model, int8_path, corpora, *, with_pesq, max_seconds, progr
     sinc and spline, under :func:`~keras_audiosr.evaluation.quality_degradations` (own, resample, Butterworth 4,
     Chebyshev 8, and the telephone channel and real codecs for 8 kHz input), with ViSQOL and DNSMOS P.808 when the
     eval extra is installed (``perceptual=None``); files grouped by corpus when several corpora hold some."""
-    from keras_audiosr.evaluation import quality_degradations
-    from keras_audiosr.metrics import perceptual_available
-
     test = {str(u.path) for u in held_out_files(corpora, per_speaker)}
     groups = {k: [str(u.path) for u in v if str(u.path) in test] for k, v in corpora.test_by_corpus().items()}
     groups = {k: v for k, v in groups.items() if v}
