@@ -323,7 +323,7 @@ def test_damaged_prepared_arrays_are_found_on_opening_and_prepared_again(tmp_pat
 # ------------------------------------------------------------------------------------- Ctrl-C and SIGTERM
 def _start(args, env=None):
     return subprocess.Popen(_cmd(args), cwd=ROOT, env=env or _env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, start_new_session=True)
 
 
 def _wait_for(proc, text, timeout=300):
@@ -353,17 +353,33 @@ def test_interrupted_training_says_how_to_resume(tmp_path, sig, status, how):
     assert not (out / ".lock").exists()
 
 
-def test_sigterm_during_data_preparation_is_one_line(tmp_path):
+@pytest.mark.parametrize("sig, status, how, group", [(signal.SIGTERM, 143, "SIGTERM", False),
+                                                     (signal.SIGINT, 130, "Ctrl-C", True)])
+def test_stop_during_data_preparation_is_one_line(tmp_path, sig, status, how, group):
+    # SIGTERM to the run alone (a service manager), or Ctrl-C at a terminal (SIGINT to the run and its workers).
     corpus = tmp_path / "corpus"
     shutil.copytree(embedded_corpus_dir(), corpus)
     out = tmp_path / "run"
     proc = _start(_tiny(out, 1, "--data-dir", str(corpus), "--cache-dir", str(tmp_path / "cache")))
     _wait_for(proc, "preparing")
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 143, err[-3000:]
-    assert "Traceback" not in err and "BrokenPipeError" not in err
-    assert err.strip().splitlines()[-1].startswith(f"{PROG}: stopped by SIGTERM; run the same command again")
+    if group:
+        os.killpg(proc.pid, sig)
+    else:
+        proc.send_signal(sig)
+    _, err = proc.communicate(timeout=120)  # returns only once the workers are gone too (they hold the pipes)
+    assert proc.returncode == status, err[-3000:]
+    assert "Traceback" not in err and "BrokenPipeError" not in err and "KeyboardInterrupt" not in err
+    assert err.strip().splitlines()[-1].startswith(f"{PROG}: stopped by {how}; run the same command again")
+
+
+def test_killed_preparation_leaves_no_workers_behind(tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(embedded_corpus_dir(), corpus)
+    proc = _start(_tiny(tmp_path / "run", 1, "--data-dir", str(corpus), "--cache-dir", str(tmp_path / "cache")))
+    _wait_for(proc, "preparing")
+    proc.kill()
+    _, err = proc.communicate(timeout=60)  # the workers die with their parent, closing the pipes
+    assert "BrokenPipeError" not in err and "Traceback" not in err
 
 
 # ------------------------------------------------------------------------------------- what a model says it saw

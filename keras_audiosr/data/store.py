@@ -196,6 +196,26 @@ def _worker(task):
         return {"key": key, "status": "error", "error": f"{type(e).__name__}: {e}", "path": path}
 
 
+class _DeferredSignals:
+    """From creation to :meth:`release`, SIGINT and SIGTERM are only recorded; ``release`` restores the handlers
+    and raises the recorded signals again, so that their handlers run in ordinary code (main thread only)."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.got, self.previous = [], {}
+        if threading.current_thread() is threading.main_thread():
+            self.previous = {s: signal.signal(s, lambda signum, frame: self.got.append(signum)) for s in self.SIGNALS}
+
+    def release(self) -> None:
+        for s, handler in self.previous.items():
+            signal.signal(s, signal.SIG_DFL if handler is None else handler)
+        self.previous = {}
+        for s in dict.fromkeys(self.got):
+            signal.raise_signal(s)
+        self.got = []
+
+
 def _worker_init():
     """Pool workers leave Ctrl-C to the parent (which stops the pool) and die with it: no tracebacks from them."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -434,7 +454,16 @@ def prepare_store(utts, hr_rate: int, *, channels: str = "mix", corpora=None, ca
             _collect(results, journal, bar)
         else:
             ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-            with ctx.Pool(min(workers, len(pending)), initializer=_worker_init) as pool:
+            # Ctrl-C / SIGTERM while the workers are forked are held and raised inside the block (which stops the
+            # pool): Python drops an exception raised by a handler that runs in its after-fork hooks.
+            deferred = _DeferredSignals()
+            try:
+                pool = ctx.Pool(min(workers, len(pending)), initializer=_worker_init)
+            except BaseException:
+                deferred.release()
+                raise
+            with pool:
+                deferred.release()
                 chunksize = max(1, min(16, len(pending) // (8 * workers)))
                 _collect(pool.imap_unordered(_worker, pending, chunksize=chunksize),
                          journal, bar)
