@@ -339,7 +339,8 @@ def _wait_for(proc, text, timeout=300):
     raise AssertionError(f"{text!r} never printed: {''.join(seen)[-2000:]}")
 
 
-@pytest.mark.parametrize("sig, status, how", [(signal.SIGINT, 130, "Ctrl-C"), (signal.SIGTERM, 143, "SIGTERM")])
+@pytest.mark.parametrize("sig, status, how", [pytest.param(signal.SIGINT, 130, "Ctrl-C", marks=pytest.mark.slow),
+                                              (signal.SIGTERM, 143, "SIGTERM")])
 def test_interrupted_training_says_how_to_resume(tmp_path, sig, status, how):
     out = tmp_path / "run"
     proc = _start(_tiny(out, 200))
@@ -354,7 +355,8 @@ def test_interrupted_training_says_how_to_resume(tmp_path, sig, status, how):
 
 
 @pytest.mark.parametrize("sig, status, how, group", [(signal.SIGTERM, 143, "SIGTERM", False),
-                                                     (signal.SIGINT, 130, "Ctrl-C", True)])
+                                                     pytest.param(signal.SIGINT, 130, "Ctrl-C", True,
+                                                                  marks=pytest.mark.slow)])
 def test_stop_during_data_preparation_is_one_line(tmp_path, sig, status, how, group):
     # SIGTERM to the run alone (a service manager), or Ctrl-C at a terminal (SIGINT to the run and its workers).
     corpus = tmp_path / "corpus"
