@@ -104,7 +104,7 @@ def test_evaluate_files_report_and_plots(tmp_path, wav_files):
 def test_means_skip_missing_pesq(tmp_path, wav_files, monkeypatch):
     calls = []
 
-    def fake_pair(est, ref, ratio, rate, with_pesq=None):
+    def fake_pair(est, ref, ratio, rate, with_pesq=None, perceptual=None):
         calls.append(with_pesq)
         return {"snr": 1.0 * len(calls), "lsd": 1.0, "lsd_hf": 2.0, "pesq": None if len(calls) <= 2 else 3.0}
 
