@@ -1,4 +1,5 @@
 """keras_audiosr: neural audio super-resolution with Keras 3, trained on GPUs, shipped as LiteRT."""
+
 from pathlib import Path
 
 from setuptools import find_packages, setup
@@ -18,11 +19,15 @@ setup(
     packages=find_packages(include=["keras_audiosr", "keras_audiosr.*"]),
     # The embedded real-speech corpus and the shipped models (keras_audiosr.pretrained: weights, streaming
     # .tflite files, their JSON sidecars and golden fixtures, model cards) travel inside the wheel.
-    package_data={"keras_audiosr": [
-        "data/embedded/*/*.md", "data/embedded/*/*.csv", "data/embedded/*/*/*.flac",
-        *(f"pretrained/*/*.{ext}" for ext in ("keras", "tflite", "json", "npy", "npz", "md")),
-        "pretrained/card_template.md",  # the model card template (keras_audiosr.pretrained.card)
-    ]},
+    package_data={
+        "keras_audiosr": [
+            "data/embedded/*/*.md",
+            "data/embedded/*/*.csv",
+            "data/embedded/*/*/*.flac",
+            *(f"pretrained/*/*.{ext}" for ext in ("keras", "tflite", "json", "npy", "npz", "md")),
+            "pretrained/card_template.md",  # the model card template (keras_audiosr.pretrained.card)
+        ]
+    },
     # A plain install is the light runtime: the CLI and keras_audiosr.streaming run the shipped models' int8
     # streams through LiteRT (tqdm comes with ai-edge-litert anyway; the package uses it directly).
     install_requires=[
@@ -38,8 +43,14 @@ setup(
         "train": ["tensorflow>=2.21,<2.22", "keras>=3.10,<4", "tensorboard>=2.20,<3", "matplotlib>=3.7,<4"],
         # PESQ-WB, ViSQOL (visqol-python: pure Python, bundled models) and DNSMOS P.808 (speechmos's ONNX model;
         # it imports librosa and requests without declaring them). Nothing downloads at run time.
-        "eval": ["pesq>=0.0.4,<0.1", "visqol-python>=3.8,<4", "speechmos>=0.0.1,<0.1", "onnxruntime>=1.17,<2",
-                 "librosa>=0.10,<1", "requests>=2,<3"],
+        "eval": [
+            "pesq>=0.0.4,<0.1",
+            "visqol-python>=3.8,<4",
+            "speechmos>=0.0.1,<0.1",
+            "onnxruntime>=1.17,<2",
+            "librosa>=0.10,<1",
+            "requests>=2,<3",
+        ],
         "dev": ["pytest>=8,<10", "pytest-timeout>=2.2,<3", "ruff>=0.6"],
         "edge": [],  # LiteRT is in every install now; the name stays for older commands
     },

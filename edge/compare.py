@@ -1,5 +1,6 @@
 """``python -m edge.compare``: models and their exported variants side by side on evaluation audio
 (:mod:`keras_audiosr.export.compare`)."""
+
 import sys
 
 from keras_audiosr.export.compare import main

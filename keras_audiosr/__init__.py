@@ -10,14 +10,33 @@ package's loaders (:func:`keras_audiosr.models.saving.load_model`, :func:`keras_
 import them first; before calling ``keras.models.load_model`` yourself, call
 :func:`register_serializables` (or import the modules the file needs).
 """
+
 from __future__ import annotations
 
 import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("args", "audio", "baselines", "cli", "data", "degrade", "evaluation", "export", "inference", "layers",
-               "metrics", "models", "plots", "pretrained", "recipes", "streaming", "training", "utils")
+_SUBMODULES = (
+    "args",
+    "audio",
+    "baselines",
+    "cli",
+    "data",
+    "degrade",
+    "evaluation",
+    "export",
+    "inference",
+    "layers",
+    "metrics",
+    "models",
+    "plots",
+    "pretrained",
+    "recipes",
+    "streaming",
+    "training",
+    "utils",
+)
 # The modules whose import registers the package's Keras serializables.
 _SERIALIZABLE = ("layers", "models", "training", "training.metrics")
 

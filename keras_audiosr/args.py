@@ -9,6 +9,7 @@ The ``keras-audiosr`` subcommands, the recipes (:mod:`keras_audiosr.recipes.conf
 tools use these, so one value is spelled, checked and reported the same way everywhere. Light: no
 Keras, no TensorFlow.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,9 +22,27 @@ from pathlib import Path
 from keras_audiosr import pretrained
 from keras_audiosr.degrade import DEGRADATION_SETS, canonical_spec, get_degradation_set
 
-__all__ = ["Parser", "UsageError", "corpus_weights", "degradation_name", "existing_dir", "existing_dirs",
-           "existing_file", "filter_spec", "init_source", "name_list", "non_negative_float", "non_negative_int",
-           "plain", "positive_float", "positive_int", "require_dir", "require_file", "writable_dir", "writable_file"]
+__all__ = [
+    "Parser",
+    "UsageError",
+    "corpus_weights",
+    "degradation_name",
+    "existing_dir",
+    "existing_dirs",
+    "existing_file",
+    "filter_spec",
+    "init_source",
+    "name_list",
+    "non_negative_float",
+    "non_negative_int",
+    "plain",
+    "positive_float",
+    "positive_int",
+    "require_dir",
+    "require_file",
+    "writable_dir",
+    "writable_file",
+]
 
 
 def _number(text, kind, what: str):
@@ -144,6 +163,7 @@ def init_source(text) -> str:
 
 
 # ----------------------------------------------------------------------------- parser and path checks
+
 
 def plain(text: str) -> str:
     """Docstring text for a terminal: ``code`` and :role:`target` markup become the bare words."""

@@ -6,6 +6,7 @@ its header says (a cut download) is an error here, not a shorter signal. Writing
 sound goes to a temporary file in the destination folder that is renamed onto the destination only
 once it is complete, so a crash never leaves a half-written output.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -72,8 +73,10 @@ class ClippingWarning(UserWarning):
 
 def clipping_message(name, clipped: int, peak: float, subtype: str) -> str:
     """The one line that reports clipping and names the way to avoid it."""
-    return (f"{name}: {clipped} samples exceeded full scale (peak {peak:.3f}) and were clipped to fit "
-            f"{subtype}; write a float subtype (subtype=\"FLOAT\", on the command line --subtype FLOAT) to keep them")
+    return (
+        f"{name}: {clipped} samples exceeded full scale (peak {peak:.3f}) and were clipped to fit "
+        f'{subtype}; write a float subtype (subtype="FLOAT", on the command line --subtype FLOAT) to keep them'
+    )
 
 
 def _name(path) -> str:
@@ -129,19 +132,25 @@ def read_audio(path, *, mix_down: bool = False, dtype="float32") -> tuple[np.nda
         info = sf.info(str(p), verbose=True)
     except (sf.SoundFileError, RuntimeError) as e:
         raise AudioError(f"{name}: not a readable audio file ({e})") from e
-    short = [m for m in _SHORT_CHUNK.finditer(info.extra_info or "")
-             if int(m.group(2)) > int(m.group(3)) and int(m.group(2)) not in _UNKNOWN_SIZES]
+    short = [
+        m
+        for m in _SHORT_CHUNK.finditer(info.extra_info or "")
+        if int(m.group(2)) > int(m.group(3)) and int(m.group(2)) not in _UNKNOWN_SIZES
+    ]
     if short:
         m = short[0]
-        raise AudioError(f"{name}: truncated file: {m.group(1)} chunk declares {m.group(2)} bytes "
-                         f"but only {m.group(3)} are present")
+        raise AudioError(
+            f"{name}: truncated file: {m.group(1)} chunk declares {m.group(2)} bytes but only {m.group(3)} are present"
+        )
     try:
         data, rate = sf.read(str(p), dtype=dtype.name, always_2d=True)
     except (sf.SoundFileError, RuntimeError) as e:
         raise AudioError(f"{name}: truncated or corrupt audio data ({e})") from e
     if info.frames > 0 and data.shape[0] != info.frames:
-        raise AudioError(f"{name}: truncated or corrupt audio data: read {data.shape[0]} frames "
-                         f"of the {info.frames} the header declares")
+        raise AudioError(
+            f"{name}: truncated or corrupt audio data: read {data.shape[0]} frames "
+            f"of the {info.frames} the header declares"
+        )
     validate_audio(data, rate, name)
     if mix_down and data.shape[1] > 1:
         data = data.mean(axis=1, keepdims=True, dtype=np.float64).astype(dtype)
@@ -223,8 +232,11 @@ def write_audio(path, data, rate, *, subtype=None) -> Path:
     if subtype not in _FLOAT_SUBTYPES:
         over = np.abs(data) > 1.0
         if over.any():
-            warnings.warn(clipping_message(name, int(over.sum()), float(np.max(np.abs(data))), subtype),
-                          ClippingWarning, stacklevel=2)
+            warnings.warn(
+                clipping_message(name, int(over.sum()), float(np.max(np.abs(data))), subtype),
+                ClippingWarning,
+                stacklevel=2,
+            )
             data = np.clip(data, -1.0, 1.0)
     channels = 1 if data.ndim == 1 else data.shape[1]
     with open_writer(path, int(rate), channels, subtype=subtype) as f:

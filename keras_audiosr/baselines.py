@@ -4,6 +4,7 @@ Both map a low-rate signal of ``n`` samples to ``n * ratio`` samples with low-ra
 landing on high-rate index ``k * ratio`` (the alignment :func:`keras_audiosr.degrade.degrade`
 produces, which keeps samples ``0, r, 2r, ...``).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

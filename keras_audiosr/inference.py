@@ -21,6 +21,7 @@ The file functions also take a frame streamer instead of a Keras model: an objec
 exported stateful ``.tflite`` run by LiteRT). Files are then streamed block by block through it,
 one stream per channel, with no chunks and no cross-fades.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -35,8 +36,15 @@ import soundfile as sf
 from tqdm import tqdm
 
 __all__ = [  # noqa: F822  (ModelError and load_model come from the Keras layer on first use: __getattr__ below)
-    "FADES", "ModelError", "StreamModel", "load_model", "check_pairs", "upsample_array", "upsample_file",
-    "upsample_files"]
+    "FADES",
+    "ModelError",
+    "StreamModel",
+    "load_model",
+    "check_pairs",
+    "upsample_array",
+    "upsample_file",
+    "upsample_files",
+]
 
 FADES = ("cosine", "linear")
 
@@ -78,10 +86,12 @@ class _Plan:
         hop = (chunk - overlap) // self.period * self.period
         if hop < max(overlap, 1):
             least = overlap + self.period * max(1, -(-overlap // self.period))
-            raise ValueError(f"chunk={chunk} is too small for overlap={overlap}: the hop (chunk - overlap, rounded "
-                             "down to "
-                             f"the model's shift period {self.period}) must be at least the overlap; use chunk >= "
-                             f"{least}")
+            raise ValueError(
+                f"chunk={chunk} is too small for overlap={overlap}: the hop (chunk - overlap, rounded "
+                "down to "
+                f"the model's shift period {self.period}) must be at least the overlap; use chunk >= "
+                f"{least}"
+            )
         self.hop, self.overlap = hop, overlap
         self.chunk = hop + overlap  # shrunk by less than one period so that starts stay on the period grid
         self.batch_size = int(batch_size)
@@ -107,12 +117,12 @@ def _chunks(blocks: Iterable[np.ndarray], plan: _Plan) -> Iterator[tuple[np.ndar
         buf = block if buf is None else np.concatenate([buf, block])
         while offset + len(buf) > start + plan.chunk:
             a = start - offset
-            yield buf[a:a + plan.chunk], False
+            yield buf[a : a + plan.chunk], False
             start += plan.hop
-            buf, offset = buf[start - offset:], start
+            buf, offset = buf[start - offset :], start
     if buf is None or len(buf) <= start - offset:
         raise ValueError("upsample: empty signal")
-    yield buf[start - offset:], True
+    yield buf[start - offset :], True
 
 
 def _run(model, xs: list[np.ndarray], joint: bool) -> list[np.ndarray]:
@@ -213,7 +223,7 @@ class _FrameEngine:
 
         for block in blocks:
             for k in range(0, len(block), b):
-                y = checked([s.feed(block[k:k + b, c]) for c, s in enumerate(streams)])
+                y = checked([s.feed(block[k : k + b, c]) for c, s in enumerate(streams)])
                 if bar is not None:
                     bar.update(1)
                 if len(y):
@@ -225,8 +235,16 @@ def _engine(model, chunk=16384, overlap=1024, batch_size=4, fade="cosine"):
     return _FrameEngine(model) if _is_streamer(model) else _ChunkEngine(model, chunk, overlap, batch_size, fade)
 
 
-def upsample_array(model, x_lr, *, chunk: int = 16384, overlap: int = 1024, batch_size: int = 4,
-                   progress: bool = False, fade: str = "cosine") -> np.ndarray:
+def upsample_array(
+    model,
+    x_lr,
+    *,
+    chunk: int = 16384,
+    overlap: int = 1024,
+    batch_size: int = 4,
+    progress: bool = False,
+    fade: str = "cosine",
+) -> np.ndarray:
     """Upsample ``x_lr`` (``[time]`` or ``[time, channels]``, at ``model.lr_rate``) to ``ratio * time`` samples.
 
     Channels are processed independently (each as a one-channel input) unless the model itself takes
@@ -273,8 +291,10 @@ class StreamModel:
         try:
             import ai_edge_litert  # noqa: F401
         except ImportError:
-            raise ImportError(f"{path}: running a .tflite needs the LiteRT runtime: pip install ai-edge-litert "
-                              f"(a plain pip install keras-audiosr brings it)") from None
+            raise ImportError(
+                f"{path}: running a .tflite needs the LiteRT runtime: pip install ai-edge-litert "
+                f"(a plain pip install keras-audiosr brings it)"
+            ) from None
         from keras_audiosr.streaming import StreamingUpsampler, read_metadata
 
         with quiet_native_stderr(verbose):
@@ -306,8 +326,10 @@ def _checked_info(path: Path):
         raise audio.AudioError(f"{path}: not a readable audio file ({e})") from e
     for m in audio._SHORT_CHUNK.finditer(info.extra_info or ""):
         if int(m.group(2)) > int(m.group(3)) and int(m.group(2)) not in audio._UNKNOWN_SIZES:
-            raise audio.AudioError(f"{path}: truncated file: {m.group(1)} chunk declares {m.group(2)} bytes "
-                                   f"but only {m.group(3)} are present")
+            raise audio.AudioError(
+                f"{path}: truncated file: {m.group(1)} chunk declares {m.group(2)} bytes "
+                f"but only {m.group(3)} are present"
+            )
     if info.frames == 0:
         raise audio.AudioError(f"{path}: zero-length audio")
     return info
@@ -329,8 +351,9 @@ def _read_blocks(path: Path, blocksize: int, expected: int) -> Iterator[np.ndarr
     except (sf.SoundFileError, RuntimeError) as e:
         raise AudioError(f"{path}: truncated or corrupt audio data ({e})") from e
     if total != expected:
-        raise AudioError(f"{path}: truncated or corrupt audio data: read {total} frames of the {expected} "
-                         f"the header declares")
+        raise AudioError(
+            f"{path}: truncated or corrupt audio data: read {total} frames of the {expected} the header declares"
+        )
 
 
 def _lr_frames(info, lr_rate: int) -> int:
@@ -339,9 +362,20 @@ def _lr_frames(info, lr_rate: int) -> int:
     return frames if rate == lr_rate else -(-frames * lr_rate // rate)
 
 
-def upsample_file(model, in_path, out_path, *, chunk: int = 16384, overlap: int = 1024, batch_size: int = 4,
-                  progress: bool = True, subtype: str | None = None, fade: str = "cosine", bar=None,
-                  warn_clipping: bool = True) -> dict:
+def upsample_file(
+    model,
+    in_path,
+    out_path,
+    *,
+    chunk: int = 16384,
+    overlap: int = 1024,
+    batch_size: int = 4,
+    progress: bool = True,
+    subtype: str | None = None,
+    fade: str = "cosine",
+    bar=None,
+    warn_clipping: bool = True,
+) -> dict:
     """Upsample the sound file ``in_path`` with ``model`` and write ``out_path`` at ``model.hr_rate``.
 
     ``model``: a Keras model (run on chunks) or a frame streamer such as
@@ -380,8 +414,11 @@ def upsample_file(model, in_path, out_path, *, chunk: int = 16384, overlap: int 
     engine = _engine(model, chunk, overlap, batch_size, fade)
     resampled = in_rate != engine.lr_rate
     if resampled:
-        print(f"resampling {in_path} from {in_rate} Hz to {engine.lr_rate} Hz (the model's input rate); "
-              f"the whole file is read into memory", file=sys.stderr)
+        print(
+            f"resampling {in_path} from {in_rate} Hz to {engine.lr_rate} Hz (the model's input rate); "
+            f"the whole file is read into memory",
+            file=sys.stderr,
+        )
         data, _ = read_audio(in_path)
         data = resample(data, in_rate, engine.lr_rate, axis=0, quality="high")
         n_lr, blocks = len(data), [data]
@@ -412,11 +449,20 @@ def upsample_file(model, in_path, out_path, *, chunk: int = 16384, overlap: int 
         if own_bar:
             bar.close()
     if clipped and warn_clipping:
-        warnings.warn(clipping_message(out_path, clipped, peak, subtype or "PCM_16"),
-                      ClippingWarning, stacklevel=2)
-    return {"in": str(in_path), "out": str(out_path), "in_rate": in_rate, "out_rate": engine.hr_rate,
-            "seconds": frames / engine.hr_rate, "channels": channels, "resampled": resampled,
-            "subtype": subtype or "PCM_16", "clipped": clipped, "peak": peak, "elapsed": time.monotonic() - t0}
+        warnings.warn(clipping_message(out_path, clipped, peak, subtype or "PCM_16"), ClippingWarning, stacklevel=2)
+    return {
+        "in": str(in_path),
+        "out": str(out_path),
+        "in_rate": in_rate,
+        "out_rate": engine.hr_rate,
+        "seconds": frames / engine.hr_rate,
+        "channels": channels,
+        "resampled": resampled,
+        "subtype": subtype or "PCM_16",
+        "clipped": clipped,
+        "peak": peak,
+        "elapsed": time.monotonic() - t0,
+    }
 
 
 def _incomplete_reason(info, dst: Path, src: Path, hr_rate: int | None = None, lr_rate: int | None = None) -> str:
@@ -451,8 +497,9 @@ def _exists_error(items) -> FileExistsError:
     shown = [f"{o}" + (f" ({why})" if why else "") for o, why in items[:3]]
     more = f" and {len(items) - 3} more" if len(items) > 3 else ""
     what = "output exists" if not any(why for _, why in items) else "output exists and is not a complete upsampling"
-    return FileExistsError(f"{', '.join(shown)}{more}: {what}; pass --overwrite to replace it (overwrite=True in "
-                           "Python)")
+    return FileExistsError(
+        f"{', '.join(shown)}{more}: {what}; pass --overwrite to replace it (overwrite=True in Python)"
+    )
 
 
 def check_pairs(pairs, *, overwrite: bool = False, keep_going: bool = False, skip_complete: bool = False) -> list:
@@ -491,8 +538,11 @@ def check_pairs(pairs, *, overwrite: bool = False, keep_going: bool = False, ski
                 raise
             infos.append(e)
     if not overwrite:
-        existing = [(dst, _incomplete_reason(info, dst, src)) for (src, dst), info in zip(pairs, infos)
-                    if dst.exists() and not isinstance(info, Exception)]
+        existing = [
+            (dst, _incomplete_reason(info, dst, src))
+            for (src, dst), info in zip(pairs, infos)
+            if dst.exists() and not isinstance(info, Exception)
+        ]
         incomplete = [(o, why) for o, why in existing if why]
         if incomplete:
             raise _exists_error(incomplete)
@@ -502,13 +552,24 @@ def check_pairs(pairs, *, overwrite: bool = False, keep_going: bool = False, ski
 def _failure(src: Path, dst: Path, e: BaseException) -> dict:
     from keras_audiosr.audio import AudioError
 
-    text = str(e) if isinstance(e, AudioError) or not (isinstance(e, OSError) and e.strerror) else (
-        f"{e.filename}: {e.strerror}" if e.filename else e.strerror)
+    text = (
+        str(e)
+        if isinstance(e, AudioError) or not (isinstance(e, OSError) and e.strerror)
+        else (f"{e.filename}: {e.strerror}" if e.filename else e.strerror)
+    )
     return {"in": str(src), "out": str(dst), "status": "failed", "error": text}
 
 
-def upsample_files(model, pairs, *, overwrite: bool = False, progress: bool = True, keep_going: bool = False,
-                   skip_complete: bool = False, **kwargs) -> list[dict]:
+def upsample_files(
+    model,
+    pairs,
+    *,
+    overwrite: bool = False,
+    progress: bool = True,
+    keep_going: bool = False,
+    skip_complete: bool = False,
+    **kwargs,
+) -> list[dict]:
     """Upsample each ``(in_path, out_path)`` of ``pairs`` with :func:`upsample_file`, under one progress bar.
 
     ``model``: one model (Keras or a frame streamer, see :func:`upsample_file`) for every pair, or a
@@ -533,8 +594,9 @@ def upsample_files(model, pairs, *, overwrite: bool = False, progress: bool = Tr
     pairs = [(Path(i), Path(o)) for i, o in pairs]
     models = list(model) if isinstance(model, (list, tuple)) else [model] * len(pairs)
     if len(models) != len(pairs):
-        raise ValueError(f"upsample_files: {len(models)} models for {len(pairs)} file pairs; give one model, "
-                         f"or one per pair")
+        raise ValueError(
+            f"upsample_files: {len(models)} models for {len(pairs)} file pairs; give one model, or one per pair"
+        )
     infos = check_pairs(pairs, overwrite=overwrite, keep_going=keep_going, skip_complete=skip_complete)
     results: list = [None] * len(pairs)
     for k, ((src, dst), info) in enumerate(zip(pairs, infos)):
@@ -542,8 +604,16 @@ def upsample_files(model, pairs, *, overwrite: bool = False, progress: bool = Tr
             results[k] = _failure(src, dst, info)
         else:  # every output's format and subtype, before any work
             check_output_format(dst, output_subtype(dst, info.subtype, kwargs.get("subtype")))
-    engines = {id(m): _engine(m, kwargs.get("chunk", 16384), kwargs.get("overlap", 1024), kwargs.get("batch_size", 4),
-                              kwargs.get("fade", "cosine")) for m in models}
+    engines = {
+        id(m): _engine(
+            m,
+            kwargs.get("chunk", 16384),
+            kwargs.get("overlap", 1024),
+            kwargs.get("batch_size", 4),
+            kwargs.get("fade", "cosine"),
+        )
+        for m in models
+    }
     if not overwrite:
         incomplete = []
         for k, ((src, dst), info) in enumerate(zip(pairs, infos)):
@@ -554,21 +624,33 @@ def upsample_files(model, pairs, *, overwrite: bool = False, progress: bool = Tr
                     incomplete.append((dst, why))
                 else:
                     out = sf.info(str(dst))
-                    results[k] = {"in": str(src), "out": str(dst), "status": "skipped", "out_rate": out.samplerate,
-                                  "seconds": out.frames / out.samplerate, "channels": out.channels}
+                    results[k] = {
+                        "in": str(src),
+                        "out": str(dst),
+                        "status": "skipped",
+                        "out_rate": out.samplerate,
+                        "seconds": out.frames / out.samplerate,
+                        "channels": out.channels,
+                    }
         if incomplete:
             raise _exists_error(incomplete)
     todo = [k for k in range(len(pairs)) if results[k] is None]
     total = sum(engines[id(models[k])].units(_lr_frames(infos[k], engines[id(models[k])].lr_rate)) for k in todo)
     units = {e.unit for e in engines.values()}
-    with tqdm(total=total, desc=f"upsample {len(todo)} file{'s' if len(todo) != 1 else ''}",
-              unit=units.pop() if len(units) == 1 else "step", disable=not progress) as bar:
+    with tqdm(
+        total=total,
+        desc=f"upsample {len(todo)} file{'s' if len(todo) != 1 else ''}",
+        unit=units.pop() if len(units) == 1 else "step",
+        disable=not progress,
+    ) as bar:
         for k in todo:
             src, dst = pairs[k]
             bar.set_postfix_str(src.name, refresh=False)
             try:
-                results[k] = {**upsample_file(models[k], src, dst, bar=bar, warn_clipping=False, **kwargs),
-                              "status": "done"}
+                results[k] = {
+                    **upsample_file(models[k], src, dst, bar=bar, warn_clipping=False, **kwargs),
+                    "status": "done",
+                }
             except (AudioError, ValueError, OSError) as e:
                 if not keep_going or (isinstance(e, OSError) and e.errno == errno.ENOSPC):
                     raise

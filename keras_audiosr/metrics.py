@@ -17,6 +17,7 @@ samples, an even ``n_fft`` and a ``hop``:
 * ``X[t, k] = |sum_n w[n] xp[t*hop + n] exp(-2 pi i k n / n_fft)|^2`` for ``k = 0 .. n_fft/2``
   (unnormalised power, no scaling by the window sum).
 """
+
 from __future__ import annotations
 
 import math
@@ -80,7 +81,7 @@ def snr(estimate, reference) -> float:
         raise ValueError(f"snr: estimate has {est.size} samples, reference {ref.size}")
     est, ref = _pair(est, ref, "snr")
     noise = float(np.sum((ref - est) ** 2))
-    signal = float(np.sum(ref ** 2))
+    signal = float(np.sum(ref**2))
     if noise == 0.0:
         return math.inf
     if signal == 0.0:
@@ -154,7 +155,7 @@ def power_spectrogram(x, n_fft: int = 2048, hop: int = 512) -> np.ndarray:
     win = _hann(n_fft)
     out = np.empty((n_frames, n_fft // 2 + 1))
     for s in range(0, n_frames, _FRAME_BLOCK):
-        out[s:s + _FRAME_BLOCK] = np.abs(np.fft.rfft(frames[s:s + _FRAME_BLOCK] * win, axis=-1)) ** 2
+        out[s : s + _FRAME_BLOCK] = np.abs(np.fft.rfft(frames[s : s + _FRAME_BLOCK] * win, axis=-1)) ** 2
     return out
 
 
@@ -175,7 +176,7 @@ def _lsd(est, ref, n_fft, hop, eps, k_min: int, what: str) -> float:
         x_ref = power_spectrogram(ref[:, c], n_fft, hop)[:, k_min:]
         x_est = power_spectrogram(est[:, c], n_fft, hop)[:, k_min:]
         d = np.log10(x_ref + eps) - np.log10(x_est + eps)
-        per_channel.append(np.mean(np.sqrt(np.mean(d ** 2, axis=1))))
+        per_channel.append(np.mean(np.sqrt(np.mean(d**2, axis=1))))
     return float(np.mean(per_channel))
 
 
@@ -324,8 +325,10 @@ def dnsmos_p808(x, rate) -> float:
         import onnxruntime as ort
         import speechmos
     except ImportError as e:
-        raise ImportError("DNSMOS needs the optional 'speechmos', 'onnxruntime' and 'librosa' packages: "
-                          "pip install 'keras-audiosr[eval]'") from e
+        raise ImportError(
+            "DNSMOS needs the optional 'speechmos', 'onnxruntime' and 'librosa' packages: "
+            "pip install 'keras-audiosr[eval]'"
+        ) from e
     from pathlib import Path
 
     from keras_audiosr.audio import resample
@@ -344,7 +347,7 @@ def dnsmos_p808(x, rate) -> float:
         audio = np.concatenate([audio, audio])
     scores = []
     for hop in range(int(np.floor(audio.size / DNSMOS_RATE) - 9.01) + 1):
-        seg = audio[hop * DNSMOS_RATE:hop * DNSMOS_RATE + window]
+        seg = audio[hop * DNSMOS_RATE : hop * DNSMOS_RATE + window]
         if seg.size < window:
             continue
         mel = librosa.feature.melspectrogram(y=seg[:-160], sr=DNSMOS_RATE, n_fft=321, hop_length=160, n_mels=120)
@@ -380,9 +383,11 @@ def perceptual_scores(estimate, reference, rate, which=PERCEPTUAL_METRICS) -> di
     primary), speech mode at 16 kHz, and DNSMOS P.808 of the estimate alone. A failure on the signal itself (too
     short, silent) gives ``None`` with a warning; a missing package raises ImportError naming the extra."""
     out = {}
-    fns = {"visqol": lambda: visqol(estimate, reference, rate, "audio"),
-           "visqol_speech": lambda: visqol(estimate, reference, rate, "speech"),
-           "dnsmos": lambda: dnsmos_p808(estimate, rate)}
+    fns = {
+        "visqol": lambda: visqol(estimate, reference, rate, "audio"),
+        "visqol_speech": lambda: visqol(estimate, reference, rate, "speech"),
+        "dnsmos": lambda: dnsmos_p808(estimate, rate),
+    }
     for key in perceptual_names(which):
         fn = fns[key]
         try:
@@ -395,8 +400,7 @@ def perceptual_scores(estimate, reference, rate, which=PERCEPTUAL_METRICS) -> di
     return out
 
 
-def evaluate_pair(estimate, reference, ratio, rate, with_pesq: bool | None = None,
-                  perceptual=False) -> dict:
+def evaluate_pair(estimate, reference, ratio, rate, with_pesq: bool | None = None, perceptual=False) -> dict:
     """``{"snr", "snr_lb", "lsd", "lsd_hf"[, "pesq"]}`` for one estimate/reference pair at ``rate`` Hz
     (``snr_lb``: :func:`snr_lowband` at the default edge).
 
@@ -405,8 +409,12 @@ def evaluate_pair(estimate, reference, ratio, rate, with_pesq: bool | None = Non
     with a warning instead of an exception. ``perceptual=True`` (or some of their names) adds
     :func:`perceptual_scores` (``visqol``, ``visqol_speech``, ``dnsmos``; seconds per second of audio, so opt-in).
     """
-    out = {"snr": snr(estimate, reference), "snr_lb": snr_lowband(estimate, reference, ratio),
-           "lsd": lsd(estimate, reference), "lsd_hf": lsd_hf(estimate, reference, ratio)}
+    out = {
+        "snr": snr(estimate, reference),
+        "snr_lb": snr_lowband(estimate, reference, ratio),
+        "lsd": lsd(estimate, reference),
+        "lsd_hf": lsd_hf(estimate, reference, ratio),
+    }
     if with_pesq is None:
         with_pesq = pesq_available()
     if with_pesq:

@@ -1,4 +1,5 @@
 """Spectrogram pictures for looking at what a model adds above the low-rate Nyquist frequency."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,8 +25,9 @@ def _spectrogram_db(x: np.ndarray, rate: int) -> tuple[np.ndarray, float]:
     n = max(16, int(round(WINDOW_SECONDS * rate)) // 2 * 2)
     if len(x) < n:
         x = np.pad(x, (0, n - len(x)))
-    _, _, sxx = signal.spectrogram(x, fs=rate, window="hann", nperseg=n, noverlap=3 * n // 4,
-                                   scaling="density", mode="psd")
+    _, _, sxx = signal.spectrogram(
+        x, fs=rate, window="hann", nperseg=n, noverlap=3 * n // 4, scaling="density", mode="psd"
+    )
     return 10.0 * np.log10(sxx + 1e-20), (n - 3 * n // 4) / rate
 
 
@@ -70,8 +72,16 @@ def plot_spectrograms(signals: dict, rates: dict, path, title: str | None = None
     axes = fig.subplots(len(specs), 1, sharex=True, sharey=True, squeeze=False)[:, 0]
     image = None
     for ax, (label, (db, rate, hop, _dur)) in zip(axes, specs.items()):
-        image = ax.imshow(db, origin="lower", aspect="auto", cmap="magma", vmin=vmin, vmax=top,
-                          extent=(0.0, db.shape[1] * hop, 0.0, rate / 2000.0), interpolation="nearest")
+        image = ax.imshow(
+            db,
+            origin="lower",
+            aspect="auto",
+            cmap="magma",
+            vmin=vmin,
+            vmax=top,
+            extent=(0.0, db.shape[1] * hop, 0.0, rate / 2000.0),
+            interpolation="nearest",
+        )
         ax.set_facecolor(image.cmap(0.0))
         if f_low < f_max:
             ax.axhline(f_low, color="white", linestyle="--", linewidth=0.8, alpha=0.7)

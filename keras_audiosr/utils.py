@@ -11,6 +11,7 @@ operating system's reason (``out/eval.json: Read-only file system``), not the te
 
 This module imports nothing heavy; numpy and TensorFlow are imported by the functions that need them.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -68,7 +69,7 @@ def process_gone(pid: int) -> bool:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return False
-    return stat[stat.rfind(")") + 2:].startswith("Z")
+    return stat[stat.rfind(")") + 2 :].startswith("Z")
 
 
 # The temporaries _create_temp makes: .NAME.tmp-PID-XXXXXXXX.EXT
@@ -352,6 +353,7 @@ def quiet_tensorflow(verbose: bool = False, *, init_runtime: bool = False) -> No
     """
     if verbose:
         import tensorflow  # noqa: F401
+
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if "tensorflow" not in sys.modules:
@@ -397,7 +399,8 @@ def quiet_native_stderr(verbose: bool = False) -> Iterator[None]:
 NATIVE_NOISE = re.compile(
     r"^(?:[IW]\d{4} |WARNING: All log messages before absl::InitializeLog|WARNING:absl:|fully_quantize: |"
     r"INFO: Created TensorFlow Lite .*delegate|To enable the following instructions: |"
-    r"E\d{4} .*(?:cuInit|cuda_|Unable to register cu|node_def_util\.cc))")
+    r"E\d{4} .*(?:cuInit|cuda_|Unable to register cu|node_def_util\.cc))"
+)
 
 
 @contextlib.contextmanager
@@ -425,7 +428,7 @@ def filtered_stderr(verbose: bool = False, noise: re.Pattern = NATIVE_NOISE) -> 
     def forward(data: bytes) -> None:
         with contextlib.suppress(OSError):  # the terminal went away, or a straggling child outlived the block
             while data:
-                data = data[os.write(saved, data):]
+                data = data[os.write(saved, data) :]
 
     def pump() -> None:
         pending = b""

@@ -4,6 +4,7 @@ The whole session (and every subprocess it starts, which inherits the environmen
 prepared data and generated corpora in a temporary folder, never in the user's
 ``~/.cache/keras_audiosr``.
 """
+
 import os
 import shutil
 import tempfile

@@ -4,6 +4,7 @@ Each check takes the class and its init arguments, so it can build fresh instanc
 config, under a dtype policy, for a symbolic call. :func:`run_layer_test` and
 :func:`run_model_test` run them all.
 """
+
 import os
 import tempfile
 
@@ -107,7 +108,10 @@ def check_dtype_policy(make, x, reference, policy):
     assert np.all(np.isfinite(y))
     scale = max(float(np.max(np.abs(want))), 1e-3)
     assert np.max(np.abs(y - want)) <= _POLICY_RTOL[policy.compute_dtype] * scale, (
-        policy.name, float(np.max(np.abs(y - want))), scale)
+        policy.name,
+        float(np.max(np.abs(y - want))),
+        scale,
+    )
 
 
 def check_tflite(model, x, atol=1e-5):
@@ -131,8 +135,9 @@ def check_tflite(model, x, atol=1e-5):
     np.testing.assert_allclose(out, np.asarray(model(x)), atol=atol)
 
 
-def run_layer_test(cls, init_kwargs, input_shape, expected_output_shape, *, trainable=True, tflite=True,
-                   dtype_policies=DTYPE_POLICIES):
+def run_layer_test(
+    cls, init_kwargs, input_shape, expected_output_shape, *, trainable=True, tflite=True, dtype_policies=DTYPE_POLICIES
+):
     """The layer contract: config round trip, symbolic call, output shape (eager and ``compute_output_shape``),
     ``.keras`` save/load equality, one fit step, each dtype policy, and TFLite parity."""
     layer = cls(**init_kwargs)
@@ -148,8 +153,13 @@ def run_layer_test(cls, init_kwargs, input_shape, expected_output_shape, *, trai
     for policy in dtype_policies:
         check_dtype_policy(lambda p: cls(**init_kwargs, dtype=p), x, layer, policy)
     if trainable:
-        head = keras.Sequential([keras.Input(shape=input_shape[1:]),
-                                 keras.layers.Conv1D(input_shape[-1], 3, padding="same"), cls(**init_kwargs)])
+        head = keras.Sequential(
+            [
+                keras.Input(shape=input_shape[1:]),
+                keras.layers.Conv1D(input_shape[-1], 3, padding="same"),
+                cls(**init_kwargs),
+            ]
+        )
         check_fit_step(head, x, rng.standard_normal(expected_output_shape).astype("float32"))
     if tflite:
         check_tflite(model, x)

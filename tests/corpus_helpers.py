@@ -1,4 +1,5 @@
 """Tiny generated corpora for the data tests (noise-like tones, deterministic, written with audio.write_audio)."""
+
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +21,15 @@ def signal(seed: int, seconds: float, rate: int, channels: int = 1, level_db: fl
     return out[:, 0] if channels == 1 else out
 
 
-def make_vctk(root: Path, speakers=("p001", "p002", "p003", "p004", "p005"), per_speaker: int = 2,
-              seconds: float = 1.0, rate: int = 16000, ext: str = ".wav", seed: int = 0) -> Path:
+def make_vctk(
+    root: Path,
+    speakers=("p001", "p002", "p003", "p004", "p005"),
+    per_speaker: int = 2,
+    seconds: float = 1.0,
+    rate: int = 16000,
+    ext: str = ".wav",
+    seed: int = 0,
+) -> Path:
     """A VCTK 0.80-layout corpus ``root/wav48/<spk>/<spk>_<nnn><ext>``; returns ``root``."""
     k = seed
     for spk in speakers:

@@ -1,4 +1,5 @@
 """In-memory ``tf.data`` batches of small arrays, for tests of training code (the package streams from disk)."""
+
 import numpy as np
 
 

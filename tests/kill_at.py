@@ -11,6 +11,7 @@ Usage: ``python tests/kill_at.py POINT -m MODULE [ARGS...]`` with POINT one of
 
 Nothing in the package knows about this: it patches Keras and keras_audiosr from outside.
 """
+
 import os
 import runpy
 import signal

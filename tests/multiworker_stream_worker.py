@@ -6,6 +6,7 @@ prepare the same corpus into the same cache at once (the store tolerates concurr
 ``CHECKSUM <float>`` of the final weights and ``FILES <json list>`` of the store files this worker read;
 only the chief writes ``OUT_JSON``.
 """
+
 import json
 import os
 import sys
@@ -23,8 +24,17 @@ def main(corpus, cache, out_path):
     from keras_audiosr.models.audio_unet import AudioUNet
 
     keras.utils.set_random_seed(0)
-    data = prepare_training_data(corpus, hr_rate=16000, ratio=2, patch_size=1024, degradations="speech-robust",
-                                 cache_dir=cache, workers=1, progress=False, seed=3)
+    data = prepare_training_data(
+        corpus,
+        hr_rate=16000,
+        ratio=2,
+        patch_size=1024,
+        degradations="speech-robust",
+        cache_dir=cache,
+        workers=1,
+        progress=False,
+        seed=3,
+    )
     read = set()
     original = data.store.read
 
@@ -43,8 +53,15 @@ def main(corpus, cache, out_path):
     if is_chief():
         tmp = f"{out_path}.tmp{os.getpid()}"
         with open(tmp, "w") as f:
-            json.dump({"replicas": strategy.num_replicas_in_sync, "loss": history.history["loss"],
-                       "n_files": len(data.store), "steps": int(model.optimizer.iterations.numpy())}, f)
+            json.dump(
+                {
+                    "replicas": strategy.num_replicas_in_sync,
+                    "loss": history.history["loss"],
+                    "n_files": len(data.store),
+                    "steps": int(model.optimizer.iterations.numpy()),
+                },
+                f,
+            )
         os.replace(tmp, out_path)
 
 

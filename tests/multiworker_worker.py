@@ -6,6 +6,7 @@ Usage: ``TF_CONFIG=... python tests/multiworker_worker.py OUT_JSON``. Builds the
 patches, and prints ``CHECKSUM <float>`` of the final weights (equal on every worker when training
 is synchronous). Only the chief writes ``OUT_JSON`` (atomically).
 """
+
 import sys
 
 
@@ -29,8 +30,9 @@ def main(out_path):
     hr = (0.5 * np.sin(2 * np.pi * freqs[:, None] * t[None, :]))[..., None].astype("float32")
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    dataset = (tf.data.Dataset.from_tensor_slices((hr[:, ::2], hr)).shuffle(32, seed=0).repeat().batch(8)
-               .with_options(options))
+    dataset = (
+        tf.data.Dataset.from_tensor_slices((hr[:, ::2], hr)).shuffle(32, seed=0).repeat().batch(8).with_options(options)
+    )
 
     with strategy.scope():
         model = AudioUNet.from_size("tiny", ratio=2)
@@ -49,10 +51,17 @@ def main(out_path):
     checksum = float(sum(np.sum(np.abs(w.astype("float64"))) for w in weights))
     print(f"CHECKSUM {checksum!r}", flush=True)
     if is_chief():
-        write_json(out_path, {"replicas": strategy.num_replicas_in_sync, "loss": history.history["loss"],
-                              "gan": {k: v for k, v in gan_history.history.items()},
-                              "generator_steps": int(trainer.g_optimizer.iterations.numpy()),
-                              "critic_steps": int(trainer.d_optimizer.iterations.numpy()), "checksum": checksum})
+        write_json(
+            out_path,
+            {
+                "replicas": strategy.num_replicas_in_sync,
+                "loss": history.history["loss"],
+                "gan": {k: v for k, v in gan_history.history.items()},
+                "generator_steps": int(trainer.g_optimizer.iterations.numpy()),
+                "critic_steps": int(trainer.d_optimizer.iterations.numpy()),
+                "checksum": checksum,
+            },
+        )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@
 * :func:`check_stream`: each ``.tflite`` fed frame by frame with its state tensors (keras_audiosr.streaming) against the
   Keras model on the whole signal: float within 1e-4, quantized within ``min_int8_snr_db``.
 """
+
 import json
 from pathlib import Path
 
@@ -34,15 +35,30 @@ def check_card(info) -> dict:
         assert set(systems) == set(SYSTEMS), (label, systems)
         for s, m in systems.items():
             assert all(isinstance(m[k], float) for k in METRICS), (label, s, m)
-    for key in ("parameters", "macs_per_second", "algorithmic_latency_ms", "training_command", "train_speakers",
-                "test_speakers", "targets", "data_sources"):
+    for key in (
+        "parameters",
+        "macs_per_second",
+        "algorithmic_latency_ms",
+        "training_command",
+        "train_speakers",
+        "test_speakers",
+        "targets",
+        "data_sources",
+    ):
         assert card.get(key) not in (None, "", [], {}), key
     assert not set(card["train_speakers"]) & set(card["test_speakers"])
     assert card["training_command"].startswith("python -m recipes.")
     assert set(card["targets"]) == {"int8", "model"}
     md = (folder / "MODEL_CARD.md").read_text(encoding="utf-8")
-    for needle in ("## Training", "## Data and speakers", "## Held-out evaluation", "## Targets", "## Limitations",
-                   card["training_command"], *card["test_speakers"]):
+    for needle in (
+        "## Training",
+        "## Data and speakers",
+        "## Held-out evaluation",
+        "## Targets",
+        "## Limitations",
+        card["training_command"],
+        *card["test_speakers"],
+    ):
         assert needle in md, needle
     return card
 
@@ -82,7 +98,7 @@ def check_stream(model, path, seconds: float = 0.6, min_int8_snr_db: float = 20.
     streamed = StreamingUpsampler.from_tflite(path).run(low)
     assert streamed.shape == whole.shape
     err = streamed.astype(np.float64) - whole
-    snr = 10 * np.log10(np.sum(whole.astype(np.float64) ** 2) / max(np.sum(err ** 2), 1e-30))
+    snr = 10 * np.log10(np.sum(whole.astype(np.float64) ** 2) / max(np.sum(err**2), 1e-30))
     if meta["mode"] == "float":
         assert np.max(np.abs(err)) <= 1e-4, (
             f"{Path(path).name}: float stream differs from Keras by {np.max(np.abs(err))}"

@@ -1,4 +1,5 @@
 """keras_audiosr.args: the argument types every command line shares, and the path checks made before any work."""
+
 import argparse
 
 import pytest
@@ -6,29 +7,39 @@ import pytest
 from keras_audiosr import args
 
 
-@pytest.mark.parametrize("fn, text, want", [
-    (args.positive_int, "3", 3), (args.non_negative_int, "0", 0), (args.positive_float, "0.5", 0.5),
-    (args.non_negative_float, "0", 0.0), (args.name_list, " a, b ,", ["a", "b"]),
-    (args.corpus_weights, "vctk=2, lj=0", {"vctk": 2.0, "lj": 0.0}),
-    (args.filter_spec, " Cheby1:8 ", "cheby1:8"), (args.degradation_name, "Speech-Robust", "speech-robust"),
-    (args.degradation_name, "TELEPHONE:MuLaw", "telephone:mulaw"),
-])
+@pytest.mark.parametrize(
+    "fn, text, want",
+    [
+        (args.positive_int, "3", 3),
+        (args.non_negative_int, "0", 0),
+        (args.positive_float, "0.5", 0.5),
+        (args.non_negative_float, "0", 0.0),
+        (args.name_list, " a, b ,", ["a", "b"]),
+        (args.corpus_weights, "vctk=2, lj=0", {"vctk": 2.0, "lj": 0.0}),
+        (args.filter_spec, " Cheby1:8 ", "cheby1:8"),
+        (args.degradation_name, "Speech-Robust", "speech-robust"),
+        (args.degradation_name, "TELEPHONE:MuLaw", "telephone:mulaw"),
+    ],
+)
 def test_types_return_the_value(fn, text, want):
     assert fn(text) == want
 
 
-@pytest.mark.parametrize("fn, text, reason", [
-    (args.positive_int, "0", "expected a positive integer, got '0'"),
-    (args.positive_int, "x", "expected a positive integer, got 'x'"),
-    (args.non_negative_int, "-1", "expected an integer >= 0"),
-    (args.positive_float, "inf", "expected a positive number"),
-    (args.non_negative_float, "nan", "expected a number >= 0"),
-    (args.name_list, " , ", "expected comma-separated names"),
-    (args.corpus_weights, "vctk", "expected name=weight pairs"),
-    (args.filter_spec, "kaiser:8", "unknown family 'kaiser'"),
-    (args.degradation_name, "robust", "unknown degradation set 'robust'"),
-    (args.init_source, "no-such-model", "not the name of a shipped model"),
-])
+@pytest.mark.parametrize(
+    "fn, text, reason",
+    [
+        (args.positive_int, "0", "expected a positive integer, got '0'"),
+        (args.positive_int, "x", "expected a positive integer, got 'x'"),
+        (args.non_negative_int, "-1", "expected an integer >= 0"),
+        (args.positive_float, "inf", "expected a positive number"),
+        (args.non_negative_float, "nan", "expected a number >= 0"),
+        (args.name_list, " , ", "expected comma-separated names"),
+        (args.corpus_weights, "vctk", "expected name=weight pairs"),
+        (args.filter_spec, "kaiser:8", "unknown family 'kaiser'"),
+        (args.degradation_name, "robust", "unknown degradation set 'robust'"),
+        (args.init_source, "no-such-model", "not the name of a shipped model"),
+    ],
+)
 def test_types_give_one_line_reasons(fn, text, reason):
     with pytest.raises(argparse.ArgumentTypeError, match=reason):
         fn(text)

@@ -1,4 +1,5 @@
 """keras_audiosr.audio: round trips per format, every error path, atomic writes, resampling."""
+
 import math
 import warnings
 
@@ -23,9 +24,16 @@ def _tmp_leftovers(folder):
     return [p.name for p in folder.iterdir() if ".tmp-" in p.name]
 
 
-@pytest.mark.parametrize("subtype,tol", [
-    ("PCM_U8", 1 / 64), ("PCM_16", 1 / 2 ** 14), ("PCM_24", 1 / 2 ** 22), ("PCM_32", 1 / 2 ** 30), ("FLOAT", 0.0),
-])
+@pytest.mark.parametrize(
+    "subtype,tol",
+    [
+        ("PCM_U8", 1 / 64),
+        ("PCM_16", 1 / 2**14),
+        ("PCM_24", 1 / 2**22),
+        ("PCM_32", 1 / 2**30),
+        ("FLOAT", 0.0),
+    ],
+)
 def test_wav_round_trip(tmp_path, subtype, tol):
     x = _signal()
     p = write_audio(tmp_path / "x.wav", x, RATE, subtype=subtype)
@@ -42,7 +50,7 @@ def test_flac_round_trip(tmp_path, subtype):
     p = write_audio(tmp_path / "x.flac", x, 22050, subtype=subtype)
     y, rate = read_audio(p)
     assert rate == 22050 and y.shape == (4000, 3)
-    assert np.max(np.abs(y - x)) <= 2.0 ** -14
+    assert np.max(np.abs(y - x)) <= 2.0**-14
 
 
 def test_flac_default_subtype_is_pcm16(tmp_path):
@@ -58,7 +66,7 @@ def test_ogg_vorbis_round_trip_loose(tmp_path):
     y, rate = read_audio(p)
     assert rate == RATE and y.shape == (RATE, 1)
     err = y[:, 0] - x
-    snr = 10 * np.log10(np.sum(x ** 2) / np.sum(err ** 2))
+    snr = 10 * np.log10(np.sum(x**2) / np.sum(err**2))
     assert snr > 15.0
 
 
@@ -230,7 +238,7 @@ def test_open_writer_streams_and_renames(tmp_path):
     with open_writer(out, RATE, 2, subtype="FLOAT") as f:
         assert not out.exists()
         for i in range(0, len(x), 1000):
-            f.write(x[i:i + 1000])
+            f.write(x[i : i + 1000])
     y, _ = read_audio(out)
     np.testing.assert_array_equal(y, x)
     assert _tmp_leftovers(out.parent) == []
@@ -278,9 +286,9 @@ def test_resample_identity_is_copy():
 def _tone_level_db(y, rate, freq):
     """Amplitude (dB) of the sinusoid at ``freq`` in ``y`` (least-squares fit, away from the edges)."""
     n = len(y)
-    t = np.arange(n)[n // 8: -n // 8] / rate
+    t = np.arange(n)[n // 8 : -n // 8] / rate
     basis = np.stack([np.sin(2 * np.pi * freq * t), np.cos(2 * np.pi * freq * t)], axis=1)
-    coef, *_ = np.linalg.lstsq(basis, np.asarray(y, np.float64)[n // 8: -n // 8], rcond=None)
+    coef, *_ = np.linalg.lstsq(basis, np.asarray(y, np.float64)[n // 8 : -n // 8], rcond=None)
     return 20 * np.log10(np.hypot(*coef) + 1e-300)
 
 

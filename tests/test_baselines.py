@@ -1,4 +1,5 @@
 """keras_audiosr.baselines: alignment, reconstruction quality, lengths, channels."""
+
 import numpy as np
 import pytest
 from scipy import interpolate
@@ -10,7 +11,7 @@ HR = 16000
 
 
 def _snr_db(est, ref):
-    return 10 * np.log10(np.sum(ref ** 2) / np.sum((ref - est) ** 2))
+    return 10 * np.log10(np.sum(ref**2) / np.sum((ref - est) ** 2))
 
 
 @pytest.mark.parametrize("ratio", [2, 3, 4])

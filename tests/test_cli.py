@@ -1,4 +1,5 @@
 """The keras-audiosr command line, run in-process through cli.main (plus one real subprocess)."""
+
 import json
 import math
 import os
@@ -47,8 +48,9 @@ def _run(capsys, *argv):
 
 def test_upsample_rate_and_length(tmp_path, model_path, capsys):
     src = _write(tmp_path / "in.wav", _tone(0.75, 8000), 8000, subtype="PCM_16")
-    rc, out, err = _run(capsys, "upsample", src, tmp_path / "out.flac", "--model", model_path, "--chunk", 2048,
-                        "--overlap", 256, "-q")
+    rc, out, err = _run(
+        capsys, "upsample", src, tmp_path / "out.flac", "--model", model_path, "--chunk", 2048, "--overlap", 256, "-q"
+    )
     assert rc == 0, err
     y, rate = sf.read(str(tmp_path / "out.flac"))
     assert rate == 16000 and len(y) == 2 * 6000
@@ -64,8 +66,17 @@ def test_upsample_other_rate_is_resampled_with_notice(tmp_path, model_path, caps
     assert info.samplerate == 16000 and info.channels == 2 and info.frames == 2 * math.ceil(11025 * 8000 / 22050)
 
 
-@pytest.mark.parametrize("case", ["missing model", "corrupt model", "not an audio model", "missing input",
-                                  "non-audio input", "bad output extension"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing model",
+        "corrupt model",
+        "not an audio model",
+        "missing input",
+        "non-audio input",
+        "bad output extension",
+    ],
+)
 def test_upsample_errors_name_the_file(tmp_path, model_path, capsys, case):
     import keras
 
@@ -105,8 +116,22 @@ def test_upsample_failure_midway_leaves_nothing(tmp_path, model_path, capsys, mo
     monkeypatch.setattr(inference, "_run", failing_run)
     out = tmp_path / "up" / "out.wav"
     with pytest.raises(RuntimeError, match="exploded"):
-        cli.main(["upsample", str(src), str(out), "--model", str(model_path), "--chunk", "512", "--overlap", "64",
-                  "--batch-size", "1", "-q"])
+        cli.main(
+            [
+                "upsample",
+                str(src),
+                str(out),
+                "--model",
+                str(model_path),
+                "--chunk",
+                "512",
+                "--overlap",
+                "64",
+                "--batch-size",
+                "1",
+                "-q",
+            ]
+        )
     assert len(calls) == 3 and not out.exists() and list(out.parent.iterdir()) == []
 
 
@@ -119,8 +144,19 @@ def test_degrade_matches_library(tmp_path, capsys):
     assert rate == 8000 and y.shape == (3999, 2) and sf.info(str(tmp_path / "lo.wav")).subtype == "FLOAT"
     np.testing.assert_array_equal(y, degrade(trim_to_multiple(x, 2), 2, "cheby1:8"))
 
-    rc, _, err = _run(capsys, "degrade", src, tmp_path / "causal.flac", "--ratio", 4, "--filter", "butter:4",
-                      "--causal", "--subtype", "PCM_24")
+    rc, _, err = _run(
+        capsys,
+        "degrade",
+        src,
+        tmp_path / "causal.flac",
+        "--ratio",
+        4,
+        "--filter",
+        "butter:4",
+        "--causal",
+        "--subtype",
+        "PCM_24",
+    )
     assert rc == 0, err
     y, rate = sf.read(str(tmp_path / "causal.flac"), dtype="float32")
     assert rate == 4000
@@ -160,10 +196,29 @@ def test_evaluate_json_and_plots(tmp_path, model_path, capsys):
     _write(data / "a" / "one.flac", _tone(0.5, 32000, seed=1), 32000, subtype="PCM_16")
     (data / "a" / "readme.txt").write_text("ignored")
     extra = _write(tmp_path / "three.wav", _tone(0.4, 16000, seed=3), 16000)
-    rc, out, err = _run(capsys, "evaluate", "--model", model_path, "--data", data, extra, "--json",
-                        tmp_path / "eval.json", "--markdown", tmp_path / "eval.md", "--plot", tmp_path / "plots",
-                        "--no-pesq", "--no-perceptual", "--baselines", "spline,sinc", "--degradations", "own,Resample",
-                        "--per-file", "-q")
+    rc, out, err = _run(
+        capsys,
+        "evaluate",
+        "--model",
+        model_path,
+        "--data",
+        data,
+        extra,
+        "--json",
+        tmp_path / "eval.json",
+        "--markdown",
+        tmp_path / "eval.md",
+        "--plot",
+        tmp_path / "plots",
+        "--no-pesq",
+        "--no-perceptual",
+        "--baselines",
+        "spline,sinc",
+        "--degradations",
+        "own,Resample",
+        "--per-file",
+        "-q",
+    )
     assert rc == 0, err
     report = json.loads((tmp_path / "eval.json").read_text())
     assert report["order"] == ["own", "resample"] and report["systems"] == ["model", "spline", "sinc"]
@@ -191,13 +246,27 @@ def test_evaluate_default_degradations_and_names_checked_before_work(tmp_path, m
     rc, out, err = _run(capsys, "evaluate", "--model", model_path, "--data", ref, "--no-pesq", "--no-perceptual", "-q")
     assert rc == 0, err
     assert [ln.split("]")[0] + "]" for ln in out.splitlines() if ln.startswith("[")] == [
-        "[own]", "[resample]", "[butter:4]", "[telephone:mulaw]"]  # the tiny model's input is 8 kHz
+        "[own]",
+        "[resample]",
+        "[butter:4]",
+        "[telephone:mulaw]",
+    ]  # the tiny model's input is 8 kHz
     assert "SNR and LB-SNR say little" in out
     monkeypatch.setattr(inference, "load_model", lambda p: pytest.fail("model loaded before the check"))
     monkeypatch.setattr(evaluation, "evaluate_files", lambda *a, **k: pytest.fail("work before the check"))
     for bad in ("own,gauss:4", "telephone:ulaw", "cheby1:x", ","):
-        rc, _, err = _run(capsys, "evaluate", "--model", model_path, "--data", tmp_path / "missing", "--degradations",
-                          bad, "--json", tmp_path / "e.json")
+        rc, _, err = _run(
+            capsys,
+            "evaluate",
+            "--model",
+            model_path,
+            "--data",
+            tmp_path / "missing",
+            "--degradations",
+            bad,
+            "--json",
+            tmp_path / "e.json",
+        )
         assert rc == 2 and err.startswith("keras-audiosr: error: --degradations: ") and err.count("\n") == 1, err
         if bad != ",":
             assert "speech-robust" in err and "resample" in err and "telephone[:mulaw|:alaw]" in err, err
@@ -242,10 +311,19 @@ def test_subcommand_help(capsys, command):
 
 
 def test_python_dash_m_help():
-    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-           "TF_CPP_MIN_LOG_LEVEL": "3"}
-    proc = subprocess.run([sys.executable, "-m", "keras_audiosr", "--help"], capture_output=True, text=True,
-                          cwd=REPO, env=env, timeout=120)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "keras_audiosr", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "usage: keras-audiosr" in proc.stdout
     assert all(c in proc.stdout for c in ("upsample", "models", "resample", "degrade", "evaluate", "info"))
@@ -255,14 +333,14 @@ def test_evaluate_real_speech(tmp_path, model_path, capsys, shared_data):
     src = sorted((shared_data / "vctk-mini" / "wav48").rglob("*.flac"))[0]
     x, rate = sf.read(str(src), dtype="float32")
     excerpt = _write(tmp_path / src.name, x[: 3 * rate], rate, subtype="PCM_16")
-    rc, out, err = _run(capsys, "evaluate", "--model", model_path, "--data", excerpt, "--json", tmp_path / "e.json",
-                        "--no-pesq", "-q")
+    rc, out, err = _run(
+        capsys, "evaluate", "--model", model_path, "--data", excerpt, "--json", tmp_path / "e.json", "--no-pesq", "-q"
+    )
     assert rc == 0, err
     report = json.loads((tmp_path / "e.json").read_text())["degradations"]["own"]
     assert report["files"][0]["seconds"] == pytest.approx(min(len(x), 3 * rate) / rate, abs=1e-3)
     spline = report["mean"]["spline"]
     assert 5.0 < spline["snr"] < 60.0 and spline["lsd_hf"] > spline["lsd"] > 0
-
 
 
 def _subprocess_env(**extra):
@@ -281,36 +359,54 @@ def test_import_is_light_and_registration_precedes_loading(model_path):
         "keras_audiosr.register_serializables()\n"
         "import keras\n"
         f"model = keras.models.load_model({str(model_path)!r}, compile=False)\n"
-        "print('LOADED', type(model).__name__, keras_audiosr.training.metrics.SNRMetric.__name__)\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
-                          env=_subprocess_env(TF_CPP_MIN_LOG_LEVEL="3"), timeout=300)
+        "print('LOADED', type(model).__name__, keras_audiosr.training.metrics.SNRMetric.__name__)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=_subprocess_env(TF_CPP_MIN_LOG_LEVEL="3"),
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "HEAVY []" in proc.stdout and "LOADED AudioUNet SNRMetric" in proc.stdout
 
 
 def test_registration_is_by_decorator_as_modules_are_imported():
-    code = ("import keras\nimport keras_audiosr\nfrom keras_audiosr.layers import SubPixel1D\n"
-            "names = ('SubPixel1D', 'AudioUNet', 'SNRMetric', 'AdversarialTrainer')\n"
-            "def missing():\n"
-            "    return [n for n in names if keras.saving.get_registered_object('keras_audiosr>' + n) is None]\n"
-            "print('LAYERS ONLY', missing())\n"
-            "keras_audiosr.register_serializables()\n"
-            "print('MISSING', missing())\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
-                          env=_subprocess_env(TF_CPP_MIN_LOG_LEVEL="3"), timeout=300)
+    code = (
+        "import keras\nimport keras_audiosr\nfrom keras_audiosr.layers import SubPixel1D\n"
+        "names = ('SubPixel1D', 'AudioUNet', 'SNRMetric', 'AdversarialTrainer')\n"
+        "def missing():\n"
+        "    return [n for n in names if keras.saving.get_registered_object('keras_audiosr>' + n) is None]\n"
+        "print('LAYERS ONLY', missing())\n"
+        "keras_audiosr.register_serializables()\n"
+        "print('MISSING', missing())\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=_subprocess_env(TF_CPP_MIN_LOG_LEVEL="3"),
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "LAYERS ONLY ['AudioUNet', 'SNRMetric', 'AdversarialTrainer']" in proc.stdout  # no import hook
     assert "MISSING []" in proc.stdout
 
 
 def test_help_and_version_start_without_tensorflow():
-    code = ("import sys\nfrom keras_audiosr.cli import main\n"
-            "for argv in (['--help'], ['--version'], ['upsample', '--help'], ['resample', '--help'], ['models']):\n"
-            "    assert main(argv) == 0\n"
-            "print('HEAVY', [m for m in ('tensorflow', 'keras', 'scipy.signal') if m in sys.modules], "
-            "file=sys.stderr)\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
-                          env=_subprocess_env(), timeout=120)
+    code = (
+        "import sys\nfrom keras_audiosr.cli import main\n"
+        "for argv in (['--help'], ['--version'], ['upsample', '--help'], ['resample', '--help'], ['models']):\n"
+        "    assert main(argv) == 0\n"
+        "print('HEAVY', [m for m in ('tensorflow', 'keras', 'scipy.signal') if m in sys.modules], "
+        "file=sys.stderr)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env=_subprocess_env(), timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == "HEAVY []\n"
 
@@ -320,8 +416,9 @@ def _info_cmd(model_path):
 
 
 def test_no_tensorflow_log_lines_unless_verbose(model_path):
-    quiet = subprocess.run(_info_cmd(model_path), capture_output=True, text=True, cwd=REPO, env=_subprocess_env(),
-                           timeout=300)
+    quiet = subprocess.run(
+        _info_cmd(model_path), capture_output=True, text=True, cwd=REPO, env=_subprocess_env(), timeout=300
+    )
     assert quiet.returncode == 0, quiet.stderr
     assert quiet.stderr == "" and "AudioUNet" in quiet.stdout
 
@@ -329,8 +426,9 @@ def test_no_tensorflow_log_lines_unless_verbose(model_path):
 @pytest.mark.slow  # a second TensorFlow start-up; kept out of the default run for time (-m slow runs it)
 def test_verbose_shows_tensorflow_log_lines(model_path):
     cmd = _info_cmd(model_path)
-    loud = subprocess.run(cmd[:3] + ["--verbose"] + cmd[3:], capture_output=True, text=True, cwd=REPO,
-                          env=_subprocess_env(), timeout=300)
+    loud = subprocess.run(
+        cmd[:3] + ["--verbose"] + cmd[3:], capture_output=True, text=True, cwd=REPO, env=_subprocess_env(), timeout=300
+    )
     assert loud.returncode == 0, loud.stderr
     assert loud.stderr.strip() != ""  # TensorFlow's start-up lines, shown on request
 
@@ -357,8 +455,10 @@ def test_every_option_has_help_with_its_default_and_no_backticks(capsys):
         if action.option_strings and not action.required and action.default not in (False, argparse.SUPPRESS):
             text = owner.formatter_class("x")._get_help_string(action)
             assert "default" in text, f"{name}: help does not state the default: {text!r}"
-    for argv in (["--help"], *([c, "--help"] for c in ("upsample", "models", "resample", "degrade", "evaluate",
-                                                          "info"))):
+    for argv in (
+        ["--help"],
+        *([c, "--help"] for c in ("upsample", "models", "resample", "degrade", "evaluate", "info")),
+    ):
         rc, out, _ = _run(capsys, *argv)
         assert rc == 0 and "`" not in out, argv
 
@@ -431,8 +531,9 @@ def test_clipping_is_reported_once_in_one_clean_line(tmp_path, model_path, capsy
     assert "loud_up.wav" in lines[0] and "clipped" in lines[0] and "warnings.warn" not in err
     rc, _, err = _run(capsys, "upsample", src, tmp_path / "out", "--model", model_path, "-q")
     assert rc == 0 and len(err.strip().splitlines()) == 1 and "2 of 2 files" in err and "--subtype FLOAT" in err
-    rc, _, err = _run(capsys, "upsample", loud, tmp_path / "float.wav", "--model", model_path, "-q",
-                      "--subtype", "FLOAT")
+    rc, _, err = _run(
+        capsys, "upsample", loud, tmp_path / "float.wav", "--model", model_path, "-q", "--subtype", "FLOAT"
+    )
     assert rc == 0 and err == ""
     assert np.max(np.abs(sf.read(str(tmp_path / "float.wav"))[0])) > 1.0  # kept, not clipped
 
@@ -455,8 +556,9 @@ def test_resample_is_clean_and_keeps_channels(tmp_path, capsys):
     peak_1k = spectrum[np.argmin(np.abs(freqs - 1000))]
     alias = spectrum[np.argmin(np.abs(freqs - 7200))]
     assert 20 * np.log10(alias / peak_1k) < -90
-    np.testing.assert_allclose(y[2000:-2000, 1], 0.25 * np.sin(2 * np.pi * 1000 * np.arange(16000) / 16000)[2000:-2000],
-                               atol=1e-4)
+    np.testing.assert_allclose(
+        y[2000:-2000, 1], 0.25 * np.sin(2 * np.pi * 1000 * np.arange(16000) / 16000)[2000:-2000], atol=1e-4
+    )
     rc, _, err = _run(capsys, "resample", src, dst, "--rate", 16000)
     assert rc == 2 and "--overwrite" in err
     rc, _, err = _run(capsys, "resample", src, tmp_path / "up.wav", "--rate", 44100)
@@ -496,10 +598,26 @@ def test_sigterm_during_upsample_leaves_nothing(tmp_path, model_path):
     src = _write(tmp_path / "long.wav", _tone(300.0, 8000), 8000, subtype="PCM_16")
     out = tmp_path / "out"
     out.mkdir()
-    cmd = [sys.executable, "-m", "keras_audiosr", "upsample", str(src), str(out / "long.wav"), "--model",
-           str(model_path), "--chunk", "1024", "--overlap", "128", "--batch-size", "1", "-q"]
-    proc = subprocess.Popen(cmd, cwd=REPO, env=_subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "keras_audiosr",
+        "upsample",
+        str(src),
+        str(out / "long.wav"),
+        "--model",
+        str(model_path),
+        "--chunk",
+        "1024",
+        "--overlap",
+        "128",
+        "--batch-size",
+        "1",
+        "-q",
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, env=_subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         deadline = time.monotonic() + 240
         while not any(".tmp-" in p.name for p in out.iterdir()):
@@ -529,8 +647,21 @@ def test_evaluate_reports_visqol_and_dnsmos_by_default(tmp_path, model_path, cap
 
     ref = min((embedded_corpus_dir() / "p273").glob("*.flac"))
     clip = _write(tmp_path / "clip.wav", sf.read(ref, dtype="float32")[0][:16000], 16000)
-    rc, out, err = _run(capsys, "evaluate", "--model", model_path, "--data", clip, "--degradations", "resample",
-                        "--baselines", "sinc", "--json", tmp_path / "e.json", "-q")
+    rc, out, err = _run(
+        capsys,
+        "evaluate",
+        "--model",
+        model_path,
+        "--data",
+        clip,
+        "--degradations",
+        "resample",
+        "--baselines",
+        "sinc",
+        "--json",
+        tmp_path / "e.json",
+        "-q",
+    )
     assert rc == 0, err
     mean = json.loads((tmp_path / "e.json").read_text())["degradations"]["resample"]["mean"]
     assert {"visqol", "visqol_speech", "dnsmos"} <= set(mean["sinc"]) and 1.0 <= mean["sinc"]["visqol"] <= 5.0

@@ -1,4 +1,5 @@
 """Folder upsampling that survives bad files (--keep-going) and resumes: a rerun skips complete outputs."""
+
 import os
 
 import numpy as np
@@ -53,8 +54,9 @@ def test_without_keep_going_a_bad_file_stops_the_run(tmp_path, model_path, capsy
 
 def test_keep_going_reports_failures_at_the_end_and_exits_non_zero(tmp_path, model_path, capsys):
     src, out = _folder(tmp_path), tmp_path / "out"
-    rc, stdout, err = _run(capsys, "upsample", src, out, "--model", model_path, "-q", "--keep-going",
-                           "--chunk", 1024, "--overlap", 128)
+    rc, stdout, err = _run(
+        capsys, "upsample", src, out, "--model", model_path, "-q", "--keep-going", "--chunk", 1024, "--overlap", 128
+    )
     assert rc == 1, err
     assert sorted(p.name for p in out.iterdir()) == ["a.wav", "d.wav"]
     assert sf.info(str(out / "a.wav")).frames == 2 * 2400

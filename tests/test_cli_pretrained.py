@@ -9,6 +9,7 @@ Tolerance of --tflite (int8 stream, LiteRT) against the Keras output of the same
 channel of a 0.6 s two-tone stereo file: SNR >= 35 dB (measured 44.7 and 44.8 dB, max abs difference
 0.007; untrained int8 models go lower on other signals, tests/test_edge_stateful.py allows 25 dB).
 """
+
 import json
 
 import numpy as np
@@ -37,7 +38,7 @@ def _write(path, x, rate):
 
 def _snr_db(est, ref):
     ref = np.asarray(ref, np.float64)
-    return 10 * np.log10(np.sum(ref ** 2) / np.sum((ref - est) ** 2))
+    return 10 * np.log10(np.sum(ref**2) / np.sum((ref - est) ** 2))
 
 
 @pytest.fixture(scope="session")
@@ -51,23 +52,43 @@ def shipped_dir(tmp_path_factory):
     from keras_audiosr.models import StreamingBWE
 
     root = tmp_path_factory.mktemp("shipped")
-    train = make_default_corpus(tmp_path_factory.mktemp("train"), n_speakers=2, n_utterances=2, seconds=1.0,
-                                rate=16000)
-    metrics = {"resample": {"model": {"pesq": 3.456, "snr": 18.25}, "sinc": {"pesq": 3.012, "snr": 17.5}},
-               "own": {"model": {"pesq": 3.9, "snr": 20.0}, "sinc": {"pesq": 3.1, "snr": 18.0}}}
-    for name, lr, hr, with_tflite in (("demo-8k-16k", 8000, 16000, True), ("demo-8k-24k", 8000, 24000, False),
-                                      ("demo-16k-48k", 16000, 48000, False)):
+    train = make_default_corpus(tmp_path_factory.mktemp("train"), n_speakers=2, n_utterances=2, seconds=1.0, rate=16000)
+    metrics = {
+        "resample": {"model": {"pesq": 3.456, "snr": 18.25}, "sinc": {"pesq": 3.012, "snr": 17.5}},
+        "own": {"model": {"pesq": 3.9, "snr": 20.0}, "sinc": {"pesq": 3.1, "snr": 18.0}},
+    }
+    for name, lr, hr, with_tflite in (
+        ("demo-8k-16k", 8000, 16000, True),
+        ("demo-8k-24k", 8000, 24000, False),
+        ("demo-16k-48k", 16000, 48000, False),
+    ):
         keras.utils.set_random_seed(0)
         model = StreamingBWE.from_size("tiny", ratio=hr // lr, hr_rate=hr)
         folder = root / name
         folder.mkdir()
         model.save(folder / "model.keras")
-        card = {"name": name, "lr_rate": lr, "hr_rate": hr, "description": f"test model {lr} -> {hr} Hz",
-                "keras": "model.keras", "tflite": {}, "metrics": metrics, "parameters": int(model.count_params())}
+        card = {
+            "name": name,
+            "lr_rate": lr,
+            "hr_rate": hr,
+            "description": f"test model {lr} -> {hr} Hz",
+            "keras": "model.keras",
+            "tflite": {},
+            "metrics": metrics,
+            "parameters": int(model.count_params()),
+        }
         if with_tflite:
-            exporter = StreamingExporter(model, None, load_corpus(train), calibration_windows=16,
-                                         calibration_length=1024, parity_files=1, parity_seconds=1.0, progress=False,
-                                         log=None)
+            exporter = StreamingExporter(
+                model,
+                None,
+                load_corpus(train),
+                calibration_windows=16,
+                calibration_length=1024,
+                parity_files=1,
+                parity_seconds=1.0,
+                progress=False,
+                log=None,
+            )
             card["tflite"]["int8"] = exporter.export("int8", folder).path.name
         (folder / "card.json").write_text(json.dumps(card))
     return root
@@ -145,9 +166,11 @@ def test_unsupported_rate_and_unknown_name_are_one_line_errors(shipped, tmp_path
     odd = _write(tmp_path / "odd.wav", _tone(0.2, 44100), 44100)
     rc, out, err = _run(capsys, "upsample", ok, odd, tmp_path / "out/", "-q")
     assert rc == 2 and err.count("\n") == 1 and "Traceback" not in err
-    assert err.startswith(f"keras-audiosr: error: {odd}: no shipped model for 44100 Hz input; shipped models: "
-                          "demo-16k-48k: 16000 -> 48000 Hz; demo-8k-16k: 8000 -> 16000 Hz; demo-8k-24k: 8000 -> "
-                          "24000 Hz")
+    assert err.startswith(
+        f"keras-audiosr: error: {odd}: no shipped model for 44100 Hz input; shipped models: "
+        "demo-16k-48k: 16000 -> 48000 Hz; demo-8k-16k: 8000 -> 16000 Hz; demo-8k-24k: 8000 -> "
+        "24000 Hz"
+    )
     assert "keras-audiosr resample" in err
     assert not (tmp_path / "out").exists()  # checked before any work
 
@@ -157,8 +180,10 @@ def test_unsupported_rate_and_unknown_name_are_one_line_errors(shipped, tmp_path
     for command in (["upsample", ok, tmp_path / "o.wav", "-q"], ["info"], ["evaluate", "--data", ok]):
         rc, _, err = _run(capsys, *command, "--model", "demo-8k-99k")
         assert rc == 2 and err.count("\n") == 1, command
-        assert err.startswith("keras-audiosr: error: demo-8k-99k: no such file and not the name of a shipped model "
-                              "(shipped models: demo-16k-48k, demo-8k-16k, demo-8k-24k)"), command
+        assert err.startswith(
+            "keras-audiosr: error: demo-8k-99k: no such file and not the name of a shipped model "
+            "(shipped models: demo-16k-48k, demo-8k-16k, demo-8k-24k)"
+        ), command
     assert not (tmp_path / "o.wav").exists()
 
     rc, _, err = _run(capsys, "upsample", ok, tmp_path / "o.wav", "--model", "demo-8k-16k", "--to", 24000)
@@ -170,8 +195,9 @@ def test_model_name_equals_its_keras_file_and_info_accepts_it(shipped, tmp_path,
     rc, _, err = _run(capsys, "upsample", src, tmp_path / "by_name.wav", "--model", "demo-8k-24k", "-q")
     assert rc == 0, err
     assert "model: demo-8k-24k (8000 -> 24000 Hz, Keras)" in err
-    rc, _, err = _run(capsys, "upsample", src, tmp_path / "by_path.wav", "--model",
-                      shipped / "demo-8k-24k" / "model.keras", "-q")
+    rc, _, err = _run(
+        capsys, "upsample", src, tmp_path / "by_path.wav", "--model", shipped / "demo-8k-24k" / "model.keras", "-q"
+    )
     assert rc == 0 and "model:" not in err  # a user's file: nothing chosen, nothing said
     by_name, rate = sf.read(str(tmp_path / "by_name.wav"))
     assert rate == 24000 and np.array_equal(by_name, sf.read(str(tmp_path / "by_path.wav"))[0])
@@ -218,8 +244,14 @@ def test_tflite_runs_the_int8_stream_close_to_keras(shipped, tmp_path, capsys):
     keras_file = shipped / "demo-8k-16k" / "model.keras"
     rc, _, err = _run(capsys, "upsample", src, tmp_path / "x.wav", "--model", keras_file, "--tflite", "-q")
     assert rc == 2 and "--tflite runs a shipped model's int8 streaming .tflite" in err and err.count("\n") == 1
-    rc, _, err = _run(capsys, "upsample", _write(tmp_path / "in16.wav", _tone(0.2, 16000), 16000),
-                      tmp_path / "x.wav", "--tflite", "-q")
+    rc, _, err = _run(
+        capsys,
+        "upsample",
+        _write(tmp_path / "in16.wav", _tone(0.2, 16000), 16000),
+        tmp_path / "x.wav",
+        "--tflite",
+        "-q",
+    )
     assert rc == 2 and "shipped model 'demo-16k-48k' has no 'int8' .tflite" in err
 
 
@@ -248,9 +280,11 @@ def test_tflite_needs_no_tensorflow_and_prints_one_clean_line(shipped, tmp_path)
 
     repo = Path(__file__).resolve().parents[1]
     src = _write(tmp_path / "in.wav", _tone(0.3, 8000), 8000)
-    code = ("import sys\nfrom keras_audiosr.cli import main\n"
-            f"rc = main(['upsample', {str(src)!r}, {str(tmp_path / 'out.wav')!r}, '--tflite', '-q'])\n"
-            "print('HEAVY', [m for m in ('tensorflow', 'keras') if m in sys.modules], rc)\n")
+    code = (
+        "import sys\nfrom keras_audiosr.cli import main\n"
+        f"rc = main(['upsample', {str(src)!r}, {str(tmp_path / 'out.wav')!r}, '--tflite', '-q'])\n"
+        "print('HEAVY', [m for m in ('tensorflow', 'keras') if m in sys.modules], rc)\n"
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_CPP", "GLOG_", "ABSL_"))}
     env.update(PYTHONPATH=str(repo) + os.pathsep + env.get("PYTHONPATH", ""), KERAS_AUDIOSR_PRETRAINED_DIR=str(shipped))
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=repo, env=env, timeout=120)
@@ -266,8 +300,9 @@ def test_models_into_a_closed_pipe_is_quiet(tmp_path):
     import sys
 
     env = dict(os.environ, KERAS_AUDIOSR_PRETRAINED_DIR=str(tmp_path))
-    proc = subprocess.Popen([sys.executable, "-m", "keras_audiosr.cli", "models"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "keras_audiosr.cli", "models"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
     proc.stdout.close()  # before the command writes anything
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 0 and "Broken pipe" not in err and "BrokenPipeError" not in err, err

@@ -1,4 +1,5 @@
 """Several corpora: speaker-disjoint splits per corpus with namespaced ids, weights, and prepare_training_data."""
+
 import json
 
 import numpy as np
@@ -13,9 +14,14 @@ from tests.corpus_helpers import make_folder, make_vctk
 @pytest.fixture
 def three(tmp_path):
     vctk = make_vctk(tmp_path / "vctk-mini", speakers=("p225", "p226", "p227", "p228", "p229"), seconds=0.6)
-    libri = make_folder(tmp_path / "libri", {f"{spk}/{ch}/{spk}_{ch}_{k:06d}_000000.wav": (0.6, 24000, 1)
-                                             for spk, ch in (("19", "198"), ("19", "227"), ("26", "495"),
-                                                             ("32", "21631"), ("40", "222")) for k in range(2)})
+    libri = make_folder(
+        tmp_path / "libri",
+        {
+            f"{spk}/{ch}/{spk}_{ch}_{k:06d}_000000.wav": (0.6, 24000, 1)
+            for spk, ch in (("19", "198"), ("19", "227"), ("26", "495"), ("32", "21631"), ("40", "222"))
+            for k in range(2)
+        },
+    )
     lj = make_folder(tmp_path / "lj", {f"LJ001-{k:04d}.wav": (0.6, 22050, 1) for k in range(3)})
     return vctk, libri, lj
 
@@ -77,8 +83,17 @@ def test_music_folder_with_split_file(tmp_path):
 
 
 def test_prepare_training_data_end_to_end(three, tmp_path):
-    data = prepare_training_data(list(three), hr_rate=16000, ratio=2, patch_size=2048, degradations="speech-robust",
-                                 cache_dir=tmp_path / "cache", workers=1, progress=False, weights={"lj": 0.5})
+    data = prepare_training_data(
+        list(three),
+        hr_rate=16000,
+        ratio=2,
+        patch_size=2048,
+        degradations="speech-robust",
+        cache_dir=tmp_path / "cache",
+        workers=1,
+        progress=False,
+        weights={"lj": 0.5},
+    )
     assert {f.corpus for f in data.store.files} == {"vctk-mini", "libri", "lj"}
     assert len(data.store) == len(data.corpora.train)
     assert data.degradation == Degradation(2, "cheby1:8") and data.degradations.name == "speech-robust"
@@ -92,10 +107,19 @@ def test_prepare_training_data_end_to_end(three, tmp_path):
     assert summary["degradations"]["name"] == "speech-robust" and summary["store"]["files"] == len(data.store)
     for c, corpus in zip(summary["corpora"], data.corpora.corpora):
         assert c["train_hours"] > 0 and c["test_hours"] == pytest.approx(
-            sum(sf.info(str(u.path)).duration for u in corpus.split.test) / 3600, abs=1e-3)
+            sum(sf.info(str(u.path)).duration for u in corpus.split.test) / 3600, abs=1e-3
+        )
     assert data.steps_per_epoch(4) == max(1, int(data.store.seconds * 16000) // 2048 // 4)
-    again = prepare_training_data(list(three), hr_rate=16000, ratio=2, patch_size=2048, degradations="cheby1:8",
-                                  cache_dir=tmp_path / "cache", workers=1, progress=False)
+    again = prepare_training_data(
+        list(three),
+        hr_rate=16000,
+        ratio=2,
+        patch_size=2048,
+        degradations="cheby1:8",
+        cache_dir=tmp_path / "cache",
+        workers=1,
+        progress=False,
+    )
     assert again.store.from_cache and again.degradation.filter == "cheby1:8"
     with pytest.raises(ValueError, match="unknown degradation set 'robust'"):
         prepare_training_data(list(three), degradations="robust", cache_dir=tmp_path / "cache", progress=False)
@@ -104,9 +128,16 @@ def test_prepare_training_data_end_to_end(three, tmp_path):
 
 
 def test_prepare_training_data_on_shared_data(shared_data, tmp_path):
-    data = prepare_training_data([shared_data / "vctk-mini", shared_data / "speech22k-mini"], hr_rate=16000, ratio=2,
-                                 patch_size=8192, degradations="speech-robust", cache_dir=tmp_path, workers=2,
-                                 progress=False)
+    data = prepare_training_data(
+        [shared_data / "vctk-mini", shared_data / "speech22k-mini"],
+        hr_rate=16000,
+        ratio=2,
+        patch_size=8192,
+        degradations="speech-robust",
+        cache_dir=tmp_path,
+        workers=2,
+        progress=False,
+    )
     names = data.corpora.names
     assert names == ["vctk-mini", "speech22k-mini"]
     assert not {u.speaker for u in data.corpora.train} & {u.speaker for u in data.corpora.test}
@@ -118,13 +149,15 @@ def test_prepare_training_data_on_shared_data(shared_data, tmp_path):
 def test_embedded_default_is_the_packaged_real_speech(tmp_path):
     root = embedded_corpus_dir()
     assert (root / "ATTRIBUTION.md").is_file() and len(list(root.rglob("*.flac"))) == 48
-    data = prepare_training_data(None, hr_rate=16000, ratio=2, patch_size=4096, cache_dir=tmp_path, workers=1,
-                                 progress=False)
+    data = prepare_training_data(
+        None, hr_rate=16000, ratio=2, patch_size=4096, cache_dir=tmp_path, workers=1, progress=False
+    )
     assert data.embedded and "real recordings" in data.label and "LJ Speech" in data.label
     assert data.split.test_speakers == ["speech16k/p273"] and len(data.split.train_speakers) == 10
     assert {f.rate for f in data.store.files} == {16000}
-    single = prepare_training_data(None, task="single", hr_rate=8000, ratio=2, patch_size=4096, cache_dir=tmp_path,
-                                   workers=1, progress=False)
+    single = prepare_training_data(
+        None, task="single", hr_rate=8000, ratio=2, patch_size=4096, cache_dir=tmp_path, workers=1, progress=False
+    )
     assert single.split.test_speakers == ["speech16k/LJ"] and len(single.split.test) == 2
     with pytest.raises(ValueError, match="embedded default corpus is 16000 Hz speech.*pass --data-dir"):
         prepare_training_data(None, hr_rate=48000, ratio=3, patch_size=4095, cache_dir=tmp_path, progress=False)

@@ -1,4 +1,5 @@
 """Corpus readers: both VCTK layouts, plain folders, errors, and the real vctk-mini."""
+
 from pathlib import Path
 
 import numpy as np
@@ -40,8 +41,14 @@ def vctk092(tmp_path):
 def test_vctk_080_layout(vctk080):
     utts = find_vctk(vctk080)
     assert [(u.speaker, u.utt_id) for u in utts] == [
-        ("p225", "001"), ("p225", "002"), ("p225", "010"),
-        ("p226", "001"), ("p226", "002"), ("p226", "010"), ("p227", "001")]
+        ("p225", "001"),
+        ("p225", "002"),
+        ("p225", "010"),
+        ("p226", "001"),
+        ("p226", "002"),
+        ("p226", "010"),
+        ("p227", "001"),
+    ]
     assert all(isinstance(u, Utterance) and u.path.is_file() for u in utts)
     assert utts[-1].path.suffix == ".flac"
     assert utts[0].path == vctk080 / "wav48" / "p225" / "p225_001.wav"
@@ -98,7 +105,11 @@ def test_audio_folder_nested_speakers(tmp_path):
     assert [u.speaker for u in parent] == ["19/198", "19/227", "26/495", "libri"]
     top = find_audio_folder(root, speaker_from="top")
     assert [(u.speaker, u.utt_id) for u in top] == [
-        ("19", "198/19-198-0001"), ("19", "227/19-227-0001"), ("26", "495/26-495-0000"), ("libri", "loose")]
+        ("19", "198/19-198-0001"),
+        ("19", "227/19-227-0001"),
+        ("26", "495/26-495-0000"),
+        ("libri", "loose"),
+    ]
     assert {u.speaker for u in find_audio_folder(root, speaker_from="root")} == {"libri"}
     with pytest.raises(ValueError, match="parent, top, root, prefix"):
         find_audio_folder(root, speaker_from="grandparent")
@@ -124,7 +135,7 @@ def test_real_vctk_mini(shared_data):
     assert speakers[0] == "p225"
     split = make_split(utts, "multi")
     held = split.test_speakers
-    assert held == speakers[-len(held):] and 1 <= len(held) < 13
+    assert held == speakers[-len(held) :] and 1 <= len(held) < 13
     assert all(s in split.note for s in held) and "13" in split.note
     assert not {u.speaker for u in split.train} & set(held)
     single = make_split(utts, "single")

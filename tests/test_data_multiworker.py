@@ -1,4 +1,5 @@
 """The streaming pipeline under MultiWorkerMirroredStrategy: two local workers, each reading its own files."""
+
 import json
 import subprocess
 import sys
@@ -11,17 +12,29 @@ from tests.test_training_multiworker import ROOT, TIMEOUT_S, _env, _free_ports
 
 
 def test_two_workers_train_on_disjoint_files(tmp_path):
-    corpus = make_vctk(tmp_path / "corpus", speakers=tuple(f"p{k:03d}" for k in range(10)), per_speaker=2,
-                       seconds=0.5)
+    corpus = make_vctk(tmp_path / "corpus", speakers=tuple(f"p{k:03d}" for k in range(10)), per_speaker=2, seconds=0.5)
     cluster = {"worker": [f"localhost:{p}" for p in _free_ports(2)]}
     out = tmp_path / "chief.json"
     procs = []
     for index in range(2):
         env = _env()
         env["TF_CONFIG"] = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
-        procs.append(subprocess.Popen([sys.executable, str(ROOT / "tests" / "multiworker_stream_worker.py"),
-                                       str(corpus), str(tmp_path / "cache"), str(out)],
-                                      cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    str(ROOT / "tests" / "multiworker_stream_worker.py"),
+                    str(corpus),
+                    str(tmp_path / "cache"),
+                    str(out),
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
     deadline = time.monotonic() + TIMEOUT_S
     outputs = []
     try:

@@ -1,5 +1,6 @@
 """Music corpora: split files (both formats, errors naming file and line), the stable hash split,
 folder listing, stereo kept channel by channel in the training stream, and the generated default music corpus."""
+
 import hashlib
 
 import numpy as np
@@ -22,27 +23,41 @@ from keras_audiosr.degrade import lowpass
 
 
 def _files(names):
-    return [MusicFile(path=f"/corpus/{n}", speaker=n.rsplit("/", 1)[0] if "/" in n else "corpus",
-                      utt_id=n.rsplit("/", 1)[-1], rel=n) for n in names]
+    return [
+        MusicFile(
+            path=f"/corpus/{n}",
+            speaker=n.rsplit("/", 1)[0] if "/" in n else "corpus",
+            utt_id=n.rsplit("/", 1)[-1],
+            rel=n,
+        )
+        for n in names
+    ]
 
 
 def test_split_txt_and_csv_parsing(tmp_path):
     txt = tmp_path / "split.txt"
     txt.write_text("# comment\n\npiano/a one.flac  train\n./piano/b.wav VAL\nc.flac\ttest\nx\\y.wav dev\n")
-    assert read_split_file(txt) == {"piano/a one.flac": "train", "piano/b.wav": "valid", "c.flac": "test",
-                                    "x/y.wav": "valid"}
+    assert read_split_file(txt) == {
+        "piano/a one.flac": "train",
+        "piano/b.wav": "valid",
+        "c.flac": "test",
+        "x/y.wav": "valid",
+    }
     csv = tmp_path / "split.csv"
     csv.write_text('path,split\n"piano/a, one.flac",train\n# skipped\nc.flac, Test\n')
     assert read_split_file(csv) == {"piano/a, one.flac": "train", "c.flac": "test"}
 
 
-@pytest.mark.parametrize("content, line, message", [
-    ("a.flac train\nb.flac holdout\n", 2, "unknown split 'holdout'"),
-    ("a.flac train\n\nlonely\n", 3, "expected '<relative path> <train|valid|test>'"),
-    ("a.flac train\nb.flac test\na.flac test\n", 3, "listed again \\(first on line 1\\)"),
-    ("/abs/a.flac train\n", 1, "absolute"),
-    ("../a.flac train\n", 1, "leaves the corpus root"),
-])
+@pytest.mark.parametrize(
+    "content, line, message",
+    [
+        ("a.flac train\nb.flac holdout\n", 2, "unknown split 'holdout'"),
+        ("a.flac train\n\nlonely\n", 3, "expected '<relative path> <train|valid|test>'"),
+        ("a.flac train\nb.flac test\na.flac test\n", 3, "listed again \\(first on line 1\\)"),
+        ("/abs/a.flac train\n", 1, "absolute"),
+        ("../a.flac train\n", 1, "leaves the corpus root"),
+    ],
+)
 def test_split_file_errors_name_file_and_line(tmp_path, content, line, message):
     f = tmp_path / "split.txt"
     f.write_text(content)
@@ -143,9 +158,19 @@ def test_stereo_music_trains_channel_by_channel_at_the_same_rate(tmp_path):
     write_audio(root / "a" / "st.wav", x, rate, subtype="FLOAT")
     write_audio(root / "b" / "mono.wav", x[:, 0], rate, subtype="FLOAT")
     (root / "split.txt").write_text("a/st.wav train\nb/mono.wav test\n")
-    data = prepare_training_data(root, hr_rate=rate, ratio=2, patch_size=P, degradations="cheby1:8", kind="music",
-                                 same_rate=True, silence_db=None, cache_dir=tmp_path / "cache", workers=1,
-                                 progress=False)
+    data = prepare_training_data(
+        root,
+        hr_rate=rate,
+        ratio=2,
+        patch_size=P,
+        degradations="cheby1:8",
+        kind="music",
+        same_rate=True,
+        silence_db=None,
+        cache_dir=tmp_path / "cache",
+        workers=1,
+        progress=False,
+    )
     assert data.store.channels == "separate" and data.store.files[0].channels == 2
     assert [u.utt_id for u in data.split.test] == ["mono.wav"]
     sampler = data.sampler()
@@ -154,9 +179,9 @@ def test_stereo_music_trains_channel_by_channel_at_the_same_rate(tmp_path):
         lr, hr, info = sampler.example(0, i, details=True)
         assert lr.shape == hr.shape == (P,)  # same-rate: input as long as the target
         s = info["start"]
-        np.testing.assert_allclose(hr, x[s:s + P, info["channel"]], atol=1e-3)  # float16 store
+        np.testing.assert_allclose(hr, x[s : s + P, info["channel"]], atol=1e-3)  # float16 store
         full = lowpass(np.asarray(data.store.signal(0)[info["channel"]], np.float32), 2, "cheby1:8")
-        np.testing.assert_allclose(lr, full[s:s + P], atol=1e-3)
+        np.testing.assert_allclose(lr, full[s : s + P], atol=1e-3)
         channels.add(info["channel"])
     assert channels == {0, 1}
 
@@ -171,8 +196,13 @@ def test_generated_corpus_is_deterministic_and_idempotent(tmp_path):
     r1 = make_default_music_corpus(tmp_path / "one", **kw)
     r2 = make_default_music_corpus(tmp_path / "two", **kw)
     flacs = sorted(p.relative_to(r1).as_posix() for p in r1.rglob("*.flac"))
-    assert flacs == ["duo/piece_01.flac", "duo/piece_02.flac", "duo/piece_03.flac", "piano/piece_01.flac",
-                     "piano/piece_02.flac"]
+    assert flacs == [
+        "duo/piece_01.flac",
+        "duo/piece_02.flac",
+        "duo/piece_03.flac",
+        "piano/piece_01.flac",
+        "piano/piece_02.flac",
+    ]
     for rel in flacs + ["split.txt"]:
         assert (r1 / rel).read_bytes() == (r2 / rel).read_bytes()
     mtimes = {p: p.stat().st_mtime_ns for p in r1.rglob("*.flac")}

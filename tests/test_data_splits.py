@@ -1,4 +1,5 @@
 """Train/test splits: single-speaker hold-out, speaker-disjoint multi-speaker rules, overrides."""
+
 from pathlib import Path
 
 import pytest
@@ -8,8 +9,11 @@ from keras_audiosr.data import Split, Utterance, make_split, split_multi_speaker
 
 def _corpus(n_speakers: int, n_utts: int = 3) -> list[Utterance]:
     # Built in reverse order to check that splits sort by themselves.
-    return [Utterance(Path(f"/x/p{300 + s}/p{300 + s}_{u:03d}.wav"), f"p{300 + s}", f"{u:03d}")
-            for s in reversed(range(n_speakers)) for u in reversed(range(1, n_utts + 1))]
+    return [
+        Utterance(Path(f"/x/p{300 + s}/p{300 + s}_{u:03d}.wav"), f"p{300 + s}", f"{u:03d}")
+        for s in reversed(range(n_speakers))
+        for u in reversed(range(1, n_utts + 1))
+    ]
 
 
 def _p225(n: int) -> list[Utterance]:
@@ -50,8 +54,10 @@ def test_multi_exactly_sixteen_speakers_is_standard():
     assert len(split_multi_speaker(_corpus(16)).test_speakers) == 8
 
 
-@pytest.mark.parametrize("n_speakers, share, expected", [(15, 0.2, 3), (10, 0.2, 2), (13, 0.2, 3), (4, 0.2, 1),
-                                                          (2, 0.2, 1), (5, 0.5, 3), (3, 0.9, 2)])
+@pytest.mark.parametrize(
+    "n_speakers, share, expected",
+    [(15, 0.2, 3), (10, 0.2, 2), (13, 0.2, 3), (4, 0.2, 1), (2, 0.2, 1), (5, 0.5, 3), (3, 0.9, 2)],
+)
 def test_multi_share_rule_for_small_corpora(n_speakers, share, expected):
     split = split_multi_speaker(_corpus(n_speakers), share=share)
     speakers = [f"p{300 + s}" for s in range(n_speakers)]
@@ -99,7 +105,7 @@ def test_single_holds_out_a_share_of_a_small_speaker(n_files, held):
     utts = [Utterance(Path(f"/me/take{u:02d}.wav"), "me", f"take{u:02d}") for u in range(n_files)]
     split = split_single_speaker(utts)  # the only speaker, without naming it
     assert len(split.test) == held and len(split.train) == n_files - held
-    assert [u.utt_id for u in split.test] == [u.utt_id for u in utts[n_files - held:]]
+    assert [u.utt_id for u in split.test] == [u.utt_id for u in utts[n_files - held :]]
     assert split.test_speakers == (["me"] if held else [])
     if not held:
         assert "no held-out files" in split.note and "no evaluation" in split.note

@@ -1,4 +1,5 @@
 """The prepared signal store: contents, memory-mapping, resume after a failure or a kill, skips, errors, progress."""
+
 import json
 import os
 import signal as sig
@@ -71,6 +72,7 @@ def test_changed_file_or_rate_is_prepared_again(corpus, tmp_path):
     first = prepare_store(corpus, 16000, cache_dir=tmp_path, workers=1, progress=False)
     path = corpus[0].path
     from keras_audiosr.audio import write_audio
+
     write_audio(path, signal(99, 0.25, 48000), 48000)
     os.utime(path, ns=(time.time_ns(), time.time_ns() + 10**9))
     second = prepare_store(corpus, 16000, cache_dir=tmp_path, workers=1, progress=False)
@@ -110,8 +112,14 @@ def test_resume_after_sigkill_of_a_parallel_preparation(tmp_path):
         from keras_audiosr.data import load_corpus, prepare_store
         prepare_store(load_corpus({str(corpus_root)!r}), 16000, cache_dir={str(cache)!r}, workers=2, progress=False)
     """)
-    proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=_env(), start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=_env(),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     journal = cache / "store-v1" / "16000hz-mix" / "journal.jsonl"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
@@ -125,6 +133,7 @@ def test_resume_after_sigkill_of_a_parallel_preparation(tmp_path):
         pytest.skip("the preparation finished before it could be killed")
     assert done >= 3, proc.stderr.read().decode()[-2000:]
     from keras_audiosr.data import load_corpus
+
     utts = load_corpus(corpus_root)
     resumed = prepare_store(utts, 16000, cache_dir=cache, workers=2, progress=False)
     whole = prepare_store(utts, 16000, cache_dir=tmp_path / "whole", workers=1, progress=False)
@@ -133,9 +142,11 @@ def test_resume_after_sigkill_of_a_parallel_preparation(tmp_path):
 
 
 def test_files_below_the_high_rate_are_skipped_with_one_line(tmp_path, capsys):
-    root = make_folder(tmp_path / "c", {"a/x.wav": (0.5, 48000, 1), "b/y.wav": (0.5, 8000, 1),
-                                        "c/z.wav": (0.5, 22050, 1)})
+    root = make_folder(
+        tmp_path / "c", {"a/x.wav": (0.5, 48000, 1), "b/y.wav": (0.5, 8000, 1), "c/z.wav": (0.5, 22050, 1)}
+    )
     from keras_audiosr.data import load_corpus
+
     utts = load_corpus(root)
     store = prepare_store(utts, 16000, cache_dir=tmp_path / "cache", workers=1, progress=False)
     assert [Path(f.path).name for f in store.files] == ["x.wav", "z.wav"]
@@ -173,6 +184,7 @@ def test_unreadable_file_is_named_and_progress_is_kept(corpus, tmp_path):
 def test_progress_in_a_log_is_a_few_lines(tmp_path, capsys):
     root = make_folder(tmp_path / "c", {f"s/f{k:02d}.wav": (0.2, 16000, 1) for k in range(30)})
     from keras_audiosr.data import load_corpus
+
     prepare_store(load_corpus(root), 16000, cache_dir=tmp_path / "cache", workers=2, progress=True)
     out = capsys.readouterr()
     text = out.out + out.err
@@ -205,6 +217,7 @@ print("RSS", before, rss_mb(), isinstance(store.signal(0), np.memmap), flush=Tru
 def test_reading_does_not_load_the_store(tmp_path):
     """400 random crops from a 115 MB store leave the resident size within a few MB of where it started."""
     from keras_audiosr.data.store import StoredFile, _index_dict
+
     rng = np.random.default_rng(0)
     files = []
     for k in range(12):  # 12 files of 5 minutes at 16 kHz, written straight into a store
@@ -218,8 +231,14 @@ def test_reading_does_not_load_the_store(tmp_path):
     store = SignalStore.load(index)
     size_mb = store.disk_bytes() / 2**20
     assert size_mb > 100
-    out = subprocess.run([sys.executable, "-c", _RSS_SCRIPT, str(store.index_path)], cwd=ROOT, env=_env(),
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", _RSS_SCRIPT, str(store.index_path)],
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     line = next(line for line in out.stdout.splitlines() if line.startswith("RSS")), out.stderr[-2000:]
     _, before, after, memmap = line[0].split()
     assert memmap == "True"

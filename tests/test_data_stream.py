@@ -1,5 +1,6 @@
 """The streaming crop sampler: reproducibility, fresh crops per epoch, alignment, silence, weighting, shards,
 tf.data."""
+
 from collections import Counter
 
 import numpy as np
@@ -20,8 +21,15 @@ def _store(tmp_path, lengths_s=(2.0, 6.0), corpora=None, silent_half=False, chan
         path = tmp_path / "c" / f"s{k}" / f"f{k}.wav"
         write_audio(path, x, 16000, subtype="FLOAT")
         utts.append(Utterance(path, f"s{k}", f"f{k}"))
-    return prepare_store(utts, 16000, corpora=corpora, cache_dir=tmp_path / "cache", workers=1, progress=False,
-                         channels="separate" if channels > 1 else "mix")
+    return prepare_store(
+        utts,
+        16000,
+        corpora=corpora,
+        cache_dir=tmp_path / "cache",
+        workers=1,
+        progress=False,
+        channels="separate" if channels > 1 else "mix",
+    )
 
 
 def test_examples_depend_only_on_seed_and_index(tmp_path):
@@ -69,8 +77,8 @@ def test_input_is_cut_from_a_degraded_context_and_aligned(tmp_path):
         for i in range(5):
             lr, hr, d = s.example(1, i, details=True)
             st = d["start"]
-            np.testing.assert_array_equal(hr, whole[st:st + 2048])
-            ref = Degradation(2, spec)(whole)[st // 2:st // 2 + 1024]
+            np.testing.assert_array_equal(hr, whole[st : st + 2048])
+            ref = Degradation(2, spec)(whole)[st // 2 : st // 2 + 1024]
             if 800 < st < 48000 - 2048 - 800:  # away from the file ends the context is complete
                 assert np.sum((lr - ref) ** 2) < 1e-6 * np.sum(ref**2), (spec, st)
 
@@ -82,7 +90,7 @@ def test_gain_scales_target_and_input(tmp_path):
     gains = []
     for i in range(20):
         lr, hr, d = s.example(0, i, details=True)
-        np.testing.assert_allclose(hr, d["gain"] * whole[d["start"]:d["start"] + 1024], rtol=1e-6)
+        np.testing.assert_allclose(hr, d["gain"] * whole[d["start"] : d["start"] + 1024], rtol=1e-6)
         gains.append(d["gain"])
     assert 10 ** (-18 / 20) <= min(gains) < max(gains) <= 1.0
 

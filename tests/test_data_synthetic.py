@@ -1,4 +1,5 @@
 """Embedded default corpus: determinism, layout, idempotence, and speech-like wide-band content."""
+
 import json
 import time
 
@@ -78,8 +79,8 @@ def test_utterance_is_speech_like():
     db = 10 * np.log10(np.mean(frames**2, axis=1))
     assert np.mean(db < -50) > 0.05 and np.mean(db > -30) > 0.4  # pauses between loud syllables
     loud = int(np.argmax(db)) * 960
-    seg = x[loud:loud + 1920].astype(np.float64)  # 40 ms at the loudest point
-    ac = np.correlate(seg, seg, "full")[len(seg) - 1:]
+    seg = x[loud : loud + 1920].astype(np.float64)  # 40 ms at the loudest point
+    ac = np.correlate(seg, seg, "full")[len(seg) - 1 :]
     lags = np.arange(48000 // 400, 48000 // 60)
     period = lags[np.argmax(ac[lags])]
     assert ac[period] > 0.3 * ac[0]  # periodic (voiced) ...

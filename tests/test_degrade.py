@@ -1,4 +1,5 @@
 """keras_audiosr.degrade: frequency response, aliasing, lengths, phase, spec parsing, sampling."""
+
 import json
 import math
 
@@ -49,10 +50,17 @@ def test_passband_tone_passes(spec, ratio):
 
 # Causal (single-pass) filtering gets half the attenuation in dB, which a Butterworth-8 or an
 # order-6 elliptic filter whose edge sits at the Nyquist does not reach at 1.5x the edge.
-@pytest.mark.parametrize("spec,zero_phase", [
-    ("cheby1:8", True), ("butter:8", True), ("ellip:6", True), ("ellip:12", True),
-    ("cheby1:8", False), ("ellip:12", False),
-])
+@pytest.mark.parametrize(
+    "spec,zero_phase",
+    [
+        ("cheby1:8", True),
+        ("butter:8", True),
+        ("ellip:6", True),
+        ("ellip:12", True),
+        ("cheby1:8", False),
+        ("ellip:12", False),
+    ],
+)
 @pytest.mark.parametrize("ratio", [2, 4])
 def test_tone_above_low_nyquist_is_attenuated_after_decimation(spec, ratio, zero_phase):
     lr_nyq = HR / (2 * ratio)
@@ -153,15 +161,18 @@ def test_parse_values_and_normalisation():
     assert str(LowpassFilter.parse("butter")) == "butter:8"
 
 
-@pytest.mark.parametrize("spec,match", [
-    ("gauss:4", "unknown family 'gauss'.*butter, cheby1, bessel, ellip, aliased"),
-    ("cheby1:x", "order must be an integer"),
-    ("cheby1:0", "order must be an integer >= 1"),
-    ("ellip:6:1.5", r"cutoff must be in \(0, 1\]"),
-    ("ellip:6:0", r"cutoff must be in \(0, 1\]"),
-    ("aliased:4", "takes no order"),
-    ("butter:4:0.5:1", "expected family"),
-])
+@pytest.mark.parametrize(
+    "spec,match",
+    [
+        ("gauss:4", "unknown family 'gauss'.*butter, cheby1, bessel, ellip, aliased"),
+        ("cheby1:x", "order must be an integer"),
+        ("cheby1:0", "order must be an integer >= 1"),
+        ("ellip:6:1.5", r"cutoff must be in \(0, 1\]"),
+        ("ellip:6:0", r"cutoff must be in \(0, 1\]"),
+        ("aliased:4", "takes no order"),
+        ("butter:4:0.5:1", "expected family"),
+    ],
+)
 def test_parse_errors(spec, match):
     with pytest.raises(ValueError, match=match) as info:
         LowpassFilter.parse(spec)

@@ -1,4 +1,5 @@
 """Real narrow-band codecs (ffmpeg) and background noise as degradation specs."""
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -92,7 +93,23 @@ def test_recipe_refuses_codecs_at_a_wideband_low_rate_before_any_work(tmp_path):
     import sys
 
     out = tmp_path / "run"
-    proc = subprocess.run([sys.executable, "-m", "recipes.streaming_bwe", "--degradations", "telephony", "--ratio", "3",
-                           "--hr-rate", "48000", "--out", str(out)], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "recipes.streaming_bwe",
+            "--degradations",
+            "telephony",
+            "--ratio",
+            "3",
+            "--hr-rate",
+            "48000",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2 and "narrow-band codecs run at 8000 Hz" in proc.stderr
     assert proc.stderr.count("\n") == 1 and not out.exists()

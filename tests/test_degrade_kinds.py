@@ -1,4 +1,5 @@
 """keras_audiosr.degrade: the resampler, the telephone channel (band-pass, G.711) and degradation sets."""
+
 import json
 import warnings
 from collections import Counter
@@ -40,6 +41,7 @@ def _amplitude_db(y, freq, rate):
 
 # ----------------------------------------------------------------------------- specs
 
+
 @pytest.mark.parametrize(
     "spec,canon",
     [
@@ -59,12 +61,15 @@ def test_spec_grammar_round_trip(spec, canon):
     assert Degradation.from_dict(json.loads(json.dumps(d.to_dict()))) == d
 
 
-@pytest.mark.parametrize("spec,match", [
-    ("kaiser:8", "unknown family 'kaiser'.*butter, cheby1, bessel, ellip, aliased, resample, telephone"),
-    ("resample:4", "'resample' takes no arguments"),
-    ("telephone:ulaw", "expected telephone, telephone:mulaw or telephone:alaw"),
-    ("telephone:mulaw:8", "expected telephone"),
-])
+@pytest.mark.parametrize(
+    "spec,match",
+    [
+        ("kaiser:8", "unknown family 'kaiser'.*butter, cheby1, bessel, ellip, aliased, resample, telephone"),
+        ("resample:4", "'resample' takes no arguments"),
+        ("telephone:ulaw", "expected telephone, telephone:mulaw or telephone:alaw"),
+        ("telephone:mulaw:8", "expected telephone"),
+    ],
+)
 def test_spec_errors_list_valid_names(spec, match):
     with pytest.raises(ValueError, match=match):
         Degradation(2, spec)
@@ -90,6 +95,7 @@ def test_describe_named_kinds():
 
 # ----------------------------------------------------------------------------- resampler
 
+
 @pytest.mark.parametrize("ratio", [2, 3, 4])
 def test_resample_equals_resample_poly(ratio):
     x = np.random.default_rng(ratio).standard_normal(4001) * 0.1
@@ -107,6 +113,7 @@ def test_resample_is_aligned_and_band_limited():
 
 
 # ----------------------------------------------------------------------------- telephone channel
+
 
 def test_telephone_band_pass_frequency_response():
     d = Degradation(2, "telephone")
@@ -154,6 +161,7 @@ def test_g711_is_bit_identical_to_the_reference_codec():
         warnings.simplefilter("ignore", DeprecationWarning)
         audioop = pytest.importorskip("audioop")
     from keras_audiosr.degrade.telephone import _alaw_decode, _alaw_encode, _mulaw_decode, _mulaw_encode
+
     pcm = np.arange(-32768, 32768, dtype=np.int32)
     raw = pcm.astype("<i2").tobytes()
     np.testing.assert_array_equal(_mulaw_encode(pcm), np.frombuffer(audioop.lin2ulaw(raw, 2), np.uint8))
@@ -183,15 +191,16 @@ def test_at_high_rate_for_every_kind():
     )
 
 
-@pytest.mark.parametrize("spec", ["cheby1:12:0.8", "ellip:12", "bessel:6", "butter:2:0.9", "resample", "telephone",
-                                  "telephone:mulaw"])
+@pytest.mark.parametrize(
+    "spec", ["cheby1:12:0.8", "ellip:12", "bessel:6", "butter:2:0.9", "resample", "telephone", "telephone:mulaw"]
+)
 @pytest.mark.parametrize("ratio", [2, 4])
 def test_context_makes_a_crop_match_the_whole_signal(spec, ratio):
     x = np.random.default_rng(3).standard_normal(40000) * 0.1
     d = Degradation(ratio, spec)
     m, s, p = d.context, 16000, 4096
-    whole = d(x)[s // ratio:(s + p) // ratio]
-    crop = d(x[s - m:s + p + m])[m // ratio:(m + p) // ratio]
+    whole = d(x)[s // ratio : (s + p) // ratio]
+    crop = d(x[s - m : s + p + m])[m // ratio : (m + p) // ratio]
     if spec.endswith("mulaw"):  # companding rounds: allow a few one-step differences
         assert np.mean(whole != crop) < 0.01
     else:
@@ -200,6 +209,7 @@ def test_context_makes_a_crop_match_the_whole_signal(spec, ratio):
 
 
 # ----------------------------------------------------------------------------- degradation sets
+
 
 def test_known_sets_and_errors():
     assert set(DEGRADATION_SETS) >= {"speech-robust", "multi-filter", "telephone-any"}
@@ -221,8 +231,10 @@ def test_speech_robust_draws_what_it_says():
     rng = np.random.default_rng(123)
     n = 20000
     draws = [s.draw(rng, 2) for _ in range(n)]
-    base = Counter(":".join(d.degradation.filter.split(":")[:2]) if d.degradation.kind == "lowpass"
-                   else d.degradation.filter for d in draws)
+    base = Counter(
+        ":".join(d.degradation.filter.split(":")[:2]) if d.degradation.kind == "lowpass" else d.degradation.filter
+        for d in draws
+    )
     probs = {k.replace(":U(0.8-1)", ""): p for k, p in s.probabilities().items()}
     assert set(base) == set(probs)
     for spec, p in probs.items():
@@ -259,6 +271,7 @@ def test_custom_set_validation_and_markdown():
 
 
 # ----------------------------------------------------------------------------- the registry of kinds
+
 
 def test_a_registered_kind_parses_once_and_degrades_everywhere():
     from dataclasses import dataclass

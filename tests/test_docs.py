@@ -1,4 +1,5 @@
 """The README and docs/ as a newcomer meets them: the front page stays short, its Python runs, no link is dead."""
+
 from __future__ import annotations
 
 import re
@@ -82,8 +83,11 @@ def _anchors_with_code(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_no_tracker_words(doc):
-    hits = [f"{doc.relative_to(ROOT)}:{i}: {line.strip()}"
-            for i, line in enumerate(doc.read_text(encoding="utf-8").splitlines(), 1) if _TRACKER.search(line)]
+    hits = [
+        f"{doc.relative_to(ROOT)}:{i}: {line.strip()}"
+        for i, line in enumerate(doc.read_text(encoding="utf-8").splitlines(), 1)
+        if _TRACKER.search(line)
+    ]
     assert not hits, "tracker words in the docs:\n" + "\n".join(hits)
 
 
@@ -100,8 +104,9 @@ def test_readme_python_runs(tmp_path):
     write_audio(tmp_path / "speech_8k.wav", resample(x, rate, 8000, quality="high"), 8000)
     script = tmp_path / "readme_snippets.py"
     script.write_text("\n\n".join(blocks), encoding="utf-8")
-    proc = subprocess.run([sys.executable, str(script)], check=False, cwd=tmp_path, capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        [sys.executable, str(script)], check=False, cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, f"README python snippet failed:\n{proc.stderr[-3000:]}"
     y, out_rate = read_audio(tmp_path / "speech_16k.wav", mix_down=True)
     assert out_rate == 16000

@@ -2,6 +2,7 @@
 ``keras-audiosr train/export`` import neither TensorFlow nor Keras and take under 2 s; importing a recipe
 changes no environment; the recipes' light vocabularies agree with the Keras classes they name; and (slow) the
 wheel installs one package that upsamples a file with no TensorFlow in its environment."""
+
 import os
 import subprocess
 import sys
@@ -27,8 +28,14 @@ def _run(args, tries=3):
     best = None
     for _ in range(tries):
         t = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-X", "importtime", *args], capture_output=True, text=True, cwd=REPO,
-                              env=_env(), timeout=120)
+        proc = subprocess.run(
+            [sys.executable, "-X", "importtime", *args],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            env=_env(),
+            timeout=120,
+        )
         seconds = time.perf_counter() - t
         best = seconds if best is None else min(best, seconds)
         if best < HELP_SECONDS:
@@ -37,9 +44,20 @@ def _run(args, tries=3):
     return proc, best, sorted(m for m in imported if m.split(".")[0] in HEAVY)
 
 
-@pytest.mark.parametrize("module", ["recipes.vctk_unet", "recipes.streaming_bwe", "recipes.vctk_unet_gan",
-                                    "recipes.vctk_mugan", "recipes.music_resnet", "edge.convert", "edge.compare",
-                                    "edge.benchmark", "keras_audiosr.recipes.vctk_edsr"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "recipes.vctk_unet",
+        "recipes.streaming_bwe",
+        "recipes.vctk_unet_gan",
+        "recipes.vctk_mugan",
+        "recipes.music_resnet",
+        "edge.convert",
+        "edge.compare",
+        "edge.benchmark",
+        "keras_audiosr.recipes.vctk_edsr",
+    ],
+)
 def test_help_answers_before_tensorflow(module):
     proc, seconds, heavy = _run(["-m", module, "--help"])
     assert proc.returncode == 0 and "usage:" in proc.stdout, proc.stderr[-2000:]
@@ -47,15 +65,18 @@ def test_help_answers_before_tensorflow(module):
     assert seconds < HELP_SECONDS, f"{module} --help took {seconds:.2f} s"
 
 
-@pytest.mark.parametrize("args,message", [
-    (["-m", "recipes.vctk_unet", "--epochs", "0"], "argument --epochs"),
-    (["-m", "recipes.streaming_bwe", "--model-size", "paper"], "StreamingBWE comes in small and tiny"),
-    (["-m", "recipes.vctk_unet_gan", "--batch-size", "2"], "smaller than --n-critic 5"),
-    (["-m", "recipes.piano_mugan", "--downsample", "pool"], "argument --downsample"),
-    (["-m", "edge.convert", "--model", "m.keras", "--mode", "int5", "--out", "o"], "unknown quantization mode"),
-    (["-m", "keras_audiosr.cli", "train", "vctk_unet", "--ratio", "x"], "argument --ratio"),
-    (["-m", "keras_audiosr.cli", "export", "--model", "no.keras", "--mode", "int8", "--out", "o"], "no such file"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["-m", "recipes.vctk_unet", "--epochs", "0"], "argument --epochs"),
+        (["-m", "recipes.streaming_bwe", "--model-size", "paper"], "StreamingBWE comes in small and tiny"),
+        (["-m", "recipes.vctk_unet_gan", "--batch-size", "2"], "smaller than --n-critic 5"),
+        (["-m", "recipes.piano_mugan", "--downsample", "pool"], "argument --downsample"),
+        (["-m", "edge.convert", "--model", "m.keras", "--mode", "int5", "--out", "o"], "unknown quantization mode"),
+        (["-m", "keras_audiosr.cli", "train", "vctk_unet", "--ratio", "x"], "argument --ratio"),
+        (["-m", "keras_audiosr.cli", "export", "--model", "no.keras", "--mode", "int8", "--out", "o"], "no such file"),
+    ],
+)
 def test_argument_errors_come_before_tensorflow(args, message):
     proc, _, heavy = _run(args, tries=1)
     assert proc.returncode == 2 and message in proc.stderr, proc.stderr[-2000:]
@@ -63,10 +84,13 @@ def test_argument_errors_come_before_tensorflow(args, message):
 
 
 def test_importing_a_recipe_sets_nothing():
-    code = ("import os, sys\nimport recipes.vctk_unet, keras_audiosr.recipes.streaming_bwe, keras_audiosr.recipes\n"
-            "print('KERAS_BACKEND' in os.environ, sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env=_env(),
-                          timeout=120)
+    code = (
+        "import os, sys\nimport recipes.vctk_unet, keras_audiosr.recipes.streaming_bwe, keras_audiosr.recipes\n"
+        "print('KERAS_BACKEND' in os.environ, sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env=_env(), timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["False", "[]"], proc.stdout
 
@@ -82,8 +106,11 @@ def test_light_vocabularies_agree_with_the_keras_classes():
     assert set(streaming_bwe.MODEL_SIZES) == set(StreamingBWE.presets)
     assert vctk_mugan.DOWNSAMPLING == DOWNSAMPLING
     assert vctk_unet_gan.ADVERSARIAL_N_CRITIC == {k: v.default_n_critic for k, v in ADVERSARIAL_LOSSES.items()}
-    assert sorted(p.stem for p in (REPO / "keras_audiosr" / "recipes").glob("*.py")
-                  if p.stem not in ("__init__", "config", "recipe")) == sorted(RECIPES)
+    assert sorted(
+        p.stem
+        for p in (REPO / "keras_audiosr" / "recipes").glob("*.py")
+        if p.stem not in ("__init__", "config", "recipe")
+    ) == sorted(RECIPES)
     assert all(get_recipe(name).name == name for name in RECIPES)
     with pytest.raises(ValueError, match="unknown recipe 'nope'; choose one of: vctk_unet"):
         get_recipe("nope")
@@ -99,8 +126,12 @@ def test_wheel_is_one_light_package_that_upsamples_without_tensorflow(tmp_path):
     import soundfile as sf
 
     wheels = tmp_path / "wheels"
-    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(REPO)],
-                           capture_output=True, text=True, timeout=600)
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(REPO)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if build.returncode != 0:
         pytest.skip(f"cannot build the wheel here: {build.stderr.strip()[-300:]}")
     wheel = next(wheels.glob("*.whl"))
@@ -108,22 +139,39 @@ def test_wheel_is_one_light_package_that_upsamples_without_tensorflow(tmp_path):
     assert {t for t in tops if not t.endswith(".dist-info")} == {"keras_audiosr"}
     venv = tmp_path / "light"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
-    install = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", str(wheel)], capture_output=True, text=True,
-                             timeout=900)
+    install = subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "-q", str(wheel)], capture_output=True, text=True, timeout=900
+    )
     if install.returncode != 0:
         pytest.skip(f"cannot install the dependencies here (no index?): {install.stderr.strip()[-300:]}")
     listed = subprocess.run([str(venv / "bin" / "pip"), "list"], capture_output=True, text=True, check=True).stdout
     assert "tensorflow" not in listed.lower() and "\nkeras " not in listed.lower()
     x = 0.3 * np.sin(2 * np.pi * 440 * np.arange(8000) / 8000)
     sf.write(tmp_path / "in_8k.wav", x, 8000, subtype="PCM_16")
-    proc = subprocess.run([str(venv / "bin" / "keras-audiosr"), "upsample", "-q", str(tmp_path / "in_8k.wav"),
-                           str(tmp_path / "out.wav")], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    proc = subprocess.run(
+        [str(venv / "bin" / "keras-audiosr"), "upsample", "-q", str(tmp_path / "in_8k.wav"), str(tmp_path / "out.wav")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "int8 streaming .tflite, LiteRT" in proc.stderr
     info = sf.info(str(tmp_path / "out.wav"))
     assert (info.samplerate, info.frames) == (16000, 16000)
-    proc = subprocess.run([str(venv / "bin" / "keras-audiosr"), "upsample", "-q", "--keras",
-                           str(tmp_path / "in_8k.wav"), str(tmp_path / "k.wav")], capture_output=True, text=True,
-                          cwd=tmp_path, timeout=300)
+    proc = subprocess.run(
+        [
+            str(venv / "bin" / "keras-audiosr"),
+            "upsample",
+            "-q",
+            "--keras",
+            str(tmp_path / "in_8k.wav"),
+            str(tmp_path / "k.wav"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert proc.returncode == 2 and "pip install 'keras-audiosr[train]'" in proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith("keras-audiosr: error:")

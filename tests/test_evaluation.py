@@ -1,4 +1,5 @@
 """Evaluation of a model and the baselines against high-rate references."""
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -76,8 +77,9 @@ def wav_files(tmp_path):
 
 def test_evaluate_files_report_and_plots(tmp_path, wav_files):
     model = AudioUNet.from_size("tiny", ratio=2, hr_rate=16000)
-    report = evaluate_files(model, wav_files, baselines=("spline",), with_pesq=False, plot_dir=tmp_path / "plots",
-                            progress=False)
+    report = evaluate_files(
+        model, wav_files, baselines=("spline",), with_pesq=False, plot_dir=tmp_path / "plots", progress=False
+    )
     assert [f["path"] for f in report["files"]] == [str(p) for p in wav_files]
     assert report["ratio"] == 2 and report["hr_rate"] == 16000 and report["lr_rate"] == 8000
     assert report["degradation"] == model.degradation and "cheby1 order 8" in report["degradation_text"]
@@ -187,8 +189,9 @@ def test_same_rate_model(tmp_path):
 def test_means_leave_out_non_finite_values_and_say_so(tmp_path, wav_files):
     silent = tmp_path / "silent.wav"
     sf.write(str(silent), np.zeros(8000, np.float32), 16000, subtype="FLOAT")
-    report = evaluate_files(RepeatModel(), [wav_files[0], silent, wav_files[2]], baselines=("spline",),
-                            with_pesq=False, progress=False)
+    report = evaluate_files(
+        RepeatModel(), [wav_files[0], silent, wav_files[2]], baselines=("spline",), with_pesq=False, progress=False
+    )
     assert report["files"][1]["model"]["snr"] == float("-inf") or not np.isfinite(report["files"][1]["model"]["snr"])
     for s in ("model", "spline"):
         snrs = [f[s]["snr"] for f in report["files"] if np.isfinite(f[s]["snr"])]
@@ -196,8 +199,10 @@ def test_means_leave_out_non_finite_values_and_say_so(tmp_path, wav_files):
         assert report["mean_excluded"][s]["snr"] == 1
     assert report["mean_excluded"]["model"]["lsd"] == sum(not np.isfinite(f["model"]["lsd"]) for f in report["files"])
     table = format_table(report)
-    assert ("note: means leave out non-finite or missing values: model SNR (1 file), model LB-SNR (1 file), "
-            "spline SNR (1 file), spline LB-SNR (1 file)") in table
+    assert (
+        "note: means leave out non-finite or missing values: model SNR (1 file), model LB-SNR (1 file), "
+        "spline SNR (1 file), spline LB-SNR (1 file)"
+    ) in table
     assert "-inf" not in table.splitlines()[-2]  # the mean row is a number
     assert evaluation.finite_mean([1.0, None, float("nan"), 3.0, float("inf")]) == (2.0, 3)
     assert evaluation.finite_mean([None]) == (None, 1)

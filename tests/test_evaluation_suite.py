@@ -1,4 +1,5 @@
 """The evaluation suite: several input degradations, every system on the same inputs, per-corpus and pooled means."""
+
 import json
 
 import numpy as np
@@ -68,9 +69,14 @@ def _amplitude(x, rate, f):
 def test_each_input_is_what_its_spec_says_and_every_system_sees_it(files):
     model = SpyModel()
     inputs = []
-    suite = evaluate_suite(model, files[:1], degradations=["resample", "telephone:mulaw", "butter:4"],
-                           with_pesq=False, progress=False, systems={"spy": lambda low: inputs.append(low) or
-                                                                     np.repeat(low, 2)})
+    suite = evaluate_suite(
+        model,
+        files[:1],
+        degradations=["resample", "telephone:mulaw", "butter:4"],
+        with_pesq=False,
+        progress=False,
+        systems={"spy": lambda low: inputs.append(low) or np.repeat(low, 2)},
+    )
     ref = sf.read(str(files[0]), dtype="float32")[0]
     resampled, telephone, butter = inputs
     # The model got the same input as the extra system; the baselines are scored on it too.
@@ -99,8 +105,11 @@ def test_default_degradations_and_names():
     assert default_degradations(SpyModel()) == ["own", "resample", "butter:4", "telephone:mulaw"]
     assert default_degradations(SpyModel(ratio=3, hr_rate=48000)) == ["own", "resample", "butter:4"]
     # A model trained on one of the defaults is not evaluated twice under it.
-    assert [i.label for i in resolve_degradations(SpyModel(filter="resample"))] == ["own", "butter:4",
-                                                                                   "telephone:mulaw"]
+    assert [i.label for i in resolve_degradations(SpyModel(filter="resample"))] == [
+        "own",
+        "butter:4",
+        "telephone:mulaw",
+    ]
     own = resolve_degradations(SpyModel(filter="bessel:6"))[0]
     assert (own.label, own.spec, own.drawn, own.degradation) == ("own", "bessel:6", False, Degradation(2, "bessel:6"))
     assert check_degradation_names(" OWN, Butter:4 ,speech-robust") == ["own", "butter:4", "speech-robust"]
@@ -133,11 +142,23 @@ def test_set_trained_model_draws_per_file_reproducibly(files, tmp_path):
     for f, low in zip(rep["files"], model.seen):
         ref = sf.read(f["path"], dtype="float32")[0]
         np.testing.assert_allclose(low, Degradation(2, f["degradation"])(ref), atol=1e-6)
-    again = evaluate_suite(SpyModel(training_degradations="speech-robust"), paths[::-1], degradations=["own"],
-                           with_pesq=False, progress=False, seed=7)["degradations"]["own"]
+    again = evaluate_suite(
+        SpyModel(training_degradations="speech-robust"),
+        paths[::-1],
+        degradations=["own"],
+        with_pesq=False,
+        progress=False,
+        seed=7,
+    )["degradations"]["own"]
     assert [f["degradation"] for f in again["files"]] == draws[::-1]
-    other = evaluate_suite(SpyModel(training_degradations="speech-robust"), paths, degradations=["own"],
-                           with_pesq=False, progress=False, seed=8)["degradations"]["own"]
+    other = evaluate_suite(
+        SpyModel(training_degradations="speech-robust"),
+        paths,
+        degradations=["own"],
+        with_pesq=False,
+        progress=False,
+        seed=8,
+    )["degradations"]["own"]
     assert [f["degradation"] for f in other["files"]] != draws
     assert "drawn from the set 'speech-robust' (seed 7; its random gain is not applied)" in format_suite(suite)
     # A set of one is the single spec; an unknown set name falls back to the recorded degradation.
@@ -214,8 +235,9 @@ def test_four_degradations_on_held_out_real_speech(shared_data):
     for label, rep in suite["degradations"].items():
         assert rep["n_files"] == 2 and [f["seconds"] for f in rep["files"]] == [3.0, 3.0]
         sinc, spline = rep["mean"]["sinc"], rep["mean"]["spline"]
-        assert all(np.isfinite(v) for s in ("model", "sinc", "spline") for v in rep["mean"][s].values()
-                   if v is not None)
+        assert all(
+            np.isfinite(v) for s in ("model", "sinc", "spline") for v in rep["mean"][s].values() if v is not None
+        )
         assert sinc["lsd_hf"] > sinc["lsd"] > 0
         if evaluation.pesq_available():
             assert 1.0 <= sinc["pesq"] <= 4.7
@@ -238,16 +260,18 @@ def test_choose_high_band_trim_scores_each_trim_and_leaves_the_choice_applied():
     model = StreamingBWE.from_size("tiny", ratio=2, hr_rate=16000)
     files = sorted(embedded_corpus_dir().glob("p2*/*.flac"))[:2]
     lines = []
-    best, rows = choose_high_band_trim(model, files, candidates_db=(0, -20), max_seconds=2.0, log=lines.append,
-                                       objective="pesq")
+    best, rows = choose_high_band_trim(
+        model, files, candidates_db=(0, -20), max_seconds=2.0, log=lines.append, objective="pesq"
+    )
     assert [r["trim_db"] for r in rows] == [0.0, -20.0] and len(lines) == 2
     assert rows[0]["sinc_pesq"] == pytest.approx(rows[1]["sinc_pesq"])  # the same inputs for every trim
     allowed = [r for r in rows if r["lsd_ratio_worst"] <= 0.6] or rows[:1]
     assert best == max(allowed, key=lambda r: r["pesq"])["trim_db"]
     assert model.high_band_trim_db == pytest.approx(best)
     # objective "lsd": the loudest trim within 1 dB of sinc's SNR and 0.05 of its PESQ-WB (same inputs, same rows)
-    best_lsd, rows_lsd = choose_high_band_trim(model, files, candidates_db=(0, -20), max_seconds=2.0,
-                                               objective="lsd", log=None)
+    best_lsd, rows_lsd = choose_high_band_trim(
+        model, files, candidates_db=(0, -20), max_seconds=2.0, objective="lsd", log=None
+    )
     start = best  # the candidates are relative to the trim the model had
     ok = [r for r in rows_lsd if r["snr_margin_worst"] >= -1.0 and r["pesq"] >= r["sinc_pesq"] - 0.05]
     expect = max(ok, key=lambda r: r["trim_db"]) if ok else max(rows_lsd, key=lambda r: r["snr_margin_worst"])
@@ -274,8 +298,9 @@ def test_choose_high_band_trim_by_visqol_obeys_the_guards():
     degs, objective = high_band_trim_rule(model)
     assert objective == "visqol" and degs[:2] == ("resample", "telephone:mulaw")
     files = sorted(embedded_corpus_dir().glob("p2*/*.flac"))[:1]
-    best, rows = choose_high_band_trim(model, files, degradations=("resample",), candidates_db=(0, -30),
-                                       max_seconds=1.5, log=None)
+    best, rows = choose_high_band_trim(
+        model, files, degradations=("resample",), candidates_db=(0, -30), max_seconds=1.5, log=None
+    )
     for r in rows:
         assert r["passes"] == (r["pesq_margin"] >= 0 and r["snr_margin"] >= 0 and r["lb_snr_margin"] >= 0)
         assert r["pesq_margin"] == pytest.approx(r["pesq"] - r["sinc_pesq"])

@@ -1,4 +1,5 @@
 """The Python examples under docs/examples/ run end to end (tiny step counts)."""
+
 import os
 import subprocess
 import sys
@@ -15,9 +16,27 @@ def test_finetune_own_voice_example_runs_end_to_end(tmp_path):
     pytest.importorskip("ai_edge_litert")
     out = tmp_path / "run"
     env = {**os.environ, "KERAS_AUDIOSR_CACHE": str(tmp_path / "cache")}
-    proc = subprocess.run([sys.executable, str(ROOT / "docs" / "examples" / "finetune_own_voice.py"), "--out", str(out),
-                           "--epochs", "1", "--steps", "2", "--batch-size", "2", "--calibration-windows", "8"],
-                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=900)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "docs" / "examples" / "finetune_own_voice.py"),
+            "--out",
+            str(out),
+            "--epochs",
+            "1",
+            "--steps",
+            "2",
+            "--batch-size",
+            "2",
+            "--calibration-windows",
+            "8",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "held out" in proc.stdout and "after fine-tuning" in proc.stdout
     assert "cuInit" not in proc.stderr  # TensorFlow's start-up lines are hidden

@@ -1,6 +1,7 @@
 """keras_audiosr.export.compare (python -m edge.compare): one row per model and variant in JSON and markdown, through
 the library evaluation loop;
 several models side by side; bad arguments refused before any work; training audio kept apart from evaluation audio."""
+
 import json
 from pathlib import Path
 
@@ -20,8 +21,7 @@ from keras_audiosr.models import AudioUNet
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    return make_default_corpus(tmp_path_factory.mktemp("corpus"), n_speakers=3, n_utterances=2, seconds=1.0,
-                               rate=16000)
+    return make_default_corpus(tmp_path_factory.mktemp("corpus"), n_speakers=3, n_utterances=2, seconds=1.0, rate=16000)
 
 
 def test_eval_and_train_never_share_files(corpus, tmp_path):
@@ -90,8 +90,13 @@ def test_compare_writes_every_variant(corpus, tmp_path, capsys):
     assert rc == 0
     out = capsys.readouterr().out
     # Progress for each stage, the QAT and calibration gates included.
-    for stage in ("stage 1/3: export", "stage 2/3: evaluate", "stage 3/3: benchmark", "qat gate 4/9 quantize: passed",
-                  "int8 gate 4/9 quantize: passed"):
+    for stage in (
+        "stage 1/3: export",
+        "stage 2/3: evaluate",
+        "stage 3/3: benchmark",
+        "qat gate 4/9 quantize: passed",
+        "int8 gate 4/9 quantize: passed",
+    ):
         assert stage in out, stage
     report = json.loads(out_json.read_text())
     names = [v["name"] for v in report["variants"]]
@@ -101,8 +106,19 @@ def test_compare_writes_every_variant(corpus, tmp_path, capsys):
     )
     assert VARIANTS[8:] == ("stream-float", "stream-int8", "stream-int8-pcm16") and "skipping stream-float" in out
     for v in report["variants"]:
-        for key in ("snr", "lsd", "lsd_hf", "snr_vs_float", "size_bytes", "rtf", "latency_ms", "latency_per_10ms_ms",
-                    "parameters", "mmac_per_second", "algorithmic_latency_ms"):
+        for key in (
+            "snr",
+            "lsd",
+            "lsd_hf",
+            "snr_vs_float",
+            "size_bytes",
+            "rtf",
+            "latency_ms",
+            "latency_per_10ms_ms",
+            "parameters",
+            "mmac_per_second",
+            "algorithmic_latency_ms",
+        ):
             assert key in v
         assert v["lsd"] > 0 and v["size_bytes"] > 0 and v["rtf"] > 0 and v["parameters"] > 0
         if v["name"] != "keras":
@@ -175,8 +191,15 @@ def test_compare_puts_a_stateful_stream_beside_a_window_model(corpus, tmp_path):
     assert rc == 0
     report = json.loads(out_json.read_text())
     rows = {v["label"]: v for v in report["variants"]}
-    assert list(rows) == ["audio_unet_a/keras", "audio_unet_a/float", "audio_unet_b/keras", "audio_unet_b/float",
-                          "streaming_bwe/keras", "streaming_bwe/stream-float", "streaming_bwe/stream-int8"]
+    assert list(rows) == [
+        "audio_unet_a/keras",
+        "audio_unet_a/float",
+        "audio_unet_b/keras",
+        "audio_unet_b/float",
+        "streaming_bwe/keras",
+        "streaming_bwe/stream-float",
+        "streaming_bwe/stream-int8",
+    ]
     assert len(report["models"]) == 3 and set(report["files"]) == {"audio_unet_a", "audio_unet_b", "streaming_bwe"}
     assert rows["audio_unet_a/float"]["snr"] != rows["audio_unet_b/float"]["snr"]  # two different models
     assert (tmp_path / "side_models" / "audio_unet_a_float.tflite").is_file()
@@ -203,10 +226,14 @@ def test_compare_checks_arguments_before_any_work(corpus, tmp_path, capsys):
         (["--model", str(tmp_path / "none.keras"), "--data", str(corpus)], "none.keras: no such file"),
         (["--model", str(model), "--data", str(tmp_path / "nowhere")], "nowhere: no such folder"),
         (["--model", str(model), "--data", str(corpus), "--variants", "float,int4"], "unknown variant(s) int4"),
-        (["--model", str(model), "--data", str(corpus), "--max-files", "0"],
-         "argument --max-files: expected a positive integer, got '0'"),
-        (["--model", str(model), "--data", str(corpus), "--degradations", "own,sox"], "--degradations: degradation "
-                                                                                      "'sox'"),
+        (
+            ["--model", str(model), "--data", str(corpus), "--max-files", "0"],
+            "argument --max-files: expected a positive integer, got '0'",
+        ),
+        (
+            ["--model", str(model), "--data", str(corpus), "--degradations", "own,sox"],
+            "--degradations: degradation 'sox'",
+        ),
     ]
     for argv, message in cases:
         try:
@@ -234,8 +261,9 @@ def test_evaluation_loop_scores_extra_systems_on_the_same_input():
         systems={"hold": lambda low: np.repeat(low, 2), "spline2": lambda low: spline_upsample(low, 2)},
     )
     low, sig = res["signals"]["low"], res["signals"]
-    assert res["hold"]["snr"] == pytest.approx(evaluate_pair(np.repeat(low, 2), sig["reference"], 2, 16000,
-                                                             with_pesq=False)["snr"])
+    assert res["hold"]["snr"] == pytest.approx(
+        evaluate_pair(np.repeat(low, 2), sig["reference"], 2, 16000, with_pesq=False)["snr"]
+    )
     assert res["spline2"]["snr"] == pytest.approx(res["spline"]["snr"])  # the same input as the baseline
     assert res["hold"]["snr_vs_model"] == pytest.approx(snr(np.repeat(low, 2), sig["model"]))
     assert "snr_vs_model" not in res["model"] and "snr_vs_model" not in res["spline"]

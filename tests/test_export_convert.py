@@ -1,6 +1,7 @@
 """Edge conversion through the gate list: every mode converts and runs under ai_edge_litert, gate results in
 order in the JSON, a static graph, parity bounds, op check, metadata round trip, golden fixtures, corrupted files,
 a legacy (non-static) model warned or refused, the convert CLI and the benchmark."""
+
 import json
 
 import numpy as np
@@ -46,8 +47,7 @@ def tiny_model(seed=0):
 
 @pytest.fixture(scope="module")
 def train_dir(tmp_path_factory):
-    return make_default_corpus(tmp_path_factory.mktemp("train"), n_speakers=2, n_utterances=2, seconds=1.0,
-                               rate=16000)
+    return make_default_corpus(tmp_path_factory.mktemp("train"), n_speakers=2, n_utterances=2, seconds=1.0, rate=16000)
 
 
 @pytest.fixture(scope="module")
@@ -55,16 +55,32 @@ def exports(tmp_path_factory, train_dir):
     model = tiny_model()
     plan = make_plan(model, frame=160)
     out = tmp_path_factory.mktemp("edge")
-    exporter = Exporter(model, plan, load_corpus(train_dir), calibration_windows=16, qat_steps=5, qat_batch_size=4,
-                        parity_files=1, parity_seconds=1.0, progress=False, log=None)
+    exporter = Exporter(
+        model,
+        plan,
+        load_corpus(train_dir),
+        calibration_windows=16,
+        qat_steps=5,
+        qat_batch_size=4,
+        parity_files=1,
+        parity_seconds=1.0,
+        progress=False,
+        log=None,
+    )
     return model, plan, out, {mode: exporter.export(mode, out) for mode in MODES}, exporter
 
 
 def test_every_mode_converts_and_runs(exports):
     model, plan, _, results, _ = exports
     x = (0.1 * np.random.default_rng(1).standard_normal(plan.window)).astype("float32")
-    expected_io = {"float": "float32", "dynamic": "float32", "float16": "float32", "int8": "int8",
-                   "int16x8": "int16", "qat": "int8"}
+    expected_io = {
+        "float": "float32",
+        "dynamic": "float32",
+        "float16": "float32",
+        "int8": "int8",
+        "int16x8": "int16",
+        "qat": "int8",
+    }
     for mode, res in results.items():
         assert res.path.is_file() and res.path.name == f"{model.name}_{mode}.tflite"
         tfl = TFLiteModel(res.path)
@@ -75,8 +91,17 @@ def test_every_mode_converts_and_runs(exports):
         assert not non_builtin(res.path)
 
 
-GATE_NAMES = ["export", "builtin_ops", "float_parity", "quantize", "static_graph", "parity", "fixtures",
-              "second_runtime", "write"]
+GATE_NAMES = [
+    "export",
+    "builtin_ops",
+    "float_parity",
+    "quantize",
+    "static_graph",
+    "parity",
+    "fixtures",
+    "second_runtime",
+    "write",
+]
 # Arm NN 20.08 (CpuRef) runs float, int8 and qat models; it refuses hybrid (dynamic), float16-weight and int16x8 ones.
 ARMNN_RUNS = {"float", "int8", "qat"}
 
@@ -260,8 +285,12 @@ def test_op_check_names_non_builtin_ops(tmp_path):
 def test_corrupted_tflite_names_the_file(exports, tmp_path):
     _, _, _, results, _ = exports
     good = results["int8"].path.read_bytes()
-    cases = {"garbage.tflite": bytes(range(256)) * 8, "truncated.tflite": good[: len(good) // 2],
-             "empty.tflite": b"", "damaged.tflite": good[:64] + bytes(b ^ 0xA5 for b in good[64:512]) + good[512:]}
+    cases = {
+        "garbage.tflite": bytes(range(256)) * 8,
+        "truncated.tflite": good[: len(good) // 2],
+        "empty.tflite": b"",
+        "damaged.tflite": good[:64] + bytes(b ^ 0xA5 for b in good[64:512]) + good[512:],
+    }
     for name, data in cases.items():
         path = tmp_path / name
         path.write_bytes(data)
@@ -328,8 +357,21 @@ def test_convert_cli(tmp_path, train_dir):
     path = tmp_path / "tiny.keras"
     model.save(path)
     out = tmp_path / "out"
-    rc = convert_main(["--model", str(path), "--mode", "dynamic", "--out", str(out), "--train-data", str(train_dir),
-                       "--frame-ms", "10", "--no-progress"])
+    rc = convert_main(
+        [
+            "--model",
+            str(path),
+            "--mode",
+            "dynamic",
+            "--out",
+            str(out),
+            "--train-data",
+            str(train_dir),
+            "--frame-ms",
+            "10",
+            "--no-progress",
+        ]
+    )
     assert rc == 0
     stem = f"{model.name}_dynamic"
     for suffix in (".tflite", ".json", ".input.npy", ".expected.npy"):
@@ -375,8 +417,21 @@ def test_benchmark_cli_reports_a_bad_file_as_a_failed_row_and_goes_on(exports, t
     (models / "b_broken.tflite").write_bytes(b"garbage" * 40)
     (models / "c_good.tflite").write_bytes(results["int8"].path.read_bytes())
     out = tmp_path / "bench.json"
-    rc = bench_main([str(models), "--repeats", "3", "--warmup", "1", "--threads", "1", "--no-memory", "--no-progress",
-                     "--json", str(out)])
+    rc = bench_main(
+        [
+            str(models),
+            "--repeats",
+            "3",
+            "--warmup",
+            "1",
+            "--threads",
+            "1",
+            "--no-memory",
+            "--no-progress",
+            "--json",
+            str(out),
+        ]
+    )
     captured = capsys.readouterr()
     assert rc == 1 and "b_broken.tflite: not a TFLite model" in captured.err
     rows = json.loads(out.read_text())["models"]
@@ -391,11 +446,13 @@ def test_benchmark_cli_checks_paths_first(tmp_path, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "notes.txt").write_text("no models here")
-    for argv, message in (([str(empty)], "no .tflite files in this folder"),
-                          ([str(tmp_path / "missing")], "missing: no such file or folder"),
-                          ([str(empty / "notes.txt")], "not a .tflite file"),
-                          ([], "give .tflite files or folders"),
-                          ([str(empty), "--repeats", "0"], "argument --repeats: expected a positive integer, got '0'")):
+    for argv, message in (
+        ([str(empty)], "no .tflite files in this folder"),
+        ([str(tmp_path / "missing")], "missing: no such file or folder"),
+        ([str(empty / "notes.txt")], "not a .tflite file"),
+        ([], "give .tflite files or folders"),
+        ([str(empty), "--repeats", "0"], "argument --repeats: expected a positive integer, got '0'"),
+    ):
         rc, err = run_cli(bench_main, argv, capsys)
         assert rc == 2 and message in err and err.count("\n") == 1, (argv, err)
     assert sorted(p.name for p in empty.iterdir()) == ["notes.txt"]

@@ -1,5 +1,6 @@
 """The gates that work on any .tflite: static graph (allowlist + static shapes), second runtime (Arm NN),
 the gate runner, the MAC counter, and the export details that make a graph static."""
+
 import os
 
 import numpy as np
@@ -73,8 +74,11 @@ def converted():
         for w in calib:
             yield [w]
 
-    return {"float": convert_keras(model, "float"), "int8": convert_keras(model, "int8", representative=rep),
-            "shape": convert_keras(shape_model(), "float")}
+    return {
+        "float": convert_keras(model, "float"),
+        "int8": convert_keras(model, "int8", representative=rep),
+        "shape": convert_keras(shape_model(), "float"),
+    }
 
 
 def raw_input(data, seed=2):
@@ -154,16 +158,28 @@ def stateful_model():
 def test_second_runtime_binds_inputs_and_compares_outputs_by_name():
     model = stateful_model()
     rng = np.random.default_rng(3)
-    calib = [{"frame": (0.3 * rng.standard_normal((1, T, 1, 1))).astype(np.float32),
-              "conv_state": (0.3 * rng.standard_normal((1, 4, 1, 1))).astype(np.float32)} for _ in range(16)]
+    calib = [
+        {
+            "frame": (0.3 * rng.standard_normal((1, T, 1, 1))).astype(np.float32),
+            "conv_state": (0.3 * rng.standard_normal((1, 4, 1, 1))).astype(np.float32),
+        }
+        for _ in range(16)
+    ]
     for mode in ("float", "int8"):
-        data = convert_keras(model, mode, representative=(lambda: iter([[c["conv_state"], c["frame"]] for c in calib]))
-                             if mode == "int8" else None)
+        data = convert_keras(
+            model,
+            mode,
+            representative=(lambda: iter([[c["conv_state"], c["frame"]] for c in calib])) if mode == "int8" else None,
+        )
         from ai_edge_litert.interpreter import Interpreter
 
         details = Interpreter(model_content=data).get_input_details()
-        inputs = {d["name"]: quantize(calib[0]["frame" if d["shape"][1] == T else "conv_state"],
-                                      *d["quantization"], d["dtype"]) for d in details}
+        inputs = {
+            d["name"]: quantize(
+                calib[0]["frame" if d["shape"][1] == T else "conv_state"], *d["quantization"], d["dtype"]
+            )
+            for d in details
+        }
         expected, atol, _ = golden_outputs(data, inputs)
         assert isinstance(expected, dict) and len(expected) == 2
         outcome = second_runtime_outcome(data, inputs, expected, atol)
@@ -225,11 +241,16 @@ def test_run_gates_in_order_stopping_at_the_first_failure():
         def check(ctx):
             seen.append(name)
             return Outcome(ok, f"{name} said so", {"n": len(seen)})
+
         return check
 
-    gates = [Gate("a", "first", step("a", True)), Gate("b", "second", step("b", None)),
-             Gate("c", "legacy-only warning", step("c", False), blocking=lambda ctx: ctx.edge_ready),
-             Gate("d", "blocking", step("d", False)), Gate("e", "never reached", step("e", True))]
+    gates = [
+        Gate("a", "first", step("a", True)),
+        Gate("b", "second", step("b", None)),
+        Gate("c", "legacy-only warning", step("c", False), blocking=lambda ctx: ctx.edge_ready),
+        Gate("d", "blocking", step("d", False)),
+        Gate("e", "never reached", step("e", True)),
+    ]
     lines = []
     with pytest.raises(GateFailed, match=r"m: gate 'd' failed: d said so") as info:
         run_gates(gates, Ctx(), label="m", log=lines.append)
@@ -250,9 +271,9 @@ def test_run_gates_in_order_stopping_at_the_first_failure():
 
 def test_graph_stats_counts_macs_from_the_graph():
     x = keras.Input(batch_shape=(1, 64, 1, 2))
-    h = keras.layers.Conv2D(3, (5, 1), padding="same", bias_initializer="ones")(x)       # 64*3 outputs x 5*1*2
+    h = keras.layers.Conv2D(3, (5, 1), padding="same", bias_initializer="ones")(x)  # 64*3 outputs x 5*1*2
     h = keras.layers.DepthwiseConv2D((3, 1), padding="same", bias_initializer="ones")(h)  # 64*3 outputs x 3
-    y = keras.layers.Conv2D(2, (1, 1), strides=(2, 1), bias_initializer="ones")(h)        # 32*2 outputs x 3
+    y = keras.layers.Conv2D(2, (1, 1), strides=(2, 1), bias_initializer="ones")(h)  # 32*2 outputs x 3
     stats = graph_stats(convert_keras(keras.Model(x, y), "float"))
     assert stats["macs_by_op"] == {"CONV_2D": 64 * 3 * 10 + 32 * 2 * 3, "DEPTHWISE_CONV_2D": 64 * 3 * 3}
     assert stats["macs"] == 64 * 3 * 10 + 32 * 2 * 3 + 64 * 3 * 3
@@ -301,8 +322,8 @@ def test_library_layers_export_as_a_static_graph():
 
     keras.utils.set_random_seed(0)
     x = keras.Input(batch_shape=(1, 30, 1))
-    h = Interpolation1D(2, "sinc")(PadToMultiple(8)(x))                      # 30 -> 32 -> 64
-    y = SubPixel1D(2)(keras.layers.Conv1D(2, 3, padding="same")(h))           # 64 -> 128
+    h = Interpolation1D(2, "sinc")(PadToMultiple(8)(x))  # 30 -> 32 -> 64
+    y = SubPixel1D(2)(keras.layers.Conv1D(2, 3, padding="same")(h))  # 64 -> 128
     model = keras.Model(x, y)
     data = convert_keras(model, "float")
     report = static_graph_report(data)

@@ -9,6 +9,7 @@ rounding differs from the simulation's by an occasional step); int8 streamed vs 
 SNR >= 25 dB for the untrained tiny test model (its random high band is as loud as the low band; the
 trained small model is at 40 dB, see the README); identical int8 outputs for any frame length.
 """
+
 import json
 
 import numpy as np
@@ -41,9 +42,27 @@ from keras_audiosr.streaming import (
 )
 
 # What embedded runtimes (Arm NN 20.08's TfLite parser, NPU delegates) accept; no SHAPE/PACK/TILE/EXPAND_DIMS.
-STATIC_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "MUL", "SUB", "RESHAPE", "CONCATENATION",
-              "PAD", "SLICE", "STRIDED_SLICE", "SPLIT", "RELU", "RELU6", "LEAKY_RELU", "LOGISTIC", "TANH", "QUANTIZE",
-              "DEQUANTIZE"}
+STATIC_OPS = {
+    "CONV_2D",
+    "DEPTHWISE_CONV_2D",
+    "FULLY_CONNECTED",
+    "ADD",
+    "MUL",
+    "SUB",
+    "RESHAPE",
+    "CONCATENATION",
+    "PAD",
+    "SLICE",
+    "STRIDED_SLICE",
+    "SPLIT",
+    "RELU",
+    "RELU6",
+    "LEAKY_RELU",
+    "LOGISTIC",
+    "TANH",
+    "QUANTIZE",
+    "DEQUANTIZE",
+}
 INT8_SNR_DB = 25.0
 INT8_VS_SIMULATION_DB = 40.0
 
@@ -59,21 +78,29 @@ def speech_like(seconds=1.5, seed=3):
 
 def snr_db(est, ref):
     ref = np.asarray(ref, np.float64)
-    return 10 * np.log10(np.sum(ref ** 2) / np.sum((ref - est) ** 2))
+    return 10 * np.log10(np.sum(ref**2) / np.sum((ref - est) ** 2))
 
 
 @pytest.fixture(scope="module")
 def train_dir(tmp_path_factory):
-    return make_default_corpus(tmp_path_factory.mktemp("train"), n_speakers=2, n_utterances=2, seconds=1.0,
-                               rate=16000)
+    return make_default_corpus(tmp_path_factory.mktemp("train"), n_speakers=2, n_utterances=2, seconds=1.0, rate=16000)
 
 
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory, train_dir):
     model = tiny_model()
     out = tmp_path_factory.mktemp("edge")
-    exporter = StreamingExporter(model, None, load_corpus(train_dir), calibration_windows=16, calibration_length=1024,
-                                 parity_files=1, parity_seconds=1.0, progress=False, log=None)
+    exporter = StreamingExporter(
+        model,
+        None,
+        load_corpus(train_dir),
+        calibration_windows=16,
+        calibration_length=1024,
+        parity_files=1,
+        parity_seconds=1.0,
+        progress=False,
+        log=None,
+    )
     return model, out, {mode: exporter.export(mode, out) for mode in STREAMING_MODES}
 
 
@@ -237,7 +264,7 @@ def test_macs_counted_from_keras_match_the_tflite_graph(exports):
 def test_calibration_records_ranges():
     model = tiny_model()
     low = speech_like()
-    calibrate(model, np.stack([low[i:i + 512] for i in range(0, 4096, 512)])[..., None])
+    calibrate(model, np.stack([low[i : i + 512] for i in range(0, 4096, 512)])[..., None])
     for layer in model.stateful_layers():
         if layer.name.startswith("core"):
             lo, hi = (float(v) for v in layer.input_range)
@@ -250,15 +277,33 @@ def test_cli_streaming(tmp_path, train_dir, capsys):
     model = tiny_model()
     path = tmp_path / "m.keras"
     model.save(path)
-    args = ["--model", str(path), "--mode", "int8", "--streaming", "--frame-ms", "10", "--out", str(tmp_path / "out"),
-            "--train-data", str(train_dir), "--calibration-windows", "8", "--no-progress"]
+    args = [
+        "--model",
+        str(path),
+        "--mode",
+        "int8",
+        "--streaming",
+        "--frame-ms",
+        "10",
+        "--out",
+        str(tmp_path / "out"),
+        "--train-data",
+        str(train_dir),
+        "--calibration-windows",
+        "8",
+        "--no-progress",
+    ]
     rc = convert_main(args)
     captured = capsys.readouterr()
     stdout = captured.out
     assert rc == 0, captured.err[-2000:]
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert written == ["streaming_bwe_stream_int8.expected.npz", "streaming_bwe_stream_int8.inputs.npz",
-                       "streaming_bwe_stream_int8.json", "streaming_bwe_stream_int8.tflite"]
+    assert written == [
+        "streaming_bwe_stream_int8.expected.npz",
+        "streaming_bwe_stream_int8.inputs.npz",
+        "streaming_bwe_stream_int8.json",
+        "streaming_bwe_stream_int8.tflite",
+    ]
     assert read_metadata(tmp_path / "out" / "streaming_bwe_stream_int8.tflite")["stateful"]
     # readable summary lines, as the block export prints them; no dict dumps
     assert "algorithmic latency 11.6 ms" in stdout and "7 state tensors" in stdout
@@ -267,8 +312,12 @@ def test_cli_streaming(tmp_path, train_dir, capsys):
     unet = tmp_path / "unet.keras"
     AudioUNet.from_size("tiny", ratio=2, hr_rate=16000).save(unet)
     bad_out = tmp_path / "bad"
-    for change, message in (({1: str(unet)}, "no stateful streaming form"), ({3: "int3"}, "unknown streaming mode"),
-                            ({6: "10.125"}, "multiple of fold"), ({4: "--no-progress"}, "export it with --streaming")):
+    for change, message in (
+        ({1: str(unet)}, "no stateful streaming form"),
+        ({3: "int3"}, "unknown streaming mode"),
+        ({6: "10.125"}, "multiple of fold"),
+        ({4: "--no-progress"}, "export it with --streaming"),
+    ):
         argv = [change.get(i, a) for i, a in enumerate(args)]
         argv[argv.index(str(tmp_path / "out"))] = str(bad_out)
         assert convert_main(argv) == 2
@@ -292,10 +341,18 @@ def test_real_audio_float_and_int8(shared_data, tmp_path):
 
     split = make_split(load_corpus(shared_data / "vctk-mini"), "multi", test_speakers=["p258", "p259", "p273"])
     model = tiny_model()
-    exporter = StreamingExporter(model, None, split.train[:6], calibration_windows=32, parity_files=1,
-                                 parity_seconds=1.0, progress=False, log=None)
-    ref = prepare_signal(split.test[0].path, 16000)[:16000 * 3]
-    low = Degradation(2)(ref[:len(ref) // 2 * 2])
+    exporter = StreamingExporter(
+        model,
+        None,
+        split.train[:6],
+        calibration_windows=32,
+        parity_files=1,
+        parity_seconds=1.0,
+        progress=False,
+        log=None,
+    )
+    ref = prepare_signal(split.test[0].path, 16000)[: 16000 * 3]
+    low = Degradation(2)(ref[: len(ref) // 2 * 2])
     whole = np.asarray(model(low[None, :, None]))[0, :, 0]
     got = {}
     for mode in ("float", "int8"):

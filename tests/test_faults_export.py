@@ -1,5 +1,6 @@
 """A model's files (.tflite, JSON sidecar, fixtures) appear together or not at all; a conversion stopped by
 SIGTERM or Ctrl-C says so in one line."""
+
 import contextlib
 import errno
 import hashlib
@@ -22,8 +23,9 @@ REPO = Path(__file__).resolve().parents[1]
 def _tiny_disk(tmp_path, size="64k"):
     mount = tmp_path / f"disk-{uuid.uuid4().hex[:6]}"
     mount.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)], check=False,
-                       capture_output=True)
+    r = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)], check=False, capture_output=True
+    )
     if r.returncode:
         pytest.skip(f"cannot mount a tmpfs here: {r.stderr.decode().strip() or r.returncode}")
     try:
@@ -32,8 +34,12 @@ def _tiny_disk(tmp_path, size="64k"):
         subprocess.run(["umount", "-l", str(mount)], check=False, capture_output=True)
 
 
-OLD = {"m.input.npy": b"old input", "m.expected.npy": b"old expected", "m.tflite": b"old model",
-       "m.json": b'{"old": true}'}
+OLD = {
+    "m.input.npy": b"old input",
+    "m.expected.npy": b"old expected",
+    "m.tflite": b"old model",
+    "m.json": b'{"old": true}',
+}
 
 
 def _old_set(folder):
@@ -76,8 +82,7 @@ def test_a_kill_before_the_manifest_lands_leaves_no_old_manifest_beside_new_file
 def test_a_full_disk_keeps_the_old_set_whole(tmp_path):
     with _tiny_disk(tmp_path) as disk:
         _old_set(disk / "edge")
-        new = {"m.input.npy": b"x" * 1000, "m.expected.npy": b"y" * 200_000, "m.tflite": b"z" * 1000,
-               "m.json": b"{}"}
+        new = {"m.input.npy": b"x" * 1000, "m.expected.npy": b"y" * 200_000, "m.tflite": b"z" * 1000, "m.json": b"{}"}
         with pytest.raises(OSError) as e:
             utils.write_file_set(disk / "edge", new, manifest="m.json")
         assert e.value.errno == errno.ENOSPC and "m.expected.npy" in str(e.value)
@@ -96,6 +101,7 @@ def test_a_dead_writers_staging_folder_is_removed(tmp_path):
 
 
 # --- the conversion itself --------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
@@ -122,8 +128,9 @@ def _export(model, utts, out, frame):
     from keras_audiosr.export.window import Exporter
     from keras_audiosr.streaming import make_plan
 
-    return Exporter(model, make_plan(model, frame=frame), utts, parity_files=1, parity_seconds=0.5, progress=False,
-                    log=None).export("float", out, name="m")
+    return Exporter(
+        model, make_plan(model, frame=frame), utts, parity_files=1, parity_seconds=0.5, progress=False, log=None
+    ).export("float", out, name="m")
 
 
 def test_a_conversion_killed_before_its_sidecar_leaves_no_stale_sidecar(tiny, tmp_path, monkeypatch):
@@ -146,19 +153,42 @@ def test_a_conversion_killed_before_its_sidecar_leaves_no_stale_sidecar(tiny, tm
     monkeypatch.undo()
     sidecar = out / "m.json"
     if sidecar.exists():  # a sidecar beside the model must describe that model
-        assert json.loads(sidecar.read_text()).get("sha256", {}).get("m.tflite") == hashlib.sha256(
-            tflite.read_bytes()).hexdigest()
+        assert (
+            json.loads(sidecar.read_text()).get("sha256", {}).get("m.tflite")
+            == hashlib.sha256(tflite.read_bytes()).hexdigest()
+        )
     assert not [p.name for p in out.iterdir() if ".tmp-" in p.name]
 
 
-@pytest.mark.parametrize("sig", [pytest.param(signal.SIGTERM, id="SIGTERM"),
-                                 pytest.param(signal.SIGINT, id="SIGINT", marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "sig",
+    [pytest.param(signal.SIGTERM, id="SIGTERM"), pytest.param(signal.SIGINT, id="SIGINT", marks=pytest.mark.slow)],
+)
 def test_a_signal_during_conversion_is_one_line_saying_to_rerun(tiny, tmp_path, sig):
     _, path, train, _ = tiny
     out = tmp_path / "edge"
-    p = subprocess.Popen([sys.executable, "-m", "edge.convert", "--model", str(path), "--mode", "int8", "--out",
-                          str(out), "--train-data", str(train), "--frame", "160", "--no-progress"], cwd=REPO,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "edge.convert",
+            "--model",
+            str(path),
+            "--mode",
+            "int8",
+            "--out",
+            str(out),
+            "--train-data",
+            str(train),
+            "--frame",
+            "160",
+            "--no-progress",
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         for line in p.stdout:
             if "gate" in line:  # the work has started

@@ -1,5 +1,6 @@
 """Files under faults: a full disk, an output that is its own input, modes kept on --overwrite, and the
 temporaries a killed writer leaves behind."""
+
 import contextlib
 import errno
 import os
@@ -59,6 +60,7 @@ def _tiny_disk(tmp_path, size="64k"):
 
 
 # --- a full disk -------------------------------------------------------------------------------------------------
+
 
 def _full_device_temp(monkeypatch):
     """Make the atomic writer's temporary a link to /dev/full, where every write fails with ENOSPC."""
@@ -126,10 +128,26 @@ def test_upsample_full_disk_is_one_line_and_keeps_what_was_there(tmp_path):
     with _tiny_disk(tmp_path) as disk:
         old = _write(disk / "out.wav", _tone(0.05, 16000), 16000)
         before = old.read_bytes()
-        r = subprocess.run([sys.executable, "-m", "keras_audiosr", "upsample", str(src), str(old), "--model",
-                            "telephony-8k-16k", "--tflite", "--overwrite", "-q"], check=False, capture_output=True,
-                           text=True,
-                           cwd=REPO, timeout=300)
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "keras_audiosr",
+                "upsample",
+                str(src),
+                str(old),
+                "--model",
+                "telephony-8k-16k",
+                "--tflite",
+                "--overwrite",
+                "-q",
+            ],
+            check=False,
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=300,
+        )
         assert r.returncode == 2, r.stderr
         assert r.stderr.strip().splitlines()[-1] == f"keras-audiosr: error: {old}: No space left on device"
         assert "Traceback" not in r.stderr
@@ -137,6 +155,7 @@ def test_upsample_full_disk_is_one_line_and_keeps_what_was_there(tmp_path):
 
 
 # --- --overwrite keeps the mode; temporaries of dead writers go --------------------------------------------------
+
 
 def test_overwrite_keeps_the_mode_of_the_file_it_replaces(tmp_path, capsys):
     src = _write(tmp_path / "in.wav", _tone(0.2, 16000), 16000)
@@ -182,10 +201,12 @@ def test_temporaries_of_dead_writers_are_removed_by_a_later_write(tmp_path):
 def test_a_sigkilled_upsample_leaves_a_temporary_the_next_run_removes(tmp_path):
     """Kill a writer mid-file with SIGKILL: its temporary stays; the next write into that folder removes it."""
     out = tmp_path / "out.wav"
-    code = ("import numpy as np, time, sys\n"
-            "from keras_audiosr.audio import open_writer\n"
-            "with open_writer(sys.argv[1], 16000, 1) as f:\n"
-            "    f.write(np.zeros(1600, np.float32)); print('writing', flush=True); time.sleep(60)\n")
+    code = (
+        "import numpy as np, time, sys\n"
+        "from keras_audiosr.audio import open_writer\n"
+        "with open_writer(sys.argv[1], 16000, 1) as f:\n"
+        "    f.write(np.zeros(1600, np.float32)); print('writing', flush=True); time.sleep(60)\n"
+    )
     p = subprocess.Popen([sys.executable, "-c", code, str(out)], stdout=subprocess.PIPE, text=True, cwd=REPO)
     try:
         assert p.stdout.readline().strip() == "writing"
@@ -196,14 +217,29 @@ def test_a_sigkilled_upsample_leaves_a_temporary_the_next_run_removes(tmp_path):
             p.kill()
     left = _temporaries(tmp_path)
     assert len(left) == 1 and str(p.pid) in left[0]
-    r = subprocess.run([sys.executable, "-m", "keras_audiosr", "resample", str(_write(
-        tmp_path / "in.wav", _tone(0.2, 16000), 16000)), str(out), "--rate", "8000"], check=False, capture_output=True,
-        text=True, cwd=REPO, timeout=120)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "keras_audiosr",
+            "resample",
+            str(_write(tmp_path / "in.wav", _tone(0.2, 16000), 16000)),
+            str(out),
+            "--rate",
+            "8000",
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     assert _temporaries(tmp_path) == []
 
 
 # --- an output that is its own input -----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("command", ["resample", "degrade"])
 @pytest.mark.parametrize("spelling", ["same", "dot", "symlink"])
@@ -217,8 +253,9 @@ def test_resample_and_degrade_refuse_to_overwrite_their_input(tmp_path, capsys, 
     extra = ["--rate", 8000] if command == "resample" else ["--ratio", 2]
     rc, _, err = _run(capsys, command, "in.wav", out, *extra, "--overwrite")
     assert rc == 2
-    assert err.strip().splitlines() == [f"keras-audiosr: error: {Path(out)}: output would replace the input file "
-                                        "in.wav"]
+    assert err.strip().splitlines() == [
+        f"keras-audiosr: error: {Path(out)}: output would replace the input file in.wav"
+    ]
     assert src.read_bytes() == before
 
 
@@ -232,11 +269,26 @@ def test_dead_pid_helper_is_sane():
 
 # --- output formats checked before any work --------------------------------------------------------------------
 
+
 def _mp3(path, rate, seconds=0.5):
     if shutil.which("ffmpeg") is None:
         pytest.skip("ffmpeg not installed")
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", f"sine=f=440:d={seconds}:r={rate}",
-                    "-ac", "1", str(path)], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=f=440:d={seconds}:r={rate}",
+            "-ac",
+            "1",
+            str(path),
+        ],
+        check=True,
+    )
     if sf.info(str(path)).subtype != "MPEG_LAYER_III":
         pytest.skip("this libsndfile does not read MP3")
     return path
@@ -288,8 +340,9 @@ def test_upsample_mp3_to_wav_and_a_bad_subtype_fails_before_the_model_runs(tmp_p
     monkeypatch.setattr(inference, "upsample_file", lambda *a, **k: ran.append(a))
     good = _write(tmp_path / "good.wav", _tone(0.2, 8000), 8000)
     with pytest.raises(audio.AudioError, match="b.flac: subtype 'FLOAT' cannot be stored in FLAC"):
-        inference.upsample_files(Doubler(), [(good, tmp_path / "a.wav"), (good, tmp_path / "b.flac")],
-                                 subtype="FLOAT", progress=False)
+        inference.upsample_files(
+            Doubler(), [(good, tmp_path / "a.wav"), (good, tmp_path / "b.flac")], subtype="FLOAT", progress=False
+        )
     assert ran == []
 
 

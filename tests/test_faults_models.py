@@ -1,5 +1,6 @@
 """A model is taken the same way everywhere: shipped names, .keras files and exported .tflite streams; the advice
 for running a model of one's own as a .tflite works for that model."""
+
 import re
 import shlex
 import subprocess
@@ -72,8 +73,14 @@ def test_the_advice_for_an_audio_unet_works_end_to_end(own_models, tmp_path, cap
     out = tmp_path / "edge"
     train = make_default_corpus(tmp_path / "train", n_speakers=2, n_utterances=1, seconds=0.6, rate=16000)
     argv = shlex.split(command.replace("DIR", str(out)))[1:] + ["--train-data", str(train), "--no-progress"]
-    r = subprocess.run([sys.executable, "-m", "keras_audiosr", *argv], check=False, capture_output=True, text=True,
-                       cwd=REPO, timeout=900)
+    r = subprocess.run(
+        [sys.executable, "-m", "keras_audiosr", *argv],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=900,
+    )
     assert r.returncode == 0, r.stderr
     [tflite] = out.glob("*.tflite")
     assert f"DIR/{tflite.name}" in line  # the advice names the file the export writes
@@ -86,8 +93,23 @@ def test_the_advice_for_an_audio_unet_works_end_to_end(own_models, tmp_path, cap
 def test_evaluate_takes_a_streaming_tflite(tmp_path, capsys):
     stream = _shipped_stream()
     ref = _tone(tmp_path / "ref16.wav", 1.0, 16000)
-    rc, out, err = _run(capsys, "evaluate", "--model", stream, "--data", ref, "--degradations", "resample",
-                        "--no-pesq", "--no-perceptual", "--baselines", "sinc", "-q", "--json", tmp_path / "eval.json")
+    rc, out, err = _run(
+        capsys,
+        "evaluate",
+        "--model",
+        stream,
+        "--data",
+        ref,
+        "--degradations",
+        "resample",
+        "--no-pesq",
+        "--no-perceptual",
+        "--baselines",
+        "sinc",
+        "-q",
+        "--json",
+        tmp_path / "eval.json",
+    )
     assert rc == 0, err
     import json
 
@@ -107,7 +129,8 @@ def test_edge_compare_takes_a_shipped_name(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
     _tone(data / "a.wav", 0.5, 16000)
-    args = compare.build_parser().parse_args(["--model", "telephony-8k-16k", "--data", str(data), "--json",
-                                              str(tmp_path / "r.json")])
+    args = compare.build_parser().parse_args(
+        ["--model", "telephony-8k-16k", "--data", str(data), "--json", str(tmp_path / "r.json")]
+    )
     compare._validate(args)
     assert [Path(m) for m in args.model] == [card.folder / card.keras_file]

@@ -1,5 +1,6 @@
 """Every entry point hides TensorFlow's and LiteRT's start-up lines unless --verbose: run as a user would, in a
 subprocess, and read stderr."""
+
 import os
 import re
 import subprocess
@@ -13,8 +14,11 @@ import soundfile as sf
 REPO = Path(__file__).resolve().parents[1]
 # What TensorFlow, absl and LiteRT print at start-up: glog-style records (E0000 00:00:... cuda_platform.cc:52]
 # failed call to cuInit), the oneDNN and CPU-feature notices, absl's banner, the XNNPACK delegate line.
-NOISE = re.compile(r"^[EWI]\d{4} |cuInit|oneDNN|cpu_feature_guard|This TensorFlow binary|absl::InitializeLog|"
-                   r"XNNPACK|Unable to register cu|computation placer|TF-TRT|cuda_", re.MULTILINE)
+NOISE = re.compile(
+    r"^[EWI]\d{4} |cuInit|oneDNN|cpu_feature_guard|This TensorFlow binary|absl::InitializeLog|"
+    r"XNNPACK|Unable to register cu|computation placer|TF-TRT|cuda_",
+    re.MULTILINE,
+)
 
 
 def _env():
@@ -24,8 +28,15 @@ def _env():
 
 
 def _run(*argv, timeout=600):
-    return subprocess.run([sys.executable, *map(str, argv)], check=False, capture_output=True, text=True, cwd=REPO,
-                          env=_env(), timeout=timeout)
+    return subprocess.run(
+        [sys.executable, *map(str, argv)],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=_env(),
+        timeout=timeout,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +54,20 @@ def files(tmp_path_factory):
 
 
 def _evaluate(files, *extra):
-    return _run("-m", "keras_audiosr", "evaluate", "--model", files["model"], "--data", files["data"], "--no-pesq",
-                "--degradations", "resample", "-q", *extra)
+    return _run(
+        "-m",
+        "keras_audiosr",
+        "evaluate",
+        "--model",
+        files["model"],
+        "--data",
+        files["data"],
+        "--no-pesq",
+        "--degradations",
+        "resample",
+        "-q",
+        *extra,
+    )
 
 
 def test_evaluate_is_quiet(files):
@@ -62,16 +85,48 @@ def test_evaluate_verbose_shows_what_the_filter_hides(files):
 @pytest.mark.slow
 def test_edge_compare_is_quiet(files):
     pytest.importorskip("ai_edge_litert")
-    r = _run("-m", "edge.compare", "--model", files["model"], "--data", files["data"], "--json",
-             files["root"] / "cmp.json", "--variants", "keras,float", "--no-pesq", "--no-progress", "--max-files", 1,
-             "--max-seconds", 0.5, "--repeats", 2, timeout=900)
+    r = _run(
+        "-m",
+        "edge.compare",
+        "--model",
+        files["model"],
+        "--data",
+        files["data"],
+        "--json",
+        files["root"] / "cmp.json",
+        "--variants",
+        "keras,float",
+        "--no-pesq",
+        "--no-progress",
+        "--max-files",
+        1,
+        "--max-seconds",
+        0.5,
+        "--repeats",
+        2,
+        timeout=900,
+    )
     assert r.returncode == 0, r.stderr
     assert not NOISE.search(r.stderr), r.stderr
 
 
 def test_edge_convert_is_quiet(files):
     pytest.importorskip("ai_edge_litert")
-    r = _run("-m", "edge.convert", "--model", files["model"], "--mode", "float", "--out", files["root"] / "edge",
-             "--train-data", files["data"], "--frame", "160", "--no-progress", timeout=900)
+    r = _run(
+        "-m",
+        "edge.convert",
+        "--model",
+        files["model"],
+        "--mode",
+        "float",
+        "--out",
+        files["root"] / "edge",
+        "--train-data",
+        files["data"],
+        "--frame",
+        "160",
+        "--no-progress",
+        timeout=900,
+    )
     assert r.returncode == 0, r.stderr
     assert not NOISE.search(r.stderr), r.stderr

@@ -1,4 +1,5 @@
 """The package's shape: import cycles, file sizes, the light core's imports, file names."""
+
 from __future__ import annotations
 
 import ast
@@ -30,7 +31,7 @@ def _imported_modules(path: Path, name: str, modules: set) -> set:
             base = node.module or ""
             if node.level:
                 anchor = package.split(".")
-                anchor = anchor[:len(anchor) - (node.level - 1)]
+                anchor = anchor[: len(anchor) - (node.level - 1)]
                 base = ".".join(anchor + ([base] if base else []))
             targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base for alias in node.names]
         else:
@@ -105,7 +106,8 @@ def test_no_import_cycles():
     assert "keras_audiosr.streaming.upsampler" in graph and graph["keras_audiosr.export.convert"], "no graph parsed"
     cycles = _cycles(graph)
     assert not cycles, "import cycles between files (imports inside functions count):\n" + "\n".join(
-        " -> ".join(c) for c in cycles)
+        " -> ".join(c) for c in cycles
+    )
 
 
 # ----------------------------------------------------------------------------------------- size, layers, names
@@ -113,10 +115,22 @@ REPO = PACKAGE.parent
 SOURCE_DIRS = ("keras_audiosr", "edge", "recipes", "tools", "tests")
 MAX_LINES = 600
 #: The light core: importing these (and building the command line) loads no Keras and no TensorFlow.
-LIGHT_CORE = ("keras_audiosr", "keras_audiosr.args", "keras_audiosr.audio", "keras_audiosr.baselines",
-              "keras_audiosr.degrade", "keras_audiosr.metrics", "keras_audiosr.evaluation", "keras_audiosr.inference",
-              "keras_audiosr.streaming", "keras_audiosr.pretrained", "keras_audiosr.pretrained.ship",
-              "keras_audiosr.pretrained.trim", "keras_audiosr.cli", "keras_audiosr.utils")
+LIGHT_CORE = (
+    "keras_audiosr",
+    "keras_audiosr.args",
+    "keras_audiosr.audio",
+    "keras_audiosr.baselines",
+    "keras_audiosr.degrade",
+    "keras_audiosr.metrics",
+    "keras_audiosr.evaluation",
+    "keras_audiosr.inference",
+    "keras_audiosr.streaming",
+    "keras_audiosr.pretrained",
+    "keras_audiosr.pretrained.ship",
+    "keras_audiosr.pretrained.trim",
+    "keras_audiosr.cli",
+    "keras_audiosr.utils",
+)
 TRACKER_WORDS = re.compile(r"issue[_-]?\d|ticket[_-]?\d|bug[_-]?\d", re.IGNORECASE)
 
 
@@ -127,31 +141,54 @@ def _source_files():
 def test_no_source_file_is_over_600_lines():
     files = _source_files()
     assert len(files) > 50, "source files not found"
-    long = {str(p.relative_to(REPO)): n for p in files
-            if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
+    long = {
+        str(p.relative_to(REPO)): n for p in files if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
     assert not long, f"files over {MAX_LINES} lines (split them by job): {long}"
 
 
 def test_the_light_core_imports_without_keras_or_tensorflow():
-    code = ("import sys\n" + "".join(f"import {m}\n" for m in LIGHT_CORE)
-            + "keras_audiosr.cli.build_parser()\n"
-            + "print('HEAVY', sorted(m for m in ('keras', 'tensorflow') if m in sys.modules))\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120,
-                          env={**os.environ, "PYTHONPATH": str(REPO)}, check=False)
+    code = (
+        "import sys\n"
+        + "".join(f"import {m}\n" for m in LIGHT_CORE)
+        + "keras_audiosr.cli.build_parser()\n"
+        + "print('HEAVY', sorted(m for m in ('keras', 'tensorflow') if m in sys.modules))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "HEAVY []" in proc.stdout, proc.stdout
 
 
 def test_the_layer_and_name_checks_can_fail():
     code = "import sys\nimport keras_audiosr.layers\nprint(sorted(m for m in ('keras',) if m in sys.modules))\n"
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=300,
-                          env={**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"}, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"},
+        check=False,
+    )
     assert "['keras']" in proc.stdout, "the Keras layer should import Keras: the light-core check would see it"
     assert TRACKER_WORDS.search("tools/bench_issue9.py") and not TRACKER_WORDS.search("tools/bench_never_worse.py")
 
 
 def test_no_tracker_words_in_file_names():
-    names = [str(p.relative_to(REPO)) for d in (*SOURCE_DIRS, "docs") if (REPO / d).is_dir()
-             for p in (REPO / d).rglob("*") if "__pycache__" not in p.parts]
+    names = [
+        str(p.relative_to(REPO))
+        for d in (*SOURCE_DIRS, "docs")
+        if (REPO / d).is_dir()
+        for p in (REPO / d).rglob("*")
+        if "__pycache__" not in p.parts
+    ]
     bad = [n for n in names if TRACKER_WORDS.search(Path(n).name)]
     assert not bad, f"file names carrying tracker words: {bad}"

@@ -1,4 +1,5 @@
 """Chunked overlap-add upsampling of arrays and files, and model loading."""
+
 import math
 
 import keras
@@ -53,8 +54,9 @@ def random_unet():
     keras.utils.set_random_seed(1)
     model = AudioUNet.from_size("tiny", ratio=2, hr_rate=16000, band_preserving=False)
     rng = np.random.default_rng(0)
-    model.set_weights([rng.standard_normal(w.shape).astype("float32") * (0.3 if w.ndim > 1 else 0.05)
-                       for w in model.get_weights()])
+    model.set_weights(
+        [rng.standard_normal(w.shape).astype("float32") * (0.3 if w.ndim > 1 else 0.05) for w in model.get_weights()]
+    )
     return model
 
 
@@ -148,8 +150,9 @@ def _write(path, x, rate, subtype="FLOAT"):
 def test_upsample_file_streams_blocks(tmp_path, random_unet):
     x = _signal(2500, channels=2)
     src = _write(tmp_path / "in.wav", x, 8000)
-    info = upsample_file(random_unet, src, tmp_path / "out.wav", chunk=256, overlap=128, batch_size=2,
-                         progress=False, subtype="FLOAT")
+    info = upsample_file(
+        random_unet, src, tmp_path / "out.wav", chunk=256, overlap=128, batch_size=2, progress=False, subtype="FLOAT"
+    )
     y, rate = sf.read(str(tmp_path / "out.wav"), dtype="float32", always_2d=True)
     assert rate == 16000 and y.shape == (5000, 2)
     assert info["resampled"] is False and info["out_rate"] == 16000 and info["channels"] == 2

@@ -1,4 +1,5 @@
 """BandMerge keeps the input band exactly: the network's output cannot reach below the transition."""
+
 import keras
 import numpy as np
 import pytest
@@ -50,8 +51,9 @@ def test_output_band_equals_low_input_up_to_float_rounding(rank):
     out = np.asarray(layer([low, high]))
     assert out.shape == low.shape
     trim = layer.delay  # the zero-padded ends are not band-limited; compare where the FIR is whole
-    err = np.max(np.abs(_analysis_lowpass(out.ravel()[trim:-trim], ratio)
-                        - _analysis_lowpass(low.ravel()[trim:-trim], ratio)))
+    err = np.max(
+        np.abs(_analysis_lowpass(out.ravel()[trim:-trim], ratio) - _analysis_lowpass(low.ravel()[trim:-trim], ratio))
+    )
     assert err / np.max(np.abs(low)) < 1e-5, err
     # Without the merge the same network output would swamp the band.
     naive = _analysis_lowpass((low + high).ravel()[trim:-trim], ratio) - _analysis_lowpass(
@@ -95,14 +97,14 @@ def test_causal_form_is_the_same_merge_delayed_and_streams(rank):
     zeros = np.zeros_like(low)
     delayed = np.asarray(causal([zeros, high])).ravel()
     centred = np.asarray(same([zeros, high])).ravel()
-    np.testing.assert_allclose(delayed[d:n], centred[:n - d], atol=1e-5)  # same FIR, delay samples late
+    np.testing.assert_allclose(delayed[d:n], centred[: n - d], atol=1e-5)  # same FIR, delay samples late
     assert check_config_round_trip(causal).causal is True
     whole = np.asarray(causal([low, high]))
     state = np.zeros(causal.state_shape(1), np.float32)
     assert state.shape[1] == 2 * d
     outs, start = [], 0
     for c in (100, 1, 299, 200):
-        out, state = causal([low[:, start:start + c], high[:, start:start + c], state])
+        out, state = causal([low[:, start : start + c], high[:, start : start + c], state])
         outs.append(np.asarray(out))
         start += c
     np.testing.assert_allclose(np.concatenate(outs, axis=1), whole, atol=1e-6)

@@ -1,4 +1,5 @@
 """MultiscaleConv1D (MU-GAN's multi-scale convolution): contract, channel layout, per-branch receptive field."""
+
 import keras
 import numpy as np
 import pytest

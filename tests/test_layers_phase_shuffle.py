@@ -1,4 +1,5 @@
 """PhaseShuffle (WaveGAN's critic layer): contract, identity at inference, reflect-shifted copies in training."""
+
 import numpy as np
 import pytest
 import tensorflow as tf

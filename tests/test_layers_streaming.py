@@ -1,4 +1,5 @@
 """Stateful causal layers: causality, frame-by-frame == whole signal, contracts, int8 simulation modes."""
+
 import keras
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ def stream(layer, x, chunks, n_out=1):
     state = np.zeros(layer.state_shape(x.shape[0]), np.float32)
     outs, start = [], 0
     for c in chunks:
-        *ys, state = layer([x[:, start:start + c], state])
+        *ys, state = layer([x[:, start : start + c], state])
         outs.append([np.asarray(y) for y in ys[:n_out]])
         start += c
     return [np.concatenate([o[i] for o in outs], axis=1) for i in range(n_out)]
@@ -89,7 +90,7 @@ def test_causal_interpolation_is_delayed_sinc(ratio):
     ref = np.asarray(Interpolation1D(ratio, "sinc")(x))[0, :, 0]
     d, h = layer.delay * ratio, layer.half * ratio
     # interior (away from the different edge handling): y[m] = ref[m - delay * ratio]
-    np.testing.assert_allclose(y[d + h:], ref[h:len(ref) - d], atol=1e-5)
+    np.testing.assert_allclose(y[d + h :], ref[h : len(ref) - d], atol=1e-5)
     got = stream(layer, x[..., None], [13, 1, 50, 136])[0]
     np.testing.assert_allclose(got, np.asarray(layer(x[..., None])), atol=1e-6)
     assert layer.count_macs([(1, 200, 1, 1)], [(1, 200 * ratio, 1, 1)]) == 200 * ratio * (12 + 9 + 1)
@@ -113,7 +114,7 @@ def test_level_normalization_scales_to_unit_level():
         amp = 10 ** (db / 20) * np.sqrt(2)
         x = (amp * np.sin(2 * np.pi * 440 * t)).astype("float32")[None, :, None, None]
         normalized, level = (np.asarray(v)[0, 400:, 0, 0] for v in layer(x))
-        rms = np.sqrt(np.mean(normalized ** 2))
+        rms = np.sqrt(np.mean(normalized**2))
         assert rms == pytest.approx(1.0, rel=0.1), (db, rms)  # within the piecewise-linear accuracy
         true_level = np.sqrt(10 ** (db / 10) + 1e-6)
         assert np.median(level) == pytest.approx(true_level, rel=0.05)

@@ -1,4 +1,5 @@
 """keras_audiosr.metrics: hand-computed SNR/LSD values, framing, high-band LSD, Keras parity, PESQ."""
+
 import math
 import sys
 
@@ -31,6 +32,7 @@ def _noise(shape, seed=0):
 
 # --- SNR -------------------------------------------------------------------------------------------
 
+
 def test_snr_hand_computed():
     assert snr([1, 1, 1, 0], [1, 1, 1, 1]) == pytest.approx(10 * math.log10(4 / 1))
     assert snr([1.0, 0.0], [2.0, 0.0]) == pytest.approx(10 * math.log10(4 / 1))
@@ -48,6 +50,7 @@ def test_snr_errors():
 
 # --- spectrogram framing -----------------------------------------------------------------------------
 
+
 def test_power_spectrogram_framing():
     n_fft, hop, n = 64, 16, 200
     x = np.zeros(n)
@@ -58,7 +61,7 @@ def test_power_spectrogram_framing():
     np.testing.assert_allclose(spec[5], 1.0, atol=1e-12)
     # frame 4 sees it at offset n_fft/2 + hop: power w[48]**2 in every bin
     w48 = 0.5 - 0.5 * math.cos(2 * math.pi * 48 / 64)
-    np.testing.assert_allclose(spec[4], w48 ** 2, atol=1e-12)
+    np.testing.assert_allclose(spec[4], w48**2, atol=1e-12)
     assert np.all(spec[:2] == 0) and np.all(spec[9:] == 0)  # frames that never reach the impulse
 
 
@@ -82,6 +85,7 @@ def test_power_spectrogram_long_signal_blocks():
 
 
 # --- LSD ---------------------------------------------------------------------------------------------
+
 
 def test_lsd_identical_is_zero():
     x = _noise(4000)
@@ -158,6 +162,7 @@ def test_lsd_errors():
 
 # --- evaluate_pair / PESQ ------------------------------------------------------------------------------
 
+
 def test_evaluate_pair_without_pesq():
     ref = _noise(8000, seed=6)
     est = ref + 0.1 * _noise(8000, seed=7)
@@ -168,6 +173,7 @@ def test_evaluate_pair_without_pesq():
 
 
 # --- low-band SNR --------------------------------------------------------------------------------------
+
 
 def _tone(n, k, amplitude=1.0, phase=0.3):
     """A sinusoid exactly on rfft bin ``k`` of ``n`` samples."""
@@ -251,6 +257,7 @@ def test_pesq_on_real_speech(shared_data):
 
 
 # --- Keras metrics ------------------------------------------------------------------------------------
+
 
 def _batch(shape=(3, 4096, 1), noise=0.3):
     y_true = _noise(shape, seed=9).astype("float32")

@@ -1,4 +1,5 @@
 """ViSQOL (audio mode at 48 kHz, speech mode at 16 kHz) and DNSMOS P.808: orderings and rate handling on real speech."""
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -45,13 +46,15 @@ def test_visqol_audio_mode_scores_at_48k(speech16k):
     """A 16 kHz pair is scored as its 48 kHz resampling: the same number as passing that resampling in."""
     ref, est = speech16k, _lowpass(speech16k, 6000, 16000)
     at16 = metrics.visqol(est, ref, 16000, "audio")
-    at48 = metrics.visqol(resample(est, 16000, 48000, quality="high"), resample(ref, 16000, 48000, quality="high"),
-                          48000, "audio")
+    at48 = metrics.visqol(
+        resample(est, 16000, 48000, quality="high"), resample(ref, 16000, 48000, quality="high"), 48000, "audio"
+    )
     assert at16 == pytest.approx(at48, abs=1e-9)
     # speech mode is at 16 kHz: a 48 kHz pair goes down to 16 kHz first
     sp16 = metrics.visqol(est, ref, 16000, "speech")
-    sp48 = metrics.visqol(resample(est, 16000, 48000, quality="high"), resample(ref, 16000, 48000, quality="high"),
-                          48000, "speech")
+    sp48 = metrics.visqol(
+        resample(est, 16000, 48000, quality="high"), resample(ref, 16000, 48000, quality="high"), 48000, "speech"
+    )
     assert abs(sp16 - sp48) < 0.1
 
 
@@ -91,8 +94,9 @@ def test_suite_reports_perceptual_columns_when_asked(tmp_path, speech16k):
     sf.write(path, speech16k[:16000], 16000)
     plain = evaluate_suite(_HoldModel(), [path], degradations=["resample"], progress=False, with_pesq=False)
     assert "visqol" not in plain["degradations"]["resample"]["mean"]["model"]
-    rep = evaluate_suite(_HoldModel(), [path], degradations=["resample"], progress=False, with_pesq=False,
-                         perceptual=True)
+    rep = evaluate_suite(
+        _HoldModel(), [path], degradations=["resample"], progress=False, with_pesq=False, perceptual=True
+    )
     mean = rep["degradations"]["resample"]["mean"]
     assert rep["perceptual"] and {"visqol", "visqol_speech", "dnsmos"} <= set(mean["sinc"])
     assert mean["sinc"]["visqol"] > 1.0 and mean["spline"]["dnsmos"] > 1.0

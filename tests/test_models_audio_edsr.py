@@ -10,8 +10,9 @@ def _data(shape, seed=0):
 
 
 def test_audio_edsr_contract_and_tflite():
-    model = run_model_test(AudioEDSR, preset_kwargs(AudioEDSR, "tiny", ratio=4, hr_rate=16000), _data((2, 32, 1)),
-                           _data((2, 128, 1), 1))
+    model = run_model_test(
+        AudioEDSR, preset_kwargs(AudioEDSR, "tiny", ratio=4, hr_rate=16000), _data((2, 32, 1)), _data((2, 128, 1), 1)
+    )
     check_tflite(model, _data((1, 40, 1), 2), atol=1e-4)
 
 

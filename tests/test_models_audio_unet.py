@@ -57,8 +57,8 @@ def test_saved_model_carries_rates_and_loads_in_fresh_process(tmp_path):
         m = keras.models.load_model({str(path)!r})
         assert (m.ratio, m.hr_rate, m.lr_rate) == (3, 48000, 16000), (m.ratio, m.hr_rate)
         assert m.degradation == {degradation!r}
-        y = np.asarray(m(np.load({str(tmp_path / 'x.npy')!r})))
-        np.testing.assert_allclose(y, np.load({str(tmp_path / 'y.npy')!r}), atol=1e-6)
+        y = np.asarray(m(np.load({str(tmp_path / "x.npy")!r})))
+        np.testing.assert_allclose(y, np.load({str(tmp_path / "y.npy")!r}), atol=1e-6)
         print("ok")
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
@@ -72,8 +72,12 @@ def test_training_degradations_travel_with_the_model(tmp_path):
     from keras_audiosr.degrade import get_degradation_set
     from keras_audiosr.models.saving import load_model
 
-    model = AudioUNet.from_size("tiny", ratio=2, degradation={"ratio": 2, "filter": "cheby1:8", "zero_phase": True},
-                                training_degradations="speech-robust")
+    model = AudioUNet.from_size(
+        "tiny",
+        ratio=2,
+        degradation={"ratio": 2, "filter": "cheby1:8", "zero_phase": True},
+        training_degradations="speech-robust",
+    )
     assert (
         model.training_degradations == "speech-robust"
         and model.audio_config()["training_degradations"] == "speech-robust"

@@ -1,6 +1,7 @@
 """Band preservation on every generator: the output's band below the transition IS the sinc
 interpolation of the input (the input itself for same-rate models), whatever the weights; and
 ``band_preserving=False`` / files saved before the option are the old graph, unchanged."""
+
 import json
 from pathlib import Path
 
@@ -110,7 +111,9 @@ def test_audio_unet_network_input_and_interpolation_choice():
     assert model.interpolation == "sinc" and any(isinstance(layer, BandMerge) for layer in model.layers)
     cubic = AudioUNet.from_size("tiny", interpolation="cubic")  # the network sees cubic, the kept band is sinc
     assert sorted((i.name, i.method) for i in cubic.layers if isinstance(i, Interpolation1D)) == [
-        ("band_interpolate", "sinc"), ("interpolate", "cubic")]
+        ("band_interpolate", "sinc"),
+        ("interpolate", "cubic"),
+    ]
     x = np.random.default_rng(4).standard_normal((1, 64, 1)).astype("float32")
     np.testing.assert_allclose(np.asarray(cubic(x)), _low_branch(AudioUNet, x, 2), atol=1e-6)
     paper_graph = AudioUNet.from_size("tiny", band_preserving=False)
@@ -136,8 +139,13 @@ def test_contract_save_load_and_tflite(cls, key, ratio):
 
 
 # ---------------------------------------------------------------- the old graph
-OLD = {"audio_unet": AudioUNet, "audio_edsr": AudioEDSR, "mugan_generator": MUGANGenerator,
-       "bwe_resnet": BWEResNet, "bwe_unet": BWEUNet}
+OLD = {
+    "audio_unet": AudioUNet,
+    "audio_edsr": AudioEDSR,
+    "mugan_generator": MUGANGenerator,
+    "bwe_resnet": BWEResNet,
+    "bwe_unet": BWEUNet,
+}
 
 
 def _old_build(name):

@@ -140,12 +140,19 @@ def test_stft_magnitude_layer_matches_numpy():
     window = np.zeros(64)
     window[8:56] = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(48) / 48)
     xp = np.pad(x[1, :, 1].astype(np.float64), 32)
-    frame = xp[5 * 16:5 * 16 + 64] * window
+    frame = xp[5 * 16 : 5 * 16 + 64] * window
     np.testing.assert_allclose(out[1, 5, :, 1], np.abs(np.fft.rfft(frame)), rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(np.asarray(stft_magnitude(x[:, :, 1], 64, 16, 48)), out[..., 1], rtol=1e-6)
     assert layer.compute_dtype == "float32"
-    run_layer_test(STFTMagnitude, {"n_fft": 32, "hop": 8}, (2, 64, 1), (2, 9, 17, 1), tflite=False, trainable=False,
-                   dtype_policies=())  # float32 under every policy (checked above)
+    run_layer_test(
+        STFTMagnitude,
+        {"n_fft": 32, "hop": 8},
+        (2, 64, 1),
+        (2, 9, 17, 1),
+        tflite=False,
+        trainable=False,
+        dtype_policies=(),
+    )  # float32 under every policy (checked above)
     with pytest.raises(ValueError, match="n_fft"):
         STFTMagnitude(33, 8)
 

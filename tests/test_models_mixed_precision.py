@@ -1,4 +1,5 @@
 """AudioUNet under a mixed_float16 policy: float16 body, float32 interpolation, band merge and output."""
+
 import json
 import subprocess
 import sys
@@ -24,8 +25,14 @@ print("RESULT " + json.dumps({"out_dtype": str(model.outputs[0].dtype), "pred_dt
 
 
 def test_audio_unet_trains_under_mixed_float16(tmp_path):
-    out = subprocess.run([sys.executable, "-c", _SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                         env={**__import__("os").environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"})
+    out = subprocess.run(
+        [sys.executable, "-c", _SCRIPT],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**__import__("os").environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
     line = [x for x in out.stdout.splitlines() if x.startswith("RESULT ")]
     assert line, out.stderr[-3000:]
     r = json.loads(line[0][7:])

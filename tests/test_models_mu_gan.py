@@ -105,7 +105,10 @@ def test_strided_generator_round_trips_and_keeps_the_shapes(ratio, length):
     assert {"down0_strided", "down1_strided", "bottleneck"} <= names and "down0_superpixel" not in names
     # Each stride-2 convolution gives the width SuperPixel1D gave (2F), with the block's kernels.
     assert [(layer.filters, layer.kernel_sizes) for layer in _stride_two_convs(model)] == [
-        (8, (3, 9, 27, 81)), (16, (3, 9, 27, 81)), (16, (3, 9, 27, 81))]
+        (8, (3, 9, 27, 81)),
+        (16, (3, 9, 27, 81)),
+        (16, (3, 9, 27, 81)),
+    ]
     x = _data((2, length, 1), 4)
     assert tuple(model(x).shape) == (2, length * ratio, 1)
     assert check_save_load(model, x).downsample == "strided"
@@ -145,6 +148,9 @@ def test_strided_autoencoder_features_come_from_the_stride_two_bottleneck():
 
 def test_unknown_downsample_is_refused_naming_the_choices():
     for cls in (MUGANGenerator, MUGANAutoencoder):
-        with pytest.raises(ValueError, match=rf"{cls.__name__}: unknown downsample 'pool'; "
-                                             r"choose one of \('superpixel', 'strided'\)"):
+        with pytest.raises(
+            ValueError,
+            match=rf"{cls.__name__}: unknown downsample 'pool'; "
+            r"choose one of \('superpixel', 'strided'\)",
+        ):
             cls.from_size("tiny", downsample="pool")

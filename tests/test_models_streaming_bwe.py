@@ -1,4 +1,5 @@
 """StreamingBWE: contract, band preservation, frame-by-frame == whole signal, compute and latency budgets."""
+
 import keras
 import numpy as np
 import pytest
@@ -23,14 +24,14 @@ def stream_keras(model, x, frame):
     states = {s["input"]: np.zeros(s["shape"], np.float32) for s in model.state_specs()}
     n = -(-(len(x) + model.lookahead) // frame)
     padded = np.zeros(n * frame, np.float32)
-    padded[:len(x)] = x
+    padded[: len(x)] = x
     outs = []
     for k in range(n):
-        res = sm({"frame": padded[k * frame:(k + 1) * frame][None, :, None], **states})
+        res = sm({"frame": padded[k * frame : (k + 1) * frame][None, :, None], **states})
         outs.append(np.asarray(res["output"]).ravel())
         states = {s["input"]: np.asarray(res[s["output"]]) for s in model.state_specs()}
     d = model.lookahead * model.ratio
-    return np.concatenate(outs)[d:d + len(x) * model.ratio]
+    return np.concatenate(outs)[d : d + len(x) * model.ratio]
 
 
 def test_contract():
@@ -225,8 +226,9 @@ def test_trim_high_band_scales_only_the_added_band_and_round_trips(tmp_path):
     # Far below the gain's clamp range too: the whole added band scales (a bias shift would stop at the floor).
     y3 = np.asarray(model.trim_high_band(-60.0)(x))
     d3 = (y2 - y3).ravel()
-    np.testing.assert_allclose(d3, (y2 - np.asarray(model.trim_high_band(-40.0)(x))).ravel() / (1 - 1e-5) * (1 - 1e-3),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        d3, (y2 - np.asarray(model.trim_high_band(-40.0)(x))).ravel() / (1 - 1e-5) * (1 - 1e-3), atol=1e-6
+    )
     assert all(np.array_equal(a, b) for a, b in zip(weights, model.get_weights()))  # no weight changed
     model.trim_high_band(100.0)
     assert model.high_band_trim_db == pytest.approx(-40 * np.log10(2))

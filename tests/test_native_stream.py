@@ -1,6 +1,7 @@
 """edge/native/bwe_stream: built with make against Debian's Arm NN, it streams a shipped int8-pcm16 model
 as the Python streams do (tools/native_stream_check.py), reads everything from the model's metadata,
 and refuses bad models and inputs with one clear line. Skips without a compiler or the Arm NN dev packages."""
+
 import json
 import shutil
 import subprocess
@@ -94,7 +95,7 @@ def _with_document(tmp_path, name, document=None, strip_standard=False) -> Path:
 
 def test_streams_wav_and_raw_pcm_alike(binary, tmp_path):
     """A WAV in and out, and the same PCM through stdin/stdout, give the same aligned samples; timing reported."""
-    pcm = _speechlike(0.43)          # not a whole number of 10 ms frames: the last one is padded
+    pcm = _speechlike(0.43)  # not a whole number of 10 ms frames: the last one is padded
     src = _wav(tmp_path / "in.wav", pcm, 8000)
     stats = tmp_path / "stats.json"
     r = _run(binary, "--stats", stats, MODEL, src, tmp_path / "out.wav")
@@ -110,7 +111,7 @@ def test_streams_wav_and_raw_pcm_alike(binary, tmp_path):
     np.testing.assert_array_equal(np.frombuffer(piped.stdout, "<i2"), out)
     raw = _run(binary, "--quiet", "--raw", MODEL, "-", "-", stdin=pcm.astype("<i2").tobytes())
     skip = s["lookahead"] * 2
-    np.testing.assert_array_equal(np.frombuffer(raw.stdout, "<i2")[skip:], out[:len(raw.stdout) // 2 - skip])
+    np.testing.assert_array_equal(np.frombuffer(raw.stdout, "<i2")[skip:], out[: len(raw.stdout) // 2 - skip])
 
 
 def test_bad_models_and_inputs_are_one_line_errors(binary, tmp_path):
@@ -119,13 +120,23 @@ def test_bad_models_and_inputs_are_one_line_errors(binary, tmp_path):
     pcm = _speechlike(0.1)
     good = _wav(tmp_path / "ok.wav", pcm, 8000)
     cases = {
-        "no standard metadata": ((_with_document(tmp_path, "legacy.tflite", strip_standard=True), good),
-                                 "no TFLITE_METADATA entry"),
-        "window model": ((_with_document(tmp_path, "window.tflite", {"model": "x", "stateful": False}), good),
-                         "not a stateful streaming one"),
-        "metadata frame != tensor": ((_with_document(tmp_path, "frame.tflite", {
-            **read_metadata(MODEL), "frame_length": 160, "output_length": 320}), good),
-            "frame-size mismatch: the metadata says 160"),
+        "no standard metadata": (
+            (_with_document(tmp_path, "legacy.tflite", strip_standard=True), good),
+            "no TFLITE_METADATA entry",
+        ),
+        "window model": (
+            (_with_document(tmp_path, "window.tflite", {"model": "x", "stateful": False}), good),
+            "not a stateful streaming one",
+        ),
+        "metadata frame != tensor": (
+            (
+                _with_document(
+                    tmp_path, "frame.tflite", {**read_metadata(MODEL), "frame_length": 160, "output_length": 320}
+                ),
+                good,
+            ),
+            "frame-size mismatch: the metadata says 160",
+        ),
         "not a model": ((good, good), "no 'TFL3' flatbuffer identifier"),
         "truncated model": ((_write(tmp_path / "cut.tflite", MODEL.read_bytes()[:5000]), good), "truncated or corrupt"),
         "wrong rate": ((MODEL, _wav(tmp_path / "16k.wav", pcm, 16000)), "16000 Hz; the model takes 8000 Hz"),
@@ -195,6 +206,18 @@ def test_aarch64_build_under_qemu(tmp_path):
     if not Path("/usr/lib/aarch64-linux-gnu/armnn22/Arm_CpuAcc_backend.so").exists():
         pytest.skip("libarmnn-cpuacc-backend22:arm64 not installed")
     cross = _make("bwe_stream-aarch64")
-    report = _check(["--binary", str(cross), "--runner", "qemu-aarch64", "--backend", "CpuAcc",
-                     "--files", str(_data_files()[0]), "--json", str(tmp_path / "q.json")])
+    report = _check(
+        [
+            "--binary",
+            str(cross),
+            "--runner",
+            "qemu-aarch64",
+            "--backend",
+            "CpuAcc",
+            "--files",
+            str(_data_files()[0]),
+            "--json",
+            str(tmp_path / "q.json"),
+        ]
+    )
     assert "CpuAcc" in report["files"][0]["bwe_stream"]["backends"]

@@ -1,4 +1,5 @@
 """The shipped-model registry: list, load, tflite paths, choice by rate, clear errors."""
+
 import json
 
 import numpy as np
@@ -15,9 +16,19 @@ def fake_registry(tmp_path, monkeypatch):
         folder.mkdir()
         AudioUNet.from_size("tiny", ratio=hr // lr, hr_rate=hr).save(folder / "model.keras")
         (folder / "int8.tflite").write_bytes(b"TFL3")
-        (folder / "card.json").write_text(json.dumps({
-            "name": name, "lr_rate": lr, "hr_rate": hr, "description": "test", "keras": "model.keras",
-            "tflite": {"int8": "int8.tflite", "float": "float.tflite"}, "metrics": {"pesq": 3.0}}))
+        (folder / "card.json").write_text(
+            json.dumps(
+                {
+                    "name": name,
+                    "lr_rate": lr,
+                    "hr_rate": hr,
+                    "description": "test",
+                    "keras": "model.keras",
+                    "tflite": {"int8": "int8.tflite", "float": "float.tflite"},
+                    "metrics": {"pesq": 3.0},
+                }
+            )
+        )
     monkeypatch.setenv("KERAS_AUDIOSR_PRETRAINED_DIR", str(tmp_path))
     return tmp_path
 
@@ -59,8 +70,11 @@ def test_resolve_a_model_argument(fake_registry, tmp_path_factory, monkeypatch):
     (elsewhere / "demo-8k-16k").write_bytes(b"a file of that name wins")
     monkeypatch.chdir(elsewhere)
     assert pretrained.resolve("demo-8k-16k") == (pretrained.Path("demo-8k-16k"), None)
-    with pytest.raises(pretrained.PretrainedError, match=r"^nope.keras: no such file and not the name of a shipped "
-                                                         r"model \(shipped models: demo-16k-32k, demo-16k-48k, "):
+    with pytest.raises(
+        pretrained.PretrainedError,
+        match=r"^nope.keras: no such file and not the name of a shipped "
+        r"model \(shipped models: demo-16k-32k, demo-16k-48k, ",
+    ):
         pretrained.resolve("nope.keras")
     with pytest.raises(pretrained.PretrainedError, match="not a file and not the name"):
         pretrained.resolve(str(elsewhere))

@@ -12,6 +12,7 @@ cached here), so the environment reaches them through a ``.pth`` file naming a f
 test interpreter's site-packages entries, leaving out its keras_audiosr (an editable install of the
 checkout); the keras_audiosr that runs is the wheel's, asserted by its path.
 """
+
 import json
 import os
 import shutil
@@ -39,7 +40,8 @@ def shipped_folders() -> list[Path]:
 SHIPPED = shipped_folders()
 NONE_SHIPPED = pytest.mark.skipif(not SHIPPED, reason="no model is shipped yet in keras_audiosr/pretrained")
 PER_MODEL = [pytest.param(d, id=d.name) for d in SHIPPED] or [
-    pytest.param(None, id="none", marks=pytest.mark.skip(reason="no model is shipped yet in keras_audiosr/pretrained"))]
+    pytest.param(None, id="none", marks=pytest.mark.skip(reason="no model is shipped yet in keras_audiosr/pretrained"))
+]
 
 
 @pytest.fixture
@@ -81,8 +83,13 @@ def test_shipped_models_together_under_20_mb():
 def source_copy(dest: Path) -> Path:
     """The source tree as ``pip wheel .`` sees it (tracked and untracked files, .gitignore honoured) in ``dest``."""
     try:
-        files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
-                               capture_output=True).stdout.decode().split("\0")
+        files = (
+            subprocess.run(
+                ["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True, capture_output=True
+            )
+            .stdout.decode()
+            .split("\0")
+        )
     except (OSError, subprocess.CalledProcessError):
         files = None
     if files is None:
@@ -103,8 +110,13 @@ def source_copy(dest: Path) -> Path:
 
 
 def build_wheel(src: Path, out: Path) -> Path:
-    res = subprocess.run([sys.executable, "-m", "pip", "wheel", ".", "--no-deps", "--no-build-isolation", "-q",
-                          "-w", str(out)], cwd=src, capture_output=True, text=True, timeout=600)
+    res = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", ".", "--no-deps", "--no-build-isolation", "-q", "-w", str(out)],
+        cwd=src,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
     (wheel,) = out.glob("keras_audiosr-*.whl")
     return wheel
@@ -114,13 +126,26 @@ def test_wheel_contains_every_shipped_model(tmp_path):
     src = source_copy(tmp_path / "src")
     kinds = src / "keras_audiosr" / "pretrained" / "zz-package-data-check"
     kinds.mkdir(parents=True)
-    for name in ("model.keras", "card.json", "MODEL_CARD.md", "m_stream_int8.tflite", "m_stream_int8.json",
-                 "m_stream_int8.inputs.npz", "m_stream_int8.expected.npz", "m_window.input.npy"):
+    for name in (
+        "model.keras",
+        "card.json",
+        "MODEL_CARD.md",
+        "m_stream_int8.tflite",
+        "m_stream_int8.json",
+        "m_stream_int8.inputs.npz",
+        "m_stream_int8.expected.npz",
+        "m_window.input.npy",
+    ):
         (kinds / name).write_bytes(b"x")
     wheel = build_wheel(src, tmp_path / "wheel")
     names = set(zipfile.ZipFile(wheel).namelist())
-    want = {p.relative_to(src).as_posix() for d in (src / "keras_audiosr" / "pretrained").iterdir() if d.is_dir()
-            for p in d.iterdir() if p.is_file()}
+    want = {
+        p.relative_to(src).as_posix()
+        for d in (src / "keras_audiosr" / "pretrained").iterdir()
+        if d.is_dir()
+        for p in d.iterdir()
+        if p.is_file()
+    }
     assert want and not want - names, sorted(want - names)
     assert {f"keras_audiosr/pretrained/{d.name}/card.json" for d in SHIPPED} <= names
 
@@ -142,14 +167,53 @@ def _tiny_shipped_model(src: Path, work: Path) -> None:
     """Trains a tiny StreamingBWE with the recipe and ships it into the source copy as telephony-8k-16k."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     run = work / "run"
-    res = subprocess.run([sys.executable, "-m", "recipes.streaming_bwe", "--model-size", "tiny", "--epochs", "1",
-                          "--steps-per-epoch", "2", "--batch-size", "2", "--no-pesq", "--out", str(run)],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "recipes.streaming_bwe",
+            "--model-size",
+            "tiny",
+            "--epochs",
+            "1",
+            "--steps-per-epoch",
+            "2",
+            "--batch-size",
+            "2",
+            "--no-pesq",
+            "--out",
+            str(run),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
-    res = subprocess.run([sys.executable, "-m", "tools.ship_model", "--run", str(run), "--name", "telephony-8k-16k",
-                          "--out", str(src / "keras_audiosr" / "pretrained"), "--calibration-windows", "16",
-                          "--max-seconds", "2", "--no-progress"], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=900)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tools.ship_model",
+            "--run",
+            str(run),
+            "--name",
+            "telephony-8k-16k",
+            "--out",
+            str(src / "keras_audiosr" / "pretrained"),
+            "--calibration-windows",
+            "16",
+            "--max-seconds",
+            "2",
+            "--no-progress",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
 
 
@@ -162,29 +226,48 @@ def test_offline_install_into_a_fresh_venv_upsamples_with_the_shipped_model(tmp_
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     py = venv / "bin" / "python"
-    venv_site = Path(subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                                    check=True, capture_output=True, text=True).stdout.strip())
+    venv_site = Path(
+        subprocess.run(
+            [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
     (venv_site / "zz_keras_audiosr_test_dependencies.pth").write_text(
-        str(_dependencies_folder(tmp_path / "deps")) + "\n")
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "KERAS_AUDIOSR_PRETRAINED_DIR",
-                                                             "PIP_FIND_LINKS", "PIP_INDEX_URL")}
+        str(_dependencies_folder(tmp_path / "deps")) + "\n"
+    )
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONPATH", "KERAS_AUDIOSR_PRETRAINED_DIR", "PIP_FIND_LINKS", "PIP_INDEX_URL")
+    }
     env.update(PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1", TF_CPP_MIN_LOG_LEVEL="2")
-    res = subprocess.run([str(py), "-m", "pip", "install", "--no-index", "--no-deps", str(wheel)], env=env,
-                         capture_output=True, text=True, timeout=600)
+    res = subprocess.run(
+        [str(py), "-m", "pip", "install", "--no-index", "--no-deps", str(wheel)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
     work = tmp_path / "elsewhere"
     work.mkdir()
-    probe = ("import json, keras_audiosr; from keras_audiosr import pretrained; from keras_audiosr.data import "
-             "embedded_corpus_dir; print(json.dumps({'file': keras_audiosr.__file__, 'models': [[m.name, m.lr_rate, "
-             "m.hr_rate] for m in pretrained.list()], 'wav': str(embedded_corpus_dir() / 'p273' / 'p273_023.flac')}))")
+    probe = (
+        "import json, keras_audiosr; from keras_audiosr import pretrained; from keras_audiosr.data import "
+        "embedded_corpus_dir; print(json.dumps({'file': keras_audiosr.__file__, 'models': [[m.name, m.lr_rate, "
+        "m.hr_rate] for m in pretrained.list()], 'wav': str(embedded_corpus_dir() / 'p273' / 'p273_023.flac')}))"
+    )
     res = subprocess.run([str(py), "-c", probe], cwd=work, env=env, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
     found = json.loads(res.stdout.strip().splitlines()[-1])
     assert Path(found["file"]).is_relative_to(venv), found["file"]
     assert ["telephony-8k-16k", 8000, 16000] in found["models"], found["models"]
     cli = str(venv / "bin" / "keras-audiosr")
-    steps = [[cli, "resample", found["wav"], "in_8k.wav", "--rate", "8000"],
-             [cli, "upsample", "in_8k.wav", "out_16k.wav"]]  # no --model: the shipped model for 8 kHz
+    steps = [
+        [cli, "resample", found["wav"], "in_8k.wav", "--rate", "8000"],
+        [cli, "upsample", "in_8k.wav", "out_16k.wav"],
+    ]  # no --model: the shipped model for 8 kHz
     for cmd in steps:
         res = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=600)
         assert res.returncode == 0, " ".join(cmd) + "\n" + res.stdout[-2000:] + res.stderr[-3000:]
@@ -211,6 +294,10 @@ def test_shipped_streams_run_on_the_second_runtime(folder):
     for name in card["tflite"].values():
         path = folder / name
         files = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))["files"]
-        outcome = second_runtime_outcome(path.read_bytes(), dict(np.load(folder / files["inputs"])),
-                                         dict(np.load(folder / files["expected"])), files["atol"])
+        outcome = second_runtime_outcome(
+            path.read_bytes(),
+            dict(np.load(folder / files["inputs"])),
+            dict(np.load(folder / files["expected"])),
+            files["atol"],
+        )
         assert outcome.ok is True, f"{name}: {outcome.message}"

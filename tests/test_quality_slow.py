@@ -1,4 +1,5 @@
 """Real training on real speech (slow, not in CI): the README's claim that AudioUNet beats spline."""
+
 import json
 import os
 import subprocess
@@ -14,9 +15,30 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.timeout(3600)
 def test_small_audiounet_beats_spline_on_held_out_vctk_speakers(shared_data, tmp_path):
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "recipes.vctk_unet", "--data-dir", str(shared_data / "vctk-mini"), "--task", "multi",
-           "--ratio", "2", "--hr-rate", "16000", "--model-size", "small", "--learning-rate", "1e-3", "--epochs", "400",
-           "--max-minutes", "28", "--no-pesq", "--out", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "recipes.vctk_unet",
+        "--data-dir",
+        str(shared_data / "vctk-mini"),
+        "--task",
+        "multi",
+        "--ratio",
+        "2",
+        "--hr-rate",
+        "16000",
+        "--model-size",
+        "small",
+        "--learning-rate",
+        "1e-3",
+        "--epochs",
+        "400",
+        "--max-minutes",
+        "28",
+        "--no-pesq",
+        "--out",
+        str(out),
+    ]
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=3500)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -56,8 +78,14 @@ def test_single_filter_model_overfits_and_the_multi_filter_one_does_not(shared_d
         PYTHON=sys.executable,
         PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
     )
-    proc = subprocess.run(["bash", "tools/filter_generalization.sh", "8", str(tmp_path / "fg")], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=5300)
+    proc = subprocess.run(
+        ["bash", "tools/filter_generalization.sh", "8", str(tmp_path / "fg")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=5300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     check_filter_generalization(tmp_path / "fg")
 
@@ -75,8 +103,9 @@ def test_shipped_telephony_model_meets_the_never_worse_targets(shared_data):
     files = sorted(f for s in HELD_OUT for f in (shared_data / "vctk-mini" / "wav48" / s).glob("*.flac"))
     assert files
     model = pretrained.load("telephony-8k-16k")
-    report = evaluate_suite(model, files, degradations=["own", "resample", "butter:4", "telephone:mulaw"],
-                            with_pesq=True, progress=False)
+    report = evaluate_suite(
+        model, files, degradations=["own", "resample", "butter:4", "telephone:mulaw"], with_pesq=True, progress=False
+    )
     for label, rep in report["degradations"].items():
         model_scores, sinc = rep["mean"]["model"], rep["mean"]["sinc"]
         assert model_scores["pesq"] >= sinc["pesq"] + 0.1, (label, model_scores, sinc)

@@ -1,4 +1,5 @@
 """Every recipe runs one or two steps on tiny settings on its embedded default and writes what it promises."""
+
 import json
 import os
 import subprocess
@@ -33,8 +34,23 @@ def test_recipe_runs_and_writes_outputs(key, tmp_path):
     env = dict(
         os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")
     )
-    cmd = [sys.executable, "-m", f"recipes.{name}", "--model-size", "tiny", "--epochs", "1", "--steps-per-epoch", "2",
-           "--batch-size", "4", "--no-pesq", "--out", str(out), *RECIPES[key]]
+    cmd = [
+        sys.executable,
+        "-m",
+        f"recipes.{name}",
+        "--model-size",
+        "tiny",
+        "--epochs",
+        "1",
+        "--steps-per-epoch",
+        "2",
+        "--batch-size",
+        "4",
+        "--no-pesq",
+        "--out",
+        str(out),
+        *RECIPES[key],
+    ]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=400)
     assert proc.returncode == 0, proc.stderr[-3000:]
     metrics = json.loads((out / "metrics.json").read_text())

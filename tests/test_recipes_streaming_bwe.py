@@ -1,5 +1,6 @@
 """recipes.streaming_bwe: the build step (StreamingBWE compiled with the sample loss + MR-STFT), 16 -> 48 kHz,
 and its argument rules (the recipe's run on tiny settings is in test_recipes_all)."""
+
 import os
 import subprocess
 import sys
@@ -19,8 +20,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_build_compiles_the_model_with_the_spectral_loss_at_48k():
     keras.utils.set_random_seed(0)
-    cfg = RecipeConfig(ratio=3, hr_rate=48000, model_size="tiny", loss="l1+mrstft", sample_loss_weight=30.0,
-                       degradations="speech-robust", learning_rate=1e-3)
+    cfg = RecipeConfig(
+        ratio=3,
+        hr_rate=48000,
+        model_size="tiny",
+        loss="l1+mrstft",
+        sample_loss_weight=30.0,
+        degradations="speech-robust",
+        learning_rate=1e-3,
+    )
     model = build(cfg, Degradation(3))
     assert model.training_degradations == "speech-robust"
     assert model.transition == (0.9, 1.0)  # the recipe's band merge: the input passes untouched up to 0.9 x Nyquist
@@ -43,8 +51,14 @@ def test_build_compiles_the_model_with_the_spectral_loss_at_48k():
 def test_paper_size_is_refused_before_any_work(tmp_path):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
     out = tmp_path / "run"
-    proc = subprocess.run([sys.executable, "-m", "recipes.streaming_bwe", "--model-size", "paper", "--out", str(out)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "recipes.streaming_bwe", "--model-size", "paper", "--out", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 2 and "StreamingBWE comes in small and tiny" in proc.stderr, proc.stderr[-2000:]
     assert not out.exists()
 

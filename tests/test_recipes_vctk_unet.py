@@ -1,4 +1,5 @@
 """recipes.vctk_unet end to end on tiny settings; argument checks; resume after real kills at every kill point."""
+
 import csv
 import io
 import json
@@ -26,8 +27,20 @@ def _epochs(out):
 
 
 def _tiny(out, epochs, *extra):
-    return ["--model-size", "tiny", "--epochs", str(epochs), "--steps-per-epoch", "2", "--batch-size", "4", "--no-pesq",
-            "--out", str(out), *extra]
+    return [
+        "--model-size",
+        "tiny",
+        "--epochs",
+        str(epochs),
+        "--steps-per-epoch",
+        "2",
+        "--batch-size",
+        "4",
+        "--no-pesq",
+        "--out",
+        str(out),
+        *extra,
+    ]
 
 
 def _run(args, kill_at=None, module="recipes.vctk_unet"):

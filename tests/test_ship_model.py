@@ -5,6 +5,7 @@ The run is a tiny StreamingBWE saved by hand beside the config.json / metrics.js
 (the keys ship_model reads), on the embedded real-speech corpus (held-out speaker p273); the slow test
 in test_pretrained_shipped.py ships a model trained by ``python -m recipes.streaming_bwe`` itself.
 """
+
 import json
 import os
 from pathlib import Path
@@ -28,28 +29,66 @@ from tests.pretrained_checks import check_card, check_fixtures, check_stream  # 
 from tools import ship_model  # noqa: E402
 
 NAME = "tiny-8k-16k"
-FAST = ["--modes", "float,int8", "--calibration-windows", "8", "--max-seconds", "1.5", "--no-progress",
-        "--no-perceptual", "--high-band-trim", "-6"]
+FAST = [
+    "--modes",
+    "float,int8",
+    "--calibration-windows",
+    "8",
+    "--max-seconds",
+    "1.5",
+    "--no-progress",
+    "--no-perceptual",
+    "--high-band-trim",
+    "-6",
+]
 
 
 def make_run(folder: Path, speakers=("speech16k/p273",), extra=None) -> Path:
     """A finished tiny StreamingBWE run on the embedded corpus (and the corpus folder ``extra``, when given):
     model.keras, config.json, metrics.json."""
     keras.utils.set_random_seed(0)
-    model = StreamingBWE.from_size("tiny", ratio=2, hr_rate=16000,
-                                   degradation={"ratio": 2, "filter": "cheby1:8", "zero_phase": True},
-                                   training_degradations="speech-robust")
+    model = StreamingBWE.from_size(
+        "tiny",
+        ratio=2,
+        hr_rate=16000,
+        degradation={"ratio": 2, "filter": "cheby1:8", "zero_phase": True},
+        training_degradations="speech-robust",
+    )
     folder.mkdir(parents=True, exist_ok=True)
     save_model(model, folder / "model.keras")
     argv = ["--model-size", "tiny", "--epochs", "1", "--out", str(folder)]
-    (folder / "config.json").write_text(json.dumps({
-        "recipe": "streaming_bwe", "data_dir": None, "task": "multi", "test_speakers": None, "ratio": 2,
-        "hr_rate": 16000, "degradations": "speech-robust", "model_size": "tiny", "loss": "l2+mrstft", "argv": argv}))
-    (folder / "metrics.json").write_text(json.dumps({
-        "recipe": "streaming_bwe", "test_speakers": list(speakers), "model_size": "tiny", "epochs_run": 1,
-        "train_seconds": 2.0, "stopped_by_time_budget": False,
-        "data": {"corpora": [{"name": "speech16k", "root": str(embedded_corpus_dir()), "train_hours": 0.089}]
-                 + ([{"name": extra.name, "root": str(extra), "train_hours": 0.001}] if extra else [])}}))
+    (folder / "config.json").write_text(
+        json.dumps(
+            {
+                "recipe": "streaming_bwe",
+                "data_dir": None,
+                "task": "multi",
+                "test_speakers": None,
+                "ratio": 2,
+                "hr_rate": 16000,
+                "degradations": "speech-robust",
+                "model_size": "tiny",
+                "loss": "l2+mrstft",
+                "argv": argv,
+            }
+        )
+    )
+    (folder / "metrics.json").write_text(
+        json.dumps(
+            {
+                "recipe": "streaming_bwe",
+                "test_speakers": list(speakers),
+                "model_size": "tiny",
+                "epochs_run": 1,
+                "train_seconds": 2.0,
+                "stopped_by_time_budget": False,
+                "data": {
+                    "corpora": [{"name": "speech16k", "root": str(embedded_corpus_dir()), "train_hours": 0.089}]
+                    + ([{"name": extra.name, "root": str(extra), "train_hours": 0.001}] if extra else [])
+                },
+            }
+        )
+    )
     return folder
 
 
@@ -61,8 +100,12 @@ def shipped(tmp_path_factory):
     make_vctk(extra, speakers=("p903",), per_speaker=1, rate=8000)  # below 16 kHz: the store skips it
     run = make_run(root / "run", extra=extra)
     out = root / "pretrained"
-    assert ship_model.main(["--run", str(run), "--name", NAME, "--out", str(out),
-                            "--data", str(embedded_corpus_dir()), *FAST]) == 0
+    assert (
+        ship_model.main(
+            ["--run", str(run), "--name", NAME, "--out", str(out), "--data", str(embedded_corpus_dir()), *FAST]
+        )
+        == 0
+    )
     return run, out
 
 
@@ -77,8 +120,9 @@ def test_folder_holds_the_model_its_streams_and_cards(shipped):
     assert sorted(p.name for p in out.iterdir()) == [NAME]  # the temporary build folder is gone
     folder = out / NAME
     stems = [f"streaming_bwe_stream_{m}" for m in ("float", "int8")]
-    want = {"model.keras", "card.json", "MODEL_CARD.md"} | {f"{s}{ext}" for s in stems for ext in
-                                                            (".tflite", ".json", ".inputs.npz", ".expected.npz")}
+    want = {"model.keras", "card.json", "MODEL_CARD.md"} | {
+        f"{s}{ext}" for s in stems for ext in (".tflite", ".json", ".inputs.npz", ".expected.npz")
+    }
     assert {p.name for p in folder.iterdir()} == want
     assert sum(p.stat().st_size for p in folder.iterdir()) < 1_000_000
     assert oct(folder.stat().st_mode & 0o777) == oct(0o777 & ~_umask())
@@ -122,12 +166,23 @@ def test_card_and_model_card(registry):
     assert any(row["pesq"]["met"] is False for row in card["targets"]["int8"]["by_degradation"].values())
     assert card["targets"]["int8"]["met"] is False
     md = (info.folder / "MODEL_CARD.md").read_text()
-    for needle in ("CC BY 4.0", "CSTR", "University of Edinburgh", "public domain", "| own (`speech-robust`) | model |",
-                   "| telephone:mulaw |", "does **not** meet the targets", "ViSQOL >= sinc + 0.35", "LSD <= 0.4 x sinc",
-                   "MMAC per second", "Algorithmic latency", "2 files have no licence in a manifest",
-                   "training audio (the training files of speech16k only)", "`extra`: 2 training files, 0 held-out "
-                                                                            "files",
-                   "Not trained on: 1 file of the run's training split recorded below 16000 Hz"):
+    for needle in (
+        "CC BY 4.0",
+        "CSTR",
+        "University of Edinburgh",
+        "public domain",
+        "| own (`speech-robust`) | model |",
+        "| telephone:mulaw |",
+        "does **not** meet the targets",
+        "ViSQOL >= sinc + 0.35",
+        "LSD <= 0.4 x sinc",
+        "MMAC per second",
+        "Algorithmic latency",
+        "2 files have no licence in a manifest",
+        "training audio (the training files of speech16k only)",
+        "`extra`: 2 training files, 0 held-out files",
+        "Not trained on: 1 file of the run's training split recorded below 16000 Hz",
+    ):
         assert needle in md, needle
 
 
@@ -185,16 +240,21 @@ def test_rerun_replaces_the_folder_and_a_failure_keeps_it(shipped, monkeypatch, 
     (out / ".aside").rename(out / NAME)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--run", "{tmp}/nope", "--name", "x"], "--run {tmp}/nope: no such folder"),
-    (["--run", "{tmp}/empty", "--name", "x"], "no config.json, metrics.json, model.keras (is the run finished?"),
-    (["--run", "{run}", "--name", "Bad Name"], "--name 'Bad Name': use 1-64 lower-case letters"),
-    (["--run", "{run}", "--name", "x", "--modes", "float"], "--modes float: must include int8"),
-    (["--run", "{run}", "--name", "x", "--modes", "float,int4"], "unknown streaming mode 'int4'"),
-    (["--run", "{run}", "--name", "x", "--data", "{tmp}/nope"], "--data {tmp}/nope: no such folder"),
-    (["--run", "{run}", "--name", "x", "--data", "{tmp}/empty"],
-     "none of the run's held-out speakers (speech16k/p273) is in the corpus folders given"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--run", "{tmp}/nope", "--name", "x"], "--run {tmp}/nope: no such folder"),
+        (["--run", "{tmp}/empty", "--name", "x"], "no config.json, metrics.json, model.keras (is the run finished?"),
+        (["--run", "{run}", "--name", "Bad Name"], "--name 'Bad Name': use 1-64 lower-case letters"),
+        (["--run", "{run}", "--name", "x", "--modes", "float"], "--modes float: must include int8"),
+        (["--run", "{run}", "--name", "x", "--modes", "float,int4"], "unknown streaming mode 'int4'"),
+        (["--run", "{run}", "--name", "x", "--data", "{tmp}/nope"], "--data {tmp}/nope: no such folder"),
+        (
+            ["--run", "{run}", "--name", "x", "--data", "{tmp}/empty"],
+            "none of the run's held-out speakers (speech16k/p273) is in the corpus folders given",
+        ),
+    ],
+)
 def test_bad_arguments_exit_2_with_one_line_and_write_nothing(tmp_path, capsys, args, message):
     (tmp_path / "empty").mkdir()
     run = make_run(tmp_path / "run") if "{run}" in " ".join(args) else None
@@ -220,17 +280,26 @@ def test_the_given_high_band_trim_is_in_the_shipped_model_and_its_card(registry)
 
 def test_a_bad_high_band_trim_is_refused_before_any_work(tmp_path, capsys):
     run = make_run(tmp_path / "run")
-    assert ship_model.main(["--run", str(run), "--name", "x", "--out", str(tmp_path / "out"),
-                            "--high-band-trim", "loud"]) == 2
+    assert (
+        ship_model.main(["--run", str(run), "--name", "x", "--out", str(tmp_path / "out"), "--high-band-trim", "loud"])
+        == 2
+    )
     assert "--high-band-trim 'loud'" in capsys.readouterr().err and not (tmp_path / "out" / "x").exists()
 
 
 def test_a_warm_started_run_inherits_the_stages_of_the_shipped_model_it_started_from(tmp_path):
     out = tmp_path / "pretrained"
     (out / "base").mkdir(parents=True)
-    (out / "base" / "card.json").write_text(json.dumps({
-        "training_command": "python -m recipes.streaming_bwe --epochs 9 --out runs/base", "train_seconds": 600.0,
-        "epochs_run": 9, "high_band_trim": {"trim_db": -20.0}}))
+    (out / "base" / "card.json").write_text(
+        json.dumps(
+            {
+                "training_command": "python -m recipes.streaming_bwe --epochs 9 --out runs/base",
+                "train_seconds": 600.0,
+                "epochs_run": 9,
+                "high_band_trim": {"trim_db": -20.0},
+            }
+        )
+    )
     config = {
         "recipe": "streaming_bwe",
         "init_from": "base",
@@ -239,7 +308,8 @@ def test_a_warm_started_run_inherits_the_stages_of_the_shipped_model_it_started_
     stages = training_stages(config, {"train_seconds": 60.0, "epochs_run": 3}, out, "base")
     assert [st["command"] for st in stages] == [
         "python -m recipes.streaming_bwe --epochs 9 --out runs/base-stage1",
-        "python -m recipes.streaming_bwe --init-from runs/base-stage1/model.keras --out runs/base --epochs 3"]
+        "python -m recipes.streaming_bwe --init-from runs/base-stage1/model.keras --out runs/base --epochs 3",
+    ]
     assert "-20 dB high-band trim" in stages[0]["note"] and "note" not in stages[1]
     assert [st["train_seconds"] for st in stages] == [600.0, 60.0]
     text = "\n".join(stages_markdown({"training_stages": stages}))
@@ -252,8 +322,14 @@ def test_a_warm_started_run_inherits_the_stages_of_the_shipped_model_it_started_
 def test_an_older_cards_verbatim_command_is_made_portable(tmp_path):
     out = tmp_path / "pretrained"
     (out / "base").mkdir(parents=True)
-    (out / "base" / "card.json").write_text(json.dumps({
-        "training_command": "python -m recipes.streaming_bwe --epochs 9 --out /machine/runs/a --cache-dir /m/c",
-        "train_seconds": 60.0, "epochs_run": 9}))
+    (out / "base" / "card.json").write_text(
+        json.dumps(
+            {
+                "training_command": "python -m recipes.streaming_bwe --epochs 9 --out /machine/runs/a --cache-dir /m/c",
+                "train_seconds": 60.0,
+                "epochs_run": 9,
+            }
+        )
+    )
     stages = training_stages({"recipe": "streaming_bwe", "init_from": "base", "argv": []}, {}, out, "base")
     assert stages[0]["command"] == "python -m recipes.streaming_bwe --epochs 9 --out runs/base-stage1"

@@ -6,6 +6,7 @@ low-rate samples of the signal, streaming and offline outputs agree to 1e-5 (Ker
 on speech (the edges differ because the offline model pads its own boundaries while the stream
 starts from a zero buffer).
 """
+
 import keras
 import numpy as np
 import pytest
@@ -69,11 +70,12 @@ def test_streaming_tflite_equals_offline_on_real_audio(shared_data, tmp_path):
     pytest.importorskip("ai_edge_litert")
     model = model_of("tiny")
     utts = load_corpus(shared_data / "vctk-mini")
-    hr = prepare_signal(utts[0].path, 16000)[:16000 * 3]
+    hr = prepare_signal(utts[0].path, 16000)[: 16000 * 3]
     low = Degradation(2)(hr[: hr.size - hr.size % 2])
     plan = make_plan(model, frame_ms=20)
-    res = Exporter(model, plan, utts[:1], parity_files=1, parity_seconds=1.0, progress=False,
-                   log=None).export("float", tmp_path, name="streaming")
+    res = Exporter(model, plan, utts[:1], parity_files=1, parity_seconds=1.0, progress=False, log=None).export(
+        "float", tmp_path, name="streaming"
+    )
     stream = StreamingUpsampler.from_tflite(res.path)
     assert stream.plan == plan
     check_stream(stream.run(low), offline(model, low), plan, INTERIOR_ATOL_TFLITE)
@@ -85,11 +87,11 @@ def test_frame_by_frame_calls_match_run():
     up = StreamingUpsampler.from_keras(model, frame=80)
     f, r = up.plan.frame, up.plan.ratio
     n = low.size // f
-    pieces = [up.process(low[k * f:(k + 1) * f]) for k in range(n)]
+    pieces = [up.process(low[k * f : (k + 1) * f]) for k in range(n)]
     assert all(p.shape == (f * r,) for p in pieces)
-    streamed = np.concatenate(pieces)[up.delay:]
+    streamed = np.concatenate(pieces)[up.delay :]
     whole = up.run(low)
-    assert np.allclose(streamed, whole[:streamed.size], atol=1e-6)
+    assert np.allclose(streamed, whole[: streamed.size], atol=1e-6)
     with pytest.raises(ValueError, match="frame of 79 samples; the stream takes 80"):
         up.process(np.zeros(79))
 
@@ -103,8 +105,8 @@ def test_feed_in_any_blocks_and_forks_are_independent():
     twin = up.fork()
     parts, start = [], 0
     for size in (1, 37, 80, 0, 203, 1000, 3000):
-        parts.append(up.feed(low[start:start + size]))
-        twin.feed(other[start:start + size])  # interleaved with the first stream: must not disturb it
+        parts.append(up.feed(low[start : start + size]))
+        twin.feed(other[start : start + size])  # interleaved with the first stream: must not disturb it
         start += size
     assert start > low.size  # the last block ran past the end
     y = np.concatenate(parts + [up.finish()])
@@ -124,7 +126,7 @@ def test_receptive_field_bounds_influence():
         for p, _inside in ((t + lookahead + 1, False), (t - context - 1, False)):
             x2 = x.copy()
             x2[p] += 1.0
-            changed = np.abs(offline(model, x2)[2 * t:2 * t + 2] - base[2 * t:2 * t + 2]).max()
+            changed = np.abs(offline(model, x2)[2 * t : 2 * t + 2] - base[2 * t : 2 * t + 2]).max()
             assert changed <= 1e-6, (t, p, changed)
 
 

@@ -1,5 +1,6 @@
 """keras_audiosr.streaming is the runtime of a plain install: a shipped int8 stream runs with numpy and LiteRT
 alone, in a fresh process that never imports TensorFlow or Keras, and reproduces the export's golden fixture."""
+
 import json
 import os
 import subprocess
@@ -40,8 +41,9 @@ print(json.dumps({"heavy": sorted(m for m in ("tensorflow", "keras") if m in sys
 def test_shipped_int8_stream_runs_without_tensorflow_or_keras():
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     env.pop("KERAS_AUDIOSR_PRETRAINED_DIR", None)  # the models inside the package
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, cwd=REPO, env=env,
-                          timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, cwd=REPO, env=env, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     facts = json.loads(proc.stdout.strip().splitlines()[-1])
     assert facts["heavy"] == [], f"the runtime imported {facts['heavy']}"

@@ -1,5 +1,6 @@
 """The test suite keeps to itself: prepared data and generated corpora go to a per-session temporary
 folder (conftest.py), never to the user's ~/.cache/keras_audiosr, in this process and in subprocesses."""
+
 import os
 import subprocess
 import sys

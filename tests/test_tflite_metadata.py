@@ -1,6 +1,7 @@
 """The description inside every shipped and exported .tflite: the standard TFLITE_METADATA entry (a TFLite
 ModelMetadata flatbuffer), the keras_audiosr JSON entry and the sidecar, all the same document; the step
 signature; the reader without TensorFlow; damaged files as errors."""
+
 import json
 import subprocess
 import sys
@@ -20,8 +21,17 @@ from keras_audiosr.streaming.metadata import (
 ROOT = Path(__file__).resolve().parents[1]
 PRETRAINED = ROOT / "keras_audiosr" / "pretrained"
 SHIPPED = sorted(PRETRAINED.glob("*/*.tflite"))
-SIDECAR_ONLY = {"edge_ready", "files", "float_max_abs_error", "gates", "ops", "parity", "parity_gates_db", "sha256",
-                "size_bytes"}
+SIDECAR_ONLY = {
+    "edge_ready",
+    "files",
+    "float_max_abs_error",
+    "gates",
+    "ops",
+    "parity",
+    "parity_gates_db",
+    "sha256",
+    "size_bytes",
+}
 
 
 def _card(path: Path) -> dict:
@@ -87,8 +97,9 @@ def test_step_signature_is_serving_default(path):
     pytest.importorskip("ai_edge_litert")
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-    it = Interpreter(model_path=str(path),
-                     experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    it = Interpreter(
+        model_path=str(path), experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    )
     sigs = it.get_signature_list()
     assert sigs["step"] == sigs["serving_default"]
     inputs = dict(np.load(path.with_name(path.stem + ".inputs.npz")))
@@ -102,10 +113,12 @@ def test_step_signature_is_serving_default(path):
 
 
 def test_reader_imports_no_tensorflow_or_litert():
-    code = ("import sys; from keras_audiosr.streaming.metadata import read_model_metadata as r, describe_text as d; "
-            f"m = r({str(SHIPPED[0])!r}); d({str(SHIPPED[0])!r}); assert m['document']['stateful']; "
-            "bad = sorted(k for k in sys.modules if k.split('.')[0] in ('tensorflow', 'keras', 'ai_edge_litert')); "
-            "print(bad); sys.exit(1 if bad else 0)")
+    code = (
+        "import sys; from keras_audiosr.streaming.metadata import read_model_metadata as r, describe_text as d; "
+        f"m = r({str(SHIPPED[0])!r}); d({str(SHIPPED[0])!r}); assert m['document']['stateful']; "
+        "bad = sorted(k for k in sys.modules if k.split('.')[0] in ('tensorflow', 'keras', 'ai_edge_litert')); "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False)
     assert r.returncode == 0, r.stdout + r.stderr
 
@@ -118,12 +131,15 @@ def test_add_metadata_round_trip_and_plain_documents():
     data = path.read_bytes()
     plain = add_metadata(data, {"x": 1})
     assert read_metadata(plain) == {"x": 1} and read_model_metadata(plain)["document"] == {"x": 1}
-    doc = {k: v for k, v in read_metadata(path).items()
-           if k not in ("name", "version", "author", "licence", "description", "audio", "signatures")}
+    doc = {
+        k: v
+        for k, v in read_metadata(path).items()
+        if k not in ("name", "version", "author", "licence", "description", "audio", "signatures")
+    }
     written = add_metadata(data, doc)
     assert doc["name"] == doc["model"] and doc["version"] and doc["signatures"] == ["serving_default", "step"]
     assert read_model_metadata(written)["document"] == read_metadata(written) == doc
-    again = add_metadata(written, doc)   # replaces, never appends a second copy
+    again = add_metadata(written, doc)  # replaces, never appends a second copy
     assert len(again) == len(written)
     from keras_audiosr.streaming.metadata import parse_model
 
@@ -142,7 +158,7 @@ def test_damaged_files_are_errors_naming_the_file(tmp_path):
     at = data.find(b"M001") - 4
     assert at > 0
     bad = bytearray(data)
-    bad[at:at + 4] = (10 ** 8).to_bytes(4, "little")
+    bad[at : at + 4] = (10**8).to_bytes(4, "little")
     damaged = tmp_path / "damaged.tflite"
     damaged.write_bytes(bytes(bad))
     with pytest.raises(TFLiteError, match="damaged.tflite.*TFLITE_METADATA"):
@@ -170,11 +186,16 @@ def test_stamp_tool_keeps_numerics(tmp_path):
     shutil.copytree(PRETRAINED / "telephony-8k-16k", folder, ignore=shutil.ignore_patterns("model.keras"))
     shutil.copyfile(PRETRAINED / "telephony-8k-16k" / "model.keras", folder / "model.keras")
     before = {p.name: p.read_bytes() for p in folder.glob("*.tflite")}
-    r = subprocess.run([sys.executable, str(ROOT / "tools" / "stamp_metadata.py"), str(folder)], capture_output=True,
-                       text=True, cwd=ROOT, check=False)
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "stamp_metadata.py"), str(folder)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.count("weights byte-identical, fixture outputs identical") == 3
-    assert {p.name: p.read_bytes() for p in folder.glob("*.tflite")} == before   # already stamped: same bytes
+    assert {p.name: p.read_bytes() for p in folder.glob("*.tflite")} == before  # already stamped: same bytes
 
 
 def test_cli_info_prints_the_embedded_description(capsys):
@@ -184,8 +205,15 @@ def test_cli_info_prints_the_embedded_description(capsys):
     assert main(["info", str(path)]) == 0
     out = capsys.readouterr().out
     doc = read_metadata(path)
-    for text in (STANDARD_METADATA_NAME, doc["name"], "int16 PCM", f"{doc['lr_rate']} Hz", "reset", "level:",
-                 doc["states"][0]["output"]):
+    for text in (
+        STANDARD_METADATA_NAME,
+        doc["name"],
+        "int16 PCM",
+        f"{doc['lr_rate']} Hz",
+        "reset",
+        "level:",
+        doc["states"][0]["output"],
+    ):
         assert text in out, text
     assert main(["info", "--json", str(path)]) == 0
     facts = json.loads(capsys.readouterr().out)

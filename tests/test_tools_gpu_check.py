@@ -1,4 +1,5 @@
 """tools/gpu_check.sh runs on a CPU with tiny settings: MirroredStrategy over two logical CPUs, mixed_float16."""
+
 import json
 import os
 import subprocess
@@ -14,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.slow  # kept out of the default run for time (-m slow runs it)
 def test_gpu_check_smoke_run_on_cpu(tmp_path):
     import sys
+
     corpus = make_vctk(tmp_path / "corpus", seconds=0.5)
     env = {**os.environ, "PYTHON": sys.executable}
     env.pop("TF_CONFIG", None)

@@ -1,4 +1,5 @@
 """tools/held_out_eval.py: models side by side on a run's held-out speakers, under the quality conditions."""
+
 import json
 
 import pytest
@@ -12,9 +13,25 @@ from tools import held_out_eval  # noqa: E402
 def test_scores_a_shipped_stream_and_a_keras_model_on_the_same_files(tmp_path, capsys):
     run = make_run(tmp_path / "run")
     out = tmp_path / "eval"
-    rc = held_out_eval.main(["--run", str(run), "--model", "telephony-8k-16k", "--model", str(run / "model.keras"),
-                             "--out", str(out), "--per-speaker", "1", "--max-seconds", "1",
-                             "--degradations", "resample,codec:gsm", "--no-perceptual"])
+    rc = held_out_eval.main(
+        [
+            "--run",
+            str(run),
+            "--model",
+            "telephony-8k-16k",
+            "--model",
+            str(run / "model.keras"),
+            "--out",
+            str(out),
+            "--per-speaker",
+            "1",
+            "--max-seconds",
+            "1",
+            "--degradations",
+            "resample,codec:gsm",
+            "--no-perceptual",
+        ]
+    )
     assert rc == 0
     stream = json.loads((out / "telephony-8k-16k-int8.json").read_text())
     keras_rep = json.loads((out / "run-model.json").read_text())

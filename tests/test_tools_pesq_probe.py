@@ -1,4 +1,5 @@
 """tools/pesq_probe.py: the probe systems beside the model and the baselines, on the same inputs."""
+
 import json
 
 import pytest
@@ -15,9 +16,27 @@ def test_probe_reports_every_system_on_the_same_inputs(tmp_path, capsys):
     model = StreamingBWE.from_size("tiny", ratio=2, hr_rate=16000)
     save_model(model, tmp_path / "m.keras")
     wav = sorted((embedded_corpus_dir() / "p273").glob("*.flac"))[0]
-    rc = pesq_probe.main(["--model", str(tmp_path / "m.keras"), "--files", str(wav), "--degradations", "resample",
-                          "--cut", "2000", "--mix", "0,1", "--zeros", "8", "--trim=-6", "--max-seconds", "2",
-                          "--out", str(tmp_path / "probe.json")])
+    rc = pesq_probe.main(
+        [
+            "--model",
+            str(tmp_path / "m.keras"),
+            "--files",
+            str(wav),
+            "--degradations",
+            "resample",
+            "--cut",
+            "2000",
+            "--mix",
+            "0,1",
+            "--zeros",
+            "8",
+            "--trim=-6",
+            "--max-seconds",
+            "2",
+            "--out",
+            str(tmp_path / "probe.json"),
+        ]
+    )
     assert rc == 0
     table = capsys.readouterr().out
     assert "| resample | model |" in table and "cut@2000" in table and "trim@-6" in table
@@ -40,9 +59,30 @@ def test_choose_trim_on_sets_the_trim_the_ship_rule_picks(tmp_path, capsys):
     model = StreamingBWE.from_size("tiny", ratio=2, hr_rate=16000)
     save_model(model, tmp_path / "m.keras")
     wav = sorted((embedded_corpus_dir() / "p273").glob("*.flac"))[0]
-    rc = pesq_probe.main(["--model", str(tmp_path / "m.keras"), "--files", str(wav), "--degradations", "resample",
-                          "--cut", "", "--mix", "", "--zeros", "", "--trim", "", "--sinc-zeros", "auto",
-                          "--choose-trim-on", str(wav), "--max-seconds", "1"])
+    rc = pesq_probe.main(
+        [
+            "--model",
+            str(tmp_path / "m.keras"),
+            "--files",
+            str(wav),
+            "--degradations",
+            "resample",
+            "--cut",
+            "",
+            "--mix",
+            "",
+            "--zeros",
+            "",
+            "--trim",
+            "",
+            "--sinc-zeros",
+            "auto",
+            "--choose-trim-on",
+            str(wav),
+            "--max-seconds",
+            "1",
+        ]
+    )
     assert rc == 0
     assert "high-band trim chosen on 1 files:" in capsys.readouterr().out
 

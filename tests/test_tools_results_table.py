@@ -1,4 +1,5 @@
 """tools/results_table.py --filters: Sulun & Davies' seen/unseen-filter table from evaluate reports."""
+
 import json
 
 import pytest
@@ -8,10 +9,25 @@ from tools import results_table
 
 def _report(filter_spec, training_set, model_snr):
     order = ["cheby1:8", "butter:4", "resample"]
-    degs = {lb: {"spec": lb, "mean": {"sinc": {"snr": 18.0, "pesq": 3.5}, "spline": {"snr": 17.5, "pesq": 3.0},
-                                      "model": {"snr": model_snr[lb], "pesq": 3.1}}} for lb in order}
-    return {"lr_rate": 8000, "hr_rate": 16000, "n_files": 3, "order": order, "degradations": degs,
-            "model": {"degradation": {"filter": filter_spec}, "training_degradations": training_set}}
+    degs = {
+        lb: {
+            "spec": lb,
+            "mean": {
+                "sinc": {"snr": 18.0, "pesq": 3.5},
+                "spline": {"snr": 17.5, "pesq": 3.0},
+                "model": {"snr": model_snr[lb], "pesq": 3.1},
+            },
+        }
+        for lb in order
+    }
+    return {
+        "lr_rate": 8000,
+        "hr_rate": 16000,
+        "n_files": 3,
+        "order": order,
+        "degradations": degs,
+        "model": {"degradation": {"filter": filter_spec}, "training_degradations": training_set},
+    }
 
 
 def test_filters_table_marks_who_saw_each_filter_and_the_difference_to_sinc(tmp_path, capsys):

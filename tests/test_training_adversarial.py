@@ -1,4 +1,5 @@
 """Losses, gradient penalty and AdversarialTrainer: schedule, composition, clipping, saving, resume."""
+
 import json
 import math
 import os
@@ -58,8 +59,9 @@ def test_adversarial_losses_match_hand_computed_values():
         np.testing.assert_allclose(np.asarray(v.generator_loss(fake)), [1.0, 0.0])
     gan = get_adversarial_loss("gan")
     softplus = lambda z: math.log1p(math.exp(z))  # noqa: E731  BCE(1, z) = softplus(-z), BCE(0, z) = softplus(z)
-    np.testing.assert_allclose(np.asarray(gan.critic_loss(real, fake)),
-                               [softplus(-2.0) + softplus(-1.0), 2 * math.log(2.0)], rtol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(gan.critic_loss(real, fake)), [softplus(-2.0) + softplus(-1.0), 2 * math.log(2.0)], rtol=1e-6
+    )
     np.testing.assert_allclose(np.asarray(gan.generator_loss(fake)), [softplus(1.0), math.log(2.0)], rtol=1e-6)
     # Large logits stay finite (stable formulation).
     assert np.all(
@@ -232,8 +234,9 @@ def test_backup_and_restore_resumes_weights_and_optimizer_state(tmp_path):
             seen["iterations"] = (int(self.model.g_optimizer.iterations), int(self.model.d_optimizer.iterations))
             seen["d_slots"] = [np.array(v) for v in self.model.d_optimizer.variables]
 
-    history = second.fit(ds, epochs=2, verbose=0,
-                         callbacks=[keras.callbacks.BackupAndRestore(backup, delete_checkpoint=False), Probe()])
+    history = second.fit(
+        ds, epochs=2, verbose=0, callbacks=[keras.callbacks.BackupAndRestore(backup, delete_checkpoint=False), Probe()]
+    )
     assert seen["iterations"] == (2, 4)
     for a, b in zip(seen["weights"], first.weights):
         np.testing.assert_array_equal(a, np.array(b))
@@ -271,8 +274,10 @@ def _modern_trainer(**kwargs):
     kwargs.setdefault("loss", "lsgan")
     kwargs.setdefault("feature_matching_weight", 2.0)
     kwargs.setdefault("sample_loss", "l1+mrstft")
-    critics = kwargs.pop("critics", None) or [MultiPeriodCritic.from_size("tiny", periods=(3,)),
-                                               MultiResolutionCritic.from_size("tiny", resolutions=((64, 16, 64),))]
+    critics = kwargs.pop("critics", None) or [
+        MultiPeriodCritic.from_size("tiny", periods=(3,)),
+        MultiResolutionCritic.from_size("tiny", resolutions=((64, 16, 64),)),
+    ]
     return AdversarialTrainer(AudioUNet.from_size("tiny", ratio=2), critics, **kwargs)
 
 
@@ -292,8 +297,19 @@ def test_modern_critics_train_with_fit():
     ds = make_dataset(lr, hr, batch_size=4, shuffle=False)
     history = trainer.fit(ds, epochs=1, verbose=0, validation_data=ds)
     assert (int(trainer.g_optimizer.iterations), int(trainer.d_optimizer.iterations)) == (2, 2)
-    assert set(history.history) == {"g_loss", "d_loss", "sample_loss", "adv_loss", "fm_loss", "snr", "val_g_loss",
-                                    "val_sample_loss", "val_adv_loss", "val_fm_loss", "val_snr"}
+    assert set(history.history) == {
+        "g_loss",
+        "d_loss",
+        "sample_loss",
+        "adv_loss",
+        "fm_loss",
+        "snr",
+        "val_g_loss",
+        "val_sample_loss",
+        "val_adv_loss",
+        "val_fm_loss",
+        "val_snr",
+    }
     assert all(np.isfinite(v[0]) for v in history.history.values())
     assert history.history["fm_loss"][0] > 0
     for critic in trainer.critic.critics:  # both sub-models learn
@@ -330,11 +346,17 @@ def test_generator_objective_is_the_weighted_sum():
 
 def test_feature_matching_needs_feature_maps_and_gp_works_on_multi_critics():
     with pytest.raises(ValueError, match="returns no feature maps"):
-        AdversarialTrainer(AudioUNet.from_size("tiny"), WaveGANCritic.from_size("tiny"), loss="lsgan",
-                           feature_matching_weight=2.0)
+        AdversarialTrainer(
+            AudioUNet.from_size("tiny"), WaveGANCritic.from_size("tiny"), loss="lsgan", feature_matching_weight=2.0
+        )
     lr, hr = _long_data(4)
-    trainer = _modern_trainer(loss="wgan-gp", n_critic=2, feature_matching_weight=0.0, sample_loss="l2",
-                              critics=[MultiPeriodCritic.from_size("tiny", periods=(2, 3))])
+    trainer = _modern_trainer(
+        loss="wgan-gp",
+        n_critic=2,
+        feature_matching_weight=0.0,
+        sample_loss="l2",
+        critics=[MultiPeriodCritic.from_size("tiny", periods=(2, 3))],
+    )
     trainer.compile()
     history = trainer.fit(make_dataset(lr, hr, 4, shuffle=False), epochs=1, verbose=0)
     assert history.history["gp"][0] > 0 and np.isfinite(history.history["d_loss"][0])
@@ -371,8 +393,9 @@ def test_modern_trainer_save_load_backup_and_generator(tmp_path):
         def on_train_begin(self, logs=None):
             seen["weights"] = [np.array(v) for v in self.model.weights]
 
-    resumed.fit(ds, epochs=2, verbose=0, callbacks=[keras.callbacks.BackupAndRestore(backup, delete_checkpoint=False),
-                                                    Probe()])
+    resumed.fit(
+        ds, epochs=2, verbose=0, callbacks=[keras.callbacks.BackupAndRestore(backup, delete_checkpoint=False), Probe()]
+    )
     for a, b in zip(seen["weights"], trainer.weights):
         np.testing.assert_array_equal(a, np.array(b))
 

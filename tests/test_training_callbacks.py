@@ -1,4 +1,5 @@
 """ResumableBackup and TrainState: atomic per-epoch backups, fallback to the older state, whole-run time budget."""
+
 import json
 import os
 
@@ -31,8 +32,10 @@ def test_state_and_at_most_two_backups(tmp_path):
     model, backup, _ = _fit(tmp_path, 3)
     state = TrainState.read(tmp_path)
     assert (state.status, state.epochs, state.runs) == ("training", 3, 1)
-    assert state.backup == {"current": {"epoch": 3, "file": "epoch-000003.weights.h5"},
-                            "previous": {"epoch": 2, "file": "epoch-000002.weights.h5"}}
+    assert state.backup == {
+        "current": {"epoch": 3, "file": "epoch-000003.weights.h5"},
+        "previous": {"epoch": 2, "file": "epoch-000002.weights.h5"},
+    }
     assert sorted(p.name for p in (tmp_path / "backup").iterdir()) == [
         "epoch-000002.weights.h5",
         "epoch-000003.weights.h5",

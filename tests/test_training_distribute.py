@@ -8,6 +8,7 @@ Every comparison uses SGD: Adam's first step is about ``lr * sign(g)`` and would
 scaled by the replica count. Weights are randomised first (AudioUNet's last convolution starts at
 zero, which would leave every other gradient zero on the first step).
 """
+
 import json
 import os
 import subprocess
@@ -95,6 +96,7 @@ def _equivalence():
             trainer = cls(AudioUNet.from_size("tiny", ratio=2), critic(), adversarial_weight=0.5, **kwargs)
             trainer.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1))
             return trainer
+
         return build
 
     def plain_mrstft():
@@ -104,10 +106,17 @@ def _equivalence():
 
     def modern():
         """HiFi-GAN-style: MPD + MRD in one ensemble, least squares, feature matching, L1 + MR-STFT."""
-        critics = [MultiPeriodCritic.from_size("tiny"),
-                   MultiResolutionCritic.from_size("tiny", resolutions=((16, 4, 16), (32, 8, 32)))]
-        trainer = AdversarialTrainer(AudioUNet.from_size("tiny", ratio=2), critics, loss="lsgan",
-                                     feature_matching_weight=2.0, sample_loss="l1+mrstft")
+        critics = [
+            MultiPeriodCritic.from_size("tiny"),
+            MultiResolutionCritic.from_size("tiny", resolutions=((16, 4, 16), (32, 8, 32))),
+        ]
+        trainer = AdversarialTrainer(
+            AudioUNet.from_size("tiny", ratio=2),
+            critics,
+            loss="lsgan",
+            feature_matching_weight=2.0,
+            sample_loss="l1+mrstft",
+        )
         trainer.compile(keras.optimizers.SGD(0.01), keras.optimizers.SGD(0.01))
         return trainer
 
@@ -118,8 +127,7 @@ def _equivalence():
         "gan": compare(gan(loss="gan", n_critic=1)),
         # Replica r gets rows 2r, 2r+1 and splits them into critic chunks; this order makes critic
         # update k see rows {2k, 2k+1} in both layouts, as the single device does.
-        "wgan_gp_ncritic2": compare(gan(FixedEpsilonTrainer, loss="wgan-gp", n_critic=2),
-                                    mirrored_order=(0, 2, 1, 3)),
+        "wgan_gp_ncritic2": compare(gan(FixedEpsilonTrainer, loss="wgan-gp", n_critic=2), mirrored_order=(0, 2, 1, 3)),
     }
     print("RESULT " + json.dumps(results), flush=True)
 
@@ -127,11 +135,12 @@ def _equivalence():
 # ---------------------------------------------------------------- pytest side
 @pytest.fixture(scope="module")
 def equivalence():
-    proc = subprocess.run([sys.executable, __file__, "equivalence"], cwd=ROOT, env=_env(),
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, __file__, "equivalence"], cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300
+    )
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     assert proc.returncode == 0 and lines, f"equivalence script failed (rc {proc.returncode}):\n{proc.stderr[-4000:]}"
-    return json.loads(lines[-1][len("RESULT "):])
+    return json.loads(lines[-1][len("RESULT ") :])
 
 
 # Weights with an exactly-zero gradient: the Wasserstein critic loss and the penalty ignore the

@@ -1,5 +1,6 @@
 """Faults around a training run: a locked --out, bad held-out files, unloadable --init-from, full disks,
 kills during writes, damaged backups and caches, Ctrl-C and SIGTERM; fine-tuning on a one-speaker folder."""
+
 import csv
 import errno
 import json
@@ -29,8 +30,20 @@ def _env(**extra):
 
 
 def _tiny(out, epochs, *extra):
-    return ["--model-size", "tiny", "--epochs", str(epochs), "--steps-per-epoch", "2", "--batch-size", "4", "--no-pesq",
-            "--out", str(out), *extra]
+    return [
+        "--model-size",
+        "tiny",
+        "--epochs",
+        str(epochs),
+        "--steps-per-epoch",
+        "2",
+        "--batch-size",
+        "4",
+        "--no-pesq",
+        "--out",
+        str(out),
+        *extra,
+    ]
 
 
 def _cmd(args, kill_at=None, module="recipes.vctk_unet"):
@@ -39,8 +52,9 @@ def _cmd(args, kill_at=None, module="recipes.vctk_unet"):
 
 
 def _run(args, kill_at=None, module="recipes.vctk_unet"):
-    return subprocess.run(_cmd(args, kill_at, module), cwd=ROOT, env=_env(), capture_output=True, text=True,
-                          timeout=600)
+    return subprocess.run(
+        _cmd(args, kill_at, module), cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=600
+    )
 
 
 def _epochs(out):
@@ -104,8 +118,9 @@ time.sleep(600)
 
 def test_second_run_on_the_same_out_is_refused_naming_the_holder(tmp_path):
     out = tmp_path / "run"
-    holder = subprocess.Popen([sys.executable, "-c", _HOLD, str(out)], cwd=ROOT, env=_env(), stdout=subprocess.PIPE,
-                              text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD, str(out)], cwd=ROOT, env=_env(), stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         proc = _run(_tiny(out, 1))
@@ -160,13 +175,21 @@ def test_bad_held_out_file_fails_before_training(tmp_path):
     assert "Epoch 1/" not in proc.stdout and not (out / "config.json").exists()
 
 
-@pytest.mark.parametrize("make, reason", [
-    (lambda p: sf.write(p, np.zeros((0, 1), np.float32), 16000), "is empty"),
-    (lambda p: sf.write(p, np.zeros((8000, 1), np.float32), 8000), "is 8000 Hz, below the high rate 16000 Hz"),
-    (lambda p: p.write_bytes(b"RIFF" + os.urandom(200)), "is not readable audio"),
-    (lambda p: (sf.write(p, np.full((40000, 1), 0.1, np.float32), 16000, subtype="PCM_16"),
-                p.write_bytes(p.read_bytes()[:30000])), "is truncated"),
-])
+@pytest.mark.parametrize(
+    "make, reason",
+    [
+        (lambda p: sf.write(p, np.zeros((0, 1), np.float32), 16000), "is empty"),
+        (lambda p: sf.write(p, np.zeros((8000, 1), np.float32), 8000), "is 8000 Hz, below the high rate 16000 Hz"),
+        (lambda p: p.write_bytes(b"RIFF" + os.urandom(200)), "is not readable audio"),
+        (
+            lambda p: (
+                sf.write(p, np.full((40000, 1), 0.1, np.float32), 16000, subtype="PCM_16"),
+                p.write_bytes(p.read_bytes()[:30000]),
+            ),
+            "is truncated",
+        ),
+    ],
+)
 def test_check_test_files_names_the_bad_file(tmp_path, make, reason):
     from keras_audiosr.audio import AudioError
     from keras_audiosr.data import Utterance, check_test_files
@@ -252,8 +275,10 @@ def test_full_disk_during_training_is_one_line_and_the_run_resumes(tmp_path):
     first = _run(_tiny(out, 3), kill_at="nospace:2")
     assert first.returncode == 1, first.stderr[-3000:]
     line = _last_line(first)
-    assert line == (f"{PROG}: error: no space left on device writing {out / 'checkpoints' / 'last.weights.h5'}; "
-                    f"run the same command again to resume (1 epoch(s) are saved in {out})")
+    assert line == (
+        f"{PROG}: error: no space left on device writing {out / 'checkpoints' / 'last.weights.h5'}; "
+        f"run the same command again to resume (1 epoch(s) are saved in {out})"
+    )
     assert "Traceback" not in first.stderr
     second = _run(_tiny(out, 3))
     assert second.returncode == 0, second.stderr[-3000:]
@@ -322,8 +347,15 @@ def test_damaged_prepared_arrays_are_found_on_opening_and_prepared_again(tmp_pat
 
 # ------------------------------------------------------------------------------------- Ctrl-C and SIGTERM
 def _start(args, env=None):
-    return subprocess.Popen(_cmd(args), cwd=ROOT, env=env or _env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+    return subprocess.Popen(
+        _cmd(args),
+        cwd=ROOT,
+        env=env or _env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def _wait_for(proc, text, timeout=300):
@@ -339,8 +371,10 @@ def _wait_for(proc, text, timeout=300):
     raise AssertionError(f"{text!r} never printed: {''.join(seen)[-2000:]}")
 
 
-@pytest.mark.parametrize("sig, status, how", [pytest.param(signal.SIGINT, 130, "Ctrl-C", marks=pytest.mark.slow),
-                                              (signal.SIGTERM, 143, "SIGTERM")])
+@pytest.mark.parametrize(
+    "sig, status, how",
+    [pytest.param(signal.SIGINT, 130, "Ctrl-C", marks=pytest.mark.slow), (signal.SIGTERM, 143, "SIGTERM")],
+)
 def test_interrupted_training_says_how_to_resume(tmp_path, sig, status, how):
     out = tmp_path / "run"
     proc = _start(_tiny(out, 200))
@@ -354,9 +388,10 @@ def test_interrupted_training_says_how_to_resume(tmp_path, sig, status, how):
     assert not (out / ".lock").exists()
 
 
-@pytest.mark.parametrize("sig, status, how, group", [(signal.SIGTERM, 143, "SIGTERM", False),
-                                                     pytest.param(signal.SIGINT, 130, "Ctrl-C", True,
-                                                                  marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "sig, status, how, group",
+    [(signal.SIGTERM, 143, "SIGTERM", False), pytest.param(signal.SIGINT, 130, "Ctrl-C", True, marks=pytest.mark.slow)],
+)
 def test_stop_during_data_preparation_is_one_line(tmp_path, sig, status, how, group):
     # SIGTERM to the run alone (a service manager), or Ctrl-C at a terminal (SIGINT to the run and its workers).
     corpus = tmp_path / "corpus"

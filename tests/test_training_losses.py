@@ -1,5 +1,6 @@
 """Sample-loss registry and the multi-resolution STFT loss: known values, a NumPy reference,
 finite gradients, mixed precision, model.compile (with save/load) and the adversarial trainer."""
+
 import json
 import math
 
@@ -27,13 +28,14 @@ def _noise(shape, seed=0):
 
 def _numpy_terms(y_true, y_pred, n_fft, hop, win, eps=1e-7):
     """Spectral convergence and log-magnitude L1 of one resolution, per example, in float64."""
+
     def mag(x):
         xp = np.pad(x.astype(np.float64), (n_fft // 2, n_fft // 2))
         n_frames = 1 + (len(xp) - n_fft) // hop
         window = np.zeros(n_fft)
         left = (n_fft - win) // 2
-        window[left:left + win] = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(win) / win)
-        frames = np.stack([xp[t * hop:t * hop + n_fft] * window for t in range(n_frames)])
+        window[left : left + win] = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(win) / win)
+        frames = np.stack([xp[t * hop : t * hop + n_fft] * window for t in range(n_frames)])
         return np.sqrt(np.maximum(np.abs(np.fft.rfft(frames, axis=-1)) ** 2, eps))
 
     sc, lm = [], []
@@ -60,8 +62,11 @@ def test_mrstft_known_values_per_example():
     a = 0.5
     p = np.stack([y[0], a * y[1], 2.0 * y[2]])
     loss = get_sample_loss("mrstft")
-    assert isinstance(loss, MultiResolutionSTFTLoss) and loss.resolutions == ((512, 128, 512), (1024, 256, 1024),
-                                                                                 (2048, 512, 2048))
+    assert isinstance(loss, MultiResolutionSTFTLoss) and loss.resolutions == (
+        (512, 128, 512),
+        (1024, 256, 1024),
+        (2048, 512, 2048),
+    )
     sc, lm = (np.asarray(v) for v in loss.terms(y, p))
     assert sc[0] == 0.0 and lm[0] == 0.0  # identical signals: exactly zero
     np.testing.assert_allclose(sc[1:], [1 - a, 1.0], rtol=1e-5)  # ||S - aS|| / ||S|| = |1 - a|
@@ -73,14 +78,16 @@ def test_mrstft_known_values_per_example():
 def test_mrstft_short_patches_shrink_each_resolution():
     """A 32-sample patch uses (32, 8, 32) for every default resolution (effective_stft_params)."""
     y, p = _noise((2, 32, 1), 4), _noise((2, 32, 1), 5)
-    np.testing.assert_allclose(np.asarray(get_sample_loss("mrstft")(y, p)),
-                               np.asarray(MultiResolutionSTFTLoss([(32, 8, 32)])(y, p)), rtol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(get_sample_loss("mrstft")(y, p)), np.asarray(MultiResolutionSTFTLoss([(32, 8, 32)])(y, p)), rtol=1e-6
+    )
     stereo_y, stereo_p = _noise((2, 64, 2), 6), _noise((2, 64, 2), 7)
     per_channel = [
         np.asarray(get_sample_loss("mrstft")(stereo_y[..., c : c + 1], stereo_p[..., c : c + 1])) for c in (0, 1)
     ]
-    np.testing.assert_allclose(np.asarray(get_sample_loss("mrstft")(stereo_y, stereo_p)), np.mean(per_channel, axis=0),
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        np.asarray(get_sample_loss("mrstft")(stereo_y, stereo_p)), np.mean(per_channel, axis=0), rtol=1e-5
+    )
 
 
 @pytest.mark.parametrize("case", ["random", "identical", "silent"])
@@ -106,8 +113,11 @@ def test_float32_under_mixed_precision():
     assert half.dtype == tf.float32
     np.testing.assert_allclose(np.asarray(half), expected, rtol=1e-2)
     tiny = 1e-4 * y  # float16 spectra of quiet audio would underflow; the loss computes in float32
-    np.testing.assert_allclose(np.asarray(get_sample_loss("mrstft")(tf.constant(tiny, tf.float16), tiny * 2)),
-                               [1.0 + math.log(2)] * 2, rtol=2e-2)
+    np.testing.assert_allclose(
+        np.asarray(get_sample_loss("mrstft")(tf.constant(tiny, tf.float16), tiny * 2)),
+        [1.0 + math.log(2)] * 2,
+        rtol=2e-2,
+    )
 
 
 def test_registry_sums_weights_and_errors():
@@ -117,14 +127,21 @@ def test_registry_sums_weights_and_errors():
     combined = get_sample_loss("l2+mrstft", weights={"mrstft": 0.5})
     assert isinstance(combined, WeightedSampleLoss) and combined.__name__ == "l2+mrstft"
     assert combined.weights == {"l2": 1.0, "mrstft": 0.5}
-    np.testing.assert_allclose(np.asarray(combined(y, p)),
-                               np.asarray(l2_loss(y, p)) + 0.5 * np.asarray(SAMPLE_LOSSES["mrstft"](y, p)), rtol=1e-6)
-    np.testing.assert_allclose(np.asarray(get_sample_loss(" l1 + l2 ")(y, p)),
-                               np.asarray(l1_loss(y, p)) + np.asarray(l2_loss(y, p)), rtol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(combined(y, p)),
+        np.asarray(l2_loss(y, p)) + 0.5 * np.asarray(SAMPLE_LOSSES["mrstft"](y, p)),
+        rtol=1e-6,
+    )
+    np.testing.assert_allclose(
+        np.asarray(get_sample_loss(" l1 + l2 ")(y, p)), np.asarray(l1_loss(y, p)) + np.asarray(l2_loss(y, p)), rtol=1e-6
+    )
     weighted_single = get_sample_loss("l1", weights={"l1": 3.0})
     np.testing.assert_allclose(np.asarray(weighted_single(y, p)), 3 * np.asarray(l1_loss(y, p)), rtol=1e-6)
-    with pytest.raises(ValueError, match=r"unknown sample loss 'stft' in 'l2\+stft'; choose from \('l1', 'l2', "
-                                         r"'mrstft'\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"unknown sample loss 'stft' in 'l2\+stft'; choose from \('l1', 'l2', "
+        r"'mrstft'\)",
+    ):
         get_sample_loss("l2+stft")
     with pytest.raises(ValueError, match="not terms of"):
         get_sample_loss("l2+mrstft", weights={"l1": 1.0})
@@ -135,8 +152,9 @@ def test_registry_sums_weights_and_errors():
     json.dumps(config)
     back = keras.saving.deserialize_keras_object(config)
     assert isinstance(back, WeightedSampleLoss) and back.weights == combined.weights
-    back_mr = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(
-        MultiResolutionSTFTLoss([(64, 16, 64)])))
+    back_mr = keras.saving.deserialize_keras_object(
+        keras.saving.serialize_keras_object(MultiResolutionSTFTLoss([(64, 16, 64)]))
+    )
     assert back_mr.resolutions == ((64, 16, 64),)
 
 
@@ -164,8 +182,9 @@ def test_inside_adversarial_trainer(sample_loss, tmp_path):
     inputs = keras.Input((None, 1))
     h = keras.layers.GlobalAveragePooling1D()(keras.layers.Conv1D(4, 5, strides=2)(inputs))
     critic = keras.Model(inputs, keras.layers.Dense(1)(h), name="critic")
-    trainer = AdversarialTrainer(AudioUNet.from_size("tiny", ratio=2), critic, loss="gan", n_critic=1,
-                                 sample_loss=sample_loss)
+    trainer = AdversarialTrainer(
+        AudioUNet.from_size("tiny", ratio=2), critic, loss="gan", n_critic=1, sample_loss=sample_loss
+    )
     trainer.compile()
     hr = 0.3 * _noise((4, 128, 1), 15)
     history = trainer.fit(make_dataset(hr[:, ::2], hr, 4, shuffle=False), epochs=1, verbose=0)

@@ -1,4 +1,5 @@
 """MultiWorkerMirroredStrategy from TF_CONFIG: two local worker processes run tests/multiworker_worker.py."""
+
 import json
 import os
 import socket
@@ -43,8 +44,15 @@ def test_multi_worker_training_from_tf_config(tmp_path):
         env["TF_CONFIG"] = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
         out_log, err_log = open(tmp_path / f"w{index}.out", "w+"), open(tmp_path / f"w{index}.err", "w+")
         logs.append((out_log, err_log))
-        procs.append(subprocess.Popen([sys.executable, str(ROOT / "tests" / "multiworker_worker.py"), str(out)],
-                                      cwd=ROOT, env=env, stdout=out_log, stderr=err_log))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, str(ROOT / "tests" / "multiworker_worker.py"), str(out)],
+                cwd=ROOT,
+                env=env,
+                stdout=out_log,
+                stderr=err_log,
+            )
+        )
     deadline = time.monotonic() + TIMEOUT_S
     try:
         for proc in procs:
@@ -67,8 +75,9 @@ def test_multi_worker_training_from_tf_config(tmp_path):
         assert proc.returncode == 0, (
             f"worker {index} exited {proc.returncode} (timeout {TIMEOUT_S} s):\n{stderr[-4000:]}"
         )
-    checksums = [float(line.split()[1]) for stdout, _ in outputs for line in stdout.splitlines()
-                 if line.startswith("CHECKSUM ")]
+    checksums = [
+        float(line.split()[1]) for stdout, _ in outputs for line in stdout.splitlines() if line.startswith("CHECKSUM ")
+    ]
     assert len(checksums) == 2 and checksums[0] == pytest.approx(checksums[1], rel=1e-6)
     report = json.loads(out.read_text())
     assert report["replicas"] == 2
@@ -88,8 +97,22 @@ def test_multi_worker_recipe_runs_to_completion(tmp_path):
     for index in range(2):
         env = _env()
         env["TF_CONFIG"] = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
-        cmd = [sys.executable, "-m", "recipes.vctk_unet", "--model-size", "tiny", "--epochs", "1", "--steps-per-epoch",
-               "2", "--batch-size", "4", "--no-pesq", "--out", str(out)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "recipes.vctk_unet",
+            "--model-size",
+            "tiny",
+            "--epochs",
+            "1",
+            "--steps-per-epoch",
+            "2",
+            "--batch-size",
+            "4",
+            "--no-pesq",
+            "--out",
+            str(out),
+        ]
         procs.append(
             subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         )

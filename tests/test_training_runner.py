@@ -1,4 +1,5 @@
 """The recipe config and runner: flags from RecipeConfig, checks before any work, model size by hardware."""
+
 import dataclasses
 import importlib
 import json
@@ -28,8 +29,11 @@ def test_every_config_field_is_a_documented_flag():
 
 def test_parse_defaults_recipe_flags_and_ratio_adapted_patch_size():
     defaults = RecipeConfig(hr_rate=48000, out="runs/x")
-    cfg = parse_config(defaults, ["--ratio", "3", "--arch", "unet", "--test-speakers", "p1,p2"],
-                       flags={"arch": dict(choices=("resnet", "unet"), default="resnet", help="h")})
+    cfg = parse_config(
+        defaults,
+        ["--ratio", "3", "--arch", "unet", "--test-speakers", "p1,p2"],
+        flags={"arch": dict(choices=("resnet", "unet"), default="resnet", help="h")},
+    )
     assert cfg.ratio == 3 and cfg.patch_size == 8190 and cfg.extra == {"arch": "unet"}
     assert cfg.test_speakers == ["p1", "p2"] and cfg.out == "runs/x" and cfg.pesq is True
     assert parse_config(defaults, ["--no-pesq"]).pesq is False
@@ -122,10 +126,13 @@ def test_out_that_is_a_file_is_refused(tmp_path, capsys):
     assert f"--out {tmp_path / 'f'}: exists and is not a folder" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["--test-speakers", "nobody"], "unknown test speakers nobody"),
-    (["--data-dir", "{tmp}/empty"], "no audio files"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--test-speakers", "nobody"], "unknown test speakers nobody"),
+        (["--data-dir", "{tmp}/empty"], "no audio files"),
+    ],
+)
 def test_bad_data_exits_2_before_config_is_written(argv, message, tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     out = tmp_path / "run"
@@ -193,8 +200,10 @@ def test_model_size_by_hardware(monkeypatch):
     import tensorflow as tf
 
     corpus = RecipeConfig(data_dir="/data/VCTK-Corpus")
-    assert choose_model_size(corpus) == ("small", "the default on a CPU (no GPU visible); "
-                                                  "--model-size paper for the published configuration")
+    assert choose_model_size(corpus) == (
+        "small",
+        "the default on a CPU (no GPU visible); --model-size paper for the published configuration",
+    )
     monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind=None: ["/gpu:0"] if kind == "GPU" else [])
     assert choose_model_size(corpus)[0] == "paper" and "GPU" in choose_model_size(corpus)[1]
     assert choose_model_size(RecipeConfig())[0] == "small"  # the embedded demonstration corpus
@@ -277,8 +286,16 @@ def test_help_names_the_flags_and_the_paper_configuration(name, capsys):
     with pytest.raises(SystemExit):
         _recipe(name).main(["--help"])
     text = " ".join(capsys.readouterr().out.split())
-    for flag in ("--degradations NAME", "--filter SPEC", "--band-preserving, --no-band-preserving", "--init-from",
-                 "--data-dir DIR", "--corpus-weights", "--sample-loss-weight", "--mrstft-weight"):
+    for flag in (
+        "--degradations NAME",
+        "--filter SPEC",
+        "--band-preserving, --no-band-preserving",
+        "--init-from",
+        "--data-dir DIR",
+        "--corpus-weights",
+        "--sample-loss-weight",
+        "--mrstft-weight",
+    ):
         assert flag in text, flag
     assert "l1+mrstft" in text and "speech-robust" in text
     if name.startswith("vctk"):
@@ -292,8 +309,9 @@ def test_init_from_a_shipped_name_or_a_file_with_matching_rates(tmp_path, monkey
     folder = tmp_path / "shipped" / "demo-8k-16k"
     folder.mkdir(parents=True)
     AudioUNet.from_size("tiny", ratio=2, hr_rate=16000).save(folder / "model.keras")
-    (folder / "card.json").write_text(json.dumps({"name": "demo-8k-16k", "lr_rate": 8000, "hr_rate": 16000,
-                                                  "keras": "model.keras"}))
+    (folder / "card.json").write_text(
+        json.dumps({"name": "demo-8k-16k", "lr_rate": 8000, "hr_rate": 16000, "keras": "model.keras"})
+    )
     monkeypatch.setenv("KERAS_AUDIOSR_PRETRAINED_DIR", str(tmp_path / "shipped"))
     recipe = _recipe("vctk_unet")
     cfg = parse_config(recipe.defaults, ["--init-from", "demo-8k-16k"])

@@ -1,4 +1,5 @@
 """keras_audiosr.utils: the one atomic writer (modes under the umask, cleanup, errors naming the target)."""
+
 import errno
 import json
 import os
@@ -77,7 +78,12 @@ def test_round_trips(tmp_path):
         assert float(z["b"]) == 2.0
     doc = {"a": np.float64("nan"), "b": float("-inf"), "c": np.int64(3), "d": np.arange(2), "e": tmp_path}
     assert json.loads(write_json(tmp_path / "d.json", doc).read_text()) == {
-        "a": None, "b": "-inf", "c": 3, "d": [0, 1], "e": str(tmp_path)}
+        "a": None,
+        "b": "-inf",
+        "c": 3,
+        "d": [0, 1],
+        "e": str(tmp_path),
+    }
     assert write_text_atomic(tmp_path / "sub" / "t.txt", "héllo").read_text(encoding="utf-8") == "héllo"
 
 
@@ -116,8 +122,11 @@ def test_read_only_folder_error_names_target_and_reason(tmp_path, monkeypatch, w
     target = tmp_path / {"json": "eval.json", "bytes": "m.tflite", "npy": "x.npy"}[writer]
     _read_only_os_open(monkeypatch, tmp_path)
     with pytest.raises(OSError) as info:
-        {"json": lambda: write_json(target, {"a": 1}), "bytes": lambda: write_bytes_atomic(target, b"1"),
-         "npy": lambda: save_npy_atomic(target, np.zeros(2))}[writer]()
+        {
+            "json": lambda: write_json(target, {"a": 1}),
+            "bytes": lambda: write_bytes_atomic(target, b"1"),
+            "npy": lambda: save_npy_atomic(target, np.zeros(2)),
+        }[writer]()
     e = info.value
     assert e.errno == errno.EROFS and e.filename == str(target) and e.strerror == "Read-only file system"
     assert ".tmp" not in str(e) and "Read-only file system" in str(e)

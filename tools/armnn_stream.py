@@ -9,6 +9,7 @@ states carried from call to call exactly as ``edge/native/bwe_stream`` carries t
 agree bit for bit (same Arm NN kernels). Imports only numpy and pyarmnn (Debian's ``python3-pyarmnn``
 is built for the system Python); exit status 5 when pyarmnn is missing.
 """
+
 import contextlib
 import io
 import json
@@ -44,8 +45,9 @@ def main(argv):
     states = [np.full(s["shape"], s["initial_value"], np.dtype(s["dtype"])) for s in desc["states"]]
     out = []
     for frame in frames:
-        ins = ann.make_input_tensors([audio_in] + state_in,
-                                     [np.ascontiguousarray(frame.reshape(desc["input"]["shape"]))] + states)
+        ins = ann.make_input_tensors(
+            [audio_in] + state_in, [np.ascontiguousarray(frame.reshape(desc["input"]["shape"]))] + states
+        )
         outs = ann.make_output_tensors([audio_out] + state_out)
         runtime.EnqueueWorkload(net_id, ins, outs)
         results = ann.workload_tensors_to_ndarray(outs)

@@ -23,6 +23,7 @@ every hour. Rows:
 * ``consume``: examples/s the ``small`` and ``paper`` AudioUNet train at (``train_on_batch`` on one
   fixed batch: pure compute), and the ratio of delivery to consumption.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,8 +44,9 @@ SOURCES = ("vctk-mini", "vctk-more", "speech22k-mini", "ljspeech-mini")
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     p.add_argument("--hours", type=float, default=30.0, help="hours of audio in the linked corpus")
     p.add_argument("--shared", default=str(SHARED), help="folder holding the real recordings")
     p.add_argument("--keep", help="build in this folder and keep it (default: a temporary folder, removed)")
@@ -56,8 +58,12 @@ def parse_args(argv=None):
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--degradations", default="speech-robust")
     p.add_argument("--steps", type=int, default=5, help="training steps of the memory run")
-    p.add_argument("--training-run", choices=("recipe", "library"), default="recipe",
-                   help="what the memory run is: python -m recipes.vctk_unet, or a prepare_training_data + fit script")
+    p.add_argument(
+        "--training-run",
+        choices=("recipe", "library"),
+        default="recipe",
+        help="what the memory run is: python -m recipes.vctk_unet, or a prepare_training_data + fit script",
+    )
     p.add_argument("--batches", type=int, default=60, help="batches timed for the pipeline")
     p.add_argument("--small-steps", type=int, default=10)
     p.add_argument("--paper-steps", type=int, default=2)
@@ -68,6 +74,7 @@ def parse_args(argv=None):
 def recordings(shared: Path) -> list[tuple[Path, str, float]]:
     """(file, speaker, seconds) of every recording in the speech sets, from their manifests."""
     import csv
+
     out = []
     for name in SOURCES:
         manifest = shared / name / "manifest.csv"
@@ -147,8 +154,14 @@ def main(argv=None):
         print(f"[bench] corpus: {n_files} linked files, {hours:.1f} hours, in {corpus}", flush=True)
 
         from keras_audiosr.data import prepare_training_data
-        common = dict(hr_rate=args.hr_rate, ratio=args.ratio, patch_size=args.patch_size,
-                      degradations=args.degradations, cache_dir=cache)
+
+        common = dict(
+            hr_rate=args.hr_rate,
+            ratio=args.ratio,
+            patch_size=args.patch_size,
+            degradations=args.degradations,
+            cache_dir=cache,
+        )
         t = time.monotonic()
         data = prepare_training_data(corpus, workers=args.workers, **common)
         results["prepare_s"] = round(time.monotonic() - t, 1)
@@ -159,8 +172,11 @@ def main(argv=None):
         t = time.monotonic()
         prepare_training_data(corpus, workers=args.workers, progress=False, **common)
         results["reload_s"] = round(time.monotonic() - t, 2)
-        print(f"[bench] prepared {results['train_hours']} h in {results['prepare_s']} s; reload "
-              f"{results['reload_s']} s; store {results['store_bytes'] / 2**30:.2f} GiB", flush=True)
+        print(
+            f"[bench] prepared {results['train_hours']} h in {results['prepare_s']} s; reload "
+            f"{results['reload_s']} s; store {results['store_bytes'] / 2**30:.2f} GiB",
+            flush=True,
+        )
 
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         if args.training_run == "recipe":
@@ -190,17 +206,32 @@ def main(argv=None):
                 str(work / "recipe-run"),
             ]
             results["recipe_command"] = "python -m recipes.vctk_unet " + " ".join(recipe_argv)
-            proc = subprocess.run([sys.executable, "-c", _RECIPE_RUN, json.dumps(recipe_argv)], cwd=ROOT, env=env,
-                                  capture_output=True, text=True)
+            proc = subprocess.run(
+                [sys.executable, "-c", _RECIPE_RUN, json.dumps(recipe_argv)],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
             if proc.returncode == 0:
                 metrics = json.loads((work / "recipe-run" / "metrics.json").read_text())
                 results["recipe_test_files"] = metrics["n_test_files"]
         else:
-            run_args = json.dumps({"corpus": str(corpus), "cache": str(cache), "steps": args.steps,
-                                   "batch_size": args.batch_size, "hr_rate": args.hr_rate, "ratio": args.ratio,
-                                   "patch_size": args.patch_size, "degradations": args.degradations})
-            proc = subprocess.run([sys.executable, "-c", _TRAIN_RUN, run_args], cwd=ROOT, env=env,
-                                  capture_output=True, text=True)
+            run_args = json.dumps(
+                {
+                    "corpus": str(corpus),
+                    "cache": str(cache),
+                    "steps": args.steps,
+                    "batch_size": args.batch_size,
+                    "hr_rate": args.hr_rate,
+                    "ratio": args.ratio,
+                    "patch_size": args.patch_size,
+                    "degradations": args.degradations,
+                }
+            )
+            proc = subprocess.run(
+                [sys.executable, "-c", _TRAIN_RUN, run_args], cwd=ROOT, env=env, capture_output=True, text=True
+            )
         line = [x for x in proc.stdout.splitlines() if x.startswith("RUN ")]
         if proc.returncode or not line:
             raise SystemExit(f"training run failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
@@ -232,6 +263,7 @@ def main(argv=None):
         import keras
 
         from keras_audiosr.models import AudioUNet
+
         lr, hr = sampler.batch(3, range(args.batch_size))
         for size, steps in (("small", args.small_steps), ("paper", args.paper_steps)):
             model = AudioUNet.from_size(size, ratio=args.ratio, hr_rate=args.hr_rate)
@@ -257,25 +289,43 @@ def main(argv=None):
 
 def markdown(r: dict, args) -> str:
     rows = [
-        ("corpus", f"{r['files']:,} linked files, {r['corpus_hours']:.1f} h (training split: "
-                   f"{r['train_files']:,} files, {r['train_hours']:.1f} h at {args.hr_rate} Hz)"),
-        ("preparation", f"{r['prepare_s']:.0f} s with {args.workers} processes "
-                        f"({r['train_hours'] * 3600 / r['prepare_s']:.0f}x real time); second call (load) "
-                        f"{r['reload_s']:.2f} s"),
+        (
+            "corpus",
+            f"{r['files']:,} linked files, {r['corpus_hours']:.1f} h (training split: "
+            f"{r['train_files']:,} files, {r['train_hours']:.1f} h at {args.hr_rate} Hz)",
+        ),
+        (
+            "preparation",
+            f"{r['prepare_s']:.0f} s with {args.workers} processes "
+            f"({r['train_hours'] * 3600 / r['prepare_s']:.0f}x real time); second call (load) "
+            f"{r['reload_s']:.2f} s",
+        ),
         ("disk", f"{r['store_bytes'] / 2**30:.2f} GiB (float16)"),
-        (f"peak resident memory, {'recipe' if args.training_run == 'recipe' else 'training'} run",
-         f"{r['train_run_maxrss_mb'] / 1024:.2f} GB ("
-         + (f"`python -m recipes.vctk_unet --model-size tiny`, {args.steps} steps of {args.batch_size} x "
-            f"{args.patch_size}, then evaluating its {r.get('recipe_test_files', '?')} test files; "
-            f"{r.get('train_run_s', 0):.0f} s"
-            if args.training_run == "recipe" else
-            f"tiny AudioUNet, {args.steps} steps of {args.batch_size} x {args.patch_size}") + ")"),
-        ("pipeline delivery", f"{r['pipeline_examples_per_s']:.0f} examples/s on {args.cores} cores "
-                              f"({r['one_thread_examples_per_s']:.0f}/s in one thread), {args.degradations}"),
-        ("small AudioUNet consumption", f"{r['small_examples_per_s']:.2f} examples/s "
-                                        f"(delivery = {r['delivery_over_small']:.0f}x)"),
-        ("paper AudioUNet consumption", f"{r['paper_examples_per_s']:.2f} examples/s "
-                                        f"(delivery = {r['delivery_over_paper']:.0f}x)"),
+        (
+            f"peak resident memory, {'recipe' if args.training_run == 'recipe' else 'training'} run",
+            f"{r['train_run_maxrss_mb'] / 1024:.2f} GB ("
+            + (
+                f"`python -m recipes.vctk_unet --model-size tiny`, {args.steps} steps of {args.batch_size} x "
+                f"{args.patch_size}, then evaluating its {r.get('recipe_test_files', '?')} test files; "
+                f"{r.get('train_run_s', 0):.0f} s"
+                if args.training_run == "recipe"
+                else f"tiny AudioUNet, {args.steps} steps of {args.batch_size} x {args.patch_size}"
+            )
+            + ")",
+        ),
+        (
+            "pipeline delivery",
+            f"{r['pipeline_examples_per_s']:.0f} examples/s on {args.cores} cores "
+            f"({r['one_thread_examples_per_s']:.0f}/s in one thread), {args.degradations}",
+        ),
+        (
+            "small AudioUNet consumption",
+            f"{r['small_examples_per_s']:.2f} examples/s (delivery = {r['delivery_over_small']:.0f}x)",
+        ),
+        (
+            "paper AudioUNet consumption",
+            f"{r['paper_examples_per_s']:.2f} examples/s (delivery = {r['delivery_over_paper']:.0f}x)",
+        ),
     ]
     return "\n".join(["| measure | result |", "|---|---|", *[f"| {a} | {b} |" for a, b in rows]])
 

@@ -12,6 +12,7 @@ SuperPixel1D and with strided-convolution down-sampling (the paper's Table 5 tra
 Rows are timed in interleaved rounds (one step of each row per round, after two warm-up steps), and the
 median per row is reported, so load from other processes hits every row alike; compare rows as ratios.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,13 @@ def main(argv=None):
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--steps", type=int, default=6, help="timed steps per row")
     parser.add_argument("--json", type=Path, default=None)
-    parser.add_argument("--only", action="append", default=[], metavar="TEXT",
-                        help="time only the rows whose name contains TEXT (repeatable; default: every row)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="time only the rows whose name contains TEXT (repeatable; default: every row)",
+    )
     args = parser.parse_args(argv)
 
     import keras
@@ -72,12 +78,20 @@ def main(argv=None):
         return ae, ae.count_params(), 0, (hr, hr)
 
     def mugan_gan(downsample):  # as keras_audiosr.training.mugan.build_gan, the paper's L2
-        generator = MUGANGenerator.from_size("small", ratio=2, hr_rate=16000, downsample=downsample,
-                                          band_preserving=False)
+        generator = MUGANGenerator.from_size(
+            "small", ratio=2, hr_rate=16000, downsample=downsample, band_preserving=False
+        )
         ae = MUGANAutoencoder.from_size("small", hr_rate=16000, downsample=downsample)
-        t = AdversarialTrainer(generator, MUGANDiscriminator.from_size("small"), loss="gan", n_critic=1,
-                               sample_loss="l2", adversarial_weight=1e-3, feature_extractor=ae.feature_extractor(),
-                               feature_weight=1.0)
+        t = AdversarialTrainer(
+            generator,
+            MUGANDiscriminator.from_size("small"),
+            loss="gan",
+            n_critic=1,
+            sample_loss="l2",
+            adversarial_weight=1e-3,
+            feature_extractor=ae.feature_extractor(),
+            feature_weight=1.0,
+        )
         t.compile(keras.optimizers.Adam(1e-4, beta_1=0.5), keras.optimizers.Adam(1e-4, beta_1=0.5))
         return t, generator.count_params(), t.critic.count_params(), (lr, hr)
 
@@ -87,11 +101,17 @@ def main(argv=None):
         "AudioUNet small, band_preserving=True, L2+MR-STFT": lambda: unet(True, "l2+mrstft"),
         "GAN: AudioUNetGANCritic small, gan, L2 (seeds)": lambda: trainer(AudioUNetGANCritic.from_size("small"), "gan"),
         "GAN: MPD+MRD tiny, lsgan, FM 2, L1+MR-STFT": lambda: trainer(
-            [MultiPeriodCritic.from_size("tiny"), MultiResolutionCritic.from_size("tiny")], "lsgan",
-            feature_matching_weight=2.0, sample_loss="l1+mrstft"),
+            [MultiPeriodCritic.from_size("tiny"), MultiResolutionCritic.from_size("tiny")],
+            "lsgan",
+            feature_matching_weight=2.0,
+            sample_loss="l1+mrstft",
+        ),
         "GAN: MPD+MRD small, lsgan, FM 2, L1+MR-STFT": lambda: trainer(
-            [MultiPeriodCritic.from_size("small"), MultiResolutionCritic.from_size("small")], "lsgan",
-            feature_matching_weight=2.0, sample_loss="l1+mrstft"),
+            [MultiPeriodCritic.from_size("small"), MultiResolutionCritic.from_size("small")],
+            "lsgan",
+            feature_matching_weight=2.0,
+            sample_loss="l1+mrstft",
+        ),
         "MU-GAN small stage 1 (autoencoder, L2), superpixel": lambda: mugan_autoencoder("superpixel"),
         "MU-GAN small stage 1 (autoencoder, L2), strided": lambda: mugan_autoencoder("strided"),
         "MU-GAN small stage 2 (GAN, L2 + feature), superpixel": lambda: mugan_gan("superpixel"),
@@ -115,13 +135,23 @@ def main(argv=None):
             times.append(time.perf_counter() - start)
     results = []
     base = statistics.median(built[next(iter(built))][3])
-    print(f"patch {args.patch}, batch {args.batch}, {args.steps} interleaved steps per row, median; "
-          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"patch {args.patch}, batch {args.batch}, {args.steps} interleaved steps per row, median; "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
+    )
     print("| row | generator parameters | critic parameters | s / step | x first row |\n|---|---|---|---|---|")
     for name, (_, g, d, times, _) in built.items():
         med = statistics.median(times)
-        results.append({"row": name, "generator_params": g, "critic_params": d, "seconds_per_step": med,
-                        "ratio": med / base, "times": times})
+        results.append(
+            {
+                "row": name,
+                "generator_params": g,
+                "critic_params": d,
+                "seconds_per_step": med,
+                "ratio": med / base,
+                "times": times,
+            }
+        )
         print(f"| {name} | {g:,} | {d:,} | {med:.3f} | {med / base:.2f} |")
     if args.json:
         args.json.write_text(json.dumps({"patch": args.patch, "batch": args.batch, "rows": results}, indent=1))

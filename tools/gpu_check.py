@@ -15,6 +15,7 @@ backend (``KERAS_BACKEND=jax``): one device, no MirroredStrategy and no tf.data.
 runs in a pool of worker processes (and, for comparison, in threads, as tf.data's ``numpy_function``
 would), and the disk-fed fit pulls its batches from that pool.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,9 @@ sys.path.insert(0, str(ROOT))
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     p.add_argument("--data", action="append", required=True, help="corpus folder (repeat for several)")
     p.add_argument("--model-size", default="paper", help="AudioUNet size: tiny, small or paper")
     p.add_argument("--batch-size", type=int, default=16, help="examples per replica per step")
@@ -44,15 +46,24 @@ def parse_args(argv=None):
     p.add_argument("--hr-rate", type=int, default=16000)
     p.add_argument("--degradations", default="speech-robust")
     p.add_argument("--no-mixed-precision", action="store_true", help="train in float32")
-    p.add_argument("--cpu-replicas", type=int, default=0,
-                   help="with no GPU: MirroredStrategy over this many logical CPUs (a smoke test)")
+    p.add_argument(
+        "--cpu-replicas",
+        type=int,
+        default=0,
+        help="with no GPU: MirroredStrategy over this many logical CPUs (a smoke test)",
+    )
     p.add_argument("--workers", type=int, default=None, help="preparation processes (default: all CPUs)")
-    p.add_argument("--processes", type=int, default=None,
-                   help="pipeline worker processes (default: all CPUs when a GPU is visible, else 0: tf.data threads)")
+    p.add_argument(
+        "--processes",
+        type=int,
+        default=None,
+        help="pipeline worker processes (default: all CPUs when a GPU is visible, else 0: tf.data threads)",
+    )
     p.add_argument("--cache-dir", help="store location (default: a temporary folder)")
     p.add_argument("--json", help="also write the results here")
-    p.add_argument("--keras-only", action="store_true",
-                   help="run the no-TensorFlow comparison even where TensorFlow is installed")
+    p.add_argument(
+        "--keras-only", action="store_true", help="run the no-TensorFlow comparison even where TensorFlow is installed"
+    )
     return p.parse_args(argv)
 
 
@@ -70,7 +81,8 @@ def main(argv=None):
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * args.cpu_replicas)
     devices = [d.name for d in tf.config.list_logical_devices("GPU")] or (
-        [d.name for d in tf.config.list_logical_devices("CPU")] if args.cpu_replicas > 1 else None)
+        [d.name for d in tf.config.list_logical_devices("CPU")] if args.cpu_replicas > 1 else None
+    )
     strategy = tf.distribute.MirroredStrategy(devices)
     import keras
 
@@ -82,21 +94,41 @@ def main(argv=None):
     keras.mixed_precision.set_global_policy(policy)
     replicas = strategy.num_replicas_in_sync
     global_batch = args.batch_size * replicas
-    print(f"[gpu_check] TensorFlow {tf.__version__}, Keras {keras.__version__}; GPUs: {len(gpus)}; "
-          f"{describe_strategy(strategy)}; policy {policy}; global batch {global_batch}", flush=True)
+    print(
+        f"[gpu_check] TensorFlow {tf.__version__}, Keras {keras.__version__}; GPUs: {len(gpus)}; "
+        f"{describe_strategy(strategy)}; policy {policy}; global batch {global_batch}",
+        flush=True,
+    )
 
     cache = args.cache_dir or tempfile.mkdtemp(prefix="keras_audiosr-gpu-check-")
     t = time.monotonic()
-    data = prepare_training_data(args.data, hr_rate=args.hr_rate, ratio=args.ratio, patch_size=args.patch_size,
-                                 degradations=args.degradations, cache_dir=cache, workers=args.workers)
-    print(f"[gpu_check] prepared {len(data.store)} files, {data.store.seconds / 3600:.2f} h in "
-          f"{time.monotonic() - t:.1f} s", flush=True)
+    data = prepare_training_data(
+        args.data,
+        hr_rate=args.hr_rate,
+        ratio=args.ratio,
+        patch_size=args.patch_size,
+        degradations=args.degradations,
+        cache_dir=cache,
+        workers=args.workers,
+    )
+    print(
+        f"[gpu_check] prepared {len(data.store)} files, {data.store.seconds / 3600:.2f} h in "
+        f"{time.monotonic() - t:.1f} s",
+        flush=True,
+    )
 
     processes = args.processes if args.processes is not None else (len(os.sched_getaffinity(0)) if gpus else 0)
-    results = {"tensorflow": tf.__version__, "processes": processes, "gpus": len(gpus), "replicas": replicas,
-               "policy": policy,
-               "model_size": args.model_size, "global_batch": global_batch, "patch_size": args.patch_size,
-               "degradations": args.degradations}
+    results = {
+        "tensorflow": tf.__version__,
+        "processes": processes,
+        "gpus": len(gpus),
+        "replicas": replicas,
+        "policy": policy,
+        "model_size": args.model_size,
+        "global_batch": global_batch,
+        "patch_size": args.patch_size,
+        "degradations": args.degradations,
+    }
     it = iter(data.dataset(global_batch, seed=1, processes=processes))
     for _ in range(3):
         next(it)
@@ -134,13 +166,17 @@ def main(argv=None):
 
     disk, synth = results["fit_disk_examples_per_s"], results["fit_synthetic_examples_per_s"]
     results["disk_over_synthetic"] = disk / synth
-    verdict = ("the input pipeline is the bottleneck" if disk < 0.9 * synth
-               else "the input pipeline keeps up")
+    verdict = "the input pipeline is the bottleneck" if disk < 0.9 * synth else "the input pipeline keeps up"
     how = f"{processes} processes" if processes else "tf.data threads"
-    rows = [(f"pipeline alone (no model, {how})", results["pipeline_examples_per_s"]),
-            ("fit, disk pipeline", disk), ("fit, synthetic in-memory batches", synth)]
-    print(f"\n{args.model_size} AudioUNet, {describe_strategy(strategy)}, {policy}, batch {global_batch} x "
-          f"{args.patch_size}, {args.degradations}, {time.strftime('%Y-%m-%d')}\n")
+    rows = [
+        (f"pipeline alone (no model, {how})", results["pipeline_examples_per_s"]),
+        ("fit, disk pipeline", disk),
+        ("fit, synthetic in-memory batches", synth),
+    ]
+    print(
+        f"\n{args.model_size} AudioUNet, {describe_strategy(strategy)}, {policy}, batch {global_batch} x "
+        f"{args.patch_size}, {args.degradations}, {time.strftime('%Y-%m-%d')}\n"
+    )
     print("| feed | examples/s |\n|---|---|")
     for label, v in rows:
         print(f"| {label} | {v:.1f} |")
@@ -171,16 +207,32 @@ def main_without_tensorflow(args):
     cpus = len(os.sched_getaffinity(0))
     cache = args.cache_dir or tempfile.mkdtemp(prefix="keras_audiosr-gpu-check-")
     t = time.monotonic()
-    data = prepare_training_data(args.data, hr_rate=args.hr_rate, ratio=args.ratio, patch_size=args.patch_size,
-                                 degradations=args.degradations, cache_dir=cache, workers=args.workers)
-    print(f"[gpu_check] no TensorFlow; prepared {len(data.store)} files, {data.store.seconds / 3600:.2f} h in "
-          f"{time.monotonic() - t:.1f} s", flush=True)
+    data = prepare_training_data(
+        args.data,
+        hr_rate=args.hr_rate,
+        ratio=args.ratio,
+        patch_size=args.patch_size,
+        degradations=args.degradations,
+        cache_dir=cache,
+        workers=args.workers,
+    )
+    print(
+        f"[gpu_check] no TensorFlow; prepared {len(data.store)} files, {data.store.seconds / 3600:.2f} h in "
+        f"{time.monotonic() - t:.1f} s",
+        flush=True,
+    )
     B = args.batch_size
     _SAMPLER = data.sampler()
     import keras
 
-    results = {"backend": keras.backend.backend(), "cpus": cpus, "batch": B,
-               "patch_size": args.patch_size, "degradations": args.degradations, "model_size": args.model_size}
+    results = {
+        "backend": keras.backend.backend(),
+        "cpus": cpus,
+        "batch": B,
+        "patch_size": args.patch_size,
+        "degradations": args.degradations,
+        "model_size": args.model_size,
+    }
     n = args.pipeline_batches
     t = time.monotonic()
     for k in range(max(2, n // 8)):
@@ -196,13 +248,17 @@ def main_without_tensorflow(args):
     t = time.monotonic()
     list(procs.imap(_sampler_batch, [(0, k * B, B) for k in range(n)]))
     results[f"pipeline_{cpus}_processes"] = n * B / (time.monotonic() - t)
-    print(f"[gpu_check] pipeline: {results['pipeline_1_thread']:.0f} ex/s in 1 thread, "
-          f"{results[f'pipeline_{cpus}_threads']:.0f} in {cpus} threads, "
-          f"{results[f'pipeline_{cpus}_processes']:.0f} in {cpus} processes", flush=True)
+    print(
+        f"[gpu_check] pipeline: {results['pipeline_1_thread']:.0f} ex/s in 1 thread, "
+        f"{results[f'pipeline_{cpus}_threads']:.0f} in {cpus} threads, "
+        f"{results[f'pipeline_{cpus}_processes']:.0f} in {cpus} processes",
+        flush=True,
+    )
 
     import keras
 
     from keras_audiosr.models import AudioUNet
+
     policy = "float32" if args.no_mixed_precision else "mixed_float16"
     keras.mixed_precision.set_global_policy(policy)
     results["policy"] = policy
@@ -244,15 +300,19 @@ def main_without_tensorflow(args):
     procs.terminate()
     disk_rate, synth = results["fit_disk_examples_per_s"], results["fit_synthetic_examples_per_s"]
     verdict = "the input pipeline is the bottleneck" if disk_rate < 0.9 * synth else "the input pipeline keeps up"
-    print(f"\n{args.model_size} AudioUNet, Keras {keras.__version__} on {results['backend']} "
-          f"({', '.join(devices) or 'no device list'}), {policy}, batch {B} x {args.patch_size}, {args.degradations}, "
-          f"{cpus} CPUs, {time.strftime('%Y-%m-%d')}\n")
+    print(
+        f"\n{args.model_size} AudioUNet, Keras {keras.__version__} on {results['backend']} "
+        f"({', '.join(devices) or 'no device list'}), {policy}, batch {B} x {args.patch_size}, {args.degradations}, "
+        f"{cpus} CPUs, {time.strftime('%Y-%m-%d')}\n"
+    )
     print("| feed | examples/s |\n|---|---|")
-    for label, key in (("pipeline alone, 1 thread", "pipeline_1_thread"),
-                       (f"pipeline alone, {cpus} threads (as tf.data numpy_function)", f"pipeline_{cpus}_threads"),
-                       (f"pipeline alone, {cpus} processes", f"pipeline_{cpus}_processes"),
-                       ("fit, disk pipeline (process pool)", "fit_disk_examples_per_s"),
-                       ("fit, synthetic in-memory batches", "fit_synthetic_examples_per_s")):
+    for label, key in (
+        ("pipeline alone, 1 thread", "pipeline_1_thread"),
+        (f"pipeline alone, {cpus} threads (as tf.data numpy_function)", f"pipeline_{cpus}_threads"),
+        (f"pipeline alone, {cpus} processes", f"pipeline_{cpus}_processes"),
+        ("fit, disk pipeline (process pool)", "fit_disk_examples_per_s"),
+        ("fit, synthetic in-memory batches", "fit_synthetic_examples_per_s"),
+    ):
         print(f"| {label} | {results[key]:.1f} |")
     print(f"\ndisk / synthetic = {disk_rate / synth:.2f}: {verdict}")
     print("RESULT " + json.dumps(results), flush=True)

@@ -9,6 +9,7 @@ spline, with ViSQOL (audio mode, 48 kHz), ViSQOL speech mode and DNSMOS P.808. A
 int8 stream (``--keras`` scores its Keras model instead). Writes ``OUT/<label>.json`` and ``OUT/<label>.md``
 (the suite table and the targets of :func:`keras_audiosr.pretrained.card.targets_for`) and prints a summary.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,18 +27,33 @@ PROG = "python -m tools.held_out_eval"
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
-    p.add_argument("--run", required=True, help="the recipe run whose held-out speakers are scored (config.json, "
-                                                "metrics.json)")
-    p.add_argument("--model", action="append", required=True, metavar="M",
-                   help="a shipped model's name, a .keras file or a streaming .tflite (repeat for several)")
-    p.add_argument("--data", nargs="+", default=None, metavar="DIR",
-                   help="the run's corpus folders (default: as the run recorded them)")
+    p.add_argument(
+        "--run", required=True, help="the recipe run whose held-out speakers are scored (config.json, metrics.json)"
+    )
+    p.add_argument(
+        "--model",
+        action="append",
+        required=True,
+        metavar="M",
+        help="a shipped model's name, a .keras file or a streaming .tflite (repeat for several)",
+    )
+    p.add_argument(
+        "--data",
+        nargs="+",
+        default=None,
+        metavar="DIR",
+        help="the run's corpus folders (default: as the run recorded them)",
+    )
     p.add_argument("--out", required=True, help="folder for <label>.json and <label>.md")
     p.add_argument("--per-speaker", type=positive_int, default=2, help="held-out files per speaker (default: 2)")
-    p.add_argument("--max-seconds", type=positive_float, default=6.0,
-                   help="score the first seconds of each file (default: 6)")
-    p.add_argument("--degradations", default=None,
-                   help="comma-separated conditions (default: the quality conditions of the model's rates)")
+    p.add_argument(
+        "--max-seconds", type=positive_float, default=6.0, help="score the first seconds of each file (default: 6)"
+    )
+    p.add_argument(
+        "--degradations",
+        default=None,
+        help="comma-separated conditions (default: the quality conditions of the model's rates)",
+    )
     p.add_argument("--keras", action="store_true", help="score a shipped name's Keras model, not its int8 stream")
     p.add_argument("--no-perceptual", action="store_true", help="skip ViSQOL and DNSMOS P.808")
     return p
@@ -86,28 +102,50 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     perceptual = not args.no_perceptual and perceptual_available()
-    print(f"[held-out] {len(test)} files of {len({u.speaker for u in test})} speakers; perceptual metrics: "
-          f"{'yes' if perceptual else 'no'}", flush=True)
+    print(
+        f"[held-out] {len(test)} files of {len({u.speaker for u in test})} speakers; perceptual metrics: "
+        f"{'yes' if perceptual else 'no'}",
+        flush=True,
+    )
     for spec in args.model:
         label, model = _load(spec, args.keras)
         degs = check_degradation_names(args.degradations) if args.degradations else quality_degradations(model)
-        report = evaluate_suite(model, paths, degradations=degs, baselines=("sinc", "spline"),
-                                max_seconds=args.max_seconds, perceptual=perceptual, progress=True)
+        report = evaluate_suite(
+            model,
+            paths,
+            degradations=degs,
+            baselines=("sinc", "spline"),
+            max_seconds=args.max_seconds,
+            perceptual=perceptual,
+            progress=True,
+        )
         report["model_spec"] = spec
         verdict = check_targets(report, "model", targets_for(model.lr_rate, model.hr_rate))
         report["targets"] = verdict
         write_json(out / f"{label}.json", report)
-        lines = [f"# {spec} on the held-out speakers of {run.name}", "",
-                 f"Command: `{PROG} {' '.join(sys.argv[1:] if argv is None else argv)}`", "",
-                 format_suite_markdown(report, per_corpus=False), "", "## Targets (system `model` = " + spec + ")", ""]
+        lines = [
+            f"# {spec} on the held-out speakers of {run.name}",
+            "",
+            f"Command: `{PROG} {' '.join(sys.argv[1:] if argv is None else argv)}`",
+            "",
+            format_suite_markdown(report, per_corpus=False),
+            "",
+            "## Targets (system `model` = " + spec + ")",
+            "",
+        ]
         for deg, row in verdict["by_degradation"].items():
-            cells = [f"{k} {row[k]['value']:.3f} vs {row[k]['bound']:.3f} {'ok' if row[k]['met'] else 'MISSED'}"
-                     for k in verdict["rule"] if row[k].get("bound") is not None and row[k]["value"] is not None]
+            cells = [
+                f"{k} {row[k]['value']:.3f} vs {row[k]['bound']:.3f} {'ok' if row[k]['met'] else 'MISSED'}"
+                for k in verdict["rule"]
+                if row[k].get("bound") is not None and row[k]["value"] is not None
+            ]
             lines.append(f"- {deg}: " + "; ".join(cells))
         write_text_atomic(out / f"{label}.md", "\n".join(lines) + "\n")
         print(format_suite(report), flush=True)
-        print(f"[held-out] {label}: targets {'met' if verdict['met'] else 'not met'} -> {out / (label + '.md')}",
-              flush=True)
+        print(
+            f"[held-out] {label}: targets {'met' if verdict['met'] else 'not met'} -> {out / (label + '.md')}",
+            flush=True,
+        )
     return 0
 
 

@@ -7,6 +7,7 @@ project; p273 is kept here as the quickstart's held-out speaker.
 
     python tools/make_embedded_corpus.py [--src ../shared/data] [--out keras_audiosr/data/embedded/speech16k]
 """
+
 import argparse
 import csv
 import shutil
@@ -23,9 +24,15 @@ RATE = 16000
 # (corpus folder, speaker, max seconds): training speakers, then the held-out one.
 SELECTION = [
     ("ljspeech-mini", "LJ", 75.0),
-    ("vctk-mini", "p225", 45.0), ("vctk-mini", "p226", 45.0), ("vctk-mini", "p227", 45.0),
-    ("vctk-mini", "p228", 45.0), ("vctk-mini", "p230", 16.0), ("vctk-mini", "p233", 12.0),
-    ("vctk-mini", "p236", 12.0), ("vctk-mini", "p243", 13.0), ("vctk-mini", "p244", 12.0),
+    ("vctk-mini", "p225", 45.0),
+    ("vctk-mini", "p226", 45.0),
+    ("vctk-mini", "p227", 45.0),
+    ("vctk-mini", "p228", 45.0),
+    ("vctk-mini", "p230", 16.0),
+    ("vctk-mini", "p233", 12.0),
+    ("vctk-mini", "p236", 12.0),
+    ("vctk-mini", "p243", 13.0),
+    ("vctk-mini", "p244", 12.0),
     ("vctk-mini", "p273", 13.0),
 ]
 ATTRIBUTION = """# Packaged speech: sources and licences
@@ -75,8 +82,15 @@ def main(argv=None):
             dest.parent.mkdir(exist_ok=True)
             sf.write(dest, y, RATE, subtype="PCM_16")
             used += len(y) / RATE
-            rows.append({"path": f"{speaker}/{dest.name}", "speaker": speaker, "seconds": round(len(y) / RATE, 3),
-                         "source": f"{corpus}/{rel}", "licence": row["license"]})
+            rows.append(
+                {
+                    "path": f"{speaker}/{dest.name}",
+                    "speaker": speaker,
+                    "seconds": round(len(y) / RATE, 3),
+                    "source": f"{corpus}/{rel}",
+                    "licence": row["license"],
+                }
+            )
     with open(out / "manifest.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()

@@ -24,6 +24,7 @@ the output is aligned, ``ratio`` times as long). The same PCM is streamed in Pyt
 Prints a table; ``--json`` writes every figure (and ``bwe_stream``'s timing and memory). Exit status
 0 when every bound holds, 1 when one fails, 2 on bad arguments or missing tools.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,7 +42,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 DEFAULT_MODEL = ROOT / "keras_audiosr" / "pretrained" / "telephony-8k-16k" / "streaming_bwe_stream_int8-pcm16.tflite"
-HELD_OUT = ("p258", "p259", "p273")   # the shipped models' held-out VCTK speakers
+HELD_OUT = ("p258", "p259", "p273")  # the shipped models' held-out VCTK speakers
 DATA = ROOT.parent / "shared" / "data"
 
 
@@ -89,14 +90,14 @@ def frames_of(pcm, desc: dict):
     f, lookahead = int(desc["frame_length"]), int(desc["lookahead"])
     n = -(-(len(pcm) + lookahead) // f)
     padded = np.zeros(n * f, np.int16)
-    padded[:len(pcm)] = pcm
+    padded[: len(pcm)] = pcm
     return padded.reshape(n, f)
 
 
 def aligned(raw, desc: dict, n_in: int):
     """The raw stream without its pre-roll, ``ratio * n_in`` samples (what ``bwe_stream`` writes)."""
     skip = int(desc["lookahead"]) * int(desc["ratio"])
-    return raw.reshape(-1)[skip:skip + n_in * int(desc["ratio"])]
+    return raw.reshape(-1)[skip : skip + n_in * int(desc["ratio"])]
 
 
 def litert_stream(model: Path, frames, desc: dict, xnnpack: bool):
@@ -106,8 +107,9 @@ def litert_stream(model: Path, frames, desc: dict, xnnpack: bool):
 
     m = StatefulTFLiteModel(model, xnnpack=xnnpack)
     if m.metadata["input"]["dtype"] != "int16":
-        raise SystemExit(f"{model}: this check takes an int16 PCM model (mode int8-pcm16), not "
-                         f"{m.metadata['input']['dtype']} audio")
+        raise SystemExit(
+            f"{model}: this check takes an int16 PCM model (mode int8-pcm16), not {m.metadata['input']['dtype']} audio"
+        )
     out = []
     for frame in frames:
         o = m.invoke_raw(frame.reshape(desc["input"]["shape"]), m.states)
@@ -126,9 +128,20 @@ def armnn_stream(model: Path, frames, desc: dict, tmp: Path):
         return None
     np.save(tmp / "frames.npy", frames)
     (tmp / "desc.json").write_text(json.dumps(desc))
-    r = subprocess.run([python, "-I", str(ROOT / "tools" / "armnn_stream.py"), str(model), str(tmp / "frames.npy"),
-                        str(tmp / "armnn.npy"), str(tmp / "desc.json")], capture_output=True, text=True,
-                       check=False)
+    r = subprocess.run(
+        [
+            python,
+            "-I",
+            str(ROOT / "tools" / "armnn_stream.py"),
+            str(model),
+            str(tmp / "frames.npy"),
+            str(tmp / "armnn.npy"),
+            str(tmp / "desc.json"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if r.returncode == 5:
         return None
     if r.returncode:
@@ -142,17 +155,23 @@ def compare(a, b) -> dict:
     d = np.abs(a.astype(np.int64) - b.astype(np.int64))
     power = float(np.sum(b.astype(np.float64) ** 2))
     err = float(np.sum(d.astype(np.float64) ** 2))
-    return {"max_lsb": int(d.max()) if d.size else 0, "mean_lsb": float(d.mean()) if d.size else 0.0,
-            "frac_over_1_lsb": float(np.mean(d > 1)) if d.size else 0.0,
-            "snr_db": float("inf") if err == 0 else 10 * np.log10(max(power, 1e-12) / err)}
+    return {
+        "max_lsb": int(d.max()) if d.size else 0,
+        "mean_lsb": float(d.mean()) if d.size else 0.0,
+        "frac_over_1_lsb": float(np.mean(d > 1)) if d.size else 0.0,
+        "snr_db": float("inf") if err == 0 else 10 * np.log10(max(power, 1e-12) / err),
+    }
 
 
 def check_file(path: Path, model: Path, binary: list[str], desc: dict, tmp: Path, backend: str | None) -> dict:
     pcm = pcm16_input(path, int(desc["lr_rate"]))
     wav_in, wav_out, stats = tmp / "in.wav", tmp / "out.wav", tmp / "stats.json"
     write_wav(wav_in, pcm, int(desc["lr_rate"]))
-    cmd = binary + (["--backend", backend] if backend else []) + ["--stats", str(stats), str(model), str(wav_in),
-                                                                   str(wav_out)]
+    cmd = (
+        binary
+        + (["--backend", backend] if backend else [])
+        + ["--stats", str(stats), str(model), str(wav_in), str(wav_out)]
+    )
     r = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if r.returncode:
         raise RuntimeError(f"{' '.join(cmd)} failed ({r.returncode}): {r.stderr.strip()}")
@@ -163,11 +182,17 @@ def check_file(path: Path, model: Path, binary: list[str], desc: dict, tmp: Path
     xnn = aligned(litert_stream(model, frames, desc, True), desc, len(pcm))
     ref = aligned(litert_stream(model, frames, desc, False), desc, len(pcm))
     arm = armnn_stream(model, frames, desc, tmp)
-    row = {"file": str(path), "seconds": len(pcm) / int(desc["lr_rate"]), "samples_out": len(native),
-           "native_vs_litert_xnnpack": compare(native, xnn), "native_vs_litert_builtin": compare(native, ref),
-           "litert_xnnpack_vs_builtin": compare(xnn, ref),
-           "native_vs_pyarmnn": None if arm is None else compare(native, aligned(arm, desc, len(pcm))),
-           "bwe_stream": json.loads(stats.read_text()), "bwe_stream_stderr": r.stderr.strip()}
+    row = {
+        "file": str(path),
+        "seconds": len(pcm) / int(desc["lr_rate"]),
+        "samples_out": len(native),
+        "native_vs_litert_xnnpack": compare(native, xnn),
+        "native_vs_litert_builtin": compare(native, ref),
+        "litert_xnnpack_vs_builtin": compare(xnn, ref),
+        "native_vs_pyarmnn": None if arm is None else compare(native, aligned(arm, desc, len(pcm))),
+        "bwe_stream": json.loads(stats.read_text()),
+        "bwe_stream_stderr": r.stderr.strip(),
+    }
     return row
 
 
@@ -211,30 +236,53 @@ def main(argv=None) -> int:
             rows.append(row)
             nx, own, arm = row["native_vs_litert_xnnpack"], row["litert_xnnpack_vs_builtin"], row["native_vs_pyarmnn"]
             if own["snr_db"] != float("inf") and nx["snr_db"] < own["snr_db"] - args.margin_db:
-                failures.append(f"{f.name}: native vs LiteRT {nx['snr_db']:.1f} dB, more than {args.margin_db} dB "
-                                f"below LiteRT's own kernels vs each other ({own['snr_db']:.1f} dB)")
+                failures.append(
+                    f"{f.name}: native vs LiteRT {nx['snr_db']:.1f} dB, more than {args.margin_db} dB "
+                    f"below LiteRT's own kernels vs each other ({own['snr_db']:.1f} dB)"
+                )
             if nx["snr_db"] < args.min_snr:
                 failures.append(f"{f.name}: native vs LiteRT {nx['snr_db']:.1f} dB < --min-snr {args.min_snr}")
             same_kernels = not runner and args.backend in (None, "CpuRef")  # pyarmnn here runs CpuRef natively
             if same_kernels and arm is not None and arm["max_lsb"] > args.max_lsb_armnn:
                 failures.append(f"{f.name}: native vs pyarmnn differs by {arm['max_lsb']} LSB > {args.max_lsb_armnn}")
-    print("| file | s | vs pyarmnn max LSB | vs LiteRT XNNPACK: max LSB, >1 LSB, SNR | vs LiteRT builtin: max LSB, SNR "
-          "| LiteRT XNNPACK vs builtin: max LSB, SNR | ms/frame: wall mean, p99; CPU mean | peak RSS (MiB) |")
+    print(
+        "| file | s | vs pyarmnn max LSB | vs LiteRT XNNPACK: max LSB, >1 LSB, SNR | vs LiteRT builtin: max LSB, SNR "
+        "| LiteRT XNNPACK vs builtin: max LSB, SNR | ms/frame: wall mean, p99; CPU mean | peak RSS (MiB) |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
-        a, x, b, o, s = (r["native_vs_pyarmnn"], r["native_vs_litert_xnnpack"], r["native_vs_litert_builtin"],
-                         r["litert_xnnpack_vs_builtin"], r["bwe_stream"])
-        print(f"| {Path(r['file']).name} | {r['seconds']:.1f} | {'-' if a is None else a['max_lsb']} | "
-              f"{x['max_lsb']}, {100 * x['frac_over_1_lsb']:.1f} %, {x['snr_db']:.1f} dB | {b['max_lsb']}, "
-              f"{b['snr_db']:.1f} dB | {o['max_lsb']}, {o['snr_db']:.1f} dB | {s['frame_ms_mean']:.2f}, "
-              f"{s['frame_ms_p99']:.2f}; {s.get('frame_cpu_ms_mean', float('nan')):.2f} | "
-              f"{s['peak_rss_kib'] / 1024:.1f} |")
+        a, x, b, o, s = (
+            r["native_vs_pyarmnn"],
+            r["native_vs_litert_xnnpack"],
+            r["native_vs_litert_builtin"],
+            r["litert_xnnpack_vs_builtin"],
+            r["bwe_stream"],
+        )
+        print(
+            f"| {Path(r['file']).name} | {r['seconds']:.1f} | {'-' if a is None else a['max_lsb']} | "
+            f"{x['max_lsb']}, {100 * x['frac_over_1_lsb']:.1f} %, {x['snr_db']:.1f} dB | {b['max_lsb']}, "
+            f"{b['snr_db']:.1f} dB | {o['max_lsb']}, {o['snr_db']:.1f} dB | {s['frame_ms_mean']:.2f}, "
+            f"{s['frame_ms_p99']:.2f}; {s.get('frame_cpu_ms_mean', float('nan')):.2f} | "
+            f"{s['peak_rss_kib'] / 1024:.1f} |"
+        )
     if args.json:
         from keras_audiosr.utils import write_json
 
-        write_json(args.json, {"model": str(args.model), "binary": str(args.binary), "runner": args.runner,
-                               "bounds": {"max_lsb_armnn": args.max_lsb_armnn, "min_snr_db": args.min_snr,
-                                          "margin_db": args.margin_db}, "files": rows, "failures": failures})
+        write_json(
+            args.json,
+            {
+                "model": str(args.model),
+                "binary": str(args.binary),
+                "runner": args.runner,
+                "bounds": {
+                    "max_lsb_armnn": args.max_lsb_armnn,
+                    "min_snr_db": args.min_snr,
+                    "margin_db": args.margin_db,
+                },
+                "files": rows,
+                "failures": failures,
+            },
+        )
     for f in failures:
         print(f"FAIL {f}", file=sys.stderr)
     return 1 if failures else 0

@@ -17,6 +17,7 @@ Prints a markdown table (PESQ-WB, SNR, LB-SNR, LSD) and writes the evaluation re
 Use held-out files only when the numbers inform a shipped model's settings (the trim is chosen on training
 files by ``tools.ship_model``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,6 +33,7 @@ def _numbers(kind):
             return [kind(v) for v in str(text).split(",") if v.strip()]
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected comma-separated {kind.__name__} values, got {text!r}") from None
+
     return parse
 
 
@@ -48,23 +50,56 @@ def build_parser():
     p = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n")[0])
     p.add_argument("--model", required=True, help="a shipped model's name or a .keras path")
     p.add_argument("--files", nargs="+", required=True, help="full-band sound files (the references)")
-    p.add_argument("--degradations", default="resample,butter:4",
-                   help="comma-separated input degradations (default: resample,butter:4)")
-    p.add_argument("--cut", type=_numbers(float), default=[2800.0, 3400.0, 3800.0], metavar="HZ,...",
-                   help="cut@F systems: sinc low-passed at these frequencies (default: 2800,3400,3800)")
-    p.add_argument("--mix", type=_numbers(float), default=[0.25, 0.5, 0.75], metavar="A,...",
-                   help="mix@A systems: sinc + A (model - sinc) (default: 0.25,0.5,0.75)")
-    p.add_argument("--zeros", type=_numbers(int), default=[8], metavar="Z,...",
-                   help="zeros@Z systems: the low path's sinc kernel at Z zero crossings (default: 8)")
-    p.add_argument("--trim", type=_numbers(float), default=[-6.0, 6.0], metavar="DB,...",
-                   help="trim@D systems: the added band D dB from its current level (default: -6,6)")
-    p.add_argument("--sinc-zeros", type=_zeros_or_auto, default=False, metavar="Z|auto",
-                   help="first rebuild the StreamingBWE with this low-path kernel (weights unchanged; 'auto': the "
-                        "current default), so the model row and every probe use it (default: as saved)")
-    p.add_argument("--choose-trim-on", nargs="+", default=None, metavar="FILE",
-                   help="then set the model's high-band trim by keras_audiosr.pretrained.trim.choose_high_band_trim on "
-                        "these files (TRAINING files), by the rule tools.ship_model applies "
-                        "(evaluation.high_band_trim_rule); the model row and the probes use it")
+    p.add_argument(
+        "--degradations",
+        default="resample,butter:4",
+        help="comma-separated input degradations (default: resample,butter:4)",
+    )
+    p.add_argument(
+        "--cut",
+        type=_numbers(float),
+        default=[2800.0, 3400.0, 3800.0],
+        metavar="HZ,...",
+        help="cut@F systems: sinc low-passed at these frequencies (default: 2800,3400,3800)",
+    )
+    p.add_argument(
+        "--mix",
+        type=_numbers(float),
+        default=[0.25, 0.5, 0.75],
+        metavar="A,...",
+        help="mix@A systems: sinc + A (model - sinc) (default: 0.25,0.5,0.75)",
+    )
+    p.add_argument(
+        "--zeros",
+        type=_numbers(int),
+        default=[8],
+        metavar="Z,...",
+        help="zeros@Z systems: the low path's sinc kernel at Z zero crossings (default: 8)",
+    )
+    p.add_argument(
+        "--trim",
+        type=_numbers(float),
+        default=[-6.0, 6.0],
+        metavar="DB,...",
+        help="trim@D systems: the added band D dB from its current level (default: -6,6)",
+    )
+    p.add_argument(
+        "--sinc-zeros",
+        type=_zeros_or_auto,
+        default=False,
+        metavar="Z|auto",
+        help="first rebuild the StreamingBWE with this low-path kernel (weights unchanged; 'auto': the "
+        "current default), so the model row and every probe use it (default: as saved)",
+    )
+    p.add_argument(
+        "--choose-trim-on",
+        nargs="+",
+        default=None,
+        metavar="FILE",
+        help="then set the model's high-band trim by keras_audiosr.pretrained.trim.choose_high_band_trim on "
+        "these files (TRAINING files), by the rule tools.ship_model applies "
+        "(evaluation.high_band_trim_rule); the model row and the probes use it",
+    )
     p.add_argument("--max-seconds", type=float, default=None, help="score the first seconds of each file only")
     p.add_argument("--out", type=Path, default=None, help="write the report as JSON here")
     return p
@@ -88,15 +123,19 @@ def probe_systems(model, *, cut=(), mix=(), zeros=(), trim=()) -> dict:
     for hz in cut:
         systems[f"cut@{hz:g}"] = lambda x, hz=hz: _lowpass(sinc_upsample(x, ratio), hz, rate)
     for a in mix:
+
         def mixed(x, a=a):
             s = sinc_upsample(x, ratio)
             y = upsample_array(model, x)[: len(s)]
             return (s + a * (y - s)).astype("float32")
+
         systems[f"mix@{a:g}"] = mixed
     is_bwe = callable(getattr(model, "trim_high_band", None))
     if (zeros or trim) and not is_bwe:
-        raise SystemExit(f"{PROG}: --zeros and --trim need a StreamingBWE model, got {type(model).__name__} "
-                         f"(pass --zeros '' --trim '')")
+        raise SystemExit(
+            f"{PROG}: --zeros and --trim need a StreamingBWE model, got {type(model).__name__} "
+            f"(pass --zeros '' --trim '')"
+        )
     for z in zeros:
         other = rebuilt(model, sinc_zeros=z)
         systems[f"zeros@{other.sinc_zeros}"] = lambda x, m=other: upsample_array(m, x)
@@ -127,8 +166,10 @@ def main(argv=None) -> int:
     model = load_model(path)
     needs_bwe = args.sinc_zeros is not False or args.choose_trim_on
     if needs_bwe and not callable(getattr(model, "trim_high_band", None)):
-        print(f"{PROG}: --sinc-zeros and --choose-trim-on need a StreamingBWE model, got {type(model).__name__}",
-              file=sys.stderr)
+        print(
+            f"{PROG}: --sinc-zeros and --choose-trim-on need a StreamingBWE model, got {type(model).__name__}",
+            file=sys.stderr,
+        )
         return 2
     if args.sinc_zeros is not False:
         from keras_audiosr.models.saving import rebuilt
@@ -141,8 +182,15 @@ def main(argv=None) -> int:
         best, _ = choose_high_band_trim(model, args.choose_trim_on, degradations=degradations, objective=objective)
         print(f"high-band trim chosen on {len(args.choose_trim_on)} files: {best:+g} dB")
     systems = probe_systems(model, cut=args.cut, mix=args.mix, zeros=args.zeros, trim=args.trim)
-    report = evaluate_suite(model, args.files, degradations=args.degradations.split(","), with_pesq=True,
-                            systems=systems, max_seconds=args.max_seconds, progress=True)
+    report = evaluate_suite(
+        model,
+        args.files,
+        degradations=args.degradations.split(","),
+        with_pesq=True,
+        systems=systems,
+        max_seconds=args.max_seconds,
+        progress=True,
+    )
     metrics = [m for m in ("pesq", "snr", "snr_lb", "lsd") if m in report["metrics"]]
     print(format_suite_markdown(report, metrics=metrics))
     if args.out:

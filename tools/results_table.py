@@ -13,6 +13,7 @@ same for every run; "own" is each run's training degradation, so each run brings
 several models on the same files and degradations, one row per input filter, each model's score beside
 sinc's with the difference, and which models saw that filter in training.
 """
+
 import argparse
 import json
 from pathlib import Path
@@ -23,8 +24,10 @@ def _fmt(v, digits):
 
 
 def _cells(scores):
-    return (f"{_fmt(scores.get('snr'), 2)} | {_fmt(scores.get('lsd'), 3)} | {_fmt(scores.get('lsd_hf'), 3)} | "
-            f"{_fmt(scores.get('pesq'), 2)}")
+    return (
+        f"{_fmt(scores.get('snr'), 2)} | {_fmt(scores.get('lsd'), 3)} | {_fmt(scores.get('lsd_hf'), 3)} | "
+        f"{_fmt(scores.get('pesq'), 2)}"
+    )
 
 
 def build(folders):
@@ -46,10 +49,12 @@ def build(folders):
     for _folder, metrics, config in runs:
         minutes = f"{metrics['train_seconds'] / 60:.1f}" if metrics.get("train_seconds") else ""
         spline = _cells(metrics["test"]["spline"]).replace(" | ", " / ")
-        lines.append(f"| {metrics['recipe']}: {metrics['model']} ({metrics['model_size']}, {metrics['epochs_run']} "
-                     "epochs) | "
-                     f"{metrics['degradation']['filter']} | {_cells(metrics['test']['model'])} | {spline} | "
-                     f"{metrics['parameters']:,} | {minutes} |")
+        lines.append(
+            f"| {metrics['recipe']}: {metrics['model']} ({metrics['model_size']}, {metrics['epochs_run']} "
+            "epochs) | "
+            f"{metrics['degradation']['filter']} | {_cells(metrics['test']['model'])} | {spline} | "
+            f"{metrics['parameters']:,} | {minutes} |"
+        )
         commands.append(f"python -m recipes.{metrics['recipe']} {' '.join(config['argv'])}")
     lines += [
         "",
@@ -62,8 +67,13 @@ def build(folders):
     return "\n".join(lines) + "\n"
 
 
-_SUITE_METRICS = (("snr", "SNR (dB)", 2), ("snr_lb", "LB-SNR (dB)", 2), ("lsd", "LSD", 3), ("lsd_hf", "LSD-HF", 3),
-                  ("pesq", "PESQ-WB", 2))
+_SUITE_METRICS = (
+    ("snr", "SNR (dB)", 2),
+    ("snr_lb", "LB-SNR (dB)", 2),
+    ("lsd", "LSD", 3),
+    ("lsd_hf", "LSD-HF", 3),
+    ("pesq", "PESQ-WB", 2),
+)
 
 
 def _suite_cells(scores):
@@ -72,19 +82,33 @@ def _suite_cells(scores):
 
 def build_suite(runs):
     """``runs``: ``[(label, folder)]`` -> the markdown never-worse table (see the module docstring)."""
-    loaded = [(label, Path(f), json.loads((Path(f) / "metrics.json").read_text()),
-               json.loads((Path(f) / "config.json").read_text())) for label, f in runs]
+    loaded = [
+        (
+            label,
+            Path(f),
+            json.loads((Path(f) / "metrics.json").read_text()),
+            json.loads((Path(f) / "config.json").read_text()),
+        )
+        for label, f in runs
+    ]
     for _label, folder, metrics, _ in loaded:
         if "degradations" not in metrics:
-            raise SystemExit(f"{folder / 'metrics.json'}: no evaluation suite (metrics['degradations']); "
-                             f"re-evaluate the run with the current version")
+            raise SystemExit(
+                f"{folder / 'metrics.json'}: no evaluation suite (metrics['degradations']); "
+                f"re-evaluate the run with the current version"
+            )
     first = loaded[0][2]
     head = "| input | system | " + " | ".join(h for _, h, _ in _SUITE_METRICS) + " |"
-    lines = [f"Held-out speakers {', '.join(first['test_speakers'])} ({first['n_test_files']} files); "
-             f"{first['lr_rate']} Hz -> {first['hr_rate']} Hz; means over files.", "", head,
-             "|---|---|" + "---:|" * len(_SUITE_METRICS)]
-    shared = [lb for lb in first["degradations"] if lb != "own"
-              and all(lb in m["degradations"] for _, _, m, _ in loaded)]
+    lines = [
+        f"Held-out speakers {', '.join(first['test_speakers'])} ({first['n_test_files']} files); "
+        f"{first['lr_rate']} Hz -> {first['hr_rate']} Hz; means over files.",
+        "",
+        head,
+        "|---|---|" + "---:|" * len(_SUITE_METRICS),
+    ]
+    shared = [
+        lb for lb in first["degradations"] if lb != "own" and all(lb in m["degradations"] for _, _, m, _ in loaded)
+    ]
     for lb in shared:
         mean = first["degradations"][lb]["mean"]
         rows = [("sinc", mean.get("sinc", {})), ("spline", mean.get("spline", {}))]
@@ -97,13 +121,17 @@ def build_suite(runs):
             continue
         for k, name in enumerate(("model", "sinc", "spline")):
             cell = f"own: `{own['degradation']}`" if k == 0 else ""
-            lines.append(f"| {cell} | {label if name == 'model' else f'{name} ({label} inputs)'} | "
-                         f"{_suite_cells(own['mean'].get(name, {}))} |")
+            lines.append(
+                f"| {cell} | {label if name == 'model' else f'{name} ({label} inputs)'} | "
+                f"{_suite_cells(own['mean'].get(name, {}))} |"
+            )
     lines += ["", "| system | recipe | parameters | epochs | training (min) |", "|---|---|---:|---:|---:|"]
     for label, _, m, _ in loaded:
         minutes = f"{m['train_seconds'] / 60:.1f}" if m.get("train_seconds") else ""
-        lines.append(f"| {label} | {m['recipe']}: {m['model']} {m['model_size']} | {m['parameters']:,} | "
-                     f"{m['epochs_run']} | {minutes} |")
+        lines.append(
+            f"| {label} | {m['recipe']}: {m['model']} {m['model_size']} | {m['parameters']:,} | "
+            f"{m['epochs_run']} | {minutes} |"
+        )
     lines += ["", "Commands:", "", "```bash"]
     lines += [f"python -m recipes.{m['recipe']} {' '.join(c['argv'])}" for _, _, m, c in loaded]
     lines += ["```"]
@@ -133,21 +161,30 @@ def build_filters(reports, metrics=(("snr", "SNR (dB)", 2), ("pesq", "PESQ-WB", 
         raise SystemExit("--filters: 'own' differs per model; evaluate every model on the same named degradations")
 
     def inputs(rep):
-        return (rep["order"], rep.get("seed"),
-                {lb: sorted(f["path"] for f in rep["degradations"][lb].get("files", [])) for lb in rep["order"]})
+        return (
+            rep["order"],
+            rep.get("seed"),
+            {lb: sorted(f["path"] for f in rep["degradations"][lb].get("files", [])) for lb in rep["order"]},
+        )
 
     for label, rep in reports[1:]:
         if rep["n_files"] != first["n_files"] or inputs(rep) != inputs(first):
             raise SystemExit(f"--filters: {label} was evaluated on other degradations or files than {reports[0][0]}")
     names = [label for label, _ in reports]
-    lines = [f"{first['n_files']} held-out files; {first['lr_rate']} Hz -> {first['hr_rate']} Hz; means over files. "
-             "Trained on: " + "; ".join(f"{label}: `{_trained_on(rep['model'])}`" for label, rep in reports) + "."]
+    lines = [
+        f"{first['n_files']} held-out files; {first['lr_rate']} Hz -> {first['hr_rate']} Hz; means over files. "
+        "Trained on: " + "; ".join(f"{label}: `{_trained_on(rep['model'])}`" for label, rep in reports) + "."
+    ]
     for key, title, digits in metrics:
         if any(key not in first["degradations"][lb]["mean"]["sinc"] for lb in first["order"]):
             continue
-        lines += ["", f"{title}; in brackets the difference to sinc on the same input:", "",
-                  "| input | seen in training by | sinc | spline | " + " | ".join(names) + " |",
-                  "|---|---|---:|---:|" + "---:|" * len(names)]
+        lines += [
+            "",
+            f"{title}; in brackets the difference to sinc on the same input:",
+            "",
+            "| input | seen in training by | sinc | spline | " + " | ".join(names) + " |",
+            "|---|---|---:|---:|" + "---:|" * len(names),
+        ]
         for lb in first["order"]:
             spec = first["degradations"][lb]["spec"]
             sinc = first["degradations"][lb]["mean"]["sinc"][key]
@@ -157,8 +194,11 @@ def build_filters(reports, metrics=(("snr", "SNR (dB)", 2), ("pesq", "PESQ-WB", 
             for _, rep in reports:
                 v = rep["degradations"][lb]["mean"]["model"][key]
                 cells.append(f"{_fmt(v, digits)} ({v - sinc:+.{digits}f})")
-            lines.append(f"| `{lb}` | {', '.join(seen)} | {_fmt(sinc, digits)} | {_fmt(spline, digits)} | "
-                         + " | ".join(cells) + " |")
+            lines.append(
+                f"| `{lb}` | {', '.join(seen)} | {_fmt(sinc, digits)} | {_fmt(spline, digits)} | "
+                + " | ".join(cells)
+                + " |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -169,12 +209,19 @@ def _labelled(items, default_label):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("folders", nargs="+", help="recipe output folders (metrics.json + config.json); "
-                                                   "with --suite, LABEL=FOLDER; with --filters, LABEL=EVAL.json")
+    parser.add_argument(
+        "folders",
+        nargs="+",
+        help="recipe output folders (metrics.json + config.json); "
+        "with --suite, LABEL=FOLDER; with --filters, LABEL=EVAL.json",
+    )
     kind = parser.add_mutually_exclusive_group()
     kind.add_argument("--suite", action="store_true", help="the per-input-degradation table of the runs' suites")
-    kind.add_argument("--filters", action="store_true",
-                        help="the seen/unseen-filter table of LABEL=EVAL.json reports (keras-audiosr evaluate --json)")
+    kind.add_argument(
+        "--filters",
+        action="store_true",
+        help="the seen/unseen-filter table of LABEL=EVAL.json reports (keras-audiosr evaluate --json)",
+    )
     parser.add_argument("--md", help="also write the table to this file")
     args = parser.parse_args(argv)
     if args.filters:

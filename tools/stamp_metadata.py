@@ -12,6 +12,7 @@ after, every weight buffer is compared byte for byte and the golden fixture (``<
 is run through LiteRT's builtin kernels, every output compared exactly; on any difference the
 original file is put back and the exit status is 1.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,37 +57,49 @@ def stamp_folder(folder: Path) -> int:
     for file in (card.get("tflite") or {}).values():
         p = folder / file
         data = p.read_bytes()
-        before[p] = (data, _weights(data), _fixture_outputs(data, p.with_name(p.stem + ".inputs.npz")),
-                     (p.with_suffix(".json").read_bytes() if p.with_suffix(".json").is_file() else None))
+        before[p] = (
+            data,
+            _weights(data),
+            _fixture_outputs(data, p.with_name(p.stem + ".inputs.npz")),
+            (p.with_suffix(".json").read_bytes() if p.with_suffix(".json").is_file() else None),
+        )
     stamp_model_folder(folder, card)
     bad = 0
     for p, (data, weights, outputs, side) in before.items():
         new = p.read_bytes()
         same_weights = _weights(new) == weights
         after = _fixture_outputs(new, p.with_name(p.stem + ".inputs.npz"))
-        same_outputs = outputs is None or (after.keys() == outputs.keys()
-                                           and all(np.array_equal(after[k], outputs[k]) for k in outputs))
+        same_outputs = outputs is None or (
+            after.keys() == outputs.keys() and all(np.array_equal(after[k], outputs[k]) for k in outputs)
+        )
         if same_weights and same_outputs:
-            print(f"[stamp] {p.name}: weights byte-identical, fixture outputs identical "
-                  f"({'no fixture' if outputs is None else f'{len(outputs)} outputs'}); {len(data)} -> {len(new)} "
-                  "bytes")
+            print(
+                f"[stamp] {p.name}: weights byte-identical, fixture outputs identical "
+                f"({'no fixture' if outputs is None else f'{len(outputs)} outputs'}); {len(data)} -> {len(new)} "
+                "bytes"
+            )
             continue
         bad += 1
         p.write_bytes(data)
         if side is not None:
             p.with_suffix(".json").write_bytes(side)
-        print(f"[stamp] {p}: numerics changed (weights identical: {same_weights}, outputs identical: "
-              f"{same_outputs}); the original is restored", file=sys.stderr)
+        print(
+            f"[stamp] {p}: numerics changed (weights identical: {same_weights}, outputs identical: "
+            f"{same_outputs}); the original is restored",
+            file=sys.stderr,
+        )
     return bad
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("folders", nargs="*", type=Path, help="model folders (default: every shipped one)")
     args = parser.parse_args(argv)
-    folders = args.folders or sorted(d for d in (ROOT / "keras_audiosr" / "pretrained").iterdir()
-                                     if (d / "card.json").is_file())
+    folders = args.folders or sorted(
+        d for d in (ROOT / "keras_audiosr" / "pretrained").iterdir() if (d / "card.json").is_file()
+    )
     for folder in folders:
         if not (folder / "card.json").is_file():
             print(f"{folder}: no card.json (not a model folder)", file=sys.stderr)

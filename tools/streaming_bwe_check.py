@@ -8,6 +8,7 @@ STFT loss, for ``--minutes`` of wall-clock time.
     python tools/streaming_bwe_check.py --data-dir ../shared/data/vctk-mini --size small --minutes 8 \\
         --out runs/streaming_bwe_check
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,11 +48,11 @@ def crops(utts, model, patch_hr, stride_hr, silence_db=-50.0):
         hr = trim_to_multiple(prepare_signal(u.path, model.hr_rate), r)
         lr = deg(hr)
         for s in range(0, len(hr) - patch_hr + 1, stride_hr):
-            h = hr[s:s + patch_hr]
+            h = hr[s : s + patch_hr]
             if 10 * np.log10(np.mean(h.astype(np.float64) ** 2) + 1e-20) < silence_db:
                 continue
             hrs.append(h)
-            lrs.append(lr[s // r:(s + patch_hr) // r])
+            lrs.append(lr[s // r : (s + patch_hr) // r])
     return np.stack(lrs)[..., None].astype(np.float32), np.stack(hrs)[..., None].astype(np.float32)
 
 
@@ -63,8 +64,11 @@ def train(args, split):
     keras.utils.set_random_seed(args.seed)
     model = StreamingBWE.from_size(args.size, ratio=args.ratio, hr_rate=args.hr_rate)
     lr, hr = crops(split.train, model, args.patch, args.patch // 2)
-    print(f"[train] {len(lr)} crops of {args.patch} samples from {len(split.train)} training files "
-          f"(speakers {sorted({u.speaker for u in split.train})})", flush=True)
+    print(
+        f"[train] {len(lr)} crops of {args.patch} samples from {len(split.train)} training files "
+        f"(speakers {sorted({u.speaker for u in split.train})})",
+        flush=True,
+    )
     model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss=log_stft_mse_loss())
     deadline = time.monotonic() + 60.0 * args.minutes
 
@@ -74,16 +78,24 @@ def train(args, split):
                 self.model.stop_training = True
 
     t = time.monotonic()
-    history = model.fit(lr, hr, batch_size=args.batch_size, epochs=10000, shuffle=True, verbose=2,
-                        callbacks=[Deadline()])
+    history = model.fit(
+        lr, hr, batch_size=args.batch_size, epochs=10000, shuffle=True, verbose=2, callbacks=[Deadline()]
+    )
     minutes = (time.monotonic() - t) / 60
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     model.save(out / "model.keras")
-    print(f"[train] {len(history.history['loss'])} epochs in {minutes:.1f} min, final loss "
-          f"{history.history['loss'][-1]:.4f} -> {out / 'model.keras'}", flush=True)
-    return model, {"epochs": len(history.history["loss"]), "minutes": minutes, "crops": int(len(lr)),
-                   "final_loss": float(history.history["loss"][-1])}
+    print(
+        f"[train] {len(history.history['loss'])} epochs in {minutes:.1f} min, final loss "
+        f"{history.history['loss'][-1]:.4f} -> {out / 'model.keras'}",
+        flush=True,
+    )
+    return model, {
+        "epochs": len(history.history["loss"]),
+        "minutes": minutes,
+        "crops": int(len(lr)),
+        "final_loss": float(history.history["loss"][-1]),
+    }
 
 
 def rtf(tfl, lr, frames=400):
@@ -93,13 +105,16 @@ def rtf(tfl, lr, frames=400):
     times = []
     for k in range(min(frames, len(lr) // f)):
         t = time.perf_counter()
-        tfl(lr[k * f:(k + 1) * f])
+        tfl(lr[k * f : (k + 1) * f])
         times.append(time.perf_counter() - t)
     ms = 1000 * np.asarray(times)
     frame_ms = 1000.0 * f / tfl.metadata["lr_rate"]
-    return {"call_ms_median": float(np.median(ms)),
-            "call_ms_iqr": [float(np.percentile(ms, 25)), float(np.percentile(ms, 75))], "frame_ms": frame_ms,
-            "rtf": float(np.median(ms) / frame_ms)}
+    return {
+        "call_ms_median": float(np.median(ms)),
+        "call_ms_iqr": [float(np.percentile(ms, 25)), float(np.percentile(ms, 75))],
+        "frame_ms": frame_ms,
+        "rtf": float(np.median(ms) / frame_ms),
+    }
 
 
 def main(argv=None):
@@ -137,8 +152,9 @@ def main(argv=None):
     else:
         model, info = train(args, split)
     out = Path(args.out)
-    exporter = StreamingExporter(model, None, split.train, qat_steps=args.qat_steps, qat_loss=log_stft_mse_loss(),
-                                 progress=False)
+    exporter = StreamingExporter(
+        model, None, split.train, qat_steps=args.qat_steps, qat_loss=log_stft_mse_loss(), progress=False
+    )
     paths = {mode: exporter.export(mode, out / "edge").path for mode in STREAMING_MODES}
 
     deg = Degradation.from_dict(model.degradation)
@@ -148,8 +164,11 @@ def main(argv=None):
     for u in split.test:
         ref = trim_to_multiple(prepare_signal(u.path, model.hr_rate), model.ratio)
         low = deg(ref)
-        outs = {"spline": spline_upsample(low, model.ratio), "sinc": sinc_upsample(low, model.ratio),
-                "keras": np.asarray(model(low[None, :, None], training=False))[0, :, 0]}
+        outs = {
+            "spline": spline_upsample(low, model.ratio),
+            "sinc": sinc_upsample(low, model.ratio),
+            "keras": np.asarray(model(low[None, :, None], training=False))[0, :, 0],
+        }
         for mode in STREAMING_MODES:
             outs[mode] = StreamingUpsampler.from_tflite(paths[mode]).run(low)
         for k, y in outs.items():
@@ -162,26 +181,40 @@ def main(argv=None):
     mean = {k: {m: float(np.mean([r[m] for r in v])) for m in v[0]} for k, v in rows.items()}
     sizes = {mode: Path(paths[mode]).stat().st_size for mode in STREAMING_MODES}
     report = {
-        "data": str(args.data_dir), "test_speakers": list(HELD_OUT), "test_files": [u.path for u in split.test],
-        "degradation": dict(model.degradation), "model": model.get_config(), "training": info,
+        "data": str(args.data_dir),
+        "test_speakers": list(HELD_OUT),
+        "test_files": [u.path for u in split.test],
+        "degradation": dict(model.degradation),
+        "model": model.get_config(),
+        "training": info,
         "parameters": int(sum(np.prod(w.shape) for w in model.trainable_weights)),
-        "macs_per_second": macs_per_second(model), "lookahead": model.lookahead,
+        "macs_per_second": macs_per_second(model),
+        "lookahead": model.lookahead,
         "latency_ms_10ms_frames": model.latency_ms(model.frame_length(10.0)),
-        "quantization": exporter.quantization, "mean": mean,
-        "snr_vs_float": {m: float(np.mean(v)) for m, v in vs_float.items()}, "timing_1_thread": timing,
-        "size_bytes": sizes, "command": " ".join(["python", "tools/streaming_bwe_check.py"] + (argv or sys.argv[1:])),
+        "quantization": exporter.quantization,
+        "mean": mean,
+        "snr_vs_float": {m: float(np.mean(v)) for m, v in vs_float.items()},
+        "timing_1_thread": timing,
+        "size_bytes": sizes,
+        "command": " ".join(["python", "tools/streaming_bwe_check.py"] + (argv or sys.argv[1:])),
     }
     write_json_atomic(out / "report.json", report)
-    print("\n| system | SNR (dB) | LSD | LSD-HF | PESQ-WB | SNR vs float (dB) | ms / 10 ms frame (1 thread) | RTF "
-          "| size (KiB) |")
+    print(
+        "\n| system | SNR (dB) | LSD | LSD-HF | PESQ-WB | SNR vs float (dB) | ms / 10 ms frame (1 thread) | RTF "
+        "| size (KiB) |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for k, v in mean.items():
         t = timing.get(k)
-        print(f"| {k} | {v['snr']:.2f} | {v['lsd']:.3f} | {v['lsd_hf']:.3f} | {v['pesq']:.2f} | "
-              f"{report['snr_vs_float'].get(k, float('nan')):.1f} | {t['call_ms_median'] if t else float('nan'):.3f} | "
-              f"{t['rtf'] if t else float('nan'):.4f} | {sizes[k] / 1024 if k in sizes else float('nan'):.1f} |")
-    print(f"\nparameters {report['parameters']}, {report['macs_per_second'] / 1e6:.1f} MMAC/s, lookahead "
-          f"{model.lookahead} samples, latency {report['latency_ms_10ms_frames']:.3f} ms at 10 ms frames")
+        print(
+            f"| {k} | {v['snr']:.2f} | {v['lsd']:.3f} | {v['lsd_hf']:.3f} | {v['pesq']:.2f} | "
+            f"{report['snr_vs_float'].get(k, float('nan')):.1f} | {t['call_ms_median'] if t else float('nan'):.3f} | "
+            f"{t['rtf'] if t else float('nan'):.4f} | {sizes[k] / 1024 if k in sizes else float('nan'):.1f} |"
+        )
+    print(
+        f"\nparameters {report['parameters']}, {report['macs_per_second'] / 1e6:.1f} MMAC/s, lookahead "
+        f"{model.lookahead} samples, latency {report['latency_ms_10ms_frames']:.3f} ms at 10 ms frames"
+    )
 
 
 if __name__ == "__main__":

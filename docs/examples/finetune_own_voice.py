@@ -9,6 +9,7 @@ speaker), saves it, exports the int8 stateful stream and runs that export on the
 The command-line form of the fine-tuning (resumable, with an evaluation on held-out files) is
 ``python -m recipes.streaming_bwe --data-dir DIR --init-from telephony-8k-16k --out runs/mine``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,23 +67,35 @@ def main(argv=None):
 
     # 2. Fine-tune with model.fit on (low, high) pairs drawn from the folder's training files.
     model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="mse")
-    model.fit(data.dataset(args.batch_size, seed=0), epochs=args.epochs, steps_per_epoch=args.steps, verbose=2,
-              shuffle=False)  # the stream draws its own random crops
+    model.fit(
+        data.dataset(args.batch_size, seed=0), epochs=args.epochs, steps_per_epoch=args.steps, verbose=2, shuffle=False
+    )  # the stream draws its own random crops
     after = upsample_array(model, lr)
     n = min(len(hr), len(before), len(after))
-    print(f"{Path(test_file).name}: SNR {snr(before[:n], hr[:n]):.2f} dB before, {snr(after[:n], hr[:n]):.2f} dB "
-          f"after fine-tuning")
+    print(
+        f"{Path(test_file).name}: SNR {snr(before[:n], hr[:n]):.2f} dB before, {snr(after[:n], hr[:n]):.2f} dB "
+        f"after fine-tuning"
+    )
 
     # 3. Save, export the int8 10 ms stream (calibrated on the same folder), run the export.
     save_model(model, out / "mine.keras")
-    result = export_streaming(model, "int8", out / "edge", frame_ms=10, train_data=folder,
-                              calibration_windows=args.calibration_windows, progress=False)
+    result = export_streaming(
+        model,
+        "int8",
+        out / "edge",
+        frame_ms=10,
+        train_data=folder,
+        calibration_windows=args.calibration_windows,
+        progress=False,
+    )
     stream = StreamingUpsampler.from_tflite(result.path)
     y = stream.run(lr)
     write_audio(out / "mine_int8.wav", y, model.hr_rate)
     m = min(len(y), len(after))
-    print(f"int8 stream {result.path} ({result.size_bytes} bytes): SNR against the Keras model "
-          f"{snr(y[:m], after[:m]):.1f} dB; wrote {out / 'mine_int8.wav'}")
+    print(
+        f"int8 stream {result.path} ({result.size_bytes} bytes): SNR against the Keras model "
+        f"{snr(y[:m], after[:m]):.1f} dB; wrote {out / 'mine_int8.wav'}"
+    )
     return {"before": before, "after": after, "int8": np.asarray(y), "tflite": result.path}
 
 

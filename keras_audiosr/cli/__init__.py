@@ -11,6 +11,7 @@ A subcommand is a module here with ``add_parser(subparsers)`` (adds its parser a
 command. Subcommand modules import only the light core at their top (no Keras, no TensorFlow):
 the commands that run a Keras model import it inside ``run``, after their argument checks.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,13 +36,17 @@ COMMANDS = (upsample, models, resample, degrade, evaluate, info, train, export)
 def build_parser() -> argparse.ArgumentParser:
     """The ``keras-audiosr`` parser with every subcommand of :data:`COMMANDS`."""
     parser = argparse.ArgumentParser(
-        prog=PROG, formatter_class=Formatter,
+        prog=PROG,
+        formatter_class=Formatter,
         description="Neural audio super-resolution (bandwidth extension) with Keras models saved by keras_audiosr.",
-        epilog=f"Run '{PROG} COMMAND --help' for the options of each command.")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}",
-                        help="print the version and exit")
-    parser.add_argument("--verbose", "-v", action="store_true",
-                        help="show TensorFlow's start-up log lines (hidden by default)")
+        epilog=f"Run '{PROG} COMMAND --help' for the options of each command.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__}", help="print the version and exit"
+    )
+    parser.add_argument(
+        "--verbose", "-v", action="store_true", help="show TensorFlow's start-up log lines (hidden by default)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
         command.add_parser(sub)
@@ -58,6 +63,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 @contextlib.contextmanager
 def _command_context():
     """For the duration of a command: one-line warnings, and SIGTERM raising :class:`Terminated`."""
+
     def on_sigterm(signum, frame):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the cleanup short
         raise Terminated()

@@ -1,4 +1,5 @@
 """``python -m keras_audiosr.cli``: the ``keras-audiosr`` command line."""
+
 import sys
 
 from keras_audiosr.cli import main

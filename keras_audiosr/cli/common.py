@@ -1,5 +1,6 @@
 """What the ``keras-audiosr`` subcommands share: the help formatter, common flags and the checks made
 before any work (outputs, inputs, model names)."""
+
 from __future__ import annotations
 
 import argparse
@@ -11,9 +12,23 @@ from keras_audiosr.args import non_negative_int, positive_int
 from keras_audiosr.audio import AUDIO_EXTENSIONS, AudioError
 from keras_audiosr.utils import check_writable, quiet_tensorflow
 
-__all__ = ["PROG", "SUBTYPE_HELP", "Formatter", "add_chunking", "add_common", "check_audio_output", "check_not_input",
-           "check_output_extension", "expand_audio_paths", "headline", "non_negative_int", "positive_int",
-           "require_file", "resolve_model", "start_tensorflow"]
+__all__ = [
+    "PROG",
+    "SUBTYPE_HELP",
+    "Formatter",
+    "add_chunking",
+    "add_common",
+    "check_audio_output",
+    "check_not_input",
+    "check_output_extension",
+    "expand_audio_paths",
+    "headline",
+    "non_negative_int",
+    "positive_int",
+    "require_file",
+    "resolve_model",
+    "start_tensorflow",
+]
 
 PROG = "keras-audiosr"
 
@@ -23,37 +38,55 @@ class Formatter(argparse.RawDescriptionHelpFormatter):
 
     def _get_help_string(self, action):
         text = action.help or ""
-        if (not action.option_strings or "(default" in text or action.default in (None, False, argparse.SUPPRESS)):
+        if not action.option_strings or "(default" in text or action.default in (None, False, argparse.SUPPRESS):
             return text
         return f"{text} (default: %(default)s)"
 
 
 def add_chunking(p: argparse.ArgumentParser) -> None:
     """``--chunk``, ``--overlap`` and ``--batch-size``: how a Keras model runs over a long file."""
-    p.add_argument("--chunk", type=positive_int, default=16384, metavar="N",
-                   help="low-rate samples per model call; bounds memory together with --batch-size")
-    p.add_argument("--overlap", type=non_negative_int, default=1024, metavar="N",
-                   help="low-rate samples shared by neighbouring chunks and cross-faded; should exceed 8/3 of the "
-                        "model's receptive-field reach for seamless output (1024 covers the published AudioUNet)")
+    p.add_argument(
+        "--chunk",
+        type=positive_int,
+        default=16384,
+        metavar="N",
+        help="low-rate samples per model call; bounds memory together with --batch-size",
+    )
+    p.add_argument(
+        "--overlap",
+        type=non_negative_int,
+        default=1024,
+        metavar="N",
+        help="low-rate samples shared by neighbouring chunks and cross-faded; should exceed 8/3 of the "
+        "model's receptive-field reach for seamless output (1024 covers the published AudioUNet)",
+    )
     p.add_argument("--batch-size", type=positive_int, default=4, metavar="N", help="chunks per model call")
 
 
 def add_common(p: argparse.ArgumentParser) -> None:
     """``--verbose``, accepted after the subcommand too."""
     # SUPPRESS: a subcommand's default must not overwrite a --verbose given before the subcommand.
-    p.add_argument("--verbose", "-v", action="store_true", default=argparse.SUPPRESS,
-                   help="show TensorFlow's start-up log lines (hidden by default)")
+    p.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show TensorFlow's start-up log lines (hidden by default)",
+    )
 
 
-SUBTYPE_HELP = ("output sample format, e.g. PCM_16, PCM_24, FLOAT (default: the input's where the output format "
-                "allows it, else PCM_16); integer formats clip samples beyond full scale, with one warning")
+SUBTYPE_HELP = (
+    "output sample format, e.g. PCM_16, PCM_24, FLOAT (default: the input's where the output format "
+    "allows it, else PCM_16); integer formats clip samples beyond full scale, with one warning"
+)
 
 
 def check_output_extension(path: Path) -> None:
     """An output's extension names a format the package writes."""
     if path.suffix.lower() not in AUDIO_EXTENSIONS:
-        raise AudioError(f"{path}: unsupported output extension {path.suffix!r}; use one of "
-                         f"{', '.join(AUDIO_EXTENSIONS)}")
+        raise AudioError(
+            f"{path}: unsupported output extension {path.suffix!r}; use one of {', '.join(AUDIO_EXTENSIONS)}"
+        )
 
 
 def check_audio_output(path: Path, overwrite: bool) -> None:
@@ -93,8 +126,13 @@ def expand_audio_paths(items) -> list[Path]:
     for item in items:
         p = Path(item)
         if p.is_dir():
-            found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in AUDIO_EXTENSIONS
-                           and not any(part.startswith(".") for part in f.relative_to(p).parts))
+            found = sorted(
+                f
+                for f in p.rglob("*")
+                if f.is_file()
+                and f.suffix.lower() in AUDIO_EXTENSIONS
+                and not any(part.startswith(".") for part in f.relative_to(p).parts)
+            )
             if not found:
                 raise ValueError(f"{p}: no audio files ({', '.join(AUDIO_EXTENSIONS)}) in this folder")
             out.extend(found)
@@ -113,6 +151,7 @@ def start_tensorflow(args) -> None:
 def headline(metrics: dict) -> str:
     """One line of a card's headline metrics: PESQ-WB and SNR of the model beside sinc under the sinc-resampler
     input (``metrics[degradation][system][metric]``, the evaluation suite's means), else its flat numbers."""
+
     def num(v, digits):
         return f"{v:.{digits}f}" if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
 
@@ -128,8 +167,11 @@ def headline(metrics: dict) -> str:
             parts = []
             for key, label, digits, unit in (("pesq", "PESQ-WB", 2, ""), ("snr", "SNR", 1, " dB")):
                 if key in model:
-                    extra = ", ".join(f"{'int8' if 'int8' in s else s} {num(systems[s][key], digits)}"
-                                      for s in others if key in systems[s])
+                    extra = ", ".join(
+                        f"{'int8' if 'int8' in s else s} {num(systems[s][key], digits)}"
+                        for s in others
+                        if key in systems[s]
+                    )
                     parts.append(f"{label} {num(model[key], digits)}{unit}" + (f" ({extra})" if extra else ""))
             if parts:
                 return f"{', '.join(parts)}; {deg} input"

@@ -1,4 +1,5 @@
 """``keras-audiosr degrade``: make a low-rate file from a high-rate one, as training does."""
+
 from __future__ import annotations
 
 import argparse
@@ -40,31 +41,51 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     """The ``degrade`` subcommand's parser, added to ``subparsers``."""
     exts = ", ".join(AUDIO_EXTENSIONS)
     p = subparsers.add_parser(
-        "degrade", formatter_class=Formatter, help="make a low-rate file from a high-rate one, as training does",
+        "degrade",
+        formatter_class=Formatter,
+        help="make a low-rate file from a high-rate one, as training does",
         description="Make the low-rate input a model would get from IN, exactly as the training inputs are\n"
-                    "made (by default: low-pass with the anti-alias filter, keep every R-th sample), and write OUT\n"
-                    "at rate/R. The input is trimmed to a multiple of R\n"
-                    "samples first (as in training), so upsampling OUT by R gives back the trimmed length.\n"
-                    "Each channel is degraded separately. The whole file is read into memory. To change a rate\n"
-                    f"cleanly instead, use '{PROG} resample'.",
+        "made (by default: low-pass with the anti-alias filter, keep every R-th sample), and write OUT\n"
+        "at rate/R. The input is trimmed to a multiple of R\n"
+        "samples first (as in training), so upsampling OUT by R gives back the trimmed length.\n"
+        "Each channel is degraded separately. The whole file is read into memory. To change a rate\n"
+        f"cleanly instead, use '{PROG} resample'.",
         epilog=textwrap.fill(f"degradations: {spec_grammar()}.", 100) + "\n"
-               f"filters: FAMILY[:ORDER[:CUTOFF]] with FAMILY one of {', '.join(FILTER_FAMILIES)}; CUTOFF is a\n"
-               f"fraction of the low-rate Nyquist frequency (defaults: cheby1 0.8, others 1.0); or 'aliased'\n"
-               f"for no filter at all (needs --aliased-ok).\n"
-               f"examples: {PROG} degrade speech_16k.wav speech_8k.wav --ratio 2 --filter cheby1:8\n"
-               f"          {PROG} degrade speech_16k.wav phone_8k.wav --ratio 2 --filter telephone:mulaw")
+        f"filters: FAMILY[:ORDER[:CUTOFF]] with FAMILY one of {', '.join(FILTER_FAMILIES)}; CUTOFF is a\n"
+        f"fraction of the low-rate Nyquist frequency (defaults: cheby1 0.8, others 1.0); or 'aliased'\n"
+        f"for no filter at all (needs --aliased-ok).\n"
+        f"examples: {PROG} degrade speech_16k.wav speech_8k.wav --ratio 2 --filter cheby1:8\n"
+        f"          {PROG} degrade speech_16k.wav phone_8k.wav --ratio 2 --filter telephone:mulaw",
+    )
     p.add_argument("input", metavar="IN", help="high-rate sound file")
     p.add_argument("output", metavar="OUT", help=f"output file ({exts})")
-    p.add_argument("--ratio", "-r", type=positive_int, required=True, metavar="R",
-                   help="decimation ratio (integer >= 2 that divides IN's sample rate)")
-    p.add_argument("--filter", "-f", default="cheby1:8", metavar="SPEC",
-                   help="the degradation: an anti-alias low-pass filter (cheby1:8 is scipy.signal.decimate's, used "
-                        "by Kuleshov et al.) or any other degradation spec (resample, telephone:mulaw, ...)")
-    p.add_argument("--causal", action="store_true",
-                   help="filter causally (delayed, as a real-time system) instead of zero-phase forward-backward")
-    p.add_argument("--aliased-ok", action="store_true",
-                   help="allow --filter aliased: decimate with no anti-alias filter, folding the band above the new "
-                        "Nyquist frequency back into the signal")
+    p.add_argument(
+        "--ratio",
+        "-r",
+        type=positive_int,
+        required=True,
+        metavar="R",
+        help="decimation ratio (integer >= 2 that divides IN's sample rate)",
+    )
+    p.add_argument(
+        "--filter",
+        "-f",
+        default="cheby1:8",
+        metavar="SPEC",
+        help="the degradation: an anti-alias low-pass filter (cheby1:8 is scipy.signal.decimate's, used "
+        "by Kuleshov et al.) or any other degradation spec (resample, telephone:mulaw, ...)",
+    )
+    p.add_argument(
+        "--causal",
+        action="store_true",
+        help="filter causally (delayed, as a real-time system) instead of zero-phase forward-backward",
+    )
+    p.add_argument(
+        "--aliased-ok",
+        action="store_true",
+        help="allow --filter aliased: decimate with no anti-alias filter, folding the band above the new "
+        "Nyquist frequency back into the signal",
+    )
     p.add_argument("--subtype", default=None, help=SUBTYPE_HELP)
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists (default: refuse)")
     add_common(p)
@@ -80,8 +101,10 @@ def run(args) -> int:
         raise ValueError(f"--ratio must be an integer >= 2, got {args.ratio}")
     spec = parse_spec(args.filter)
     if isinstance(spec, LowpassFilter) and spec.aliased and not args.aliased_ok:
-        raise ValueError("--filter aliased decimates with no anti-alias filter, so the band above the new Nyquist "
-                         "frequency folds into the output; pass --aliased-ok if that is what you want")
+        raise ValueError(
+            "--filter aliased decimates with no anti-alias filter, so the band above the new Nyquist "
+            "frequency folds into the output; pass --aliased-ok if that is what you want"
+        )
     deg = Degradation(args.ratio, spec, zero_phase=not args.causal)
     require_file(src)
     check_not_input(src, dst)
@@ -97,6 +120,8 @@ def run(args) -> int:
     except ValueError as e:
         raise AudioError(f"{src}: {e}") from e
     write_audio(dst, low, rate // args.ratio, subtype=subtype)
-    print(f"wrote {dst}: {len(low) / (rate // args.ratio):.2f} s at {rate // args.ratio} Hz, {low.shape[1]} "
-          f"channel(s); {deg.describe(rate)}")
+    print(
+        f"wrote {dst}: {len(low) / (rate // args.ratio):.2f} s at {rate // args.ratio} Hz, {low.shape[1]} "
+        f"channel(s); {deg.describe(rate)}"
+    )
     return 0

@@ -1,4 +1,5 @@
 """``keras-audiosr info``: show a model's rates, degradation and size."""
+
 from __future__ import annotations
 
 import argparse
@@ -17,16 +18,29 @@ from keras_audiosr.degrade import Degradation
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """The ``info`` subcommand's parser, added to ``subparsers``."""
-    p = subparsers.add_parser("info", formatter_class=Formatter, help="show a model's rates, degradation and size",
-                       description="Print what a saved or shipped model takes and returns: its ratio, low and high\n"
-                                   "sample rates, the degradation its training inputs were made with, and its size\n"
-                                   "(for a shipped model also its description, files and model card).")
-    p.add_argument("tflite", nargs="?", metavar="MODEL.tflite",
-                   help="a .tflite: print the description embedded in it (TFLITE_METADATA: rates, frame, latency, "
-                        "audio format, state tensors and their wiring, level contract, licence), without TensorFlow")
-    p.add_argument("--model", "-m", default=None, metavar="M",
-                   help=f"a shipped model's name ('{PROG} models') or a .keras model saved by keras_audiosr "
-                        f"(default: none; give --model or MODEL.tflite)")
+    p = subparsers.add_parser(
+        "info",
+        formatter_class=Formatter,
+        help="show a model's rates, degradation and size",
+        description="Print what a saved or shipped model takes and returns: its ratio, low and high\n"
+        "sample rates, the degradation its training inputs were made with, and its size\n"
+        "(for a shipped model also its description, files and model card).",
+    )
+    p.add_argument(
+        "tflite",
+        nargs="?",
+        metavar="MODEL.tflite",
+        help="a .tflite: print the description embedded in it (TFLITE_METADATA: rates, frame, latency, "
+        "audio format, state tensors and their wiring, level contract, licence), without TensorFlow",
+    )
+    p.add_argument(
+        "--model",
+        "-m",
+        default=None,
+        metavar="M",
+        help=f"a shipped model's name ('{PROG} models') or a .keras model saved by keras_audiosr "
+        f"(default: none; give --model or MODEL.tflite)",
+    )
     p.add_argument("--json", action="store_true", help="print the facts as JSON")
     add_common(p)
     p.set_defaults(func=run, needs_tensorflow=True)
@@ -60,25 +74,49 @@ def run(args) -> int:
     from keras_audiosr.models.saving import load_model
 
     model = load_model(path)
-    cfg = model.audio_config() if hasattr(model, "audio_config") else {
-        "ratio": model.ratio, "lr_rate": model.lr_rate, "hr_rate": model.hr_rate, "degradation": model.degradation}
-    facts = {"model": str(path), "class": type(model).__name__, "parameters": int(model.count_params()),
-             **cfg, "degradation_text": trained_on(cfg)}
+    cfg = (
+        model.audio_config()
+        if hasattr(model, "audio_config")
+        else {
+            "ratio": model.ratio,
+            "lr_rate": model.lr_rate,
+            "hr_rate": model.hr_rate,
+            "degradation": model.degradation,
+        }
+    )
+    facts = {
+        "model": str(path),
+        "class": type(model).__name__,
+        "parameters": int(model.count_params()),
+        **cfg,
+        "degradation_text": trained_on(cfg),
+    }
     if card is not None:
-        facts["shipped"] = {"name": card.name, "description": card.description,
-                            "tflite": {k: str(card.folder / v) for k, v in card.tflite.items()},
-                            "card": str(card.folder / "MODEL_CARD.md"), "size_bytes": card.size_bytes,
-                            "metrics": card.metrics}
+        facts["shipped"] = {
+            "name": card.name,
+            "description": card.description,
+            "tflite": {k: str(card.folder / v) for k, v in card.tflite.items()},
+            "card": str(card.folder / "MODEL_CARD.md"),
+            "size_bytes": card.size_bytes,
+            "metrics": card.metrics,
+        }
     if args.json:
         print(json.dumps(facts, indent=2))
         return 0
-    lines = [("model", facts["model"]), ("class", facts["class"]), ("parameters", f"{facts['parameters']:,}"),
-             ("input", f"{facts['lr_rate']} Hz"), ("output", f"{facts['hr_rate']} Hz (ratio {facts['ratio']})"),
-             ("trained on inputs made by", facts["degradation_text"])]
+    lines = [
+        ("model", facts["model"]),
+        ("class", facts["class"]),
+        ("parameters", f"{facts['parameters']:,}"),
+        ("input", f"{facts['lr_rate']} Hz"),
+        ("output", f"{facts['hr_rate']} Hz (ratio {facts['ratio']})"),
+        ("trained on inputs made by", facts["degradation_text"]),
+    ]
     if card is not None:
         lines[:0] = [("shipped model", card.name + (f": {card.description}" if card.description else ""))]
-        lines += [("streaming .tflite", ", ".join(f"{k} {v}" for k, v in facts["shipped"]["tflite"].items()) or "none"),
-                  ("model card", facts["shipped"]["card"])]
+        lines += [
+            ("streaming .tflite", ", ".join(f"{k} {v}" for k, v in facts["shipped"]["tflite"].items()) or "none"),
+            ("model card", facts["shipped"]["card"]),
+        ]
         if headline(card.metrics):
             lines.append(("headline metrics", headline(card.metrics)))
     width = max(len(k) for k, _ in lines)
@@ -96,8 +134,9 @@ def _tflite_info(path, as_json: bool) -> int:
         standard = md.read_model_metadata(data, label)
         if standard is not None:
             standard["subgraphs"] = [{**sg, "custom": sorted(sg["custom"])} for sg in standard["subgraphs"]]
-        print(json.dumps({"model": label, "description": md.read_metadata(data), "tflite_metadata": standard},
-                         indent=2))
+        print(
+            json.dumps({"model": label, "description": md.read_metadata(data), "tflite_metadata": standard}, indent=2)
+        )
         return 0
     print(md.describe_text(path))
     return 0

@@ -1,5 +1,6 @@
 """The stream of a :class:`~keras_audiosr.data.CropSampler` as a ``keras.utils.PyDataset``: ``model.fit``
 input on any Keras backend (JAX, PyTorch or TensorFlow), no ``tf.data`` needed."""
+
 from __future__ import annotations
 
 import keras
@@ -25,8 +26,16 @@ class SamplerBatches(keras.utils.PyDataset):
     ``lambda lr, hr: (hr, hr)`` for an autoencoder.
     """
 
-    def __init__(self, sampler: CropSampler, batch_size: int, seed: int = 0, start_batch: int = 0,
-                 processes: int = 0, max_queue_size: int = 8, map_batch=None):
+    def __init__(
+        self,
+        sampler: CropSampler,
+        batch_size: int,
+        seed: int = 0,
+        start_batch: int = 0,
+        processes: int = 0,
+        max_queue_size: int = 8,
+        map_batch=None,
+    ):
         if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         self.processes = int(processes)

@@ -10,6 +10,7 @@ test set: beside other corpora it goes wholly to training (its note says so); al
 one's own recordings) a share of its files is held out instead
 (:func:`~keras_audiosr.data.split_single_speaker`).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -38,10 +39,17 @@ class Corpus:
     weight: float | None = None
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "root": str(self.root), "kind": self.kind, "weight": self.weight,
-                "n_train": len(self.split.train), "n_test": len(self.split.test),
-                "train_speakers": len(self.split.train_speakers), "test_speakers": list(self.split.test_speakers),
-                "note": self.split.note}
+        return {
+            "name": self.name,
+            "root": str(self.root),
+            "kind": self.kind,
+            "weight": self.weight,
+            "n_train": len(self.split.train),
+            "n_test": len(self.split.test),
+            "train_speakers": len(self.split.train_speakers),
+            "test_speakers": list(self.split.test_speakers),
+            "note": self.split.note,
+        }
 
 
 @dataclass
@@ -80,8 +88,13 @@ class CorpusSet:
         notes = "; ".join(f"{c.name}: {c.split.note}" for c in self.corpora)
         test_speakers = [s for c in self.corpora for s in c.split.test_speakers]
         task = self.corpora[0].split.task if len({c.split.task for c in self.corpora}) == 1 else "mixed"
-        return Split(train=list(self.train), test=list(self.test), test_speakers=test_speakers, task=task,
-                     note=notes if len(self.corpora) > 1 else self.corpora[0].split.note)
+        return Split(
+            train=list(self.train),
+            test=list(self.test),
+            test_speakers=test_speakers,
+            task=task,
+            note=notes if len(self.corpora) > 1 else self.corpora[0].split.note,
+        )
 
     def test_by_corpus(self) -> dict[str, list[Utterance]]:
         """``{corpus: its test utterances}``, for per-corpus evaluation reports."""
@@ -110,8 +123,8 @@ def _own_speakers(test_speakers, name: str, speakers: set[str]) -> list[str]:
     """The requested test speakers of corpus ``name``, given namespaced (``name/p225``) or bare (``p225``)."""
     own = []
     for s in test_speakers:
-        if s.startswith(name + "/") and s[len(name) + 1:] in speakers:
-            own.append(s[len(name) + 1:])
+        if s.startswith(name + "/") and s[len(name) + 1 :] in speakers:
+            own.append(s[len(name) + 1 :])
         elif s in speakers:
             own.append(s)
     return own
@@ -126,36 +139,63 @@ def _speech_split(root: Path, name: str, task: str, test_speakers, n_corpora: in
             test_speakers = None  # the only speaker named: its files are split, as when none is named
     if test_speakers is not None:
         if not own and n_corpora > 1:
-            split = Split(train=list(utts), test=[], test_speakers=[], task=task,
-                          note=f"none of the requested test speakers is in {name}: all {len(utts)} files train")
+            split = Split(
+                train=list(utts),
+                test=[],
+                test_speakers=[],
+                task=task,
+                note=f"none of the requested test speakers is in {name}: all {len(utts)} files train",
+            )
         else:
             split = make_split(utts, task, test_speakers=own or list(test_speakers), **split_options)
     elif task == "multi" and len(speakers) == 1 and n_corpora > 1:
-        split = Split(train=list(utts), test=[], test_speakers=[], task=task,
-                      note=f"one speaker ({next(iter(speakers))}): no speaker-disjoint test set; all "
-                           f"{len(utts)} files train")
+        split = Split(
+            train=list(utts),
+            test=[],
+            test_speakers=[],
+            task=task,
+            note=f"one speaker ({next(iter(speakers))}): no speaker-disjoint test set; all {len(utts)} files train",
+        )
     elif task == "multi" and len(speakers) == 1:  # a folder of one person's recordings: hold out a share of files
         options = {k: v for k, v in split_options.items() if k in ("n_test", "share")}
         split = split_single_speaker(utts, speaker="auto", **options)
         split.note = f"one speaker, so no speaker-disjoint test set; {split.note}"
     else:
         split = make_split(utts, task, **split_options)
-    return Split(train=_namespace(split.train, name), test=_namespace(split.test, name),
-                 test_speakers=[f"{name}/{s}" for s in split.test_speakers], task=split.task, note=split.note)
+    return Split(
+        train=_namespace(split.train, name),
+        test=_namespace(split.test, name),
+        test_speakers=[f"{name}/{s}" for s in split.test_speakers],
+        task=split.task,
+        note=split.note,
+    )
 
 
 def _music_split(root: Path, name: str) -> Split:
     from keras_audiosr.data.music import MusicSplit, load_music
 
     split = load_music(root)
-    return MusicSplit(train=_namespace(split.train, name), test=_namespace(split.test, name),
-                      test_speakers=[f"{name}/{s}" for s in split.test_speakers], task=split.task, note=split.note,
-                      valid=_namespace(split.valid, name), rule=split.rule)
+    return MusicSplit(
+        train=_namespace(split.train, name),
+        test=_namespace(split.test, name),
+        test_speakers=[f"{name}/{s}" for s in split.test_speakers],
+        task=split.task,
+        note=split.note,
+        valid=_namespace(split.valid, name),
+        rule=split.rule,
+    )
 
 
-def load_corpora(data_dirs, *, task: str = "multi", test_speakers: Sequence[str] | None = None,
-                 weights: Mapping[str, float] | Sequence[float] | None = None, names: Sequence[str] | None = None,
-                 kind: str = "auto", split_options: dict | None = None) -> CorpusSet:
+def load_corpora(
+    data_dirs,
+    *,
+    task: str = "multi",
+    test_speakers: Sequence[str] | None = None,
+    weights: Mapping[str, float] | Sequence[float] | None = None,
+    names: Sequence[str] | None = None,
+    kind: str = "auto",
+    split_options: dict | None = None,
+) -> CorpusSet:
     """Read and split every folder of ``data_dirs`` (one path or several); see the module docstring.
 
     ``kind``: ``"speech"`` (VCTK or any folder, split by ``task``), ``"music"`` (split file or hash
@@ -201,8 +241,11 @@ def load_corpora(data_dirs, *, task: str = "multi", test_speakers: Sequence[str]
     corpora = []
     for root, name in zip(roots, names):
         is_music = kind == "music" or (kind == "auto" and find_split_file(root) is not None)
-        split = (_music_split(root, name) if is_music
-                 else _speech_split(root, name, task, test_speakers, len(roots), dict(split_options or {})))
+        split = (
+            _music_split(root, name)
+            if is_music
+            else _speech_split(root, name, task, test_speakers, len(roots), dict(split_options or {}))
+        )
         if not split.train:
             raise ValueError(f"corpus {name} ({root}): no training files after the split ({split.note})")
         w = None if weights is None else float(weights.get(name, 1.0))
@@ -219,10 +262,18 @@ def load_corpora(data_dirs, *, task: str = "multi", test_speakers: Sequence[str]
     train_ids: dict[str, set[str]] = {}
     for u, c in zip(out.train, out.train_corpora):
         train_ids.setdefault(u.speaker.rsplit("/", 1)[-1], set()).add(c)
-    clash = sorted({u.speaker.rsplit("/", 1)[-1] for u, c in zip(out.test, out.test_corpora)
-                    if train_ids.get(u.speaker.rsplit("/", 1)[-1], set()) - {c}})
+    clash = sorted(
+        {
+            u.speaker.rsplit("/", 1)[-1]
+            for u, c in zip(out.test, out.test_corpora)
+            if train_ids.get(u.speaker.rsplit("/", 1)[-1], set()) - {c}
+        }
+    )
     if clash:
-        print(f"[keras_audiosr] warning: speaker ids {', '.join(clash[:10])} are test speakers in one corpus and "
-              f"train in another; if they are the same people the test set is not speaker-disjoint",
-              file=sys.stderr, flush=True)
+        print(
+            f"[keras_audiosr] warning: speaker ids {', '.join(clash[:10])} are test speakers in one corpus and "
+            f"train in another; if they are the same people the test set is not speaker-disjoint",
+            file=sys.stderr,
+            flush=True,
+        )
     return out

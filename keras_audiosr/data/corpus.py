@@ -11,6 +11,7 @@ Two kinds of folder are understood:
 Nothing is read here beyond directory listings; results are sorted by ``(speaker, utt_id)`` so that
 splits built from them are reproducible.
 """
+
 from __future__ import annotations
 
 import re
@@ -86,8 +87,8 @@ def find_vctk(root) -> list[Utterance]:
     found = _vctk_audio_dir(root)
     if found is None:
         raise FileNotFoundError(
-            f"{root} is not a VCTK folder: expected a sub-folder {' or '.join(VCTK_LAYOUTS)} "
-            f"(VCTK 0.80 or 0.92 layout)")
+            f"{root} is not a VCTK folder: expected a sub-folder {' or '.join(VCTK_LAYOUTS)} (VCTK 0.80 or 0.92 layout)"
+        )
     audio_dir, release = found
     utts = []
     for spk_dir in sorted(p for p in audio_dir.iterdir() if p.is_dir()):
@@ -101,12 +102,13 @@ def find_vctk(root) -> list[Utterance]:
                 if m is None or m.group(1) != "1":
                     continue
                 stem = stem[: m.start()]
-            utt_id = stem[len(speaker) + 1:] if stem.startswith(speaker + "_") else stem
+            utt_id = stem[len(speaker) + 1 :] if stem.startswith(speaker + "_") else stem
             utts.append(Utterance(f, speaker, utt_id))
     if not utts:
         what = "mic1 audio files" if release == "0.92" else "audio files"
-        raise ValueError(f"{audio_dir}: VCTK {release} layout but no {what} "
-                         f"({', '.join(AUDIO_EXTENSIONS)}) in its speaker folders")
+        raise ValueError(
+            f"{audio_dir}: VCTK {release} layout but no {what} ({', '.join(AUDIO_EXTENSIONS)}) in its speaker folders"
+        )
     return _dedupe_sorted(utts)
 
 

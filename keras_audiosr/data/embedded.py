@@ -7,6 +7,7 @@ multi-speaker split the recipes use on it), so the quickstart scores a voice it 
 It is a demonstration corpus: enough to train a small model in minutes, far too small for a model
 that generalises.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,6 +24,8 @@ def embedded_corpus_dir() -> Path:
     the installation lacks it (a wheel built without its package data)."""
     root = Path(__file__).resolve().parent / "embedded" / EMBEDDED_CORPUS_NAME
     if not (root / "manifest.csv").is_file():
-        raise FileNotFoundError(f"the packaged speech corpus is missing from this installation ({root}); "
-                                f"reinstall keras_audiosr or pass --data-dir")
+        raise FileNotFoundError(
+            f"the packaged speech corpus is missing from this installation ({root}); "
+            f"reinstall keras_audiosr or pass --data-dir"
+        )
     return root

@@ -25,6 +25,7 @@ Stereo: the same-rate models process channels separately, so music is prepared w
 ``channels="separate"`` (:func:`keras_audiosr.data.prepare_training_data`): each channel of a
 multi-channel file is its own training signal.
 """
+
 from __future__ import annotations
 
 import csv
@@ -43,9 +44,22 @@ from keras_audiosr.data.splits import Split
 from keras_audiosr.data.store import default_cache_dir
 
 __all__ = [
-    "SPLIT_FILE_NAMES", "SPLIT_NAMES", "DEFAULT_SHARES", "GROUP_BY", "HASH_BY", "DEFAULT_MUSIC_CORPUS_NAME",
-    "MusicFile", "MusicSplit", "read_split_file", "find_split_file", "find_music", "hash_unit", "split_music",
-    "load_music", "synthesize_piece", "make_default_music_corpus",
+    "SPLIT_FILE_NAMES",
+    "SPLIT_NAMES",
+    "DEFAULT_SHARES",
+    "GROUP_BY",
+    "HASH_BY",
+    "DEFAULT_MUSIC_CORPUS_NAME",
+    "MusicFile",
+    "MusicSplit",
+    "read_split_file",
+    "find_split_file",
+    "find_music",
+    "hash_unit",
+    "split_music",
+    "load_music",
+    "synthesize_piece",
+    "make_default_music_corpus",
 ]
 
 SPLIT_FILE_NAMES = ("split.txt", "split.csv")
@@ -74,8 +88,13 @@ class MusicSplit(Split):
 
     def to_dict(self) -> dict:
         d = super().to_dict()
-        d.update({"rule": self.rule, "n_valid": len(self.valid),
-                  "valid_utterances": [f"{u.speaker}/{u.utt_id}" for u in self.valid]})
+        d.update(
+            {
+                "rule": self.rule,
+                "n_valid": len(self.valid),
+                "valid_utterances": [f"{u.speaker}/{u.utt_id}" for u in self.valid],
+            }
+        )
         return d
 
 
@@ -95,8 +114,9 @@ def _split_name(raw: str, where: str) -> str:
     name = raw.strip().lower()
     name = _ALIASES.get(name, name)
     if name not in SPLIT_NAMES:
-        raise ValueError(f"{where}: unknown split {raw.strip()!r}; valid: {', '.join(SPLIT_NAMES)} "
-                         f"(aliases: {', '.join(_ALIASES)})")
+        raise ValueError(
+            f"{where}: unknown split {raw.strip()!r}; valid: {', '.join(SPLIT_NAMES)} (aliases: {', '.join(_ALIASES)})"
+        )
     return name
 
 
@@ -186,8 +206,7 @@ def find_music(root, split_file=None, group_by: str = "folder") -> list[MusicFil
     files = []
     for f in root.rglob("*"):
         rel = f.relative_to(root)
-        if (not f.is_file() or f.suffix.lower() not in AUDIO_EXTENSIONS
-                or any(p.startswith(".") for p in rel.parts)):
+        if not f.is_file() or f.suffix.lower() not in AUDIO_EXTENSIONS or any(p.startswith(".") for p in rel.parts):
             continue
         files.append(_music_file(root, f, group_by))
     files.sort(key=lambda m: m.rel)
@@ -248,8 +267,9 @@ def _check_shares(shares) -> tuple[float, float, float]:
     except (TypeError, ValueError):
         raise ValueError(f"shares must be three numbers (train, valid, test), got {shares!r}") from None
     if len(s) != 3 or any(v < 0 for v in s) or s[0] <= 0 or s[2] <= 0:
-        raise ValueError(f"shares must be three non-negative numbers (train, valid, test) with train and test > 0, "
-                         f"got {shares!r}")
+        raise ValueError(
+            f"shares must be three non-negative numbers (train, valid, test) with train and test > 0, got {shares!r}"
+        )
     total = sum(s)
     return s[0] / total, s[1] / total, s[2] / total
 
@@ -258,8 +278,15 @@ def _groups(utts) -> list[str]:
     return sorted({u.speaker for u in utts})
 
 
-def split_music(utts: Sequence[Utterance], split_file=None, shares=DEFAULT_SHARES, *, root=None,
-                hash_by: str = "file", salt: str = "") -> MusicSplit:
+def split_music(
+    utts: Sequence[Utterance],
+    split_file=None,
+    shares=DEFAULT_SHARES,
+    *,
+    root=None,
+    hash_by: str = "file",
+    salt: str = "",
+) -> MusicSplit:
     """Train / valid / test split of music files by a split file, else by the hash rule (module docstring).
 
     ``utts`` come from :func:`find_music` (or are Utterances under ``root``). With ``split_file``,
@@ -281,9 +308,11 @@ def split_music(utts: Sequence[Utterance], split_file=None, shares=DEFAULT_SHARE
                 parts[listed[rel]].append(u)
         left_out = len(by_rel) - len(listed)
         rule = "split_file"
-        note = (f"split from {split_file}: {len(parts['train'])} train, {len(parts['valid'])} valid, "
-                f"{len(parts['test'])} test files" + (f"; {left_out} audio files it does not list were left out"
-                                                      if left_out else ""))
+        note = (
+            f"split from {split_file}: {len(parts['train'])} train, {len(parts['valid'])} valid, "
+            f"{len(parts['test'])} test files"
+            + (f"; {left_out} audio files it does not list were left out" if left_out else "")
+        )
     else:
         if hash_by not in HASH_BY:
             raise ValueError(f"unknown hash_by {hash_by!r}; valid: {', '.join(HASH_BY)}")
@@ -296,21 +325,34 @@ def split_music(utts: Sequence[Utterance], split_file=None, shares=DEFAULT_SHARE
             parts["train" if h < tr else "valid" if h < tr + va else "test"].append(u)
         rule = "hash"
         what = "folder" if hash_by == "folder" else "path"
-        note = (f"deterministic hash split: SHA-256 of each file's {what} relative to the corpus root -> u in [0, 1); "
-                f"u < {tr:g} train, u < {tr + va:g} valid, else test (shares {tr:g}/{va:g}/{1 - tr - va:g}"
-                + (f", salt {salt!r}" if salt else "") + "); adding files never moves existing ones: "
-                f"{len(parts['train'])} train, {len(parts['valid'])} valid, {len(parts['test'])} test files")
+        note = (
+            f"deterministic hash split: SHA-256 of each file's {what} relative to the corpus root -> u in [0, 1); "
+            f"u < {tr:g} train, u < {tr + va:g} valid, else test (shares {tr:g}/{va:g}/{1 - tr - va:g}"
+            + (f", salt {salt!r}" if salt else "")
+            + "); adding files never moves existing ones: "
+            f"{len(parts['train'])} train, {len(parts['valid'])} valid, {len(parts['test'])} test files"
+        )
     for name in ("train", "test"):
         if not parts[name]:
             src = str(split_file) if split_file is not None else f"the hash split of {len(by_rel)} files"
-            raise ValueError(f"{src} leaves the {name} set empty; list files as {name} in a split file "
-                             f"({' or '.join(SPLIT_FILE_NAMES)}) or change the shares")
-    return MusicSplit(train=parts["train"], test=parts["test"], test_speakers=_groups(parts["test"]), task="music",
-                      note=note, valid=parts["valid"], rule=rule)
+            raise ValueError(
+                f"{src} leaves the {name} set empty; list files as {name} in a split file "
+                f"({' or '.join(SPLIT_FILE_NAMES)}) or change the shares"
+            )
+    return MusicSplit(
+        train=parts["train"],
+        test=parts["test"],
+        test_speakers=_groups(parts["test"]),
+        task="music",
+        note=note,
+        valid=parts["valid"],
+        rule=rule,
+    )
 
 
-def load_music(root, split_file="auto", shares=DEFAULT_SHARES, group_by: str = "folder", hash_by: str = "file",
-               salt: str = "") -> MusicSplit:
+def load_music(
+    root, split_file="auto", shares=DEFAULT_SHARES, group_by: str = "folder", hash_by: str = "file", salt: str = ""
+) -> MusicSplit:
     """:func:`find_music` + :func:`split_music`. ``split_file="auto"`` uses ``root/split.txt`` or
     ``root/split.csv`` when present and the hash rule otherwise; ``None`` forces the hash rule."""
     root = _check_root(root)
@@ -334,7 +376,7 @@ def _damped_sines(freq: float, alpha: float, length: int, rate: int) -> np.ndarr
     r = np.exp(complex(-alpha, 2 * np.pi * freq) / rate)
     b = int(np.ceil(np.sqrt(length)))
     inner = r ** np.arange(b)
-    outer = (r ** b) ** np.arange(-(-length // b))
+    outer = (r**b) ** np.arange(-(-length // b))
     return np.outer(outer, inner).ravel()[:length]
 
 
@@ -355,7 +397,7 @@ def _note(rng: np.random.Generator, midi: float, velocity: float, dur: float, ra
         fn = n * f0 * np.sqrt(1.0 + B * n * n)
         if fn >= nyq or n > 120:
             break
-        amp = velocity ** (1.0 + 0.05 * n) * abs(np.sin(np.pi * n * x0)) / n ** 0.7
+        amp = velocity ** (1.0 + 0.05 * n) * abs(np.sin(np.pi * n * x0)) / n**0.7
         amp /= 1.0 + (fn / (2500.0 + 9000.0 * velocity)) ** 2
         alpha = alpha0 + 4e-7 * fn * fn
         life = int(min(n_total, np.ceil((dur + 60.0 / 8.686 / alpha) * rate)))  # to -60 dB
@@ -374,8 +416,9 @@ def _note(rng: np.random.Generator, midi: float, velocity: float, dur: float, ra
     return y
 
 
-def synthesize_piece(seed: int, index: int, seconds: float = 3.0, rate: int = 44100,
-                     stereo: bool = False) -> np.ndarray:
+def synthesize_piece(
+    seed: int, index: int, seconds: float = 3.0, rate: int = 44100, stereo: bool = False
+) -> np.ndarray:
     """A short piano-like piece: a melody over chords and bass notes from a random key and tempo.
 
     Float32 ``[time]`` (mono) or ``[time, 2]`` (stereo: notes panned by pitch with a small inter-channel
@@ -399,11 +442,11 @@ def synthesize_piece(seed: int, index: int, seconds: float = 3.0, rate: int = 44
             d = int(abs(pan) * 0.0006 * rate)
             late, early = (0, 1) if pan > 0 else (1, 0)  # the far channel hears it later
             gains = (gl, gr)
-            out[i0:i0 + len(y), early] += gains[early] * y
+            out[i0 : i0 + len(y), early] += gains[early] * y
             if i0 + d < n:
-                out[i0 + d:i0 + d + len(y), late] += gains[late] * y[: n - i0 - d]
+                out[i0 + d : i0 + d + len(y), late] += gains[late] * y[: n - i0 - d]
         else:
-            out[i0:i0 + len(y), 0] += y
+            out[i0 : i0 + len(y), 0] += y
 
     t, degree = 0.0, 0
     while t < seconds - 0.3:
@@ -441,8 +484,9 @@ Parameters: {params}
 """
 
 
-def make_default_music_corpus(root=None, n_mono: int = 6, n_stereo: int = 3, seconds: float = 3.0,
-                              rate: int = 44100, seed: int = 4321) -> Path:
+def make_default_music_corpus(
+    root=None, n_mono: int = 6, n_stereo: int = 3, seconds: float = 3.0, rate: int = 44100, seed: int = 4321
+) -> Path:
     """Write (or reuse) the generated music corpus at ``root`` and return ``root``.
 
     ``root=None`` means ``default_cache_dir() / DEFAULT_MUSIC_CORPUS_NAME``. Files are
@@ -461,8 +505,15 @@ def make_default_music_corpus(root=None, n_mono: int = 6, n_stereo: int = 3, sec
     if not seconds > 0:
         raise ValueError(f"make_default_music_corpus: seconds must be positive, got {seconds!r}")
     root = Path(root).expanduser() if root is not None else default_cache_dir() / DEFAULT_MUSIC_CORPUS_NAME
-    params = {"name": DEFAULT_MUSIC_CORPUS_NAME, "generator_version": MUSIC_GENERATOR_VERSION, "n_mono": int(n_mono),
-              "n_stereo": int(n_stereo), "seconds": float(seconds), "rate": int(rate), "seed": int(seed)}
+    params = {
+        "name": DEFAULT_MUSIC_CORPUS_NAME,
+        "generator_version": MUSIC_GENERATOR_VERSION,
+        "n_mono": int(n_mono),
+        "n_stereo": int(n_stereo),
+        "seconds": float(seconds),
+        "rate": int(rate),
+        "seed": int(seed),
+    }
     marker = root / _MARKER
     folders = {"piano": (int(n_mono), False), "duo": (int(n_stereo), True)}
     if marker.is_file():
@@ -476,8 +527,10 @@ def make_default_music_corpus(root=None, n_mono: int = 6, n_stereo: int = 3, sec
                 shutil.rmtree(root / name, ignore_errors=True)
             (root / "split.txt").unlink(missing_ok=True)
     elif root.exists() and any(root.iterdir()):
-        raise ValueError(f"make_default_music_corpus: {root} is not empty and was not written by "
-                         f"make_default_music_corpus (no {_MARKER}); choose another root")
+        raise ValueError(
+            f"make_default_music_corpus: {root} is not empty and was not written by "
+            f"make_default_music_corpus (no {_MARKER}); choose another root"
+        )
     jobs, lines = [], []
     for folder, (count, stereo) in folders.items():
         for i in range(1, count + 1):
@@ -498,6 +551,7 @@ def make_default_music_corpus(root=None, n_mono: int = 6, n_stereo: int = 3, sec
     tmp.replace(root / "split.txt")
     for path, index, stereo in jobs:
         if not path.is_file():
-            write_audio(path, synthesize_piece(seed, index, seconds=seconds, rate=rate, stereo=stereo), rate,
-                        subtype="PCM_16")
+            write_audio(
+                path, synthesize_piece(seed, index, seconds=seconds, rate=rate, stereo=stereo), rate, subtype="PCM_16"
+            )
     return root

@@ -14,6 +14,7 @@ prepared once into the store (:func:`~keras_audiosr.data.prepare_store`: resumab
 shared by every ratio, patch size and degradation), and examples drawn from it on the fly
 (:class:`~keras_audiosr.data.CropSampler`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -77,13 +78,27 @@ class TrainingData:
         key = None if shard is None else (int(shard[0]), int(shard[1]))
         if key not in self._samplers:
             self._samplers[key] = CropSampler(
-                self.store, ratio=self.ratio, patch_size=self.patch_size, degradations=self.degradations,
-                same_rate=self.same_rate, silence_db=self.silence_db, weights=self.weights, shard=key,
-                shard_seed=self.seed)
+                self.store,
+                ratio=self.ratio,
+                patch_size=self.patch_size,
+                degradations=self.degradations,
+                same_rate=self.same_rate,
+                silence_db=self.silence_db,
+                weights=self.weights,
+                shard=key,
+                shard_seed=self.seed,
+            )
         return self._samplers[key]
 
-    def dataset(self, batch_size: int, seed: int | None = None, shard: tuple[int, int] | None = None,
-                start_batch: int = 0, processes: int = 0, map_batch=None):
+    def dataset(
+        self,
+        batch_size: int,
+        seed: int | None = None,
+        shard: tuple[int, int] | None = None,
+        start_batch: int = 0,
+        processes: int = 0,
+        map_batch=None,
+    ):
         """Endless ``tf.data.Dataset`` of ``(lr [B, L, 1], hr [B, P, 1])`` float32 (see
         :meth:`CropSampler.dataset`); ``seed`` defaults to the data's seed; ``shard=(index, count)``
         reads that share of the files only; ``start_batch`` continues a resumed run's stream;
@@ -94,8 +109,15 @@ class TrainingData:
         ds = self.sampler(shard).dataset(batch_size, seed=seed, start_batch=start_batch, processes=processes)
         return ds if map_batch is None else ds.map(map_batch)
 
-    def batches(self, batch_size: int, seed: int | None = None, shard: tuple[int, int] | None = None,
-                start_batch: int = 0, processes: int = 0, map_batch=None):
+    def batches(
+        self,
+        batch_size: int,
+        seed: int | None = None,
+        shard: tuple[int, int] | None = None,
+        start_batch: int = 0,
+        processes: int = 0,
+        map_batch=None,
+    ):
         """The same endless stream as :meth:`dataset`, as a ``keras.utils.PyDataset``
         (:class:`~keras_audiosr.data.batches.SamplerBatches`): ``model.fit`` input on any Keras
         backend, without TensorFlow. ``processes`` worker processes make the batches (0: the
@@ -103,11 +125,24 @@ class TrainingData:
         from keras_audiosr.data.batches import SamplerBatches
 
         seed = self.seed if seed is None else int(seed)
-        return SamplerBatches(self.sampler(shard), batch_size, seed=seed, start_batch=start_batch, processes=processes,
-                              map_batch=map_batch)
+        return SamplerBatches(
+            self.sampler(shard),
+            batch_size,
+            seed=seed,
+            start_batch=start_batch,
+            processes=processes,
+            map_batch=map_batch,
+        )
 
-    def distribute(self, strategy, batch_size: int, seed: int | None = None, start_batch: int = 0,
-                   processes: int = 0, map_batch=None):
+    def distribute(
+        self,
+        strategy,
+        batch_size: int,
+        seed: int | None = None,
+        start_batch: int = 0,
+        processes: int = 0,
+        map_batch=None,
+    ):
         """The input of ``model.fit`` under ``strategy`` with global batch ``batch_size``.
 
         A Keras backend other than TensorFlow: :meth:`batches` (global batches; a
@@ -123,14 +158,16 @@ class TrainingData:
         if strategy is None or strategy.num_replicas_in_sync == 1:
             return self.dataset(batch_size, seed, start_batch=start_batch, processes=processes, map_batch=map_batch)
         if int(batch_size) % strategy.num_replicas_in_sync:
-            raise ValueError(f"batch size {batch_size} is not a multiple of the {strategy.num_replicas_in_sync} "
-                             f"replicas")
+            raise ValueError(
+                f"batch size {batch_size} is not a multiple of the {strategy.num_replicas_in_sync} replicas"
+            )
 
         def fn(ctx):
             per_replica = ctx.get_per_replica_batch_size(int(batch_size))
             shard = (ctx.input_pipeline_id, ctx.num_input_pipelines) if ctx.num_input_pipelines > 1 else None
-            return self.dataset(per_replica, seed, shard=shard, start_batch=start_batch, processes=processes,
-                                map_batch=map_batch)
+            return self.dataset(
+                per_replica, seed, shard=shard, start_batch=start_batch, processes=processes, map_batch=map_batch
+            )
 
         return strategy.distribute_datasets_from_function(fn)
 
@@ -140,16 +177,26 @@ class TrainingData:
         corpora = []
         for c in self.corpora.corpora:
             d = c.to_dict()
-            d["train_hours"] = round(sum(f.length * f.channels for f in self.store.files if f.corpus == c.name)
-                                     / self.hr_rate / 3600, 3)
+            d["train_hours"] = round(
+                sum(f.length * f.channels for f in self.store.files if f.corpus == c.name) / self.hr_rate / 3600, 3
+            )
             d["test_hours"] = round(_hours(u.path for u in c.split.test), 3)
             d["sampling_share"] = round(shares.get(c.name, 0.0), 4)
             corpora.append(d)
-        return {"source": self.label, "embedded": self.embedded, "corpora": corpora,
-                "store": self.store.summary(), "ratio": self.ratio, "hr_rate": self.hr_rate,
-                "patch_size": self.patch_size, "same_rate": self.same_rate, "silence_db": self.silence_db,
-                "degradations": self.degradations.to_dict(), "examples_per_epoch": self.examples_per_epoch,
-                "seed": self.seed}
+        return {
+            "source": self.label,
+            "embedded": self.embedded,
+            "corpora": corpora,
+            "store": self.store.summary(),
+            "ratio": self.ratio,
+            "hr_rate": self.hr_rate,
+            "patch_size": self.patch_size,
+            "same_rate": self.same_rate,
+            "silence_db": self.silence_db,
+            "degradations": self.degradations.to_dict(),
+            "examples_per_epoch": self.examples_per_epoch,
+            "seed": self.seed,
+        }
 
 
 def _hours(paths) -> float:
@@ -183,11 +230,16 @@ def check_test_files(utts, hr_rate: int) -> None:
         problem = None
         try:
             info = sf.info(str(path), verbose=True)
-            short = [m for m in _SHORT_CHUNK.finditer(info.extra_info or "")
-                     if int(m.group(2)) > int(m.group(3)) and int(m.group(2)) not in _UNKNOWN_SIZES]
+            short = [
+                m
+                for m in _SHORT_CHUNK.finditer(info.extra_info or "")
+                if int(m.group(2)) > int(m.group(3)) and int(m.group(2)) not in _UNKNOWN_SIZES
+            ]
             if short:
-                problem = (f"is truncated (its {short[0].group(1)} chunk declares {short[0].group(2)} bytes, "
-                           f"{short[0].group(3)} are there)")
+                problem = (
+                    f"is truncated (its {short[0].group(1)} chunk declares {short[0].group(2)} bytes, "
+                    f"{short[0].group(3)} are there)"
+                )
             elif info.frames <= 0:
                 problem = "is empty (no samples)"
             elif info.samplerate < int(hr_rate):
@@ -204,16 +256,32 @@ def check_test_files(utts, hr_rate: int) -> None:
         except (sf.SoundFileError, RuntimeError, OSError, ValueError) as err:
             problem = f"is not readable audio ({str(err).strip().splitlines()[0] if str(err).strip() else err!r})"
         if problem:
-            raise AudioError(f"{path}: held-out test file {problem}; the evaluation after training reads it: fix or "
-                             f"remove it (or hold out other speakers with --test-speakers)")
+            raise AudioError(
+                f"{path}: held-out test file {problem}; the evaluation after training reads it: fix or "
+                f"remove it (or hold out other speakers with --test-speakers)"
+            )
 
 
-def prepare_training_data(data_dirs=None, *, hr_rate: int = 16000, ratio: int = 2, patch_size: int = 8192,
-                          degradations="cheby1:8", task: str = "multi", test_speakers: Sequence[str] | None = None,
-                          seed: int = 0, cache_dir=None, workers: int | None = None, progress: bool = True,
-                          weights: Mapping[str, float] | Sequence[float] | None = None, kind: str = "auto",
-                          channels: str | None = None, same_rate: bool = False, silence_db: float | None = -50.0,
-                          split_options: dict | None = None) -> TrainingData:
+def prepare_training_data(
+    data_dirs=None,
+    *,
+    hr_rate: int = 16000,
+    ratio: int = 2,
+    patch_size: int = 8192,
+    degradations="cheby1:8",
+    task: str = "multi",
+    test_speakers: Sequence[str] | None = None,
+    seed: int = 0,
+    cache_dir=None,
+    workers: int | None = None,
+    progress: bool = True,
+    weights: Mapping[str, float] | Sequence[float] | None = None,
+    kind: str = "auto",
+    channels: str | None = None,
+    same_rate: bool = False,
+    silence_db: float | None = -50.0,
+    split_options: dict | None = None,
+) -> TrainingData:
     """Corpora -> speaker-disjoint splits -> prepared store of the training files -> stream settings.
 
     Args:
@@ -249,9 +317,12 @@ def prepare_training_data(data_dirs=None, *, hr_rate: int = 16000, ratio: int = 
     if embedded:
         if kind == "music":
             from keras_audiosr.data.music import DEFAULT_MUSIC_CORPUS_NAME, make_default_music_corpus
+
             data_dirs = [make_default_music_corpus()]
-            label = (f"embedded default music corpus ({DEFAULT_MUSIC_CORPUS_NAME}: generated piano-like pieces, "
-                     "not recordings; pass --data-dir for a real corpus)")
+            label = (
+                f"embedded default music corpus ({DEFAULT_MUSIC_CORPUS_NAME}: generated piano-like pieces, "
+                "not recordings; pass --data-dir for a real corpus)"
+            )
         else:
             from keras_audiosr.data.embedded import (
                 EMBEDDED_CORPUS_NAME,
@@ -259,14 +330,19 @@ def prepare_training_data(data_dirs=None, *, hr_rate: int = 16000, ratio: int = 
                 EMBEDDED_TEST_SPEAKERS,
                 embedded_corpus_dir,
             )
+
             if int(hr_rate) > EMBEDDED_RATE:
-                raise ValueError(f"the embedded default corpus is {EMBEDDED_RATE} Hz speech, so it cannot train a "
-                                 f"model with a high rate of {hr_rate} Hz; pass --data-dir with recordings at "
-                                 f"{hr_rate} Hz or above")
+                raise ValueError(
+                    f"the embedded default corpus is {EMBEDDED_RATE} Hz speech, so it cannot train a "
+                    f"model with a high rate of {hr_rate} Hz; pass --data-dir with recordings at "
+                    f"{hr_rate} Hz or above"
+                )
             data_dirs = [embedded_corpus_dir()]
-            label = (f"embedded default corpus ({EMBEDDED_CORPUS_NAME}: 48 real recordings of 11 speakers, LJ Speech "
-                     f"and VCTK, {EMBEDDED_RATE} Hz, packaged with keras_audiosr; a demonstration, pass --data-dir "
-                     f"for a real corpus)")
+            label = (
+                f"embedded default corpus ({EMBEDDED_CORPUS_NAME}: 48 real recordings of 11 speakers, LJ Speech "
+                f"and VCTK, {EMBEDDED_RATE} Hz, packaged with keras_audiosr; a demonstration, pass --data-dir "
+                f"for a real corpus)"
+            )
             if task == "single" and not test_speakers and split_options is None:
                 split_options = {"speaker": None, "n_test": 2}
             elif task == "multi" and not test_speakers:
@@ -274,25 +350,52 @@ def prepare_training_data(data_dirs=None, *, hr_rate: int = 16000, ratio: int = 
     else:
         data_dirs = [data_dirs] if isinstance(data_dirs, (str, Path)) else list(data_dirs)
         label = ", ".join(str(Path(d).expanduser()) for d in data_dirs)
-    corpora = load_corpora(data_dirs, task=task, test_speakers=test_speakers, weights=weights, kind=kind,
-                           split_options=split_options)
+    corpora = load_corpora(
+        data_dirs, task=task, test_speakers=test_speakers, weights=weights, kind=kind, split_options=split_options
+    )
     check_test_files(corpora.test, hr_rate)  # read only after training: a bad one must fail now, not then
     if channels is None:
         channels = "separate" if all(c.kind == "music" for c in corpora.corpora) else "mix"
-    store = prepare_store(corpora.train, hr_rate, channels=channels, corpora=corpora.train_corpora,
-                          cache_dir=cache_dir, workers=workers, progress=progress)
+    store = prepare_store(
+        corpora.train,
+        hr_rate,
+        channels=channels,
+        corpora=corpora.train_corpora,
+        cache_dir=cache_dir,
+        workers=workers,
+        progress=progress,
+    )
     present = {f.corpus for f in store.files}
     weights = None if corpora.weights is None else {k: w for k, w in corpora.weights.items() if k in present}
-    data = TrainingData(corpora=corpora, store=store, ratio=int(ratio), hr_rate=int(hr_rate),
-                        patch_size=int(patch_size), degradations=degradation_set, same_rate=bool(same_rate),
-                        silence_db=silence_db, seed=int(seed), label=label, embedded=embedded,
-                        weights=weights)
+    data = TrainingData(
+        corpora=corpora,
+        store=store,
+        ratio=int(ratio),
+        hr_rate=int(hr_rate),
+        patch_size=int(patch_size),
+        degradations=degradation_set,
+        same_rate=bool(same_rate),
+        silence_db=silence_db,
+        seed=int(seed),
+        label=label,
+        embedded=embedded,
+        weights=weights,
+    )
     data.sampler()  # fails now, not at the first batch, when no file is long enough or weights are bad
     return data
 
 
-def folder_data(data_dirs, model, *, patch_size: int = 8192, degradations=None, seed: int = 0, cache_dir=None,
-                progress: bool = False, **kwargs) -> TrainingData:
+def folder_data(
+    data_dirs,
+    model,
+    *,
+    patch_size: int = 8192,
+    degradations=None,
+    seed: int = 0,
+    cache_dir=None,
+    progress: bool = False,
+    **kwargs,
+) -> TrainingData:
     """:func:`prepare_training_data` for fine-tuning ``model`` on a folder of recordings (or several).
 
     The rates, ratio and input degradations come from the model (its ``hr_rate``, ``ratio`` and
@@ -306,12 +409,31 @@ def folder_data(data_dirs, model, *, patch_size: int = 8192, degradations=None, 
     if degradations is None:
         degradations = Degradation.from_dict(dict(model.degradation)).filter
     patch_size = int(patch_size) - int(patch_size) % ratio
-    return prepare_training_data(data_dirs, hr_rate=hr_rate, ratio=ratio, patch_size=patch_size,
-                                 degradations=degradations, seed=seed, cache_dir=cache_dir, progress=progress, **kwargs)
+    return prepare_training_data(
+        data_dirs,
+        hr_rate=hr_rate,
+        ratio=ratio,
+        patch_size=patch_size,
+        degradations=degradations,
+        seed=seed,
+        cache_dir=cache_dir,
+        progress=progress,
+        **kwargs,
+    )
 
 
-def folder_dataset(data_dirs, model, *, batch_size: int = 8, patch_size: int = 8192, degradations=None, seed: int = 0,
-                   cache_dir=None, progress: bool = False, **kwargs):
+def folder_dataset(
+    data_dirs,
+    model,
+    *,
+    batch_size: int = 8,
+    patch_size: int = 8192,
+    degradations=None,
+    seed: int = 0,
+    cache_dir=None,
+    progress: bool = False,
+    **kwargs,
+):
     """An endless ``tf.data.Dataset`` of ``(low [B, L, 1], high [B, P, 1])`` float32 pairs from a folder of
     recordings, made for ``model`` (see :func:`folder_data`), ready for ``model.fit(..., steps_per_epoch=N)``::
 
@@ -322,6 +444,14 @@ def folder_dataset(data_dirs, model, *, batch_size: int = 8, patch_size: int = 8
     Random crops of ``patch_size`` high-rate samples, inputs degraded on the fly; only the training
     files of the split are used.
     """
-    data = folder_data(data_dirs, model, patch_size=patch_size, degradations=degradations, seed=seed,
-                       cache_dir=cache_dir, progress=progress, **kwargs)
+    data = folder_data(
+        data_dirs,
+        model,
+        patch_size=patch_size,
+        degradations=degradations,
+        seed=seed,
+        cache_dir=cache_dir,
+        progress=progress,
+        **kwargs,
+    )
     return data.dataset(batch_size, seed=seed)

@@ -9,6 +9,7 @@
 
 Splits are pure functions of the sorted utterance list, so every run and every worker agrees.
 """
+
 from __future__ import annotations
 
 import math
@@ -17,8 +18,15 @@ from dataclasses import dataclass, field
 
 from keras_audiosr.data.corpus import Utterance
 
-__all__ = ["Split", "TASKS", "HOLD_OUT_SHARE", "held_out_count", "split_single_speaker", "split_multi_speaker",
-           "make_split"]
+__all__ = [
+    "Split",
+    "TASKS",
+    "HOLD_OUT_SHARE",
+    "held_out_count",
+    "split_single_speaker",
+    "split_multi_speaker",
+    "make_split",
+]
 
 TASKS = ("single", "multi")
 
@@ -82,8 +90,9 @@ def held_out_count(n_files: int, share: float = HOLD_OUT_SHARE) -> int:
     return min(max(1, math.floor(share * n_files + 0.5)), n_files - 1)
 
 
-def split_single_speaker(utts: Sequence[Utterance], speaker: str | None = "auto", n_test: int | None = None,
-                         share: float = HOLD_OUT_SHARE) -> Split:
+def split_single_speaker(
+    utts: Sequence[Utterance], speaker: str | None = "auto", n_test: int | None = None, share: float = HOLD_OUT_SHARE
+) -> Split:
     """Utterances of one speaker; the last ones in sorted order (by id) are the test set.
 
     ``speaker``: ``"auto"`` (default) takes the corpus's only speaker, else ``p225`` (the papers'
@@ -102,8 +111,9 @@ def split_single_speaker(utts: Sequence[Utterance], speaker: str | None = "auto"
         elif "p225" in speakers:
             chosen, how = "p225", "the papers' speaker"
         else:
-            raise ValueError(f"the single-speaker split needs a speaker: pass --test-speakers NAME (one of "
-                             f"{_short_list(speakers)})")
+            raise ValueError(
+                f"the single-speaker split needs a speaker: pass --test-speakers NAME (one of {_short_list(speakers)})"
+            )
     elif speaker is None:
         chosen, how = speakers[0], "first speaker in sorted order"
     else:
@@ -113,27 +123,37 @@ def split_single_speaker(utts: Sequence[Utterance], speaker: str | None = "auto"
     own = [u for u in utts if u.speaker == chosen]
     if n_test is None:
         n_test = PAPER_N_TEST if len(own) >= 2 * PAPER_N_TEST else held_out_count(len(own), share)
-        rule = (f"the last {n_test} in sorted order held out" if len(own) >= 2 * PAPER_N_TEST
-                else f"the last {n_test} ({share:.0%} of {len(own)}) in sorted order held out")
+        rule = (
+            f"the last {n_test} in sorted order held out"
+            if len(own) >= 2 * PAPER_N_TEST
+            else f"the last {n_test} ({share:.0%} of {len(own)}) in sorted order held out"
+        )
     else:
         if int(n_test) < 1:
             raise ValueError(f"n_test must be >= 1, got {n_test}")
         if len(own) <= n_test:
-            raise ValueError(f"speaker {chosen!r} has {len(own)} utterances; need more than n_test={n_test} to "
-                             f"keep some for training (leave n_test unset to hold out a share of them)")
+            raise ValueError(
+                f"speaker {chosen!r} has {len(own)} utterances; need more than n_test={n_test} to "
+                f"keep some for training (leave n_test unset to hold out a share of them)"
+            )
         rule = f"the last {n_test} in sorted order held out"
     if n_test == 0:
-        note = (f"single-speaker split on {chosen} ({how}): all {len(own)} files train; no held-out files (too few "
-                f"to spare one), so no evaluation")
+        note = (
+            f"single-speaker split on {chosen} ({how}): all {len(own)} files train; no held-out files (too few "
+            f"to spare one), so no evaluation"
+        )
         return Split(train=own, test=[], test_speakers=[], task="single", note=note)
     train, test = own[:-n_test], own[-n_test:]
-    note = (f"single-speaker split on {chosen} ({how}): {len(train)} train utterances, {rule} "
-            f"({test[0].utt_id} .. {test[-1].utt_id})")
+    note = (
+        f"single-speaker split on {chosen} ({how}): {len(train)} train utterances, {rule} "
+        f"({test[0].utt_id} .. {test[-1].utt_id})"
+    )
     return Split(train=train, test=test, test_speakers=[chosen], task="single", note=note)
 
 
-def split_multi_speaker(utts: Sequence[Utterance], n_test_speakers: int = 8,
-                        test_speakers: Sequence[str] | None = None, share: float = 0.2) -> Split:
+def split_multi_speaker(
+    utts: Sequence[Utterance], n_test_speakers: int = 8, test_speakers: Sequence[str] | None = None, share: float = 0.2
+) -> Split:
     """Speaker-disjoint split: held-out speakers contribute all their utterances to test.
 
     Default: the last ``n_test_speakers`` speakers in sorted order, provided at least
@@ -145,9 +165,11 @@ def split_multi_speaker(utts: Sequence[Utterance], n_test_speakers: int = 8,
     speakers = _speakers(utts)
     n_spk = len(speakers)
     if n_spk < 2:
-        raise ValueError(f"multi-speaker split needs at least 2 speakers; corpus has {n_spk} "
-                         f"({_short_list(speakers)}): "
-                         f"use --task single (a share of its files held out)")
+        raise ValueError(
+            f"multi-speaker split needs at least 2 speakers; corpus has {n_spk} "
+            f"({_short_list(speakers)}): "
+            f"use --task single (a share of its files held out)"
+        )
     if test_speakers is not None:
         held = sorted({str(s) for s in test_speakers})
         unknown = [s for s in held if s not in speakers]
@@ -160,16 +182,20 @@ def split_multi_speaker(utts: Sequence[Utterance], n_test_speakers: int = 8,
         note = f"held out the requested test speakers {', '.join(held)} ({len(held)} of {n_spk})"
     elif n_spk >= 2 * n_test_speakers:
         held = speakers[-n_test_speakers:]
-        note = (f"standard split: the last {n_test_speakers} speakers in sorted order are test speakers "
-                f"({', '.join(held)}); {n_spk - n_test_speakers} train speakers")
+        note = (
+            f"standard split: the last {n_test_speakers} speakers in sorted order are test speakers "
+            f"({', '.join(held)}); {n_spk - n_test_speakers} train speakers"
+        )
     else:
         if not 0.0 < share < 1.0:
             raise ValueError(f"share must be in (0, 1), got {share}")
         k = min(max(1, math.floor(share * n_spk + 0.5)), n_spk - 1)
         held = speakers[-k:]
-        note = (f"corpus has only {n_spk} speakers, fewer than the {2 * n_test_speakers} the standard split "
-                f"(last {n_test_speakers} speakers held out) needs; held out {share:.0%} of the speakers "
-                f"instead, the last {k} in sorted order: {', '.join(held)}")
+        note = (
+            f"corpus has only {n_spk} speakers, fewer than the {2 * n_test_speakers} the standard split "
+            f"(last {n_test_speakers} speakers held out) needs; held out {share:.0%} of the speakers "
+            f"instead, the last {k} in sorted order: {', '.join(held)}"
+        )
     held_set = set(held)
     train = [u for u in utts if u.speaker not in held_set]
     test = [u for u in utts if u.speaker in held_set]

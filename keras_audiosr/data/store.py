@@ -25,6 +25,7 @@ not the link target), so a corpus made of links is prepared file by file.
 Files below ``hr_rate`` lack the band the model must learn: they are skipped with one warning line
 naming them; if nothing is left, it is an error.
 """
+
 from __future__ import annotations
 
 import collections
@@ -45,8 +46,15 @@ import numpy as np
 
 from keras_audiosr.audio import read_audio, resample
 
-__all__ = ["STORE_FORMAT", "CHANNEL_MODES", "StoredFile", "SignalStore", "array_intact", "prepare_store",
-           "default_cache_dir"]
+__all__ = [
+    "STORE_FORMAT",
+    "CHANNEL_MODES",
+    "StoredFile",
+    "SignalStore",
+    "array_intact",
+    "prepare_store",
+    "default_cache_dir",
+]
 
 STORE_FORMAT = 1
 CHANNEL_MODES = ("mix", "separate")
@@ -90,6 +98,7 @@ class _Progress:
         self.enabled = enabled and total > 0
         if self.enabled and sys.stderr.isatty():
             from tqdm import tqdm
+
             self.bar = tqdm(total=total, desc=desc, unit="file", dynamic_ncols=True)
 
     def update(self, n: int = 1) -> None:
@@ -111,8 +120,14 @@ class _Progress:
 
 def _file_key(path: Path, hr_rate: int, channels: str) -> str:
     st = path.stat()
-    ident = {"format": STORE_FORMAT, "hr_rate": hr_rate, "channels": channels, "path": os.path.abspath(path),
-             "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    ident = {
+        "format": STORE_FORMAT,
+        "hr_rate": hr_rate,
+        "channels": channels,
+        "path": os.path.abspath(path),
+        "size": st.st_size,
+        "mtime_ns": st.st_mtime_ns,
+    }
     return hashlib.sha1(json.dumps(ident, sort_keys=True).encode()).hexdigest()
 
 
@@ -168,8 +183,13 @@ def _prepare_file(path: str, key: str, root: str, hr_rate: int, channels: str) -
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        rec = {"key": key, "status": "ok", "rate": int(rate), "length": int(arr.shape[1]),
-               "channels": int(arr.shape[0])}
+        rec = {
+            "key": key,
+            "status": "ok",
+            "rate": int(rate),
+            "length": int(arr.shape[1]),
+            "channels": int(arr.shape[0]),
+        }
     _append_line(Path(root) / "journal.jsonl", rec)
     return rec
 
@@ -189,8 +209,13 @@ def _worker(task):
         return _prepare_file(path, key, root, hr_rate, channels)
     except OSError as e:
         if e.errno == errno.ENOSPC or "No space left on device" in str(e):  # the store's disk, not the source file
-            return {"key": key, "status": "nospace", "error": str(e), "path": path,
-                    "where": str(Path(root) / _array_rel(key))}
+            return {
+                "key": key,
+                "status": "nospace",
+                "error": str(e),
+                "path": path,
+                "where": str(Path(root) / _array_rel(key)),
+            }
         return {"key": key, "status": "error", "error": f"{type(e).__name__}: {e}", "path": path}
     except Exception as e:  # reported by the parent with the file named
         return {"key": key, "status": "error", "error": f"{type(e).__name__}: {e}", "path": path}
@@ -241,7 +266,7 @@ def _process_gone(pid: int) -> bool:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return False
-    return stat[stat.rfind(")") + 2:].startswith("Z")
+    return stat[stat.rfind(")") + 2 :].startswith("Z")
 
 
 def array_intact(path, channels: int | None = None, length: int | None = None) -> bool:
@@ -287,8 +312,17 @@ class SignalStore:
     number stay open); :meth:`read` copies one window of one channel as float32.
     """
 
-    def __init__(self, root, index_path, hr_rate: int, channels: str, files: Sequence[StoredFile], skipped=(),
-                 from_cache: bool = False, max_open: int = 64):
+    def __init__(
+        self,
+        root,
+        index_path,
+        hr_rate: int,
+        channels: str,
+        files: Sequence[StoredFile],
+        skipped=(),
+        from_cache: bool = False,
+        max_open: int = 64,
+    ):
         self.root = Path(root)
         self.index_path = Path(index_path)
         self.hr_rate = int(hr_rate)
@@ -337,8 +371,10 @@ class SignalStore:
         try:
             mm = np.load(path, mmap_mode="r", allow_pickle=False)
         except (OSError, ValueError) as e:
-            raise OSError(f"prepared store {self.root}: array {path} of {self.files[i].path} is missing or "
-                          f"unreadable ({e}); prepare the store again") from e
+            raise OSError(
+                f"prepared store {self.root}: array {path} of {self.files[i].path} is missing or "
+                f"unreadable ({e}); prepare the store again"
+            ) from e
         with self._lock:
             self._open[i] = mm
             while len(self._open) > self.max_open:
@@ -352,10 +388,17 @@ class SignalStore:
     def summary(self) -> dict:
         """JSON-ready facts for run logs: counts, hours, rates, channel mode, index path."""
         rates = collections.Counter(f.rate for f in self.files)
-        return {"format": STORE_FORMAT, "index": str(self.index_path), "hr_rate": self.hr_rate,
-                "channels": self.channels, "files": len(self.files), "hours": round(self.seconds / 3600, 3),
-                "source_rates": {str(k): v for k, v in sorted(rates.items())},
-                "skipped": [dict(s) for s in self.skipped], "from_cache": self.from_cache}
+        return {
+            "format": STORE_FORMAT,
+            "index": str(self.index_path),
+            "hr_rate": self.hr_rate,
+            "channels": self.channels,
+            "files": len(self.files),
+            "hours": round(self.seconds / 3600, 3),
+            "source_rates": {str(k): v for k, v in sorted(rates.items())},
+            "skipped": [dict(s) for s in self.skipped],
+            "from_cache": self.from_cache,
+        }
 
     @classmethod
     def load(cls, index_path, max_open: int = 64) -> SignalStore:
@@ -365,14 +408,26 @@ class SignalStore:
             idx = json.load(f)
         if idx.get("format") != STORE_FORMAT:
             raise ValueError(f"{index_path}: store format {idx.get('format')!r}, this version reads {STORE_FORMAT}")
-        return cls(index_path.parent.parent, index_path, idx["hr_rate"], idx["channels"],
-                   [StoredFile(**f) for f in idx["files"]], idx.get("skipped", []), from_cache=True,
-                   max_open=max_open)
+        return cls(
+            index_path.parent.parent,
+            index_path,
+            idx["hr_rate"],
+            idx["channels"],
+            [StoredFile(**f) for f in idx["files"]],
+            idx.get("skipped", []),
+            from_cache=True,
+            max_open=max_open,
+        )
 
 
 def _index_dict(hr_rate, channels, files, skipped) -> dict:
-    return {"format": STORE_FORMAT, "hr_rate": hr_rate, "channels": channels,
-            "files": [asdict(f) for f in files], "skipped": list(skipped)}
+    return {
+        "format": STORE_FORMAT,
+        "hr_rate": hr_rate,
+        "channels": channels,
+        "files": [asdict(f) for f in files],
+        "skipped": list(skipped),
+    }
 
 
 def _short(items: Sequence[str], n: int = 5) -> str:
@@ -380,8 +435,16 @@ def _short(items: Sequence[str], n: int = 5) -> str:
     return ", ".join(items[:n]) + (f", ... ({len(items)} in all)" if len(items) > n else "")
 
 
-def prepare_store(utts, hr_rate: int, *, channels: str = "mix", corpora=None, cache_dir=None,
-                  workers: int | None = None, progress: bool = True) -> SignalStore:
+def prepare_store(
+    utts,
+    hr_rate: int,
+    *,
+    channels: str = "mix",
+    corpora=None,
+    cache_dir=None,
+    workers: int | None = None,
+    progress: bool = True,
+) -> SignalStore:
     """Prepare (or load) the store of ``utts`` at ``hr_rate`` (see the module docstring).
 
     ``utts`` are :class:`~keras_audiosr.data.Utterance` objects (or paths); ``corpora`` is one
@@ -414,8 +477,9 @@ def prepare_store(utts, hr_rate: int, *, channels: str = "mix", corpora=None, ca
             keys.append(_file_key(Path(u.path), hr_rate, channels))
         except FileNotFoundError:
             raise FileNotFoundError(f"{u.path}: file not found (listed in the corpus but gone)") from None
-    listing = hashlib.sha1(json.dumps([[k, c, u.speaker, u.utt_id] for k, c, u in zip(keys, corpora, utts)])
-                           .encode()).hexdigest()
+    listing = hashlib.sha1(
+        json.dumps([[k, c, u.speaker, u.utt_id] for k, c, u in zip(keys, corpora, utts)]).encode()
+    ).hexdigest()
     index_path = root / "indexes" / f"{listing}.json"
     if index_path.is_file():
         try:
@@ -425,8 +489,11 @@ def prepare_store(utts, hr_rate: int, *, channels: str = "mix", corpora=None, ca
                 return store
             for f in damaged:  # cut short or overwritten on disk: prepared again below, the rest reused
                 (root / f.array).unlink(missing_ok=True)
-            _log(f"warning: {len(damaged)} prepared array(s) of {root} are damaged or missing "
-                 f"({_short([f.path for f in damaged])}); preparing them again", sys.stderr)
+            _log(
+                f"warning: {len(damaged)} prepared array(s) of {root} are damaged or missing "
+                f"({_short([f.path for f in damaged])}); preparing them again",
+                sys.stderr,
+            )
         except (OSError, ValueError, KeyError, TypeError):
             pass  # damaged or foreign index: prepare again (finished arrays are reused)
 
@@ -465,8 +532,7 @@ def prepare_store(utts, hr_rate: int, *, channels: str = "mix", corpora=None, ca
             with pool:
                 deferred.release()
                 chunksize = max(1, min(16, len(pending) // (8 * workers)))
-                _collect(pool.imap_unordered(_worker, pending, chunksize=chunksize),
-                         journal, bar)
+                _collect(pool.imap_unordered(_worker, pending, chunksize=chunksize), journal, bar)
     finally:
         bar.close()
 
@@ -474,19 +540,37 @@ def prepare_store(utts, hr_rate: int, *, channels: str = "mix", corpora=None, ca
     for u, k, corpus in zip(utts, keys, corpora):
         rec = journal[k]
         if rec["status"] == "skipped":
-            skipped.append({"path": str(u.path), "rate": rec["rate"],
-                            "reason": f"{rec['rate']} Hz is below the high rate {hr_rate} Hz"})
+            skipped.append(
+                {
+                    "path": str(u.path),
+                    "rate": rec["rate"],
+                    "reason": f"{rec['rate']} Hz is below the high rate {hr_rate} Hz",
+                }
+            )
             continue
-        files.append(StoredFile(path=str(u.path), corpus=corpus, speaker=u.speaker, utt_id=u.utt_id,
-                                array=_array_rel(k), length=rec["length"], channels=rec["channels"], rate=rec["rate"]))
+        files.append(
+            StoredFile(
+                path=str(u.path),
+                corpus=corpus,
+                speaker=u.speaker,
+                utt_id=u.utt_id,
+                array=_array_rel(k),
+                length=rec["length"],
+                channels=rec["channels"],
+                rate=rec["rate"],
+            )
+        )
     if skipped:
         names = _short([f"{s['path']} ({s['rate']} Hz)" for s in skipped])
         _log(f"warning: skipped {len(skipped)} file(s) below {hr_rate} Hz: {names}", sys.stderr)
     if not files:
-        raise ValueError(f"prepare_store: none of the {len(utts)} files reaches the high rate {hr_rate} Hz "
-                         f"({_short([s['path'] + ' (' + str(s['rate']) + ' Hz)' for s in skipped])}); "
-                         f"lower hr_rate or use higher-rate recordings")
+        raise ValueError(
+            f"prepare_store: none of the {len(utts)} files reaches the high rate {hr_rate} Hz "
+            f"({_short([s['path'] + ' (' + str(s['rate']) + ' Hz)' for s in skipped])}); "
+            f"lower hr_rate or use higher-rate recordings"
+        )
     from keras_audiosr.utils import write_json
+
     write_json(index_path, _index_dict(hr_rate, channels, files, skipped))
     store = SignalStore(root, index_path, hr_rate, channels, files, skipped, from_cache=not pending)
     if pending and progress:
@@ -497,10 +581,14 @@ def prepare_store(utts, hr_rate: int, *, channels: str = "mix", corpora=None, ca
 def _collect(results, journal: dict, bar: _Progress) -> None:
     for rec in results:
         if rec["status"] == "nospace":
-            raise OSError(errno.ENOSPC, "No space left on device (preparing the training data; the files prepared so "
-                          "far are kept)", rec["where"])
+            raise OSError(
+                errno.ENOSPC,
+                "No space left on device (preparing the training data; the files prepared so far are kept)",
+                rec["where"],
+            )
         if rec["status"] == "error":
             from keras_audiosr.audio import AudioError
+
             what = rec["error"].split(": ", 1)[1] if rec["error"].startswith("AudioError: ") else rec["error"]
             if not what.startswith(rec["path"]):
                 what = f"{rec['path']}: cannot prepare ({what})"

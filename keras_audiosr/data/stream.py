@@ -20,6 +20,7 @@ example, in order:
 Memory: the store is memory-mapped and only the windows drawn are copied, so a process holds a
 bounded set of open maps and buffers whatever the corpus size.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -125,9 +126,20 @@ class CropSampler:
         max_tries: crops drawn before giving up on finding a loud one.
     """
 
-    def __init__(self, store: SignalStore, *, ratio: int, patch_size: int, degradations="cheby1:8",
-                 same_rate: bool = False, silence_db: float | None = -50.0, weights: Mapping[str, float] | None = None,
-                 shard: tuple[int, int] | None = None, shard_seed: int = 0, max_tries: int = 10):
+    def __init__(
+        self,
+        store: SignalStore,
+        *,
+        ratio: int,
+        patch_size: int,
+        degradations="cheby1:8",
+        same_rate: bool = False,
+        silence_db: float | None = -50.0,
+        weights: Mapping[str, float] | None = None,
+        shard: tuple[int, int] | None = None,
+        shard_seed: int = 0,
+        max_tries: int = 10,
+    ):
         self.store = store
         self.ratio = int(ratio)
         self.patch_size = int(patch_size)
@@ -138,8 +150,11 @@ class CropSampler:
         self.silence_db = None if silence_db is None else float(silence_db)
         self.max_tries = max(1, int(max_tries))
         self.shard = None if shard is None else (int(shard[0]), int(shard[1]))
-        files = (np.arange(len(store)) if shard is None
-                 else shard_files(len(store), self.shard[0], self.shard[1], shard_seed))
+        files = (
+            np.arange(len(store))
+            if shard is None
+            else shard_files(len(store), self.shard[0], self.shard[1], shard_seed)
+        )
         self.files = files
         # Signals: (file, channel) pairs long enough for a patch.
         sig_file, sig_chan, sig_len, sig_corpus = [], [], [], []
@@ -154,9 +169,11 @@ class CropSampler:
                 sig_corpus.append(sf.corpus)
         where = "" if shard is None else f" in shard {self.shard[0]} of {self.shard[1]} ({len(files)} files)"
         if not sig_file:
-            raise ValueError(f"no signal of at least patch_size={self.patch_size} samples "
-                             f"({self.patch_size / store.hr_rate:.2f} s at {store.hr_rate} Hz){where}; "
-                             f"use a shorter patch, more files or fewer workers")
+            raise ValueError(
+                f"no signal of at least patch_size={self.patch_size} samples "
+                f"({self.patch_size / store.hr_rate:.2f} s at {store.hr_rate} Hz){where}; "
+                f"use a shorter patch, more files or fewer workers"
+            )
         self._file = np.array(sig_file, np.int64)
         self._chan = np.array(sig_chan, np.int64)
         self._len = np.array(sig_len, np.int64)
@@ -167,12 +184,15 @@ class CropSampler:
         else:
             unknown = sorted(set(weights) - {sf.corpus for sf in store.files})
             if unknown:
-                raise ValueError(f"weights name unknown corpora {unknown}; corpora: "
-                                 f"{sorted({f.corpus for f in store.files})}")
+                raise ValueError(
+                    f"weights name unknown corpora {unknown}; corpora: {sorted({f.corpus for f in store.files})}"
+                )
             w = np.array([float(weights.get(c, 1.0)) for c in corpora], np.float64)
             if np.any(w < 0) or not w.sum() > 0:
-                raise ValueError(f"corpus weights must be non-negative with a positive sum over the corpora "
-                                 f"present{where} ({', '.join(corpora)}), got {dict(weights)}")
+                raise ValueError(
+                    f"corpus weights must be non-negative with a positive sum over the corpora "
+                    f"present{where} ({', '.join(corpora)}), got {dict(weights)}"
+                )
         self.corpora = corpora
         self.corpus_probabilities = {c: float(p) for c, p in zip(corpora, w / w.sum())}
         self._corpus_cum = np.cumsum(w / w.sum())
@@ -191,8 +211,11 @@ class CropSampler:
         """(signal, crop start): steps 1-3 of the module docstring."""
         best, best_db = None, -np.inf
         for _ in range(self.max_tries):
-            k = 0 if len(self._members) == 1 else min(int(np.searchsorted(self._corpus_cum, rng.random(), "right")),
-                                                      len(self._members) - 1)
+            k = (
+                0
+                if len(self._members) == 1
+                else min(int(np.searchsorted(self._corpus_cum, rng.random(), "right")), len(self._members) - 1)
+            )
             members = self._members[k]
             j = members[min(int(np.searchsorted(self._member_cum[k], rng.random(), "right")), len(members) - 1)]
             n_starts = (int(self._len[j]) - self.patch_size) // self.ratio + 1
@@ -219,11 +242,11 @@ class CropSampler:
         x = self.store.read(f, c, a, b)
         if draw.gain != 1.0:
             x *= np.float32(draw.gain)
-        hr = x[start - a:start - a + P]
+        hr = x[start - a : start - a + P]
         if self.same_rate:
-            lr = deg.at_high_rate(x)[start - a:start - a + P]
+            lr = deg.at_high_rate(x)[start - a : start - a + P]
         else:
-            lr = deg(x)[(start - a) // r:(start - a) // r + P // r]
+            lr = deg(x)[(start - a) // r : (start - a) // r + P // r]
         lr, hr = np.ascontiguousarray(lr, np.float32), np.ascontiguousarray(hr, np.float32)
         if details:
             return lr, hr, {"file": f, "channel": c, "start": start, "degradation": deg.filter, "gain": draw.gain}
@@ -234,6 +257,7 @@ class CropSampler:
         workers are daemons that end with this process). Make it before a backend that starts threads
         of its own (JAX) initialises, as forking a multi-threaded process is unsafe."""
         import multiprocessing
+
         pools = self.__dict__.setdefault("_pools", {})
         if processes not in pools:
             ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
@@ -254,8 +278,9 @@ class CropSampler:
             lr[n, :, 0], hr[n, :, 0] = self.example(seed, int(i))
         return lr, hr
 
-    def dataset(self, batch_size: int, seed: int = 0, start_batch: int = 0, parallel: int | None = None,
-                processes: int = 0):
+    def dataset(
+        self, batch_size: int, seed: int = 0, start_batch: int = 0, parallel: int | None = None, processes: int = 0
+    ):
         """Endless ``tf.data.Dataset`` of ``(lr [B, L, 1], hr [B, P, 1])`` float32 batches.
 
         Batch ``k`` holds examples ``(start_batch + k) * B ..``; pass ``start_batch`` (e.g. epochs done

@@ -14,27 +14,81 @@ Named *sets* of degradations that training draws from per example (``speech-robu
 ``multi-filter``, ``telephone-any``, or any single spec as a set of one) are in :mod:`.sets`.
 A new kind registers itself with :func:`register_kind` (see :mod:`.spec`) in a module imported here.
 """
+
 # The kinds register in import order, which is the order error messages list them: keep spec and the
 # filter families first.
 from keras_audiosr.degrade.spec import (  # noqa: I001
-    Degradation, DegradationSpec, canonical_spec, check_ratio, degrade, lowpass, parse_spec, register_kind,
-    spec_grammar, spec_kinds, trim_to_multiple)
-from keras_audiosr.degrade.filters import (ALIASED, FILTER_FAMILIES, MULTI_FILTER_DEFAULTS, SEEN_FILTER_DEFAULT,
-                                           UNSEEN_FILTER_DEFAULT, LowpassFilter)
+    Degradation,
+    DegradationSpec,
+    canonical_spec,
+    check_ratio,
+    degrade,
+    lowpass,
+    parse_spec,
+    register_kind,
+    spec_grammar,
+    spec_kinds,
+    trim_to_multiple,
+)
+from keras_audiosr.degrade.filters import (
+    ALIASED,
+    FILTER_FAMILIES,
+    MULTI_FILTER_DEFAULTS,
+    SEEN_FILTER_DEFAULT,
+    UNSEEN_FILTER_DEFAULT,
+    LowpassFilter,
+)
 from keras_audiosr.degrade.resample import Resample
 from keras_audiosr.degrade.telephone import COMPANDING, TELEPHONE_BAND, Telephone, g711
 from keras_audiosr.degrade.codecs import CODECS, Codec, CodecUnavailable, Noise, check_low_rate, codec_available
-from keras_audiosr.degrade.sets import (DEGRADATION_SETS, DegradationDraw, DegradationSet, SetMember,
-                                        evaluation_filters, get_degradation_set, register_set)
+from keras_audiosr.degrade.sets import (
+    DEGRADATION_SETS,
+    DegradationDraw,
+    DegradationSet,
+    SetMember,
+    evaluation_filters,
+    get_degradation_set,
+    register_set,
+)
 
 # The kinds that are not low-pass filters (the filter families are FILTER_FAMILIES + ("aliased",)).
 NAMED_KINDS = ("resample", "telephone", "codec", "noise")
 
 __all__ = [
-    "ALIASED", "CODECS", "COMPANDING", "Codec", "CodecUnavailable", "Noise", "check_low_rate", "codec_available",
-    "DEGRADATION_SETS", "Degradation", "DegradationDraw", "DegradationSet",
-    "DegradationSpec", "FILTER_FAMILIES", "LowpassFilter", "MULTI_FILTER_DEFAULTS", "NAMED_KINDS", "Resample",
-    "SEEN_FILTER_DEFAULT", "SetMember", "TELEPHONE_BAND", "Telephone", "UNSEEN_FILTER_DEFAULT", "canonical_spec",
-    "check_ratio", "degrade", "evaluation_filters", "g711", "get_degradation_set", "lowpass", "parse_spec",
-    "register_kind", "register_set", "spec_grammar", "spec_kinds", "trim_to_multiple",
+    "ALIASED",
+    "CODECS",
+    "COMPANDING",
+    "Codec",
+    "CodecUnavailable",
+    "Noise",
+    "check_low_rate",
+    "codec_available",
+    "DEGRADATION_SETS",
+    "Degradation",
+    "DegradationDraw",
+    "DegradationSet",
+    "DegradationSpec",
+    "FILTER_FAMILIES",
+    "LowpassFilter",
+    "MULTI_FILTER_DEFAULTS",
+    "NAMED_KINDS",
+    "Resample",
+    "SEEN_FILTER_DEFAULT",
+    "SetMember",
+    "TELEPHONE_BAND",
+    "Telephone",
+    "UNSEEN_FILTER_DEFAULT",
+    "canonical_spec",
+    "check_ratio",
+    "degrade",
+    "evaluation_filters",
+    "g711",
+    "get_degradation_set",
+    "lowpass",
+    "parse_spec",
+    "register_kind",
+    "register_set",
+    "spec_grammar",
+    "spec_kinds",
+    "trim_to_multiple",
 ]

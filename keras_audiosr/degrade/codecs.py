@@ -20,6 +20,7 @@ parses, and degrading raises :class:`CodecUnavailable` with one line saying what
 power (pink, 1/f, by default: a stand-in for room and street noise), its draw seeded from the signal itself,
 so the same input always gets the same noise and different crops get different noise.
 """
+
 from __future__ import annotations
 
 import functools
@@ -37,8 +38,16 @@ from keras_audiosr.degrade.resample import (
 )
 from keras_audiosr.degrade.spec import DegradationSpec, register_kind
 
-__all__ = ["CODECS", "CODEC_RATE", "Codec", "CodecUnavailable", "Noise", "check_low_rate", "codec_available",
-           "run_codec"]
+__all__ = [
+    "CODECS",
+    "CODEC_RATE",
+    "Codec",
+    "CodecUnavailable",
+    "Noise",
+    "check_low_rate",
+    "codec_available",
+    "run_codec",
+]
 
 CODEC_RATE = 8000
 
@@ -93,17 +102,25 @@ def run_codec(pcm: np.ndarray, name: str) -> np.ndarray:
     pcm = np.ascontiguousarray(pcm, dtype="<i2")
     quiet = [exe, "-hide_banner", "-loglevel", "error", "-nostdin"]
     raw = ["-f", "s16le", "-ar", str(CODEC_RATE), "-ac", "1"]
-    enc = subprocess.run([*quiet, *raw, "-i", "pipe:0", "-c:a", spec.encoder, *spec.options, "-f", spec.container,
-                          "pipe:1"], input=pcm.tobytes(), capture_output=True, check=False)
+    enc = subprocess.run(
+        [*quiet, *raw, "-i", "pipe:0", "-c:a", spec.encoder, *spec.options, "-f", spec.container, "pipe:1"],
+        input=pcm.tobytes(),
+        capture_output=True,
+        check=False,
+    )
     if enc.returncode != 0:
         why = enc.stderr.decode(errors="replace").strip()[-300:]
         raise RuntimeError(f"codec:{name}: ffmpeg encoding failed: {why}")
-    dec = subprocess.run([*quiet, "-f", spec.container, "-i", "pipe:0", *raw, "pipe:1"], input=enc.stdout,
-                         capture_output=True, check=False)
+    dec = subprocess.run(
+        [*quiet, "-f", spec.container, "-i", "pipe:0", *raw, "pipe:1"],
+        input=enc.stdout,
+        capture_output=True,
+        check=False,
+    )
     if dec.returncode != 0:
         why = dec.stderr.decode(errors="replace").strip()[-300:]
         raise RuntimeError(f"codec:{name}: ffmpeg decoding failed: {why}")
-    y = np.frombuffer(dec.stdout, dtype="<i2")[spec.delay:]
+    y = np.frombuffer(dec.stdout, dtype="<i2")[spec.delay :]
     out = np.zeros(pcm.shape[0], np.int16)
     out[: min(y.size, out.size)] = y[: out.size]
     return out
@@ -112,8 +129,10 @@ def run_codec(pcm: np.ndarray, name: str) -> np.ndarray:
 def check_low_rate(spec, hr_rate: int, ratio: int) -> None:
     """ValueError unless a codec spec meets its 8 kHz low rate (other kinds pass)."""
     if getattr(spec, "kind", "") == "codec" and int(hr_rate) != CODEC_RATE * int(ratio):
-        raise ValueError(f"{spec}: narrow-band codecs run at {CODEC_RATE} Hz, but this low rate is "
-                         f"{int(hr_rate) / int(ratio):g} Hz ({hr_rate} Hz / {ratio})")
+        raise ValueError(
+            f"{spec}: narrow-band codecs run at {CODEC_RATE} Hz, but this low rate is "
+            f"{int(hr_rate) / int(ratio):g} Hz ({hr_rate} Hz / {ratio})"
+        )
 
 
 def _per_channel(y: np.ndarray, axis: int, fn) -> np.ndarray:
@@ -189,8 +208,9 @@ class Noise(DegradationSpec):
 
     def low_rate(self, x, ratio: int, *, zero_phase: bool, axis: int) -> np.ndarray:
         y = resample_down(x, ratio, axis)
-        seed = int.from_bytes(hashlib.blake2b(np.ascontiguousarray(y, np.float32).tobytes(), digest_size=8).digest(),
-                              "little")
+        seed = int.from_bytes(
+            hashlib.blake2b(np.ascontiguousarray(y, np.float32).tobytes(), digest_size=8).digest(), "little"
+        )
         rng = np.random.default_rng(seed)
 
         def one(v):

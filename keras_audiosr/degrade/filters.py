@@ -13,6 +13,7 @@ Filters are designed and applied as second-order sections (never transfer-functi
 coefficients, which are numerically unstable for high-order Chebyshev/elliptic designs) and cached per
 (spec, ratio). Filtering runs in float64 and returns float32.
 """
+
 from __future__ import annotations
 
 import functools
@@ -23,13 +24,28 @@ import numpy as np
 
 from keras_audiosr.degrade.spec import DegradationSpec, check_ratio, check_signal, cut, register_kind
 
-__all__ = ["ALIASED", "FILTER_FAMILIES", "LowpassFilter", "MULTI_FILTER_DEFAULTS", "SEEN_FILTER_DEFAULT",
-           "UNSEEN_FILTER_DEFAULT", "impulse_decay"]
+__all__ = [
+    "ALIASED",
+    "FILTER_FAMILIES",
+    "LowpassFilter",
+    "MULTI_FILTER_DEFAULTS",
+    "SEEN_FILTER_DEFAULT",
+    "UNSEEN_FILTER_DEFAULT",
+    "impulse_decay",
+]
 
 FILTER_FAMILIES = ("butter", "cheby1", "bessel", "ellip")
 ALIASED = "aliased"
-MULTI_FILTER_DEFAULTS = ("cheby1:6", "cheby1:8", "cheby1:10", "cheby1:12", "bessel:6", "bessel:12", "ellip:6",
-                         "ellip:12")
+MULTI_FILTER_DEFAULTS = (
+    "cheby1:6",
+    "cheby1:8",
+    "cheby1:10",
+    "cheby1:12",
+    "bessel:6",
+    "bessel:12",
+    "ellip:6",
+    "ellip:12",
+)
 UNSEEN_FILTER_DEFAULT = "butter:6"
 # The seen filter evaluations report by default: the scipy.signal.decimate filter of Kuleshov et al.
 SEEN_FILTER_DEFAULT = "cheby1:8"
@@ -64,8 +80,9 @@ class LowpassFilter(DegradationSpec):
         if self.cutoff is not None:
             c = float(self.cutoff)
             if not (0.0 < c <= 1.0):
-                raise ValueError(f"filter cutoff must be in (0, 1] (fraction of the low-rate Nyquist), "
-                                 f"got {self.cutoff!r}")
+                raise ValueError(
+                    f"filter cutoff must be in (0, 1] (fraction of the low-rate Nyquist), got {self.cutoff!r}"
+                )
             object.__setattr__(self, "cutoff", c)
         object.__setattr__(self, "order", int(self.order))
 
@@ -77,14 +94,17 @@ class LowpassFilter(DegradationSpec):
                 raise ValueError(f"filter spec {text!r}: 'aliased' takes no order or cutoff")
             return cls(ALIASED)
         if len(args) > 2:
-            raise ValueError(f"filter spec {text!r}: expected family[:order[:cutoff]], e.g. 'cheby1:8' or "
-                             f"'ellip:12:0.9'")
+            raise ValueError(
+                f"filter spec {text!r}: expected family[:order[:cutoff]], e.g. 'cheby1:8' or 'ellip:12:0.9'"
+            )
         try:
             order = int(args[0]) if args else DEFAULT_ORDER
             cutoff = float(args[1]) if len(args) > 1 else None
         except ValueError:
-            raise ValueError(f"filter spec {text!r}: order must be an integer and cutoff a number, "
-                             f"e.g. 'ellip:12:0.9'; families: {_valid_names()}") from None
+            raise ValueError(
+                f"filter spec {text!r}: order must be an integer and cutoff a number, "
+                f"e.g. 'ellip:12:0.9'; families: {_valid_names()}"
+            ) from None
         try:
             return cls(family, order, cutoff)
         except ValueError as e:
@@ -148,8 +168,10 @@ class LowpassFilter(DegradationSpec):
         padlen = 3 * (2 * len(sos) + 1 - min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum())))
         n = x.shape[axis]
         if n <= padlen:
-            raise ValueError(f"signal of {n} samples is too short for zero-phase {self} filtering "
-                             f"(needs more than {padlen}); use a longer signal or zero_phase=False")
+            raise ValueError(
+                f"signal of {n} samples is too short for zero-phase {self} filtering "
+                f"(needs more than {padlen}); use a longer signal or zero_phase=False"
+            )
         return signal.sosfiltfilt(sos, x, axis=axis).astype(np.float32)
 
     def low_rate(self, x, ratio: int, *, zero_phase: bool, axis: int) -> np.ndarray:
@@ -166,8 +188,10 @@ class LowpassFilter(DegradationSpec):
             return f"no anti-alias filter (aliased), decimate by {ratio}"
         nyq = f"{hr_rate / (2 * ratio):g} Hz" if hr_rate else "low-rate Nyquist"
         phase = "zero-phase" if zero_phase else "causal"
-        return (f"{self.family} order {self.order} low-pass at {self.effective_cutoff:g} x {nyq}, {phase}, "
-                f"decimate by {ratio}")
+        return (
+            f"{self.family} order {self.order} low-pass at {self.effective_cutoff:g} x {nyq}, {phase}, "
+            f"decimate by {ratio}"
+        )
 
 
 @functools.lru_cache(maxsize=256)

@@ -3,6 +3,7 @@
 ``scipy.signal.resample_poly(x, 1, ratio)`` (Kaiser beta 5, 10 zero crossings a side), as sox,
 torchaudio and resample_poly make them. Linear phase, delay-compensated: ``lr[k]`` sits at ``hr[k * ratio]``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,8 +26,10 @@ def resample_down(x, ratio: int, axis: int) -> np.ndarray:
 
 def resampler_text(ratio: int, hr_rate: int | None) -> str:
     lr = f"{hr_rate / ratio:g} Hz" if hr_rate else f"the low rate (1/{ratio})"
-    return (f"polyphase Kaiser-windowed sinc resampler (scipy.signal.resample_poly, beta 5, "
-            f"{RESAMPLE_HALF_LEN} zero crossings a side) to {lr}")
+    return (
+        f"polyphase Kaiser-windowed sinc resampler (scipy.signal.resample_poly, beta 5, "
+        f"{RESAMPLE_HALF_LEN} zero crossings a side) to {lr}"
+    )
 
 
 @dataclass(frozen=True)

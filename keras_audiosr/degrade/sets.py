@@ -7,6 +7,7 @@ Chebyshev/Bessel/elliptic filters trains models that do not overfit one filter
 testing (:data:`~keras_audiosr.degrade.filters.UNSEEN_FILTER_DEFAULT`). A new set is added with
 :func:`register_set`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,8 +22,15 @@ from keras_audiosr.degrade.filters import (
 )
 from keras_audiosr.degrade.spec import Degradation, canonical_spec, parse_spec, spec_grammar
 
-__all__ = ["DEGRADATION_SETS", "DegradationDraw", "DegradationSet", "SetMember", "evaluation_filters",
-           "get_degradation_set", "register_set"]
+__all__ = [
+    "DEGRADATION_SETS",
+    "DegradationDraw",
+    "DegradationSet",
+    "SetMember",
+    "evaluation_filters",
+    "get_degradation_set",
+    "register_set",
+]
 
 
 @dataclass(frozen=True)
@@ -46,8 +54,9 @@ class SetMember:
                 raise ValueError(f"set member {self.spec}: a cutoff range needs a filter spec without its own cutoff")
             lo, hi = (float(c) for c in self.cutoff)
             if not 0.0 < lo <= hi <= 1.0:
-                raise ValueError(f"set member {self.spec}: cutoff range must satisfy 0 < lo <= hi <= 1, "
-                                 f"got {self.cutoff}")
+                raise ValueError(
+                    f"set member {self.spec}: cutoff range must satisfy 0 < lo <= hi <= 1, got {self.cutoff}"
+                )
             object.__setattr__(self, "cutoff", (lo, hi))
 
     def label(self) -> str:
@@ -101,8 +110,9 @@ class DegradationSet:
         if self.representative is not None:
             spec = canonical_spec(self.representative)
             if spec not in self.specs:
-                raise ValueError(f"degradation set {self.name!r}: representative {spec!r} is not a member "
-                                 f"({', '.join(self.specs)})")
+                raise ValueError(
+                    f"degradation set {self.name!r}: representative {spec!r} is not a member ({', '.join(self.specs)})"
+                )
             object.__setattr__(self, "representative", spec)
 
     @property
@@ -155,11 +165,16 @@ class DegradationSet:
         return out
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "members": [{"spec": m.spec, "weight": m.weight,
-                                                "cutoff": None if m.cutoff is None else list(m.cutoff)}
-                                               for m in self.members],
-                "gain_db": None if self.gain_db is None else list(self.gain_db), "zero_phase": self.zero_phase,
-                "representative": self.representative_spec}
+        return {
+            "name": self.name,
+            "members": [
+                {"spec": m.spec, "weight": m.weight, "cutoff": None if m.cutoff is None else list(m.cutoff)}
+                for m in self.members
+            ],
+            "gain_db": None if self.gain_db is None else list(self.gain_db),
+            "zero_phase": self.zero_phase,
+            "representative": self.representative_spec,
+        }
 
     def markdown(self) -> str:
         """A markdown table of the members and their probabilities (for READMEs and model cards)."""
@@ -172,40 +187,59 @@ _SPEECH_CUTOFF = (0.8, 1.0)
 _SPEECH_ROBUST = DegradationSet(
     "speech-robust",
     tuple(SetMember(s, 0.05, _SPEECH_CUTOFF) for s in MULTI_FILTER_DEFAULTS + ("butter:8",))
-    + (SetMember("butter:2", 0.10, _SPEECH_CUTOFF),
-       SetMember("resample", 0.20),
-       SetMember("telephone", 0.25 / 3), SetMember("telephone:mulaw", 0.25 / 3), SetMember("telephone:alaw", 0.25 / 3)),
+    + (
+        SetMember("butter:2", 0.10, _SPEECH_CUTOFF),
+        SetMember("resample", 0.20),
+        SetMember("telephone", 0.25 / 3),
+        SetMember("telephone:mulaw", 0.25 / 3),
+        SetMember("telephone:alaw", 0.25 / 3),
+    ),
     gain_db=(-18.0, 0.0),
     description="anti-alias IIR filters (45 %), a soft Butterworth-2 (10 %), the sinc resampler (20 %) and the "
-                "telephone channel with and without G.711 (25 %), random gain -18..0 dB; Butterworth 4 and 6 "
-                "are left out as the unseen filters of the evaluations",
-    representative=SEEN_FILTER_DEFAULT)
+    "telephone channel with and without G.711 (25 %), random gain -18..0 dB; Butterworth 4 and 6 "
+    "are left out as the unseen filters of the evaluations",
+    representative=SEEN_FILTER_DEFAULT,
+)
 _MULTI_FILTER = DegradationSet(
-    "multi-filter", tuple(SetMember(s, 1.0) for s in MULTI_FILTER_DEFAULTS),
+    "multi-filter",
+    tuple(SetMember(s, 1.0) for s in MULTI_FILTER_DEFAULTS),
     description="Sulun & Davies (2020): Chebyshev-I, Bessel and elliptic filters of orders 6-12 at their "
-                "default cutoffs, equally likely, no gain",
-    representative=SEEN_FILTER_DEFAULT)
+    "default cutoffs, equally likely, no gain",
+    representative=SEEN_FILTER_DEFAULT,
+)
 _TELEPHONE_ANY = DegradationSet(
-    "telephone-any", (SetMember("telephone", 1.0), SetMember("telephone:mulaw", 1.0), SetMember("telephone:alaw", 1.0)),
+    "telephone-any",
+    (SetMember("telephone", 1.0), SetMember("telephone:mulaw", 1.0), SetMember("telephone:alaw", 1.0)),
     gain_db=(-18.0, 0.0),
     description="the telephone channel plain, with G.711 mu-law and with A-law, equally likely, random gain -18..0 dB",
-    representative="telephone")
+    representative="telephone",
+)
 
 _TELEPHONY = DegradationSet(
     "telephony",
-    (SetMember("telephone", 0.10), SetMember("telephone:mulaw", 0.10), SetMember("telephone:alaw", 0.10),
-     SetMember("codec:gsm", 0.075), SetMember("codec:g726", 0.075), SetMember("codec:opus", 0.075),
-     SetMember("codec:speex", 0.075), SetMember("resample", 0.15), SetMember("noise:20", 0.05))
+    (
+        SetMember("telephone", 0.10),
+        SetMember("telephone:mulaw", 0.10),
+        SetMember("telephone:alaw", 0.10),
+        SetMember("codec:gsm", 0.075),
+        SetMember("codec:g726", 0.075),
+        SetMember("codec:opus", 0.075),
+        SetMember("codec:speex", 0.075),
+        SetMember("resample", 0.15),
+        SetMember("noise:20", 0.05),
+    )
     + tuple(SetMember(s, 0.05, _SPEECH_CUTOFF) for s in ("cheby1:8", "ellip:12", "bessel:6", "butter:2")),
     gain_db=(-18.0, 0.0),
     description="8 kHz telephone speech as it arrives: the telephone channel with and without G.711 (30 %), the "
-                "GSM, G.726, Opus and Speex narrow-band codecs (30 %), the sinc resampler (15 %), pink noise at "
-                "20 dB SNR (5 %) and anti-alias filters with random cutoffs (20 %), random gain -18..0 dB; needs "
-                "ffmpeg with those encoders and an 8 kHz low rate",
-    representative="telephone")
+    "GSM, G.726, Opus and Speex narrow-band codecs (30 %), the sinc resampler (15 %), pink noise at "
+    "20 dB SNR (5 %) and anti-alias filters with random cutoffs (20 %), random gain -18..0 dB; needs "
+    "ffmpeg with those encoders and an 8 kHz low rate",
+    representative="telephone",
+)
 
 DEGRADATION_SETS: dict[str, DegradationSet] = {
-    s.name: s for s in (_SPEECH_ROBUST, _MULTI_FILTER, _TELEPHONE_ANY, _TELEPHONY)}
+    s.name: s for s in (_SPEECH_ROBUST, _MULTI_FILTER, _TELEPHONE_ANY, _TELEPHONY)
+}
 """Named degradation sets. Members and probabilities (``--degradations NAME``):
 
 ``speech-robust`` (gain uniform -18..0 dB; cutoffs drawn uniformly from 0.80, 0.81, .. 1.00 of the
@@ -247,8 +281,10 @@ def register_set(degradation_set: DegradationSet) -> DegradationSet:
     """Add a named set to :data:`DEGRADATION_SETS` (its name lower-case, not a spec and not taken); returns it."""
     name = degradation_set.name
     if name != name.strip().lower() or name in DEGRADATION_SETS:
-        raise ValueError(f"degradation set name {name!r} must be lower-case and not already registered "
-                         f"({', '.join(DEGRADATION_SETS)})")
+        raise ValueError(
+            f"degradation set name {name!r} must be lower-case and not already registered "
+            f"({', '.join(DEGRADATION_SETS)})"
+        )
     try:
         parse_spec(name)
     except ValueError:
@@ -271,13 +307,16 @@ def get_degradation_set(name) -> DegradationSet:
     try:
         spec = canonical_spec(key)
     except ValueError:
-        raise ValueError(f"unknown degradation set {name!r}; known sets: {', '.join(DEGRADATION_SETS)}; or a single "
-                         f"degradation: {spec_grammar()}") from None
+        raise ValueError(
+            f"unknown degradation set {name!r}; known sets: {', '.join(DEGRADATION_SETS)}; or a single "
+            f"degradation: {spec_grammar()}"
+        ) from None
     return DegradationSet(spec, (SetMember(spec, 1.0),), description=f"the single degradation {spec}")
 
 
-def evaluation_filters(training="multi-filter", seen: str | None = None,
-                       unseen: str = UNSEEN_FILTER_DEFAULT) -> dict[str, str]:
+def evaluation_filters(
+    training="multi-filter", seen: str | None = None, unseen: str = UNSEEN_FILTER_DEFAULT
+) -> dict[str, str]:
     """``{"seen": spec, "unseen": spec}``: the low-pass filters an evaluation reports side by side
     (Sulun & Davies' seen/unseen-filter comparison).
 
@@ -293,8 +332,9 @@ def evaluation_filters(training="multi-filter", seen: str | None = None,
     filters = [s for s in specs if isinstance(parse_spec(s), LowpassFilter) and not parse_spec(s).aliased]
     if seen is None:
         if not filters:
-            raise ValueError(f"no low-pass filter among the training degradations ({', '.join(specs)}) to report "
-                             f"as the seen filter")
+            raise ValueError(
+                f"no low-pass filter among the training degradations ({', '.join(specs)}) to report as the seen filter"
+            )
         seen = SEEN_FILTER_DEFAULT if SEEN_FILTER_DEFAULT in filters else filters[0]
     seen, unseen = canonical_spec(seen), canonical_spec(unseen)
     if seen not in specs:

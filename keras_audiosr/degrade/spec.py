@@ -17,6 +17,7 @@ signal back up is not right), then in its module::
 and import that module from ``keras_audiosr/degrade/__init__.py``. Every spec-taking API (``--filter``,
 ``--degradations``, degradation sets, model configs, evaluation inputs) then accepts the new kind.
 """
+
 from __future__ import annotations
 
 import functools
@@ -26,8 +27,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Degradation", "DegradationSpec", "canonical_spec", "degrade", "lowpass", "parse_spec", "register_kind",
-           "spec_grammar", "spec_kinds", "trim_to_multiple"]
+__all__ = [
+    "Degradation",
+    "DegradationSpec",
+    "canonical_spec",
+    "degrade",
+    "lowpass",
+    "parse_spec",
+    "register_kind",
+    "spec_grammar",
+    "spec_kinds",
+    "trim_to_multiple",
+]
 
 
 def check_ratio(ratio, minimum: int = 2) -> int:
@@ -125,8 +136,10 @@ def _parse_text(text: str) -> DegradationSpec:
     parts = tuple(p.strip() for p in text.strip().lower().split(":"))
     kind = _KINDS.get(parts[0])
     if kind is None:
-        raise ValueError(f"degradation spec {text!r}: unknown family {parts[0]!r} (neither a filter family nor a "
-                         f"named degradation); valid: {spec_grammar()}")
+        raise ValueError(
+            f"degradation spec {text!r}: unknown family {parts[0]!r} (neither a filter family nor a "
+            f"named degradation); valid: {spec_grammar()}"
+        )
     return kind.parse(parts[1:], text)
 
 
@@ -136,10 +149,10 @@ def parse_spec(spec) -> DegradationSpec:
     if isinstance(spec, DegradationSpec):
         return spec
     if not isinstance(spec, str):
-        raise ValueError(f"degradation spec must be a string like 'cheby1:8', 'resample' or 'telephone:mulaw', "
-                         f"got {spec!r}")
+        raise ValueError(
+            f"degradation spec must be a string like 'cheby1:8', 'resample' or 'telephone:mulaw', got {spec!r}"
+        )
     return _parse_text(spec)
-
 
 
 def canonical_spec(spec) -> str:

@@ -5,6 +5,7 @@ band-pass with -3 dB points at 0.075 and 0.85 of the low-rate Nyquist (300-3400 
 rate), applied causally as a channel does (``zero_phase`` does not apply), then optionally companded
 by G.711 mu-law or A-law (8-bit codes, the segmented tables of the standard).
 """
+
 from __future__ import annotations
 
 import functools
@@ -58,12 +59,18 @@ class Telephone(DegradationSpec):
 
     def describe(self, ratio: int, hr_rate: int | None, zero_phase: bool) -> str:
         lo, hi = TELEPHONE_BAND
-        band = (f"{lo * hr_rate / (2 * ratio):g}-{hi * hr_rate / (2 * ratio):g} Hz" if hr_rate
-                else f"{lo:g}-{hi:g} x low-rate Nyquist")
-        law = {None: "no companding", "mulaw": "G.711 mu-law 8-bit companding",
-               "alaw": "G.711 A-law 8-bit companding"}[self.companding]
-        return (f"telephone channel: {resampler_text(ratio, hr_rate)}, {band} Butterworth order-{TELEPHONE_ORDER} "
-                f"band-pass (causal), {law}")
+        band = (
+            f"{lo * hr_rate / (2 * ratio):g}-{hi * hr_rate / (2 * ratio):g} Hz"
+            if hr_rate
+            else f"{lo:g}-{hi:g} x low-rate Nyquist"
+        )
+        law = {None: "no companding", "mulaw": "G.711 mu-law 8-bit companding", "alaw": "G.711 A-law 8-bit companding"}[
+            self.companding
+        ]
+        return (
+            f"telephone channel: {resampler_text(ratio, hr_rate)}, {band} Butterworth order-{TELEPHONE_ORDER} "
+            f"band-pass (causal), {law}"
+        )
 
 
 def _parse(args: tuple[str, ...], text: str) -> Telephone:
@@ -76,6 +83,7 @@ register_kind("telephone", _parse, grammar=f"telephone[:{'|:'.join(COMPANDING)}]
 
 
 # ----------------------------------------------------------------------------- G.711
+
 
 def _to_int16(x: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(np.asarray(x, np.float64) * 32768.0), -32768, 32767).astype(np.int32)

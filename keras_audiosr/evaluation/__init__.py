@@ -9,34 +9,53 @@ LSD-HF and, when available, PESQ-WB; with ``perceptual=True`` ViSQOL and DNSMOS 
 ship-time high-band trim search lives in
 :mod:`keras_audiosr.pretrained.trim`.
 """
+
 from keras_audiosr.evaluation.inputs import (
-                                             OWN,
-                                             SuiteInput,
-                                             check_degradation_names,
-                                             default_degradations,
-                                             draw_for_file,
-                                             quality_degradations,
-                                             resolve_degradations,
-                                             training_degradations,
+    OWN,
+    SuiteInput,
+    check_degradation_names,
+    default_degradations,
+    draw_for_file,
+    quality_degradations,
+    resolve_degradations,
+    training_degradations,
 )
 from keras_audiosr.evaluation.report import (
-                                             METRIC_COLUMNS,
-                                             MetricColumn,
-                                             format_suite,
-                                             format_suite_markdown,
-                                             format_table,
-                                             suite_summary,
+    METRIC_COLUMNS,
+    MetricColumn,
+    format_suite,
+    format_suite_markdown,
+    format_table,
+    suite_summary,
 )
 from keras_audiosr.evaluation.suite import (
-                                             SUITE_BASELINES,
-                                             SUITE_METRICS,
-                                             evaluate_files,
-                                             evaluate_signal,
-                                             evaluate_suite,
-                                             finite_mean,
+    SUITE_BASELINES,
+    SUITE_METRICS,
+    evaluate_files,
+    evaluate_signal,
+    evaluate_suite,
+    finite_mean,
 )
 
-__all__ = ["METRIC_COLUMNS", "MetricColumn", "OWN", "SUITE_BASELINES", "SUITE_METRICS", "SuiteInput",
-           "check_degradation_names", "default_degradations", "draw_for_file", "evaluate_files", "evaluate_signal",
-           "evaluate_suite", "finite_mean", "format_suite", "format_suite_markdown", "format_table",
-           "quality_degradations", "resolve_degradations", "suite_summary", "training_degradations"]
+__all__ = [
+    "METRIC_COLUMNS",
+    "MetricColumn",
+    "OWN",
+    "SUITE_BASELINES",
+    "SUITE_METRICS",
+    "SuiteInput",
+    "check_degradation_names",
+    "default_degradations",
+    "draw_for_file",
+    "evaluate_files",
+    "evaluate_signal",
+    "evaluate_suite",
+    "finite_mean",
+    "format_suite",
+    "format_suite_markdown",
+    "format_table",
+    "quality_degradations",
+    "resolve_degradations",
+    "suite_summary",
+    "training_degradations",
+]

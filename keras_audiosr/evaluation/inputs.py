@@ -8,6 +8,7 @@ the seed and the file's name only (:func:`draw_for_file`), so it is reproducible
 pooled and per-corpus means. A set's random gain is a training augmentation and is not applied: files
 are scored at their own level.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -20,8 +21,17 @@ import numpy as np
 
 from keras_audiosr.degrade import DEGRADATION_SETS, Degradation, DegradationSet, get_degradation_set
 
-__all__ = ["OWN", "SuiteInput", "check_degradation_names", "default_degradations", "draw_for_file",
-           "quality_degradations", "resolve_degradations", "signal_degradation", "training_degradations"]
+__all__ = [
+    "OWN",
+    "SuiteInput",
+    "check_degradation_names",
+    "default_degradations",
+    "draw_for_file",
+    "quality_degradations",
+    "resolve_degradations",
+    "signal_degradation",
+    "training_degradations",
+]
 
 #: The name of the model's own training degradation in a suite.
 OWN = "own"
@@ -38,6 +48,7 @@ def training_degradations(model) -> str | None:
             name = None
     return name or None
 
+
 def draw_for_file(dset: DegradationSet, path, ratio: int, seed: int = 0) -> Degradation:
     """The member of ``dset`` a file gets in an evaluation: drawn by ``dset.draw`` from a generator
     seeded with ``seed`` and the CRC-32 of the file's name (not its folder), so the draw is the same
@@ -45,8 +56,10 @@ def draw_for_file(dset: DegradationSet, path, ratio: int, seed: int = 0) -> Degr
     key = zlib.crc32(Path(path).name.encode("utf-8"))
     return dset.draw(np.random.default_rng([int(seed), key]), ratio).degradation
 
+
 def model_degradation(model) -> Degradation:
     return Degradation.from_dict(model.degradation)
+
 
 @dataclass(frozen=True)
 class SuiteInput:
@@ -95,8 +108,10 @@ class SuiteInput:
             return self.degradation.to_dict()
         return {"ratio": self.ratio, "set": self.dset.to_dict(), "seed": self.seed}
 
+
 def _is_single(dset: DegradationSet) -> bool:
     return len(dset.members) == 1 and dset.members[0].cutoff is None
+
 
 def _own_input(model, seed: int = 0, label: str = OWN) -> SuiteInput:
     """The model's own training degradation: its set drawn per file, or the single spec it carries."""
@@ -106,13 +121,17 @@ def _own_input(model, seed: int = 0, label: str = OWN) -> SuiteInput:
         try:
             dset = get_degradation_set(name)
         except ValueError as e:
-            warnings.warn(f"model {getattr(model, 'name', '?')!r}: training degradations {name!r} are unknown here "
-                          f"({e}); evaluating its recorded degradation {deg.filter} instead", stacklevel=3)
+            warnings.warn(
+                f"model {getattr(model, 'name', '?')!r}: training degradations {name!r} are unknown here "
+                f"({e}); evaluating its recorded degradation {deg.filter} instead",
+                stacklevel=3,
+            )
         else:
             if not _is_single(dset):
                 return SuiteInput(label, dset.name, deg.ratio, dset=dset, seed=int(seed))
             deg = Degradation(deg.ratio, dset.members[0].spec, deg.zero_phase)
     return SuiteInput.single(label, deg)
+
 
 def check_degradation_names(names) -> list[str]:
     """``names`` (a comma-separated string or a sequence) checked without a model: each is ``own``, a
@@ -130,12 +149,14 @@ def check_degradation_names(names) -> list[str]:
         try:
             dset = get_degradation_set(key)
         except ValueError as e:
-            raise ValueError(f"degradation {name!r} is not {OWN!r} (the model's training degradation), a set or a "
-                             f"spec: {e}") from None
+            raise ValueError(
+                f"degradation {name!r} is not {OWN!r} (the model's training degradation), a set or a spec: {e}"
+            ) from None
         out.append(key if key in DEGRADATION_SETS else dset.members[0].spec)
     if not out:
         raise ValueError("no degradation named; e.g. own,resample,butter:4,telephone:mulaw")
     return out
+
 
 def default_degradations(model) -> list[str]:
     """The names a suite evaluates ``model`` under by default: ``own``, ``resample``, ``butter:4`` and,
@@ -145,6 +166,7 @@ def default_degradations(model) -> list[str]:
     if int(model.hr_rate) // deg.ratio == 8000:
         names.append("telephone:mulaw")
     return names
+
 
 def quality_degradations(model) -> list[str]:
     """The input conditions a shipped model is judged under: the model's own, the sinc resampler, Butterworth 4
@@ -158,11 +180,13 @@ def quality_degradations(model) -> list[str]:
         names += [f"codec:{c}" for c in CODECS if codec_available(c)]
     return names
 
+
 def _input_key(inp: SuiteInput):
     if inp.drawn:
         return ("set", inp.spec, inp.seed)
     d = inp.degradation
     return ("one", d.filter, d.zero_phase if d.kind == "lowpass" else None)
+
 
 def resolve_degradations(model, degradations=None, *, seed: int = 0) -> list[SuiteInput]:
     """The :class:`SuiteInput` list of a suite for ``model``.
@@ -203,6 +227,7 @@ def resolve_degradations(model, degradations=None, *, seed: int = 0) -> list[Sui
         out = [i for k, i in enumerate(out) if i.label == OWN or keys[k] not in keys[:k]]
     return out
 
+
 def signal_degradation(model, filter=None, degradation=None) -> Degradation:
     """The degradation that makes one input: ``degradation`` (a Degradation or a spec at the model's
     band ratio), else the model's recorded one with ``filter`` as its spec when given."""
@@ -221,13 +246,15 @@ def signal_degradation(model, filter=None, degradation=None) -> Degradation:
         raise ValueError(f"model {model.name!r}: degradation ratio {deg.ratio} != model ratio {model.ratio}")
     return deg
 
+
 def as_input(model, degradation, filter, seed) -> SuiteInput:
     """What :func:`evaluate_files` takes as ``degradation`` (with ``filter``), as a :class:`SuiteInput`."""
     if isinstance(degradation, SuiteInput) and filter is None:
         return degradation
     if isinstance(degradation, DegradationSet) and filter is None:
-        return SuiteInput(degradation.name, degradation.name, model_degradation(model).ratio, dset=degradation,
-                          seed=int(seed))
+        return SuiteInput(
+            degradation.name, degradation.name, model_degradation(model).ratio, dset=degradation, seed=int(seed)
+        )
     if filter is None and (degradation is None or isinstance(degradation, str)):
         return resolve_degradations(model, [OWN if degradation is None else degradation], seed=seed)[0]
     deg = signal_degradation(model, filter, degradation)

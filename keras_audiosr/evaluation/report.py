@@ -4,6 +4,7 @@ The metric columns are data: :data:`METRIC_COLUMNS` lists each metric a report m
 :func:`keras_audiosr.metrics.evaluate_pair`'s result), its short and long labels and its digits, in
 table order. A new metric becomes a column by adding a row there; a metric a report lacks is left out.
 """
+
 from __future__ import annotations
 
 import math
@@ -24,16 +25,19 @@ class MetricColumn:
     digits: int
 
 
-METRIC_COLUMNS: dict[str, MetricColumn] = {c.name: c for c in (
-    MetricColumn("snr", "SNR", "SNR (dB)", 2),
-    MetricColumn("snr_lb", "LB-SNR", "LB-SNR (dB)", 2),
-    MetricColumn("lsd", "LSD", "LSD", 3),
-    MetricColumn("lsd_hf", "LSD-HF", "LSD-HF", 3),
-    MetricColumn("pesq", "PESQ", "PESQ-WB", 2),
-    MetricColumn("visqol", "ViSQOL", "ViSQOL (audio, 48k)", 2),
-    MetricColumn("visqol_speech", "ViSQOL-S", "ViSQOL (speech)", 2),
-    MetricColumn("dnsmos", "DNSMOS", "DNSMOS P.808", 2),
-)}
+METRIC_COLUMNS: dict[str, MetricColumn] = {
+    c.name: c
+    for c in (
+        MetricColumn("snr", "SNR", "SNR (dB)", 2),
+        MetricColumn("snr_lb", "LB-SNR", "LB-SNR (dB)", 2),
+        MetricColumn("lsd", "LSD", "LSD", 3),
+        MetricColumn("lsd_hf", "LSD-HF", "LSD-HF", 3),
+        MetricColumn("pesq", "PESQ", "PESQ-WB", 2),
+        MetricColumn("visqol", "ViSQOL", "ViSQOL (audio, 48k)", 2),
+        MetricColumn("visqol_speech", "ViSQOL-S", "ViSQOL (speech)", 2),
+        MetricColumn("dnsmos", "DNSMOS", "DNSMOS P.808", 2),
+    )
+}
 
 
 def _column(name: str) -> MetricColumn:
@@ -47,8 +51,12 @@ def suite_summary(report: dict) -> dict:
     out = {}
     for label in report["order"]:
         rep = report["degradations"][label]
-        entry = {"degradation": rep["spec"], "text": rep["degradation_text"], "n_files": rep["n_files"],
-                 "mean": rep["mean"]}
+        entry = {
+            "degradation": rep["spec"],
+            "text": rep["degradation_text"],
+            "n_files": rep["n_files"],
+            "mean": rep["mean"],
+        }
         if rep.get("draws"):
             entry["draws"] = rep["draws"]
         if rep.get("note"):
@@ -85,8 +93,10 @@ def format_table(report: dict) -> str:
     systems = list(report.get("systems") or report["mean"].keys())
     metrics = [m for m in METRIC_COLUMNS if any(m in report["mean"][s] for s in systems)]
     w = 8
-    names = [n + (f" [{f['degradation']}]" if f.get("degradation") else "")
-             for n, f in zip(_short_names([f["path"] for f in report["files"]]), report["files"])]
+    names = [
+        n + (f" [{f['degradation']}]" if f.get("degradation") else "")
+        for n, f in zip(_short_names([f["path"] for f in report["files"]]), report["files"])
+    ]
     mean_label = f"mean ({len(names)} file{'s' if len(names) != 1 else ''})"
     fw = min(max([len(n) for n in names] + [len(mean_label), 4]), 40)
     group_w = len(metrics) * (w + 1)
@@ -98,17 +108,17 @@ def format_table(report: dict) -> str:
         made = made.replace(f", decimate by {band}", "")
         lines.append(f"same rate {report.get('hr_rate', '?')} Hz{limit}; {made} (no decimation)")
     elif "ratio" in report:
-        lines.append(f"ratio {report['ratio']}: {report.get('lr_rate', '?')} Hz -> {report.get('hr_rate', '?')} Hz; "
-                     f"{made}")
+        lines.append(
+            f"ratio {report['ratio']}: {report.get('lr_rate', '?')} Hz -> {report.get('hr_rate', '?')} Hz; {made}"
+        )
     lines.append(" " * fw + " |" + " |".join(s.center(group_w) for s in systems))
     heads = "".join(f" {_column(m).short:>{w}}" for m in metrics)
     lines.append("file".ljust(fw) + " |" + " |".join(heads for _ in systems))
     lines.append("-" * len(lines[-1]))
 
     def row(label, results):
-        label = label if len(label) <= fw else "..." + label[-(fw - 3):]
-        cells = [
-            "".join(" " + _fmt(results.get(s, {}).get(m), w, _column(m).digits) for m in metrics) for s in systems]
+        label = label if len(label) <= fw else "..." + label[-(fw - 3) :]
+        cells = ["".join(" " + _fmt(results.get(s, {}).get(m), w, _column(m).digits) for m in metrics) for s in systems]
         return label.ljust(fw) + " |" + " |".join(cells)
 
     for name, f in zip(names, report["files"]):
@@ -116,8 +126,12 @@ def format_table(report: dict) -> str:
     lines.append("-" * len(lines[-1]))
     lines.append(row(mean_label, report["mean"]))
     excluded = report.get("mean_excluded") or {}
-    left_out = [f"{s} {_column(m).short} ({n} file{'s' if n != 1 else ''})"
-                for s in systems for m, n in excluded.get(s, {}).items() if n and m in metrics]
+    left_out = [
+        f"{s} {_column(m).short} ({n} file{'s' if n != 1 else ''})"
+        for s in systems
+        for m, n in excluded.get(s, {}).items()
+        if n and m in metrics
+    ]
     if left_out:
         lines.append(f"note: means leave out non-finite or missing values: {', '.join(left_out)}")
     if report.get("note"):
@@ -151,8 +165,10 @@ def format_suite(report: dict, per_file: bool = False) -> str:
     metrics = [m for m in report["metrics"]]
     systems = report["systems"]
     w = max([len(_column(m).label) for m in metrics] + [8])
-    lines = [f"evaluation: {_rate_line(report)}; baselines on the same inputs as the model"
-             + ("" if report.get("pesq") else "; PESQ-WB not computed")]
+    lines = [
+        f"evaluation: {_rate_line(report)}; baselines on the same inputs as the model"
+        + ("" if report.get("pesq") else "; PESQ-WB not computed")
+    ]
     if per_file:
         for label in report["order"]:
             lines += ["", f"[{label}] per file", format_table(report["degradations"][label])]
@@ -165,16 +181,28 @@ def format_suite(report: dict, per_file: bool = False) -> str:
         sw = max(len(s) for s in systems + ["system"])
         lines.append("")
         lines.append(f"[{label}] {rep['degradation_text']}")
-        head = ((("corpus (files)".ljust(gw) + "  ") if gw else "") + "system".ljust(sw) + " |"
-                + "".join(f" {_column(m).label:>{w}}" for m in metrics))
+        head = (
+            (("corpus (files)".ljust(gw) + "  ") if gw else "")
+            + "system".ljust(sw)
+            + " |"
+            + "".join(f" {_column(m).label:>{w}}" for m in metrics)
+        )
         lines += [head, "-" * len(head)]
         for glabel, mean, _ in rows:
             for k, sname in enumerate(systems):
                 prefix = ((glabel if k == 0 else "").ljust(gw) + "  ") if gw else ""
-                lines.append(prefix + sname.ljust(sw) + " |"
-                             + "".join(" " + _fmt(mean.get(sname, {}).get(m), w, _column(m).digits) for m in metrics))
-        left_out = [f"{s} {_column(m).short} ({n} file{'s' if n != 1 else ''})"
-                    for s in systems for m, n in rep["mean_excluded"].get(s, {}).items() if n and m in metrics]
+                lines.append(
+                    prefix
+                    + sname.ljust(sw)
+                    + " |"
+                    + "".join(" " + _fmt(mean.get(sname, {}).get(m), w, _column(m).digits) for m in metrics)
+                )
+        left_out = [
+            f"{s} {_column(m).short} ({n} file{'s' if n != 1 else ''})"
+            for s in systems
+            for m, n in rep["mean_excluded"].get(s, {}).items()
+            if n and m in metrics
+        ]
         if left_out:
             lines.append(f"note: means leave out non-finite or missing values: {', '.join(left_out)}")
         if rep.get("note"):
@@ -191,9 +219,12 @@ def format_suite_markdown(report: dict, per_corpus: bool = False, systems=None, 
     metrics = [m for m in (metrics or report["metrics"])]
     grouped = per_corpus and any(report["degradations"][lb].get("groups") for lb in report["order"])
     head = ["input", *(["corpus"] if grouped else []), "system", *(_column(m).label for m in metrics)]
-    lines = [f"{_rate_line(report)}; means over files; the baselines get the model's inputs.", "",
-             "| " + " | ".join(head) + " |",
-             "|" + "---|" * (len(head) - len(metrics)) + "---:|" * len(metrics)]
+    lines = [
+        f"{_rate_line(report)}; means over files; the baselines get the model's inputs.",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * (len(head) - len(metrics)) + "---:|" * len(metrics),
+    ]
     notes = []
     for label in report["order"]:
         rep = report["degradations"][label]
@@ -203,11 +234,16 @@ def format_suite_markdown(report: dict, per_corpus: bool = False, systems=None, 
             for k, sname in enumerate(systems):
                 name = label if label == rep["spec"] else f"{label} (`{rep['spec']}`)"
                 values = (_fmt(mean.get(sname, {}).get(m), 0, _column(m).digits).strip() for m in metrics)
-                cells = [name if first else "", *([glabel or "pooled" if k == 0 else ""] if grouped else []), sname,
-                         *values]
+                cells = [
+                    name if first else "",
+                    *([glabel or "pooled" if k == 0 else ""] if grouped else []),
+                    sname,
+                    *values,
+                ]
                 lines.append("| " + " | ".join(cells) + " |")
                 first = False
         spec = f"`{rep['spec']}`"
-        notes.append(f"- **{label}** ({spec}): {rep['degradation_text']}"
-                     + (f". Note: {rep['note']}" if rep.get("note") else ""))
+        notes.append(
+            f"- **{label}** ({spec}): {rep['degradation_text']}" + (f". Note: {rep['note']}" if rep.get("note") else "")
+        )
     return "\n".join(lines + [""] + notes)

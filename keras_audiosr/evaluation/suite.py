@@ -16,6 +16,7 @@ take the degraded reference kept at the full rate (:meth:`~keras_audiosr.degrade
 their band ratio for LSD-HF is the degradation's ratio, the baselines are upsampled from the decimated
 signal (the same band information), and the degraded input itself is scored as system ``"input"``.
 """
+
 from __future__ import annotations
 
 import math
@@ -50,8 +51,10 @@ SUITE_METRICS = tuple(METRIC_COLUMNS)
 #: The baselines a suite reports by default.
 SUITE_BASELINES = ("sinc", "spline")
 
-_TELEPHONE_NOTE = ("the telephone channel's causal band-pass shifts the phase of every system's input alike, so SNR "
-                   "and LB-SNR say little here; compare PESQ-WB and LSD")
+_TELEPHONE_NOTE = (
+    "the telephone channel's causal band-pass shifts the phase of every system's input alike, so SNR "
+    "and LB-SNR say little here; compare PESQ-WB and LSD"
+)
 
 
 def _same_rate(model) -> bool:
@@ -67,9 +70,23 @@ def _baseline_names(baselines) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def evaluate_signal(model, reference, rate=None, *, baselines=("spline",), with_pesq=None, chunk: int = 16384,
-                    overlap: int = 1024, return_signals: bool = False, name: str = "<array>", filter=None,
-                    systems=None, relative_to: str | None = None, degradation=None, perceptual=False) -> dict:
+def evaluate_signal(
+    model,
+    reference,
+    rate=None,
+    *,
+    baselines=("spline",),
+    with_pesq=None,
+    chunk: int = 16384,
+    overlap: int = 1024,
+    return_signals: bool = False,
+    name: str = "<array>",
+    filter=None,
+    systems=None,
+    relative_to: str | None = None,
+    degradation=None,
+    perceptual=False,
+) -> dict:
     """Metrics of ``model`` and each baseline on one high-rate mono ``reference``.
 
     ``reference`` is ``[time]`` (or ``[time, 1]``) at ``rate`` Hz (default ``model.hr_rate``); a
@@ -105,8 +122,9 @@ def evaluate_signal(model, reference, rate=None, *, baselines=("spline",), with_
     rate = hr if rate is None else int(rate)
     validate_audio(ref, rate, name)
     if rate < hr:
-        raise AudioError(f"{name}: sample rate {rate} Hz is below the model's high rate {hr} Hz, so it cannot "
-                         f"serve as a reference")
+        raise AudioError(
+            f"{name}: sample rate {rate} Hz is below the model's high rate {hr} Hz, so it cannot serve as a reference"
+        )
     if rate > hr:
         ref = resample(ref, rate, hr)
     deg = signal_degradation(model, filter, degradation)
@@ -129,16 +147,19 @@ def evaluate_signal(model, reference, rate=None, *, baselines=("spline",), with_
         estimates["input"] = low
     for n in names:
         estimates[n] = get_baseline(n)(decimated, band)
-    out = {k: evaluate_pair(v, ref, band, hr, with_pesq=with_pesq, perceptual=perceptual)
-           for k, v in estimates.items()}
+    out = {k: evaluate_pair(v, ref, band, hr, with_pesq=with_pesq, perceptual=perceptual) for k, v in estimates.items()}
     if relative_to is not None:
         for k in ("model", *systems):
             if k != relative_to:
                 out[k][f"snr_vs_{relative_to}"] = snr(estimates[k], estimates[relative_to])
     out["seconds"] = ref.size / hr
     if return_signals:
-        out["signals"] = {"reference": ref, "low": low, **{k: v for k, v in estimates.items() if k != "model"},
-                          "model": estimates["model"]}
+        out["signals"] = {
+            "reference": ref,
+            "low": low,
+            **{k: v for k, v in estimates.items() if k != "model"},
+            "model": estimates["model"],
+        }
     return out
 
 
@@ -169,14 +190,31 @@ def _unique_png(plot_dir: Path, stem: str, used: set) -> Path:
 def _means(files: list[dict], systems) -> tuple[dict, dict]:
     """``(mean, excluded)``: per system and metric, the finite mean over ``files`` and how many were left out."""
     means = {s: {m: finite_mean(f[s].get(m) for f in files) for m in files[0][s]} for s in systems}
-    return ({s: {m: v for m, (v, _) in ms.items()} for s, ms in means.items()},
-            {s: {m: n for m, (_, n) in ms.items()} for s, ms in means.items()})
+    return (
+        {s: {m: v for m, (v, _) in ms.items()} for s, ms in means.items()},
+        {s: {m: n for m, (_, n) in ms.items()} for s, ms in means.items()},
+    )
 
 
-def evaluate_files(model, paths, *, baselines=("spline",), with_pesq=None, plot_dir=None, progress: bool = True,
-                   chunk: int = 16384, overlap: int = 1024, filter=None, degradation=None, seed: int = 0,
-                   systems=None, relative_to: str | None = None, max_seconds: float | None = None,
-                   desc: str = "evaluate", perceptual=False) -> dict:
+def evaluate_files(
+    model,
+    paths,
+    *,
+    baselines=("spline",),
+    with_pesq=None,
+    plot_dir=None,
+    progress: bool = True,
+    chunk: int = 16384,
+    overlap: int = 1024,
+    filter=None,
+    degradation=None,
+    seed: int = 0,
+    systems=None,
+    relative_to: str | None = None,
+    max_seconds: float | None = None,
+    desc: str = "evaluate",
+    perceptual=False,
+) -> dict:
     """Evaluate ``model`` on each sound file in ``paths``, each the high-rate reference of itself, one at a time.
 
     Each file is read, mixed to mono and resampled down to ``model.hr_rate``
@@ -216,17 +254,35 @@ def evaluate_files(model, paths, *, baselines=("spline",), with_pesq=None, plot_
         path = Path(path)
         rate = _file_rate(path)
         if rate < hr:
-            raise AudioError(f"{path}: sample rate {rate} Hz is below the model's high rate {hr} Hz, so it cannot "
-                             f"serve as a reference")
+            raise AudioError(
+                f"{path}: sample rate {rate} Hz is below the model's high rate {hr} Hz, so it cannot "
+                f"serve as a reference"
+            )
         ref = read_at_rate(path, hr)
         if max_seconds:
-            ref = ref[:max(1, int(max_seconds * hr))]
+            ref = ref[: max(1, int(max_seconds * hr))]
         deg = inp.for_file(path)
-        res = evaluate_signal(model, ref, hr, baselines=names, with_pesq=with_pesq, chunk=chunk, overlap=overlap,
-                              return_signals=plot_dir is not None, name=str(path), degradation=deg,
-                              systems=systems, relative_to=relative_to, perceptual=perceptual)
-        entry = {"path": str(path), "seconds": res["seconds"], **({"degradation": deg.filter} if inp.drawn else {}),
-                 **{s: res[s] for s in systems_all}}
+        res = evaluate_signal(
+            model,
+            ref,
+            hr,
+            baselines=names,
+            with_pesq=with_pesq,
+            chunk=chunk,
+            overlap=overlap,
+            return_signals=plot_dir is not None,
+            name=str(path),
+            degradation=deg,
+            systems=systems,
+            relative_to=relative_to,
+            perceptual=perceptual,
+        )
+        entry = {
+            "path": str(path),
+            "seconds": res["seconds"],
+            **({"degradation": deg.filter} if inp.drawn else {}),
+            **{s: res[s] for s in systems_all},
+        }
         if plot_dir is not None:
             from keras_audiosr.plots import plot_spectrograms
 
@@ -236,9 +292,19 @@ def evaluate_files(model, paths, *, baselines=("spline",), with_pesq=None, plot_
             entry["plot"] = str(plot_spectrograms(sig, rates, png, title=f"{path.name}: {deg.describe(hr)}"))
         files.append(entry)
     mean, excluded = _means(files, systems_all)
-    report = {"files": files, "mean": mean, "mean_excluded": excluded, "systems": list(systems_all),
-              "n_files": len(files), "ratio": int(model.ratio), "band_ratio": inp.ratio, "lr_rate": int(model.lr_rate),
-              "hr_rate": hr, "degradation": inp.to_dict(), "degradation_text": inp.text(hr)}
+    report = {
+        "files": files,
+        "mean": mean,
+        "mean_excluded": excluded,
+        "systems": list(systems_all),
+        "n_files": len(files),
+        "ratio": int(model.ratio),
+        "band_ratio": inp.ratio,
+        "lr_rate": int(model.lr_rate),
+        "hr_rate": hr,
+        "degradation": inp.to_dict(),
+        "degradation_text": inp.text(hr),
+    }
     if inp.drawn:
         report["draws"] = dict(sorted(Counter(f["degradation"] for f in files).items()))
     return report
@@ -265,10 +331,23 @@ def _safe_name(label: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("_") or "degradation"
 
 
-def evaluate_suite(model, paths, *, degradations=None, baselines=SUITE_BASELINES, with_pesq=None,
-                   progress: bool = True, seed: int = 0, chunk: int = 16384, overlap: int = 1024, plot_dir=None,
-                   systems=None, relative_to: str | None = None, max_seconds: float | None = None,
-                   perceptual=False) -> dict:
+def evaluate_suite(
+    model,
+    paths,
+    *,
+    degradations=None,
+    baselines=SUITE_BASELINES,
+    with_pesq=None,
+    progress: bool = True,
+    seed: int = 0,
+    chunk: int = 16384,
+    overlap: int = 1024,
+    plot_dir=None,
+    systems=None,
+    relative_to: str | None = None,
+    max_seconds: float | None = None,
+    perceptual=False,
+) -> dict:
     """:func:`evaluate_files` of ``model`` under each input degradation of a suite, every system on the same inputs.
 
     ``paths``: sound files, or ``{group: [files]}`` (e.g. ``{"vctk-mini": [...], "ljspeech-mini":
@@ -300,11 +379,22 @@ def evaluate_suite(model, paths, *, degradations=None, baselines=SUITE_BASELINES
     hr = int(model.hr_rate)
     results = {}
     for i, inp in enumerate(inputs):
-        rep = evaluate_files(model, flat, baselines=names, with_pesq=with_pesq, progress=progress, chunk=chunk,
-                             overlap=overlap, degradation=inp, systems=systems, relative_to=relative_to,
-                             max_seconds=max_seconds, desc=f"evaluate {i + 1}/{len(inputs)} {inp.label}",
-                             perceptual=perceptual,
-                             plot_dir=None if plot_dir is None else Path(plot_dir) / _safe_name(inp.label))
+        rep = evaluate_files(
+            model,
+            flat,
+            baselines=names,
+            with_pesq=with_pesq,
+            progress=progress,
+            chunk=chunk,
+            overlap=overlap,
+            degradation=inp,
+            systems=systems,
+            relative_to=relative_to,
+            max_seconds=max_seconds,
+            desc=f"evaluate {i + 1}/{len(inputs)} {inp.label}",
+            perceptual=perceptual,
+            plot_dir=None if plot_dir is None else Path(plot_dir) / _safe_name(inp.label),
+        )
         rep.update(label=inp.label, spec=inp.spec, drawn=inp.drawn, note=_note(inp, rep))
         if groups:
             by_path = {f["path"]: f for f in rep["files"]}
@@ -315,23 +405,39 @@ def evaluate_suite(model, paths, *, degradations=None, baselines=SUITE_BASELINES
         results[inp.label] = rep
     first = next(iter(results.values()))
     return {
-        "model": {"name": getattr(model, "name", None), "class": type(model).__name__, "ratio": int(model.ratio),
-                  "lr_rate": int(model.lr_rate), "hr_rate": hr, "degradation": dict(model.degradation),
-                  "training_degradations": training_degradations(model)},
-        "ratio": int(model.ratio), "lr_rate": int(model.lr_rate), "hr_rate": hr,
-        "systems": first["systems"], "metrics": [m for m in METRIC_COLUMNS if m in first["mean"]["model"]],
-        "pesq": bool(with_pesq), "perceptual": list(perceptual_names(perceptual)), "seed": int(seed),
+        "model": {
+            "name": getattr(model, "name", None),
+            "class": type(model).__name__,
+            "ratio": int(model.ratio),
+            "lr_rate": int(model.lr_rate),
+            "hr_rate": hr,
+            "degradation": dict(model.degradation),
+            "training_degradations": training_degradations(model),
+        },
+        "ratio": int(model.ratio),
+        "lr_rate": int(model.lr_rate),
+        "hr_rate": hr,
+        "systems": first["systems"],
+        "metrics": [m for m in METRIC_COLUMNS if m in first["mean"]["model"]],
+        "pesq": bool(with_pesq),
+        "perceptual": list(perceptual_names(perceptual)),
+        "seed": int(seed),
         "n_files": len(flat),
-        "groups": groups, "order": list(results), "degradations": results,
+        "groups": groups,
+        "order": list(results),
+        "degradations": results,
     }
 
 
 def _note(inp: SuiteInput, report: dict) -> str | None:
     if inp.drawn:
         kinds = {Degradation(inp.ratio, s).kind for s in report.get("draws", {})}
-        return (f"drawn per file ({', '.join(f'{s} x{n}' for s, n in report['draws'].items())})"
-                + ("; files given the telephone channel are phase-shifted by its causal band-pass, which lowers "
-                   "every system's SNR alike" if "telephone" in kinds else ""))
+        return f"drawn per file ({', '.join(f'{s} x{n}' for s, n in report['draws'].items())})" + (
+            "; files given the telephone channel are phase-shifted by its causal band-pass, which lowers "
+            "every system's SNR alike"
+            if "telephone" in kinds
+            else ""
+        )
     if inp.degradation.kind == "telephone":
         return _TELEPHONE_NOTE
     return None

@@ -13,6 +13,7 @@ a subprocess of that interpreter (:mod:`keras_audiosr.export.armnn_runner`), exc
 the environment variable ``KERAS_AUDIOSR_ARMNN_PYTHON`` names another interpreter that has it. Where
 it is absent, :func:`armnn_status` says so and the second-runtime gate is skipped with that notice.
 """
+
 from __future__ import annotations
 
 import functools
@@ -38,7 +39,7 @@ __all__ = [
 ARMNN_PYTHON_ENV = "KERAS_AUDIOSR_ARMNN_PYTHON"
 _DEFAULT_PYTHON = "/usr/bin/python3"
 _RUNNER = Path(__file__).with_name("armnn_runner.py")
-_INSTALL = ("apt-get install python3-pyarmnn libarmnn-cpuref-backend22 libarmnntfliteparser22 python3-numpy")
+_INSTALL = "apt-get install python3-pyarmnn libarmnn-cpuref-backend22 libarmnntfliteparser22 python3-numpy"
 
 
 class ArmNNError(RuntimeError):
@@ -68,8 +69,14 @@ def _status(python: str) -> tuple[bool, str]:
     if not Path(python).is_file():
         return False, f"Arm NN not available: no interpreter at {python} (install it with: {_INSTALL})"
     try:
-        out = subprocess.run([python, "-I", str(_RUNNER), "--probe"], capture_output=True, text=True, env=_env(),
-                             timeout=120, check=False)
+        out = subprocess.run(
+            [python, "-I", str(_RUNNER), "--probe"],
+            capture_output=True,
+            text=True,
+            env=_env(),
+            timeout=120,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired) as e:
         return False, f"Arm NN not available: {python} could not be run ({e})"
     if out.returncode != 0:
@@ -93,8 +100,14 @@ def armnn_status() -> tuple[bool, str]:
 
 def _run_subprocess(args, label: str, timeout: float):
     try:
-        return subprocess.run([_python(), "-I", str(_RUNNER), *args], capture_output=True, text=True, env=_env(),
-                              timeout=timeout, check=False)
+        return subprocess.run(
+            [_python(), "-I", str(_RUNNER), *args],
+            capture_output=True,
+            text=True,
+            env=_env(),
+            timeout=timeout,
+            check=False,
+        )
     except subprocess.TimeoutExpired as e:
         raise ArmNNError(f"{label}: Arm NN did not finish within {timeout:.0f} s") from e
 
@@ -147,8 +160,10 @@ def run_armnn(source, inputs, backend: str = "CpuRef", timeout: float = 600.0):
         if out.returncode == 3:
             raise ArmNNRefused(f"Arm NN refused {label}: {message}", message)
         if out.returncode < 0:
-            raise ArmNNError(f"{label}: Arm NN crashed ({_crash_text(out.returncode)}) running the model"
-                             f"{': ' + message if out.stderr.strip() else ''}")
+            raise ArmNNError(
+                f"{label}: Arm NN crashed ({_crash_text(out.returncode)}) running the model"
+                f"{': ' + message if out.stderr.strip() else ''}"
+            )
         if out.returncode != 0:
             raise ArmNNError(f"{label}: Arm NN failed: {message}")
         return _read_outputs(tmp / "out.npz", isinstance(inputs, dict))
@@ -176,8 +191,9 @@ def run_armnn_batch(items, backend: str = "CpuRef", timeout: float = 600.0) -> l
             manifest.append([str(tmp / f"m{i}.tflite"), str(tmp / f"in{i}.npz"), str(tmp / f"out{i}.npz")])
         (tmp / "manifest.json").write_text(json.dumps(manifest))
         results = tmp / "results.jsonl"
-        out = _run_subprocess(["--batch", str(tmp / "manifest.json"), str(results), backend],
-                              f"{len(items)} models", timeout)
+        out = _run_subprocess(
+            ["--batch", str(tmp / "manifest.json"), str(results), backend], f"{len(items)} models", timeout
+        )
         done = {}
         if results.is_file():
             for line in results.read_text().splitlines():
@@ -189,8 +205,11 @@ def run_armnn_batch(items, backend: str = "CpuRef", timeout: float = 600.0) -> l
             if r is None:
                 crashed = out.returncode < 0 and i == len(done)
                 status = "crashed" if crashed else "not_run"
-                detail = (f"Arm NN crashed ({_crash_text(out.returncode)})" if crashed else
-                          " ".join(out.stderr.strip().split()) or f"exit status {out.returncode}")
+                detail = (
+                    f"Arm NN crashed ({_crash_text(out.returncode)})"
+                    if crashed
+                    else " ".join(out.stderr.strip().split()) or f"exit status {out.returncode}"
+                )
                 report.append({"status": status, "message": detail, "outputs": None})
             elif r["status"] == "ok":
                 report.append({"status": "ok", "message": "", "outputs": _read_outputs(Path(manifest[i][2]), True)})
@@ -210,8 +229,9 @@ def compare_outputs(got, expected, atol) -> dict:
     if isinstance(expected, dict):
         names = list(expected)
         if not isinstance(got, dict) or set(got) != set(names):
-            raise ArmNNError(f"Arm NN returned outputs {sorted(got) if isinstance(got, dict) else len(got)}; LiteRT "
-                             f"{sorted(names)}")
+            raise ArmNNError(
+                f"Arm NN returned outputs {sorted(got) if isinstance(got, dict) else len(got)}; LiteRT {sorted(names)}"
+            )
         got, expected = [got[n] for n in names], [expected[n] for n in names]
         if isinstance(atol, dict):
             atol = [atol[n] for n in names]
@@ -223,8 +243,9 @@ def compare_outputs(got, expected, atol) -> dict:
     for i, (g, e) in enumerate(zip(got, expected)):
         g, e = np.asarray(g), np.asarray(e)
         if g.size != e.size:
-            raise ArmNNError(f"output {names[i] if names else i}: Arm NN gave {g.size} values of shape {g.shape}; "
-                             f"LiteRT {e.shape}")
+            raise ArmNNError(
+                f"output {names[i] if names else i}: Arm NN gave {g.size} values of shape {g.shape}; LiteRT {e.shape}"
+            )
         diffs.append(
             float(np.max(np.abs(g.astype(np.float64).ravel() - e.astype(np.float64).ravel()))) if g.size else 0.0
         )
@@ -242,8 +263,12 @@ def _litert_tensors(data: bytes, inputs: dict) -> dict:
     from keras_audiosr.export.logs import quiet_native_stderr
 
     with quiet_native_stderr():
-        it = Interpreter(model_content=bytes(data), num_threads=1, experimental_preserve_all_tensors=True,
-                         experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+        it = Interpreter(
+            model_content=bytes(data),
+            num_threads=1,
+            experimental_preserve_all_tensors=True,
+            experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+        )
         it.allocate_tensors()
         details = {d["name"]: d for d in it.get_input_details()}
         for name, value in inputs.items():
@@ -318,13 +343,25 @@ def check_operators(data, inputs: dict, timeout: float = 600.0) -> dict:
         sg.tensors[t].name.decode() if isinstance(sg.tensors[t].name, bytes) else str(sg.tensors[t].name)
     )
     ops = _single_operator_models(data)
-    runs = run_armnn_batch([(m, {f"x{k}": values[t] for k, t in enumerate(var)}) for _, _, var, _, m in ops],
-                           timeout=timeout) if ops else []
+    runs = (
+        run_armnn_batch(
+            [(m, {f"x{k}": values[t] for k, t in enumerate(var)}) for _, _, var, _, m in ops], timeout=timeout
+        )
+        if ops
+        else []
+    )
     failed, worst, n_values, n_off = [], 0.0, 0, 0
     for (index, op, _, outs, _), run in zip(ops, runs):
         if run["status"] != "ok":
-            failed.append({"index": index, "op": op, "tensor": name_of(outs[0]), "status": run["status"],
-                           "message": run["message"]})
+            failed.append(
+                {
+                    "index": index,
+                    "op": op,
+                    "tensor": name_of(outs[0]),
+                    "status": run["status"],
+                    "message": run["message"],
+                }
+            )
             continue
         for k, t in enumerate(outs):
             want, got = values[t], np.asarray(run["outputs"][f"y{k}"])
@@ -338,5 +375,11 @@ def check_operators(data, inputs: dict, timeout: float = 600.0) -> dict:
                 n_off += int(np.sum(diff >= 1))
             if d > tol:
                 failed.append({"index": index, "op": op, "tensor": name_of(t), "max_diff": d, "tolerance": tol})
-    return {"ok": not failed, "checked": len(ops), "failed": failed, "max_step_diff": worst, "values": n_values,
-            "values_one_step_off": n_off}
+    return {
+        "ok": not failed,
+        "checked": len(ops),
+        "failed": failed,
+        "max_step_diff": worst,
+        "values": n_values,
+        "values_one_step_off": n_off,
+    }

@@ -20,6 +20,7 @@ Exit status: 0 done; 3 Arm NN refused the model (parse or optimise error: the me
 operator); 4 the inputs do not fit; 5 pyarmnn is missing. Errors are one line on stderr. Only numpy
 and pyarmnn are imported, so this file must stay independent of the rest of the package.
 """
+
 import json
 import sys
 
@@ -80,15 +81,21 @@ def _run(ann, runtime, model_path, inputs_path, outputs_path, backend):
         results = ann.workload_tensors_to_ndarray(out_tensors)
     finally:
         runtime.UnloadNetwork(net_id)
-    np.savez(outputs_path, input_names=np.array(given), output_names=np.array(out_names),
-             **{f"out{i}": r for i, r in enumerate(results)})
+    np.savez(
+        outputs_path,
+        input_names=np.array(given),
+        output_names=np.array(out_names),
+        **{f"out{i}": r for i, r in enumerate(results)},
+    )
 
 
 def main(argv):
     batch = bool(argv) and argv[0] == "--batch"
     if argv != ["--probe"] and not (batch and len(argv) in (3, 4)) and not (not batch and len(argv) in (3, 4)):
-        sys.stderr.write("usage: armnn_runner.py MODEL.tflite INPUTS.npz OUTPUTS.npz [BACKEND] | "
-                         "--batch MANIFEST.json RESULTS.jsonl [BACKEND] | --probe\n")
+        sys.stderr.write(
+            "usage: armnn_runner.py MODEL.tflite INPUTS.npz OUTPUTS.npz [BACKEND] | "
+            "--batch MANIFEST.json RESULTS.jsonl [BACKEND] | --probe\n"
+        )
         return 2
     try:
         ann = _import_armnn()

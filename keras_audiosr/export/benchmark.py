@@ -13,6 +13,7 @@ difference is the model's own cost). Every input tensor is fed (a stateful strea
 state tensors included). A file that cannot be loaded or run is reported as a failed row; the
 others are still measured, and the exit status is then 1.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -95,6 +96,7 @@ def _probe(path: str | None, threads: int) -> dict:
 
 def peak_memory(path, threads: int = 1) -> dict:
     """``{"peak_rss_mb", "runtime_rss_mb", "model_rss_mb"}`` measured in fresh subprocesses (native memory included)."""
+
     def run(arg):
         cmd = [sys.executable, "-m", "keras_audiosr.export.benchmark", "--_probe", arg, "--threads", str(threads)]
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -123,10 +125,15 @@ def _timings(inv: _Invoker, repeats: int, warmup: int) -> np.ndarray:
 
 def _stats(ms: np.ndarray, frame_ms: float | None) -> dict:
     q1, med, q3 = np.percentile(ms, [25, 50, 75])
-    return {"latency_ms": float(med), "latency_ms_q1": float(q1), "latency_ms_q3": float(q3),
-            "latency_ms_min": float(ms.min()), "latency_ms_max": float(ms.max()),
-            "latency_per_10ms_ms": float(med * 10.0 / frame_ms) if frame_ms else None,
-            "rtf": float(med / frame_ms) if frame_ms else None}
+    return {
+        "latency_ms": float(med),
+        "latency_ms_q1": float(q1),
+        "latency_ms_q3": float(q3),
+        "latency_ms_min": float(ms.min()),
+        "latency_ms_max": float(ms.max()),
+        "latency_per_10ms_ms": float(med * 10.0 / frame_ms) if frame_ms else None,
+        "rtf": float(med / frame_ms) if frame_ms else None,
+    }
 
 
 def benchmark_model(
@@ -153,12 +160,23 @@ def benchmark_model(
     frame_ms = meta.get("frame_ms")
     stats = graph_stats(data)
     macs_per_s = stats["macs"] * 1000.0 / frame_ms if frame_ms else None
-    out = {"name": path.stem, "path": str(path), "size_bytes": len(data), "mode": meta.get("mode"),
-           "model": meta.get("model"), "frame_ms": frame_ms, "inputs": len(first.inputs),
-           "input_length": meta.get("input_length"), "output_length": meta.get("output_length"),
-           "algorithmic_latency_ms": meta.get("algorithmic_latency_ms"), "macs_per_call": stats["macs"],
-           "mmac_per_second": None if macs_per_s is None else macs_per_s / 1e6, "parameters": stats["parameters"],
-           "repeats": int(repeats), "threads": {}}
+    out = {
+        "name": path.stem,
+        "path": str(path),
+        "size_bytes": len(data),
+        "mode": meta.get("mode"),
+        "model": meta.get("model"),
+        "frame_ms": frame_ms,
+        "inputs": len(first.inputs),
+        "input_length": meta.get("input_length"),
+        "output_length": meta.get("output_length"),
+        "algorithmic_latency_ms": meta.get("algorithmic_latency_ms"),
+        "macs_per_call": stats["macs"],
+        "mmac_per_second": None if macs_per_s is None else macs_per_s / 1e6,
+        "parameters": stats["parameters"],
+        "repeats": int(repeats),
+        "threads": {},
+    }
     for n in threads:
         inv = first if int(n) == 1 else _Invoker(data, name, int(n), seed)
         out["threads"][str(int(n))] = _stats(_timings(inv, repeats, warmup), frame_ms)
@@ -224,15 +242,28 @@ def format_markdown(results: list[dict]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
         if "error" in r:
-            lines.append("| " + " | ".join([r["name"], "FAILED: " + r["error"].replace("|", "/")]
-                                            + [""] * (len(head) - 2)) + " |")
+            lines.append(
+                "| "
+                + " | ".join([r["name"], "FAILED: " + r["error"].replace("|", "/")] + [""] * (len(head) - 2))
+                + " |"
+            )
             continue
-        row = [r["name"], r.get("mode") or "-", _f(r["size_bytes"] / 1024, 1), str(r.get("parameters", "-")),
-               _f(r.get("mmac_per_second"), 1), _f(r.get("frame_ms"), 1), _f(r.get("algorithmic_latency_ms"), 1)]
+        row = [
+            r["name"],
+            r.get("mode") or "-",
+            _f(r["size_bytes"] / 1024, 1),
+            str(r.get("parameters", "-")),
+            _f(r.get("mmac_per_second"), 1),
+            _f(r.get("frame_ms"), 1),
+            _f(r.get("algorithmic_latency_ms"), 1),
+        ]
         for k in thread_keys:
             s = r["threads"].get(k)
-            row += [f"{s['latency_ms']:.3f} [{s['latency_ms_q1']:.3f}, {s['latency_ms_q3']:.3f}]" if s else "-",
-                    _f(s and s.get("latency_per_10ms_ms"), 3), _f(s and s["rtf"], 4)]
+            row += [
+                f"{s['latency_ms']:.3f} [{s['latency_ms_q1']:.3f}, {s['latency_ms_q3']:.3f}]" if s else "-",
+                _f(s and s.get("latency_per_10ms_ms"), 3),
+                _f(s and s["rtf"], 4),
+            ]
         row += [_f(r.get("peak_rss_mb"), 1), _f(r.get("model_rss_mb"), 1)]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
@@ -245,16 +276,25 @@ def build_parser():
         prog="python -m edge.benchmark", description=__doc__.split("\n\n")[0] + "\n\n" + __doc__.split("\n\n")[1]
     )
     p.add_argument("paths", nargs="*", help=".tflite files or folders holding them; required")
-    p.add_argument("--threads", type=positive_int, nargs="+", default=[1, 2],
-                   help="interpreter thread counts to time (default: 1 2)")
+    p.add_argument(
+        "--threads",
+        type=positive_int,
+        nargs="+",
+        default=[1, 2],
+        help="interpreter thread counts to time (default: 1 2)",
+    )
     p.add_argument("--repeats", type=positive_int, default=50, help="timed invokes per thread count (default: 50)")
     p.add_argument("--warmup", type=non_negative_int, default=5, help="untimed invokes first (default: 5)")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses (default: off)")
     p.add_argument("--json", default=None, help="write the results here as JSON (default: not written)")
     p.add_argument("--md", default=None, help="write the markdown table here (default: not written)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (default: off)")
-    p.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
-                   help="show TensorFlow's and LiteRT's start-up log lines (default: hidden)")
+    p.add_argument(
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show TensorFlow's and LiteRT's start-up log lines (default: hidden)",
+    )
     p.add_argument("--_probe", default=None, help=argparse.SUPPRESS)
     return p
 
@@ -277,8 +317,14 @@ def main(argv=None) -> int:
                 writable_file(getattr(args, opt), f"--{opt}")
     except UsageError as e:
         return parser.fail(str(e))
-    results = benchmark_paths(files, progress=not args.no_progress, threads=args.threads, repeats=args.repeats,
-                              warmup=args.warmup, memory=not args.no_memory)
+    results = benchmark_paths(
+        files,
+        progress=not args.no_progress,
+        threads=args.threads,
+        repeats=args.repeats,
+        warmup=args.warmup,
+        memory=not args.no_memory,
+    )
     table = format_markdown(results)
     print(table)
     if args.json:

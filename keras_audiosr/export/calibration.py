@@ -6,6 +6,7 @@ default corpus (higher rates). Windows are drawn by
 the training pipeline's :class:`keras_audiosr.data.CropSampler` from the prepared store, with the
 model's own rates and degradation, so the quantizer sees exactly what the model sees in use.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,8 +28,9 @@ def training_utterances(train_data=None, hr_rate: int | None = None) -> list:
     return load_corpus(make_default_corpus())
 
 
-def training_windows(model, utts, length: int, max_windows: int = 128, seed: int = 0, progress: bool = True,
-                     cache: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def training_windows(
+    model, utts, length: int, max_windows: int = 128, seed: int = 0, progress: bool = True, cache: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """``(lr [N, length, 1], hr [N, length * ratio, 1])`` aligned windows of training audio, ``N <= max_windows``.
 
     Random crops (seeded) of the prepared training signals, quiet ones (below -50 dBFS) redrawn, as
@@ -49,9 +51,15 @@ def training_windows(model, utts, length: int, max_windows: int = 128, seed: int
     try:
         store = prepare_store(utts, int(model.hr_rate), cache_dir=tmp, progress=progress)
         try:
-            sampler = CropSampler(store, ratio=ratio, patch_size=patch, silence_db=-50.0,
-                                  degradations=DegradationSet(spec, (SetMember(spec, 1.0),),
-                                                              zero_phase=bool(degradation.get("zero_phase", True))))
+            sampler = CropSampler(
+                store,
+                ratio=ratio,
+                patch_size=patch,
+                silence_db=-50.0,
+                degradations=DegradationSet(
+                    spec, (SetMember(spec, 1.0),), zero_phase=bool(degradation.get("zero_phase", True))
+                ),
+            )
         except ValueError as e:
             names = ", ".join(str(u.path) for u in list(utts)[:5])
             raise ValueError(f"no training window of {patch} samples at {model.hr_rate} Hz in {names}: {e}") from e
@@ -82,6 +90,8 @@ def separate_eval_and_train(eval_utts, train_utts, test_speakers=None):
     ev = [u for u in eval_utts if Path(u.path).resolve() in test]
     tr = [u for u in split.train]
     if not ev:
-        raise ValueError("after separating training from evaluation audio no evaluation file is left; "
-                         "give --test-speakers that are in the evaluation folder")
+        raise ValueError(
+            "after separating training from evaluation audio no evaluation file is left; "
+            "give --test-speakers that are in the evaluation folder"
+        )
     return ev, tr, f"evaluation and training data overlap; speaker split: {split.note}"

@@ -25,6 +25,7 @@ call and per 10 ms of audio with ``--threads`` threads, real-time factor, algori
 Calibration and QAT use ``--train-data`` only; when it shares files with ``--data``, the corpus is
 split by speaker and only held-out speakers are evaluated.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -74,6 +75,7 @@ def _check_variants(variants) -> tuple[str, ...]:
 
 def _keras_named(suite: dict) -> dict:
     """An evaluation-suite report with the system ``model`` called ``keras`` (as the rows name it)."""
+
     def rename(d):
         return {("keras" if k == "model" else k): v for k, v in d.items()}
 
@@ -85,9 +87,28 @@ def _keras_named(suite: dict) -> dict:
     return suite
 
 
-def _compare_one(model, label, eval_utts, train_utts, out_dir, *, variants, block_ms, frame_ms, with_pesq,
-                 max_seconds, threads, repeats, progress, log, model_path, strict, exporter_kwargs, degradations,
-                 perceptual=False):
+def _compare_one(
+    model,
+    label,
+    eval_utts,
+    train_utts,
+    out_dir,
+    *,
+    variants,
+    block_ms,
+    frame_ms,
+    with_pesq,
+    max_seconds,
+    threads,
+    repeats,
+    progress,
+    log,
+    model_path,
+    strict,
+    exporter_kwargs,
+    degradations,
+    perceptual=False,
+):
     from keras_audiosr.evaluation import (
         evaluate_suite,
         finite_mean,
@@ -107,12 +128,15 @@ def _compare_one(model, label, eval_utts, train_utts, out_dir, *, variants, bloc
     stream_plan = stateful_plan(model, frame_ms=frame_ms) if stateful else make_plan(model, frame_ms=frame_ms)
     skipped = [v for v in variants if v != "keras" and (v in STATEFUL_VARIANTS) != stateful]
     if skipped:
-        log(f"[edge] {label or model.name}: {'stateful' if stateful else 'window'} model: skipping "
-            f"{', '.join(skipped)}")
+        log(
+            f"[edge] {label or model.name}: {'stateful' if stateful else 'window'} model: skipping {', '.join(skipped)}"
+        )
     variants = [v for v in variants if v not in skipped]
     modes = [v for v in variants if v in MODES]
-    log(f"[edge] {label}: block model {block_plan.frame_ms:g} ms frames (window {block_plan.window} samples), "
-        f"streaming {stream_plan.frame_ms:g} ms frames (algorithmic latency {stream_plan.latency_ms:.1f} ms)")
+    log(
+        f"[edge] {label}: block model {block_plan.frame_ms:g} ms frames (window {block_plan.window} samples), "
+        f"streaming {stream_plan.frame_ms:g} ms frames (algorithmic latency {stream_plan.latency_ms:.1f} ms)"
+    )
 
     exports = {}
     if modes:
@@ -122,18 +146,25 @@ def _compare_one(model, label, eval_utts, train_utts, out_dir, *, variants, bloc
             exports[mode] = (block.export(mode, out_dir, name=f"{label}_{mode}" if label else mode), block_plan)
     if "streaming" in variants:
         log(f"[edge] {label}: stage 1/3: export the streaming model through the conversion gates")
-        streaming = Exporter(model, stream_plan, train_utts, progress=progress, log=log, strict=strict,
-                             **exporter_kwargs)
-        exports["streaming"] = (streaming.export("float", out_dir, name=f"{label}_streaming" if label else "streaming"),
-                                stream_plan)
-    stream_modes = [v[len("stream-"):] for v in variants if v in STATEFUL_VARIANTS]
+        streaming = Exporter(
+            model, stream_plan, train_utts, progress=progress, log=log, strict=strict, **exporter_kwargs
+        )
+        exports["streaming"] = (
+            streaming.export("float", out_dir, name=f"{label}_streaming" if label else "streaming"),
+            stream_plan,
+        )
+    stream_modes = [v[len("stream-") :] for v in variants if v in STATEFUL_VARIANTS]
     if stream_modes:
-        log(f"[edge] {label}: stage 1/3: export the stateful stream ({', '.join(stream_modes)}) through the conversion "
-            f"gates")
+        log(
+            f"[edge] {label}: stage 1/3: export the stateful stream ({', '.join(stream_modes)}) through the conversion "
+            f"gates"
+        )
         stream = StreamingExporter(model, stream_plan.frame, train_utts, progress=progress, log=log, strict=strict)
         for mode in stream_modes:
-            exports[f"stream-{mode}"] = (stream.export(mode, out_dir, name=f"{label}_stream_{mode}" if label
-                                                       else f"stream_{mode}"), stream_plan)
+            exports[f"stream-{mode}"] = (
+                stream.export(mode, out_dir, name=f"{label}_stream_{mode}" if label else f"stream_{mode}"),
+                stream_plan,
+            )
 
     def runner(res, plan):
         if plan.stateful:
@@ -144,17 +175,32 @@ def _compare_one(model, label, eval_utts, train_utts, out_dir, *, variants, bloc
 
     systems = {name: runner(res, plan) for name, (res, plan) in exports.items()}
     inputs = resolve_degradations(model, degradations)
-    log(f"[edge] {label}: stage 2/3: evaluate {len(eval_utts)} files under {len(inputs)} input degradation(s) "
+    log(
+        f"[edge] {label}: stage 2/3: evaluate {len(eval_utts)} files under {len(inputs)} input degradation(s) "
         f"({', '.join(i.label for i in inputs)}): Keras, {len(systems)} .tflite variants, "
-        f"{' and '.join(BASELINES)} baselines")
-    suite = _keras_named(evaluate_suite(model, [u.path for u in eval_utts], degradations=degradations,
-                                        baselines=BASELINES, with_pesq=with_pesq, systems=systems, relative_to="model",
-                                        max_seconds=max_seconds, progress=progress, perceptual=perceptual))
+        f"{' and '.join(BASELINES)} baselines"
+    )
+    suite = _keras_named(
+        evaluate_suite(
+            model,
+            [u.path for u in eval_utts],
+            degradations=degradations,
+            baselines=BASELINES,
+            with_pesq=with_pesq,
+            systems=systems,
+            relative_to="model",
+            max_seconds=max_seconds,
+            progress=progress,
+            perceptual=perceptual,
+        )
+    )
     primary = suite["order"][0]  # the quality columns of the rows
     per_file = suite["degradations"][primary]["files"]
 
-    log(f"[edge] {label}: stage 3/3: benchmark {len(exports)} .tflite variants ({threads} thread(s), "
-        f"{repeats} calls each)")
+    log(
+        f"[edge] {label}: stage 3/3: benchmark {len(exports)} .tflite variants ({threads} thread(s), "
+        f"{repeats} calls each)"
+    )
     from keras_audiosr.export.graphstats import graph_stats
 
     rows = []
@@ -172,37 +218,87 @@ def _compare_one(model, label, eval_utts, train_utts, out_dir, *, variants, bloc
         entry["by_degradation"] = {lb: rep["mean"][name] for lb, rep in suite["degradations"].items()}
         if name == "keras":
             latency = _keras_latency(model, block_plan)
-            entry.update(mode="float32 (Keras)", size_bytes=Path(model_path).stat().st_size if model_path else None,
-                         parameters=int(model.count_params()), mmac_per_second=None, latency_ms=latency,
-                         latency_per_10ms_ms=latency * 10.0 / block_plan.frame_ms, rtf=latency / block_plan.frame_ms,
-                         frame_ms=block_plan.frame_ms, algorithmic_latency_ms=None, snr_vs_float=None)
+            entry.update(
+                mode="float32 (Keras)",
+                size_bytes=Path(model_path).stat().st_size if model_path else None,
+                parameters=int(model.count_params()),
+                mmac_per_second=None,
+                latency_ms=latency,
+                latency_per_10ms_ms=latency * 10.0 / block_plan.frame_ms,
+                rtf=latency / block_plan.frame_ms,
+                frame_ms=block_plan.frame_ms,
+                algorithmic_latency_ms=None,
+                snr_vs_float=None,
+            )
         else:
             res, plan = exports[name]
             bench = benchmark_model(res.path, threads=(threads,), repeats=repeats, memory=False)
             stats = bench["threads"][str(threads)]
             g = graph_stats(res.path)
-            entry.update(mode=res.mode, size_bytes=res.size_bytes, parameters=g["parameters"],
-                         mmac_per_second=g["macs"] * 1000.0 / plan.frame_ms / 1e6, latency_ms=stats["latency_ms"],
-                         latency_per_10ms_ms=stats["latency_per_10ms_ms"], rtf=stats["rtf"], frame_ms=plan.frame_ms,
-                         algorithmic_latency_ms=plan.latency_ms, file=str(res.path), parity=res.parity,
-                         gates={gr["gate"]: gr["status"] for gr in res.gates})
+            entry.update(
+                mode=res.mode,
+                size_bytes=res.size_bytes,
+                parameters=g["parameters"],
+                mmac_per_second=g["macs"] * 1000.0 / plan.frame_ms / 1e6,
+                latency_ms=stats["latency_ms"],
+                latency_per_10ms_ms=stats["latency_per_10ms_ms"],
+                rtf=stats["rtf"],
+                frame_ms=plan.frame_ms,
+                algorithmic_latency_ms=plan.latency_ms,
+                file=str(res.path),
+                parity=res.parity,
+                gates={gr["gate"]: gr["status"] for gr in res.gates},
+            )
         rows.append(entry)
     baselines = {b: dict(suite["degradations"][primary]["mean"][b]) for b in BASELINES}
-    tables = {**suite, "degradations": {lb: {k: v for k, v in rep.items() if k != "files"}
-                                        for lb, rep in suite["degradations"].items()}}
-    info = {"name": model.name, "label": label, "path": None if model_path is None else str(model_path),
-            "ratio": int(model.ratio), "lr_rate": int(model.lr_rate), "hr_rate": hr_rate,
-            "degradation": dict(model.degradation), "block_plan": block_plan.to_dict(),
-            "streaming_plan": stream_plan.to_dict(), "baselines": baselines, "quality_degradation": primary,
-            "degradations": suite_summary(suite), "suite": tables, "files": per_file}
+    tables = {
+        **suite,
+        "degradations": {
+            lb: {k: v for k, v in rep.items() if k != "files"} for lb, rep in suite["degradations"].items()
+        },
+    }
+    info = {
+        "name": model.name,
+        "label": label,
+        "path": None if model_path is None else str(model_path),
+        "ratio": int(model.ratio),
+        "lr_rate": int(model.lr_rate),
+        "hr_rate": hr_rate,
+        "degradation": dict(model.degradation),
+        "block_plan": block_plan.to_dict(),
+        "streaming_plan": stream_plan.to_dict(),
+        "baselines": baselines,
+        "quality_degradation": primary,
+        "degradations": suite_summary(suite),
+        "suite": tables,
+        "files": per_file,
+    }
     return rows, info
 
 
-def compare(models, eval_utts, train_utts, out_dir, *, variants=None, block_ms: float = 1000.0,
-            frame_ms: float = 20.0, with_pesq: bool | None = None, max_files: int | None = None,
-            max_seconds: float | None = None, threads: int = 1, repeats: int = 30, progress: bool = True,
-            log=print, model_path=None, model_paths=None, strict: bool = False, degradations=DEGRADATIONS,
-            perceptual=False, **exporter_kwargs) -> dict:
+def compare(
+    models,
+    eval_utts,
+    train_utts,
+    out_dir,
+    *,
+    variants=None,
+    block_ms: float = 1000.0,
+    frame_ms: float = 20.0,
+    with_pesq: bool | None = None,
+    max_files: int | None = None,
+    max_seconds: float | None = None,
+    threads: int = 1,
+    repeats: int = 30,
+    progress: bool = True,
+    log=print,
+    model_path=None,
+    model_paths=None,
+    strict: bool = False,
+    degradations=DEGRADATIONS,
+    perceptual=False,
+    **exporter_kwargs,
+) -> dict:
     """Export the ``variants`` of each model into ``out_dir``, run them over ``eval_utts``, score and time them.
 
     ``models`` is one model or a list; ``model_paths`` (or ``model_path`` for one model) are their
@@ -227,15 +323,37 @@ def compare(models, eval_utts, train_utts, out_dir, *, variants=None, block_ms: 
     if not eval_utts:
         raise ValueError("compare: no evaluation files")
     names = [m.name for m in models]
-    labels = [""] if single else [
-        (m.name if names.count(m.name) == 1 else f"{m.name}_{Path(p).stem if p else i}") for i, (m, p) in
-        enumerate(zip(models, paths))]
+    labels = (
+        [""]
+        if single
+        else [
+            (m.name if names.count(m.name) == 1 else f"{m.name}_{Path(p).stem if p else i}")
+            for i, (m, p) in enumerate(zip(models, paths))
+        ]
+    )
     rows, infos = [], []
     for model, label, path in zip(models, labels, paths):
-        r, info = _compare_one(model, label, eval_utts, train_utts, out_dir, variants=variants, block_ms=block_ms,
-                               frame_ms=frame_ms, with_pesq=with_pesq, max_seconds=max_seconds, threads=threads,
-                               repeats=repeats, progress=progress, log=log, model_path=path, strict=strict,
-                               exporter_kwargs=exporter_kwargs, degradations=degradations, perceptual=perceptual)
+        r, info = _compare_one(
+            model,
+            label,
+            eval_utts,
+            train_utts,
+            out_dir,
+            variants=variants,
+            block_ms=block_ms,
+            frame_ms=frame_ms,
+            with_pesq=with_pesq,
+            max_seconds=max_seconds,
+            threads=threads,
+            repeats=repeats,
+            progress=progress,
+            log=log,
+            model_path=path,
+            strict=strict,
+            exporter_kwargs=exporter_kwargs,
+            degradations=degradations,
+            perceptual=perceptual,
+        )
         rows += r
         infos.append(info)
     first = infos[0]
@@ -252,9 +370,22 @@ def compare(models, eval_utts, train_utts, out_dir, *, variants=None, block_ms: 
         "machine_note": "latencies measured one after another in this run on this machine; compare them as ratios",
     }
     if single:
-        report.update({k: first[k] for k in ("ratio", "lr_rate", "hr_rate", "degradation", "block_plan",
-                                               "streaming_plan", "quality_degradation", "degradations")},
-                      model=first["name"])
+        report.update(
+            {
+                k: first[k]
+                for k in (
+                    "ratio",
+                    "lr_rate",
+                    "hr_rate",
+                    "degradation",
+                    "block_plan",
+                    "streaming_plan",
+                    "quality_degradation",
+                    "degradations",
+                )
+            },
+            model=first["name"],
+        )
     return report
 
 
@@ -287,27 +418,67 @@ def format_markdown(report: dict) -> str:
     from keras_audiosr.evaluation import format_suite_markdown
 
     metrics = _metric_columns(report)
-    head = (["model / variant", "mode", "params", "MMAC/s", "size (KiB)", "latency (ms)", "per 10 ms (ms)", "RTF",
-             "frame (ms)", "algorithmic latency (ms)"] + [_LABELS.get(k, k) for k in metrics] + ["SNR vs Keras (dB)"])
+    head = (
+        [
+            "model / variant",
+            "mode",
+            "params",
+            "MMAC/s",
+            "size (KiB)",
+            "latency (ms)",
+            "per 10 ms (ms)",
+            "RTF",
+            "frame (ms)",
+            "algorithmic latency (ms)",
+        ]
+        + [_LABELS.get(k, k) for k in metrics]
+        + ["SNR vs Keras (dB)"]
+    )
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for v in report["variants"]:
         size = v.get("size_bytes")
-        lines.append("| " + " | ".join([
-            v.get("label", v["name"]), str(v.get("mode") or "-"), str(v.get("parameters") or "-"),
-            _f(v.get("mmac_per_second"), 1), _f(None if size is None else size / 1024, 1), _f(v.get("latency_ms"), 3),
-            _f(v.get("latency_per_10ms_ms"), 3), _f(v.get("rtf"), 4), _f(v.get("frame_ms"), 0),
-            _f(v.get("algorithmic_latency_ms"), 1)] + [_f(v.get(k), _DIGITS.get(k, 2)) for k in metrics]
-            + [_f(v.get("snr_vs_float"), 1)]) + " |")
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    v.get("label", v["name"]),
+                    str(v.get("mode") or "-"),
+                    str(v.get("parameters") or "-"),
+                    _f(v.get("mmac_per_second"), 1),
+                    _f(None if size is None else size / 1024, 1),
+                    _f(v.get("latency_ms"), 3),
+                    _f(v.get("latency_per_10ms_ms"), 3),
+                    _f(v.get("rtf"), 4),
+                    _f(v.get("frame_ms"), 0),
+                    _f(v.get("algorithmic_latency_ms"), 1),
+                ]
+                + [_f(v.get(k), _DIGITS.get(k, 2)) for k in metrics]
+                + [_f(v.get("snr_vs_float"), 1)]
+            )
+            + " |"
+        )
     for m in report.get("models", []):
         for b, scores in m.get("baselines", {}).items():
             label = f"{m['label']}/{b}" if m.get("label") else b
-            lines.append("| " + " | ".join([f"{label} (baseline)"] + ["-"] * 9
-                                           + [_f(scores.get(k), _DIGITS.get(k, 2)) for k in metrics] + ["-"]) + " |")
+            lines.append(
+                "| "
+                + " | ".join(
+                    [f"{label} (baseline)"]
+                    + ["-"] * 9
+                    + [_f(scores.get(k), _DIGITS.get(k, 2)) for k in metrics]
+                    + ["-"]
+                )
+                + " |"
+            )
     for m in report.get("models", []):
         if m.get("suite"):
             title = f"Quality of {m['label'] or m['name']} by input degradation"
-            lines += ["", f"**{title}** (rows above: `{m.get('quality_degradation')}`)", "",
-                      format_suite_markdown(m["suite"])]
+            lines += [
+                "",
+                f"**{title}** (rows above: `{m.get('quality_degradation')}`)",
+                "",
+                format_suite_markdown(m["suite"]),
+            ]
     return "\n".join(lines)
 
 
@@ -315,46 +486,82 @@ def build_parser():
     from keras_audiosr.args import Parser, positive_float, positive_int
 
     p = Parser(prog="python -m edge.compare", description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", action="append", required=True,
-                   help="trained .keras model or a shipped model's name; repeat it to put several models side by "
-                        "side; required")
+    p.add_argument(
+        "--model",
+        action="append",
+        required=True,
+        help="trained .keras model or a shipped model's name; repeat it to put several models side by side; required",
+    )
     p.add_argument("--data", required=True, help="evaluation audio folder (high-rate references); required")
-    p.add_argument("--train-data", default=None,
-                   help="training audio folder for calibration and QAT (default: the embedded default corpus)")
+    p.add_argument(
+        "--train-data",
+        default=None,
+        help="training audio folder for calibration and QAT (default: the embedded default corpus)",
+    )
     p.add_argument("--json", required=True, help="write the report here; required")
     p.add_argument("--md", default=None, help="also write the markdown table here (default: not written)")
     p.add_argument("--out-dir", default=None, help="where the .tflite variants go (default: <json stem>_models/)")
-    p.add_argument("--variants", default=",".join(VARIANTS),
-                   help=f"comma-separated variants to run (default: {','.join(VARIANTS)})")
-    p.add_argument("--degradations", default=",".join(DEGRADATIONS),
-                   help="comma-separated input degradations to score under: own (the model's training degradation), "
-                        "a spec (resample, butter:4, telephone:mulaw, ...) or a set name; the first gives the rows' "
-                        f"quality columns (default: {','.join(DEGRADATIONS)})")
-    p.add_argument("--block-ms", type=positive_float, default=1000.0,
-                   help="frame of the block variants in ms (default: 1000)")
-    p.add_argument("--frame-ms", type=positive_float, default=20.0,
-                   help="frame of the streaming variant in ms (default: 20)")
-    p.add_argument("--test-speakers", default=None,
-                   help="comma-separated held-out speakers when --data and --train-data overlap "
-                        "(default: the recipes' speaker split)")
-    p.add_argument("--max-files", type=positive_int, default=None, help="evaluate at most this many files (default: "
-                                                                        "all)")
-    p.add_argument("--max-seconds", type=positive_float, default=None,
-                   help="score only the first seconds of each file (default: whole files)")
+    p.add_argument(
+        "--variants",
+        default=",".join(VARIANTS),
+        help=f"comma-separated variants to run (default: {','.join(VARIANTS)})",
+    )
+    p.add_argument(
+        "--degradations",
+        default=",".join(DEGRADATIONS),
+        help="comma-separated input degradations to score under: own (the model's training degradation), "
+        "a spec (resample, butter:4, telephone:mulaw, ...) or a set name; the first gives the rows' "
+        f"quality columns (default: {','.join(DEGRADATIONS)})",
+    )
+    p.add_argument(
+        "--block-ms", type=positive_float, default=1000.0, help="frame of the block variants in ms (default: 1000)"
+    )
+    p.add_argument(
+        "--frame-ms", type=positive_float, default=20.0, help="frame of the streaming variant in ms (default: 20)"
+    )
+    p.add_argument(
+        "--test-speakers",
+        default=None,
+        help="comma-separated held-out speakers when --data and --train-data overlap "
+        "(default: the recipes' speaker split)",
+    )
+    p.add_argument(
+        "--max-files", type=positive_int, default=None, help="evaluate at most this many files (default: all)"
+    )
+    p.add_argument(
+        "--max-seconds",
+        type=positive_float,
+        default=None,
+        help="score only the first seconds of each file (default: whole files)",
+    )
     p.add_argument("--threads", type=positive_int, default=1, help="interpreter threads for timing (default: 1)")
     p.add_argument("--repeats", type=positive_int, default=30, help="timed calls per variant (default: 30)")
     p.add_argument("--qat-steps", type=positive_int, default=200, help="QAT fine-tuning steps (default: 200)")
-    p.add_argument("--calibration-windows", type=positive_int, default=128,
-                   help="training windows for int8/int16x8 calibration (default: 128)")
-    p.add_argument("--strict", action="store_true",
-                   help="static_graph and second_runtime gates blocking for every model (default: off)")
+    p.add_argument(
+        "--calibration-windows",
+        type=positive_int,
+        default=128,
+        help="training windows for int8/int16x8 calibration (default: 128)",
+    )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="static_graph and second_runtime gates blocking for every model (default: off)",
+    )
     p.add_argument("--no-pesq", action="store_true", help="skip PESQ-WB (default: computed when pesq is installed)")
-    p.add_argument("--no-perceptual", action="store_true",
-                   help="skip ViSQOL and DNSMOS P.808 (default: computed when the eval extra is installed; they cost "
-                        "seconds per second of audio)")
+    p.add_argument(
+        "--no-perceptual",
+        action="store_true",
+        help="skip ViSQOL and DNSMOS P.808 (default: computed when the eval extra is installed; they cost "
+        "seconds per second of audio)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars (default: off)")
-    p.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
-                   help="show TensorFlow's and LiteRT's start-up log lines (default: hidden)")
+    p.add_argument(
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show TensorFlow's and LiteRT's start-up log lines (default: hidden)",
+    )
     return p
 
 
@@ -436,13 +643,28 @@ def main(argv=None) -> int:
     from keras_audiosr.export.gates import GateFailed
 
     try:
-        report = compare(models if len(models) > 1 else models[0], eval_utts, train_utts, out_dir, variants=variants,
-                         block_ms=args.block_ms, frame_ms=args.frame_ms, with_pesq=False if args.no_pesq else None,
-                         max_files=args.max_files, max_seconds=args.max_seconds, threads=args.threads,
-                         repeats=args.repeats, progress=not args.no_progress, qat_steps=args.qat_steps,
-                         calibration_windows=args.calibration_windows, model_paths=args.model, strict=args.strict,
-                         degradations=degradations, log=lambda s: print(s, flush=True),
-                         perceptual=False if args.no_perceptual else perceptual_available())
+        report = compare(
+            models if len(models) > 1 else models[0],
+            eval_utts,
+            train_utts,
+            out_dir,
+            variants=variants,
+            block_ms=args.block_ms,
+            frame_ms=args.frame_ms,
+            with_pesq=False if args.no_pesq else None,
+            max_files=args.max_files,
+            max_seconds=args.max_seconds,
+            threads=args.threads,
+            repeats=args.repeats,
+            progress=not args.no_progress,
+            qat_steps=args.qat_steps,
+            calibration_windows=args.calibration_windows,
+            model_paths=args.model,
+            strict=args.strict,
+            degradations=degradations,
+            log=lambda s: print(s, flush=True),
+            perceptual=False if args.no_perceptual else perceptual_available(),
+        )
     except GateFailed as e:
         print(f"{parser.prog}: error: {e}", file=sys.stderr)
         return 1

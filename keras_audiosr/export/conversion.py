@@ -16,6 +16,7 @@ conversions, the reference output and the fixture inputs: the fixed-window model
 (``model.edge_ready``) or a run with ``strict`` must pass ``static_graph`` and ``second_runtime``;
 for the other (legacy) models their failure is recorded as a warning and conversion goes on.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -117,11 +118,17 @@ def io_spec(tfl: TFLiteModel) -> tuple[dict, dict]:
     def spec(dtype, quant, shape):
         scale, zero = quant
         integer = np.dtype(dtype).kind == "i"
-        return {"dtype": np.dtype(dtype).name, "shape": [int(d) for d in shape],
-                "scale": float(scale) if integer else None, "zero_point": int(zero) if integer else None}
+        return {
+            "dtype": np.dtype(dtype).name,
+            "shape": [int(d) for d in shape],
+            "scale": float(scale) if integer else None,
+            "zero_point": int(zero) if integer else None,
+        }
 
-    return (spec(tfl.input_dtype, tfl.input_quant, tfl.input_shape),
-            spec(tfl.output_dtype, tfl.output_quant, (1, tfl.output_length, 1)))
+    return (
+        spec(tfl.input_dtype, tfl.input_quant, tfl.input_shape),
+        spec(tfl.output_dtype, tfl.output_quant, (1, tfl.output_length, 1)),
+    )
 
 
 class _Conversion:
@@ -129,14 +136,14 @@ class _Conversion:
 
     def __init__(self, exporter: GatedExporter, mode: str, name: str, out_dir: Path):
         self.exporter, self.mode, self.name, self.out_dir = exporter, mode, name, out_dir
-        self.data = None          # the model in ``mode`` (bytes, no metadata yet)
-        self.final = None         # with metadata embedded
+        self.data = None  # the model in ``mode`` (bytes, no metadata yet)
+        self.final = None  # with metadata embedded
         self.parity = {}
-        self.fixture = None       # {"inputs", "expected", "atol", "diff"}: dicts by tensor name; "info"
+        self.fixture = None  # {"inputs", "expected", "atol", "diff"}: dicts by tensor name; "info"
         self.metadata = None
         self.results = []
         self.written = {}
-        self.staged = {}          # file name -> bytes: the model's files, written as one set after the gates
+        self.staged = {}  # file name -> bytes: the model's files, written as one set after the gates
 
     @property
     def edge_ready(self) -> bool:
@@ -144,10 +151,11 @@ class _Conversion:
 
 
 def _first_line(err) -> str:
-    return ((str(err).strip().splitlines() or [type(err).__name__])[0])
+    return (str(err).strip().splitlines() or [type(err).__name__])[0]
 
 
 # ---- the gates ----------------------------------------------------------------------------------------
+
 
 def _gate_export(c: _Conversion) -> Outcome:
     e = c.exporter
@@ -156,8 +164,9 @@ def _gate_export(c: _Conversion) -> Outcome:
     except Exception as err:  # the converter's ConverterError and friends: report, do not crash
         return Outcome.failed(f"{e.model.name}: conversion to a float .tflite failed: {_first_line(err)[:500]}")
     e._float = data
-    return Outcome.passed(f"float .tflite of the {text}: {len(data)} bytes", size_bytes=len(data),
-                          form=e.form, plan=e.plan.to_dict())
+    return Outcome.passed(
+        f"float .tflite of the {text}: {len(data)} bytes", size_bytes=len(data), form=e.form, plan=e.plan.to_dict()
+    )
 
 
 def _gate_builtin_ops(c: _Conversion) -> Outcome:
@@ -171,8 +180,12 @@ def _gate_float_parity(c: _Conversion) -> Outcome:
     bounds = {"max_abs_error": MAX_FLOAT_ABS_ERROR, "min_snr_db": e.min_snr["float"]}
     text = f"max abs error {p['max_abs_error']:.2e}, {snr_text(p)} against Keras ({e.keras_reference})"
     if p["max_abs_error"] > MAX_FLOAT_ABS_ERROR or not _snr_ok(p, e.min_snr["float"]):
-        return Outcome.failed(f"the float .tflite differs from Keras: {text} (bounds: max abs error <= "
-                              f"{MAX_FLOAT_ABS_ERROR}, SNR >= {e.min_snr['float']} dB)", **p, bounds=bounds)
+        return Outcome.failed(
+            f"the float .tflite differs from Keras: {text} (bounds: max abs error <= "
+            f"{MAX_FLOAT_ABS_ERROR}, SNR >= {e.min_snr['float']} dB)",
+            **p,
+            bounds=bounds,
+        )
     e._float_out = out
     e._float_parity = p
     return Outcome.passed(text, **p, bounds=bounds)
@@ -220,8 +233,12 @@ def _gate_fixtures(c: _Conversion) -> Outcome:
     outputs, atol, diffs = golden_outputs(c.final, inputs)
     c.fixture = {"inputs": inputs, "expected": outputs, "atol": atol, "diff": diffs, "info": info}
     bounds = ", ".join(f"{n} {atol[n]:.3g}{' steps' if outputs[n].dtype.kind in 'iu' else ''}" for n in outputs)
-    return Outcome.passed(f"metadata embedded; {text} and the outputs, tolerance {bounds}",
-                          atol=atol, xnnpack_vs_builtin_kernels_max_diff=diffs, **info)
+    return Outcome.passed(
+        f"metadata embedded; {text} and the outputs, tolerance {bounds}",
+        atol=atol,
+        xnnpack_vs_builtin_kernels_max_diff=diffs,
+        **info,
+    )
 
 
 def _gate_second_runtime(c: _Conversion) -> Outcome:
@@ -234,8 +251,10 @@ def _gate_write(c: _Conversion) -> Outcome:
     single = len(f["inputs"]) == 1 and len(f["expected"]) == 1
     if single:  # one window in, one frame out: plain .npy arrays
         files = {"input": f"{name}.input.npy", "expected": f"{name}.expected.npy"}
-        staged = {files["input"]: npy_bytes(next(iter(f["inputs"].values()))),
-                  files["expected"]: npy_bytes(next(iter(f["expected"].values())))}
+        staged = {
+            files["input"]: npy_bytes(next(iter(f["inputs"].values()))),
+            files["expected"]: npy_bytes(next(iter(f["expected"].values()))),
+        }
         atol, diff = next(iter(f["atol"].values())), next(iter(f["diff"].values()))
     else:  # several tensors (frame + states): .npz archives keyed by tensor name
         files = {"inputs": f"{name}.inputs.npz", "expected": f"{name}.expected.npz"}
@@ -248,12 +267,22 @@ def _gate_write(c: _Conversion) -> Outcome:
     path = out_dir / f"{name}.tflite"
     staged[path.name] = c.final  # written with the JSON sidecar, as one set, by GatedExporter.export
     c.staged = staged
-    files.update({**f["info"], "atol": atol, "atol_units": "raw tensor units (integer tensors: quantization steps)",
-                  "xnnpack_vs_builtin_kernels_max_diff": diff})
+    files.update(
+        {
+            **f["info"],
+            "atol": atol,
+            "atol_units": "raw tensor units (integer tensors: quantization steps)",
+            "xnnpack_vs_builtin_kernels_max_diff": diff,
+        }
+    )
     c.written = {"path": path, "files": files}
     fixtures = [v for k, v in files.items() if k in ("input", "expected", "inputs")]
-    return Outcome.passed(f"{path.name} ({len(c.final)} bytes), {name}.json, {', '.join(fixtures)}",
-                          tflite=path.name, json=f"{name}.json", fixtures=fixtures)
+    return Outcome.passed(
+        f"{path.name} ({len(c.final)} bytes), {name}.json, {', '.join(fixtures)}",
+        tflite=path.name,
+        json=f"{name}.json",
+        fixtures=fixtures,
+    )
 
 
 def _edge_ready(c: _Conversion) -> bool:
@@ -261,28 +290,59 @@ def _edge_ready(c: _Conversion) -> bool:
 
 
 CONVERSION_GATES: tuple[Gate, ...] = (
-    Gate("export", "the model in its exported form (the fixed-window model, or with --streaming the stateful "
-                   "frame + state model), batch 1 and every shape fixed, to a float .tflite", _gate_export),
-    Gate("builtin_ops", "TFLite builtin operators only (no Flex or custom operators), in the float .tflite",
-         _gate_builtin_ops),
-    Gate("float_parity", "the float .tflite fed frame by frame over training audio against Keras (max abs error <= "
-                         f"{MAX_FLOAT_ABS_ERROR}, SNR >= {MIN_SNR_DB['float']:g} dB)",
-         _gate_float_parity, error=ParityError),
-    Gate("quantize", "conversion in the named mode, calibrated or fine-tuned on training audio only "
-                     "(skipped in float mode)", _gate_quantize),
-    Gate("static_graph", "every operator in the embedded-runtime allowlist "
-                         "(keras_audiosr.export.opcheck.EMBEDDED_OPS) and every "
-                         "tensor of static shape; blocking for edge-ready models, a warning for the others",
-         _gate_static_graph, blocking=_edge_ready),
-    Gate("parity", "the quantized model against the float .tflite on the same audio, frame by frame (SNR bound per "
-                   "mode; skipped in float mode)", _gate_parity, error=ParityError),
-    Gate("fixtures", "metadata embedded; golden fixtures: one call's real inputs (a window, or a frame and the "
-                     "states reached) and every output in the model's dtypes, with a tolerance per output",
-         _gate_fixtures),
-    Gate("second_runtime", "Arm NN (CpuRef) on the golden fixtures, inputs bound by name: every output (state "
-                           "tensors included) within the fixture tolerance, and each integer operator alone within one "
-                           "quantization step of LiteRT; skipped with a notice where Arm NN is absent; blocking as "
-                           "static_graph", _gate_second_runtime, blocking=_edge_ready),
+    Gate(
+        "export",
+        "the model in its exported form (the fixed-window model, or with --streaming the stateful "
+        "frame + state model), batch 1 and every shape fixed, to a float .tflite",
+        _gate_export,
+    ),
+    Gate(
+        "builtin_ops",
+        "TFLite builtin operators only (no Flex or custom operators), in the float .tflite",
+        _gate_builtin_ops,
+    ),
+    Gate(
+        "float_parity",
+        "the float .tflite fed frame by frame over training audio against Keras (max abs error <= "
+        f"{MAX_FLOAT_ABS_ERROR}, SNR >= {MIN_SNR_DB['float']:g} dB)",
+        _gate_float_parity,
+        error=ParityError,
+    ),
+    Gate(
+        "quantize",
+        "conversion in the named mode, calibrated or fine-tuned on training audio only (skipped in float mode)",
+        _gate_quantize,
+    ),
+    Gate(
+        "static_graph",
+        "every operator in the embedded-runtime allowlist "
+        "(keras_audiosr.export.opcheck.EMBEDDED_OPS) and every "
+        "tensor of static shape; blocking for edge-ready models, a warning for the others",
+        _gate_static_graph,
+        blocking=_edge_ready,
+    ),
+    Gate(
+        "parity",
+        "the quantized model against the float .tflite on the same audio, frame by frame (SNR bound per "
+        "mode; skipped in float mode)",
+        _gate_parity,
+        error=ParityError,
+    ),
+    Gate(
+        "fixtures",
+        "metadata embedded; golden fixtures: one call's real inputs (a window, or a frame and the "
+        "states reached) and every output in the model's dtypes, with a tolerance per output",
+        _gate_fixtures,
+    ),
+    Gate(
+        "second_runtime",
+        "Arm NN (CpuRef) on the golden fixtures, inputs bound by name: every output (state "
+        "tensors included) within the fixture tolerance, and each integer operator alone within one "
+        "quantization step of LiteRT; skipped with a notice where Arm NN is absent; blocking as "
+        "static_graph",
+        _gate_second_runtime,
+        blocking=_edge_ready,
+    ),
     Gate("write", "the .tflite, the JSON sidecar (metadata and every gate result) and the fixtures", _gate_write),
 )
 
@@ -303,9 +363,20 @@ class GatedExporter:
     min_snr_defaults: dict = MIN_SNR_DB
     keras_reference = "the Keras model"
 
-    def __init__(self, model, plan: StreamingPlan, train_utts=None, *, parity_files: int = 2,
-                 parity_seconds: float = 4.0, min_snr: dict | None = None, strict: bool = False,
-                 progress: bool = True, seed: int = 0, log=print):
+    def __init__(
+        self,
+        model,
+        plan: StreamingPlan,
+        train_utts=None,
+        *,
+        parity_files: int = 2,
+        parity_seconds: float = 4.0,
+        min_snr: dict | None = None,
+        strict: bool = False,
+        progress: bool = True,
+        seed: int = 0,
+        log=print,
+    ):
         self.model = model
         self.plan = plan
         self.train_utts = list(train_utts) if train_utts is not None else training_utterances(None, model.hr_rate)
@@ -333,8 +404,10 @@ class GatedExporter:
             deg = Degradation.from_dict(self.model.degradation)
             n = int(self.parity_seconds * self.model.hr_rate)
             hr_rate, ratio = int(self.model.hr_rate), int(self.model.ratio)
-            self._signals = [deg(trim_to_multiple(prepare_signal(u.path, hr_rate)[:n], ratio))
-                             for u in self.train_utts[:max(1, self.parity_files)]]
+            self._signals = [
+                deg(trim_to_multiple(prepare_signal(u.path, hr_rate)[:n], ratio))
+                for u in self.train_utts[: max(1, self.parity_files)]
+            ]
         return self._signals
 
     def _stream(self, fn, desc: str) -> np.ndarray:
@@ -383,9 +456,19 @@ class GatedExporter:
             results = run_gates(CONVERSION_GATES, c, label=f"{name}", log=self.log, reuse=self._shared_results)
         except GateFailed as err:
             err.report_path = failed_report
-            write_json(failed_report, {"model": self.model.name, "mode": mode, "form": self.form, "status": "failed",
-                                       "failed_gate": err.gate, "message": str(err), "edge_ready": self.edge_ready,
-                                       "gates": [r.to_dict() for r in err.results]})
+            write_json(
+                failed_report,
+                {
+                    "model": self.model.name,
+                    "mode": mode,
+                    "form": self.form,
+                    "status": "failed",
+                    "failed_gate": err.gate,
+                    "message": str(err),
+                    "edge_ready": self.edge_ready,
+                    "gates": [r.to_dict() for r in err.results],
+                },
+            )
             raise
         for r in results:
             if r.name in _SHARED:
@@ -393,13 +476,31 @@ class GatedExporter:
         failed_report.unlink(missing_ok=True)
         gates = [r.to_dict() for r in results]
         ops = dict(next(r for r in results if r.name == "static_graph").details.get("ops", {}))
-        side = {**c.metadata, "edge_ready": self.edge_ready, "gates": gates, "parity": c.parity,
-                "parity_gates_db": {k: self.min_snr[k] for k in ("float", mode)},
-                "float_max_abs_error": MAX_FLOAT_ABS_ERROR, "ops": ops, "files": c.written["files"],
-                "size_bytes": len(c.final)}
+        side = {
+            **c.metadata,
+            "edge_ready": self.edge_ready,
+            "gates": gates,
+            "parity": c.parity,
+            "parity_gates_db": {k: self.min_snr[k] for k in ("float", mode)},
+            "float_max_abs_error": MAX_FLOAT_ABS_ERROR,
+            "ops": ops,
+            "files": c.written["files"],
+            "size_bytes": len(c.final),
+        }
         side["sha256"] = {n: hashlib.sha256(data).hexdigest() for n, data in c.staged.items()}
         json_path = out_dir / f"{name}.json"
         write_file_set(out_dir, {**c.staged, json_path.name: json_bytes(side)}, manifest=json_path.name)
         seconds = time.monotonic() - t0
-        return ExportResult(name, mode, c.written["path"], json_path, c.metadata, c.parity, ops, len(c.final), seconds,
-                            c.written["files"], gates)
+        return ExportResult(
+            name,
+            mode,
+            c.written["path"],
+            json_path,
+            c.metadata,
+            c.parity,
+            ops,
+            len(c.final),
+            seconds,
+            c.written["files"],
+            gates,
+        )

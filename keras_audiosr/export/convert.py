@@ -18,6 +18,7 @@ A model that claims edge-readiness (``model.edge_ready``) or a run with ``--stri
 ``static_graph`` and ``second_runtime``; for the other (legacy) models their failure is recorded
 as a warning and conversion goes on.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,39 +56,76 @@ def build_parser(prog: str = "python -m edge.convert"):
 def add_arguments(p) -> None:
     """The command's arguments, added to ``p`` (its own parser, or the ``keras-audiosr export`` subcommand's)."""
     p.add_argument("--model", required=True, help="trained .keras model (an AudioSRModel); required")
-    p.add_argument("--mode", required=True, help=f"precision mode, one of: {', '.join(MODES)}; with --streaming one "
-                                                 f"of: float, int8, int8-pcm16; required")
+    p.add_argument(
+        "--mode",
+        required=True,
+        help=f"precision mode, one of: {', '.join(MODES)}; with --streaming one of: float, int8, int8-pcm16; required",
+    )
     p.add_argument("--out", required=True, help="output folder (created if missing); required")
-    p.add_argument("--train-data", default=None,
-                   help="training audio folder for calibration, QAT and parity; never give evaluation audio here "
-                        "(default: the embedded default corpus)")
+    p.add_argument(
+        "--train-data",
+        default=None,
+        help="training audio folder for calibration, QAT and parity; never give evaluation audio here "
+        "(default: the embedded default corpus)",
+    )
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--frame-ms", type=positive_float, default=None, help="frame length in ms at the low rate "
-                                                                         "(default: 20; 10 with --streaming)")
-    g.add_argument("--frame", type=positive_int, default=None,
-                   help="frame length in low-rate samples, instead of --frame-ms (default: from --frame-ms)")
-    p.add_argument("--name", default=None,
-                   help="file stem (default: <model name>_<mode>; <model name>_stream_<mode> with --streaming)")
-    p.add_argument("--calibration-windows", type=positive_int, default=None,
-                   help="training windows for int8/int16x8 calibration (default: 128; 256 with --streaming)")
-    p.add_argument("--qat-steps", type=positive_int, default=200,
-                   help="QAT fine-tuning steps of the qat mode (default: 200)")
-    p.add_argument("--qat-learning-rate", type=positive_float, default=1e-4,
-                   help="QAT fine-tuning learning rate (default: 0.0001)")
-    p.add_argument("--min-snr", type=float, default=None,
-                   help="override the parity gate of this mode, in dB (default: the mode's bound: "
-                        + ", ".join(f"{k} {v:g}" for k, v in MIN_SNR_DB.items())
-                        + "; with --streaming int8 and int8-pcm16 30)")
-    p.add_argument("--strict", action="store_true",
-                   help="make static_graph and second_runtime blocking for any model (default: off; always on "
-                        "for models that claim edge-readiness)")
+    g.add_argument(
+        "--frame-ms",
+        type=positive_float,
+        default=None,
+        help="frame length in ms at the low rate (default: 20; 10 with --streaming)",
+    )
+    g.add_argument(
+        "--frame",
+        type=positive_int,
+        default=None,
+        help="frame length in low-rate samples, instead of --frame-ms (default: from --frame-ms)",
+    )
+    p.add_argument(
+        "--name",
+        default=None,
+        help="file stem (default: <model name>_<mode>; <model name>_stream_<mode> with --streaming)",
+    )
+    p.add_argument(
+        "--calibration-windows",
+        type=positive_int,
+        default=None,
+        help="training windows for int8/int16x8 calibration (default: 128; 256 with --streaming)",
+    )
+    p.add_argument(
+        "--qat-steps", type=positive_int, default=200, help="QAT fine-tuning steps of the qat mode (default: 200)"
+    )
+    p.add_argument(
+        "--qat-learning-rate", type=positive_float, default=1e-4, help="QAT fine-tuning learning rate (default: 0.0001)"
+    )
+    p.add_argument(
+        "--min-snr",
+        type=float,
+        default=None,
+        help="override the parity gate of this mode, in dB (default: the mode's bound: "
+        + ", ".join(f"{k} {v:g}" for k, v in MIN_SNR_DB.items())
+        + "; with --streaming int8 and int8-pcm16 30)",
+    )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="make static_graph and second_runtime blocking for any model (default: off; always on "
+        "for models that claim edge-readiness)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars (default: off)")
-    p.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
-                   help="show TensorFlow's and LiteRT's start-up log lines (default: hidden)")
-    p.add_argument("--streaming", action="store_true",
-                   help="stateful streaming export (frame + state tensors in and out) for models "
-                        "that have one; modes float, int8 (float I/O), int8-pcm16 (int16 PCM I/O); --frame-ms "
-                        "defaults to 10 (default: off)")
+    p.add_argument(
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show TensorFlow's and LiteRT's start-up log lines (default: hidden)",
+    )
+    p.add_argument(
+        "--streaming",
+        action="store_true",
+        help="stateful streaming export (frame + state tensors in and out) for models "
+        "that have one; modes float, int8 (float I/O), int8-pcm16 (int16 PCM I/O); --frame-ms "
+        "defaults to 10 (default: off)",
+    )
 
 
 def _validate(args) -> None:
@@ -122,8 +160,11 @@ def run(args, prog: str) -> int:
         return _run(args, prog)
     except KeyboardInterrupt as e:
         what, status = ("terminated", 143) if isinstance(e, Terminated) else ("interrupted", 130)
-        print(f"{prog}: {what}; the export to {args.out} did not finish (a model's files are written together, at "
-              f"the end): run the same command again", file=sys.stderr)
+        print(
+            f"{prog}: {what}; the export to {args.out} did not finish (a model's files are written together, at "
+            f"the end): run the same command again",
+            file=sys.stderr,
+        )
         return status
 
 
@@ -151,16 +192,29 @@ def _run(args, prog: str) -> int:
         min_snr = None if args.min_snr is None else {args.mode: args.min_snr}
         if args.streaming:  # the stateful form: its own modes and geometry, the same gates
             plan = stateful_plan(model, frame=args.frame, frame_ms=args.frame_ms)
-            exporter = StreamingExporter(model, plan.frame, training_utterances(args.train_data, model.hr_rate),
-                                         calibration_windows=args.calibration_windows or 256, min_snr=min_snr,
-                                         strict=args.strict, progress=not args.no_progress)
+            exporter = StreamingExporter(
+                model,
+                plan.frame,
+                training_utterances(args.train_data, model.hr_rate),
+                calibration_windows=args.calibration_windows or 256,
+                min_snr=min_snr,
+                strict=args.strict,
+                progress=not args.no_progress,
+            )
         else:
             check_window_form(model)
             plan = make_plan(model, frame=args.frame, frame_ms=args.frame_ms)
-            exporter = Exporter(model, plan, training_utterances(args.train_data, model.hr_rate),
-                                calibration_windows=args.calibration_windows or 128, qat_steps=args.qat_steps,
-                                qat_learning_rate=args.qat_learning_rate, min_snr=min_snr, strict=args.strict,
-                                progress=not args.no_progress)
+            exporter = Exporter(
+                model,
+                plan,
+                training_utterances(args.train_data, model.hr_rate),
+                calibration_windows=args.calibration_windows or 128,
+                qat_steps=args.qat_steps,
+                qat_learning_rate=args.qat_learning_rate,
+                min_snr=min_snr,
+                strict=args.strict,
+                progress=not args.no_progress,
+            )
     except (OSError, ValueError) as e:  # corrupt model, no stateful form, a frame the model cannot take
         return fail(str(e))
     try:
@@ -179,23 +233,34 @@ def _print_summary(res) -> None:
     counts = {}
     for g in res.gates:
         counts.setdefault(g["status"], []).append(g["gate"])
-    fixtures = "golden fixtures" if "inputs" not in res.files else f"golden fixtures ({res.files['inputs']}, " \
-                                                                   f"{res.files['expected']})"
+    fixtures = (
+        "golden fixtures"
+        if "inputs" not in res.files
+        else f"golden fixtures ({res.files['inputs']}, {res.files['expected']})"
+    )
     print(f"wrote {res.path} ({res.size_bytes / 1024:.1f} KiB), {res.json_path.name} and {fixtures}")
-    print(f"  mode {res.mode}: input {m['input']['dtype']} [{m['input_length']}], output {m['output']['dtype']} "
-          f"[{m['output_length']}], {m['lr_rate']} Hz -> {m['hr_rate']} Hz")
+    print(
+        f"  mode {res.mode}: input {m['input']['dtype']} [{m['input_length']}], output {m['output']['dtype']} "
+        f"[{m['output_length']}], {m['lr_rate']} Hz -> {m['hr_rate']} Hz"
+    )
     if m.get("stateful"):
         core = sum(1 for s in m["states"] if s["integer_core"] and s["dtype"] != "float32")
-        print(f"  stateful: {len(m['states'])} state tensors handed back each call"
-              + (f" ({core} of them int8, in the integer core)" if core else ""))
-    print(f"  frame {m['frame_ms']:g} ms, algorithmic latency {m['algorithmic_latency_ms']:.1f} ms"
-          f"{'' if m['exact_streaming'] else ' (window shorter than the receptive field: not exact)'}")
+        print(
+            f"  stateful: {len(m['states'])} state tensors handed back each call"
+            + (f" ({core} of them int8, in the integer core)" if core else "")
+        )
+    print(
+        f"  frame {m['frame_ms']:g} ms, algorithmic latency {m['algorithmic_latency_ms']:.1f} ms"
+        f"{'' if m['exact_streaming'] else ' (window shorter than the receptive field: not exact)'}"
+    )
     for key, label in (("vs_keras", "against Keras"), ("vs_float", "against the float .tflite")):
         p = res.parity.get(key)
         if p:
             print(f"  parity {label}: {snr_text(p)}, max abs error {p['max_abs_error']:.3g}")
-    print("  gates: " + "; ".join(f"{k} {len(v)}" + (f" ({', '.join(v)})" if k != "passed" else "")
-                                  for k, v in counts.items()))
+    print(
+        "  gates: "
+        + "; ".join(f"{k} {len(v)}" + (f" ({', '.join(v)})" if k != "passed" else "") for k, v in counts.items())
+    )
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ Each write goes to a temporary sibling and is renamed over the target, so a read
 half-written file; the file gets the permissions the umask gives a new file (the package's one
 atomic writer, :mod:`keras_audiosr.utils`, does the writing).
 """
+
 from __future__ import annotations
 
 import io

@@ -12,6 +12,7 @@ converted ``.tflite`` -- any number of inputs and outputs, so also a stateful st
 :func:`builtin_ops_outcome`, :func:`static_graph_outcome`, :func:`golden_outputs` and
 :func:`second_runtime_outcome`.
 """
+
 from __future__ import annotations
 
 import time
@@ -72,8 +73,13 @@ class GateResult:
     details: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        return {"gate": self.name, "status": self.status, "message": self.message, "seconds": round(self.seconds, 3),
-                "details": self.details}
+        return {
+            "gate": self.name,
+            "status": self.status,
+            "message": self.message,
+            "seconds": round(self.seconds, 3),
+            "details": self.details,
+        }
 
 
 class GateFailed(RuntimeError):
@@ -113,8 +119,9 @@ def format_result(result: GateResult, index: int | None = None, total: int | Non
     return f"{where}{result.name}: {result.status}: {result.message} ({result.seconds:.1f} s)"
 
 
-def run_gates(gates, ctx, *, label: str = "", log: Callable[[str], None] | None = print,
-              reuse: dict | None = None) -> list[GateResult]:
+def run_gates(
+    gates, ctx, *, label: str = "", log: Callable[[str], None] | None = print, reuse: dict | None = None
+) -> list[GateResult]:
     """Run ``gates`` in order on ``ctx``; returns every :class:`GateResult`, or raises ``gate.error`` (a
     :class:`GateFailed`) at the first blocking failure.
 
@@ -142,14 +149,17 @@ def run_gates(gates, ctx, *, label: str = "", log: Callable[[str], None] | None 
         if hasattr(ctx, "results"):
             ctx.results = list(results)
         if log:
-            log(f"[edge] {label + ' ' if label else ''}gate {format_result(result, i, total)}"
-                + (" [shared with an earlier export]" if reused else ""))
+            log(
+                f"[edge] {label + ' ' if label else ''}gate {format_result(result, i, total)}"
+                + (" [shared with an earlier export]" if reused else "")
+            )
         if result.status == FAILED:
             raise gate.error(result, results, label)
     return results
 
 
 # ---- checks that work on any .tflite ------------------------------------------------------------------
+
 
 def builtin_ops_outcome(data, what: str) -> Outcome:
     """Passed when every operator is a TFLite builtin; failed naming the Flex/custom operators."""
@@ -169,8 +179,10 @@ def static_graph_outcome(data, what: str, allowed=None) -> Outcome:
 
     report = static_graph_report(data, what, allowed)
     if report.ok:
-        return Outcome.passed(f"static shapes; operators all in the embedded-runtime allowlist "
-                              f"({', '.join(sorted(report.ops))})", **report.to_dict())
+        return Outcome.passed(
+            f"static shapes; operators all in the embedded-runtime allowlist ({', '.join(sorted(report.ops))})",
+            **report.to_dict(),
+        )
     return Outcome.failed(report.describe(), **report.to_dict())
 
 
@@ -295,15 +307,23 @@ def second_runtime_outcome(data, inputs, expected, atol, operators: bool = True)
             return Outcome.failed(f"{about}: operator-by-operator check: {e}", **details)
         details["operators"] = ops
         if ops["checked"] and not ops["ok"]:
-            bad = "; ".join(f"#{f['index']} {f['op']} -> {f['tensor']}: " + (
-                f"{f['max_diff']:.3g} from LiteRT (tolerance {f['tolerance']:.3g})" if "max_diff" in f
-                else f"{f['status']}: {f['message']}") for f in ops["failed"][:5])
+            bad = "; ".join(
+                f"#{f['index']} {f['op']} -> {f['tensor']}: "
+                + (
+                    f"{f['max_diff']:.3g} from LiteRT (tolerance {f['tolerance']:.3g})"
+                    if "max_diff" in f
+                    else f"{f['status']}: {f['message']}"
+                )
+                for f in ops["failed"][:5]
+            )
             more = f" (+{len(ops['failed']) - 5} more)" if len(ops["failed"]) > 5 else ""
             problems.append(f"operators that depart from LiteRT alone, on the same inputs: {bad}{more}")
         elif ops["checked"]:
-            text += (f"; each of {ops['checked']} integer operators alone within one quantization step of LiteRT "
-                     f"(reference kernels) on the same inputs ({ops['values_one_step_off']} of {ops['values']} "
-                     f"values one step off)")
+            text += (
+                f"; each of {ops['checked']} integer operators alone within one quantization step of LiteRT "
+                f"(reference kernels) on the same inputs ({ops['values_one_step_off']} of {ops['values']} "
+                f"values one step off)"
+            )
     if problems:
         return Outcome.failed(f"{about}: " + "; ".join(problems), **details)
     return Outcome.passed(f"{about}: {text}", **details)
@@ -313,6 +333,8 @@ def _by_name(data, inputs) -> dict:
     from keras_audiosr.streaming.metadata import parse_model
 
     sg = parse_model(data).subgraphs[0]
-    names = [sg.tensors[i].name.decode() if isinstance(sg.tensors[i].name, bytes) else str(sg.tensors[i].name)
-             for i in sg.inputs]
+    names = [
+        sg.tensors[i].name.decode() if isinstance(sg.tensors[i].name, bytes) else str(sg.tensors[i].name)
+        for i in sg.inputs
+    ]
     return dict(zip(names, inputs))

@@ -15,6 +15,7 @@ the constant weight and bias inputs of those operators, counted per operator (th
 identical constants, such as zero biases, once; they count for each operator that uses them;
 float16 weights are counted through the DEQUANTIZE that feeds them).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,16 +27,25 @@ __all__ = ["MAC_OPS", "graph_stats"]
 
 MAC_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV", "FULLY_CONNECTED", "BATCH_MATMUL")
 # Which operator inputs are weights/biases (constant tensors counted as parameters).
-_WEIGHT_INPUTS = {"CONV_2D": (1, 2), "DEPTHWISE_CONV_2D": (1, 2), "FULLY_CONNECTED": (1, 2),
-                  "TRANSPOSE_CONV": (1, 3), "BATCH_MATMUL": (1,)}
+_WEIGHT_INPUTS = {
+    "CONV_2D": (1, 2),
+    "DEPTHWISE_CONV_2D": (1, 2),
+    "FULLY_CONNECTED": (1, 2),
+    "TRANSPOSE_CONV": (1, 3),
+    "BATCH_MATMUL": (1,),
+}
 
 
 def _resolved_shapes(data: bytes) -> dict[int, tuple]:
     """Tensor index -> shape after one invoke (for graphs with dynamic shapes)."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-    interp = Interpreter(model_content=data, num_threads=1, experimental_preserve_all_tensors=True,
-                         experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    interp = Interpreter(
+        model_content=data,
+        num_threads=1,
+        experimental_preserve_all_tensors=True,
+        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+    )
     for d in interp.get_input_details():
         shape = [1 if s < 0 else int(s) for s in d["shape_signature"]]
         interp.resize_tensor_input(d["index"], shape, strict=False)
@@ -95,5 +105,9 @@ def graph_stats(source) -> dict:
                 source = dequantized.get(ins[j], ins[j])
                 if constant(source):
                     params += int(np.prod(shape(ins[j])))
-    return {"macs": int(sum(macs_by_op.values())), "macs_by_op": macs_by_op, "parameters": int(params),
-            "operators": len(ops)}
+    return {
+        "macs": int(sum(macs_by_op.values())),
+        "macs_by_op": macs_by_op,
+        "parameters": int(params),
+        "operators": len(ops),
+    }

@@ -1,4 +1,5 @@
 """Quiet native logging: TensorFlow's converter and the LiteRT runtime write to file descriptor 2 from C++."""
+
 from __future__ import annotations
 
 import contextlib
@@ -15,8 +16,10 @@ __all__ = ["import_tensorflow", "quiet_absl", "quiet_native_stderr"]
 # ("fully_quantize: 0, inference_type: 6, ..."), LiteRT's delegate notice, and the two E-level lines
 # every CPU-only TensorFlow prints (no CUDA driver; an unknown NodeDef attribute from a newer graph
 # writer). Everything else, errors included, is passed on.
-_NOISE = re.compile(r"^(?:[IW]\d{4} |WARNING: All log messages before absl::InitializeLog|fully_quantize: |"
-                    r"INFO: Created TensorFlow Lite .*delegate|E\d{4} .*(?:cuInit|node_def_util\.cc))")
+_NOISE = re.compile(
+    r"^(?:[IW]\d{4} |WARNING: All log messages before absl::InitializeLog|fully_quantize: |"
+    r"INFO: Created TensorFlow Lite .*delegate|E\d{4} .*(?:cuInit|node_def_util\.cc))"
+)
 
 
 @contextlib.contextmanager

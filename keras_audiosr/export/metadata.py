@@ -18,6 +18,7 @@ contract, name, version, licence, author) is written twice into the flatbuffer, 
 A stateful model also gets a second signature, ``step``, with the same named inputs and outputs as
 ``serving_default``, so Android code can call ``runSignature(inputs, outputs, "step")``.
 """
+
 from __future__ import annotations
 
 import copy
@@ -30,14 +31,24 @@ METADATA_FORMAT, METADATA_NAME = _reader.METADATA_FORMAT, _reader.METADATA_NAME
 STANDARD_METADATA_NAME, STEP_SIGNATURE = _reader.STANDARD_METADATA_NAME, _reader.STEP_SIGNATURE
 TFLITE_IDENTIFIER = _reader.TFLITE_IDENTIFIER
 
-__all__ = ["AUTHOR", "LICENCE", "add_metadata", "describe", "level_normalization", "model_metadata_flatbuffer",
-           "stamp_model_folder", "stamp_tflite"]
+__all__ = [
+    "AUTHOR",
+    "LICENCE",
+    "add_metadata",
+    "describe",
+    "level_normalization",
+    "model_metadata_flatbuffer",
+    "stamp_model_folder",
+    "stamp_tflite",
+]
 
 AUTHOR = "keras_audiosr contributors"
-LICENCE = ("Apache-2.0 (code and weights); the shipped models were trained on CC BY 4.0, ODC-By 1.0 and public-domain "
-           "speech: attribution in the model card")
-MIN_PARSER_VERSION = "1.5.0"      # CustomMetadata in SubGraphMetadata
-_AUDIO_PROPERTIES = 4            # ContentProperties union: FeatureProperties=1, ImageProperties, BoundingBox, Audio=4
+LICENCE = (
+    "Apache-2.0 (code and weights); the shipped models were trained on CC BY 4.0, ODC-By 1.0 and public-domain "
+    "speech: attribution in the model card"
+)
+MIN_PARSER_VERSION = "1.5.0"  # CustomMetadata in SubGraphMetadata
+_AUDIO_PROPERTIES = 4  # ContentProperties union: FeatureProperties=1, ImageProperties, BoundingBox, Audio=4
 _FEATURE_PROPERTIES = 1
 
 
@@ -52,15 +63,25 @@ def level_normalization(model) -> dict | None:
         "floor": float(config["level_floor"]),
         "clip": None if config.get("level_clip") is None else float(config["level_clip"]),
         "state": "level",
-        "contract": ("feed audio at its own level, full scale 1.0 (int16 PCM: 32768); the model divides the core's "
-                     "input by its running RMS (this window, this floor: full scale 1) and multiplies the core's "
-                     "output back, carrying the level in the 'level' state tensor: no AGC, gain or normalisation is "
-                     "needed before or after it, and the low band passes through at the input's level"),
+        "contract": (
+            "feed audio at its own level, full scale 1.0 (int16 PCM: 32768); the model divides the core's "
+            "input by its running RMS (this window, this floor: full scale 1) and multiplies the core's "
+            "output back, carrying the level in the 'level' state tensor: no AGC, gain or normalisation is "
+            "needed before or after it, and the low band passes through at the input's level"
+        ),
     }
 
 
-def describe(document: dict, *, name: str | None = None, version: str | None = None, description: str | None = None,
-             author: str = AUTHOR, licence: str = LICENCE, level=None) -> dict:
+def describe(
+    document: dict,
+    *,
+    name: str | None = None,
+    version: str | None = None,
+    description: str | None = None,
+    author: str = AUTHOR,
+    licence: str = LICENCE,
+    level=None,
+) -> dict:
     """``document`` (an export's metadata) completed with the description fields an integrator needs.
 
     Adds, where absent: ``name``, ``version``, ``author``, ``licence``, ``description``, ``audio`` (rate,
@@ -78,29 +99,55 @@ def describe(document: dict, *, name: str | None = None, version: str | None = N
     doc.setdefault("licence", licence)
     if "lr_rate" in doc and "hr_rate" in doc:
         what = "stateful streaming" if stateful else "fixed-window"
-        doc.setdefault("description", description or (
-            f"speech bandwidth extension {doc['lr_rate']} Hz -> {doc['hr_rate']} Hz, {what} "
-            f"{doc.get('mode', '')} model ({doc.get('model_class', doc.get('model', ''))}), "
-            f"{doc.get('frame_length')}-sample frames, algorithmic latency {doc.get('algorithmic_latency_ms')} ms"))
+        doc.setdefault(
+            "description",
+            description
+            or (
+                f"speech bandwidth extension {doc['lr_rate']} Hz -> {doc['hr_rate']} Hz, {what} "
+                f"{doc.get('mode', '')} model ({doc.get('model_class', doc.get('model', ''))}), "
+                f"{doc.get('frame_length')}-sample frames, algorithmic latency {doc.get('algorithmic_latency_ms')} ms"
+            ),
+        )
 
         def audio(spec, rate, length):
-            fmt = {"int16": "int16 PCM (full scale 32768)", "float32": "float32, full scale 1.0",
-                   "int8": "int8, quantized with the tensor's scale and zero point"}
+            fmt = {
+                "int16": "int16 PCM (full scale 32768)",
+                "float32": "float32, full scale 1.0",
+                "int8": "int8, quantized with the tensor's scale and zero point",
+            }
             dtype = (spec or {}).get("dtype", "float32")
-            return {"tensor": (spec or {}).get("name"), "sample_rate": int(rate), "channels": 1,
-                    "samples_per_call": length, "format": fmt.get(dtype, dtype)}
+            return {
+                "tensor": (spec or {}).get("name"),
+                "sample_rate": int(rate),
+                "channels": 1,
+                "samples_per_call": length,
+                "format": fmt.get(dtype, dtype),
+            }
 
-        doc.setdefault("audio", {"input": audio(doc.get("input"), doc["lr_rate"], doc.get("input_length")),
-                                 "output": audio(doc.get("output"), doc["hr_rate"], doc.get("output_length"))})
+        doc.setdefault(
+            "audio",
+            {
+                "input": audio(doc.get("input"), doc["lr_rate"], doc.get("input_length")),
+                "output": audio(doc.get("output"), doc["hr_rate"], doc.get("output_length")),
+            },
+        )
     if level is not None:
         doc.setdefault("level_normalization", level_normalization(level))
     else:
         doc.setdefault("level_normalization", None)
     if stateful:
         doc.setdefault("signatures", [doc.get("signature", "serving_default"), STEP_SIGNATURE])
-        doc["states"] = [{**s, "feeds": s.get("feeds") or (
-            f"output {s['output']} -> input {s['input']} of the next call; reset: every element "
-            f"{s.get('initial_value', 0)}")} for s in doc.get("states", [])]
+        doc["states"] = [
+            {
+                **s,
+                "feeds": s.get("feeds")
+                or (
+                    f"output {s['output']} -> input {s['input']} of the next call; reset: every element "
+                    f"{s.get('initial_value', 0)}"
+                ),
+            }
+            for s in doc.get("states", [])
+        ]
     return doc
 
 
@@ -138,7 +185,7 @@ def _offsets(builder, offsets: list) -> int | None:
 def _aligned_bytes(builder, data: bytes, alignment: int = 16) -> int:
     builder.StartVector(1, len(data), alignment)
     builder.head = builder.head - len(data)
-    builder.Bytes[builder.head:builder.head + len(data)] = data
+    builder.Bytes[builder.head : builder.head + len(data)] = data
     return _end_vector(builder, len(data))
 
 
@@ -156,9 +203,12 @@ def _tensor_entries(doc: dict, names: list, outputs: bool) -> list:
             entries.append((name, f"{what}: {length} samples at {rate} Hz, mono, {fmt}", int(rate)))
         elif name in by_tensor:
             s = by_tensor[name]
-            role = (f"new state '{s['name']}': copy into input {s['input']} for the next call" if outputs else
-                    f"state '{s['name']}': the previous call's output {s['output']}; at the start of a stream every "
-                    f"element is {s.get('initial_value', 0)}")
+            role = (
+                f"new state '{s['name']}': copy into input {s['input']} for the next call"
+                if outputs
+                else f"state '{s['name']}': the previous call's output {s['output']}; at the start of a stream every "
+                f"element is {s.get('initial_value', 0)}"
+            )
             entries.append((name, f"{role} ({s.get('dtype')}, shape {s.get('shape')})", None))
         else:
             entries.append((name, "", None))
@@ -179,10 +229,10 @@ def model_metadata_flatbuffer(document: dict, input_names: list, output_names: l
         out = []
         for name, desc, rate in entries:
             if rate:
-                props = _table(b, [(0, "u32", rate), (1, "u32", 1)])           # AudioProperties
+                props = _table(b, [(0, "u32", rate), (1, "u32", 1)])  # AudioProperties
                 content = _table(b, [(0, "u8", _AUDIO_PROPERTIES), (1, "offset", props)])
             else:
-                props = _table(b, [])                                        # FeatureProperties
+                props = _table(b, [])  # FeatureProperties
                 content = _table(b, [(0, "u8", _FEATURE_PROPERTIES), (1, "offset", props)])
             out.append(_table(b, [(0, "offset", text(name)), (1, "offset", text(desc)), (3, "offset", content)]))
         return _offsets(b, out)
@@ -192,15 +242,29 @@ def model_metadata_flatbuffer(document: dict, input_names: list, output_names: l
     custom = _table(b, [(0, "offset", b.CreateString(METADATA_NAME)), (1, "offset", _aligned_bytes(b, doc_bytes))])
     custom_vec = _offsets(b, [custom])
     usage = document.get("usage")
-    subgraph = _table(b, [(0, "offset", text(STEP_SIGNATURE if document.get("stateful") else None)),
-                          (1, "offset", text(usage)), (2, "offset", inputs), (3, "offset", outputs),
-                          (9, "offset", custom_vec)])
+    subgraph = _table(
+        b,
+        [
+            (0, "offset", text(STEP_SIGNATURE if document.get("stateful") else None)),
+            (1, "offset", text(usage)),
+            (2, "offset", inputs),
+            (3, "offset", outputs),
+            (9, "offset", custom_vec),
+        ],
+    )
     subgraphs = _offsets(b, [subgraph])
-    root = _table(b, [(0, "offset", text(document.get("name", document.get("model")))),
-                      (1, "offset", text(document.get("description"))),
-                      (2, "offset", text(document.get("version"))), (3, "offset", subgraphs),
-                      (4, "offset", text(document.get("author"))), (5, "offset", text(document.get("licence"))),
-                      (7, "offset", text(MIN_PARSER_VERSION))])
+    root = _table(
+        b,
+        [
+            (0, "offset", text(document.get("name", document.get("model")))),
+            (1, "offset", text(document.get("description"))),
+            (2, "offset", text(document.get("version"))),
+            (3, "offset", subgraphs),
+            (4, "offset", text(document.get("author"))),
+            (5, "offset", text(document.get("licence"))),
+            (7, "offset", text(MIN_PARSER_VERSION)),
+        ],
+    )
     b.Finish(root, file_identifier=b"M001")
     return bytes(b.Output())
 
@@ -222,8 +286,10 @@ def _set_entry(schema, model, name: str, payload: bytes) -> None:
 
 
 def _add_step_signature(model) -> None:
-    keys = [s.signatureKey.decode() if isinstance(s.signatureKey, bytes) else s.signatureKey
-            for s in model.signatureDefs or []]
+    keys = [
+        s.signatureKey.decode() if isinstance(s.signatureKey, bytes) else s.signatureKey
+        for s in model.signatureDefs or []
+    ]
     if STEP_SIGNATURE in keys or not keys:
         return
     step = copy.deepcopy(model.signatureDefs[0])
@@ -255,11 +321,19 @@ def add_metadata(tflite: bytes, document: dict, name: str = METADATA_NAME) -> by
         graph = model.subgraphs[0]
 
         def names(indices):
-            return [graph.tensors[i].name.decode("utf-8") if isinstance(graph.tensors[i].name, bytes)
-                    else str(graph.tensors[i].name) for i in indices]
+            return [
+                graph.tensors[i].name.decode("utf-8")
+                if isinstance(graph.tensors[i].name, bytes)
+                else str(graph.tensors[i].name)
+                for i in indices
+            ]
 
-        _set_entry(schema, model, STANDARD_METADATA_NAME,
-                   model_metadata_flatbuffer(document, names(graph.inputs), names(graph.outputs)))
+        _set_entry(
+            schema,
+            model,
+            STANDARD_METADATA_NAME,
+            model_metadata_flatbuffer(document, names(graph.inputs), names(graph.outputs)),
+        )
         if document.get("stateful"):
             _add_step_signature(model)
     builder = flatbuffers.Builder(len(tflite) + 1024)
@@ -279,8 +353,15 @@ def _keras_config(path) -> dict | None:
         return None
 
 
-def stamp_tflite(path, *, name: str | None = None, description: str | None = None, version: str | None = None,
-                 level=None, sidecar: bool = True) -> dict:
+def stamp_tflite(
+    path,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    version: str | None = None,
+    level=None,
+    sidecar: bool = True,
+) -> dict:
     """Re-writes the ``.tflite`` at ``path`` with its description completed and stored in both entries.
 
     The document already inside (its ``keras_audiosr`` entry) is kept and completed by :func:`describe`
@@ -337,9 +418,16 @@ def stamp_model_folder(folder, card: dict | None = None, log=print) -> list:
     paths = []
     for mode, file in sorted((card.get("tflite") or {}).items()):
         path = folder / file
-        doc = stamp_tflite(path, name=card.get("name"), description=card.get("description"),
-                           version=card.get("version") or card.get("keras_audiosr_version"), level=config)
-        log(f"[stamp] {path}: {STANDARD_METADATA_NAME} ({doc['name']} {doc['version']}, {mode}, "
-            f"{len(doc.get('states', []))} states)")
+        doc = stamp_tflite(
+            path,
+            name=card.get("name"),
+            description=card.get("description"),
+            version=card.get("version") or card.get("keras_audiosr_version"),
+            level=config,
+        )
+        log(
+            f"[stamp] {path}: {STANDARD_METADATA_NAME} ({doc['name']} {doc['version']}, {mode}, "
+            f"{len(doc.get('states', []))} states)"
+        )
         paths.append(path)
     return paths

@@ -18,6 +18,7 @@ Stateful streaming models (:data:`STREAMING_MODES`, :mod:`keras_audiosr.export.s
 * ``int8`` -- an int8 core with int8 state tensors, float audio in and out.
 * ``int8-pcm16`` -- the same with int16 PCM audio in and out.
 """
+
 from __future__ import annotations
 
 __all__ = ["MODES", "QUANTIZED_MODES", "STREAMING_MODES", "check_mode", "check_streaming_mode"]
@@ -30,8 +31,10 @@ STREAMING_MODES = ("float", "int8", "int8-pcm16")
 def check_mode(mode: str) -> str:
     """``mode`` if it names a mode, else ValueError listing the valid ones."""
     if mode not in MODES:
-        raise ValueError(f"unknown quantization mode {mode!r}; choose one of: {', '.join(MODES)} "
-                         f"(quantized: {', '.join(QUANTIZED_MODES)})")
+        raise ValueError(
+            f"unknown quantization mode {mode!r}; choose one of: {', '.join(MODES)} "
+            f"(quantized: {', '.join(QUANTIZED_MODES)})"
+        )
     return mode
 
 

@@ -18,6 +18,7 @@ SPLIT along the last axis crashes Arm NN 20.08 (use SPLIT_V or STRIDED_SLICE); i
 0 instead of the zero point (up to 15 steps off); FULLY_CONNECTED runs on it only in float with a
 2-D input; LEAKY_RELU int8 differs by one step.
 """
+
 from __future__ import annotations
 
 import collections
@@ -45,19 +46,34 @@ EMBEDDED_OPS: dict[str, str] = {
     "DEPTHWISE_CONV_2D": "depthwise convolution",
     "TRANSPOSE_CONV": "transposed convolution",
     "FULLY_CONNECTED": "dense layer (Arm NN 20.08: float, 2-D input only)",
-    "ADD": "elementwise sum", "SUB": "elementwise difference", "MUL": "elementwise product",
-    "DIV": "elementwise quotient", "NEG": "negation",
-    "MAXIMUM": "elementwise maximum (clipping)", "MINIMUM": "elementwise minimum (clipping)",
+    "ADD": "elementwise sum",
+    "SUB": "elementwise difference",
+    "MUL": "elementwise product",
+    "DIV": "elementwise quotient",
+    "NEG": "negation",
+    "MAXIMUM": "elementwise maximum (clipping)",
+    "MINIMUM": "elementwise minimum (clipping)",
     "RESHAPE": "static reshape (the new shape is a constant; the static-shape check rejects a computed one)",
     "TRANSPOSE": "axis permutation",
-    "CONCATENATION": "join along an axis", "PAD": "constant padding (Arm NN 20.08 int8 pads with 0, not the zero "
-                                                  "point)",
-    "SLICE": "static slice", "STRIDED_SLICE": "static strided slice",
-    "SPLIT": "equal split (Arm NN 20.08 crashes on a split along the last axis)", "SPLIT_V": "split into given sizes",
-    "MEAN": "mean over axes", "AVERAGE_POOL_2D": "average pooling", "MAX_POOL_2D": "max pooling",
-    "RELU": "activation", "RELU6": "activation", "LEAKY_RELU": "activation", "TANH": "activation",
-    "LOGISTIC": "sigmoid activation", "HARD_SWISH": "activation", "SOFTMAX": "softmax", "EXP": "exponential",
-    "QUANTIZE": "float -> integer at the boundary (or requantization)", "DEQUANTIZE": "integer -> float",
+    "CONCATENATION": "join along an axis",
+    "PAD": "constant padding (Arm NN 20.08 int8 pads with 0, not the zero point)",
+    "SLICE": "static slice",
+    "STRIDED_SLICE": "static strided slice",
+    "SPLIT": "equal split (Arm NN 20.08 crashes on a split along the last axis)",
+    "SPLIT_V": "split into given sizes",
+    "MEAN": "mean over axes",
+    "AVERAGE_POOL_2D": "average pooling",
+    "MAX_POOL_2D": "max pooling",
+    "RELU": "activation",
+    "RELU6": "activation",
+    "LEAKY_RELU": "activation",
+    "TANH": "activation",
+    "LOGISTIC": "sigmoid activation",
+    "HARD_SWISH": "activation",
+    "SOFTMAX": "softmax",
+    "EXP": "exponential",
+    "QUANTIZE": "float -> integer at the boundary (or requantization)",
+    "DEQUANTIZE": "integer -> float",
 }
 
 
@@ -119,7 +135,9 @@ def check_builtin_ops(source, what: str | None = None) -> collections.Counter:
         raise NonBuiltinOpError(
             f"{name}: uses operators that are not TFLite builtins: {listed}. Flex (SELECT_TF_OPS) and custom "
             f"ops need a larger runtime that phones and embedded targets do not ship; replace the layers "
-            f"that produce them with builtin-friendly ops.", bad)
+            f"that produce them with builtin-friendly ops.",
+            bad,
+        )
     return op_counts(source)
 
 
@@ -162,8 +180,12 @@ class GraphReport:
         return not self.disallowed and not self.dynamic
 
     def to_dict(self) -> dict:
-        return {"ok": self.ok, "ops": dict(self.ops), "disallowed_ops": {k: v for k, v in self.disallowed.items()},
-                "dynamic_tensors": [{"tensor": n, "shape_signature": s} for n, s in self.dynamic]}
+        return {
+            "ok": self.ok,
+            "ops": dict(self.ops),
+            "disallowed_ops": {k: v for k, v in self.disallowed.items()},
+            "dynamic_tensors": [{"tensor": n, "shape_signature": s} for n, s in self.dynamic],
+        }
 
     def describe(self, limit: int = 3) -> str:
         """One paragraph naming every offending operator (with up to ``limit`` of its tensors) and dynamic tensor."""

@@ -8,6 +8,7 @@ a range tracked by an exponential moving average during training), except layers
 values (reshapes). Gradients pass straight through the rounding. After fine-tuning, the converter reads the fake-quant
 ranges and emits int8 kernels (its quantization-aware-training path): no calibration set is needed.
 """
+
 from __future__ import annotations
 
 import keras
@@ -84,8 +85,16 @@ class _StepProgress(keras.callbacks.Callback):
             self.bar.close()
 
 
-def qat_finetune(model, lr: np.ndarray, hr: np.ndarray, steps: int = 200, batch_size: int = 16,
-                 learning_rate: float = 1e-4, seed: int = 0, progress: bool = False):
+def qat_finetune(
+    model,
+    lr: np.ndarray,
+    hr: np.ndarray,
+    steps: int = 200,
+    batch_size: int = 16,
+    learning_rate: float = 1e-4,
+    seed: int = 0,
+    progress: bool = False,
+):
     """Clone ``model`` with :func:`quantize_aware` and fine-tune it for ``steps`` on training patches (L2 loss).
 
     The fake-quant ranges are first set by one pass over the data, then tracked during fine-tuning
@@ -98,13 +107,18 @@ def qat_finetune(model, lr: np.ndarray, hr: np.ndarray, steps: int = 200, batch_
         raise ValueError("qat_finetune: no training patches")
     qmodel = quantize_aware(model)
     for start in range(0, len(lr), batch_size):
-        qmodel(lr[start:start + batch_size], training=True)  # range initialisation (no weight updates)
+        qmodel(lr[start : start + batch_size], training=True)  # range initialisation (no weight updates)
     history = {"loss": []}
     if steps > 0:
-        ds = (tf.data.Dataset.from_tensor_slices((lr, hr)).shuffle(len(lr), seed=seed, reshuffle_each_iteration=True)
-              .repeat().batch(batch_size, drop_remainder=len(lr) >= batch_size))
+        ds = (
+            tf.data.Dataset.from_tensor_slices((lr, hr))
+            .shuffle(len(lr), seed=seed, reshuffle_each_iteration=True)
+            .repeat()
+            .batch(batch_size, drop_remainder=len(lr) >= batch_size)
+        )
         qmodel.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse")
         callbacks = [_StepProgress(steps)] if progress else []
-        history = qmodel.fit(ds, steps_per_epoch=int(steps), epochs=1, verbose=0, shuffle=False,
-                             callbacks=callbacks).history
+        history = qmodel.fit(
+            ds, steps_per_epoch=int(steps), epochs=1, verbose=0, shuffle=False, callbacks=callbacks
+        ).history
     return qmodel, history

@@ -32,6 +32,7 @@ one), fixtures (one call: a frame and the states reached, every output), second 
 binds the frame and every state by name and must reproduce every output, states included) and
 write.
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -78,11 +79,20 @@ def calibrate(model, lr: np.ndarray, batch_size: int = 16) -> None:
     model.reset_quantization_ranges()
     qmodel = model.quantization_model("calibrate")
     for start in range(0, len(lr), batch_size):
-        qmodel(np.asarray(lr[start:start + batch_size], np.float32), training=False)
+        qmodel(np.asarray(lr[start : start + batch_size], np.float32), training=False)
 
 
-def qat_finetune(model, lr: np.ndarray, hr: np.ndarray, steps: int, batch_size: int = 16,
-                 learning_rate: float = 1e-4, seed: int = 0, verbose: int = 0, loss="mse") -> dict:
+def qat_finetune(
+    model,
+    lr: np.ndarray,
+    hr: np.ndarray,
+    steps: int,
+    batch_size: int = 16,
+    learning_rate: float = 1e-4,
+    seed: int = 0,
+    verbose: int = 0,
+    loss="mse",
+) -> dict:
     """Quantization-aware fine-tuning of ``model``'s own weights through its fake-quantized form
     (``loss``: L2 by default; give the model's training loss to keep its balance between bands).
 
@@ -95,9 +105,12 @@ def qat_finetune(model, lr: np.ndarray, hr: np.ndarray, steps: int, batch_size: 
     if steps <= 0:
         return {}
     qmodel = model.quantization_model("fake")
-    ds = (tf.data.Dataset.from_tensor_slices((lr.astype(np.float32), hr.astype(np.float32)))
-          .shuffle(len(lr), seed=seed, reshuffle_each_iteration=True).repeat()
-          .batch(batch_size, drop_remainder=len(lr) >= batch_size))
+    ds = (
+        tf.data.Dataset.from_tensor_slices((lr.astype(np.float32), hr.astype(np.float32)))
+        .shuffle(len(lr), seed=seed, reshuffle_each_iteration=True)
+        .repeat()
+        .batch(batch_size, drop_remainder=len(lr) >= batch_size)
+    )
     qmodel.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss)
     return qmodel.fit(ds, steps_per_epoch=int(steps), epochs=1, verbose=verbose).history
 
@@ -123,8 +136,12 @@ def convert_streaming(model, mode: str, frame: int) -> bytes:
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
         data = bytes(converter.convert())
     core = [s for s in model.state_specs() if s["core"]] if mode != "float" else []
-    return rewire_io(data, int8_inputs=[s["input"] for s in core], int8_outputs=[s["output"] for s in core],
-                     pcm16=(mode == "int8-pcm16"))
+    return rewire_io(
+        data,
+        int8_inputs=[s["input"] for s in core],
+        int8_outputs=[s["output"] for s in core],
+        pcm16=(mode == "int8-pcm16"),
+    )
 
 
 def _names():
@@ -215,6 +232,7 @@ def rewire_io(data: bytes, int8_inputs=(), int8_outputs=(), pcm16: bool = False)
         outs[name].tensorIndex = src
         sg.tensors[src].name = sg.tensors[t].name
     if pcm16:
+
         def pcm_tensor(like, name):
             t = schema.TensorT()
             t.shape = np.asarray(like.shape).copy()
@@ -303,8 +321,13 @@ def _tensor_spec(details: dict, name: str) -> dict:
     scale, zero = details["quantization"]
     dtype = np.dtype(details["dtype"])
     integer = dtype.kind == "i"
-    return {"name": name, "dtype": dtype.name, "shape": [int(d) for d in details["shape"]],
-            "scale": float(scale) if integer else None, "zero_point": int(zero) if integer else None}
+    return {
+        "name": name,
+        "dtype": dtype.name,
+        "shape": [int(d) for d in details["shape"]],
+        "scale": float(scale) if integer else None,
+        "zero_point": int(zero) if integer else None,
+    }
 
 
 # ---- export through the conversion gates ---------------------------------------------------------
@@ -337,14 +360,39 @@ class StreamingExporter(GatedExporter):
     min_snr_defaults = MIN_SNR_DB
     keras_reference = "the stream vs the Keras model on each whole signal"
 
-    def __init__(self, model, frame: int | None = None, train_utts=None, *, calibration_windows: int = 256,
-                 calibration_length: int = 4096, qat_steps: int = 0, qat_batch_size: int = 16,
-                 qat_learning_rate: float = 1e-4, qat_loss="mse", parity_files: int = 2, parity_seconds: float = 4.0,
-                 min_snr: dict | None = None, strict: bool = False, progress: bool = True, seed: int = 0, log=print):
+    def __init__(
+        self,
+        model,
+        frame: int | None = None,
+        train_utts=None,
+        *,
+        calibration_windows: int = 256,
+        calibration_length: int = 4096,
+        qat_steps: int = 0,
+        qat_batch_size: int = 16,
+        qat_learning_rate: float = 1e-4,
+        qat_loss="mse",
+        parity_files: int = 2,
+        parity_seconds: float = 4.0,
+        min_snr: dict | None = None,
+        strict: bool = False,
+        progress: bool = True,
+        seed: int = 0,
+        log=print,
+    ):
         check_stateful(model)
-        super().__init__(model, stateful_plan(model, frame=frame), train_utts, parity_files=parity_files,
-                         parity_seconds=parity_seconds, min_snr=min_snr, strict=strict, progress=progress, seed=seed,
-                         log=log)
+        super().__init__(
+            model,
+            stateful_plan(model, frame=frame),
+            train_utts,
+            parity_files=parity_files,
+            parity_seconds=parity_seconds,
+            min_snr=min_snr,
+            strict=strict,
+            progress=progress,
+            seed=seed,
+            log=log,
+        )
         self.frame = self.plan.frame
         self.calibration_windows, self.calibration_length = int(calibration_windows), int(calibration_length)
         self.qat_steps, self.qat_batch_size = int(qat_steps), int(qat_batch_size)
@@ -362,8 +410,14 @@ class StreamingExporter(GatedExporter):
         if self._windows is None:
             fold = int(getattr(self.model, "fold", 1))
             length = -(-self.calibration_length // fold) * fold
-            self._windows = training_windows(self.model, self.train_utts, length, max_windows=self.calibration_windows,
-                                             seed=self.seed, progress=self.progress)
+            self._windows = training_windows(
+                self.model,
+                self.train_utts,
+                length,
+                max_windows=self.calibration_windows,
+                seed=self.seed,
+                progress=self.progress,
+            )
         return self._windows
 
     def _quantize_model(self) -> None:
@@ -373,16 +427,33 @@ class StreamingExporter(GatedExporter):
         t = time.monotonic()
         lr, hr = self._training_windows()
         calibrate(self.model, lr)
-        info = {"method": "post-training calibration (99.99th percentiles)", "calibration_windows": len(lr),
-                "calibration_window_samples": int(lr.shape[1])}
-        self.log(f"[edge] calibrated the int8 core on {len(lr)} windows of {lr.shape[1]} samples of training audio "
-                 f"({time.monotonic() - t:.1f} s)")
+        info = {
+            "method": "post-training calibration (99.99th percentiles)",
+            "calibration_windows": len(lr),
+            "calibration_window_samples": int(lr.shape[1]),
+        }
+        self.log(
+            f"[edge] calibrated the int8 core on {len(lr)} windows of {lr.shape[1]} samples of training audio "
+            f"({time.monotonic() - t:.1f} s)"
+        )
         if self.qat_steps > 0:
             t = time.monotonic()
-            history = qat_finetune(self.model, lr, hr, self.qat_steps, self.qat_batch_size, self.qat_learning_rate,
-                                   self.seed, verbose=2 if self.progress else 0, loss=self.qat_loss)
-            info.update(method="post-training calibration, then quantization-aware training", qat_steps=self.qat_steps,
-                        qat_final_loss=(history.get("loss") or [None])[-1])
+            history = qat_finetune(
+                self.model,
+                lr,
+                hr,
+                self.qat_steps,
+                self.qat_batch_size,
+                self.qat_learning_rate,
+                self.seed,
+                verbose=2 if self.progress else 0,
+                loss=self.qat_loss,
+            )
+            info.update(
+                method="post-training calibration, then quantization-aware training",
+                qat_steps=self.qat_steps,
+                qat_final_loss=(history.get("loss") or [None])[-1],
+            )
             self.log(f"[edge] QAT: {self.qat_steps} steps ({time.monotonic() - t:.1f} s)")
         self.quantization = info
 
@@ -393,16 +464,19 @@ class StreamingExporter(GatedExporter):
         data = convert_streaming(self.model, "float", self.frame)
         n = len(self.model.state_specs())
         f, r = self.frame, int(self.model.ratio)
-        return data, (f"stateful streaming model, frame [1, {f}, 1] and {n} state tensors -> [1, {f * r}, 1] and "
-                      f"{n} new states")
+        return data, (
+            f"stateful streaming model, frame [1, {f}, 1] and {n} state tensors -> [1, {f * r}, 1] and {n} new states"
+        )
 
     def convert_quantized(self, mode):
         self._quantize_model()
         data = convert_streaming(self.model, mode, self.frame)
         check_builtin_ops(data, f"{self.model.name} (streaming {mode})")
         io = "int16 PCM" if mode == "int8-pcm16" else "float32"
-        how = f"int8 core with int8 state tensors, float path around it, {io} audio in and out; " + \
-            self.quantization["method"]
+        how = (
+            f"int8 core with int8 state tensors, float path around it, {io} audio in and out; "
+            + self.quantization["method"]
+        )
         return data, how, dict(self.quantization)
 
     def frame_runner(self, data, mode):
@@ -411,8 +485,9 @@ class StreamingExporter(GatedExporter):
     def keras_output(self) -> np.ndarray:
         """The Keras model on each whole parity signal (the offline reference)."""
         if self._keras_out is None:
-            self._keras_out = np.concatenate([np.asarray(self.model(x[None, :, None], training=False))[0, :, 0]
-                                              for x in self.parity_signals()])
+            self._keras_out = np.concatenate(
+                [np.asarray(self.model(x[None, :, None], training=False))[0, :, 0] for x in self.parity_signals()]
+            )
         return self._keras_out
 
     def describe(self, mode, data):
@@ -426,14 +501,19 @@ class StreamingExporter(GatedExporter):
         f = self.frame
         calls = max(1, min(len(signal) // f, 50))
         for k in range(calls - 1):
-            fast(signal[k * f:(k + 1) * f])
+            fast(signal[k * f : (k + 1) * f])
         frame = np.zeros(f, np.float32)
-        chunk = signal[(calls - 1) * f:calls * f]
-        frame[:len(chunk)] = chunk
-        inputs = {fast.metadata["input"]["name"]: fast.quantize_frame(frame),
-                  **{k: v.copy() for k, v in fast.states.items()}}
-        return inputs, {"frames_before": calls - 1}, (f"frame {calls} of training audio with the states reached "
-                                                      f"after the {calls - 1} frames before it")
+        chunk = signal[(calls - 1) * f : calls * f]
+        frame[: len(chunk)] = chunk
+        inputs = {
+            fast.metadata["input"]["name"]: fast.quantize_frame(frame),
+            **{k: v.copy() for k, v in fast.states.items()},
+        }
+        return (
+            inputs,
+            {"frames_before": calls - 1},
+            (f"frame {calls} of training audio with the states reached after the {calls - 1} frames before it"),
+        )
 
     def metadata(self, mode: str, data: bytes) -> dict:
         """The document embedded in the ``.tflite``: geometry, audio and state tensors, quantization."""
@@ -450,12 +530,23 @@ class StreamingExporter(GatedExporter):
             out_spec = _tensor_spec(outs[s["output"]], s["output"])
             keys = ("dtype", "scale", "zero_point")
             if any(spec[k] != out_spec[k] for k in keys):
-                raise TFLiteError(f"{m.name} ({mode}): state {s['name']!r} comes out as {out_spec} but goes in "
-                                  f"as {spec}; it would not round-trip")
-            states.append({"name": s["name"], "input": s["input"], "output": s["output"], "shape": spec["shape"],
-                           "dtype": spec["dtype"], "scale": spec["scale"], "zero_point": spec["zero_point"],
-                           "initial_value": spec["zero_point"] if spec["zero_point"] is not None else 0.0,
-                           "integer_core": bool(s["core"])})
+                raise TFLiteError(
+                    f"{m.name} ({mode}): state {s['name']!r} comes out as {out_spec} but goes in "
+                    f"as {spec}; it would not round-trip"
+                )
+            states.append(
+                {
+                    "name": s["name"],
+                    "input": s["input"],
+                    "output": s["output"],
+                    "shape": spec["shape"],
+                    "dtype": spec["dtype"],
+                    "scale": spec["scale"],
+                    "zero_point": spec["zero_point"],
+                    "initial_value": spec["zero_point"] if spec["zero_point"] is not None else 0.0,
+                    "integer_core": bool(s["core"]),
+                }
+            )
         io = "pcm16" if mode == "int8-pcm16" else "float32"
         return {
             "format": METADATA_FORMAT,
@@ -487,23 +578,36 @@ class StreamingExporter(GatedExporter):
             "degradation": dict(m.degradation),
             "level_normalization": level_normalization(m),
             "keras_audiosr_version": keras_audiosr.__version__,
-            "usage": ("per call: set the input named input.name (frame_length low-rate samples; float32, or int16 PCM "
-                      "when io is pcm16) and every state input, invoke, read the output named output.name "
-                      "(frame_length * ratio high-rate samples) and copy each state output into its state input for "
-                      "the next call; start a stream with every state at its initial_value. Tensors are named as "
-                      "the signature's entries. Output lags input by lookahead low-rate samples: feed lookahead more "
-                      "samples (zeros) at the end to flush."),
+            "usage": (
+                "per call: set the input named input.name (frame_length low-rate samples; float32, or int16 PCM "
+                "when io is pcm16) and every state input, invoke, read the output named output.name "
+                "(frame_length * ratio high-rate samples) and copy each state output into its state input for "
+                "the next call; start a stream with every state at its initial_value. Tensors are named as "
+                "the signature's entries. Output lags input by lookahead low-rate samples: feed lookahead more "
+                "samples (zeros) at the end to flush."
+            ),
         }
 
     def _with_metadata(self, data: bytes, mode: str) -> bytes:
         return add_metadata(data, self.metadata(mode, data))
 
 
-def export_streaming(model, mode: str, out_dir, *, frame: int | None = None, frame_ms: float | None = None,
-                     train_data=None, name: str | None = None, progress: bool = True, **exporter_kwargs):
+def export_streaming(
+    model,
+    mode: str,
+    out_dir,
+    *,
+    frame: int | None = None,
+    frame_ms: float | None = None,
+    train_data=None,
+    name: str | None = None,
+    progress: bool = True,
+    **exporter_kwargs,
+):
     """One-call stateful export of ``model`` in ``mode`` (``frame`` samples or ``frame_ms``, default 10 ms)."""
     check_streaming_mode(mode)
     plan = stateful_plan(model, frame=frame, frame_ms=frame_ms)
-    exporter = StreamingExporter(model, plan.frame, training_utterances(train_data, model.hr_rate), progress=progress,
-                                 **exporter_kwargs)
+    exporter = StreamingExporter(
+        model, plan.frame, training_utterances(train_data, model.hr_rate), progress=progress, **exporter_kwargs
+    )
     return exporter.export(mode, out_dir, name=name)

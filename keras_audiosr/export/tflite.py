@@ -7,6 +7,7 @@ are fully known (batch included) is exported with exactly those shapes, so the `
 no SHAPE/PACK ops computing shapes at run time (see :mod:`keras_audiosr.export.opcheck`). The converter's own
 console chatter is filtered out (:func:`keras_audiosr.export.logs.quiet_native_stderr`); its errors are kept.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -94,8 +95,13 @@ def export_saved_model(keras_model, directory) -> str:
     return str(directory)
 
 
-def convert_saved_model(saved_model_dir, mode: str, representative: Callable[[], Iterable] | None = None,
-                        allow_flex: bool = False, what: str | None = None) -> bytes:
+def convert_saved_model(
+    saved_model_dir,
+    mode: str,
+    representative: Callable[[], Iterable] | None = None,
+    allow_flex: bool = False,
+    what: str | None = None,
+) -> bytes:
     """Convert a SavedModel to ``.tflite`` bytes in ``mode``.
 
     ``representative`` (``int8``, ``int16x8``) is a callable returning an iterable of ``[input]``
@@ -138,9 +144,12 @@ def convert_saved_model(saved_model_dir, mode: str, representative: Callable[[],
         unsupported = any(k in text.lower() for k in ("custom op", "flex op", "not supported", "select_tf_ops"))
         ops = flex_ops_in_error(text) if unsupported else []
         if ops:
-            raise NonBuiltinOpError(f"{what or saved_model_dir}: conversion to TFLite builtins failed; ops without a "
-                                    "builtin "
-                                    f"kernel: {', '.join(ops)}", ops) from e
+            raise NonBuiltinOpError(
+                f"{what or saved_model_dir}: conversion to TFLite builtins failed; ops without a "
+                "builtin "
+                f"kernel: {', '.join(ops)}",
+                ops,
+            ) from e
         raise
 
 
@@ -148,5 +157,6 @@ def convert_keras(keras_model, mode: str, representative=None, allow_flex: bool 
     """:func:`export_saved_model` into a temporary folder, then :func:`convert_saved_model`."""
     with tempfile.TemporaryDirectory(prefix="keras_audiosr_edge_") as tmp:
         export_saved_model(keras_model, tmp)
-        return convert_saved_model(tmp, mode, representative=representative, allow_flex=allow_flex,
-                                   what=f"model {keras_model.name!r}")
+        return convert_saved_model(
+            tmp, mode, representative=representative, allow_flex=allow_flex, what=f"model {keras_model.name!r}"
+        )

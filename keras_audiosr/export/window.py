@@ -6,6 +6,7 @@ high-rate samples out (:mod:`keras_audiosr.streaming.plan`), batch 1 and every s
 Models with a stateful streaming form are exported in that form only
 (:mod:`keras_audiosr.export.stateful`).
 """
+
 from __future__ import annotations
 
 import time
@@ -28,10 +29,12 @@ __all__ = ["Exporter", "check_window_form", "convert_model"]
 def check_window_form(model) -> None:
     """ValueError for a model with a stateful streaming form: it is exported in that form only."""
     if has_stateful_form(model):
-        raise ValueError(f"model {model.name!r} ({type(model).__name__}) has a stateful streaming form: export it "
-                         f"with --streaming (keras_audiosr.export.stateful); its fixed-window form recomputes every "
-                         "frame's past, "
-                         f"and LiteRT's XNNPACK delegate aborts on its full-integer int8 window graph")
+        raise ValueError(
+            f"model {model.name!r} ({type(model).__name__}) has a stateful streaming form: export it "
+            f"with --streaming (keras_audiosr.export.stateful); its fixed-window form recomputes every "
+            "frame's past, "
+            f"and LiteRT's XNNPACK delegate aborts on its full-integer int8 window graph"
+        )
 
 
 class Exporter(GatedExporter):
@@ -58,14 +61,38 @@ class Exporter(GatedExporter):
     form = "fixed-window model"
     keras_reference = "both fed frame by frame"
 
-    def __init__(self, model, plan: StreamingPlan | None = None, train_utts=None, *, calibration_windows: int = 128,
-                 qat_steps: int = 200, qat_batch_size: int = 16, qat_learning_rate: float = 1e-4,
-                 qat_patch: int = 4096, parity_files: int = 2, parity_seconds: float = 4.0,
-                 min_snr: dict | None = None, strict: bool = False, progress: bool = True, seed: int = 0, log=print):
+    def __init__(
+        self,
+        model,
+        plan: StreamingPlan | None = None,
+        train_utts=None,
+        *,
+        calibration_windows: int = 128,
+        qat_steps: int = 200,
+        qat_batch_size: int = 16,
+        qat_learning_rate: float = 1e-4,
+        qat_patch: int = 4096,
+        parity_files: int = 2,
+        parity_seconds: float = 4.0,
+        min_snr: dict | None = None,
+        strict: bool = False,
+        progress: bool = True,
+        seed: int = 0,
+        log=print,
+    ):
         check_window_form(model)
-        super().__init__(model, plan or make_plan(model), train_utts, parity_files=parity_files,
-                         parity_seconds=parity_seconds, min_snr=min_snr, strict=strict, progress=progress, seed=seed,
-                         log=log)
+        super().__init__(
+            model,
+            plan or make_plan(model),
+            train_utts,
+            parity_files=parity_files,
+            parity_seconds=parity_seconds,
+            min_snr=min_snr,
+            strict=strict,
+            progress=progress,
+            seed=seed,
+            log=log,
+        )
         self.calibration_windows = int(calibration_windows)
         self.qat_steps, self.qat_batch_size = int(qat_steps), int(qat_batch_size)
         self.qat_learning_rate, self.qat_patch = float(qat_learning_rate), int(qat_patch)
@@ -90,9 +117,13 @@ class Exporter(GatedExporter):
                 rep, n = self.representative()
                 details["calibration_windows"] = n
             data = convert_keras(streaming_keras_model(self.model, self.plan), mode, representative=rep)
-        how = {"int8": "full integer, calibrated on training audio", "int16x8": "int16 activations, calibrated on "
-               "training audio", "qat": "full integer from quantization-aware fine-tuning on training audio",
-               "dynamic": "int8 weights, float activations", "float16": "float16 weights"}[mode]
+        how = {
+            "int8": "full integer, calibrated on training audio",
+            "int16x8": "int16 activations, calibrated on training audio",
+            "qat": "full integer from quantization-aware fine-tuning on training audio",
+            "dynamic": "int8 weights, float activations",
+            "float16": "float16 weights",
+        }[mode]
         return data, how, details
 
     def frame_runner(self, data, mode):
@@ -112,11 +143,14 @@ class Exporter(GatedExporter):
         w = self.plan.window
         start = max(0, (len(signal) - w) // 2) // self.plan.period * self.plan.period
         window = np.zeros(w, np.float32)
-        chunk = signal[start:start + w]
-        window[:len(chunk)] = chunk
+        chunk = signal[start : start + w]
+        window[: len(chunk)] = chunk
         name = tfl.interpreter.get_input_details()[0]["name"]
-        return ({name: tfl.quantize_input(window)}, {"input_offset_samples": int(start)},
-                f"one window of training audio (offset {start})")
+        return (
+            {name: tfl.quantize_input(window)},
+            {"input_offset_samples": int(start)},
+            f"one window of training audio (offset {start})",
+        )
 
     def representative(self):
         """``(generator, n)``: calibration windows (``plan.window`` low-rate samples) of training audio, as the
@@ -147,16 +181,28 @@ class Exporter(GatedExporter):
             from keras_audiosr.export.qat import qat_finetune  # Keras at its top
 
             patch = -(-self.qat_patch // self.plan.period) * self.plan.period
-            lr, hr = training_windows(self.model, self.train_utts, patch, max_windows=100000, seed=self.seed,
-                                      progress=self.progress)
+            lr, hr = training_windows(
+                self.model, self.train_utts, patch, max_windows=100000, seed=self.seed, progress=self.progress
+            )
             t = time.monotonic()
-            self._qat_model, history = qat_finetune(self.model, lr, hr, steps=self.qat_steps,
-                                                    batch_size=self.qat_batch_size,
-                                                    learning_rate=self.qat_learning_rate, seed=self.seed,
-                                                    progress=self.progress)
+            self._qat_model, history = qat_finetune(
+                self.model,
+                lr,
+                hr,
+                steps=self.qat_steps,
+                batch_size=self.qat_batch_size,
+                learning_rate=self.qat_learning_rate,
+                seed=self.seed,
+                progress=self.progress,
+            )
             loss = history.get("loss", [None])[-1] if history.get("loss") else None
-            self._qat_info = {"qat_steps": self.qat_steps, "qat_patches": len(lr), "qat_patch_samples": patch,
-                              "qat_seconds": time.monotonic() - t, "qat_final_loss": loss}
+            self._qat_info = {
+                "qat_steps": self.qat_steps,
+                "qat_patches": len(lr),
+                "qat_patch_samples": patch,
+                "qat_seconds": time.monotonic() - t,
+                "qat_final_loss": loss,
+            }
         return self._qat_model
 
     def metadata(self, mode: str, tfl: TFLiteModel) -> dict:
@@ -183,17 +229,28 @@ class Exporter(GatedExporter):
             "output": out,
             "degradation": dict(self.model.degradation),
             "keras_audiosr_version": keras_audiosr.__version__,
-            "usage": ("keep a buffer of input_length low-rate samples (zeros at start); per call shift frame_length "
-                      "new samples in at the end, quantize (q = clamp(round(x / scale) + zero_point)) when the input "
-                      "is integer, invoke, dequantize ((q - zero_point) * scale); the output_length high-rate "
-                      "samples are those of the frame that starts lookahead + frame_length samples before the "
-                      "buffer's end"),
+            "usage": (
+                "keep a buffer of input_length low-rate samples (zeros at start); per call shift frame_length "
+                "new samples in at the end, quantize (q = clamp(round(x / scale) + zero_point)) when the input "
+                "is integer, invoke, dequantize ((q - zero_point) * scale); the output_length high-rate "
+                "samples are those of the frame that starts lookahead + frame_length samples before the "
+                "buffer's end"
+            ),
         }
 
 
-def convert_model(model, mode: str, out_dir, *, train_data=None, frame: int | None = None,
-                  frame_ms: float | None = None, name: str | None = None, progress: bool = True,
-                  **exporter_kwargs) -> ExportResult:
+def convert_model(
+    model,
+    mode: str,
+    out_dir,
+    *,
+    train_data=None,
+    frame: int | None = None,
+    frame_ms: float | None = None,
+    name: str | None = None,
+    progress: bool = True,
+    **exporter_kwargs,
+) -> ExportResult:
     """One-call export: :class:`Exporter` for ``model`` with a ``frame``/``frame_ms`` window, then ``export(mode)``."""
     check_mode(mode)
     plan = make_plan(model, frame=frame, frame_ms=frame_ms)

@@ -1,4 +1,5 @@
 """Custom Keras layers, one public layer per file, all registered under package ``keras_audiosr``."""
+
 from keras_audiosr.layers.band_merge import BAND_SINC_ZEROS, BandMerge, band_split_taps
 from keras_audiosr.layers.causal_conv2d import CausalConv2D
 from keras_audiosr.layers.causal_interpolation import CausalInterpolation

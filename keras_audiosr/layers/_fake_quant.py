@@ -13,6 +13,7 @@ converter must quantize. Its ``call`` takes ``quantize``:
 
 Kernels are fake-quantized per output channel, symmetric, narrow range, as TFLite's int8 kernels are.
 """
+
 import keras
 from keras import ops
 
@@ -67,5 +68,6 @@ def quantize_kernel(kernel, mode):
         return kernel
     axes = tuple(range(len(kernel.shape) - 1))
     reach = ops.maximum(ops.stop_gradient(ops.max(ops.abs(kernel), axis=axes)), 1e-8)
-    return keras.quantizers.fake_quant_with_min_max_vars(kernel, -reach, reach, num_bits=8, narrow_range=True,
-                                                         axis=len(kernel.shape) - 1)
+    return keras.quantizers.fake_quant_with_min_max_vars(
+        kernel, -reach, reach, num_bits=8, narrow_range=True, axis=len(kernel.shape) - 1
+    )

@@ -10,6 +10,7 @@ concatenation. Fed frame by frame from a zero state, the outputs equal the offli
 Time is axis 1 of ``[B, T, C]`` (rank 3) or ``[B, T, 1, C]`` (rank 4, the Conv2D form that exports
 to a plain CONV_2D; Keras Conv1D lowers to EXPAND_DIMS, which embedded runtimes reject).
 """
+
 from keras import ops
 
 
@@ -48,7 +49,7 @@ def causal_conv(x, kernel, dilation=1, state=None, depthwise=False):
     elif past:
         joined = ops.concatenate([ops.cast(state, x.dtype), x], axis=1)
         n = joined.shape[1]
-        new_state = joined[:, n - past:] if n is not None else joined[:, -past:]
+        new_state = joined[:, n - past :] if n is not None else joined[:, -past:]
     else:
         joined, new_state = x, state
     if depthwise:

@@ -1,4 +1,5 @@
 """BandMerge: keeps the input's band exactly, by construction; the network only adds the band above it."""
+
 import keras
 import numpy as np
 from keras import ops
@@ -29,8 +30,10 @@ def band_split_taps(ratio, transition=DEFAULT_TRANSITION, attenuation_db=DEFAULT
         raise ValueError(f"band_split_taps: ratio must be an integer >= 2, got {ratio}")
     stop, passband = (float(v) for v in transition)
     if not 0.0 < stop < passband <= ratio:
-        raise ValueError(f"band_split_taps: transition must be (stop, pass) with 0 < stop < pass <= ratio "
-                         f"(fractions of the low-rate Nyquist), got {tuple(transition)}")
+        raise ValueError(
+            f"band_split_taps: transition must be (stop, pass) with 0 < stop < pass <= ratio "
+            f"(fractions of the low-rate Nyquist), got {tuple(transition)}"
+        )
     if not attenuation_db > 21.0:
         raise ValueError(f"band_split_taps: attenuation_db must exceed 21 dB, got {attenuation_db}")
     # Frequencies normalised to the HIGH-rate Nyquist (what scipy takes).
@@ -69,8 +72,9 @@ class BandMerge(keras.layers.Layer):
         causal: Causal FIR (streaming form) instead of the zero-delay "same" one.
     """
 
-    def __init__(self, ratio, transition=DEFAULT_TRANSITION, attenuation_db=DEFAULT_ATTENUATION_DB, causal=False,
-                 **kwargs):
+    def __init__(
+        self, ratio, transition=DEFAULT_TRANSITION, attenuation_db=DEFAULT_ATTENUATION_DB, causal=False, **kwargs
+    ):
         super().__init__(**kwargs)
         self.causal = bool(causal)
         self.ratio = int(ratio)
@@ -96,16 +100,21 @@ class BandMerge(keras.layers.Layer):
         if len(input_shape) == 3 and self.causal:
             input_shape = input_shape[:2]
         if len(input_shape) != 2:
-            raise ValueError(f"BandMerge takes [low, high] (or [low, high, state] when causal), got {len(input_shape)} "
-                             f"tensors")
+            raise ValueError(
+                f"BandMerge takes [low, high] (or [low, high, state] when causal), got {len(input_shape)} tensors"
+            )
         low_shape, high_shape = input_shape
         if len(low_shape) not in (3, 4) or len(low_shape) != len(high_shape):
-            raise ValueError(f"BandMerge takes [low, high] of equal rank 3 ([B, T, C]) or 4 ([B, T, 1, C]), "
-                             f"got {tuple(low_shape)} and {tuple(high_shape)}")
+            raise ValueError(
+                f"BandMerge takes [low, high] of equal rank 3 ([B, T, C]) or 4 ([B, T, 1, C]), "
+                f"got {tuple(low_shape)} and {tuple(high_shape)}"
+            )
         channels = high_shape[-1]
         if channels is None or (low_shape[-1] is not None and low_shape[-1] != channels):
-            raise ValueError(f"BandMerge needs the same known channel count in both inputs, got "
-                             f"{tuple(low_shape)} and {tuple(high_shape)}")
+            raise ValueError(
+                f"BandMerge needs the same known channel count in both inputs, got "
+                f"{tuple(low_shape)} and {tuple(high_shape)}"
+            )
         self._rank = len(high_shape)
         self._channels = int(channels)
         super().build(input_shape)
@@ -150,6 +159,12 @@ class BandMerge(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"ratio": self.ratio, "transition": list(self.transition), "attenuation_db": self.attenuation_db,
-                       "causal": self.causal})
+        config.update(
+            {
+                "ratio": self.ratio,
+                "transition": list(self.transition),
+                "attenuation_db": self.attenuation_db,
+                "causal": self.causal,
+            }
+        )
         return config

@@ -1,4 +1,5 @@
 """CausalConv2D: a dilated causal convolution over ``[B, T, 1, C]`` with explicit streaming state and an int8 form."""
+
 import keras
 from keras import ops
 
@@ -35,8 +36,18 @@ class CausalConv2D(keras.layers.Layer):
         kernel_initializer, bias_initializer: Keras initializers.
     """
 
-    def __init__(self, filters, kernel_size, dilation_rate=1, activation=None, negative_slope=0.2, use_bias=True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        dilation_rate=1,
+        activation=None,
+        negative_slope=0.2,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if activation not in ACTIVATIONS:
             raise ValueError(f"CausalConv2D: unknown activation {activation!r}; choose one of {ACTIVATIONS}")
@@ -44,8 +55,10 @@ class CausalConv2D(keras.layers.Layer):
         self.kernel_size = int(kernel_size)
         self.dilation_rate = int(dilation_rate)
         if self.filters < 1 or self.kernel_size < 1 or self.dilation_rate < 1:
-            raise ValueError(f"CausalConv2D: filters, kernel_size and dilation_rate must be positive integers, got "
-                             f"{filters!r}, {kernel_size!r}, {dilation_rate!r}")
+            raise ValueError(
+                f"CausalConv2D: filters, kernel_size and dilation_rate must be positive integers, got "
+                f"{filters!r}, {kernel_size!r}, {dilation_rate!r}"
+            )
         self.activation = activation
         self.negative_slope = float(negative_slope)
         self.use_bias = bool(use_bias)
@@ -67,10 +80,16 @@ class CausalConv2D(keras.layers.Layer):
         if len(x_shape) != 4 or x_shape[2] != 1 or x_shape[-1] is None:
             raise ValueError(f"CausalConv2D takes [B, T, 1, C] with a known C, got {tuple(x_shape)}")
         self.input_channels = int(x_shape[-1])
-        self.kernel = self.add_weight(shape=(self.kernel_size, 1, self.input_channels, self.filters),
-                                      initializer=self.kernel_initializer, name="kernel")
-        self.bias = self.add_weight(shape=(self.filters,), initializer=self.bias_initializer, name="bias") \
-            if self.use_bias else None
+        self.kernel = self.add_weight(
+            shape=(self.kernel_size, 1, self.input_channels, self.filters),
+            initializer=self.kernel_initializer,
+            name="kernel",
+        )
+        self.bias = (
+            self.add_weight(shape=(self.filters,), initializer=self.bias_initializer, name="bias")
+            if self.use_bias
+            else None
+        )
         self.input_range = fq.add_range(self, "input")
         self.output_range = fq.add_range(self, "output")
 
@@ -83,8 +102,9 @@ class CausalConv2D(keras.layers.Layer):
         x, state = split_inputs(inputs, "CausalConv2D")
         x = fq.quantize_tensor(x, self.input_range, quantize, training)
         if state is not None:
-            state = fq.quantize_tensor(ops.cast(state, x.dtype), self.input_range,
-                                       "fake" if quantize == "fake" else None, False)
+            state = fq.quantize_tensor(
+                ops.cast(state, x.dtype), self.input_range, "fake" if quantize == "fake" else None, False
+            )
         kernel = fq.quantize_kernel(ops.cast(self.kernel, x.dtype), quantize)
         out = causal_conv(x, kernel, self.dilation_rate, state)
         y, new_state = (out, None) if state is None else out
@@ -108,14 +128,16 @@ class CausalConv2D(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "filters": self.filters,
-            "kernel_size": self.kernel_size,
-            "dilation_rate": self.dilation_rate,
-            "activation": self.activation,
-            "negative_slope": self.negative_slope,
-            "use_bias": self.use_bias,
-            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-            "bias_initializer": keras.initializers.serialize(self.bias_initializer),
-        })
+        config.update(
+            {
+                "filters": self.filters,
+                "kernel_size": self.kernel_size,
+                "dilation_rate": self.dilation_rate,
+                "activation": self.activation,
+                "negative_slope": self.negative_slope,
+                "use_bias": self.use_bias,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+            }
+        )
         return config

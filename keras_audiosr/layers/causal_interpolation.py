@@ -1,4 +1,5 @@
 """CausalInterpolation: the fixed polyphase interpolation of :class:`Interpolation1D`, causal and stateful."""
+
 import keras
 import numpy as np
 from keras import ops
@@ -40,11 +41,13 @@ class CausalInterpolation(keras.layers.Layer):
         phases, self.half = polyphase_kernel(self.ratio, method, 1, self.sinc_zeros)
         self.delay = self.half if delay is None else int(delay)
         if self.delay < self.half:
-            raise ValueError(f"CausalInterpolation delay {self.delay} is shorter than the kernel's half-width "
-                             f"{self.half} low-rate samples (the lookahead a causal interpolation needs)")
+            raise ValueError(
+                f"CausalInterpolation delay {self.delay} is shorter than the kernel's half-width "
+                f"{self.half} low-rate samples (the lookahead a causal interpolation needs)"
+            )
         # Causal taps: tap j multiplies x[t - (K-1) + j]; rows 0..2*half are the centred kernel, the rest zero.
         taps = np.zeros((self.delay + self.half + 1, 1, 1, self.ratio), np.float32)
-        taps[:phases.shape[0], 0] = phases
+        taps[: phases.shape[0], 0] = phases
         self.taps = taps
 
     @property

@@ -1,4 +1,5 @@
 """CropToLength: undoes PadToMultiple at the output, scaled by the model's ratio."""
+
 import keras
 from keras import ops
 

@@ -1,4 +1,5 @@
 """DecibelGain: ``g -> 10^(g * db_per_unit / 20)``, a wide-range gain from a small, evenly quantized value."""
+
 import keras
 import numpy as np
 from keras import ops
@@ -29,11 +30,14 @@ class DecibelGain(keras.layers.Layer):
 
     def __init__(self, db_per_unit=10.0, min_db=-40.0, max_db=10.0, step_db=2.5, offset_db=0.0, **kwargs):
         super().__init__(**kwargs)
-        self.db_per_unit, self.min_db, self.max_db, self.step_db = (float(v) for v in (db_per_unit, min_db, max_db,
-                                                                                        step_db))
+        self.db_per_unit, self.min_db, self.max_db, self.step_db = (
+            float(v) for v in (db_per_unit, min_db, max_db, step_db)
+        )
         if not (self.db_per_unit > 0 and self.step_db > 0 and self.max_db > self.min_db):
-            raise ValueError(f"DecibelGain: needs db_per_unit > 0, step_db > 0 and max_db > min_db, got "
-                             f"{db_per_unit}, {step_db}, [{min_db}, {max_db}]")
+            raise ValueError(
+                f"DecibelGain: needs db_per_unit > 0, step_db > 0 and max_db > min_db, got "
+                f"{db_per_unit}, {step_db}, [{min_db}, {max_db}]"
+            )
         self.set_offset_db(offset_db)
 
     def set_offset_db(self, db):
@@ -75,6 +79,13 @@ class DecibelGain(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"db_per_unit": self.db_per_unit, "min_db": self.min_db, "max_db": self.max_db,
-                       "step_db": self.step_db, "offset_db": self.offset_db})
+        config.update(
+            {
+                "db_per_unit": self.db_per_unit,
+                "min_db": self.min_db,
+                "max_db": self.max_db,
+                "step_db": self.step_db,
+                "offset_db": self.offset_db,
+            }
+        )
         return config

@@ -1,5 +1,6 @@
 """FakeQuant: fake int8 quantization of a tensor with a tracked range, for quantization-aware training of
 fixed-window exports (:func:`keras_audiosr.export.qat.quantize_aware` inserts it after each layer)."""
+
 import keras
 
 __all__ = ["FakeQuant"]

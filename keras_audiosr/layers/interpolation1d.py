@@ -1,4 +1,5 @@
 """Interpolation1D: fixed (non-trainable) up-sampling inside a model, so saved models take raw low-rate samples."""
+
 import math
 
 import keras

@@ -1,4 +1,5 @@
 """LevelNormalization: divides a signal by its running level and hands the level on, in ops every runtime has."""
+
 import math
 
 import keras
@@ -18,7 +19,7 @@ def level_knots(floor):
     if not 0.0 < floor < 1.0:
         raise ValueError(f"LevelNormalization: floor must be in (0, 1) (a level in full-scale units), got {floor!r}")
     segments = int(math.ceil(2.0 * math.log2(1.0 / floor)))
-    return floor ** 2 * (2.0 ** np.arange(segments + 1) - 1.0)
+    return floor**2 * (2.0 ** np.arange(segments + 1) - 1.0)
 
 
 @keras.saving.register_keras_serializable(package="keras_audiosr")
@@ -61,9 +62,9 @@ class LevelNormalization(keras.layers.Layer):
             raise ValueError(f"LevelNormalization: clip must be positive, got {clip!r}")
         knots = level_knots(self.floor)
         width = np.diff(knots)
-        level = np.sqrt(knots + self.floor ** 2)
+        level = np.sqrt(knots + self.floor**2)
         self._ramp_w = (6.0 / width).reshape(1, 1, 1, -1)
-        self._ramp_b = (-6.0 * knots[:-1] / width)
+        self._ramp_b = -6.0 * knots[:-1] / width
         gain_scale = 1.0 if self.clip is None else 3.0 / self.clip
         self._gain_w = (gain_scale * np.diff(1.0 / level) / 6.0).reshape(1, 1, -1, 1)
         self._level_w = (np.diff(level) / 6.0).reshape(1, 1, -1, 1)

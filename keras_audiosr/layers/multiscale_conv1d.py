@@ -1,4 +1,5 @@
 """MultiscaleConv1D: parallel convolutions of several kernel sizes (MU-GAN, Kim & Sathe 2019)."""
+
 import keras
 from keras import ops
 
@@ -55,9 +56,14 @@ class MultiscaleConv1D(keras.layers.Layer):
         per_branch = filters // len(kernel_sizes)
         self.branches = [
             keras.layers.Conv1D(
-                per_branch, k, strides=strides, padding="same", use_bias=self.use_bias,
+                per_branch,
+                k,
+                strides=strides,
+                padding="same",
+                use_bias=self.use_bias,
                 kernel_initializer=keras.initializers.get(keras.initializers.serialize(self.kernel_initializer)),
-                dtype=self.dtype_policy, name=f"branch{i}_k{k}",
+                dtype=self.dtype_policy,
+                name=f"branch{i}_k{k}",
             )
             for i, k in enumerate(kernel_sizes)
         ]
@@ -79,11 +85,13 @@ class MultiscaleConv1D(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "filters": self.filters,
-            "kernel_sizes": list(self.kernel_sizes),
-            "use_bias": self.use_bias,
-            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-            "strides": self.strides,
-        })
+        config.update(
+            {
+                "filters": self.filters,
+                "kernel_sizes": list(self.kernel_sizes),
+                "use_bias": self.use_bias,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+                "strides": self.strides,
+            }
+        )
         return config

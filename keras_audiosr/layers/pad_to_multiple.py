@@ -1,4 +1,5 @@
 """PadToMultiple: lets fixed-stride models take inputs of any length."""
+
 import keras
 from keras import ops
 

@@ -1,4 +1,5 @@
 """PhaseShuffle: WaveGAN's random time shift of critic activations (Donahue et al. 2019)."""
+
 import keras
 from keras import ops
 

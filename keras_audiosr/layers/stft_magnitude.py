@@ -1,4 +1,5 @@
 """STFTMagnitude: the magnitude spectrogram of a waveform, as a layer (spectrogram critics) and a function (losses)."""
+
 import keras
 from keras import ops
 
@@ -14,8 +15,9 @@ def check_stft_args(n_fft, hop, win=None):
     n_fft, hop = int(n_fft), int(hop)
     win = n_fft if win is None else int(win)
     if n_fft < 2 or n_fft % 2 or hop < 1 or not 1 <= win <= n_fft:
-        raise ValueError(f"STFT: need an even n_fft >= 2, hop >= 1 and 1 <= win <= n_fft, "
-                         f"got n_fft={n_fft}, hop={hop}, win={win}")
+        raise ValueError(
+            f"STFT: need an even n_fft >= 2, hop >= 1 and 1 <= win <= n_fft, got n_fft={n_fft}, hop={hop}, win={win}"
+        )
     return n_fft, hop, win
 
 

@@ -1,4 +1,5 @@
 """SubPixel1D: channels to time (the 1-D pixel shuffle of Kuleshov et al. 2017)."""
+
 import keras
 from keras import ops
 

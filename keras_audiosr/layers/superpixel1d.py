@@ -1,4 +1,5 @@
 """SuperPixel1D: time to channels, the exact inverse of SubPixel1D (MU-GAN's down-sampling)."""
+
 import keras
 from keras import ops
 

@@ -1,4 +1,5 @@
 """Model families, one per file, each a functional Keras model wrapped in a class."""
+
 from keras_audiosr.models.audio_edsr import AudioEDSR
 from keras_audiosr.models.audio_sr_model import AudioSRModel
 from keras_audiosr.models.audio_unet import MODEL_SIZES, AudioUNet

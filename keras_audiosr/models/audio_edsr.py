@@ -1,4 +1,5 @@
 """AudioEDSR: EDSR (Lim et al. 2017) for audio, post-upsampling (King et al., audio super-resolution with EDSR)."""
+
 import math
 
 import keras
@@ -86,9 +87,11 @@ class AudioEDSR(AudioSRModel):
         filters, num_blocks, kernel_size = int(filters), int(num_blocks), int(kernel_size)
         band_preserving = bool(band_preserving)
         if band_preserving and interpolation_skip:
-            raise ValueError("AudioEDSR: interpolation_skip and band_preserving are alternatives (band preservation "
-                             "already adds the sinc interpolation below the transition); pass band_preserving=False "
-                             "to use interpolation_skip")
+            raise ValueError(
+                "AudioEDSR: interpolation_skip and band_preserving are alternatives (band preservation "
+                "already adds the sinc interpolation below the transition); pass band_preserving=False "
+                "to use interpolation_skip"
+            )
         merge = self.band_merge(ratio, type(self).__name__) if band_preserving else None
 
         def conv(units, label, **options):
@@ -115,8 +118,16 @@ class AudioEDSR(AudioSRModel):
         if band_preserving:
             high_rate = merge([self.band_interpolation(ratio)(low_rate), high_rate])
 
-        super().__init__(inputs=low_rate, outputs=high_rate, name=name, ratio=ratio, hr_rate=hr_rate,
-                         degradation=degradation, band_preserving=band_preserving, **kwargs)
+        super().__init__(
+            inputs=low_rate,
+            outputs=high_rate,
+            name=name,
+            ratio=ratio,
+            hr_rate=hr_rate,
+            degradation=degradation,
+            band_preserving=band_preserving,
+            **kwargs,
+        )
         self.filters = filters
         self.num_blocks = num_blocks
         self.kernel_size = kernel_size
@@ -133,13 +144,15 @@ class AudioEDSR(AudioSRModel):
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "filters": self.filters,
-            "num_blocks": self.num_blocks,
-            "kernel_size": self.kernel_size,
-            "residual_scaling": self.residual_scaling,
-            "interpolation_skip": self.interpolation_skip,
-            "interpolation": self.interpolation,
-            "channels": self.channels,
-        })
+        config.update(
+            {
+                "filters": self.filters,
+                "num_blocks": self.num_blocks,
+                "kernel_size": self.kernel_size,
+                "residual_scaling": self.residual_scaling,
+                "interpolation_skip": self.interpolation_skip,
+                "interpolation": self.interpolation,
+                "channels": self.channels,
+            }
+        )
         return config

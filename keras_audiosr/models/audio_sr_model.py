@@ -1,4 +1,5 @@
 """AudioSRModel: the base of every generator, carrying its sample rates and degradation."""
+
 import keras
 
 from keras_audiosr.layers import BAND_SINC_ZEROS, BandMerge, Interpolation1D
@@ -35,8 +36,16 @@ class AudioSRModel(keras.Model):
     #: Whether the class takes ``band_preserving`` (``from_config`` then defaults a missing key to False).
     supports_band_preserving = False
 
-    def __init__(self, *args, ratio=2, hr_rate=16000, degradation=None, band_preserving=False,
-                 training_degradations=None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        ratio=2,
+        hr_rate=16000,
+        degradation=None,
+        band_preserving=False,
+        training_degradations=None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         ratio, hr_rate = int(ratio), int(hr_rate)
         if ratio < 1:
@@ -52,8 +61,9 @@ class AudioSRModel(keras.Model):
         if training_degradations is not None and not isinstance(training_degradations, str):
             name = getattr(training_degradations, "name", None)  # a DegradationSet
             if not isinstance(name, str):
-                raise ValueError(f"training_degradations must be a degradation set name or spec, "
-                                 f"got {training_degradations!r}")
+                raise ValueError(
+                    f"training_degradations must be a degradation set name or spec, got {training_degradations!r}"
+                )
             training_degradations = name
         self._training_degradations = training_degradations
 
@@ -84,14 +94,21 @@ class AudioSRModel(keras.Model):
         """The :class:`~keras_audiosr.layers.BandMerge` of a band-preserving model; ``ratio`` (the
         up-sampling or bandwidth ratio) must be at least 2, since at ratio 1 there is no band above the input's."""
         if int(ratio) < 2:
-            raise ValueError(f"{owner}: band_preserving needs a ratio >= 2 (at ratio {ratio} there is no band above "
-                             f"the input's to add); pass band_preserving=False")
+            raise ValueError(
+                f"{owner}: band_preserving needs a ratio >= 2 (at ratio {ratio} there is no band above "
+                f"the input's to add); pass band_preserving=False"
+            )
         return BandMerge(int(ratio), name=name, **cls.BAND_PATH)
 
     def audio_config(self):
         """The facts a user of a saved model needs: rates, ratio and the training degradation."""
-        config = {"ratio": self.ratio, "lr_rate": self.lr_rate, "hr_rate": self.hr_rate,
-                  "degradation": dict(self.degradation), "training_degradations": self.training_degradations}
+        config = {
+            "ratio": self.ratio,
+            "lr_rate": self.lr_rate,
+            "hr_rate": self.hr_rate,
+            "degradation": dict(self.degradation),
+            "training_degradations": self.training_degradations,
+        }
         if self.supports_band_preserving:
             config["band_preserving"] = self.band_preserving
         return config

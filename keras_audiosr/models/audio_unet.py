@@ -1,4 +1,5 @@
 """AudioUNet: the audio super-resolution U-Net of Kuleshov, Enam & Ermon (ICLR workshop 2017)."""
+
 import math
 
 import keras
@@ -57,10 +58,20 @@ class AudioUNet(AudioSRModel):
 
     supports_band_preserving = True
     presets = {
-        "paper": dict(filters=(128, 384, 512, 512), kernel_sizes=(65, 33, 17, 9), bottleneck_filters=512,
-                      bottleneck_kernel_size=9, dropout=0.5),
-        "small": dict(filters=(32, 48, 64, 64), kernel_sizes=(33, 17, 9, 9), bottleneck_filters=64,
-                      bottleneck_kernel_size=9, dropout=0.0),
+        "paper": dict(
+            filters=(128, 384, 512, 512),
+            kernel_sizes=(65, 33, 17, 9),
+            bottleneck_filters=512,
+            bottleneck_kernel_size=9,
+            dropout=0.5,
+        ),
+        "small": dict(
+            filters=(32, 48, 64, 64),
+            kernel_sizes=(33, 17, 9, 9),
+            bottleneck_filters=64,
+            bottleneck_kernel_size=9,
+            dropout=0.0,
+        ),
         "tiny": dict(filters=(4, 8), kernel_sizes=(9, 5), bottleneck_filters=8, bottleneck_kernel_size=5, dropout=0.0),
     }
 
@@ -116,12 +127,19 @@ class AudioUNet(AudioSRModel):
             )(h)
             h = post_conv(h, 0.0, keras.layers.LeakyReLU(0.2, name=f"down{b}_act"))
             skips.append(h)
-        h = keras.layers.Conv1D(bottleneck_filters, bottleneck_kernel_size, strides=2, padding="same",
-                                kernel_initializer="orthogonal", name="bottleneck_conv")(h)
+        h = keras.layers.Conv1D(
+            bottleneck_filters,
+            bottleneck_kernel_size,
+            strides=2,
+            padding="same",
+            kernel_initializer="orthogonal",
+            name="bottleneck_conv",
+        )(h)
         h = post_conv(h, dropout, keras.layers.LeakyReLU(0.2, name="bottleneck_act"))
         for b in reversed(range(depth)):
-            h = keras.layers.Conv1D(2 * filters[b], kernel_sizes[b], padding="same", kernel_initializer="orthogonal",
-                                    name=f"up{b}_conv")(h)
+            h = keras.layers.Conv1D(
+                2 * filters[b], kernel_sizes[b], padding="same", kernel_initializer="orthogonal", name=f"up{b}_conv"
+            )(h)
             h = post_conv(h, dropout, keras.layers.ReLU(name=f"up{b}_act"))
             h = SubPixel1D(2, name=f"up{b}_subpixel")(h)
             h = keras.layers.Concatenate(name=f"up{b}_skip")([h, skips[b]])
@@ -133,8 +151,16 @@ class AudioUNet(AudioSRModel):
             h = keras.layers.Add(name="residual", dtype="float32")([h, interpolated])
         high_rate = CropToLength(ratio, name="crop", dtype="float32")([h, low_rate])
 
-        super().__init__(inputs=low_rate, outputs=high_rate, name=name, ratio=ratio, hr_rate=hr_rate,
-                         degradation=degradation, band_preserving=band_preserving, **kwargs)
+        super().__init__(
+            inputs=low_rate,
+            outputs=high_rate,
+            name=name,
+            ratio=ratio,
+            hr_rate=hr_rate,
+            degradation=degradation,
+            band_preserving=band_preserving,
+            **kwargs,
+        )
         self.filters = filters
         self.kernel_sizes = kernel_sizes
         self.bottleneck_filters = int(bottleneck_filters)
@@ -152,14 +178,16 @@ class AudioUNet(AudioSRModel):
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "filters": list(self.filters),
-            "kernel_sizes": list(self.kernel_sizes),
-            "bottleneck_filters": self.bottleneck_filters,
-            "bottleneck_kernel_size": self.bottleneck_kernel_size,
-            "dropout": self.dropout,
-            "batch_norm": self.batch_norm,
-            "interpolation": self.interpolation,
-            "channels": self.channels,
-        })
+        config.update(
+            {
+                "filters": list(self.filters),
+                "kernel_sizes": list(self.kernel_sizes),
+                "bottleneck_filters": self.bottleneck_filters,
+                "bottleneck_kernel_size": self.bottleneck_kernel_size,
+                "dropout": self.dropout,
+                "batch_norm": self.batch_norm,
+                "interpolation": self.interpolation,
+                "channels": self.channels,
+            }
+        )
         return config

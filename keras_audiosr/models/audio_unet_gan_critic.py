@@ -1,4 +1,5 @@
 """AudioUNetGANCritic: the convolutional WGAN-GP critic of an AudioUNet-GAN (after King et al.)."""
+
 import keras
 
 from keras_audiosr.models.critic import AudioCritic
@@ -30,8 +31,16 @@ class AudioUNetGANCritic(AudioCritic):
         "tiny": dict(filters=(4, 8, 8), kernel_sizes=(9, 5, 5)),
     }
 
-    def __init__(self, filters=(64, 128, 256, 512, 512, 512), kernel_sizes=(31, 31, 17, 17, 9, 9), strides=2,
-                 alpha=0.2, channels=1, name="audio_unet_gan_critic", **kwargs):
+    def __init__(
+        self,
+        filters=(64, 128, 256, 512, 512, 512),
+        kernel_sizes=(31, 31, 17, 17, 9, 9),
+        strides=2,
+        alpha=0.2,
+        channels=1,
+        name="audio_unet_gan_critic",
+        **kwargs,
+    ):
         filters, kernel_sizes = tuple(int(f) for f in filters), tuple(int(k) for k in kernel_sizes)
         if not filters or len(filters) != len(kernel_sizes):
             raise ValueError(f"filters {filters} and kernel_sizes {kernel_sizes} must be non-empty and of equal length")
@@ -52,11 +61,13 @@ class AudioUNetGANCritic(AudioCritic):
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "filters": list(self.filters),
-            "kernel_sizes": list(self.kernel_sizes),
-            "strides": self.strides,
-            "alpha": self.alpha,
-            "channels": self.channels,
-        })
+        config.update(
+            {
+                "filters": list(self.filters),
+                "kernel_sizes": list(self.kernel_sizes),
+                "strides": self.strides,
+                "alpha": self.alpha,
+                "channels": self.channels,
+            }
+        )
         return config

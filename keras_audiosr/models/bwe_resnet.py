@@ -1,5 +1,6 @@
 """BWEResNet: the same-rate ResNet of Sulun & Davies ("On filter generalization for music bandwidth extension",
 2020)."""
+
 import keras
 
 from keras_audiosr.models.same_rate import SameRateModel
@@ -45,9 +46,23 @@ class BWEResNet(SameRateModel):
         "tiny": dict(filters=8, num_blocks=2, kernel_size=3),
     }
 
-    def __init__(self, bandwidth_ratio=2, filters=512, num_blocks=15, kernel_size=7, residual_scaling=0.1, dropout=0.0,
-                 batch_norm=False, output_kernel_size=1, band_preserving=True, channels=1, hr_rate=44100,
-                 degradation=None, name="bwe_resnet", **kwargs):
+    def __init__(
+        self,
+        bandwidth_ratio=2,
+        filters=512,
+        num_blocks=15,
+        kernel_size=7,
+        residual_scaling=0.1,
+        dropout=0.0,
+        batch_norm=False,
+        output_kernel_size=1,
+        band_preserving=True,
+        channels=1,
+        hr_rate=44100,
+        degradation=None,
+        name="bwe_resnet",
+        **kwargs,
+    ):
         filters, num_blocks, kernel_size, dropout = int(filters), int(num_blocks), int(kernel_size), float(dropout)
         band_preserving = bool(band_preserving)
         bandwidth_ratio = self.checked_bandwidth_ratio(bandwidth_ratio)
@@ -58,8 +73,9 @@ class BWEResNet(SameRateModel):
         for b in range(num_blocks):
             r = h
             for i in (1, 2):
-                r = keras.layers.Conv1D(filters, kernel_size, padding="same", use_bias=not batch_norm,
-                                        name=f"block{b}_conv{i}")(r)
+                r = keras.layers.Conv1D(
+                    filters, kernel_size, padding="same", use_bias=not batch_norm, name=f"block{b}_conv{i}"
+                )(r)
                 if batch_norm:
                     r = keras.layers.BatchNormalization(name=f"block{b}_bn{i}")(r)
                 if dropout:
@@ -68,15 +84,24 @@ class BWEResNet(SameRateModel):
                     r = keras.layers.ReLU(name=f"block{b}_act")(r)
             r = keras.layers.Rescaling(residual_scaling, name=f"block{b}_scale")(r)
             h = keras.layers.Add(name=f"block{b}_add")([h, r])
-        h = keras.layers.Conv1D(channels, output_kernel_size, padding="same", kernel_initializer="zeros",
-                                name="output_conv")(h)
+        h = keras.layers.Conv1D(
+            channels, output_kernel_size, padding="same", kernel_initializer="zeros", name="output_conv"
+        )(h)
         if band_preserving:
             full_band = merge([band_limited, h])
         else:
             full_band = keras.layers.Add(name="residual")([h, band_limited])
 
-        super().__init__(inputs=band_limited, outputs=full_band, name=name, bandwidth_ratio=bandwidth_ratio,
-                         hr_rate=hr_rate, degradation=degradation, band_preserving=band_preserving, **kwargs)
+        super().__init__(
+            inputs=band_limited,
+            outputs=full_band,
+            name=name,
+            bandwidth_ratio=bandwidth_ratio,
+            hr_rate=hr_rate,
+            degradation=degradation,
+            band_preserving=band_preserving,
+            **kwargs,
+        )
         self.filters = filters
         self.num_blocks = num_blocks
         self.kernel_size = kernel_size
@@ -88,14 +113,16 @@ class BWEResNet(SameRateModel):
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "filters": self.filters,
-            "num_blocks": self.num_blocks,
-            "kernel_size": self.kernel_size,
-            "residual_scaling": self.residual_scaling,
-            "dropout": self.dropout,
-            "batch_norm": self.batch_norm,
-            "output_kernel_size": self.output_kernel_size,
-            "channels": self.channels,
-        })
+        config.update(
+            {
+                "filters": self.filters,
+                "num_blocks": self.num_blocks,
+                "kernel_size": self.kernel_size,
+                "residual_scaling": self.residual_scaling,
+                "dropout": self.dropout,
+                "batch_norm": self.batch_norm,
+                "output_kernel_size": self.output_kernel_size,
+                "channels": self.channels,
+            }
+        )
         return config

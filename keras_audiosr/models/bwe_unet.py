@@ -1,4 +1,5 @@
 """BWEUNet: the same-rate U-Net of Sulun & Davies ("On filter generalization for music bandwidth extension", 2020)."""
+
 import keras
 
 from keras_audiosr.layers import CropToLength, PadToMultiple, SubPixel1D
@@ -42,16 +43,32 @@ class BWEUNet(SameRateModel):
     """
 
     presets = {
-        "paper": dict(filters=(128, 256, 512, 512), kernel_sizes=(65, 33, 17, 9), bottleneck_filters=512,
-                      bottleneck_kernel_size=9),
-        "small": dict(filters=(32, 48, 64, 64), kernel_sizes=(33, 17, 9, 9), bottleneck_filters=64,
-                      bottleneck_kernel_size=9),
+        "paper": dict(
+            filters=(128, 256, 512, 512), kernel_sizes=(65, 33, 17, 9), bottleneck_filters=512, bottleneck_kernel_size=9
+        ),
+        "small": dict(
+            filters=(32, 48, 64, 64), kernel_sizes=(33, 17, 9, 9), bottleneck_filters=64, bottleneck_kernel_size=9
+        ),
         "tiny": dict(filters=(4, 8), kernel_sizes=(9, 5), bottleneck_filters=8, bottleneck_kernel_size=5),
     }
 
-    def __init__(self, bandwidth_ratio=2, filters=(128, 256, 512, 512), kernel_sizes=(65, 33, 17, 9),
-                 bottleneck_filters=512, bottleneck_kernel_size=9, output_kernel_size=9, dropout=0.0, batch_norm=False,
-                 band_preserving=True, channels=1, hr_rate=44100, degradation=None, name="bwe_unet", **kwargs):
+    def __init__(
+        self,
+        bandwidth_ratio=2,
+        filters=(128, 256, 512, 512),
+        kernel_sizes=(65, 33, 17, 9),
+        bottleneck_filters=512,
+        bottleneck_kernel_size=9,
+        output_kernel_size=9,
+        dropout=0.0,
+        batch_norm=False,
+        band_preserving=True,
+        channels=1,
+        hr_rate=44100,
+        degradation=None,
+        name="bwe_unet",
+        **kwargs,
+    ):
         filters, kernel_sizes = tuple(int(f) for f in filters), tuple(int(k) for k in kernel_sizes)
         band_preserving = bool(band_preserving)
         bandwidth_ratio = self.checked_bandwidth_ratio(bandwidth_ratio)
@@ -73,8 +90,9 @@ class BWEUNet(SameRateModel):
                 h = keras.layers.BatchNormalization(name=f"down{b}_bn")(h)
             h = keras.layers.ReLU(name=f"down{b}_act")(h)
             skips.append(h)
-        h = keras.layers.Conv1D(bottleneck_filters, bottleneck_kernel_size, strides=2, padding="same",
-                                name="bottleneck_down_conv")(h)
+        h = keras.layers.Conv1D(
+            bottleneck_filters, bottleneck_kernel_size, strides=2, padding="same", name="bottleneck_down_conv"
+        )(h)
         h = keras.layers.ReLU(name="bottleneck_down_act")(regularise(h, "bottleneck_down"))
         h = keras.layers.Conv1D(2 * filters[-1], bottleneck_kernel_size, padding="same", name="bottleneck_up_conv")(h)
         h = keras.layers.ReLU(name="bottleneck_up_act")(regularise(h, "bottleneck_up"))
@@ -83,8 +101,13 @@ class BWEUNet(SameRateModel):
             h = keras.layers.Concatenate(name=f"up{b}_skip")([h, skips[b]])
             last = b == 0
             units, kernel = (channels, output_kernel_size) if last else (filters[b - 1], kernel_sizes[b - 1])
-            h = keras.layers.Conv1D(2 * units, kernel, padding="same",
-                                    kernel_initializer="zeros" if last else "glorot_uniform", name=f"up{b}_conv")(h)
+            h = keras.layers.Conv1D(
+                2 * units,
+                kernel,
+                padding="same",
+                kernel_initializer="zeros" if last else "glorot_uniform",
+                name=f"up{b}_conv",
+            )(h)
             h = regularise(h, f"up{b}")
             if not last:
                 h = keras.layers.ReLU(name=f"up{b}_act")(h)
@@ -95,8 +118,16 @@ class BWEUNet(SameRateModel):
             h = keras.layers.Add(name="residual")([h, padded])
         full_band = CropToLength(1, name="crop", **kept)([h, band_limited])
 
-        super().__init__(inputs=band_limited, outputs=full_band, name=name, bandwidth_ratio=bandwidth_ratio,
-                         hr_rate=hr_rate, degradation=degradation, band_preserving=band_preserving, **kwargs)
+        super().__init__(
+            inputs=band_limited,
+            outputs=full_band,
+            name=name,
+            bandwidth_ratio=bandwidth_ratio,
+            hr_rate=hr_rate,
+            degradation=degradation,
+            band_preserving=band_preserving,
+            **kwargs,
+        )
         self.filters = filters
         self.kernel_sizes = kernel_sizes
         self.bottleneck_filters = int(bottleneck_filters)
@@ -108,14 +139,16 @@ class BWEUNet(SameRateModel):
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "filters": list(self.filters),
-            "kernel_sizes": list(self.kernel_sizes),
-            "bottleneck_filters": self.bottleneck_filters,
-            "bottleneck_kernel_size": self.bottleneck_kernel_size,
-            "output_kernel_size": self.output_kernel_size,
-            "dropout": self.dropout,
-            "batch_norm": self.batch_norm,
-            "channels": self.channels,
-        })
+        config.update(
+            {
+                "filters": list(self.filters),
+                "kernel_sizes": list(self.kernel_sizes),
+                "bottleneck_filters": self.bottleneck_filters,
+                "bottleneck_kernel_size": self.bottleneck_kernel_size,
+                "output_kernel_size": self.output_kernel_size,
+                "dropout": self.dropout,
+                "batch_norm": self.batch_norm,
+                "channels": self.channels,
+            }
+        )
         return config

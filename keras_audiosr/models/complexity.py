@@ -1,4 +1,5 @@
 """Compute cost of a model, counted from its Keras graph: multiply-accumulates per call and per second of audio."""
+
 import math
 
 import numpy as np

@@ -1,4 +1,5 @@
 """AudioCritic: the base of every critic/discriminator, a functional model from waveform to scores."""
+
 import keras
 
 from keras_audiosr.models._presets import build_from_size
@@ -13,12 +14,15 @@ def split_critic_outputs(outputs):
     """
     if isinstance(outputs, dict):
         if "scores" not in outputs:
-            raise ValueError(f"a critic returning a dict must have 'scores' (and 'features'), got keys "
-                             f"{sorted(outputs)}")
+            raise ValueError(
+                f"a critic returning a dict must have 'scores' (and 'features'), got keys {sorted(outputs)}"
+            )
         return list(outputs["scores"]), list(outputs.get("features", []))
     if isinstance(outputs, (list, tuple)):
-        raise ValueError("a critic must return a score tensor or {'scores': [...], 'features': [...]}, got a "
-                         f"{type(outputs).__name__} of {len(outputs)}")
+        raise ValueError(
+            "a critic must return a score tensor or {'scores': [...], 'features': [...]}, got a "
+            f"{type(outputs).__name__} of {len(outputs)}"
+        )
     return [outputs], []
 
 

@@ -1,4 +1,5 @@
 """CriticEnsemble: several critics trained together as one (HiFi-GAN's MPD + MSD, MPD + MRD, ...)."""
+
 import keras
 
 from keras_audiosr.models.critic import split_critic_outputs
@@ -24,8 +25,9 @@ class CriticEnsemble(keras.Model):
             raise ValueError("CriticEnsemble needs at least one critic")
         names = [c.name for c in critics]
         if len(set(names)) != len(names):
-            raise ValueError(f"CriticEnsemble: critic names must be distinct (their weights are saved by name), got "
-                             f"{names}")
+            raise ValueError(
+                f"CriticEnsemble: critic names must be distinct (their weights are saved by name), got {names}"
+            )
         self.critics = critics
 
     @property

@@ -5,6 +5,7 @@ exports (:mod:`keras_audiosr.streaming`) need them: a model with strided convolu
 only by multiples of its shift period, and an output sample depends on the input only within the
 receptive field around it.
 """
+
 from __future__ import annotations
 
 import math
@@ -32,8 +33,9 @@ def shift_period(model) -> int:
     return period
 
 
-def receptive_field(model, trials: int = 4, seed: int = 0, max_length: int = 1 << 16,
-                    structural: bool = True) -> tuple[int, int]:
+def receptive_field(
+    model, trials: int = 4, seed: int = 0, max_length: int = 1 << 16, structural: bool = True
+) -> tuple[int, int]:
     """``(context, lookahead)``: how many low-rate samples before and after an output's own sample affect it.
 
     Measured by impulse probing: a signal is perturbed at one sample for every phase of the shift
@@ -112,7 +114,7 @@ def _probe_reach(model, trials: int, seed: int, max_length: int, linear: bool) -
         context = lookahead = 0
         touches_edge = False
         for i, p in enumerate(positions):
-            changed = np.abs(y[(i + 1) * trials:(i + 2) * trials] - y_base) > thr
+            changed = np.abs(y[(i + 1) * trials : (i + 2) * trials] - y_base) > thr
             idx = np.nonzero(changed.any(axis=0))[0]
             if idx.size == 0:
                 continue
@@ -123,6 +125,8 @@ def _probe_reach(model, trials: int, seed: int, max_length: int, linear: bool) -
         if not touches_edge:
             return context, lookahead
         if length * 2 > max_length:
-            raise ValueError(f"receptive field of {model.name!r} exceeds {max_length // 2} low-rate samples; "
-                             f"cannot stream it with an overlap buffer")
+            raise ValueError(
+                f"receptive field of {model.name!r} exceeds {max_length // 2} low-rate samples; "
+                f"cannot stream it with an overlap buffer"
+            )
         length *= 2

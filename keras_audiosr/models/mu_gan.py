@@ -7,6 +7,7 @@ L2), take ``phi = ae.feature_extractor()``, then train generator and discriminat
 sample, feature and adversarial losses (the adversarial training step lives in
 ``keras_audiosr.training``).
 """
+
 import math
 
 import keras
@@ -43,8 +44,20 @@ def _check_downsample(cls_name, downsample):
     return downsample
 
 
-def _multiscale_unet(x, filters, kernel_sizes, bottleneck_filters, dropout, batch_norm, alpha, skip_connections,
-                     out_channels, output_kernel_size, output_initializer, downsample="superpixel"):
+def _multiscale_unet(
+    x,
+    filters,
+    kernel_sizes,
+    bottleneck_filters,
+    dropout,
+    batch_norm,
+    alpha,
+    skip_connections,
+    out_channels,
+    output_kernel_size,
+    output_initializer,
+    downsample="superpixel",
+):
     """Down blocks, bottleneck and up blocks of the MU-GAN U-Net on ``x`` (length divisible by ``2**(B+1)``).
 
     Each down block and the bottleneck halve the length and double the width ``F`` of their
@@ -81,16 +94,27 @@ def _multiscale_unet(x, filters, kernel_sizes, bottleneck_filters, dropout, batc
         h = SubPixel1D(2, name=f"up{b}_subpixel")(h)
         if skip_connections:
             h = keras.layers.Concatenate(name=f"up{b}_skip")([h, skips[b]])
-    h = keras.layers.Conv1D(2 * out_channels, output_kernel_size, padding="same", kernel_initializer=output_initializer,
-                            name="final_conv")(h)
+    h = keras.layers.Conv1D(
+        2 * out_channels, output_kernel_size, padding="same", kernel_initializer=output_initializer, name="final_conv"
+    )(h)
     return SubPixel1D(2, name="final_subpixel")(h), bottleneck
 
 
 class _MUGANConfig:
     """Attributes and config entries shared by the generator and the autoencoder."""
 
-    def _set_unet_attributes(self, filters, kernel_sizes, bottleneck_filters, dropout, batch_norm, alpha,
-                             output_kernel_size, channels, downsample):
+    def _set_unet_attributes(
+        self,
+        filters,
+        kernel_sizes,
+        bottleneck_filters,
+        dropout,
+        batch_norm,
+        alpha,
+        output_kernel_size,
+        channels,
+        downsample,
+    ):
         self.downsample = downsample
         self.filters = filters
         self.kernel_sizes = kernel_sizes
@@ -176,10 +200,26 @@ class MUGANGenerator(_MUGANConfig, AudioSRModel):
     supports_band_preserving = True
     presets = _GENERATOR_PRESETS
 
-    def __init__(self, ratio=2, filters=(64, 128, 256, 512), kernel_sizes=(3, 9, 27, 81), bottleneck_filters=512,
-                 dropout=0.5, batch_norm=True, alpha=0.2, output_kernel_size=27, skip_connections=True,
-                 interpolation=None, band_preserving=True, channels=1, hr_rate=16000, degradation=None,
-                 downsample="superpixel", name="mugan_generator", **kwargs):
+    def __init__(
+        self,
+        ratio=2,
+        filters=(64, 128, 256, 512),
+        kernel_sizes=(3, 9, 27, 81),
+        bottleneck_filters=512,
+        dropout=0.5,
+        batch_norm=True,
+        alpha=0.2,
+        output_kernel_size=27,
+        skip_connections=True,
+        interpolation=None,
+        band_preserving=True,
+        channels=1,
+        hr_rate=16000,
+        degradation=None,
+        downsample="superpixel",
+        name="mugan_generator",
+        **kwargs,
+    ):
         downsample = _check_downsample(type(self).__name__, downsample)
         filters, kernel_sizes = tuple(int(f) for f in filters), tuple(int(k) for k in kernel_sizes)
         band_preserving = bool(band_preserving)
@@ -220,10 +260,27 @@ class MUGANGenerator(_MUGANConfig, AudioSRModel):
             h = keras.layers.Add(name="residual")([h, interpolated])
         high_rate = CropToLength(ratio, name="crop", **kept)([h, low_rate])
 
-        super().__init__(inputs=low_rate, outputs=high_rate, name=name, ratio=ratio, hr_rate=hr_rate,
-                         degradation=degradation, band_preserving=band_preserving, **kwargs)
-        self._set_unet_attributes(filters, kernel_sizes, bottleneck_filters, dropout, batch_norm, alpha,
-                                  output_kernel_size, channels, downsample)
+        super().__init__(
+            inputs=low_rate,
+            outputs=high_rate,
+            name=name,
+            ratio=ratio,
+            hr_rate=hr_rate,
+            degradation=degradation,
+            band_preserving=band_preserving,
+            **kwargs,
+        )
+        self._set_unet_attributes(
+            filters,
+            kernel_sizes,
+            bottleneck_filters,
+            dropout,
+            batch_norm,
+            alpha,
+            output_kernel_size,
+            channels,
+            downsample,
+        )
         self.skip_connections = bool(skip_connections)
         self.interpolation = interpolation
 
@@ -257,9 +314,23 @@ class MUGANAutoencoder(_MUGANConfig, AudioSRModel):
 
     presets = _GENERATOR_PRESETS
 
-    def __init__(self, filters=(64, 128, 256, 512), kernel_sizes=(3, 9, 27, 81), bottleneck_filters=512, dropout=0.5,
-                 batch_norm=True, alpha=0.2, output_kernel_size=27, channels=1, hr_rate=16000, degradation=None,
-                 ratio=1, downsample="superpixel", name="mugan_autoencoder", **kwargs):
+    def __init__(
+        self,
+        filters=(64, 128, 256, 512),
+        kernel_sizes=(3, 9, 27, 81),
+        bottleneck_filters=512,
+        dropout=0.5,
+        batch_norm=True,
+        alpha=0.2,
+        output_kernel_size=27,
+        channels=1,
+        hr_rate=16000,
+        degradation=None,
+        ratio=1,
+        downsample="superpixel",
+        name="mugan_autoencoder",
+        **kwargs,
+    ):
         downsample = _check_downsample(type(self).__name__, downsample)
         if int(ratio) != 1:
             raise ValueError(f"MUGANAutoencoder reconstructs audio at its own rate, so ratio must be 1, got {ratio}")
@@ -286,10 +357,26 @@ class MUGANAutoencoder(_MUGANConfig, AudioSRModel):
         )
         reconstruction = CropToLength(1, name="crop")([h, waveform])
 
-        super().__init__(inputs=waveform, outputs=reconstruction, name=name, ratio=1, hr_rate=hr_rate,
-                         degradation=degradation, **kwargs)
-        self._set_unet_attributes(filters, kernel_sizes, bottleneck_filters, dropout, batch_norm, alpha,
-                                  output_kernel_size, channels, downsample)
+        super().__init__(
+            inputs=waveform,
+            outputs=reconstruction,
+            name=name,
+            ratio=1,
+            hr_rate=hr_rate,
+            degradation=degradation,
+            **kwargs,
+        )
+        self._set_unet_attributes(
+            filters,
+            kernel_sizes,
+            bottleneck_filters,
+            dropout,
+            batch_norm,
+            alpha,
+            output_kernel_size,
+            channels,
+            downsample,
+        )
 
     @classmethod
     def from_size(cls, size, **kwargs):
@@ -343,8 +430,18 @@ class MUGANDiscriminator(AudioCritic):
         "tiny": dict(filters=(4, 8), dense_units=8, dropout=0.0),
     }
 
-    def __init__(self, filters=(64, 64, 128, 128, 256, 256, 512, 512), kernel_sizes=(3, 9, 27, 81), dropout=0.5,
-                 batch_norm=True, alpha=0.2, dense_units=1024, channels=1, name="mugan_discriminator", **kwargs):
+    def __init__(
+        self,
+        filters=(64, 64, 128, 128, 256, 256, 512, 512),
+        kernel_sizes=(3, 9, 27, 81),
+        dropout=0.5,
+        batch_norm=True,
+        alpha=0.2,
+        dense_units=1024,
+        channels=1,
+        name="mugan_discriminator",
+        **kwargs,
+    ):
         filters, kernel_sizes = tuple(int(f) for f in filters), tuple(int(k) for k in kernel_sizes)
         if not filters:
             raise ValueError("MUGANDiscriminator needs at least one block (filters is empty)")
@@ -380,13 +477,15 @@ class MUGANDiscriminator(AudioCritic):
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "filters": list(self.filters),
-            "kernel_sizes": list(self.kernel_sizes),
-            "dropout": self.dropout,
-            "batch_norm": self.batch_norm,
-            "alpha": self.alpha,
-            "dense_units": self.dense_units,
-            "channels": self.channels,
-        })
+        config.update(
+            {
+                "filters": list(self.filters),
+                "kernel_sizes": list(self.kernel_sizes),
+                "dropout": self.dropout,
+                "batch_norm": self.batch_norm,
+                "alpha": self.alpha,
+                "dense_units": self.dense_units,
+                "channels": self.channels,
+            }
+        )
         return config

@@ -1,4 +1,5 @@
 """MultiPeriodCritic: HiFi-GAN's multi-period discriminator (Kong, Kim & Bae 2020)."""
+
 import keras
 
 from keras_audiosr.layers import PadToMultiple
@@ -38,8 +39,18 @@ class MultiPeriodCritic(AudioCritic):
     }
     returns_features = True
 
-    def __init__(self, periods=(2, 3, 5, 7, 11), filters=(32, 128, 512, 1024), final_filters=1024, kernel_size=5,
-                 stride=3, alpha=0.1, channels=1, name="multi_period_critic", **kwargs):
+    def __init__(
+        self,
+        periods=(2, 3, 5, 7, 11),
+        filters=(32, 128, 512, 1024),
+        final_filters=1024,
+        kernel_size=5,
+        stride=3,
+        alpha=0.1,
+        channels=1,
+        name="multi_period_critic",
+        **kwargs,
+    ):
         periods, filters = tuple(int(p) for p in periods), tuple(int(f) for f in filters)
         if not periods or min(periods) < 1 or len(set(periods)) != len(periods):
             raise ValueError(f"MultiPeriodCritic: periods must be distinct positive integers, got {periods}")
@@ -72,13 +83,15 @@ class MultiPeriodCritic(AudioCritic):
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "periods": list(self.periods),
-            "filters": list(self.filters),
-            "final_filters": self.final_filters,
-            "kernel_size": self.kernel_size,
-            "stride": self.stride,
-            "alpha": self.alpha,
-            "channels": self.channels,
-        })
+        config.update(
+            {
+                "periods": list(self.periods),
+                "filters": list(self.filters),
+                "final_filters": self.final_filters,
+                "kernel_size": self.kernel_size,
+                "stride": self.stride,
+                "alpha": self.alpha,
+                "channels": self.channels,
+            }
+        )
         return config

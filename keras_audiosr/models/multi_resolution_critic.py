@@ -1,4 +1,5 @@
 """MultiResolutionCritic: UnivNet's multi-resolution spectrogram discriminator (Jang et al. 2021)."""
+
 import keras
 
 from keras_audiosr.layers import STFTMagnitude
@@ -48,12 +49,22 @@ class MultiResolutionCritic(AudioCritic):
     }
     returns_features = True
 
-    def __init__(self, resolutions=UNIVNET_RESOLUTIONS, filters=32, strided=3, freq_stride=1, alpha=0.2, channels=1,
-                 name="multi_resolution_critic", **kwargs):
+    def __init__(
+        self,
+        resolutions=UNIVNET_RESOLUTIONS,
+        filters=32,
+        strided=3,
+        freq_stride=1,
+        alpha=0.2,
+        channels=1,
+        name="multi_resolution_critic",
+        **kwargs,
+    ):
         resolutions = tuple(tuple(int(v) for v in r) for r in resolutions)
         if not resolutions or any(len(r) != 3 for r in resolutions):
-            raise ValueError(f"MultiResolutionCritic: resolutions must be (n_fft, hop, window) triples, got "
-                             f"{resolutions}")
+            raise ValueError(
+                f"MultiResolutionCritic: resolutions must be (n_fft, hop, window) triples, got {resolutions}"
+            )
         filters, strided, freq_stride, channels = int(filters), int(strided), int(freq_stride), int(channels)
         if freq_stride < 1:
             raise ValueError(f"MultiResolutionCritic: freq_stride must be a positive integer, got {freq_stride}")
@@ -81,12 +92,14 @@ class MultiResolutionCritic(AudioCritic):
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "resolutions": [list(r) for r in self.resolutions],
-            "filters": self.filters,
-            "strided": self.strided,
-            "freq_stride": self.freq_stride,
-            "alpha": self.alpha,
-            "channels": self.channels,
-        })
+        config.update(
+            {
+                "resolutions": [list(r) for r in self.resolutions],
+                "filters": self.filters,
+                "strided": self.strided,
+                "freq_stride": self.freq_stride,
+                "alpha": self.alpha,
+                "channels": self.channels,
+            }
+        )
         return config

@@ -1,4 +1,5 @@
 """Same-rate bandwidth-extension models: base class and the stereo folding helpers."""
+
 import numpy as np
 from keras import ops
 

@@ -4,6 +4,7 @@
 :func:`save_model` writes a model for use: architecture and weights, without the optimizer state
 (resumable training state lives in a run's backup, not in its ``model.keras``).
 """
+
 from __future__ import annotations
 
 import zipfile
@@ -44,8 +45,10 @@ def load_model(path):
         raise ModelError(f"{p}: cannot load the Keras model ({type(e).__name__}: {e})") from e
     if not isinstance(model, AudioSRModel):
         missing = [a for a in ("ratio", "hr_rate") if not hasattr(model, a)]
-        raise ModelError(f"{p}: holds a {type(model).__name__}, not an audio super-resolution model "
-                         f"(keras_audiosr.models.AudioSRModel; missing {', '.join(missing) or 'its base class'})")
+        raise ModelError(
+            f"{p}: holds a {type(model).__name__}, not an audio super-resolution model "
+            f"(keras_audiosr.models.AudioSRModel; missing {', '.join(missing) or 'its base class'})"
+        )
     return model
 
 

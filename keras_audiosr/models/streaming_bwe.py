@@ -1,4 +1,5 @@
 """StreamingBWE: a causal, stateful, band-preserving bandwidth extender built for int8 streaming on the edge."""
+
 import math
 
 import keras
@@ -114,16 +115,39 @@ class StreamingBWE(AudioSRModel):
 
     edge_ready = True
     presets = {
-        "small": dict(channels=64, fold=4, kernel_size=3, dilations=(1, 2, 4, 8, 16, 32), input_kernel=3,
-                      output_kernel=3),
+        "small": dict(
+            channels=64, fold=4, kernel_size=3, dilations=(1, 2, 4, 8, 16, 32), input_kernel=3, output_kernel=3
+        ),
         "tiny": dict(channels=8, fold=2, kernel_size=3, dilations=(1, 2), input_kernel=3, output_kernel=3),
     }
 
-    def __init__(self, ratio=2, hr_rate=16000, channels=64, fold=4, kernel_size=3, dilations=(1, 2, 4, 8, 16, 32),
-                 input_kernel=3, output_kernel=3, negative_slope=0.2, transition=(0.7, 1.0), attenuation_db=60.0,
-                 sinc_zeros=None, level_window_ms=20.0, level_floor=1e-3, level_clip=4.0, band_penalty=1.0,
-                 gain_range_db=(-40.0, 20.0), shape_penalty=0.01, extra_lookahead=0, degradation=None,
-                 high_band_trim_db=0.0, weights_trim_db=0.0, name="streaming_bwe", **kwargs):
+    def __init__(
+        self,
+        ratio=2,
+        hr_rate=16000,
+        channels=64,
+        fold=4,
+        kernel_size=3,
+        dilations=(1, 2, 4, 8, 16, 32),
+        input_kernel=3,
+        output_kernel=3,
+        negative_slope=0.2,
+        transition=(0.7, 1.0),
+        attenuation_db=60.0,
+        sinc_zeros=None,
+        level_window_ms=20.0,
+        level_floor=1e-3,
+        level_clip=4.0,
+        band_penalty=1.0,
+        gain_range_db=(-40.0, 20.0),
+        shape_penalty=0.01,
+        extra_lookahead=0,
+        degradation=None,
+        high_band_trim_db=0.0,
+        weights_trim_db=0.0,
+        name="streaming_bwe",
+        **kwargs,
+    ):
         ratio, hr_rate = int(ratio), int(hr_rate)
         if ratio < 2:
             raise ValueError(f"StreamingBWE extends the band: ratio must be an integer >= 2, got {ratio}")
@@ -141,25 +165,37 @@ class StreamingBWE(AudioSRModel):
         half = CausalInterpolation(ratio, "sinc", sinc_zeros).half
         lookahead = max(half, math.ceil(merge.delay / ratio)) + int(extra_lookahead)
         parts = {
-            "interpolate": CausalInterpolation(ratio, "sinc", sinc_zeros, delay=lookahead, name="interpolate",
-                                               dtype=_FIXED),
+            "interpolate": CausalInterpolation(
+                ratio, "sinc", sinc_zeros, delay=lookahead, name="interpolate", dtype=_FIXED
+            ),
             "level": LevelNormalization(window, level_floor, level_clip, name="level", dtype=_FIXED),
             "core": [CausalConv2D(channels, input_kernel, 1, "leaky_relu", negative_slope, name="core_in")]
-            + [CausalConv2D(channels, kernel_size, d, "leaky_relu", negative_slope, name=f"core_d{d}_{i}")
-               for i, d in enumerate(dilations)]
+            + [
+                CausalConv2D(channels, kernel_size, d, "leaky_relu", negative_slope, name=f"core_d{d}_{i}")
+                for i, d in enumerate(dilations)
+            ]
             + [CausalConv2D(fold * ratio + 1, output_kernel, 1, None, name="core_out")],
-            "gain": DecibelGain(10.0, gain_range_db[0], gain_range_db[1], offset_db=high_band_trim_db, name="gain",
-                                dtype=_FIXED),
+            "gain": DecibelGain(
+                10.0, gain_range_db[0], gain_range_db[1], offset_db=high_band_trim_db, name="gain", dtype=_FIXED
+            ),
             "apply_gain": keras.layers.Multiply(name="apply_gain", dtype=_FIXED),
             "restore": keras.layers.Multiply(name="restore_level", dtype=_FIXED),
             "band_merge": merge,
-            "penalty": _TrainingPenalties(ratio, transition, attenuation_db, band_penalty, shape_penalty,
-                                          name="training_penalties", dtype=_FIXED),
+            "penalty": _TrainingPenalties(
+                ratio, transition, attenuation_db, band_penalty, shape_penalty, name="training_penalties", dtype=_FIXED
+            ),
         }
         low_rate = keras.Input(shape=(None, 1), name="low_rate")
         high_rate = _offline(parts, ratio, fold, lookahead, low_rate)
-        super().__init__(inputs=low_rate, outputs=high_rate, name=name, ratio=ratio, hr_rate=hr_rate,
-                         degradation=degradation, **kwargs)
+        super().__init__(
+            inputs=low_rate,
+            outputs=high_rate,
+            name=name,
+            ratio=ratio,
+            hr_rate=hr_rate,
+            degradation=degradation,
+            **kwargs,
+        )
         self.channels = int(channels)
         self.fold = fold
         self.kernel_size = int(kernel_size)
@@ -225,9 +261,16 @@ class StreamingBWE(AudioSRModel):
     def state_specs(self):
         """One dict per state tensor: ``name``, ``input`` / ``output`` (tensor names of :meth:`streaming_model`),
         ``shape`` (batch 1) and ``core`` (True: inside the int8 core, an int8 tensor in int8 exports)."""
-        return [{"name": layer.name, "input": f"{layer.name}_state", "output": f"{layer.name}_state_out",
-                 "shape": list(layer.state_shape(1)), "core": isinstance(layer, CausalConv2D)}
-                for layer in self.stateful_layers()]
+        return [
+            {
+                "name": layer.name,
+                "input": f"{layer.name}_state",
+                "output": f"{layer.name}_state_out",
+                "shape": list(layer.state_shape(1)),
+                "core": isinstance(layer, CausalConv2D),
+            }
+            for layer in self.stateful_layers()
+        ]
 
     def frame_length(self, frame_ms=10.0):
         """Low-rate samples in a frame of ``frame_ms`` milliseconds."""
@@ -239,8 +282,10 @@ class StreamingBWE(AudioSRModel):
     def check_frame(self, frame):
         """``frame`` if it is a positive multiple of :attr:`fold` low-rate samples, else ValueError."""
         if int(frame) != frame or frame < 1 or frame % self.fold:
-            raise ValueError(f"{self.name}: a streaming frame must be a positive multiple of fold={self.fold} "
-                             f"low-rate samples, got {frame}")
+            raise ValueError(
+                f"{self.name}: a streaming frame must be a positive multiple of fold={self.fold} "
+                f"low-rate samples, got {frame}"
+            )
         return int(frame)
 
     def latency_ms(self, frame):
@@ -278,27 +323,29 @@ class StreamingBWE(AudioSRModel):
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "channels": self.channels,
-            "fold": self.fold,
-            "kernel_size": self.kernel_size,
-            "dilations": list(self.dilations),
-            "input_kernel": self.input_kernel,
-            "output_kernel": self.output_kernel,
-            "negative_slope": self.negative_slope,
-            "transition": list(self.transition),
-            "attenuation_db": self.attenuation_db,
-            "sinc_zeros": self.sinc_zeros,
-            "level_window_ms": self.level_window_ms,
-            "level_floor": self.level_floor,
-            "level_clip": self.level_clip,
-            "band_penalty": self.band_penalty,
-            "gain_range_db": list(self.gain_range_db),
-            "shape_penalty": self.shape_penalty,
-            "extra_lookahead": self.extra_lookahead,
-            "high_band_trim_db": self.high_band_trim_db,
-            "weights_trim_db": self.weights_trim_db,
-        })
+        config.update(
+            {
+                "channels": self.channels,
+                "fold": self.fold,
+                "kernel_size": self.kernel_size,
+                "dilations": list(self.dilations),
+                "input_kernel": self.input_kernel,
+                "output_kernel": self.output_kernel,
+                "negative_slope": self.negative_slope,
+                "transition": list(self.transition),
+                "attenuation_db": self.attenuation_db,
+                "sinc_zeros": self.sinc_zeros,
+                "level_window_ms": self.level_window_ms,
+                "level_floor": self.level_floor,
+                "level_clip": self.level_clip,
+                "band_penalty": self.band_penalty,
+                "gain_range_db": list(self.gain_range_db),
+                "shape_penalty": self.shape_penalty,
+                "extra_lookahead": self.extra_lookahead,
+                "high_band_trim_db": self.high_band_trim_db,
+                "weights_trim_db": self.weights_trim_db,
+            }
+        )
         return config
 
     @classmethod
@@ -321,8 +368,9 @@ def build(cfg, degradation=None, **overrides):
     size = "small" if size in (None, "paper") else size
     if degradation is not None and not isinstance(degradation, dict):
         degradation = degradation.to_dict()
-    return StreamingBWE.from_size(size, ratio=int(cfg.ratio), hr_rate=int(cfg.hr_rate), degradation=degradation,
-                                  **overrides)
+    return StreamingBWE.from_size(
+        size, ratio=int(cfg.ratio), hr_rate=int(cfg.hr_rate), degradation=degradation, **overrides
+    )
 
 
 def _offline(parts, ratio, fold, lookahead, x, quantize=None):
@@ -331,7 +379,7 @@ def _offline(parts, ratio, fold, lookahead, x, quantize=None):
     padded = ops.pad(x, [[0, 0], [0, lookahead], [0, 0]])
     padded = PadToMultiple(fold, dtype=_FIXED)(padded)  # repeats the last sample: a zero of the lookahead padding
     y, _ = _run(parts, ratio, fold, padded, None, quantize)
-    return CropToLength(ratio, dtype=_FIXED)([y[:, lookahead * ratio:], x])
+    return CropToLength(ratio, dtype=_FIXED)([y[:, lookahead * ratio :], x])
 
 
 def _run(parts, ratio, fold, x, states=None, quantize=None):
@@ -345,8 +393,9 @@ def _run(parts, ratio, fold, x, states=None, quantize=None):
         if states is None:
             return layer(inputs, **kwargs)
         step = StreamingStep.wrap(layer)
-        *outs, new[layer.name] = step(list(inputs if isinstance(inputs, list) else [inputs]) + [states[layer.name]],
-                                      **kwargs)
+        *outs, new[layer.name] = step(
+            list(inputs if isinstance(inputs, list) else [inputs]) + [states[layer.name]], **kwargs
+        )
         return outs[0] if len(outs) == 1 else outs
 
     steps = x.shape[1]
@@ -356,7 +405,7 @@ def _run(parts, ratio, fold, x, states=None, quantize=None):
     h = static_reshape(normalized, (x.shape[0], None if steps is None else steps // fold, 1, fold))
     for layer in parts["core"]:
         h = call(layer, h, quantize=quantize) if layer.state_length else layer(h, quantize=quantize)
-    shape, gain = h[..., :fold * ratio], h[..., fold * ratio:]
+    shape, gain = h[..., : fold * ratio], h[..., fold * ratio :]
     h = parts["apply_gain"]([shape, parts["gain"](gain)])
     h = static_reshape(h, (x.shape[0], steps, 1, ratio))
     if states is None:
@@ -401,6 +450,13 @@ class _TrainingPenalties(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"ratio": self.ratio, "transition": list(self.transition), "attenuation_db": self.attenuation_db,
-                       "weight": self.weight, "shape_weight": self.shape_weight})
+        config.update(
+            {
+                "ratio": self.ratio,
+                "transition": list(self.transition),
+                "attenuation_db": self.attenuation_db,
+                "weight": self.weight,
+                "shape_weight": self.shape_weight,
+            }
+        )
         return config

@@ -1,4 +1,5 @@
 """WaveGANCritic: WaveGAN's phase-shuffle discriminator (Donahue et al. 2019), as used by Retzlöff's UNet-GAN."""
+
 import keras
 
 from keras_audiosr.layers import PhaseShuffle
@@ -31,8 +32,18 @@ class WaveGANCritic(AudioCritic):
         "tiny": dict(filters=(4, 4, 8, 8, 8)),
     }
 
-    def __init__(self, filters=(64, 128, 256, 512, 1024), kernel_size=25, strides=4, phase_shuffle=2, alpha=0.2,
-                 channels=1, seed=None, name="wavegan_critic", **kwargs):
+    def __init__(
+        self,
+        filters=(64, 128, 256, 512, 1024),
+        kernel_size=25,
+        strides=4,
+        phase_shuffle=2,
+        alpha=0.2,
+        channels=1,
+        seed=None,
+        name="wavegan_critic",
+        **kwargs,
+    ):
         filters = tuple(int(f) for f in filters)
         if not filters:
             raise ValueError("WaveGANCritic needs at least one convolution (filters is empty)")
@@ -57,13 +68,15 @@ class WaveGANCritic(AudioCritic):
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "filters": list(self.filters),
-            "kernel_size": self.kernel_size,
-            "strides": self.strides,
-            "phase_shuffle": self.phase_shuffle,
-            "alpha": self.alpha,
-            "channels": self.channels,
-            "seed": self.seed,
-        })
+        config.update(
+            {
+                "filters": list(self.filters),
+                "kernel_size": self.kernel_size,
+                "strides": self.strides,
+                "phase_shuffle": self.phase_shuffle,
+                "alpha": self.alpha,
+                "channels": self.channels,
+                "seed": self.seed,
+            }
+        )
         return config

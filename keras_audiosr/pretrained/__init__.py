@@ -11,6 +11,7 @@ streaming ``.tflite`` files with golden fixtures::
     name = pretrained.for_rate(8000)         # the shipped model for 8 kHz input
     path, card = pretrained.resolve("telephony-8k-16k")   # a model argument: a file, or a shipped name
 """
+
 from __future__ import annotations
 
 import builtins
@@ -19,8 +20,19 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["ModelInfo", "PretrainedError", "ShipError", "card_path", "for_rate", "info", "list", "load", "models_dir",
-           "resolve", "tflite_path"]
+__all__ = [
+    "ModelInfo",
+    "PretrainedError",
+    "ShipError",
+    "card_path",
+    "for_rate",
+    "info",
+    "list",
+    "load",
+    "models_dir",
+    "resolve",
+    "tflite_path",
+]
 
 CARD = "card.json"
 
@@ -65,11 +77,21 @@ class ModelInfo:
 def _read(folder: Path) -> ModelInfo:
     try:
         card = json.loads((folder / CARD).read_text(encoding="utf-8"))
-        return ModelInfo(name=card["name"], lr_rate=int(card["lr_rate"]), hr_rate=int(card["hr_rate"]),
-                         description=card.get("description", ""), folder=folder, keras_file=card["keras"],
-                         tflite=dict(card.get("tflite", {})), metrics=dict(card.get("metrics", {})),
-                         facts={k: v for k, v in card.items() if k not in {"name", "lr_rate", "hr_rate", "description",
-                                                                           "keras", "tflite", "metrics"}})
+        return ModelInfo(
+            name=card["name"],
+            lr_rate=int(card["lr_rate"]),
+            hr_rate=int(card["hr_rate"]),
+            description=card.get("description", ""),
+            folder=folder,
+            keras_file=card["keras"],
+            tflite=dict(card.get("tflite", {})),
+            metrics=dict(card.get("metrics", {})),
+            facts={
+                k: v
+                for k, v in card.items()
+                if k not in {"name", "lr_rate", "hr_rate", "description", "keras", "tflite", "metrics"}
+            },
+        )
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise PretrainedError(f"{folder / CARD}: not a valid model card ({type(e).__name__}: {e})") from e
 
@@ -122,8 +144,9 @@ def tflite_path(name: str, mode: str = "int8") -> Path:
     """Path of the shipped model's streaming ``.tflite`` in quantization ``mode`` (e.g. ``float``, ``int8``)."""
     m = info(name)
     if mode not in m.tflite:
-        raise PretrainedError(f"shipped model {name!r} has no {mode!r} .tflite; it has: "
-                              f"{', '.join(m.tflite) or 'none'}")
+        raise PretrainedError(
+            f"shipped model {name!r} has no {mode!r} .tflite; it has: {', '.join(m.tflite) or 'none'}"
+        )
     path = m.folder / m.tflite[mode]
     if not path.is_file():
         raise PretrainedError(f"{path}: listed in {m.folder / CARD} but missing")
@@ -146,6 +169,8 @@ def for_rate(in_rate: int, to: int | None = None) -> str:
     if not match:
         have = "; ".join(f"{m.name}: {m.lr_rate} -> {m.hr_rate} Hz" for m in models) or "none"
         want = f"{in_rate} Hz input" + (f" to {to} Hz" if to else "")
-        raise PretrainedError(f"no shipped model for {want}; shipped models: {have} "
-                              f"(resample the input with 'keras-audiosr resample' or pass --model)")
+        raise PretrainedError(
+            f"no shipped model for {want}; shipped models: {have} "
+            f"(resample the input with 'keras-audiosr resample' or pass --model)"
+        )
     return min(match, key=lambda m: m.hr_rate).name

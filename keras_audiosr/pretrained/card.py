@@ -7,6 +7,7 @@ a system against :func:`targets_for` its rates (ViSQOL and LSD against sinc on t
 :data:`GUARDS`);
 :func:`training_stages` records how the weights were trained, as commands a reader can type.
 """
+
 from __future__ import annotations
 
 import re
@@ -20,8 +21,20 @@ from keras_audiosr.evaluation import format_suite_markdown
 from keras_audiosr.evaluation.report import METRIC_COLUMNS
 from keras_audiosr.pretrained.provenance import read_json
 
-__all__ = ["GUARDS", "METRICS", "SYSTEMS", "TEMPLATE", "Target", "check_targets", "model_card", "portable_command",
-           "stages_markdown", "targets_for", "training_stages", "trim_sweep_table"]
+__all__ = [
+    "GUARDS",
+    "METRICS",
+    "SYSTEMS",
+    "TEMPLATE",
+    "Target",
+    "check_targets",
+    "model_card",
+    "portable_command",
+    "stages_markdown",
+    "targets_for",
+    "training_stages",
+    "trim_sweep_table",
+]
 
 #: The markdown card's template (``string.Template``: ``${name}`` placeholders, ``$$`` for a dollar sign).
 TEMPLATE = Path(__file__).resolve().parent / "card_template.md"
@@ -46,8 +59,11 @@ class Target:
         if self.op == "times":
             return f"{label} <= {self.value:g} x sinc"
         sign = "+" if self.value >= 0 else "-"
-        return f"{label} >= sinc" + (f" {sign} {abs(self.value):g}" if self.value else "") + \
-            (" dB" if self.metric.startswith("snr") and self.value else "")
+        return (
+            f"{label} >= sinc"
+            + (f" {sign} {abs(self.value):g}" if self.value else "")
+            + (" dB" if self.metric.startswith("snr") and self.value else "")
+        )
 
     def bound(self, sinc: float) -> float:
         return self.value * sinc if self.op == "times" else sinc + self.value
@@ -105,8 +121,12 @@ def check_targets(report: dict, system: str, targets=None) -> dict:
             flags.append(row[t.metric]["met"])
         row["met"] = _verdict(flags)
         out[label] = row
-    return {"rule": {t.metric: t.text for t in targets}, "system": system, "by_degradation": out,
-            "met": _verdict([r["met"] for r in out.values()])}
+    return {
+        "rule": {t.metric: t.text for t in targets},
+        "system": system,
+        "by_degradation": out,
+        "met": _verdict([r["met"] for r in out.values()]),
+    }
 
 
 def _verdict(flags: list) -> bool | None:
@@ -128,8 +148,10 @@ def _digits(metric: str) -> int:
 
 def _targets_md(targets: dict, label: str) -> list[str]:
     keys = list(targets["rule"])
-    lines = [f"| input | {label}: " + " | ".join(f"{targets['rule'][k]}" for k in keys) + " | met |",
-             "|---|" + "---:|" * len(keys) + "---|"]
+    lines = [
+        f"| input | {label}: " + " | ".join(f"{targets['rule'][k]}" for k in keys) + " | met |",
+        "|---|" + "---:|" * len(keys) + "---|",
+    ]
     for deg, row in targets["by_degradation"].items():
         cells = []
         for key in keys:
@@ -138,8 +160,9 @@ def _targets_md(targets: dict, label: str) -> list[str]:
                 cells.append(f"{_fmt(r['value'], d)} (n/a)")
                 continue
             mark = "" if r["met"] is None else (" ✓" if r["met"] else " ✗")
-            cells.append(f"{_fmt(r['value'], d)} ({_fmt(r['bound'], d)}){mark}" if r["bound"] is not None
-                         else "not measured")
+            cells.append(
+                f"{_fmt(r['value'], d)} ({_fmt(r['bound'], d)}){mark}" if r["bound"] is not None else "not measured"
+            )
         met = "not measured" if row["met"] is None else ("yes" if row["met"] else "**no**")
         lines.append(f"| {deg} | " + " | ".join(cells) + f" | {met} |")
     return lines
@@ -148,9 +171,11 @@ def _targets_md(targets: dict, label: str) -> list[str]:
 def _failures(targets: dict) -> list[str]:
     out = []
     for deg, row in targets["by_degradation"].items():
-        bad = [f"{targets['rule'][k]} ({_fmt(row[k]['value'], _digits(k))} vs bound "
-               f"{_fmt(row[k]['bound'], _digits(k))})"
-               for k in targets["rule"] if row[k]["met"] is False]
+        bad = [
+            f"{targets['rule'][k]} ({_fmt(row[k]['value'], _digits(k))} vs bound {_fmt(row[k]['bound'], _digits(k))})"
+            for k in targets["rule"]
+            if row[k]["met"] is False
+        ]
         if bad:
             out.append(f"{deg}: " + "; ".join(bad))
     return out
@@ -162,15 +187,20 @@ def _trim_line(trim: dict) -> str:
         why = {
             "lsd": "as the lowest LSD with SNR within 1 dB of sinc's under each and PESQ-WB within 0.05 of sinc's",
             "pesq": "as the best PESQ-WB with LSD at most 0.6x sinc's under each (an older rule: PESQ-WB counts an "
-                    "invented high band as noise, so it picks a quiet band)",
-        }.get(trim.get("objective"), "as the best ViSQOL (audio mode, 48 kHz) among the levels that keep PESQ-WB at "
-                                     "or above sinc's, and SNR (not for telephone or codec inputs) and low-band SNR "
-                                     "within 1 dB of sinc's, under each; the sweep is below")
-        return (f"- High-band level: the band the network adds is set {db:+.0f} dB from its trained level "
-                f"(`StreamingBWE.trim_high_band`: a fixed offset of its output gain, exact in every frame), "
-                f"chosen on {len(trim.get('files', []))} training files under "
-                f"{', '.join(trim.get('degradations', []))} {why} "
-                f"(`keras_audiosr.pretrained.trim.choose_high_band_trim`).")
+            "invented high band as noise, so it picks a quiet band)",
+        }.get(
+            trim.get("objective"),
+            "as the best ViSQOL (audio mode, 48 kHz) among the levels that keep PESQ-WB at "
+            "or above sinc's, and SNR (not for telephone or codec inputs) and low-band SNR "
+            "within 1 dB of sinc's, under each; the sweep is below",
+        )
+        return (
+            f"- High-band level: the band the network adds is set {db:+.0f} dB from its trained level "
+            f"(`StreamingBWE.trim_high_band`: a fixed offset of its output gain, exact in every frame), "
+            f"chosen on {len(trim.get('files', []))} training files under "
+            f"{', '.join(trim.get('degradations', []))} {why} "
+            f"(`keras_audiosr.pretrained.trim.choose_high_band_trim`)."
+        )
     if db:
         return f"- High-band level: set {db:+.1f} dB from its trained level (`StreamingBWE.trim_high_band`)."
     return "- High-band level: as trained."
@@ -181,15 +211,21 @@ def trim_sweep_table(trim: dict) -> str:
     rows = trim.get("calibration") or []
     if not rows or "visqol" not in rows[0]:
         return ""
-    out = ["| trim (dB) | ViSQOL | PESQ-WB | LSD | SNR (dB) | LB-SNR (dB) | guards |",
-           "|---:|---:|---:|---:|---:|---:|---|"]
+    out = [
+        "| trim (dB) | ViSQOL | PESQ-WB | LSD | SNR (dB) | LB-SNR (dB) | guards |",
+        "|---:|---:|---:|---:|---:|---:|---|",
+    ]
     first = rows[0]
-    out.append(f"| sinc | {first['sinc_visqol']:.3f} | {first['sinc_pesq']:.3f} | {first['sinc_lsd']:.3f} | "
-               f"{first['sinc_snr']:.2f} | {first['sinc_snr_lb']:.2f} | |")
+    out.append(
+        f"| sinc | {first['sinc_visqol']:.3f} | {first['sinc_pesq']:.3f} | {first['sinc_lsd']:.3f} | "
+        f"{first['sinc_snr']:.2f} | {first['sinc_snr_lb']:.2f} | |"
+    )
     for r in rows:
         mark = " **chosen**" if float(r["trim_db"]) == float(trim.get("trim_db") or 0.0) else ""
-        out.append(f"| {r['trim_db']:+.0f}{mark} | {r['visqol']:.3f} | {r['pesq']:.3f} | {r['lsd']:.3f} | "
-                   f"{r['snr']:.2f} | {r['snr_lb']:.2f} | {'pass' if r['passes'] else 'fail'} |")
+        out.append(
+            f"| {r['trim_db']:+.0f}{mark} | {r['visqol']:.3f} | {r['pesq']:.3f} | {r['lsd']:.3f} | "
+            f"{r['snr']:.2f} | {r['snr_lb']:.2f} | {'pass' if r['passes'] else 'fail'} |"
+        )
     return "\n".join(out)
 
 
@@ -197,8 +233,10 @@ def _sweep_block(trim: dict) -> str:
     table = trim_sweep_table(trim)
     if not table:
         return ""
-    return ("The high-band level sweep on the training files (means over "
-            f"{', '.join(trim.get('degradations', []))}; guards under each):\n\n{table}\n\n")
+    return (
+        "The high-band level sweep on the training files (means over "
+        f"{', '.join(trim.get('degradations', []))}; guards under each):\n\n{table}\n\n"
+    )
 
 
 def portable_command(config: dict, name: str) -> str:
@@ -224,7 +262,7 @@ def _portable_text(command, name: str):
     words = shlex.split(str(command or ""))
     if len(words) < 3 or words[:2] != ["python", "-m"] or not words[2].startswith("recipes."):
         return command
-    return portable_command({"recipe": words[2][len("recipes."):], "argv": words[3:]}, name)
+    return portable_command({"recipe": words[2][len("recipes.") :], "argv": words[3:]}, name)
 
 
 def training_stages(config: dict, metrics: dict, out: Path, name: str) -> list[dict]:
@@ -235,21 +273,37 @@ def training_stages(config: dict, metrics: dict, out: Path, name: str) -> list[d
     card_path = out / str(source) / "card.json" if source and "/" not in str(source) else None
     if card_path is not None and card_path.is_file():
         previous = read_json(card_path)
-        stages = [dict(st) for st in previous.get("training_stages") or [
-            {"command": _portable_text(previous.get("training_command"), str(source)),
-             "train_seconds": previous.get("train_seconds"), "epochs_run": previous.get("epochs_run")}]]
+        stages = [
+            dict(st)
+            for st in previous.get("training_stages")
+            or [
+                {
+                    "command": _portable_text(previous.get("training_command"), str(source)),
+                    "train_seconds": previous.get("train_seconds"),
+                    "epochs_run": previous.get("epochs_run"),
+                }
+            ]
+        ]
         trim = (previous.get("high_band_trim") or {}).get("trim_db")
-        stages[-1]["note"] = (f"shipped as `{source}`" + (f" with a {trim:+.0f} dB high-band trim" if trim else "")
-                              + "; the next stage starts from its weights")
+        stages[-1]["note"] = (
+            f"shipped as `{source}`"
+            + (f" with a {trim:+.0f} dB high-band trim" if trim else "")
+            + "; the next stage starts from its weights"
+        )
     for k, st in enumerate(stages, 1):  # each earlier stage its own folder (the same --out would resume it)
-        st["command"] = re.sub(rf"--out runs/{re.escape(name)}(?=\s|$)", f"--out runs/{name}-stage{k}",
-                               str(st["command"]))
+        st["command"] = re.sub(
+            rf"--out runs/{re.escape(name)}(?=\s|$)", f"--out runs/{name}-stage{k}", str(st["command"])
+        )
     command = portable_command(config, name)
     if stages:  # the shipped name now means the new model: start from the previous stage's run instead
-        command = re.sub(rf"--init-from(=| ){re.escape(str(source))}(?=\s|$)",
-                         f"--init-from runs/{name}-stage{len(stages)}/model.keras", command)
-    stages.append({"command": command, "train_seconds": metrics.get("train_seconds"),
-                   "epochs_run": metrics.get("epochs_run")})
+        command = re.sub(
+            rf"--init-from(=| ){re.escape(str(source))}(?=\s|$)",
+            f"--init-from runs/{name}-stage{len(stages)}/model.keras",
+            command,
+        )
+    stages.append(
+        {"command": command, "train_seconds": metrics.get("train_seconds"), "epochs_run": metrics.get("epochs_run")}
+    )
     return stages
 
 
@@ -257,17 +311,33 @@ def stages_markdown(card: dict) -> list[str]:
     """The card's training section: the command of each stage with its epochs and minutes."""
     stages = card.get("training_stages") or [{"command": card["training_command"]}]
     if len(stages) == 1:
-        lines = ["Command (from the repository root; the run's `config.json`, with `--out` shortened):", "",
-                 "```bash", stages[0]["command"], "```", ""]
+        lines = [
+            "Command (from the repository root; the run's `config.json`, with `--out` shortened):",
+            "",
+            "```bash",
+            stages[0]["command"],
+            "```",
+            "",
+        ]
     else:
         total = sum(float(st.get("train_seconds") or 0) for st in stages)
-        lines = [f"{len(stages)} stages, {total / 60:.0f} minutes of training in all (from the repository root; "
-                 f"each run's `config.json`, with `--out` shortened):", ""]
+        lines = [
+            f"{len(stages)} stages, {total / 60:.0f} minutes of training in all (from the repository root; "
+            f"each run's `config.json`, with `--out` shortened):",
+            "",
+        ]
         for k, st in enumerate(stages, 1):
             mins = float(st.get("train_seconds") or 0) / 60
-            lines += [f"{k}. {_n(st.get('epochs_run') or 0, 'epoch')}, {mins:.0f} minutes"
-                      + (f" ({st['note']})" if st.get("note") else "") + ":", "",
-                      "   ```bash", "   " + st["command"], "   ```", ""]
+            lines += [
+                f"{k}. {_n(st.get('epochs_run') or 0, 'epoch')}, {mins:.0f} minutes"
+                + (f" ({st['note']})" if st.get("note") else "")
+                + ":",
+                "",
+                "   ```bash",
+                "   " + st["command"],
+                "   ```",
+                "",
+            ]
     return lines
 
 
@@ -280,22 +350,30 @@ def _files_md(card: dict, sizes: dict) -> list[str]:
     for mode, f in card["tflite"].items():
         io = "int16 PCM" if mode == "int8-pcm16" else "float32"
         what = "float32 throughout" if mode == "float" else f"int8 core with int8 state tensors, {io} audio in and out"
-        lines.append(f"  - `{f}` ({sizes[f] / 1024:.0f} KiB): stateful streaming LiteRT model, {what}; "
-                     f"`{Path(f).stem}.json` holds its metadata and gate results, `{Path(f).stem}.inputs.npz` / "
-                     f"`.expected.npz` its golden fixtures.")
+        lines.append(
+            f"  - `{f}` ({sizes[f] / 1024:.0f} KiB): stateful streaming LiteRT model, {what}; "
+            f"`{Path(f).stem}.json` holds its metadata and gate results, `{Path(f).stem}.inputs.npz` / "
+            f"`.expected.npz` its golden fixtures."
+        )
     return lines
 
 
 def _licences_md(card: dict) -> list[str]:
-    lines = [f"- **{s['source']}** ({s['train_files']} training, {_n(s['test_files'], 'held-out file')}): "
-             f"{s['licence']}." for s in card["data_sources"]["sources"]]
+    lines = [
+        f"- **{s['source']}** ({s['train_files']} training, {_n(s['test_files'], 'held-out file')}): {s['licence']}."
+        for s in card["data_sources"]["sources"]
+    ]
     if card.get("not_trained_on"):
         skipped = card["not_trained_on"]["files"]
-        lines.append(f"- Not trained on: {_n(len(skipped), 'file')} of the run's training split "
-                     f"{card['not_trained_on']['reason']}: " + ", ".join(f"`{Path(f).name}`" for f in skipped) + ".")
+        lines.append(
+            f"- Not trained on: {_n(len(skipped), 'file')} of the run's training split "
+            f"{card['not_trained_on']['reason']}: " + ", ".join(f"`{Path(f).name}`" for f in skipped) + "."
+        )
     if card["data_sources"]["unknown"]:
-        lines.append(f"- {len(card['data_sources']['unknown'])} files have no licence in a manifest: check their "
-                     f"source before redistributing this model.")
+        lines.append(
+            f"- {len(card['data_sources']['unknown'])} files have no licence in a manifest: check their "
+            f"source before redistributing this model."
+        )
     return lines
 
 
@@ -308,11 +386,15 @@ def _is_telephone(spec: str) -> bool:
 
 def _limitations_md(card: dict, report: dict, facts: dict) -> list[str]:
     lines = []
-    for verdict, label in ((card["targets"]["int8"], "The int8 streaming model"),
-                           (card["targets"]["model"], "The Keras model")):
+    for verdict, label in (
+        (card["targets"]["int8"], "The int8 streaming model"),
+        (card["targets"]["model"], "The Keras model"),
+    ):
         if verdict["met"] is True:
-            lines.append(f"- {label} meets every target under every input degradation above (on "
-                         f"{_n(facts['n_test_files'], 'held-out file')} only).")
+            lines.append(
+                f"- {label} meets every target under every input degradation above (on "
+                f"{_n(facts['n_test_files'], 'held-out file')} only)."
+            )
         elif verdict["met"] is None:
             lines.append(f"- {label}: the targets could not all be checked (PESQ-WB or ViSQOL not measured).")
         else:
@@ -329,9 +411,11 @@ def _limitations_md(card: dict, report: dict, facts: dict) -> list[str]:
         f"loss) were not evaluated.",
     ]
     if any(_is_telephone(report["degradations"][lb]["spec"]) for lb in report["order"]):
-        lines.append("- Under the telephone channel the causal 300-3400 Hz band-pass shifts the phase of every "
-                     "system's input alike, so SNR and LB-SNR there say little (compare PESQ-WB and LSD); the band "
-                     "below 300 Hz that the channel removes is not restored.")
+        lines.append(
+            "- Under the telephone channel the causal 300-3400 Hz band-pass shifts the phase of every "
+            "system's input alike, so SNR and LB-SNR there say little (compare PESQ-WB and LSD); the band "
+            "below 300 Hz that the channel removes is not restored."
+        )
     return lines
 
 
@@ -345,35 +429,59 @@ def model_card(card: dict, report: dict, facts: dict, template: str | Path = TEM
         ("Last stage: " if len(stages) > 1 else "")
         + f"{_n(facts['epochs_run'], 'epoch')}, {facts['train_seconds'] / 60:.0f} minutes of training"
         + (" (stopped by its `--max-minutes` time budget)" if facts["stopped_by_time_budget"] else "")
-        + f", on {facts['training_inputs']}."]
+        + f", on {facts['training_inputs']}."
+    ]
     snr_vs = card.get("int8_snr_vs_model")
-    int8_vs_model = ("The int8 stream against the Keras model (SNR of the int8 output with the Keras output as "
-                     "reference, dB): " + ", ".join(f"{k} {_fmt(v, 1)}" for k, v in snr_vs.items()) + ".\n\n"
-                     if snr_vs else "")
-    results = format_suite_markdown(report, per_corpus=True, systems=list(SYSTEMS),
-                                    metrics=[m for m in METRICS if m in report["metrics"]])
+    int8_vs_model = (
+        "The int8 stream against the Keras model (SNR of the int8 output with the Keras output as "
+        "reference, dB): " + ", ".join(f"{k} {_fmt(v, 1)}" for k, v in snr_vs.items()) + ".\n\n"
+        if snr_vs
+        else ""
+    )
+    results = format_suite_markdown(
+        report, per_corpus=True, systems=list(SYSTEMS), metrics=[m for m in METRICS if m in report["metrics"]]
+    )
     values = {
-        "name": name, "name_repr": repr(name), "lr_rate": lr, "hr_rate": hr, "lr_khz": _khz(lr), "hr_khz": _khz(hr),
-        "lr_k": lr // 1000, "description": card["description"], "model_class": card["model_class"],
-        "model_size": card["model_size"], "parameters": f"{card['parameters']:,}",
-        "mmac": f"{card['macs_per_second'] / 1e6:.1f}", "frame_ms": f"{card['frame_ms']:g}",
-        "latency_ms": f"{card['algorithmic_latency_ms']:.2f}", "frame_length": card["frame_length"],
-        "lookahead": card["lookahead"], "trim_line": _trim_line(card.get("high_band_trim") or {}),
+        "name": name,
+        "name_repr": repr(name),
+        "lr_rate": lr,
+        "hr_rate": hr,
+        "lr_khz": _khz(lr),
+        "hr_khz": _khz(hr),
+        "lr_k": lr // 1000,
+        "description": card["description"],
+        "model_class": card["model_class"],
+        "model_size": card["model_size"],
+        "parameters": f"{card['parameters']:,}",
+        "mmac": f"{card['macs_per_second'] / 1e6:.1f}",
+        "frame_ms": f"{card['frame_ms']:g}",
+        "latency_ms": f"{card['algorithmic_latency_ms']:.2f}",
+        "frame_length": card["frame_length"],
+        "lookahead": card["lookahead"],
+        "trim_line": _trim_line(card.get("high_band_trim") or {}),
         "trim_sweep": _sweep_block(card.get("high_band_trim") or {}),
-        "files": "\n".join(_files_md(card, facts["file_sizes"])), "calibration": facts["calibration"],
-        "calibration_from": facts["calibration_from"], "training": "\n".join(training),
-        "corpora": "\n".join(f"- `{c['name']}`: {_n(c['n_train'], 'training file')}, "
-                             f"{_n(c['n_test'], 'held-out file')}" for c in facts["corpora"]),
+        "files": "\n".join(_files_md(card, facts["file_sizes"])),
+        "calibration": facts["calibration"],
+        "calibration_from": facts["calibration_from"],
+        "training": "\n".join(training),
+        "corpora": "\n".join(
+            f"- `{c['name']}`: {_n(c['n_train'], 'training file')}, {_n(c['n_test'], 'held-out file')}"
+            for c in facts["corpora"]
+        ),
         "n_train_speakers": len(card["train_speakers"]),
         "train_speakers": ", ".join(f"`{s}`" for s in card["train_speakers"]),
         "n_test_speakers": len(card["test_speakers"]),
         "test_speakers": ", ".join(f"`{s}`" for s in card["test_speakers"]),
-        "n_test_files": _n(facts["n_test_files"], "file"), "test_seconds": f"{facts['test_seconds']:.0f}",
-        "licences": "\n".join(_licences_md(card)), "results": results, "int8_vs_model": int8_vs_model,
+        "n_test_files": _n(facts["n_test_files"], "file"),
+        "test_seconds": f"{facts['test_seconds']:.0f}",
+        "licences": "\n".join(_licences_md(card)),
+        "results": results,
+        "int8_vs_model": int8_vs_model,
         "target_rules": "; ".join(card["targets"]["int8"]["rule"].values()),
         "targets_int8": "\n".join(_targets_md(card["targets"]["int8"], "int8 stream")),
         "targets_model": "\n".join(_targets_md(card["targets"]["model"], "Keras model")),
         "limitations": "\n".join(_limitations_md(card, report, facts)),
-        "ship_command": card["ship_command"], "version": card["keras_audiosr_version"],
+        "ship_command": card["ship_command"],
+        "version": card["keras_audiosr_version"],
     }
     return string.Template(Path(template).read_text(encoding="utf-8")).substitute(values)

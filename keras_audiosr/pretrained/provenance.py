@@ -5,6 +5,7 @@ the same split back, :func:`at_rate` drops the files the prepared store skipped 
 high rate), and :func:`data_sources` counts files per source with the licence text of each corpus's
 ``manifest.csv`` (:data:`SOURCES` names the corpora it recognises).
 """
+
 from __future__ import annotations
 
 import csv
@@ -17,24 +18,38 @@ import soundfile as sf
 from keras_audiosr.data import embedded_corpus_dir, load_corpora
 from keras_audiosr.pretrained import ShipError
 
-__all__ = ["SOURCES", "at_rate", "data_sources", "files_seconds", "read_json", "recorded_dirs", "run_split",
-           "speakers"]
+__all__ = ["SOURCES", "at_rate", "data_sources", "files_seconds", "read_json", "recorded_dirs", "run_split", "speakers"]
 
 #: Sources recognised in the corpora's manifest licence column: (keywords, source, licence and attribution).
 SOURCES = (
-    (("vctk", "voicebank"), "VCTK",
-     "CSTR VCTK Corpus (Christophe Veaux, Junichi Yamagishi, Kirsten MacDonald; Centre for Speech Technology Research "
-     "(CSTR), University of Edinburgh), https://doi.org/10.7488/ds/2645: release 0.92 under CC BY 4.0 "
-     "(https://creativecommons.org/licenses/by/4.0/), release 0.80 under ODC-By 1.0; attribution required "
-     "(VoiceBank-DEMAND files: Valentini-Botinhao 2017, CC BY 4.0)"),
-    (("lj speech", "ljspeech"), "LJ Speech",
-     "LJ Speech 1.1 (Keith Ito and Linda Johnson, 2017), https://keithito.com/LJ-Speech-Dataset/: public domain"),
-    (("libritts",), "LibriTTS",
-     "LibriTTS (Zen et al. 2019), https://www.openslr.org/60/: CC BY 4.0; attribution required"),
-    (("hi-fi tts", "hifitts"), "Hi-Fi TTS",
-     "Hi-Fi TTS (Bakhturina et al., NVIDIA 2021), https://www.openslr.org/109/: CC BY 4.0; attribution required"),
-    (("sms-tools",), "sms-tools",
-     "sms-tools sounds (Xavier Serra, MTG; freesound.org pack 13038): CC BY 4.0; attribution required"),
+    (
+        ("vctk", "voicebank"),
+        "VCTK",
+        "CSTR VCTK Corpus (Christophe Veaux, Junichi Yamagishi, Kirsten MacDonald; Centre for Speech Technology "
+        "Research (CSTR), University of Edinburgh), https://doi.org/10.7488/ds/2645: release 0.92 under CC BY 4.0 "
+        "(https://creativecommons.org/licenses/by/4.0/), release 0.80 under ODC-By 1.0; attribution required "
+        "(VoiceBank-DEMAND files: Valentini-Botinhao 2017, CC BY 4.0)",
+    ),
+    (
+        ("lj speech", "ljspeech"),
+        "LJ Speech",
+        "LJ Speech 1.1 (Keith Ito and Linda Johnson, 2017), https://keithito.com/LJ-Speech-Dataset/: public domain",
+    ),
+    (
+        ("libritts",),
+        "LibriTTS",
+        "LibriTTS (Zen et al. 2019), https://www.openslr.org/60/: CC BY 4.0; attribution required",
+    ),
+    (
+        ("hi-fi tts", "hifitts"),
+        "Hi-Fi TTS",
+        "Hi-Fi TTS (Bakhturina et al., NVIDIA 2021), https://www.openslr.org/109/: CC BY 4.0; attribution required",
+    ),
+    (
+        ("sms-tools",),
+        "sms-tools",
+        "sms-tools sounds (Xavier Serra, MTG; freesound.org pack 13038): CC BY 4.0; attribution required",
+    ),
     (("guitarset",), "GuitarSet", "GuitarSet (Xi et al. 2018): CC BY 4.0; attribution required"),
 )
 
@@ -67,8 +82,10 @@ def run_split(dirs, config: dict, metrics: dict):
     held = [str(s) for s in metrics["test_speakers"]]
     mine = [s for s in held if "/" not in s or s.split("/", 1)[0] in names]
     if not mine:
-        raise ShipError(f"none of the run's held-out speakers ({', '.join(held)}) is in the corpus folders given "
-                        f"({', '.join(str(d) for d in dirs)}); pass the run's corpora with --data")
+        raise ShipError(
+            f"none of the run's held-out speakers ({', '.join(held)}) is in the corpus folders given "
+            f"({', '.join(str(d) for d in dirs)}); pass the run's corpora with --data"
+        )
     try:
         corpora = load_corpora(list(dirs), task=config.get("task") or "multi", test_speakers=mine)
     except (OSError, ValueError) as e:
@@ -105,8 +122,11 @@ def manifest_licences(root: Path) -> dict:
     if not path.is_file():
         return {}
     with open(path, newline="", encoding="utf-8") as f:
-        return {row["path"]: (row.get("license") or row.get("licence") or "").strip() for row in csv.DictReader(f)
-                if row.get("path")}
+        return {
+            row["path"]: (row.get("license") or row.get("licence") or "").strip()
+            for row in csv.DictReader(f)
+            if row.get("path")
+        }
 
 
 def data_sources(corpora, held_out=None) -> dict:
@@ -116,8 +136,10 @@ def data_sources(corpora, held_out=None) -> dict:
     held_out = corpora if held_out is None else held_out
     manifests = {}
     counts, texts, unknown = {}, {}, []
-    for part, cset, utts, names in (("train_files", corpora, corpora.train, corpora.train_corpora),
-                                    ("test_files", held_out, held_out.test, held_out.test_corpora)):
+    for part, cset, utts, names in (
+        ("train_files", corpora, corpora.train, corpora.train_corpora),
+        ("test_files", held_out, held_out.test, held_out.test_corpora),
+    ):
         for u, name in zip(utts, names):
             c = next(c for c in cset.corpora if c.name == name)
             key = str(Path(c.root).resolve())
@@ -136,8 +158,9 @@ def data_sources(corpora, held_out=None) -> dict:
             low = text.lower()
             hit = next((s for s in SOURCES if any(k in low for k in s[0])), None)
             key = hit[1] if hit else text
-            entry = counts.setdefault(key, {"source": key, "licence": hit[2] if hit else text,
-                                            "train_files": 0, "test_files": 0})
+            entry = counts.setdefault(
+                key, {"source": key, "licence": hit[2] if hit else text, "train_files": 0, "test_files": 0}
+            )
             entry[part] += 1
     return {"sources": list(counts.values()), "licences": texts, "unknown": unknown}
 

@@ -19,6 +19,7 @@ int8 streaming ``.tflite`` fed frames with its state tensors, sinc and spline. T
 a temporary folder beside the target and renamed over it: a rerun replaces a shipped model whole, a
 failed one leaves it as it was. ``python -m tools.ship_model`` is the command line over it.
 """
+
 from __future__ import annotations
 
 import os
@@ -73,8 +74,10 @@ def _corpus_dirs(run: Path, data, recorded: list[Path]) -> list[Path]:
         return [require_dir(d, "--data") for d in data]
     for d in recorded:
         if not d.is_dir():
-            raise ShipError(f"corpus folder {d} (recorded in {run}) not found from {Path.cwd()}; "
-                            f"pass the run's corpus folders with --data")
+            raise ShipError(
+                f"corpus folder {d} (recorded in {run}) not found from {Path.cwd()}; "
+                f"pass the run's corpus folders with --data"
+            )
     return recorded
 
 
@@ -86,12 +89,16 @@ def check_run(run, name: str, out=None, *, data=None, modes=DEFAULT_MODES, high_
     try:
         run = require_dir(run, "--run")
         if not NAME_RE.match(str(name)):
-            raise ShipError(f"--name {name!r}: use 1-64 lower-case letters, digits, '.', '_' or '-', starting "
-                            f"with a letter or digit")
+            raise ShipError(
+                f"--name {name!r}: use 1-64 lower-case letters, digits, '.', '_' or '-', starting "
+                f"with a letter or digit"
+            )
         missing = [f for f in RUN_FILES if not (run / f).is_file()]
         if missing:
-            raise ShipError(f"--run {run}: no {', '.join(missing)} (is the run finished? a run writes model.keras "
-                            f"after training and metrics.json after its evaluation)")
+            raise ShipError(
+                f"--run {run}: no {', '.join(missing)} (is the run finished? a run writes model.keras "
+                f"after training and metrics.json after its evaluation)"
+            )
         config, metrics = read_json(run / "config.json"), read_json(run / "metrics.json")
         if not metrics.get("test_speakers"):
             raise ShipError(f"{run / 'metrics.json'}: no test_speakers: the run has no held-out speakers to score")
@@ -106,9 +113,17 @@ def check_run(run, name: str, out=None, *, data=None, modes=DEFAULT_MODES, high_
         dirs = _corpus_dirs(run, data, recorded)
     except (UsageError, ValueError) as e:
         raise ShipError(str(e)) from None
-    return {"run": run, "name": str(name), "config": config, "metrics": metrics, "out": out, "modes": modes,
-            "dirs": dirs, "data": [str(d) for d in data] if data else None,
-            "recorded": recorded if all(d.is_dir() for d in recorded) else None}
+    return {
+        "run": run,
+        "name": str(name),
+        "config": config,
+        "metrics": metrics,
+        "out": out,
+        "modes": modes,
+        "dirs": dirs,
+        "data": [str(d) for d in data] if data else None,
+        "recorded": recorded if all(d.is_dir() for d in recorded) else None,
+    }
 
 
 def _stream_runner(path):
@@ -132,8 +147,17 @@ def held_out_files(corpora, per_speaker: int | None = 2) -> list:
     return chosen
 
 
-def evaluate_shipped(model, int8_path, corpora, *, with_pesq, max_seconds, progress, per_speaker: int | None = 2,
-                     perceptual: bool | None = None) -> dict:
+def evaluate_shipped(
+    model,
+    int8_path,
+    corpora,
+    *,
+    with_pesq,
+    max_seconds,
+    progress,
+    per_speaker: int | None = 2,
+    perceptual: bool | None = None,
+) -> dict:
     """One evaluation of the held-out files (:func:`held_out_files`): the Keras model and the int8 stream beside
     sinc and spline, under :func:`~keras_audiosr.evaluation.quality_degradations` (own, resample, Butterworth 4,
     Chebyshev 8, and the telephone channel and real codecs for 8 kHz input), with ViSQOL and DNSMOS P.808 when the
@@ -143,9 +167,18 @@ def evaluate_shipped(model, int8_path, corpora, *, with_pesq, max_seconds, progr
     groups = {k: v for k, v in groups.items() if v}
     paths = groups if len(groups) > 1 else sorted(test)
     perceptual = perceptual_available() if perceptual is None else bool(perceptual)
-    return evaluate_suite(model, paths, degradations=quality_degradations(model), baselines=("sinc", "spline"),
-                          with_pesq=with_pesq, systems={"int8": _stream_runner(int8_path)}, relative_to="model",
-                          max_seconds=max_seconds, progress=progress, perceptual=perceptual)
+    return evaluate_suite(
+        model,
+        paths,
+        degradations=quality_degradations(model),
+        baselines=("sinc", "spline"),
+        with_pesq=with_pesq,
+        systems={"int8": _stream_runner(int8_path)},
+        relative_to="model",
+        max_seconds=max_seconds,
+        progress=progress,
+        perceptual=perceptual,
+    )
 
 
 def _cleanup_leftovers(out: Path, name: str, log) -> None:
@@ -170,10 +203,25 @@ def swap_in(tmp: Path, target: Path, aside: Path) -> None:
         raise
 
 
-def ship(run, name: str, out=None, *, data=None, description: str | None = None, modes=DEFAULT_MODES,
-         frame_ms: float = 10.0, calibration_windows: int = 256, max_seconds: float | None = None,
-         high_band_trim="auto", with_pesq: bool | None = None, progress: bool = True, command: str | None = None,
-         per_speaker: int | None = 2, perceptual: bool | None = None, log=print) -> dict:
+def ship(
+    run,
+    name: str,
+    out=None,
+    *,
+    data=None,
+    description: str | None = None,
+    modes=DEFAULT_MODES,
+    frame_ms: float = 10.0,
+    calibration_windows: int = 256,
+    max_seconds: float | None = None,
+    high_band_trim="auto",
+    with_pesq: bool | None = None,
+    progress: bool = True,
+    command: str | None = None,
+    per_speaker: int | None = 2,
+    perceptual: bool | None = None,
+    log=print,
+) -> dict:
     """Build ``<out>/<name>/`` from the run folder ``run`` (see the module docstring); returns its ``card.json``.
 
     ``data``: corpus folders holding the run's held-out speakers (default: the run's, as recorded);
@@ -198,8 +246,10 @@ def ship(run, name: str, out=None, *, data=None, description: str | None = None,
     name = checked["name"]
     model = load_model(run / "model.keras")
     if not has_stateful_form(model):
-        raise ShipError(f"{run / 'model.keras'}: {type(model).__name__} has no stateful streaming form; the shipped "
-                        f"models are StreamingBWE (python -m recipes.streaming_bwe)")
+        raise ShipError(
+            f"{run / 'model.keras'}: {type(model).__name__} has no stateful streaming form; the shipped "
+            f"models are StreamingBWE (python -m recipes.streaming_bwe)"
+        )
     plan = stateful_plan(model, frame_ms=frame_ms)
     corpora = run_split(checked["dirs"], config, metrics)  # the held-out files and the calibration audio
     training = corpora  # what the card lists as the training data: every corpus of the run, when reachable
@@ -212,9 +262,11 @@ def ship(run, name: str, out=None, *, data=None, description: str | None = None,
     overlap = set(speakers(training.train)) & set(speakers(corpora.test))
     if overlap:
         raise ShipError(f"speakers {', '.join(sorted(overlap))} are both training and held-out speakers")
-    log(f"[ship] {name}: {type(model).__name__} {model.lr_rate} -> {model.hr_rate} Hz from {run}; "
+    log(
+        f"[ship] {name}: {type(model).__name__} {model.lr_rate} -> {model.hr_rate} Hz from {run}; "
         f"{len(corpora.train)} training files (calibration), {len(corpora.test)} held-out files of "
-        f"{', '.join(speakers(corpora.test))}")
+        f"{', '.join(speakers(corpora.test))}"
+    )
     with_pesq = pesq_available() if with_pesq is None else bool(with_pesq)
     trim = apply_high_band_trim(model, corpora.train, high_band_trim, with_pesq, log)
 
@@ -230,19 +282,32 @@ def ship(run, name: str, out=None, *, data=None, description: str | None = None,
             model.save(tmp / "model.keras")  # the trimmed weights
         else:
             shutil.copyfile(run / "model.keras", tmp / "model.keras")
-        exporter = StreamingExporter(model, plan.frame, corpora.train, calibration_windows=calibration_windows,
-                                     progress=progress, log=log)
+        exporter = StreamingExporter(
+            model, plan.frame, corpora.train, calibration_windows=calibration_windows, progress=progress, log=log
+        )
         results = {}
         for mode in modes:
             results[mode] = exporter.export(mode, tmp)
             log(f"[ship] {results[mode].path.name}: {results[mode].size_bytes / 1024:.1f} KiB")
         int8 = results["int8"]
-        log(f"[ship] evaluating {len(held_out_files(corpora, per_speaker))} held-out files (Keras model, int8 "
-            f"stream, sinc, spline)")
-        report = evaluate_shipped(model, int8.path, corpora, with_pesq=with_pesq, max_seconds=max_seconds,
-                                  progress=progress, per_speaker=per_speaker, perceptual=perceptual)
-        headline = {lb: {s: {m: rep["mean"][s].get(m) for m in METRICS if m in rep["mean"][s]} for s in SYSTEMS}
-                    for lb, rep in ((lb, report["degradations"][lb]) for lb in report["order"])}
+        log(
+            f"[ship] evaluating {len(held_out_files(corpora, per_speaker))} held-out files (Keras model, int8 "
+            f"stream, sinc, spline)"
+        )
+        report = evaluate_shipped(
+            model,
+            int8.path,
+            corpora,
+            with_pesq=with_pesq,
+            max_seconds=max_seconds,
+            progress=progress,
+            per_speaker=per_speaker,
+            perceptual=perceptual,
+        )
+        headline = {
+            lb: {s: {m: rep["mean"][s].get(m) for m in METRICS if m in rep["mean"][s]} for s in SYSTEMS}
+            for lb, rep in ((lb, report["degradations"][lb]) for lb in report["order"])
+        }
         snr_vs = {lb: report["degradations"][lb]["mean"]["int8"].get("snr_vs_model") for lb in report["order"]}
         sources = data_sources(training, corpora)
         train_speakers, test_speakers = speakers(training.train), speakers(corpora.test)
@@ -250,7 +315,8 @@ def ship(run, name: str, out=None, *, data=None, description: str | None = None,
         desc = description or (
             f"{type(model).__name__} ({size}) speech bandwidth extension from {model.lr_rate} Hz "
             f"to {model.hr_rate} Hz: causal, {frame_ms:g} ms stateful streaming, int8 LiteRT; trained on "
-            f"{len(train_speakers)} speakers of {', '.join(s['source'] for s in sources['sources'])}.")
+            f"{len(train_speakers)} speakers of {', '.join(s['source'] for s in sources['sources'])}."
+        )
         stages = training_stages(config, metrics, out, name)
         card = {
             "name": name,
@@ -260,11 +326,13 @@ def ship(run, name: str, out=None, *, data=None, description: str | None = None,
             "keras": "model.keras",
             "tflite": {mode: res.path.name for mode, res in results.items()},
             "metrics": headline,
-            "metrics_note": ("means over the held-out files per input degradation (own = the model's training "
-                             "degradation set drawn per file); systems: model (Keras), int8 (the int8 streaming "
-                             ".tflite), sinc, spline; snr/snr_lb in dB, lsd/lsd_hf log10 power, pesq = PESQ-WB, "
-                             "visqol = ViSQOL audio mode at 48 kHz, visqol_speech = speech mode, dnsmos = DNSMOS "
-                             "P.808 (no reference)"),
+            "metrics_note": (
+                "means over the held-out files per input degradation (own = the model's training "
+                "degradation set drawn per file); systems: model (Keras), int8 (the int8 streaming "
+                ".tflite), sinc, spline; snr/snr_lb in dB, lsd/lsd_hf log10 power, pesq = PESQ-WB, "
+                "visqol = ViSQOL audio mode at 48 kHz, visqol_speech = speech mode, dnsmos = DNSMOS "
+                "P.808 (no reference)"
+            ),
             "targets": {"int8": check_targets(report, "int8"), "model": check_targets(report, "model")},
             "int8_snr_vs_model": snr_vs,
             "high_band_trim": trim,
@@ -288,18 +356,33 @@ def ship(run, name: str, out=None, *, data=None, description: str | None = None,
             "epochs_run": metrics.get("epochs_run"),
             "train_seconds": metrics.get("train_seconds"),
             "data_sources": sources,
-            "not_trained_on": {"reason": f"recorded below {int(model.hr_rate)} Hz (the prepared store skips them)",
-                               "files": below_rate} if below_rate else None,
-            "evaluation": {"degradations": {lb: {"spec": report["degradations"][lb]["spec"],
-                                                 "text": report["degradations"][lb]["degradation_text"],
-                                                 "note": report["degradations"][lb].get("note")}
-                                            for lb in report["order"]},
-                           "pesq": bool(report["pesq"]), "perceptual": report.get("perceptual", []),
-                           "n_files": report["n_files"], "per_speaker": per_speaker,
-                           "max_seconds": max_seconds},
+            "not_trained_on": {
+                "reason": f"recorded below {int(model.hr_rate)} Hz (the prepared store skips them)",
+                "files": below_rate,
+            }
+            if below_rate
+            else None,
+            "evaluation": {
+                "degradations": {
+                    lb: {
+                        "spec": report["degradations"][lb]["spec"],
+                        "text": report["degradations"][lb]["degradation_text"],
+                        "note": report["degradations"][lb].get("note"),
+                    }
+                    for lb in report["order"]
+                },
+                "pesq": bool(report["pesq"]),
+                "perceptual": report.get("perceptual", []),
+                "n_files": report["n_files"],
+                "per_speaker": per_speaker,
+                "max_seconds": max_seconds,
+            },
             "keras_audiosr_version": __version__,
-            "ship_command": command or (f"python -m tools.ship_model --run {run} --name {name}"
-                                        + (f" --data {' '.join(checked['data'])}" if checked["data"] else "")),
+            "ship_command": command
+            or (
+                f"python -m tools.ship_model --run {run} --name {name}"
+                + (f" --data {' '.join(checked['data'])}" if checked["data"] else "")
+            ),
         }
         stamp_model_folder(tmp, card, log=log)  # name, version, licence, level contract into each .tflite
         sizes = {p.name: p.stat().st_size for p in tmp.iterdir() if p.is_file()}
@@ -307,16 +390,23 @@ def ship(run, name: str, out=None, *, data=None, description: str | None = None,
         facts = {
             "file_sizes": sizes,
             "calibration": f"{exporter.quantization['calibration_windows']} windows of "
-                           f"{exporter.quantization['calibration_window_samples']} samples",
-            "calibration_from": "" if not narrowed else
-            " (the training files of " + ", ".join(c.name for c in corpora.corpora) + " only)",
+            f"{exporter.quantization['calibration_window_samples']} samples",
+            "calibration_from": ""
+            if not narrowed
+            else " (the training files of " + ", ".join(c.name for c in corpora.corpora) + " only)",
             "epochs_run": metrics.get("epochs_run") or 0,
             "train_seconds": float(metrics.get("train_seconds") or 0.0),
             "stopped_by_time_budget": bool(metrics.get("stopped_by_time_budget")),
             "training_inputs": f"random crops with inputs drawn from `{card['training_degradations']}`, loss "
-                               f"`{config.get('loss')}`",
-            "corpora": [{"name": c.name, "n_train": training.train_corpora.count(c.name),
-                         "n_test": len(corpora.test_by_corpus().get(c.name, []))} for c in training.corpora],
+            f"`{config.get('loss')}`",
+            "corpora": [
+                {
+                    "name": c.name,
+                    "n_train": training.train_corpora.count(c.name),
+                    "n_test": len(corpora.test_by_corpus().get(c.name, [])),
+                }
+                for c in training.corpora
+            ],
             "n_test_files": report["n_files"],
             "test_seconds": float(sum(f["seconds"] for f in report["degradations"][report["order"][0]]["files"])),
             "train_hours": train_hours or files_seconds(training.train) / 3600.0,
@@ -325,12 +415,13 @@ def ship(run, name: str, out=None, *, data=None, description: str | None = None,
         write_text_atomic(tmp / "MODEL_CARD.md", model_card(card, report, facts))
         total = sum(p.stat().st_size for p in tmp.iterdir() if p.is_file())
         if total > SIZE_WARN_BYTES:
-            log(f"[ship] warning: {name} takes {total / 1e6:.1f} MB; the shipped models together must stay "
-                f"under 20 MB")
+            log(f"[ship] warning: {name} takes {total / 1e6:.1f} MB; the shipped models together must stay under 20 MB")
         target = out / name
         swap_in(tmp, target, partial / "replaced")
     finally:
         shutil.rmtree(partial, ignore_errors=True)
-    log(f"[ship] wrote {target} ({total / 1024:.0f} KiB: {', '.join(sorted(sizes) + ['card.json', 'MODEL_CARD.md'])}) "
-        f"in {time.monotonic() - t0:.0f} s")
+    log(
+        f"[ship] wrote {target} ({total / 1024:.0f} KiB: {', '.join(sorted(sizes) + ['card.json', 'MODEL_CARD.md'])}) "
+        f"in {time.monotonic() - t0:.0f} s"
+    )
     return card

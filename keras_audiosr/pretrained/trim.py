@@ -8,6 +8,7 @@ inputs, whose channel shifts every system's phase alike) and low-band SNR within
 every degradation. :func:`high_band_trim_rule` names the degradations a model is tuned under and
 :func:`choose_high_band_trim` scores each candidate trim beside sinc and applies the best.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -45,14 +46,23 @@ def _guards(row: dict, per_deg: list[tuple[str, dict, dict]]) -> dict:
 
 
 def _passes(row: dict) -> bool:
-    return (row["pesq_margin"] >= 0 and row["lb_snr_margin"] >= 0
-            and (row["snr_margin"] is None or row["snr_margin"] >= 0))
+    return (
+        row["pesq_margin"] >= 0 and row["lb_snr_margin"] >= 0 and (row["snr_margin"] is None or row["snr_margin"] >= 0)
+    )
 
 
-def choose_high_band_trim(model, paths, *, degradations=("resample",),
-                          candidates_db=(0, -3, -6, -9, -12, -15, -18, -21, -24),
-                          lsd_ratio: float = 0.6, max_seconds: float | None = 6.0, progress: bool = False,
-                          objective: str = "visqol", log=print) -> tuple[float, list[dict]]:
+def choose_high_band_trim(
+    model,
+    paths,
+    *,
+    degradations=("resample",),
+    candidates_db=(0, -3, -6, -9, -12, -15, -18, -21, -24),
+    lsd_ratio: float = 0.6,
+    max_seconds: float | None = 6.0,
+    progress: bool = False,
+    objective: str = "visqol",
+    log=print,
+) -> tuple[float, list[dict]]:
     """The level of the band a model adds that scores best on ``paths`` (use TRAINING files, never the test split).
 
     For each trim in ``candidates_db`` (applied with ``model.trim_high_band``, e.g. a
@@ -80,12 +90,21 @@ def choose_high_band_trim(model, paths, *, degradations=("resample",),
         def run(x):
             model.trim_high_band(start + db - model.high_band_trim_db)
             return upsample_array(model, x)
+
         return run
 
     names = {float(db): f"trim{float(db):+g}" for db in candidates_db}
-    rep = evaluate_suite(model, list(paths), degradations=list(degradations), baselines=("sinc",), with_pesq=True,
-                         progress=progress, max_seconds=max_seconds, perceptual=("visqol",) if objective == "visqol"
-                         else False, systems={name: at(db) for db, name in names.items()})
+    rep = evaluate_suite(
+        model,
+        list(paths),
+        degradations=list(degradations),
+        baselines=("sinc",),
+        with_pesq=True,
+        progress=progress,
+        max_seconds=max_seconds,
+        perceptual=("visqol",) if objective == "visqol" else False,
+        systems={name: at(db) for db, name in names.items()},
+    )
     per = [(rep["degradations"][lb]["spec"], rep["degradations"][lb]["mean"]) for lb in rep["order"]]
     metrics = ("visqol", "pesq", "lsd", "snr", "snr_lb") if objective == "visqol" else ("pesq", "lsd", "snr", "snr_lb")
     rows = []
@@ -101,9 +120,11 @@ def choose_high_band_trim(model, paths, *, degradations=("resample",),
         rows.append(row)
         if log:
             vq = f"ViSQOL {row['visqol']:.3f} (sinc {row['sinc_visqol']:.3f}), " if "visqol" in row else ""
-            log(f"high-band trim {db:+.0f} dB: {vq}PESQ-WB {row['pesq']:.3f} (sinc {row['sinc_pesq']:.3f}), "
+            log(
+                f"high-band trim {db:+.0f} dB: {vq}PESQ-WB {row['pesq']:.3f} (sinc {row['sinc_pesq']:.3f}), "
                 f"LSD {row['lsd']:.3f} (sinc {row['sinc_lsd']:.3f}), SNR {row['snr']:.2f} dB"
-                + ("" if objective != "visqol" else f", guards {'pass' if row['passes'] else 'fail'}"))
+                + ("" if objective != "visqol" else f", guards {'pass' if row['passes'] else 'fail'}")
+            )
     if objective == "visqol":
         allowed = [r for r in rows if r["passes"]]
         worst = lambda r: min(v for v in (r["pesq_margin"], r["snr_margin"], r["lb_snr_margin"]) if v is not None)  # noqa: E731
@@ -113,8 +134,9 @@ def choose_high_band_trim(model, paths, *, degradations=("resample",),
         best = max(allowed, key=lambda r: r["pesq"])["trim_db"]
     else:
         allowed = [r for r in rows if r["snr_margin_worst"] >= -1.0 and r["pesq"] >= r["sinc_pesq"] - 0.05]
-        best = (max(allowed, key=lambda r: r["trim_db"]) if allowed
-                else max(rows, key=lambda r: r["snr_margin_worst"]))["trim_db"]
+        best = (
+            max(allowed, key=lambda r: r["trim_db"]) if allowed else max(rows, key=lambda r: r["snr_margin_worst"])
+        )["trim_db"]
     model.trim_high_band(start + best - model.high_band_trim_db)
     return best, rows
 
@@ -132,8 +154,10 @@ def apply_high_band_trim(model, train_utts, how: str, with_pesq: bool, log=print
         model.trim_high_band(float(how))
         return {"trim_db": float(how), "how": "given"}
     if not with_pesq or not visqol_available():
-        log("[ship] high-band level kept as trained: choosing it needs PESQ-WB and ViSQOL (--no-pesq, or the eval "
-            "extra not installed)")
+        log(
+            "[ship] high-band level kept as trained: choosing it needs PESQ-WB and ViSQOL (--no-pesq, or the eval "
+            "extra not installed)"
+        )
         return {"trim_db": 0.0, "how": "none (no PESQ-WB/ViSQOL)"}
     by_speaker = {}
     for u in train_utts:
@@ -141,10 +165,19 @@ def apply_high_band_trim(model, train_utts, how: str, with_pesq: bool, log=print
     files = [paths[len(paths) // 2] for _, paths in sorted(by_speaker.items())]
     files = files[:: max(1, len(files) // 8)][:8]
     degradations, objective = high_band_trim_rule(model)
-    log(f"[ship] choosing the high-band level on {len(files)} training files under {', '.join(degradations)} "
-        f"(objective: {objective})")
-    best, rows = choose_high_band_trim(model, files, degradations=degradations, objective=objective,
-                                       log=lambda t: log(f"[ship] {t}"))
+    log(
+        f"[ship] choosing the high-band level on {len(files)} training files under {', '.join(degradations)} "
+        f"(objective: {objective})"
+    )
+    best, rows = choose_high_band_trim(
+        model, files, degradations=degradations, objective=objective, log=lambda t: log(f"[ship] {t}")
+    )
     log(f"[ship] high-band trim {best:+.0f} dB")
-    return {"trim_db": best, "how": "auto", "objective": objective, "degradations": list(degradations),
-            "files": [str(f) for f in files], "calibration": rows}
+    return {
+        "trim_db": best,
+        "how": "auto",
+        "objective": objective,
+        "degradations": list(degradations),
+        "files": [str(f) for f in files],
+        "calibration": rows,
+    }

@@ -11,6 +11,7 @@ no environment: the backend starts when the recipe runs (:meth:`keras_audiosr.re
 * ``music_resnet``  -- same-rate music bandwidth extension (Sulun & Davies)
 * ``streaming_bwe`` -- StreamingBWE, the causal int8 streaming model for the edge
 """
+
 from __future__ import annotations
 
 import importlib

@@ -7,6 +7,7 @@ Each field of :class:`RecipeConfig` carries its flag's help text and checks in i
 problem, before anything is written. Light: no Keras, no TensorFlow (a recipe's ``--help`` and its
 argument errors come before either is imported).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,10 +34,27 @@ from keras_audiosr.args import (
 from keras_audiosr.degrade import DEGRADATION_SETS, Degradation, check_low_rate, get_degradation_set, parse_spec
 from keras_audiosr.metrics import perceptual_available
 
-__all__ = ["DataSpec", "RecipeConfig", "RecipeArgumentParser", "build_parser", "parse_config", "flag_name", "LOSSES",
-           "MODEL_SIZES",
-           "existing_dir", "existing_dirs", "existing_file", "positive_int", "positive_float", "non_negative_float",
-           "name_list", "corpus_weights", "degradation_name", "init_source", "resolve_init_from"]
+__all__ = [
+    "DataSpec",
+    "RecipeConfig",
+    "RecipeArgumentParser",
+    "build_parser",
+    "parse_config",
+    "flag_name",
+    "LOSSES",
+    "MODEL_SIZES",
+    "existing_dir",
+    "existing_dirs",
+    "existing_file",
+    "positive_int",
+    "positive_float",
+    "non_negative_float",
+    "name_list",
+    "corpus_weights",
+    "degradation_name",
+    "init_source",
+    "resolve_init_from",
+]
 
 # The sizes --model-size names: the presets of keras_audiosr.models.AudioUNet (the recipes' tests check that
 # they agree); a recipe whose model has fewer sizes says so in its own check.
@@ -81,77 +99,163 @@ class DataSpec:
 class RecipeConfig:
     """Every recipe's core settings; each field is a command-line flag (``data_dir`` is ``--data-dir``)."""
 
-    data_dir: list[str] | None = field(default=None, metadata=_flag(
-        "corpus folder(s): VCTK 0.92 (wav48_silence_trimmed/, FLAC) or 0.80 (wav48/), LibriTTS-style "
-        "speaker/chapter/*.wav, or any folder of audio files (one sub-folder per speaker); repeat the flag or "
-        "separate folders with commas to train on several corpora at once; unset = the embedded default corpus "
-        "(packaged real speech at 16 kHz for the speech recipes, generated piano-like music for the music recipes)",
-        type=existing_dirs, action="extend", metavar="DIR"))
-    corpus_weights: dict | None = field(default=None, metadata=_flag(
-        "sampling weight per corpus, name=weight,... (a corpus is named after its folder; unnamed corpora weigh 1); "
-        "default: by duration, every second of audio equally likely", type=corpus_weights, metavar="NAME=W,..."))
-    task: str = field(default="multi", metadata=_flag(
-        "single (one speaker, its last utterances held out) or multi (speaker-disjoint split)",
-        choices=("single", "multi")))
-    test_speakers: list[str] | None = field(default=None, metadata=_flag(
-        "held-out speakers, comma-separated (overrides the split rule)", type=name_list))
-    ratio: int = field(default=2, metadata=_flag("integer up-sampling ratio r >= 2 (low rate = hr-rate / r)",
-                                                 type=positive_int))
-    hr_rate: int = field(default=16000, metadata=_flag("high (target) sample rate in Hz; the corpus is resampled to it",
-                                                       type=positive_int))
-    degradations: str = field(default="cheby1:8", metadata=_flag(
-        "how training inputs are made, drawn per example: a set (" + ", ".join(DEGRADATION_SETS) + ") or one "
-        "degradation spec (family:order[:cutoff] with family butter, cheby1, bessel, ellip; aliased; resample; "
-        "telephone[:mulaw|:alaw])", type=degradation_name, metavar="NAME"))
-    filter: str | None = field(default=None, metadata=_flag(
-        "the same as --degradations SPEC with one filter spec (kept for older commands)", type=filter_spec,
-        metavar="SPEC"))
-    band_preserving: bool = field(default=True, metadata=_flag(
-        "band-preserving output: the input band passes exactly (a fixed sinc interpolation), the network adds only "
-        "the band above it; --no-band-preserving gives the papers' graphs", action=argparse.BooleanOptionalAction))
-    model_size: str | None = field(default=None, metadata=_flag(
-        "model size; default: paper when a GPU is visible, small on a CPU or on the embedded default corpus",
-        choices=MODEL_SIZES))
-    init_from: str | None = field(default=None, metadata=_flag(
-        "start from this model's weights (fine-tuning): a .keras file or the name of a shipped model "
-        "(keras-audiosr models); it must have the architecture being trained", type=init_source,
-        metavar="NAME_OR_PATH"))
-    epochs: int | None = field(default=None, metadata=_flag("training epochs (default: the recipe's)",
-                                                            type=positive_int))
-    steps_per_epoch: int | None = field(default=None, metadata=_flag(
-        "batches per epoch; unset: the training audio once over, at --stride, in batches", type=positive_int))
+    data_dir: list[str] | None = field(
+        default=None,
+        metadata=_flag(
+            "corpus folder(s): VCTK 0.92 (wav48_silence_trimmed/, FLAC) or 0.80 (wav48/), LibriTTS-style "
+            "speaker/chapter/*.wav, or any folder of audio files (one sub-folder per speaker); repeat the flag or "
+            "separate folders with commas to train on several corpora at once; unset = the embedded default corpus "
+            "(packaged real speech at 16 kHz for the speech recipes, generated piano-like music for the music recipes)",
+            type=existing_dirs,
+            action="extend",
+            metavar="DIR",
+        ),
+    )
+    corpus_weights: dict | None = field(
+        default=None,
+        metadata=_flag(
+            "sampling weight per corpus, name=weight,... (a corpus is named after its folder; unnamed corpora "
+            "weigh 1); default: by duration, every second of audio equally likely",
+            type=corpus_weights,
+            metavar="NAME=W,...",
+        ),
+    )
+    task: str = field(
+        default="multi",
+        metadata=_flag(
+            "single (one speaker, its last utterances held out) or multi (speaker-disjoint split)",
+            choices=("single", "multi"),
+        ),
+    )
+    test_speakers: list[str] | None = field(
+        default=None, metadata=_flag("held-out speakers, comma-separated (overrides the split rule)", type=name_list)
+    )
+    ratio: int = field(
+        default=2, metadata=_flag("integer up-sampling ratio r >= 2 (low rate = hr-rate / r)", type=positive_int)
+    )
+    hr_rate: int = field(
+        default=16000,
+        metadata=_flag("high (target) sample rate in Hz; the corpus is resampled to it", type=positive_int),
+    )
+    degradations: str = field(
+        default="cheby1:8",
+        metadata=_flag(
+            "how training inputs are made, drawn per example: a set (" + ", ".join(DEGRADATION_SETS) + ") or one "
+            "degradation spec (family:order[:cutoff] with family butter, cheby1, bessel, ellip; aliased; resample; "
+            "telephone[:mulaw|:alaw])",
+            type=degradation_name,
+            metavar="NAME",
+        ),
+    )
+    filter: str | None = field(
+        default=None,
+        metadata=_flag(
+            "the same as --degradations SPEC with one filter spec (kept for older commands)",
+            type=filter_spec,
+            metavar="SPEC",
+        ),
+    )
+    band_preserving: bool = field(
+        default=True,
+        metadata=_flag(
+            "band-preserving output: the input band passes exactly (a fixed sinc interpolation), the network adds only "
+            "the band above it; --no-band-preserving gives the papers' graphs",
+            action=argparse.BooleanOptionalAction,
+        ),
+    )
+    model_size: str | None = field(
+        default=None,
+        metadata=_flag(
+            "model size; default: paper when a GPU is visible, small on a CPU or on the embedded default corpus",
+            choices=MODEL_SIZES,
+        ),
+    )
+    init_from: str | None = field(
+        default=None,
+        metadata=_flag(
+            "start from this model's weights (fine-tuning): a .keras file or the name of a shipped model "
+            "(keras-audiosr models); it must have the architecture being trained",
+            type=init_source,
+            metavar="NAME_OR_PATH",
+        ),
+    )
+    epochs: int | None = field(
+        default=None, metadata=_flag("training epochs (default: the recipe's)", type=positive_int)
+    )
+    steps_per_epoch: int | None = field(
+        default=None,
+        metadata=_flag(
+            "batches per epoch; unset: the training audio once over, at --stride, in batches", type=positive_int
+        ),
+    )
     batch_size: int = field(default=16, metadata=_flag("global batch size (split across replicas)", type=positive_int))
-    learning_rate: float | None = field(default=3e-4, metadata=_flag(
-        "optimizer learning rate", type=positive_float))
-    loss: str = field(default="l2", metadata=_flag(
-        "sample loss: l1, l2, the multi-resolution STFT loss, or a weighted sum", choices=LOSSES))
-    sample_loss_weight: float = field(default=1.0, metadata=_flag(
-        "weight of the l1 or l2 term of --loss", type=non_negative_float))
-    mrstft_weight: float = field(default=1.0, metadata=_flag(
-        "weight of the mrstft term of --loss (spectral convergence + log magnitude, 3 resolutions)",
-        type=non_negative_float))
-    patch_size: int = field(default=8192, metadata=_flag(
-        "training example length in high-rate samples (a multiple of the ratio)", type=positive_int))
-    stride: int | None = field(default=None, metadata=_flag(
-        "sets the default epoch length: one epoch is the training audio over this hop, in high-rate samples, a "
-        "multiple of the ratio (default patch-size/2); examples are crops at random offsets", type=positive_int))
-    max_minutes: float | None = field(default=None, metadata=_flag(
-        "stop training after this many minutes of training time, summed over resumed runs (checked every batch)",
-        type=positive_float))
-    out: str = field(default="runs/recipe", metadata=_flag(
-        "output folder: config.json, model.keras, metrics.json, eval.json, train_log.csv, train_state.json, logs/, "
-        "checkpoints/, backup/; run the same command again to resume"))
+    learning_rate: float | None = field(default=3e-4, metadata=_flag("optimizer learning rate", type=positive_float))
+    loss: str = field(
+        default="l2",
+        metadata=_flag("sample loss: l1, l2, the multi-resolution STFT loss, or a weighted sum", choices=LOSSES),
+    )
+    sample_loss_weight: float = field(
+        default=1.0, metadata=_flag("weight of the l1 or l2 term of --loss", type=non_negative_float)
+    )
+    mrstft_weight: float = field(
+        default=1.0,
+        metadata=_flag(
+            "weight of the mrstft term of --loss (spectral convergence + log magnitude, 3 resolutions)",
+            type=non_negative_float,
+        ),
+    )
+    patch_size: int = field(
+        default=8192,
+        metadata=_flag("training example length in high-rate samples (a multiple of the ratio)", type=positive_int),
+    )
+    stride: int | None = field(
+        default=None,
+        metadata=_flag(
+            "sets the default epoch length: one epoch is the training audio over this hop, in high-rate samples, a "
+            "multiple of the ratio (default patch-size/2); examples are crops at random offsets",
+            type=positive_int,
+        ),
+    )
+    max_minutes: float | None = field(
+        default=None,
+        metadata=_flag(
+            "stop training after this many minutes of training time, summed over resumed runs (checked every batch)",
+            type=positive_float,
+        ),
+    )
+    out: str = field(
+        default="runs/recipe",
+        metadata=_flag(
+            "output folder: config.json, model.keras, metrics.json, eval.json, train_log.csv, train_state.json, logs/, "
+            "checkpoints/, backup/; run the same command again to resume"
+        ),
+    )
     seed: int = field(default=0, metadata=_flag("seed for the split, example stream and weights", type=int))
-    cache_dir: str | None = field(default=None, metadata=_flag(
-        "where the prepared training signals are stored (default $KERAS_AUDIOSR_CACHE or ~/.cache/keras_audiosr)"))
-    data_processes: int | None = field(default=None, metadata=_flag(
-        "worker processes that make training batches (default: tf.data threads with TensorFlow; with another "
-        "Keras backend, up to 4 processes, one per CPU)", type=int))
-    pesq: bool = field(default=True, metadata=_flag("skip PESQ in the evaluation", flag="--no-pesq",
-                                                    action="store_false"))
-    perceptual: bool = field(default=False, metadata=_flag(
-        "add ViSQOL (audio mode at 48 kHz, speech mode) and DNSMOS P.808 to the held-out evaluation (the eval "
-        "extra; seconds per second of audio, so off by default)", action="store_true"))
+    cache_dir: str | None = field(
+        default=None,
+        metadata=_flag(
+            "where the prepared training signals are stored (default $KERAS_AUDIOSR_CACHE or ~/.cache/keras_audiosr)"
+        ),
+    )
+    data_processes: int | None = field(
+        default=None,
+        metadata=_flag(
+            "worker processes that make training batches (default: tf.data threads with TensorFlow; with another "
+            "Keras backend, up to 4 processes, one per CPU)",
+            type=int,
+        ),
+    )
+    pesq: bool = field(
+        default=True, metadata=_flag("skip PESQ in the evaluation", flag="--no-pesq", action="store_false")
+    )
+    perceptual: bool = field(
+        default=False,
+        metadata=_flag(
+            "add ViSQOL (audio mode at 48 kHz, speech mode) and DNSMOS P.808 to the held-out evaluation (the eval "
+            "extra; seconds per second of audio, so off by default)",
+            action="store_true",
+        ),
+    )
     extra: dict = field(default_factory=dict, metadata={"flag": None})
 
     @property
@@ -185,8 +289,13 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
         text = action.help or ""
         if isinstance(action, argparse.BooleanOptionalAction) and "default" not in text:
             return f"{text} (default: {action.option_strings[0 if action.default else 1]})"
-        if "default" in text or action.default is None or action.default is False or action.nargs == 0 \
-                or action.default == argparse.SUPPRESS:
+        if (
+            "default" in text
+            or action.default is None
+            or action.default is False
+            or action.nargs == 0
+            or action.default == argparse.SUPPRESS
+        ):
             return text
         return f"{text} (default: %(default)s)"
 
@@ -205,8 +314,9 @@ def build_parser(defaults, description=None, flags=None, prog=None, help_overrid
     ``flags`` maps names to argparse keyword arguments (``{"arch": dict(choices=..., default=..., help=...)}``
     gives ``--arch``); their values land in ``cfg.extra``. ``help_overrides`` replaces core flags' help text.
     """
-    parser = RecipeArgumentParser(prog=prog, description=(description or "").replace("``", "").strip() or None,
-                                  formatter_class=_HelpFormatter)
+    parser = RecipeArgumentParser(
+        prog=prog, description=(description or "").replace("``", "").strip() or None, formatter_class=_HelpFormatter
+    )
     for f in dataclasses.fields(RecipeConfig):
         meta = dict(f.metadata)
         option = meta.pop("flag", flag_name(f.name))
@@ -273,8 +383,9 @@ def parse_config(defaults, argv=None, description=None, flags=None, check=None, 
     namespace = vars(parser.parse_args(sys.argv[1:] if argv is None else list(argv)))
     core = {f.name for f in dataclasses.fields(RecipeConfig)}
     extra = {k: v for k, v in namespace.items() if k not in core}
-    cfg = dataclasses.replace(defaults, **{k: v for k, v in namespace.items() if k in core},
-                              extra={**defaults.extra, **extra})
+    cfg = dataclasses.replace(
+        defaults, **{k: v for k, v in namespace.items() if k in core}, extra={**defaults.extra, **extra}
+    )
     problem = _check(cfg, defaults) or (check(cfg) if check else None)
     if problem:
         parser.error(problem)

@@ -8,6 +8,7 @@ Stereo files train channel by channel. The output is band-preserving by default 
 passes exactly); the paper's models, with an additive input-to-output connection:
 ``--no-band-preserving``.
 """
+
 from keras_audiosr.degrade import evaluation_filters
 from keras_audiosr.recipes.config import DataSpec, RecipeConfig, non_negative_float
 from keras_audiosr.recipes.recipe import Recipe
@@ -16,9 +17,10 @@ from keras_audiosr.recipes.recipe import Recipe
 ARCHS = {"resnet": "BWEResNet", "unet": "BWEUNet"}
 FLAGS = {
     "arch": dict(choices=tuple(ARCHS), default="resnet", help="ResNet or U-Net bandwidth extension"),
-    "multifilter": dict(action="store_true",
-                        help="the same as --degradations multi-filter (a random filter per example; kept for older "
-                             "commands)"),
+    "multifilter": dict(
+        action="store_true",
+        help="the same as --degradations multi-filter (a random filter per example; kept for older commands)",
+    ),
     "dropout": dict(type=non_negative_float, default=0.0, help="dropout rate in [0, 1) (the paper tried 0.5)"),
     "batchnorm": dict(action="store_true", help="batch normalisation after each convolution"),
 }
@@ -30,8 +32,9 @@ def build(cfg, degradation):
 
     args = generator_args(cfg, degradation)
     args["bandwidth_ratio"] = args.pop("ratio")
-    model = getattr(models, ARCHS[cfg.extra["arch"]]).from_size(cfg.model_size, **args, dropout=cfg.extra["dropout"],
-                                               batch_norm=cfg.extra["batchnorm"])
+    model = getattr(models, ARCHS[cfg.extra["arch"]]).from_size(
+        cfg.model_size, **args, dropout=cfg.extra["dropout"], batch_norm=cfg.extra["batchnorm"]
+    )
     return compile_with_sample_loss(model, cfg)
 
 
@@ -52,16 +55,26 @@ def check(cfg):
 RECIPE = Recipe(
     name="music_resnet",
     description=__doc__,
-    defaults=RecipeConfig(ratio=2, hr_rate=44100, degradations="cheby1:8", batch_size=16, learning_rate=1e-4,
-                          loss="l2", out="runs/music_resnet"),
+    defaults=RecipeConfig(
+        ratio=2,
+        hr_rate=44100,
+        degradations="cheby1:8",
+        batch_size=16,
+        learning_rate=1e-4,
+        loss="l2",
+        out="runs/music_resnet",
+    ),
     build=build,
     epochs=(4, 50),
     flags=FLAGS,
     data=DataSpec(corpus="music", same_rate=True),
     check=check,
     evaluation_filters=lambda cfg: evaluation_filters(cfg.degradations),
-    extra_metrics=lambda cfg: {"multifilter": cfg.degradations == "multi-filter", "arch": cfg.extra["arch"],
-                               "degradations": cfg.degradations},
+    extra_metrics=lambda cfg: {
+        "multifilter": cfg.degradations == "multi-filter",
+        "arch": cfg.extra["arch"],
+        "degradations": cfg.degradations,
+    },
 )
 main = RECIPE.main
 

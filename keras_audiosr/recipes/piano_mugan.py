@@ -7,6 +7,7 @@ generator is band-preserving by default; ``--no-band-preserving`` gives the pape
 ``--downsample strided`` replaces SuperPixel1D by stride-2 convolutions (the paper's Table 5
 comparison). Needs the TensorFlow backend (the adversarial training step is TensorFlow code).
 """
+
 from keras_audiosr.recipes.config import DataSpec, RecipeConfig
 from keras_audiosr.recipes.recipe import Recipe
 from keras_audiosr.recipes.vctk_mugan import STAGE_FLAGS, build_gan, extra_metrics, train_autoencoder

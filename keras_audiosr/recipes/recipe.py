@@ -4,6 +4,7 @@ The recipe's command line is parsed and checked first, with no Keras or TensorFl
 ``--help`` and every argument error answer at once; only then is the backend chosen and started and
 the training runner (:func:`keras_audiosr.training.runner.run`) imported.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -72,14 +73,20 @@ class Recipe:
         """The run's :class:`RecipeConfig` from the command line ``argv``; ``--help`` and argument errors exit."""
         embedded_epochs, corpus_epochs = self.epochs
         helps = {f.name: f.metadata.get("help", "") for f in dataclasses.fields(RecipeConfig)}
-        overrides = {"epochs": (f"training epochs (default: {embedded_epochs} on the embedded corpus, "
-                                f"{corpus_epochs} with --data-dir)")}
+        overrides = {
+            "epochs": (
+                f"training epochs (default: {embedded_epochs} on the embedded corpus, {corpus_epochs} with --data-dir)"
+            )
+        }
         for key, value in self.embedded.items():
             default = getattr(self.defaults, key)
-            overrides[key] = (f"{helps[key]} (default: {value} on the embedded corpus, "
-                              f"{'unset' if default is None else default} with --data-dir)")
-        kwargs = dict(description=self.description, flags=self.flags, check=self.check, prog=self.prog,
-                      help_overrides=overrides)
+            overrides[key] = (
+                f"{helps[key]} (default: {value} on the embedded corpus, "
+                f"{'unset' if default is None else default} with --data-dir)"
+            )
+        kwargs = dict(
+            description=self.description, flags=self.flags, check=self.check, prog=self.prog, help_overrides=overrides
+        )
         cfg = parse_config(self.defaults, argv, **kwargs)
         if not cfg.data_dir and self.embedded:  # the embedded corpus's own defaults; given flags still win
             cfg = parse_config(dataclasses.replace(self.defaults, **self.embedded), argv, **kwargs)
@@ -104,14 +111,21 @@ def start_backend(prog: str = "keras-audiosr train") -> None:
     when JAX is there (and the run says so), so the recipes train on machines that carry JAX only.
     On TensorFlow its start-up lines are hidden (``KERAS_AUDIOSR_VERBOSE=1`` shows them).
     """
-    if "KERAS_BACKEND" not in os.environ and configured_backend() == "tensorflow" \
-            and importlib.util.find_spec("tensorflow") is None and importlib.util.find_spec("jax") is not None:
+    if (
+        "KERAS_BACKEND" not in os.environ
+        and configured_backend() == "tensorflow"
+        and importlib.util.find_spec("tensorflow") is None
+        and importlib.util.find_spec("jax") is not None
+    ):
         os.environ["KERAS_BACKEND"] = "jax"
-        print("[keras_audiosr] TensorFlow is not installed: using Keras's JAX backend (set KERAS_BACKEND to choose)",
-              flush=True)
+        print(
+            "[keras_audiosr] TensorFlow is not installed: using Keras's JAX backend (set KERAS_BACKEND to choose)",
+            flush=True,
+        )
     missing = [name for name in ("keras", configured_backend()) if importlib.util.find_spec(name) is None]
     if missing:
-        raise SystemExit(f"{prog}: error: training needs {' and '.join(missing)} (not installed): "
-                         f"pip install 'keras-audiosr[train]'")
+        raise SystemExit(
+            f"{prog}: error: training needs {' and '.join(missing)} (not installed): pip install 'keras-audiosr[train]'"
+        )
     if configured_backend() == "tensorflow":
         quiet_tensorflow(verbose=os.environ.get("KERAS_AUDIOSR_VERBOSE") == "1")

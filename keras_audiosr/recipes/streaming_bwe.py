@@ -8,6 +8,7 @@ the sinc resampler, the telephone channel with and without G.711, random gain) w
 python -m edge.convert (installed: keras-audiosr export) --model OUT/model.keras --mode int8 --streaming
 --frame-ms 10 --out OUT/edge.
 """
+
 from keras_audiosr.recipes.config import RecipeConfig
 from keras_audiosr.recipes.recipe import Recipe
 
@@ -45,9 +46,13 @@ def _transition(text):
 
 
 FLAGS = {
-    "transition": dict(type=_transition, default=TRANSITION, metavar="STOP,PASS",
-                       help="band-merge transition in fractions of the low-rate Nyquist: the input band passes "
-                            "untouched below STOP, the network adds the band above (default: 0.9,1.0)"),
+    "transition": dict(
+        type=_transition,
+        default=TRANSITION,
+        metavar="STOP,PASS",
+        help="band-merge transition in fractions of the low-rate Nyquist: the input band passes "
+        "untouched below STOP, the network adds the band above (default: 0.9,1.0)",
+    ),
 }
 
 
@@ -55,8 +60,12 @@ def build(cfg, degradation):
     from keras_audiosr.models.streaming_bwe import build as build_model
     from keras_audiosr.training.runner import compile_with_sample_loss
 
-    model = build_model(cfg, degradation, training_degradations=cfg.degradations,
-                        transition=tuple(cfg.extra.get("transition", TRANSITION)))
+    model = build_model(
+        cfg,
+        degradation,
+        training_degradations=cfg.degradations,
+        transition=tuple(cfg.extra.get("transition", TRANSITION)),
+    )
     return compile_with_sample_loss(model, cfg)
 
 
@@ -71,9 +80,17 @@ def check(cfg):
 RECIPE = Recipe(
     name="streaming_bwe",
     description=__doc__,
-    defaults=RecipeConfig(ratio=2, hr_rate=16000, degradations=DEGRADATIONS, model_size="small", batch_size=16,
-                          learning_rate=1e-3, loss="l2+mrstft", sample_loss_weight=SAMPLE_LOSS_WEIGHT,
-                          out="runs/streaming_bwe"),
+    defaults=RecipeConfig(
+        ratio=2,
+        hr_rate=16000,
+        degradations=DEGRADATIONS,
+        model_size="small",
+        batch_size=16,
+        learning_rate=1e-3,
+        loss="l2+mrstft",
+        sample_loss_weight=SAMPLE_LOSS_WEIGHT,
+        out="runs/streaming_bwe",
+    ),
     build=build,
     epochs=(6, 50),
     check=check,

@@ -5,6 +5,7 @@ setup (``--degradations speech-robust``, band-preserving output, ``--loss l2+mrs
 paper's configuration (L2 on Butterworth-8 input): ``--degradations butter:8 --no-band-preserving
 --loss l2``.
 """
+
 from keras_audiosr.recipes.config import RecipeConfig
 from keras_audiosr.recipes.recipe import Recipe
 
@@ -26,8 +27,9 @@ def check(cfg):
 RECIPE = Recipe(
     name="vctk_edsr",
     description=__doc__,
-    defaults=RecipeConfig(degradations="speech-robust", loss="l2+mrstft", batch_size=16, learning_rate=1e-4,
-                          out="runs/vctk_edsr"),
+    defaults=RecipeConfig(
+        degradations="speech-robust", loss="l2+mrstft", batch_size=16, learning_rate=1e-4, out="runs/vctk_edsr"
+    ),
     build=build,
     epochs=(6, 50),
     embedded={"steps_per_epoch": 40, "batch_size": 8},

@@ -8,6 +8,7 @@ l2+mrstft``); the paper's configuration: ``--degradations cheby1:8 --no-band-pre
 ``--downsample strided`` replaces SuperPixel1D by stride-2 convolutions (the paper's Table 5 comparison).
 Needs the TensorFlow backend (the adversarial training step is TensorFlow code).
 """
+
 from keras_audiosr.recipes.config import RecipeConfig, non_negative_float, positive_int
 from keras_audiosr.recipes.recipe import Recipe
 
@@ -17,13 +18,17 @@ DOWNSAMPLING = ("superpixel", "strided")
 #: The flags of MU-GAN's two stages (keras_audiosr.training.mugan reads them from ``cfg.extra``); the piano
 #: recipe shares them.
 STAGE_FLAGS = {
-    "ae_epochs": dict(type=positive_int, default=None, help="autoencoder (stage 1) epochs (default: the recipe's "
-                                                            "epochs)"),
+    "ae_epochs": dict(
+        type=positive_int, default=None, help="autoencoder (stage 1) epochs (default: the recipe's epochs)"
+    ),
     "feature_weight": dict(type=non_negative_float, default=1.0, help="lambda_f of the autoencoder feature loss"),
     "adversarial_weight": dict(type=non_negative_float, default=1e-3, help="lambda_adv of the adversarial loss"),
-    "downsample": dict(choices=DOWNSAMPLING, default="superpixel",
-                       help="down-sampling of the generator and autoencoder blocks: superpixel (the paper's MU-GAN) "
-                            "or strided (stride-2 convolutions, the paper's Table 5 alternative)"),
+    "downsample": dict(
+        choices=DOWNSAMPLING,
+        default="superpixel",
+        help="down-sampling of the generator and autoencoder blocks: superpixel (the paper's MU-GAN) "
+        "or strided (stride-2 convolutions, the paper's Table 5 alternative)",
+    ),
 }
 
 
@@ -45,11 +50,13 @@ def train_autoencoder(cfg, data, strategy):
 
     return mugan.train_autoencoder(cfg, data, strategy)
 
+
 RECIPE = Recipe(
     name="vctk_mugan",
     description=__doc__,
-    defaults=RecipeConfig(degradations="speech-robust", loss="l2+mrstft", batch_size=16, learning_rate=1e-4,
-                          out="runs/vctk_mugan"),
+    defaults=RecipeConfig(
+        degradations="speech-robust", loss="l2+mrstft", batch_size=16, learning_rate=1e-4, out="runs/vctk_mugan"
+    ),
     build=build_gan,
     epochs=(4, 50),
     embedded={"steps_per_epoch": 40, "batch_size": 8},

@@ -9,6 +9,7 @@ network adds the band above it) and the ``--loss l2+mrstft`` loss. The paper's c
 Without ``--data-dir`` it trains on the embedded default corpus (packaged real speech: 11 speakers
 at 16 kHz, p273 held out), a demonstration that trains and evaluates in a few minutes on a CPU.
 """
+
 from keras_audiosr.recipes.config import RecipeConfig
 from keras_audiosr.recipes.recipe import Recipe
 
@@ -24,8 +25,9 @@ def build(cfg, degradation):
 RECIPE = Recipe(
     name="vctk_unet",
     description=__doc__,
-    defaults=RecipeConfig(degradations="speech-robust", loss="l2+mrstft", batch_size=16, learning_rate=3e-4,
-                          out="runs/vctk_unet"),
+    defaults=RecipeConfig(
+        degradations="speech-robust", loss="l2+mrstft", batch_size=16, learning_rate=3e-4, out="runs/vctk_unet"
+    ),
     build=build,
     epochs=(6, 50),
     embedded={"steps_per_epoch": 40, "batch_size": 8},

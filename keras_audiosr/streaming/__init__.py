@@ -18,26 +18,39 @@ Everything here imports only numpy and, when a model is loaded, ``ai_edge_litert
 
 The export side (writing these files) is :mod:`keras_audiosr.export`.
 """
+
 from keras_audiosr.streaming.metadata import (
-           METADATA_FORMAT,
-           METADATA_NAME,
-           TFLiteError,
-           read_metadata,
+    METADATA_FORMAT,
+    METADATA_NAME,
+    TFLiteError,
+    read_metadata,
 )
 from keras_audiosr.streaming.plan import (
-           StreamingPlan,
-           has_stateful_form,
-           make_plan,
-           stateful_plan,
+    StreamingPlan,
+    has_stateful_form,
+    make_plan,
+    stateful_plan,
 )
 from keras_audiosr.streaming.runtime import (
-           StatefulTFLiteModel,
-           TFLiteModel,
-           dequantize,
-           quantize,
+    StatefulTFLiteModel,
+    TFLiteModel,
+    dequantize,
+    quantize,
 )
 from keras_audiosr.streaming.upsampler import StreamingUpsampler
 
-__all__ = ["METADATA_FORMAT", "METADATA_NAME", "StatefulTFLiteModel", "StreamingPlan", "StreamingUpsampler",
-           "TFLiteError", "TFLiteModel", "dequantize", "has_stateful_form", "make_plan", "quantize", "read_metadata",
-           "stateful_plan"]
+__all__ = [
+    "METADATA_FORMAT",
+    "METADATA_NAME",
+    "StatefulTFLiteModel",
+    "StreamingPlan",
+    "StreamingUpsampler",
+    "TFLiteError",
+    "TFLiteModel",
+    "dequantize",
+    "has_stateful_form",
+    "make_plan",
+    "quantize",
+    "read_metadata",
+    "stateful_plan",
+]

@@ -4,6 +4,7 @@
 :class:`KerasStatefulRunner` a stateful model's streaming form, keeping its states. These need
 TensorFlow and Keras (imported by the functions); the rest of :mod:`keras_audiosr.streaming` does not.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,7 +24,7 @@ def streaming_keras_model(model, plan: StreamingPlan):
     inputs = keras.Input(batch_shape=(1, plan.window, 1), name="low_rate")
     y = model(inputs)
     start = plan.context * plan.ratio
-    outputs = y[:, start:start + plan.frame * plan.ratio, :]
+    outputs = y[:, start : start + plan.frame * plan.ratio, :]
     return keras.Model(inputs, outputs, name=f"{model.name}_w{plan.window}_f{plan.frame}")
 
 

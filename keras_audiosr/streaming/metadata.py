@@ -16,19 +16,30 @@ and :func:`describe_text` prints it (``keras-audiosr info MODEL.tflite``); :func
 the JSON entry (ai_edge_litert's flatbuffer schema, parsed whole). :mod:`keras_audiosr.export.metadata`
 writes both.
 """
+
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-__all__ = ["METADATA_FORMAT", "METADATA_NAME", "STANDARD_METADATA_NAME", "STEP_SIGNATURE", "TFLiteError",
-           "describe_text", "load_flatbuffer", "parse_model", "read_metadata", "read_model_metadata"]
+__all__ = [
+    "METADATA_FORMAT",
+    "METADATA_NAME",
+    "STANDARD_METADATA_NAME",
+    "STEP_SIGNATURE",
+    "TFLiteError",
+    "describe_text",
+    "load_flatbuffer",
+    "parse_model",
+    "read_metadata",
+    "read_model_metadata",
+]
 
 METADATA_NAME = "keras_audiosr"
 METADATA_FORMAT = "keras_audiosr.edge/1"
 TFLITE_IDENTIFIER = b"TFL3"
 STANDARD_METADATA_NAME = "TFLITE_METADATA"  # the entry LiteRT's metadata tooling reads: a ModelMetadata flatbuffer
-STEP_SIGNATURE = "step"                      # a stateful model's one-call signature (serving_default's tensors)
+STEP_SIGNATURE = "step"  # a stateful model's one-call signature (serving_default's tensors)
 
 
 class TFLiteError(ValueError):
@@ -55,8 +66,10 @@ def load_flatbuffer(source, what: str | None = None) -> tuple[bytes, str]:
             raise TFLiteError(f"{name}: is a directory, not a .tflite file")
         data = path.read_bytes()
     if len(data) < 8 or data[4:8] != TFLITE_IDENTIFIER:
-        raise TFLiteError(f"{name}: not a TFLite model (no 'TFL3' flatbuffer identifier; "
-                          f"{len(data)} bytes) -- the file is corrupt, truncated or of another format")
+        raise TFLiteError(
+            f"{name}: not a TFLite model (no 'TFL3' flatbuffer identifier; "
+            f"{len(data)} bytes) -- the file is corrupt, truncated or of another format"
+        )
     return data, name
 
 
@@ -93,6 +106,7 @@ def read_metadata(source, name: str = METADATA_NAME) -> dict:
             return standard["document"]
     raise TFLiteError(f"{label}: no {name!r} metadata entry (not exported by edge.convert?)")
 
+
 # ---- the standard TFLITE_METADATA entry, read without TensorFlow or LiteRT --------------------------
 class _Flat:
     """A bounds-checked reader of flatbuffer tables (every offset checked: damage is an error, not a crash)."""
@@ -102,16 +116,17 @@ class _Flat:
 
     def _need(self, at: int, n: int) -> None:
         if at < 0 or n < 0 or at + n > len(self.data):
-            raise TFLiteError(f"{self.label}: corrupt or truncated flatbuffer (reads {n} bytes at {at} of "
-                              f"{len(self.data)})")
+            raise TFLiteError(
+                f"{self.label}: corrupt or truncated flatbuffer (reads {n} bytes at {at} of {len(self.data)})"
+            )
 
     def u32(self, at: int) -> int:
         self._need(at, 4)
-        return int.from_bytes(self.data[at:at + 4], "little")
+        return int.from_bytes(self.data[at : at + 4], "little")
 
     def u16(self, at: int) -> int:
         self._need(at, 2)
-        return int.from_bytes(self.data[at:at + 2], "little")
+        return int.from_bytes(self.data[at : at + 2], "little")
 
     def root(self, identifier: bytes) -> int:
         self._need(0, 8)
@@ -121,7 +136,7 @@ class _Flat:
 
     def field(self, table: int, index: int) -> int:
         self._need(table, 4)
-        vtable = table - int.from_bytes(self.data[table:table + 4], "little", signed=True)
+        vtable = table - int.from_bytes(self.data[table : table + 4], "little", signed=True)
         size = self.u16(vtable)
         slot = 4 + 2 * index
         if slot + 2 > size:
@@ -138,7 +153,7 @@ class _Flat:
         if not f:
             return default
         self._need(f, width)
-        return int.from_bytes(self.data[f:f + width], "little")
+        return int.from_bytes(self.data[f : f + width], "little")
 
     def vector(self, table: int, index: int) -> list[int]:
         """Positions of a vector's elements (tables: dereferenced)."""
@@ -157,7 +172,7 @@ class _Flat:
         v = f + self.u32(f)
         n = self.u32(v)
         self._need(v + 4, n)
-        return bytes(self.data[v + 4:v + 4 + n])
+        return bytes(self.data[v + 4 : v + 4 + n])
 
     def string(self, table: int, index: int) -> str | None:
         raw = self.bytes_(table, index)
@@ -166,18 +181,18 @@ class _Flat:
 
 def _metadata_buffer(flat: _Flat, name: str) -> bytes | None:
     root = flat.root(TFLITE_IDENTIFIER)
-    buffers = flat.vector(root, 4)                 # Model.buffers
-    for entry in flat.vector(root, 6):             # Model.metadata: {name, buffer}
+    buffers = flat.vector(root, 4)  # Model.buffers
+    for entry in flat.vector(root, 6):  # Model.metadata: {name, buffer}
         if flat.string(entry, 0) != name:
             continue
         index = flat.scalar(entry, 1)
         if index >= len(buffers):
             raise TFLiteError(f"{flat.label}: metadata entry {name!r} names buffer {index} of {len(buffers)}")
-        data = flat.bytes_(buffers[index], 0)      # Buffer.data
-        if data is None:                           # Buffer.offset / size: stored after the flatbuffer
+        data = flat.bytes_(buffers[index], 0)  # Buffer.data
+        if data is None:  # Buffer.offset / size: stored after the flatbuffer
             offset, size = flat.scalar(buffers[index], 1, 8), flat.scalar(buffers[index], 2, 8)
             flat._need(offset, size)
-            data = bytes(flat.data[offset:offset + size])
+            data = bytes(flat.data[offset : offset + size])
         return data
     return None
 
@@ -211,15 +226,27 @@ def read_model_metadata(source, what: str | None = None) -> dict | None:
         return None
     md = _Flat(raw, f"{label} ({STANDARD_METADATA_NAME})")
     root = md.root(b"M001")
-    out = {"name": md.string(root, 0), "description": md.string(root, 1), "version": md.string(root, 2),
-           "author": md.string(root, 4), "license": md.string(root, 5), "min_parser_version": md.string(root, 7),
-           "subgraphs": [], "document": None}
+    out = {
+        "name": md.string(root, 0),
+        "description": md.string(root, 1),
+        "version": md.string(root, 2),
+        "author": md.string(root, 4),
+        "license": md.string(root, 5),
+        "min_parser_version": md.string(root, 7),
+        "subgraphs": [],
+        "document": None,
+    }
     for sg in md.vector(root, 3):
         custom = {md.string(c, 0): md.bytes_(c, 1) for c in md.vector(sg, 9)}
-        out["subgraphs"].append({"name": md.string(sg, 0), "description": md.string(sg, 1),
-                                 "inputs": [_tensor_metadata(md, t) for t in md.vector(sg, 2)],
-                                 "outputs": [_tensor_metadata(md, t) for t in md.vector(sg, 3)],
-                                 "custom": custom})
+        out["subgraphs"].append(
+            {
+                "name": md.string(sg, 0),
+                "description": md.string(sg, 1),
+                "inputs": [_tensor_metadata(md, t) for t in md.vector(sg, 2)],
+                "outputs": [_tensor_metadata(md, t) for t in md.vector(sg, 3)],
+                "custom": custom,
+            }
+        )
         if out["document"] is None and custom.get(METADATA_NAME) is not None:
             try:
                 out["document"] = json.loads(custom[METADATA_NAME].decode("utf-8"))
@@ -252,25 +279,35 @@ def describe_text(source) -> str:
     for side in ("input", "output"):
         a = audio.get(side)
         if a:
-            add(side, f"{a.get('tensor')}: {a.get('samples_per_call')} samples at {a.get('sample_rate')} Hz, "
-                      f"{a.get('channels')} channel, {a.get('format')}")
+            add(
+                side,
+                f"{a.get('tensor')}: {a.get('samples_per_call')} samples at {a.get('sample_rate')} Hz, "
+                f"{a.get('channels')} channel, {a.get('format')}",
+            )
     if not audio:
         add("rates", f"{doc.get('lr_rate')} -> {doc.get('hr_rate')} Hz")
-    add("frame", f"{doc.get('frame_length')} samples ({doc.get('frame_ms')} ms), lookahead {doc.get('lookahead')}, "
-                 f"algorithmic latency {doc.get('algorithmic_latency_ms')} ms")
+    add(
+        "frame",
+        f"{doc.get('frame_length')} samples ({doc.get('frame_ms')} ms), lookahead {doc.get('lookahead')}, "
+        f"algorithmic latency {doc.get('algorithmic_latency_ms')} ms",
+    )
     if doc.get("stateful"):
         add("signatures", ", ".join(doc.get("signatures") or [doc.get("signature", "")]))
         states = doc.get("states") or []
         lines.append(f"  states:      {len(states)} (each output feeds its input on the next call)")
         for s in states:
             scale = f", scale {s['scale']:.6g}, zero point {s['zero_point']}" if s.get("scale") else ""
-            lines.append(f"    {s['name']:<14} {s['output']} -> {s['input']}  {s.get('dtype')} {s.get('shape')}"
-                         f"{scale}, reset {s.get('initial_value')}")
+            lines.append(
+                f"    {s['name']:<14} {s['output']} -> {s['input']}  {s.get('dtype')} {s.get('shape')}"
+                f"{scale}, reset {s.get('initial_value')}"
+            )
     level = doc.get("level_normalization")
     if level:
-        add("level", f"inside the model ({level.get('window_ms')} ms RMS, floor {level.get('floor')}, clip "
-                     f"{level.get('clip')}): {level.get('contract')}")
+        add(
+            "level",
+            f"inside the model ({level.get('window_ms')} ms RMS, floor {level.get('floor')}, clip "
+            f"{level.get('clip')}): {level.get('contract')}",
+        )
     elif "level_normalization" in doc:
         add("level", "none inside the model: feed audio at full scale 1.0 (int16: 32768)")
     return "\n".join(lines)
-

@@ -23,6 +23,7 @@ frame is complete and the lookahead after it has arrived.
 This module needs no TensorFlow: :func:`make_plan` and :func:`stateful_plan` only read the model's
 attributes (a window plan measures the receptive field with Keras, imported by that function alone).
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -55,11 +56,13 @@ class StreamingPlan:
         if self.stateful and self.context:
             raise ValueError("a stateful StreamingPlan has no context window (the states carry the past)")
         # A stateful stream only needs whole frames of the model's shift period; its lookahead is a delay.
-        for name in (("frame",) if self.stateful else ("frame", "context", "lookahead")):
+        for name in ("frame",) if self.stateful else ("frame", "context", "lookahead"):
             v = int(getattr(self, name))
             if v < 0 or v % self.period:
-                raise ValueError(f"StreamingPlan.{name}={v} must be a non-negative multiple of the model's shift "
-                                 f"period {self.period} (strided convolutions are shift-equivariant only by it)")
+                raise ValueError(
+                    f"StreamingPlan.{name}={v} must be a non-negative multiple of the model's shift "
+                    f"period {self.period} (strided convolutions are shift-equivariant only by it)"
+                )
 
     @property
     def window(self) -> int:
@@ -90,14 +93,28 @@ class StreamingPlan:
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        d.update(window=self.window, frame_ms=self.frame_ms, latency_samples=self.latency_samples,
-                 latency_ms=self.latency_ms, exact=self.exact)
+        d.update(
+            window=self.window,
+            frame_ms=self.frame_ms,
+            latency_samples=self.latency_samples,
+            latency_ms=self.latency_ms,
+            exact=self.exact,
+        )
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> StreamingPlan:
-        fields = ("ratio", "lr_rate", "frame", "context", "lookahead", "period", "receptive_context",
-                  "receptive_lookahead", "stateful")
+        fields = (
+            "ratio",
+            "lr_rate",
+            "frame",
+            "context",
+            "lookahead",
+            "period",
+            "receptive_context",
+            "receptive_lookahead",
+            "stateful",
+        )
         return cls(**{k: d[k] for k in fields if k in d})
 
 
@@ -105,8 +122,13 @@ def _round_up(n: int, m: int) -> int:
     return -(-int(n) // m) * m
 
 
-def make_plan(model, frame: int | None = None, frame_ms: float | None = None, context: int | None = None,
-              lookahead: int | None = None) -> StreamingPlan:
+def make_plan(
+    model,
+    frame: int | None = None,
+    frame_ms: float | None = None,
+    context: int | None = None,
+    lookahead: int | None = None,
+) -> StreamingPlan:
     """The window for ``model`` with a frame of ``frame`` low-rate samples (or ``frame_ms``, default 20 ms).
 
     The frame is rounded up to the model's shift period. ``context`` and ``lookahead`` default to the
@@ -129,9 +151,16 @@ def make_plan(model, frame: int | None = None, frame_ms: float | None = None, co
     rf_context, rf_lookahead = receptive_field(model)
     context = _round_up(rf_context, period) if context is None else _round_up(context, period)
     lookahead = _round_up(rf_lookahead, period) if lookahead is None else _round_up(lookahead, period)
-    return StreamingPlan(ratio=int(model.ratio), lr_rate=lr_rate, frame=_round_up(frame, period), context=context,
-                         lookahead=lookahead, period=period, receptive_context=rf_context,
-                         receptive_lookahead=rf_lookahead)
+    return StreamingPlan(
+        ratio=int(model.ratio),
+        lr_rate=lr_rate,
+        frame=_round_up(frame, period),
+        context=context,
+        lookahead=lookahead,
+        period=period,
+        receptive_context=rf_context,
+        receptive_lookahead=rf_lookahead,
+    )
 
 
 def has_stateful_form(model) -> bool:
@@ -142,8 +171,10 @@ def has_stateful_form(model) -> bool:
 def check_stateful(model):
     """ValueError unless ``model`` has a stateful streaming form (:func:`has_stateful_form`)."""
     if not has_stateful_form(model):
-        raise ValueError(f"model {getattr(model, 'name', model)!r} ({type(model).__name__}) has no stateful streaming "
-                         f"form (streaming_model/state_specs); export it without --streaming (window form)")
+        raise ValueError(
+            f"model {getattr(model, 'name', model)!r} ({type(model).__name__}) has no stateful streaming "
+            f"form (streaming_model/state_specs); export it without --streaming (window form)"
+        )
 
 
 def stateful_plan(model, frame: int | None = None, frame_ms: float | None = None):
@@ -152,6 +183,14 @@ def stateful_plan(model, frame: int | None = None, frame_ms: float | None = None
     if frame is not None and frame_ms is not None:
         raise ValueError("give frame (samples) or frame_ms, not both")
     frame = model.frame_length(10.0 if frame_ms is None else frame_ms) if frame is None else model.check_frame(frame)
-    return StreamingPlan(ratio=int(model.ratio), lr_rate=int(model.lr_rate), frame=int(frame), context=0,
-                         lookahead=int(model.lookahead), period=int(getattr(model, "fold", 1)), receptive_context=0,
-                         receptive_lookahead=int(model.lookahead), stateful=True)
+    return StreamingPlan(
+        ratio=int(model.ratio),
+        lr_rate=int(model.lr_rate),
+        frame=int(frame),
+        context=0,
+        lookahead=int(model.lookahead),
+        period=int(getattr(model, "fold", 1)),
+        receptive_context=0,
+        receptive_lookahead=int(model.lookahead),
+        stateful=True,
+    )

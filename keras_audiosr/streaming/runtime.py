@@ -5,6 +5,7 @@ input with the input tensor's scale and zero-point (rounding, clipping to the in
 dequantizes the output, exactly as a device app does with the values in the model's metadata.
 :class:`StatefulTFLiteModel` runs a stateful streaming export frame by frame, keeping its state tensors.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -76,8 +77,9 @@ class TFLiteModel:
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
         resolver = OpResolverType.AUTO if xnnpack else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
-        self.interpreter = Interpreter(model_content=data, num_threads=int(num_threads),
-                                       experimental_op_resolver_type=resolver)
+        self.interpreter = Interpreter(
+            model_content=data, num_threads=int(num_threads), experimental_op_resolver_type=resolver
+        )
         inp = self.interpreter.get_input_details()
         out = self.interpreter.get_output_details()
         if len(inp) != 1 or len(out) != 1:
@@ -103,8 +105,10 @@ class TFLiteModel:
         if x.ndim == 1:
             x = x[None, :, None]
         if x.shape != self.input_shape:
-            raise ValueError(f"{self.name}: input of shape {x.shape}; the model takes {self.input_shape} "
-                             f"({self.input_length} low-rate samples)")
+            raise ValueError(
+                f"{self.name}: input of shape {x.shape}; the model takes {self.input_shape} "
+                f"({self.input_length} low-rate samples)"
+            )
         return quantize(x, *self.input_quant, self.input_dtype)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
@@ -112,8 +116,10 @@ class TFLiteModel:
         return dequantize(self.invoke_raw(self.quantize_input(x)), *self.output_quant).reshape(-1)
 
     def __repr__(self):
-        return (f"TFLiteModel({self.name!r}, input {self.input_shape} {self.input_dtype.name}, "
-                f"output [{self.output_length}] {self.output_dtype.name})")
+        return (
+            f"TFLiteModel({self.name!r}, input {self.input_shape} {self.input_dtype.name}, "
+            f"output [{self.output_length}] {self.output_dtype.name})"
+        )
 
 
 class StatefulTFLiteModel:
@@ -139,8 +145,9 @@ class StatefulTFLiteModel:
             raise TFLiteError(f"{self.name}: not a stateful streaming model (its metadata has no state tensors)")
         try:
             resolver = OpResolverType.AUTO if xnnpack else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
-            self.interpreter = Interpreter(model_content=data, num_threads=int(num_threads),
-                                           experimental_op_resolver_type=resolver)
+            self.interpreter = Interpreter(
+                model_content=data, num_threads=int(num_threads), experimental_op_resolver_type=resolver
+            )
             self.interpreter.allocate_tensors()
             runner = self.interpreter.get_signature_runner(self.metadata.get("signature", SIGNATURE))
             self._in = runner.get_input_details()
@@ -154,8 +161,9 @@ class StatefulTFLiteModel:
         self.input_length, self.output_length = self.frame, self.frame * self.ratio
         audio_in, audio_out = self.metadata["input"], self.metadata["output"]
         for label, details, want in (
-                ("input", self._in, [audio_in["name"]] + [s["input"] for s in self.states_meta]),
-                ("output", self._out, [audio_out["name"]] + [s["output"] for s in self.states_meta])):
+            ("input", self._in, [audio_in["name"]] + [s["input"] for s in self.states_meta]),
+            ("output", self._out, [audio_out["name"]] + [s["output"] for s in self.states_meta]),
+        ):
             missing = sorted(set(want) - set(details))
             if missing:
                 raise TFLiteError(f"{self.name}: metadata names {label} tensors {missing} that the model does not have")
@@ -163,8 +171,9 @@ class StatefulTFLiteModel:
 
     def reset(self) -> None:
         """Start a new stream: every state at its initial value (the quantized zero)."""
-        self.states = {s["input"]: np.full(s["shape"], s["initial_value"], np.dtype(s["dtype"]))
-                       for s in self.states_meta}
+        self.states = {
+            s["input"]: np.full(s["shape"], s["initial_value"], np.dtype(s["dtype"])) for s in self.states_meta
+        }
 
     def invoke_raw(self, frame_q: np.ndarray, states: dict) -> dict:
         """One invocation on raw tensors (model dtypes); returns every output tensor by signature name."""
@@ -191,5 +200,7 @@ class StatefulTFLiteModel:
         return dequantize(out[spec["name"]], spec["scale"] or 0.0, spec["zero_point"] or 0).reshape(-1)
 
     def __repr__(self):
-        return (f"StatefulTFLiteModel({self.name!r}, mode {self.metadata.get('mode')}, frame {self.frame}, "
-                f"{len(self.states_meta)} states)")
+        return (
+            f"StatefulTFLiteModel({self.name!r}, mode {self.metadata.get('mode')}, frame {self.frame}, "
+            f"{len(self.states_meta)} states)"
+        )

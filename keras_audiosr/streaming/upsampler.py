@@ -5,6 +5,7 @@ at a time, a stateful model directly and any other through an overlap buffer (th
 Over an exported ``.tflite`` (:meth:`StreamingUpsampler.from_tflite`) it needs only numpy and the
 LiteRT runtime; over the Keras model (:meth:`StreamingUpsampler.from_keras`) it needs TensorFlow.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -47,8 +48,15 @@ class StreamingUpsampler:
         self.reset()
 
     @classmethod
-    def from_keras(cls, model, frame: int | None = None, frame_ms: float | None = None, context: int | None = None,
-                   lookahead: int | None = None, plan: StreamingPlan | None = None) -> StreamingUpsampler:
+    def from_keras(
+        cls,
+        model,
+        frame: int | None = None,
+        frame_ms: float | None = None,
+        context: int | None = None,
+        lookahead: int | None = None,
+        plan: StreamingPlan | None = None,
+    ) -> StreamingUpsampler:
         """Stream with the Keras model itself (the float reference).
 
         A model with a stateful form is streamed statefully (frame + states, no window) unless a
@@ -73,12 +81,15 @@ class StreamingUpsampler:
             return cls(model, StreamingPlan.from_dict(model.metadata["plan"]))
         model = TFLiteModel(source, num_threads=num_threads)
         if model.metadata is None or "plan" not in model.metadata:
-            raise TFLiteError(f"{model.name}: no streaming plan in its keras_audiosr metadata (not exported by "
-                              "edge.convert?)")
+            raise TFLiteError(
+                f"{model.name}: no streaming plan in its keras_audiosr metadata (not exported by edge.convert?)"
+            )
         plan = StreamingPlan.from_dict(model.metadata["plan"])
         if model.input_length != plan.window or model.output_length != plan.frame * plan.ratio:
-            raise TFLiteError(f"{model.name}: tensor shapes (in {model.input_length}, out {model.output_length}) "
-                              f"disagree with its metadata (window {plan.window}, frame {plan.frame} x {plan.ratio})")
+            raise TFLiteError(
+                f"{model.name}: tensor shapes (in {model.input_length}, out {model.output_length}) "
+                f"disagree with its metadata (window {plan.window}, frame {plan.frame} x {plan.ratio})"
+            )
         return cls(model, plan)
 
     @property
@@ -100,8 +111,8 @@ class StreamingUpsampler:
         else:
             self._buffer = np.zeros(self.plan.window, np.float32)
         self._pending = np.zeros(0, np.float32)
-        self._fed = 0       # low-rate samples given to feed() since the reset
-        self._emitted = 0   # high-rate samples produced since the reset, the pre-roll included
+        self._fed = 0  # low-rate samples given to feed() since the reset
+        self._emitted = 0  # high-rate samples produced since the reset, the pre-roll included
 
     def process(self, frame: np.ndarray) -> np.ndarray:
         """Shift ``plan.frame`` new low-rate samples in; return the high-rate output of the frame ``lookahead``
@@ -132,8 +143,8 @@ class StreamingUpsampler:
         f = self.plan.frame
         buf = np.concatenate([self._pending, x]) if self._pending.size else x
         n = buf.size // f
-        outputs = [self.process(buf[k * f:(k + 1) * f]) for k in range(n)]
-        self._pending = buf[n * f:].copy()
+        outputs = [self.process(buf[k * f : (k + 1) * f]) for k in range(n)]
+        self._pending = buf[n * f :].copy()
         self._fed += x.size
         return self._aligned(outputs)
 
@@ -143,10 +154,10 @@ class StreamingUpsampler:
         f, r = self.plan.frame, self.plan.ratio
         total_calls = -(-(self._fed + self.plan.lookahead) // f)
         padded = np.zeros((total_calls - self._emitted // (f * r)) * f, np.float32)
-        padded[:self._pending.size] = self._pending
+        padded[: self._pending.size] = self._pending
         before = max(0, self._emitted - self.delay)
-        y = self._aligned([self.process(padded[k * f:(k + 1) * f]) for k in range(padded.size // f)])
-        y = y[:self._fed * r - before]
+        y = self._aligned([self.process(padded[k * f : (k + 1) * f]) for k in range(padded.size // f)])
+        y = y[: self._fed * r - before]
         self.reset()
         return y
 
@@ -163,6 +174,8 @@ class StreamingUpsampler:
             raise ValueError("StreamingUpsampler.run: empty signal")
         f = self.plan.frame
         self.reset()
-        out = [self.feed(x[k:k + f])
-               for k in tqdm(range(0, x.size, f), desc=desc, unit="frame", disable=not progress, leave=False)]
+        out = [
+            self.feed(x[k : k + f])
+            for k in tqdm(range(0, x.size, f), desc=desc, unit="frame", disable=not progress, leave=False)
+        ]
         return np.concatenate(out + [self.finish()])

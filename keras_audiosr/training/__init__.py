@@ -4,6 +4,7 @@ The adversarial trainer's ``train_step`` is written in TensorFlow: it is importe
 with Keras) on the TensorFlow backend; on other backends (JAX) ``AdversarialTrainer`` and
 ``default_optimizers`` raise ImportError saying so, and everything else works.
 """
+
 from keras_audiosr.training.strategy import describe_strategy, get_strategy, is_chief
 
 __all__ = ["describe_strategy", "get_strategy", "is_chief"]
@@ -25,10 +26,23 @@ from keras_audiosr.training.losses import (  # noqa: E402
 )
 
 __all__ += [
-    "ADVERSARIAL_LOSSES", "MRSTFT_RESOLUTIONS", "SAMPLE_LOSSES", "AdversarialLoss", "AdversarialTrainer",
-    "MultiResolutionSTFTLoss", "WeightedSampleLoss", "default_optimizers", "feature_distance",
-    "feature_matching_loss", "get_adversarial_loss", "get_sample_loss", "gradient_penalty", "l1_loss", "l2_loss",
-    "reduce_per_replica_loss", "require_tensorflow",
+    "ADVERSARIAL_LOSSES",
+    "MRSTFT_RESOLUTIONS",
+    "SAMPLE_LOSSES",
+    "AdversarialLoss",
+    "AdversarialTrainer",
+    "MultiResolutionSTFTLoss",
+    "WeightedSampleLoss",
+    "default_optimizers",
+    "feature_distance",
+    "feature_matching_loss",
+    "get_adversarial_loss",
+    "get_sample_loss",
+    "gradient_penalty",
+    "l1_loss",
+    "l2_loss",
+    "reduce_per_replica_loss",
+    "require_tensorflow",
 ]
 
 
@@ -37,9 +51,11 @@ def require_tensorflow(what):
     import keras
 
     if keras.backend.backend() != "tensorflow":
-        raise ImportError(f"{what} needs the TensorFlow backend (AdversarialTrainer's train_step is TensorFlow code); "
-                          f"Keras runs on {keras.backend.backend()!r}: set KERAS_BACKEND=tensorflow with TensorFlow "
-                          f"installed")
+        raise ImportError(
+            f"{what} needs the TensorFlow backend (AdversarialTrainer's train_step is TensorFlow code); "
+            f"Keras runs on {keras.backend.backend()!r}: set KERAS_BACKEND=tensorflow with TensorFlow "
+            f"installed"
+        )
 
 
 def _tensorflow_backend():
@@ -51,6 +67,7 @@ def _tensorflow_backend():
 if _tensorflow_backend():
     from keras_audiosr.training.adversarial import AdversarialTrainer, default_optimizers  # noqa: E402
 else:
+
     def __getattr__(name):
         if name in ("AdversarialTrainer", "default_optimizers"):
             require_tensorflow(name)

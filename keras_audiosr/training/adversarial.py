@@ -1,4 +1,5 @@
 """AdversarialTrainer: a keras.Model that trains a generator against a critic with plain ``fit``."""
+
 from __future__ import annotations
 
 import copy
@@ -39,11 +40,15 @@ def default_optimizers(loss: str = "wgan-gp", learning_rate: float | None = None
         return (keras.optimizers.RMSprop(lr, name="g_optimizer"), keras.optimizers.RMSprop(lr, name="d_optimizer"))
     if name in ("lsgan", "hinge"):
         lr = learning_rate or 2e-4
-        return tuple(keras.optimizers.AdamW(lr, weight_decay=0.01, beta_1=0.8, beta_2=0.99, name=n)
-                     for n in ("g_optimizer", "d_optimizer"))
+        return tuple(
+            keras.optimizers.AdamW(lr, weight_decay=0.01, beta_1=0.8, beta_2=0.99, name=n)
+            for n in ("g_optimizer", "d_optimizer")
+        )
     lr = learning_rate or 1e-4
-    return (keras.optimizers.Adam(lr, beta_1=0.9, beta_2=0.999, name="g_optimizer"),
-            keras.optimizers.Adam(lr, beta_1=0.9, beta_2=0.999, name="d_optimizer"))
+    return (
+        keras.optimizers.Adam(lr, beta_1=0.9, beta_2=0.999, name="g_optimizer"),
+        keras.optimizers.Adam(lr, beta_1=0.9, beta_2=0.999, name="d_optimizer"),
+    )
 
 
 def _deserialize(obj):
@@ -139,9 +144,25 @@ class AdversarialTrainer(keras.Model):
         seed: Seed of the gradient-penalty interpolation weights.
     """
 
-    def __init__(self, generator, critic, *, loss="wgan-gp", n_critic=None, gp_weight=10.0, clip_value=0.01,
-                 sample_loss="l2", sample_weight=1.0, adversarial_weight=None, feature_extractor=None,
-                 feature_weight=0.0, feature_matching_weight=0.0, seed=0, name="adversarial_trainer", **kwargs):
+    def __init__(
+        self,
+        generator,
+        critic,
+        *,
+        loss="wgan-gp",
+        n_critic=None,
+        gp_weight=10.0,
+        clip_value=0.01,
+        sample_loss="l2",
+        sample_weight=1.0,
+        adversarial_weight=None,
+        feature_extractor=None,
+        feature_weight=0.0,
+        feature_matching_weight=0.0,
+        seed=0,
+        name="adversarial_trainer",
+        **kwargs,
+    ):
         super().__init__(name=name, **kwargs)
         generator, feature_extractor = _deserialize(generator), _deserialize(feature_extractor)
         if isinstance(critic, (list, tuple)):
@@ -153,8 +174,10 @@ class AdversarialTrainer(keras.Model):
         if int(n_critic) != n_critic or n_critic < 1:
             raise ValueError(f"n_critic must be a positive integer, got {n_critic!r}")
         if feature_matching_weight and not getattr(critic, "returns_features", False):
-            raise ValueError(f"feature_matching_weight is non-zero but critic {critic.name!r} returns no feature maps; "
-                             f"use critics such as MultiPeriodCritic or MultiResolutionCritic")
+            raise ValueError(
+                f"feature_matching_weight is non-zero but critic {critic.name!r} returns no feature maps; "
+                f"use critics such as MultiPeriodCritic or MultiResolutionCritic"
+            )
         sample_loss = _deserialize(sample_loss)
         self._sample_loss_fn = get_sample_loss(sample_loss)
         if not generator.built:
@@ -163,8 +186,9 @@ class AdversarialTrainer(keras.Model):
             try:
                 critic.build(tuple(generator.output.shape))
             except Exception as e:
-                raise ValueError(f"critic {critic.name!r} is not built and could not be built for the generator's "
-                                 f"output shape: {e}") from e
+                raise ValueError(
+                    f"critic {critic.name!r} is not built and could not be built for the generator's output shape: {e}"
+                ) from e
         if feature_extractor is not None:
             if not feature_extractor.built:
                 raise ValueError(f"feature_extractor {feature_extractor.name!r} is not built")
@@ -200,8 +224,9 @@ class AdversarialTrainer(keras.Model):
         self.built = True
 
     # ----------------------------------------------------------------- compile
-    def compile(self, g_optimizer=None, d_optimizer=None, *, run_eagerly=False, steps_per_execution=1,
-                jit_compile="auto"):
+    def compile(
+        self, g_optimizer=None, d_optimizer=None, *, run_eagerly=False, steps_per_execution=1, jit_compile="auto"
+    ):
         """Sets the two optimizers (defaults: :func:`default_optimizers`) and builds them in the strategy scope.
 
         ``g_optimizer`` also becomes ``self.optimizer``, which learning-rate callbacks adjust and
@@ -212,8 +237,13 @@ class AdversarialTrainer(keras.Model):
         d_optimizer = keras.optimizers.get(d_optimizer) if d_optimizer is not None else default_d
         if g_optimizer is d_optimizer:
             raise ValueError("g_optimizer and d_optimizer must be two different optimizer objects")
-        super().compile(optimizer=g_optimizer, run_eagerly=run_eagerly, steps_per_execution=steps_per_execution,
-                        jit_compile=jit_compile, auto_scale_loss=False)
+        super().compile(
+            optimizer=g_optimizer,
+            run_eagerly=run_eagerly,
+            steps_per_execution=steps_per_execution,
+            jit_compile=jit_compile,
+            auto_scale_loss=False,
+        )
         self._loss_tracker = None
         self.g_optimizer = g_optimizer
         self.d_optimizer = d_optimizer
@@ -222,14 +252,20 @@ class AdversarialTrainer(keras.Model):
                 g_optimizer.build(self.generator.trainable_variables)
             if not d_optimizer.built:
                 d_optimizer.build(self.critic.trainable_variables)
-        self._compile_options = {"run_eagerly": run_eagerly, "steps_per_execution": steps_per_execution,
-                                 "jit_compile": jit_compile}
+        self._compile_options = {
+            "run_eagerly": run_eagerly,
+            "steps_per_execution": steps_per_execution,
+            "jit_compile": jit_compile,
+        }
 
     def get_compile_config(self):
         if not self.compiled or self.g_optimizer is None:
             return {}
-        return {"g_optimizer": keras.optimizers.serialize(self.g_optimizer),
-                "d_optimizer": keras.optimizers.serialize(self.d_optimizer), **self._compile_options}
+        return {
+            "g_optimizer": keras.optimizers.serialize(self.g_optimizer),
+            "d_optimizer": keras.optimizers.serialize(self.d_optimizer),
+            **self._compile_options,
+        }
 
     def compile_from_config(self, config):
         config = dict(config)
@@ -249,8 +285,12 @@ class AdversarialTrainer(keras.Model):
         """
         replica = tf.distribute.get_replica_context()
         replica_id = replica.replica_id_in_sync_group if replica is not None else 0
-        seed = tf.stack([tf.cast(self.seed, tf.int64) + tf.cast(replica_id, tf.int64),
-                         tf.cast(self.d_optimizer.iterations, tf.int64)])
+        seed = tf.stack(
+            [
+                tf.cast(self.seed, tf.int64) + tf.cast(replica_id, tf.int64),
+                tf.cast(self.d_optimizer.iterations, tf.int64),
+            ]
+        )
         return tf.random.stateless_uniform([batch_size], seed=seed, dtype=tf.float32)
 
     def _scaled_model_losses(self, model):
@@ -294,14 +334,16 @@ class AdversarialTrainer(keras.Model):
         total = self.sample_weight * sample + self.adversarial_weight * adversarial
         terms = {"sample_loss": sample, "adv_loss": adversarial}
         if self.feature_extractor is not None:
-            feature = feature_distance(self.feature_extractor(y, training=False),
-                                       self.feature_extractor(fake, training=False))
+            feature = feature_distance(
+                self.feature_extractor(y, training=False), self.feature_extractor(fake, training=False)
+            )
             total = total + self.feature_weight * feature
             terms["feature_loss"] = feature
         if self.fm_loss_tracker is not None:
             _, real_features = split_critic_outputs(self.critic(y, training=training))
-            matching = ops.cast(feature_matching_loss([ops.stop_gradient(f) for f in real_features], fake_features),
-                                "float32")
+            matching = ops.cast(
+                feature_matching_loss([ops.stop_gradient(f) for f in real_features], fake_features), "float32"
+            )
             total = total + self.feature_matching_weight * matching
             terms["fm_loss"] = matching
         terms["g_loss"] = total
@@ -333,14 +375,16 @@ class AdversarialTrainer(keras.Model):
         static_batch = x.shape[0]
         if static_batch is not None:
             if static_batch < n:
-                raise ValueError(f"batch of {static_batch} examples (per replica) is smaller than n_critic={n}; "
-                                 f"use batch_size >= n_critic * replicas")
+                raise ValueError(
+                    f"batch of {static_batch} examples (per replica) is smaller than n_critic={n}; "
+                    f"use batch_size >= n_critic * replicas"
+                )
             bounds = [k * static_batch // n for k in range(n + 1)]
         else:
             batch = ops.shape(x)[0]
             bounds = [(k * batch) // n for k in range(n + 1)]
         for k in range(n):
-            self._critic_update(x[bounds[k]:bounds[k + 1]], y[bounds[k]:bounds[k + 1]])
+            self._critic_update(x[bounds[k] : bounds[k + 1]], y[bounds[k] : bounds[k + 1]])
 
         with tf.GradientTape() as tape:
             fake, terms = self._generator_terms(x, y, training=True)
@@ -360,8 +404,13 @@ class AdversarialTrainer(keras.Model):
         trackers = [self.g_loss_tracker]
         if training:
             trackers += [self.d_loss_tracker, self.gp_tracker]
-        trackers += [self.sample_loss_tracker, self.adv_loss_tracker, self.feature_loss_tracker, self.fm_loss_tracker,
-                     self.snr_metric]
+        trackers += [
+            self.sample_loss_tracker,
+            self.adv_loss_tracker,
+            self.feature_loss_tracker,
+            self.fm_loss_tracker,
+            self.snr_metric,
+        ]
         return {m.name: m.result() for m in trackers if m is not None}
 
     # ----------------------------------------------------------------- config
@@ -380,8 +429,11 @@ class AdversarialTrainer(keras.Model):
             "sample_loss": sample_loss,
             "sample_weight": self.sample_weight,
             "adversarial_weight": self.adversarial_weight,
-            "feature_extractor": (keras.saving.serialize_keras_object(self.feature_extractor)
-                                  if self.feature_extractor is not None else None),
+            "feature_extractor": (
+                keras.saving.serialize_keras_object(self.feature_extractor)
+                if self.feature_extractor is not None
+                else None
+            ),
             "feature_weight": self.feature_weight,
             "feature_matching_weight": self.feature_matching_weight,
             "seed": self.seed,

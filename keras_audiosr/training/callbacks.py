@@ -6,6 +6,7 @@ A state file is either the old one or the new one, and it names only weight file
 completely written and renamed into place before it, so a kill at any instant leaves a
 consistent pair to resume from.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -51,8 +52,9 @@ def check_space(path, nbytes: int) -> None:
     except OSError:
         return
     if free < int(nbytes) + (1 << 20):
-        raise OSError(errno.ENOSPC, f"No space left on device ({free:,} bytes free, about {int(nbytes):,} needed)",
-                      str(path))
+        raise OSError(
+            errno.ENOSPC, f"No space left on device ({free:,} bytes free, about {int(nbytes):,} needed)", str(path)
+        )
 
 
 def save_weights_atomic(model, path) -> Path:
@@ -137,8 +139,9 @@ class TrainState:
             data = json.loads(path.read_text(encoding="utf-8"))
             return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data})
         except (ValueError, TypeError, OSError) as err:
-            raise BackupError(f"{path}: unreadable run state ({err}); delete it and {BACKUP_DIR}/ to train "
-                              f"again") from err
+            raise BackupError(
+                f"{path}: unreadable run state ({err}); delete it and {BACKUP_DIR}/ to train again"
+            ) from err
 
     def write(self, folder):
         write_json(Path(folder) / STATE_FILE, dataclasses.asdict(self))
@@ -201,15 +204,18 @@ class ResumableBackup(keras.callbacks.Callback):
                 self.model.load_weights(path)
             except Exception as err:  # h5py and Keras raise many types for a damaged file
                 errors.append(f"{path}: {type(err).__name__}: {err}")
-                warnings.warn(f"cannot restore the backup {path} ({type(err).__name__}); trying an older one",
-                              stacklevel=2)
+                warnings.warn(
+                    f"cannot restore the backup {path} ({type(err).__name__}); trying an older one", stacklevel=2
+                )
                 continue
             self.model._initial_epoch = int(entry["epoch"])
             self.state.epochs = int(entry["epoch"])
             print(f"[keras_audiosr] resuming at epoch {self.state.epochs + 1} from {path}")
             return
-        raise BackupError(f"no readable backup in {self.backup_dir} ({'; '.join(errors)}); "
-                          f"delete {self.backup_dir} and {self.folder / STATE_FILE} to train again")
+        raise BackupError(
+            f"no readable backup in {self.backup_dir} ({'; '.join(errors)}); "
+            f"delete {self.backup_dir} and {self.folder / STATE_FILE} to train again"
+        )
 
     def _remove_strays(self, keep):
         """Deletes what a killed process left in ``backup/``: temporary files and states no longer referenced."""
@@ -242,8 +248,10 @@ class ResumableBackup(keras.callbacks.Callback):
             os.fsync(f.fileno())
         name = f"epoch-{epoch + 1:06d}.weights.h5"
         os.replace(tmp, self.backup_dir / name)
-        self.state.backup = {"current": {"epoch": epoch + 1, "file": name},
-                             **({"previous": current} if current else {})}
+        self.state.backup = {
+            "current": {"epoch": epoch + 1, "file": name},
+            **({"previous": current} if current else {}),
+        }
         self.state.train_seconds = round(self.elapsed(), 3)
         self.state.write(self.folder)
 

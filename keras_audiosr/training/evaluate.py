@@ -1,6 +1,7 @@
 """What a recipe run evaluates when training ends: its test split, under the model's default input degradations
 (and any seen/unseen filters), beside sinc and spline, grouped per corpus. :func:`keras_audiosr.training.runner.finish`
 writes the results."""
+
 from __future__ import annotations
 
 from keras_audiosr import evaluation
@@ -12,9 +13,15 @@ __all__ = ["corpus_groups", "evaluate", "evaluate_test_suite"]
 
 def evaluate(generator, data, cfg, progress=True, filter=None):
     """Model and baselines (spline, sinc) on every test file, degraded as in training (or with ``filter``)."""
-    return evaluation.evaluate_files(generator, data.test_files, baselines=("spline", "sinc"),
-                          with_pesq=None if cfg.pesq else False, progress=progress, filter=filter,
-                          perceptual=bool(getattr(cfg, "perceptual", False)))
+    return evaluation.evaluate_files(
+        generator,
+        data.test_files,
+        baselines=("spline", "sinc"),
+        with_pesq=None if cfg.pesq else False,
+        progress=progress,
+        filter=filter,
+        perceptual=bool(getattr(cfg, "perceptual", False)),
+    )
 
 
 def corpus_groups(data, groups=None) -> dict | None:
@@ -55,7 +62,13 @@ def evaluate_test_suite(generator, data, cfg, filters=None, groups=None, progres
             names[label] = spec
         where[label] = same or label
     paths = corpus_groups(data, groups) or data.test_files
-    suite = evaluation.evaluate_suite(generator, paths, degradations=names, baselines=SUITE_BASELINES,
-                           with_pesq=None if cfg.pesq else False, progress=progress,
-                           perceptual=bool(getattr(cfg, "perceptual", False)))
+    suite = evaluation.evaluate_suite(
+        generator,
+        paths,
+        degradations=names,
+        baselines=SUITE_BASELINES,
+        with_pesq=None if cfg.pesq else False,
+        progress=progress,
+        perceptual=bool(getattr(cfg, "perceptual", False)),
+    )
     return suite, where

@@ -1,5 +1,6 @@
 """The generator a recipe trains: its size, the run arguments every generator takes, the sample loss,
 compilation and warm start (``--init-from``). Used by :mod:`keras_audiosr.training.runner` and the recipes."""
+
 from __future__ import annotations
 
 import keras
@@ -9,8 +10,14 @@ from keras_audiosr.training.losses import get_sample_loss
 from keras_audiosr.training.metrics import SNRMetric
 from keras_audiosr.training.strategy import accelerators
 
-__all__ = ["choose_model_size", "compile_with_sample_loss", "generator_args", "generator_of", "sample_loss",
-           "warm_start"]
+__all__ = [
+    "choose_model_size",
+    "compile_with_sample_loss",
+    "generator_args",
+    "generator_of",
+    "sample_loss",
+    "warm_start",
+]
 
 
 def choose_model_size(cfg, recorded=None):
@@ -32,8 +39,13 @@ def generator_args(cfg, degradation):
     """The keyword arguments every generator takes from the run: ``ratio``, ``hr_rate``, ``degradation``
     (the representative dict), ``training_degradations`` (the ``--degradations`` name) and
     ``band_preserving``."""
-    return {"ratio": cfg.ratio, "hr_rate": cfg.hr_rate, "degradation": degradation.to_dict(),
-            "training_degradations": cfg.degradations, "band_preserving": cfg.band_preserving}
+    return {
+        "ratio": cfg.ratio,
+        "hr_rate": cfg.hr_rate,
+        "degradation": degradation.to_dict(),
+        "training_degradations": cfg.degradations,
+        "band_preserving": cfg.band_preserving,
+    }
 
 
 def sample_loss(cfg):
@@ -58,8 +70,10 @@ def warm_start(model, path):
     """Copies weights from a saved ``.keras`` model of the same architecture (``--init-from``)."""
     source = load_model(path)
     if [w.shape for w in source.weights] != [w.shape for w in model.weights]:
-        raise ValueError(f"--init-from {path}: its architecture differs from the model being trained "
-                         f"({source.count_params():,} vs {model.count_params():,} parameters); choose the same "
-                         f"--model-size and band preservation")
+        raise ValueError(
+            f"--init-from {path}: its architecture differs from the model being trained "
+            f"({source.count_params():,} vs {model.count_params():,} parameters); choose the same "
+            f"--model-size and band preservation"
+        )
     model.set_weights(source.get_weights())
     print(f"[keras_audiosr] generator initialised from {path}", flush=True)

@@ -6,6 +6,7 @@ file says who holds it (pid, host, start time, command), so a second run fails a
 line naming the holder. The kernel drops the lock when its process dies however it dies, so the
 lock of a killed run (the file left behind) is simply taken over by the next one.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -29,8 +30,7 @@ class RunLockError(RuntimeError):
 def _holder_text(path: Path) -> str:
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
-        return (f"pid {info.get('pid')} on {info.get('host')}, started {info.get('started')}: "
-                f"{info.get('command')}")
+        return f"pid {info.get('pid')} on {info.get('host')}, started {info.get('started')}: {info.get('command')}"
     except (OSError, ValueError, AttributeError):
         return "a process that has not yet written its details"
 
@@ -67,8 +67,10 @@ class RunLock:
                 os.close(fd)
                 if err.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
                     raise
-                raise RunLockError(f"{self.folder} is in use by another run ({_holder_text(self.path)}); wait for it "
-                                   f"to finish or choose another --out") from None
+                raise RunLockError(
+                    f"{self.folder} is in use by another run ({_holder_text(self.path)}); wait for it "
+                    f"to finish or choose another --out"
+                ) from None
             try:  # the holder may have removed the file just before we locked it: lock the new one
                 same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
             except FileNotFoundError:
@@ -79,8 +81,12 @@ class RunLock:
             previous = os.read(fd, 65536)
             if previous.strip():
                 self.took_over = _holder_text(self.path)
-            info = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
-                    "command": " ".join([os.path.basename(sys.executable)] + sys.argv)}
+            info = {
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+                "command": " ".join([os.path.basename(sys.executable)] + sys.argv),
+            }
             os.ftruncate(fd, 0)
             os.pwrite(fd, (json.dumps(info) + "\n").encode(), 0)
             self.fd = fd

@@ -7,6 +7,7 @@ the caller decides the reduction. Under ``tf.distribute`` the right reduction is
 optimizer sums gradients over replicas, so replicas must each contribute their share of the
 global mean.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -99,8 +100,9 @@ class MultiResolutionSTFTLoss:
     def __init__(self, resolutions=MRSTFT_RESOLUTIONS, eps=1e-7):
         resolutions = tuple(tuple(int(v) for v in r) for r in resolutions)
         if not resolutions or any(len(r) != 3 for r in resolutions):
-            raise ValueError(f"MultiResolutionSTFTLoss: resolutions must be (n_fft, hop, window) triples, got "
-                             f"{resolutions}")
+            raise ValueError(
+                f"MultiResolutionSTFTLoss: resolutions must be (n_fft, hop, window) triples, got {resolutions}"
+            )
         for n_fft, hop, win in resolutions:
             check_stft_args(n_fft, hop, win)
         self.resolutions = resolutions
@@ -169,9 +171,11 @@ class WeightedSampleLoss:
         weights = {str(k): float(v) for k, v in dict(weights).items()}
         unknown = [k for k in weights if k not in SAMPLE_LOSSES]
         if not weights or unknown:
-            raise ValueError(f"unknown sample loss {unknown[0] if unknown else ''!r}; choose from "
-                             f"{tuple(SAMPLE_LOSSES)}, "
-                             f"joined with '+' (e.g. 'l2+mrstft')")
+            raise ValueError(
+                f"unknown sample loss {unknown[0] if unknown else ''!r}; choose from "
+                f"{tuple(SAMPLE_LOSSES)}, "
+                f"joined with '+' (e.g. 'l2+mrstft')"
+            )
         self.weights = weights
         self.__name__ = "+".join(weights)
 
@@ -208,8 +212,10 @@ def get_sample_loss(name, weights=None) -> Callable:
     terms = [t.strip() for t in name.split("+")]
     for term in terms:
         if term not in SAMPLE_LOSSES:
-            raise ValueError(f"unknown sample loss {term!r} in {name!r}; choose from {tuple(SAMPLE_LOSSES)}, "
-                             f"joined with '+' (e.g. 'l2+mrstft')")
+            raise ValueError(
+                f"unknown sample loss {term!r} in {name!r}; choose from {tuple(SAMPLE_LOSSES)}, "
+                f"joined with '+' (e.g. 'l2+mrstft')"
+            )
     if len(set(terms)) != len(terms):
         raise ValueError(f"sample loss {name!r} names a term twice")
     weights = dict(weights or {})
@@ -271,8 +277,10 @@ def feature_matching_loss(real_features, fake_features):
     absolute difference is taken per example and the layers are summed (HiFi-GAN weighs the sum by 2).
     """
     if len(real_features) != len(fake_features) or not real_features:
-        raise ValueError(f"feature_matching_loss needs two equal, non-empty lists of feature maps, got "
-                         f"{len(real_features)} and {len(fake_features)}")
+        raise ValueError(
+            f"feature_matching_loss needs two equal, non-empty lists of feature maps, got "
+            f"{len(real_features)} and {len(fake_features)}"
+        )
     total = 0.0
     for r, f in zip(real_features, fake_features):
         f = ops.convert_to_tensor(f)

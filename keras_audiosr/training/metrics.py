@@ -1,5 +1,6 @@
 """Keras metrics for training logs: per-example SNR and LSD with ``keras.ops``, the same definitions as
 the NumPy functions of :mod:`keras_audiosr.metrics` (see there for the spectrogram's exact framing)."""
+
 from __future__ import annotations
 
 import math

@@ -6,6 +6,7 @@ the feature loss measured by the frozen autoencoder's bottleneck. Each stage res
 ``--downsample strided`` builds both networks with stride-2 convolutions in place of SuperPixel1D
 (the paper's Table 5 comparison); the stages' flags are the recipes' (:mod:`keras_audiosr.recipes.vctk_mugan`).
 """
+
 from pathlib import Path
 
 import keras
@@ -28,9 +29,16 @@ def train_autoencoder(cfg, data, strategy):
     Writes ``out/autoencoder/model.keras``; when that stage has finished it is loaded instead, and an
     interrupted stage resumes from ``out/autoencoder/backup``.
     """
-    autoencoder, _ = train_stage(lambda: build_autoencoder(cfg), data, cfg, strategy, out=Path(cfg.out) / "autoencoder",
-                                 map_batch=lambda lr, hr: (hr, hr),
-                                 epochs=cfg.extra.get("ae_epochs") or cfg.epochs, what="stage 1 (autoencoder)")
+    autoencoder, _ = train_stage(
+        lambda: build_autoencoder(cfg),
+        data,
+        cfg,
+        strategy,
+        out=Path(cfg.out) / "autoencoder",
+        map_batch=lambda lr, hr: (hr, hr),
+        epochs=cfg.extra.get("ae_epochs") or cfg.epochs,
+        what="stage 1 (autoencoder)",
+    )
     return {"autoencoder": autoencoder}
 
 
@@ -39,13 +47,21 @@ def build_gan(cfg, degradation, autoencoder):
     (standard GAN; the paper's sample loss is L2: ``--loss l2``)."""
     from keras_audiosr.training.adversarial import AdversarialTrainer  # TensorFlow: imported when used
 
-    generator = MUGANGenerator.from_size(cfg.model_size, **generator_args(cfg, degradation),
-                                         downsample=cfg.extra["downsample"])
+    generator = MUGANGenerator.from_size(
+        cfg.model_size, **generator_args(cfg, degradation), downsample=cfg.extra["downsample"]
+    )
     discriminator = MUGANDiscriminator.from_size(cfg.model_size)
-    trainer = AdversarialTrainer(generator, discriminator, loss="gan", n_critic=1, sample_loss=sample_loss(cfg),
-                                 adversarial_weight=cfg.extra["adversarial_weight"],
-                                 feature_extractor=autoencoder.feature_extractor(),
-                                 feature_weight=cfg.extra["feature_weight"], seed=cfg.seed)
+    trainer = AdversarialTrainer(
+        generator,
+        discriminator,
+        loss="gan",
+        n_critic=1,
+        sample_loss=sample_loss(cfg),
+        adversarial_weight=cfg.extra["adversarial_weight"],
+        feature_extractor=autoencoder.feature_extractor(),
+        feature_weight=cfg.extra["feature_weight"],
+        seed=cfg.seed,
+    )
     trainer.compile(
         keras.optimizers.Adam(cfg.learning_rate, beta_1=0.5), keras.optimizers.Adam(cfg.learning_rate, beta_1=0.5)
     )

@@ -25,6 +25,7 @@ TensorFlow needed) it is a ``keras.utils.PyDataset`` over the same sampler, batc
 processes, and several devices train data-parallel through ``keras.distribution.DataParallel``.
 TensorBoard logs and the adversarial recipes need TensorFlow.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -72,9 +73,24 @@ from keras_audiosr.training.lock import RunLock, RunLockError
 from keras_audiosr.training.strategy import backend, get_strategy, is_chief
 from keras_audiosr.utils import write_json, write_text_atomic
 
-__all__ = ["DataSpec", "PreparedData", "choose_model_size", "compile_with_sample_loss", "corpus_groups",
-           "evaluate", "evaluate_test_suite", "finish", "fit", "generator_args", "generator_of", "prepare_data", "run",
-           "sample_loss", "train_stage", "warm_start"]
+__all__ = [
+    "DataSpec",
+    "PreparedData",
+    "choose_model_size",
+    "compile_with_sample_loss",
+    "corpus_groups",
+    "evaluate",
+    "evaluate_test_suite",
+    "finish",
+    "fit",
+    "generator_args",
+    "generator_of",
+    "prepare_data",
+    "run",
+    "sample_loss",
+    "train_stage",
+    "warm_start",
+]
 
 # Settings that may change between the processes of one run (the rest must match to resume).
 _MAY_CHANGE = {"out", "epochs", "max_minutes", "pesq", "perceptual", "cache_dir", "data_processes", "filter"}
@@ -128,8 +144,14 @@ class PreparedData:
     def input(self, cfg, strategy=None, start_batch=0, map_batch=None):
         """The training input of ``model.fit`` for ``cfg`` under ``strategy``: ``TrainingData.distribute``
         with the global batch ``cfg.batch_size``, seed ``cfg.seed``, continuing at ``start_batch``."""
-        return self.training.distribute(strategy, cfg.batch_size, seed=cfg.seed, start_batch=start_batch,
-                                        processes=data_processes(cfg), map_batch=map_batch)
+        return self.training.distribute(
+            strategy,
+            cfg.batch_size,
+            seed=cfg.seed,
+            start_batch=start_batch,
+            processes=data_processes(cfg),
+            map_batch=map_batch,
+        )
 
 
 def data_processes(cfg):
@@ -149,10 +171,20 @@ def prepare_data(cfg, spec: DataSpec | None = None, progress=True):
     """
     spec = DataSpec() if spec is None else spec
     training = prepare_training_data(
-        cfg.data_dir or None, hr_rate=cfg.hr_rate, ratio=cfg.ratio, patch_size=cfg.patch_size,
-        degradations=cfg.degradations, task=cfg.task, test_speakers=cfg.test_speakers, seed=cfg.seed,
-        cache_dir=cfg.cache_dir, progress=progress, weights=cfg.corpus_weights, kind=spec.corpus,
-        same_rate=spec.same_rate)
+        cfg.data_dir or None,
+        hr_rate=cfg.hr_rate,
+        ratio=cfg.ratio,
+        patch_size=cfg.patch_size,
+        degradations=cfg.degradations,
+        task=cfg.task,
+        test_speakers=cfg.test_speakers,
+        seed=cfg.seed,
+        cache_dir=cfg.cache_dir,
+        progress=progress,
+        weights=cfg.corpus_weights,
+        kind=spec.corpus,
+        same_rate=spec.same_rate,
+    )
     split = training.split
     stride = cfg.stride or max(cfg.ratio, (cfg.patch_size // 2) // cfg.ratio * cfg.ratio)
     n_train = max(1, int(training.store.seconds * cfg.hr_rate) // stride)
@@ -164,16 +196,30 @@ def prepare_data(cfg, spec: DataSpec | None = None, progress=True):
     # figure tiles it at the patch size, half as many with the default stride of half a patch).
     summary.update(examples_per_epoch=n_train, stride=stride)
     how = "loaded from cache" if training.store.from_cache else "prepared and stored"
-    _say(f"{len(split.train)} training files ({summary['store']['hours']:.2f} h at {cfg.hr_rate} Hz, {how}: "
-         f"{training.store.index_path}) and {len(split.test)} test files")
+    _say(
+        f"{len(split.train)} training files ({summary['store']['hours']:.2f} h at {cfg.hr_rate} Hz, {how}: "
+        f"{training.store.index_path}) and {len(split.test)} test files"
+    )
     members = training.degradations.probabilities()
-    _say(f"training inputs: --degradations {training.degradations.name} ({len(members)} member"
-         f"{'s' if len(members) != 1 else ''}{', random gain' if training.degradations.gain_db else ''}); "
-         f"random crops of {cfg.patch_size} samples, {n_train} per epoch")
+    _say(
+        f"training inputs: --degradations {training.degradations.name} ({len(members)} member"
+        f"{'s' if len(members) != 1 else ''}{', random gain' if training.degradations.gain_db else ''}); "
+        f"random crops of {cfg.patch_size} samples, {n_train} per epoch"
+    )
     details = {"data": summary, "patch_size": cfg.patch_size, "examples_per_epoch": n_train}
     first = training.corpora.corpora[0].root
-    return PreparedData(training, first, training.label, training.embedded, split, training.degradation,
-                        training.degradations, n_train, spec.same_rate, details)
+    return PreparedData(
+        training,
+        first,
+        training.label,
+        training.embedded,
+        split,
+        training.degradation,
+        training.degradations,
+        n_train,
+        spec.same_rate,
+        details,
+    )
 
 
 # ----------------------------------------------------------------------------------------- model
@@ -189,8 +235,10 @@ def _init_from_problem(cfg):
         return f"--init-from {cfg.init_from}: {path} is not a readable .keras model ({err})"
     ratio, hr_rate = config.get("ratio", config.get("bandwidth_ratio")), config.get("hr_rate")
     if ratio is not None and hr_rate is not None and (int(ratio), int(hr_rate)) != (cfg.ratio, cfg.hr_rate):
-        return (f"--init-from {cfg.init_from}: that model up-samples by {ratio} to {hr_rate} Hz, this run by "
-                f"{cfg.ratio} to {cfg.hr_rate} Hz")
+        return (
+            f"--init-from {cfg.init_from}: that model up-samples by {ratio} to {hr_rate} Hz, this run by "
+            f"{cfg.ratio} to {cfg.hr_rate} Hz"
+        )
     try:  # the whole model, now: a model that fails to load must fail before anything is written
         load_model(path)
     except Exception as err:  # Keras raises many types for a model it cannot rebuild
@@ -228,8 +276,9 @@ def _trim_log(path, epochs):
         write_text_atomic(path, buf.getvalue())
 
 
-def fit(model, data, cfg, *, out, strategy=None, map_batch=None, epochs=None, callbacks=(), verbose=None,
-        init_from=None):
+def fit(
+    model, data, cfg, *, out, strategy=None, map_batch=None, epochs=None, callbacks=(), verbose=None, init_from=None
+):
     """``model.fit`` on the data's stream that resumes at every kill point; returns the run's :class:`TrainState`.
 
     Each epoch ends with the full training state in ``out/backup`` and ``out/train_state.json``
@@ -273,17 +322,26 @@ def fit(model, data, cfg, *, out, strategy=None, map_batch=None, epochs=None, ca
         *callbacks,
     ]
     if budget and budget.exhausted:
-        _say(f"the --max-minutes {cfg.max_minutes:g} budget is spent ({prior.train_seconds:.0f} s); not training "
-             f"further")
+        _say(
+            f"the --max-minutes {cfg.max_minutes:g} budget is spent ({prior.train_seconds:.0f} s); not training further"
+        )
         epochs = resume_at
     steps = steps_per_epoch(cfg, data)
-    _say(f"training {epochs} epoch(s) x {steps} steps, batch {cfg.batch_size}"
-         + (f"; the example stream continues at batch {resume_at * steps}" if resume_at else ""))
+    _say(
+        f"training {epochs} epoch(s) x {steps} steps, batch {cfg.batch_size}"
+        + (f"; the example stream continues at batch {resume_at * steps}" if resume_at else "")
+    )
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
     # shuffle=False: the stream draws its own random crops (Keras warns that its default shuffle=True is ignored).
-    model.fit(data.input(cfg, strategy, start_batch=resume_at * steps, map_batch=map_batch), epochs=epochs,
-              steps_per_epoch=steps, callbacks=cbs, verbose=verbose, shuffle=False)
+    model.fit(
+        data.input(cfg, strategy, start_batch=resume_at * steps, map_batch=map_batch),
+        epochs=epochs,
+        steps_per_epoch=steps,
+        callbacks=cbs,
+        verbose=verbose,
+        shuffle=False,
+    )
     state = backup.state
     state.train_seconds = round(backup.elapsed(), 3)
     state.stopped_by_time_budget = bool(budget and (budget.stopped_early or budget.exhausted))
@@ -301,8 +359,9 @@ def _load_trained(out, what="training"):
     return load_model(path), state
 
 
-def train_stage(build, data, cfg, strategy, *, out, size_note="", map_batch=None, epochs=None, what="training",
-                init_from=None):
+def train_stage(
+    build, data, cfg, strategy, *, out, size_note="", map_batch=None, epochs=None, what="training", init_from=None
+):
     """Builds (in the strategy scope), fits and saves one model into ``out``; returns ``(generator, state)``.
 
     ``build()`` returns the compiled training model. The trained generator is saved to
@@ -342,8 +401,10 @@ def finish(generator, data, cfg, state, recipe=None, extra_metrics=None, filters
     """
     out = Path(cfg.out)
     if not data.split.test:  # a folder of one or two recordings: all of it trains
-        _say("no held-out files, so no evaluation (add recordings to hold some out, or evaluate the model with "
-             "keras-audiosr evaluate on files it did not train on)")
+        _say(
+            "no held-out files, so no evaluation (add recordings to hold some out, or evaluate the model with "
+            "keras-audiosr evaluate on files it did not train on)"
+        )
         report = {"degradations": {OWN: {"mean": None}}, "note": "no held-out files"}
     else:
         report, where = evaluate_test_suite(generator, data, cfg, filters=filters, groups=groups)
@@ -352,8 +413,11 @@ def finish(generator, data, cfg, state, recipe=None, extra_metrics=None, filters
     for label in (filters or {}) if data.split.test else ():
         rep = report["degradations"][where[label]]
         by_filter[label] = {"filter": rep["spec"], "degradation_text": rep["degradation_text"], "test": rep["mean"]}
-    extra_metrics = {**(extra_metrics or {}), "degradations": suite_summary(report) if data.split.test else {},
-                     **({"filters": by_filter} if by_filter else {})}
+    extra_metrics = {
+        **(extra_metrics or {}),
+        "degradations": suite_summary(report) if data.split.test else {},
+        **({"filters": by_filter} if by_filter else {}),
+    }
     if not is_chief():
         return report
     metrics = {
@@ -383,8 +447,10 @@ def finish(generator, data, cfg, state, recipe=None, extra_metrics=None, filters
     if data.split.test:
         write_json(out / "eval.json", report)
     write_json(out / "metrics.json", metrics)
-    _say(f"wrote {out / 'eval.json'} and " * bool(data.split.test) + f"{out / 'metrics.json'} "
-         f"(the model: {out / 'model.keras'})")
+    _say(
+        f"wrote {out / 'eval.json'} and " * bool(data.split.test) + f"{out / 'metrics.json'} "
+        f"(the model: {out / 'model.keras'})"
+    )
     return metrics
 
 
@@ -411,21 +477,29 @@ def _recorded_config(recipe, cfg):
     except (OSError, ValueError) as err:
         _fail(recipe.prog, f"--out {out}: unreadable {path.name} ({err}); use another --out")
     if recorded.get("recipe") != recipe.name:
-        _fail(recipe.prog, f"--out {out} holds a run of {recorded.get('recipe')!r}, not {recipe.name!r}; use "
-                           f"another --out")
+        _fail(
+            recipe.prog,
+            f"--out {out} holds a run of {recorded.get('recipe')!r}, not {recipe.name!r}; use another --out",
+        )
     if isinstance(recorded.get("data_dir"), str):  # recorded before --data-dir took several folders
         recorded["data_dir"] = [recorded["data_dir"]]
     now = cfg.to_dict()
     if isinstance(recorded.get("extra"), dict):  # a recipe flag added since the run started: its default matches
         defaults = {name: kwargs.get("default") for name, kwargs in recipe.flags.items()}
-        now["extra"] = {k: v for k, v in now["extra"].items()
-                        if k in recorded["extra"] or k not in defaults or _jsonish(v) != _jsonish(defaults[k])}
+        now["extra"] = {
+            k: v
+            for k, v in now["extra"].items()
+            if k in recorded["extra"] or k not in defaults or _jsonish(v) != _jsonish(defaults[k])
+        }
     for key, value in now.items():
         if key in _MAY_CHANGE or (key == "model_size" and value is None):
             continue
         if key in recorded and _jsonish(recorded[key]) != _jsonish(value):
-            _fail(recipe.prog, f"--out {out} holds a run trained with {key}={recorded[key]!r}, not {value!r}; "
-                               f"use the same settings to resume it, or another --out")
+            _fail(
+                recipe.prog,
+                f"--out {out} holds a run trained with {key}={recorded[key]!r}, not {value!r}; "
+                f"use the same settings to resume it, or another --out",
+            )
     return recorded
 
 
@@ -460,8 +534,11 @@ def run(recipe, argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     cfg = recipe.parse(argv)
     if recipe.backends and backend() not in recipe.backends:
-        _fail(recipe.prog, f"this recipe needs the {' or '.join(recipe.backends)} backend (its adversarial training "
-                           f"step is TensorFlow code); Keras runs on {backend()!r} (KERAS_BACKEND)")
+        _fail(
+            recipe.prog,
+            f"this recipe needs the {' or '.join(recipe.backends)} backend (its adversarial training "
+            f"step is TensorFlow code); Keras runs on {backend()!r} (KERAS_BACKEND)",
+        )
     problem = _init_from_problem(cfg)
     if problem:
         _fail(recipe.prog, problem)
@@ -495,6 +572,7 @@ class Terminated(KeyboardInterrupt):
 @contextlib.contextmanager
 def _stop_on_sigterm():
     """SIGTERM raises :class:`Terminated` during the block (main thread only; elsewhere nothing changes)."""
+
     def on_sigterm(signum, frame):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the cleanup short
         raise Terminated()
@@ -525,8 +603,13 @@ def _stopped(recipe, cfg, what, status):
     out = Path(cfg.out).expanduser()
     try:
         state = TrainState.read(out)
-        saved = ("training is finished; it goes on with the evaluation" if state.trained else
-                 f"{state.epochs} epoch(s) are saved in {out}" if state.epochs else "no epoch was finished yet")
+        saved = (
+            "training is finished; it goes on with the evaluation"
+            if state.trained
+            else f"{state.epochs} epoch(s) are saved in {out}"
+            if state.epochs
+            else "no epoch was finished yet"
+        )
     except BackupError:
         saved = f"see {out}"
     print(f"{recipe.prog}: {what}; run the same command again to resume ({saved})", file=sys.stderr, flush=True)
@@ -553,14 +636,27 @@ def _run_locked(recipe, cfg, argv):
         generator, state = _load_trained(out)
         if generator is None:
             stage = recipe.before_build(cfg, data, strategy) if recipe.before_build else {}
-            generator, state = train_stage(lambda: recipe.build(cfg, data.degradation, **stage), data, cfg, strategy,
-                                           out=out, size_note=f": {why}", init_from=resolve_init_from(cfg.init_from))
+            generator, state = train_stage(
+                lambda: recipe.build(cfg, data.degradation, **stage),
+                data,
+                cfg,
+                strategy,
+                out=out,
+                size_note=f": {why}",
+                init_from=resolve_init_from(cfg.init_from),
+            )
     except BackupError as err:
         _fail(recipe.prog, str(err))
     except ValueError as err:
         if "--init-from" not in str(err):
             raise
         _fail(recipe.prog, str(err))
-    return finish(generator, data, cfg, state, recipe=recipe.name,
-                  extra_metrics=recipe.extra_metrics(cfg) if recipe.extra_metrics else None,
-                  filters=recipe.evaluation_filters(cfg) if recipe.evaluation_filters else None)
+    return finish(
+        generator,
+        data,
+        cfg,
+        state,
+        recipe=recipe.name,
+        extra_metrics=recipe.extra_metrics(cfg) if recipe.extra_metrics else None,
+        filters=recipe.evaluation_filters(cfg) if recipe.evaluation_filters else None,
+    )

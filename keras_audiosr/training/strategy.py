@@ -3,13 +3,21 @@
 TensorFlow is imported only on the TensorFlow backend, so recipes run where it is not installed
 (``KERAS_BACKEND=jax``).
 """
+
 import contextlib
 import json
 import os
 import types
 
-__all__ = ["KerasDistribution", "accelerators", "backend", "describe_strategy", "get_strategy", "is_chief",
-           "patch_multi_worker_reduce"]
+__all__ = [
+    "KerasDistribution",
+    "accelerators",
+    "backend",
+    "describe_strategy",
+    "get_strategy",
+    "is_chief",
+    "patch_multi_worker_reduce",
+]
 
 
 def backend():
@@ -78,8 +86,10 @@ def get_strategy(devices=None, verbose=True):
     """
     if backend() != "tensorflow":
         if len(_workers()) > 1:
-            raise RuntimeError(f"TF_CONFIG names {len(_workers())} workers, but multi-worker training needs the "
-                               f"TensorFlow backend (KERAS_BACKEND is {backend()!r})")
+            raise RuntimeError(
+                f"TF_CONFIG names {len(_workers())} workers, but multi-worker training needs the "
+                f"TensorFlow backend (KERAS_BACKEND is {backend()!r})"
+            )
         strategy = KerasDistribution(devices if devices else accelerators())
     else:
         import tensorflow as tf
@@ -104,13 +114,19 @@ def get_strategy(devices=None, verbose=True):
 def describe_strategy(strategy):
     """One line: strategy class and replica count."""
     if isinstance(strategy, KerasDistribution):
-        what = (f"keras.distribution.DataParallel over {', '.join(strategy.devices)}" if strategy.distribution
-                else f"one device ({strategy.devices[0] if strategy.devices else 'cpu'})")
+        what = (
+            f"keras.distribution.DataParallel over {', '.join(strategy.devices)}"
+            if strategy.distribution
+            else f"one device ({strategy.devices[0] if strategy.devices else 'cpu'})"
+        )
         return f"{what} on the {backend()} backend, {strategy.num_replicas_in_sync} replica(s)"
     import tensorflow as tf
 
-    names = {tf.distribute.MultiWorkerMirroredStrategy: "MultiWorkerMirroredStrategy",
-             tf.distribute.MirroredStrategy: "MirroredStrategy", tf.distribute.OneDeviceStrategy: "OneDeviceStrategy"}
+    names = {
+        tf.distribute.MultiWorkerMirroredStrategy: "MultiWorkerMirroredStrategy",
+        tf.distribute.MirroredStrategy: "MirroredStrategy",
+        tf.distribute.OneDeviceStrategy: "OneDeviceStrategy",
+    }
     name = next((n for cls, n in names.items() if isinstance(strategy, cls)), "default strategy")
     return f"{name} with {strategy.num_replicas_in_sync} replica(s)"
 
@@ -139,7 +155,8 @@ def patch_multi_worker_reduce(strategy):
     import tensorflow as tf
 
     if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) or getattr(
-            strategy, "_keras_audiosr_reduce_patched", False):
+        strategy, "_keras_audiosr_reduce_patched", False
+    ):
         return strategy
     original = strategy.reduce
 
