@@ -1,4 +1,5 @@
-"""The keras-audiosr command line, run in-process through cli.main (plus one real subprocess)."""
+"""The keras-audiosr command line, run in-process through cli.main (plus one real subprocess); its start-up,
+import cost and help texts are in test_cli_startup.py."""
 
 import json
 import math
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from keras_audiosr import cli, inference
+from keras_audiosr import cli, inference, inference_engine
 from keras_audiosr.degrade import degrade, trim_to_multiple
 from keras_audiosr.models import AudioUNet
 
@@ -105,7 +106,7 @@ def test_upsample_errors_name_the_file(tmp_path, model_path, capsys, case):
 
 def test_upsample_failure_midway_leaves_nothing(tmp_path, model_path, capsys, monkeypatch):
     src = _write(tmp_path / "long.wav", _tone(1.0, 8000), 8000)
-    real_run, calls = inference._run, []
+    real_run, calls = inference_engine._run, []
 
     def failing_run(model, xs, joint):
         calls.append(len(xs))
@@ -113,7 +114,7 @@ def test_upsample_failure_midway_leaves_nothing(tmp_path, model_path, capsys, mo
             raise RuntimeError("model exploded")
         return real_run(model, xs, joint)
 
-    monkeypatch.setattr(inference, "_run", failing_run)
+    monkeypatch.setattr(inference_engine, "_run", failing_run)
     out = tmp_path / "up" / "out.wav"
     with pytest.raises(RuntimeError, match="exploded"):
         cli.main(
@@ -301,34 +302,6 @@ def test_info(model_path, capsys):
     assert "8000 Hz" in out and "16000 Hz (ratio 2)" in out and "cheby1 order 8 low-pass" in out
 
 
-@pytest.mark.parametrize("command", ["upsample", "models", "resample", "degrade", "evaluate", "info"])
-def test_subcommand_help(capsys, command):
-    rc, out, _ = _run(capsys, command, "--help")
-    assert rc == 0 and f"usage: keras-audiosr {command}" in out
-    assert {"degrade": "--ratio", "resample": "--rate", "models": "--json"}.get(command, "--model") in out
-    if command in ("upsample", "evaluate"):
-        assert "(default: 16384)" in out and "(default: 1024)" in out
-
-
-def test_python_dash_m_help():
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-        "TF_CPP_MIN_LOG_LEVEL": "3",
-    }
-    proc = subprocess.run(
-        [sys.executable, "-m", "keras_audiosr", "--help"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert "usage: keras-audiosr" in proc.stdout
-    assert all(c in proc.stdout for c in ("upsample", "models", "resample", "degrade", "evaluate", "info"))
-
-
 def test_evaluate_real_speech(tmp_path, model_path, capsys, shared_data):
     src = sorted((shared_data / "vctk-mini" / "wav48").rglob("*.flac"))[0]
     x, rate = sf.read(str(src), dtype="float32")
@@ -347,120 +320,6 @@ def _subprocess_env(**extra):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_CPP", "GLOG_", "ABSL_"))}
     env["PYTHONPATH"] = str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")
     return {**env, **extra}
-
-
-def test_import_is_light_and_registration_precedes_loading(model_path):
-    code = (
-        "import sys\n"
-        "import keras_audiosr, keras_audiosr.cli, keras_audiosr.audio, keras_audiosr.degrade, keras_audiosr.utils\n"
-        "keras_audiosr.cli.build_parser()\n"
-        "heavy = [m for m in ('tensorflow', 'keras', 'scipy.signal', 'scipy.interpolate') if m in sys.modules]\n"
-        "print('HEAVY', heavy)\n"
-        "keras_audiosr.register_serializables()\n"
-        "import keras\n"
-        f"model = keras.models.load_model({str(model_path)!r}, compile=False)\n"
-        "print('LOADED', type(model).__name__, keras_audiosr.training.metrics.SNRMetric.__name__)\n"
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=_subprocess_env(TF_CPP_MIN_LOG_LEVEL="3"),
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "HEAVY []" in proc.stdout and "LOADED AudioUNet SNRMetric" in proc.stdout
-
-
-def test_registration_is_by_decorator_as_modules_are_imported():
-    code = (
-        "import keras\nimport keras_audiosr\nfrom keras_audiosr.layers import SubPixel1D\n"
-        "names = ('SubPixel1D', 'AudioUNet', 'SNRMetric', 'AdversarialTrainer')\n"
-        "def missing():\n"
-        "    return [n for n in names if keras.saving.get_registered_object('keras_audiosr>' + n) is None]\n"
-        "print('LAYERS ONLY', missing())\n"
-        "keras_audiosr.register_serializables()\n"
-        "print('MISSING', missing())\n"
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=_subprocess_env(TF_CPP_MIN_LOG_LEVEL="3"),
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "LAYERS ONLY ['AudioUNet', 'SNRMetric', 'AdversarialTrainer']" in proc.stdout  # no import hook
-    assert "MISSING []" in proc.stdout
-
-
-def test_help_and_version_start_without_tensorflow():
-    code = (
-        "import sys\nfrom keras_audiosr.cli import main\n"
-        "for argv in (['--help'], ['--version'], ['upsample', '--help'], ['resample', '--help'], ['models']):\n"
-        "    assert main(argv) == 0\n"
-        "print('HEAVY', [m for m in ('tensorflow', 'keras', 'scipy.signal') if m in sys.modules], "
-        "file=sys.stderr)\n"
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env=_subprocess_env(), timeout=120
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stderr == "HEAVY []\n"
-
-
-def _info_cmd(model_path):
-    return [sys.executable, "-m", "keras_audiosr", "info", "--model", str(model_path)]
-
-
-def test_no_tensorflow_log_lines_unless_verbose(model_path):
-    quiet = subprocess.run(
-        _info_cmd(model_path), capture_output=True, text=True, cwd=REPO, env=_subprocess_env(), timeout=300
-    )
-    assert quiet.returncode == 0, quiet.stderr
-    assert quiet.stderr == "" and "AudioUNet" in quiet.stdout
-
-
-@pytest.mark.slow  # a second TensorFlow start-up; kept out of the default run for time (-m slow runs it)
-def test_verbose_shows_tensorflow_log_lines(model_path):
-    cmd = _info_cmd(model_path)
-    loud = subprocess.run(
-        cmd[:3] + ["--verbose"] + cmd[3:], capture_output=True, text=True, cwd=REPO, env=_subprocess_env(), timeout=300
-    )
-    assert loud.returncode == 0, loud.stderr
-    assert loud.stderr.strip() != ""  # TensorFlow's start-up lines, shown on request
-
-
-def _all_actions(parser):
-    import argparse
-
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for name, sub in action.choices.items():
-                yield from ((f"{name} {a.dest}", a, sub) for a in sub._actions)
-        else:
-            yield action.dest, action, parser
-
-
-def test_every_option_has_help_with_its_default_and_no_backticks(capsys):
-    import argparse
-
-    parser = cli.build_parser()
-    for name, action, owner in _all_actions(parser):
-        if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
-            continue
-        assert action.help, f"{name}: no help text"
-        if action.option_strings and not action.required and action.default not in (False, argparse.SUPPRESS):
-            text = owner.formatter_class("x")._get_help_string(action)
-            assert "default" in text, f"{name}: help does not state the default: {text!r}"
-    for argv in (
-        ["--help"],
-        *([c, "--help"] for c in ("upsample", "models", "resample", "degrade", "evaluate", "info")),
-    ):
-        rc, out, _ = _run(capsys, *argv)
-        assert rc == 0 and "`" not in out, argv
 
 
 def test_upsample_folder_and_files_into_folder_one_bar(tmp_path, model_path, capsys):
@@ -518,8 +377,10 @@ def test_upsample_folder_argument_errors(tmp_path, model_path, capsys):
 
 
 def test_clipping_is_reported_once_in_one_clean_line(tmp_path, model_path, capsys, monkeypatch):
-    real_run = inference._run
-    monkeypatch.setattr(inference, "_run", lambda model, xs, joint: [3.0 * y for y in real_run(model, xs, joint)])
+    real_run = inference_engine._run
+    monkeypatch.setattr(
+        inference_engine, "_run", lambda model, xs, joint: [3.0 * y for y in real_run(model, xs, joint)]
+    )
     src = tmp_path / "in"
     for i in range(2):
         _write(src / f"{i}.wav", 0.9 * np.sign(_tone(0.3, 8000, seed=i)), 8000, subtype="PCM_16")
