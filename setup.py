@@ -51,7 +51,7 @@ setup(
             "librosa>=0.10,<1",
             "requests>=2,<3",
         ],
-        "dev": ["pytest>=8,<10", "pytest-timeout>=2.2,<3", "ruff>=0.6"],
+        "dev": ["pytest>=8,<10", "pytest-timeout>=2.2,<3", "ruff>=0.17,<0.18"],
         "edge": [],  # LiteRT is in every install now; the name stays for older commands
     },
     entry_points={"console_scripts": ["keras-audiosr=keras_audiosr.cli:main"]},
