@@ -105,6 +105,27 @@ def test_resume_after_a_failure_gives_the_same_store(corpus, tmp_path, monkeypat
     assert _snapshot(resumed) == _snapshot(whole)
 
 
+def _wait_until_group_is_dead(pgid: int, timeout: float = 30.0) -> None:
+    """Waits until no process of group ``pgid`` runs (zombies count as dead: they write nothing)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        alive = False
+        for d in Path("/proc").iterdir():
+            if not d.name.isdigit():
+                continue
+            try:
+                stat = (d / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rfind(")") + 2 :].split()
+            if len(fields) > 2 and int(fields[2]) == pgid and fields[0] != "Z":
+                alive = True
+                break
+        if not alive:
+            return
+        time.sleep(0.05)
+
+
 def test_resume_after_sigkill_of_a_parallel_preparation(tmp_path):
     corpus_root = make_folder(tmp_path / "c", {f"s{k % 4}/f{k:02d}.wav": (4.0, 44100, 1) for k in range(24)})
     cache = tmp_path / "cache"
@@ -128,6 +149,7 @@ def test_resume_after_sigkill_of_a_parallel_preparation(tmp_path):
         time.sleep(0.01)
     os.killpg(proc.pid, sig.SIGKILL)
     proc.wait()
+    _wait_until_group_is_dead(proc.pid)  # SIGKILL is delivered at once, but a loaded machine takes a while to end them
     done = len(journal.read_text().splitlines())
     if done >= 24:
         pytest.skip("the preparation finished before it could be killed")

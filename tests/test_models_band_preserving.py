@@ -178,7 +178,8 @@ def test_band_preserving_false_builds_the_old_graph_and_initialisation(name):
         np.testing.assert_array_equal(a, b)
     old = keras.models.load_model(FIXTURES / f"{name}.keras")
     model.set_weights(old.get_weights())
-    np.testing.assert_array_equal(np.asarray(model(stored["x"])), stored["y"])
+    # the same graph and weights: equal up to float32 rounding (the order of a sum may differ by a thread or a build)
+    np.testing.assert_allclose(np.asarray(model(stored["x"])), stored["y"], rtol=1e-6, atol=1e-6)
     # The band-preserving form of the same network has the same weights, plus the fixed merge.
     assert _old_build(name)().count_params() == summary["params"]
 
