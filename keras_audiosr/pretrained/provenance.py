@@ -46,6 +46,22 @@ SOURCES = (
         "Hi-Fi TTS (Bakhturina et al., NVIDIA 2021), https://www.openslr.org/109/: CC BY 4.0; attribution required",
     ),
     (
+        ("librispeech asr",),
+        "LibriSpeech",
+        "LibriSpeech ASR corpus (Panayotov et al. 2015), https://www.openslr.org/12/: CC BY 4.0; attribution required",
+    ),
+    (
+        ("multilingual librispeech",),
+        "Multilingual LibriSpeech",
+        "Multilingual LibriSpeech (Pratap et al. 2020), https://www.openslr.org/94/: CC BY 4.0; attribution required",
+    ),
+    (
+        ("cmu arctic",),
+        "CMU ARCTIC",
+        "CMU ARCTIC (Kominek and Black, Carnegie Mellon University), http://festvox.org/cmu_arctic/: free use, "
+        "modification and redistribution with the copyright notice (BSD-like)",
+    ),
+    (
         ("sms-tools",),
         "sms-tools",
         "sms-tools sounds (Xavier Serra, MTG; freesound.org pack 13038): CC BY 4.0; attribution required",
@@ -117,16 +133,22 @@ def at_rate(corpora, hr_rate: int):
 
 
 def manifest_licences(root: Path) -> dict:
-    """``{relative path: licence}`` from a corpus's ``manifest.csv`` (column ``license`` or ``licence``)."""
-    path = Path(root) / "manifest.csv"
-    if not path.is_file():
-        return {}
-    with open(path, newline="", encoding="utf-8") as f:
-        return {
-            row["path"]: (row.get("license") or row.get("licence") or "").strip()
-            for row in csv.DictReader(f)
-            if row.get("path")
-        }
+    """``{path relative to root: licence}`` from the corpus's ``manifest.csv`` files: the one at its root and those
+    of its sub-folders (a corpus made of sets, e.g. ``speech16k/<set>/manifest.csv``, each listing paths relative
+    to its own folder); path column ``path`` or ``file``, licence column ``license`` or ``licence``."""
+    root = Path(root)
+    out = {}
+    for path in (
+        sorted(root.glob("manifest.csv")) + sorted(root.glob("*/manifest.csv")) + sorted(root.glob("*/*/manifest.csv"))
+    ):
+        prefix = path.parent.relative_to(root).as_posix()
+        with open(path, newline="", encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                rel = row.get("path") or row.get("file")
+                if rel:
+                    key = rel if prefix == "." else f"{prefix}/{rel}"
+                    out.setdefault(key, (row.get("license") or row.get("licence") or "").strip())
+    return out
 
 
 def data_sources(corpora, held_out=None) -> dict:
