@@ -280,7 +280,7 @@ def test_default_cache_dir(monkeypatch, tmp_path):
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="zombies are read from /proc")
 def test_a_killed_unreaped_writer_counts_as_gone():
     """A worker of a killed preparation can stay a zombie (its parent died too): its temporary file is stale."""
-    from keras_audiosr.data.store import _process_gone
+    from keras_audiosr.utils import process_gone as _process_gone
 
     proc = subprocess.Popen(["sleep", "30"])
     try:

@@ -86,7 +86,7 @@ def main(argv=None) -> int:
     from keras_audiosr.metrics import perceptual_available
     from keras_audiosr.pretrained.card import check_targets, targets_for
     from keras_audiosr.pretrained.provenance import read_json, recorded_dirs, run_split
-    from keras_audiosr.pretrained.ship import held_out_files
+    from keras_audiosr.pretrained.ship import held_out_files, held_out_paths
     from keras_audiosr.utils import write_json, write_text_atomic
 
     run = Path(args.run)
@@ -94,11 +94,7 @@ def main(argv=None) -> int:
     dirs = [Path(d) for d in args.data] if args.data else recorded_dirs(config, metrics)
     corpora = run_split(dirs, config, metrics)
     test = held_out_files(corpora, args.per_speaker)
-    groups: dict = {}
-    for u, name in zip(corpora.test, corpora.test_corpora):
-        if u in test:
-            groups.setdefault(name, []).append(str(u.path))
-    paths = groups if len(groups) > 1 else [str(u.path) for u in test]
+    paths = held_out_paths(corpora, args.per_speaker)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     perceptual = not args.no_perceptual and perceptual_available()

@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from keras_audiosr.audio import read_audio, resample
+from keras_audiosr.utils import process_gone
 
 __all__ = [
     "STORE_FORMAT",
@@ -253,22 +254,6 @@ def _worker_init():
         pass
 
 
-def _process_gone(pid: int) -> bool:
-    """Whether process ``pid`` no longer runs: absent, or a zombie (killed, not yet reaped: a worker of a
-    killed preparation whose parent died with it stays one until init reaps it)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except (PermissionError, OSError):
-        return False
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rfind(")") + 2 :].startswith("Z")
-
-
 def array_intact(path, channels: int | None = None, length: int | None = None) -> bool:
     """Whether the ``.npy`` array at ``path`` is whole: its header reads, and the file is exactly as long as the
     header's shape says (and that shape is ``(channels, length)`` when given). Reads the header only: cheap
@@ -299,7 +284,7 @@ def _clean_stale_temporaries(root: Path) -> None:
             pid = int(tmp.name.split(".")[2])
         except (ValueError, IndexError):
             continue
-        if _process_gone(pid):
+        if process_gone(pid):
             tmp.unlink(missing_ok=True)
 
 

@@ -149,6 +149,7 @@ class Codec(DegradationSpec):
     name: str = "gsm"
 
     kind = "codec"
+    keeps_waveform = False
 
     def __post_init__(self):
         if self.name not in CODECS:

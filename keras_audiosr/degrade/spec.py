@@ -71,6 +71,9 @@ class DegradationSpec:
     canonical spelling, which parses back to an equal object."""
 
     kind: str = ""
+    #: Whether the input keeps the reference's waveform (phase), so SNR against it means something: False for
+    #: the telephone channel's causal band-pass and for the codecs, which shift every system's input alike.
+    keeps_waveform: bool = True
 
     def low_rate(self, x: np.ndarray, ratio: int, *, zero_phase: bool, axis: int) -> np.ndarray:
         """The low-rate float32 signal: ``ceil(N / ratio)`` samples along ``axis``, ``lr[k]`` at ``x[k * ratio]``."""

@@ -40,6 +40,7 @@ class Telephone(DegradationSpec):
     companding: str | None = None
 
     kind = "telephone"
+    keeps_waveform = False
 
     def __post_init__(self):
         if self.companding not in (None,) + COMPANDING:

@@ -88,7 +88,7 @@ def targets_for(lr_rate: int, hr_rate: int) -> tuple[Target, ...]:
 
 def _phase_shifting(spec: str) -> bool:
     try:
-        return parse_spec(spec).kind in ("telephone", "codec")
+        return not parse_spec(spec).keeps_waveform
     except ValueError:  # a set's name
         return False
 

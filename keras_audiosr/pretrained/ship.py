@@ -147,6 +147,15 @@ def held_out_files(corpora, per_speaker: int | None = 2) -> list:
     return chosen
 
 
+def held_out_paths(corpora, per_speaker: int | None = 2):
+    """The paths of :func:`held_out_files`, as ``{corpus: [paths]}`` when several corpora hold some (per-corpus
+    means in the reports), else a sorted list."""
+    test = {str(u.path) for u in held_out_files(corpora, per_speaker)}
+    groups = {k: [str(u.path) for u in v if str(u.path) in test] for k, v in corpora.test_by_corpus().items()}
+    groups = {k: v for k, v in groups.items() if v}
+    return groups if len(groups) > 1 else sorted(test)
+
+
 def evaluate_shipped(
     model,
     int8_path,
@@ -162,10 +171,7 @@ def evaluate_shipped(
     sinc and spline, under :func:`~keras_audiosr.evaluation.quality_degradations` (own, resample, Butterworth 4,
     Chebyshev 8, and the telephone channel and real codecs for 8 kHz input), with ViSQOL and DNSMOS P.808 when the
     eval extra is installed (``perceptual=None``); files grouped by corpus when several corpora hold some."""
-    test = {str(u.path) for u in held_out_files(corpora, per_speaker)}
-    groups = {k: [str(u.path) for u in v if str(u.path) in test] for k, v in corpora.test_by_corpus().items()}
-    groups = {k: v for k, v in groups.items() if v}
-    paths = groups if len(groups) > 1 else sorted(test)
+    paths = held_out_paths(corpora, per_speaker)
     perceptual = perceptual_available() if perceptual is None else bool(perceptual)
     return evaluate_suite(
         model,

@@ -25,7 +25,6 @@ __all__ = ["GUARD_DB", "OBJECTIVES", "apply_high_band_trim", "choose_high_band_t
 GUARD_DB = 1.0
 #: The objectives a trim can be chosen by (``visqol`` is the package's; the others reproduce older cards).
 OBJECTIVES = ("visqol", "pesq", "lsd")
-_PHASE_SHIFTING = ("telephone", "codec")
 
 
 def high_band_trim_rule(model) -> tuple[tuple[str, ...], str]:
@@ -40,7 +39,7 @@ def high_band_trim_rule(model) -> tuple[tuple[str, ...], str]:
 def _guards(row: dict, per_deg: list[tuple[str, dict, dict]]) -> dict:
     """Each guard's worst margin over the degradations (>= 0 passes)."""
     pesq = min(m["pesq"] - s["pesq"] for _, m, s in per_deg)
-    snr = [m["snr"] - s["snr"] + GUARD_DB for spec, m, s in per_deg if parse_spec(spec).kind not in _PHASE_SHIFTING]
+    snr = [m["snr"] - s["snr"] + GUARD_DB for spec, m, s in per_deg if parse_spec(spec).keeps_waveform]
     lb = min(m["snr_lb"] - s["snr_lb"] + GUARD_DB for _, m, s in per_deg)
     return {"pesq_margin": float(pesq), "snr_margin": float(min(snr)) if snr else None, "lb_snr_margin": float(lb)}
 
