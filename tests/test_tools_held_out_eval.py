@@ -43,3 +43,10 @@ def test_scores_a_shipped_stream_and_a_keras_model_on_the_same_files(tmp_path, c
     assert stream["degradations"]["resample"]["mean"]["sinc"] == keras_rep["degradations"]["resample"]["mean"]["sinc"]
     md = (out / "telephony-8k-16k-int8.md").read_text()
     assert "## Targets" in md and "resample" in md and "tools.held_out_eval" in md
+
+
+def test_a_folder_that_is_not_a_run_is_one_line_before_any_work(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        held_out_eval.main(["--run", str(tmp_path), "--model", "telephony-8k-16k", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "no config.json or metrics.json" in err and not (tmp_path / "o").exists()

@@ -75,7 +75,11 @@ def _load(spec: str, keras_form: bool):
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    missing = [f for f in ("config.json", "metrics.json") if not (Path(args.run) / f).is_file()]
+    if missing:
+        parser.error(f"--run {args.run}: no {' or '.join(missing)} (a finished recipe run folder)")
     from keras_audiosr.evaluation import (
         check_degradation_names,
         evaluate_suite,
