@@ -73,3 +73,13 @@ def test_transition_flag_is_checked_and_reaches_the_model():
     cfg = RecipeConfig(ratio=2, hr_rate=16000, model_size="tiny", loss="l2", degradations="speech-robust")
     cfg.extra = {"transition": [0.8, 1.0]}
     assert build(cfg, Degradation(2)).transition == (0.8, 1.0)
+
+
+def test_fold_flag_reaches_the_model_and_rejects_nonsense(capsys):
+    cfg = RECIPE.parse(["--ratio", "3", "--hr-rate", "48000", "--fold", "8", "--model-size", "tiny"])
+    assert cfg.extra["fold"] == 8
+    assert build(cfg, Degradation(3)).fold == 8
+    assert build(RECIPE.parse(["--model-size", "tiny"]), Degradation(2)).fold == StreamingBWE.presets["tiny"]["fold"]
+    with pytest.raises(SystemExit):
+        RECIPE.parse(["--fold", "0"])
+    assert "--fold: expected a positive integer, got '0'" in capsys.readouterr().err

@@ -325,3 +325,30 @@ def test_init_from_a_shipped_name_or_a_file_with_matching_rates(tmp_path, monkey
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and "that model up-samples by 2 to 16000 Hz, this run by 4 to 16000 Hz" in err
     assert not out.exists()
+
+
+def test_init_matching_copies_the_layers_that_agree_and_names_the_fresh_ones(tmp_path, capsys):
+    import numpy as np
+
+    from keras_audiosr.models.streaming_bwe import StreamingBWE
+    from keras_audiosr.training.generator import warm_start
+
+    source = StreamingBWE.from_size("tiny", ratio=2, hr_rate=16000)
+    source.save(tmp_path / "source.keras")
+    target = StreamingBWE.from_size("tiny", ratio=6, hr_rate=48000)  # another ratio: only core_out differs
+    before = target.get_layer("core_out").get_weights()[0].copy()
+    with pytest.raises(ValueError, match="--init-matching"):
+        warm_start(target, tmp_path / "source.keras")
+    warm_start(target, tmp_path / "source.keras", matching=True)
+    out = capsys.readouterr().out
+    assert "fresh: core_out" in out and "core_in" in out.split("fresh:")[0]
+    for name in ("core_in", "core_d1_0", "core_d2_1"):
+        for a, b in zip(target.get_layer(name).get_weights(), source.get_layer(name).get_weights(), strict=True):
+            np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(target.get_layer("core_out").get_weights()[0], before)
+    other = StreamingBWE.from_size("tiny", ratio=2, hr_rate=16000, channels=4)  # nothing agrees
+    other.save(tmp_path / "other.keras")
+    with pytest.raises(ValueError, match="no layer of it"):
+        warm_start(
+            StreamingBWE.from_size("tiny", ratio=2, hr_rate=16000, channels=6), tmp_path / "other.keras", matching=True
+        )

@@ -179,6 +179,14 @@ class RecipeConfig:
             metavar="NAME_OR_PATH",
         ),
     )
+    init_matching: bool = field(
+        default=False,
+        metadata=_flag(
+            "with --init-from: copy only the layers whose names and weight shapes agree (a model for another "
+            "ratio, rate or fold), the rest start fresh",
+            action="store_true",
+        ),
+    )
     epochs: int | None = field(
         default=None, metadata=_flag("training epochs (default: the recipe's)", type=positive_int)
     )

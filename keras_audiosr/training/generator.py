@@ -66,14 +66,41 @@ def generator_of(model):
     return generator if isinstance(generator, keras.Model) else model
 
 
-def warm_start(model, path):
-    """Copies weights from a saved ``.keras`` model of the same architecture (``--init-from``)."""
+def warm_start(model, path, matching=False):
+    """Copies weights from a saved ``.keras`` model (``--init-from``).
+
+    The same architecture: every weight. ``matching`` (``--init-matching``): only the layers whose name and
+    weight shapes agree (a model for another ratio, rate or fold shares its inner layers); the others keep
+    their fresh initialisation, and the copied and fresh layers are named on stdout.
+    """
     source = load_model(path)
+    if matching:
+        copied, fresh = [], []
+        for layer in model.layers:
+            if not layer.weights:
+                continue
+            try:
+                other = source.get_layer(layer.name)
+            except ValueError:
+                other = None
+            if other is not None and [w.shape for w in other.weights] == [w.shape for w in layer.weights]:
+                layer.set_weights(other.get_weights())
+                copied.append(layer.name)
+            else:
+                fresh.append(layer.name)
+        if not copied:
+            raise ValueError(f"--init-from {path}: no layer of it has the name and shapes of one of this model's")
+        print(
+            f"[keras_audiosr] generator initialised from {path}: {len(copied)} layers copied "
+            f"({', '.join(copied)}); fresh: {', '.join(fresh) or 'none'}",
+            flush=True,
+        )
+        return
     if [w.shape for w in source.weights] != [w.shape for w in model.weights]:
         raise ValueError(
             f"--init-from {path}: its architecture differs from the model being trained "
             f"({source.count_params():,} vs {model.count_params():,} parameters); choose the same "
-            f"--model-size and band preservation"
+            f"--model-size and band preservation, or --init-matching to copy only the layers that agree"
         )
     model.set_weights(source.get_weights())
     print(f"[keras_audiosr] generator initialised from {path}", flush=True)

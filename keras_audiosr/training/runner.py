@@ -236,10 +236,11 @@ def _init_from_problem(cfg):
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as err:
         return f"--init-from {cfg.init_from}: {path} is not a readable .keras model ({err})"
     ratio, hr_rate = config.get("ratio", config.get("bandwidth_ratio")), config.get("hr_rate")
-    if ratio is not None and hr_rate is not None and (int(ratio), int(hr_rate)) != (cfg.ratio, cfg.hr_rate):
+    rates_differ = ratio is not None and hr_rate is not None and (int(ratio), int(hr_rate)) != (cfg.ratio, cfg.hr_rate)
+    if rates_differ and not getattr(cfg, "init_matching", False):
         return (
             f"--init-from {cfg.init_from}: that model up-samples by {ratio} to {hr_rate} Hz, this run by "
-            f"{cfg.ratio} to {cfg.hr_rate} Hz"
+            f"{cfg.ratio} to {cfg.hr_rate} Hz (--init-matching copies only the layers that agree)"
         )
     try:  # the whole model, now: a model that fails to load must fail before anything is written
         load_model(path)
@@ -306,7 +307,7 @@ def fit(
         _trim_log(out / "train_log.csv", resume_at)
     (scratch / "checkpoints").mkdir(parents=True, exist_ok=True)
     if init_from and not resume_at:
-        warm_start(generator_of(model), init_from)
+        warm_start(generator_of(model), init_from, matching=getattr(cfg, "init_matching", False))
     budget = TimeBudget(cfg.max_minutes, prior.train_seconds) if cfg.max_minutes else None
     backup = ResumableBackup(out, prior, write=chief)
     logs = []
