@@ -5,7 +5,8 @@ scores every ``--model`` (a shipped model's name, a ``.keras`` file or a streami
 frame by LiteRT) on the same held-out files of ``RUN``'s split (up to ``--per-speaker`` files of each held-out
 speaker, as the model cards do), under :func:`keras_audiosr.evaluation.quality_degradations` (own, resample,
 Butterworth 4, Chebyshev 8, and for 8 kHz input the telephone channel and each real codec), beside sinc and
-spline, with ViSQOL (audio mode, 48 kHz), ViSQOL speech mode and DNSMOS P.808. A shipped name is scored as its
+spline (and, for 8 -> 48 kHz, the shipped telephony-8k-16k -> wideband-16k-48k cascade it must beat, as system
+``cascade``), with ViSQOL (audio mode, 48 kHz), ViSQOL speech mode and DNSMOS P.808. A shipped name is scored as its
 int8 stream (``--keras`` scores its Keras model instead). Writes ``OUT/<label>.json`` and ``OUT/<label>.md``
 (the suite table and the targets of :func:`keras_audiosr.pretrained.card.targets_for`) and prints a summary.
 """
@@ -88,7 +89,7 @@ def main(argv=None) -> int:
         quality_degradations,
     )
     from keras_audiosr.metrics import perceptual_available
-    from keras_audiosr.pretrained.card import check_targets, targets_for
+    from keras_audiosr.pretrained.card import check_targets, reference_systems, targets_for
     from keras_audiosr.pretrained.provenance import read_json, recorded_dirs, run_split
     from keras_audiosr.pretrained.ship import held_out_files, held_out_paths
     from keras_audiosr.utils import write_json, write_text_atomic
@@ -115,6 +116,7 @@ def main(argv=None) -> int:
             paths,
             degradations=degs,
             baselines=("sinc", "spline"),
+            systems=reference_systems(model.lr_rate, model.hr_rate),
             max_seconds=args.max_seconds,
             perceptual=perceptual,
             progress=True,

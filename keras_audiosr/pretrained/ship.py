@@ -35,7 +35,15 @@ from keras_audiosr.evaluation import evaluate_suite, quality_degradations, train
 from keras_audiosr.export.modes import check_streaming_mode
 from keras_audiosr.metrics import perceptual_available, pesq_available
 from keras_audiosr.pretrained import ShipError, models_dir
-from keras_audiosr.pretrained.card import METRICS, SYSTEMS, check_targets, model_card, training_stages
+from keras_audiosr.pretrained.card import (
+    METRICS,
+    REFERENCE_CASCADES,
+    SYSTEMS,
+    check_targets,
+    model_card,
+    reference_systems,
+    training_stages,
+)
 from keras_audiosr.pretrained.provenance import (
     at_rate,
     data_sources,
@@ -170,7 +178,8 @@ def evaluate_shipped(
     """One evaluation of the held-out files (:func:`held_out_files`): the Keras model and the int8 stream beside
     sinc and spline, under :func:`~keras_audiosr.evaluation.quality_degradations` (own, resample, Butterworth 4,
     Chebyshev 8, and the telephone channel and real codecs for 8 kHz input), with ViSQOL and DNSMOS P.808 when the
-    eval extra is installed (``perceptual=None``); files grouped by corpus when several corpora hold some."""
+    eval extra is installed (``perceptual=None``); files grouped by corpus when several corpora hold some; and the
+    shipped cascade a model of these rates must beat (:func:`~keras_audiosr.pretrained.card.reference_systems`)."""
     paths = held_out_paths(corpora, per_speaker)
     perceptual = perceptual_available() if perceptual is None else bool(perceptual)
     return evaluate_suite(
@@ -179,7 +188,7 @@ def evaluate_shipped(
         degradations=quality_degradations(model),
         baselines=("sinc", "spline"),
         with_pesq=with_pesq,
-        systems={"int8": _stream_runner(int8_path)},
+        systems={"int8": _stream_runner(int8_path), **reference_systems(model.lr_rate, model.hr_rate)},
         relative_to="model",
         max_seconds=max_seconds,
         progress=progress,
@@ -296,9 +305,10 @@ def ship(
             results[mode] = exporter.export(mode, tmp)
             log(f"[ship] {results[mode].path.name}: {results[mode].size_bytes / 1024:.1f} KiB")
         int8 = results["int8"]
+        cascade = ", the shipped cascade" if (model.lr_rate, model.hr_rate) in REFERENCE_CASCADES else ""
         log(
             f"[ship] evaluating {len(held_out_files(corpora, per_speaker))} held-out files (Keras model, int8 "
-            f"stream, sinc, spline)"
+            f"stream, sinc, spline{cascade})"
         )
         report = evaluate_shipped(
             model,
@@ -311,7 +321,11 @@ def ship(
             perceptual=perceptual,
         )
         headline = {
-            lb: {s: {m: rep["mean"][s].get(m) for m in METRICS if m in rep["mean"][s]} for s in SYSTEMS}
+            lb: {
+                s: {m: rep["mean"][s].get(m) for m in METRICS if m in rep["mean"][s]}
+                for s in SYSTEMS + ("cascade",)
+                if s in rep["mean"]
+            }
             for lb, rep in ((lb, report["degradations"][lb]) for lb in report["order"])
         }
         snr_vs = {lb: report["degradations"][lb]["mean"]["int8"].get("snr_vs_model") for lb in report["order"]}
