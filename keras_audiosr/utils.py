@@ -31,6 +31,7 @@ __all__ = [
     "check_writable",
     "configured_backend",
     "filtered_stderr",
+    "json_text",
     "process_gone",
     "quiet_tensorflow",
     "save_model_atomic",
@@ -230,18 +231,20 @@ def _jsonable(obj):
     if hasattr(obj, "item") and callable(obj.item):  # numpy scalars
         obj = obj.item()
     if isinstance(obj, float) and not math.isfinite(obj):
-        return None if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
+        return None
     return obj
 
 
-def write_json(path, obj, *, indent: int = 2, sort_keys: bool = False) -> Path:
-    """Write ``obj`` as JSON to ``path`` atomically; returns ``path``.
+def json_text(obj, *, indent: int = 2, sort_keys: bool = False) -> str:
+    """``obj`` as strict JSON text ending in a newline: numpy scalars and arrays become numbers and lists, paths
+    strings, every non-finite number (NaN, infinities) ``null``; any other object its ``str``."""
+    return json.dumps(_jsonable(obj), indent=indent, sort_keys=sort_keys, allow_nan=False, default=str) + "\n"
 
-    numpy scalars and arrays become numbers and lists, paths strings, NaN ``null`` and infinities
-    the strings ``"inf"`` / ``"-inf"``, so the file is strict JSON.
-    """
-    text = json.dumps(_jsonable(obj), indent=indent, sort_keys=sort_keys, allow_nan=False)
-    return write_text_atomic(path, text + "\n")
+
+def write_json(path, obj, *, indent: int = 2, sort_keys: bool = False) -> Path:
+    """Write ``obj`` as JSON (:func:`json_text`: strict JSON, non-finite numbers ``null``) to ``path`` atomically;
+    returns ``path``. The package's one JSON writer."""
+    return write_text_atomic(path, json_text(obj, indent=indent, sort_keys=sort_keys))
 
 
 def save_npy_atomic(path, array) -> Path:

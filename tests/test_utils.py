@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from keras_audiosr import utils
+from keras_audiosr.export.files import json_bytes
 from keras_audiosr.utils import (
     atomic_path,
     check_writable,
@@ -77,13 +78,14 @@ def test_round_trips(tmp_path):
         np.testing.assert_array_equal(z["a"], x)
         assert float(z["b"]) == 2.0
     doc = {"a": np.float64("nan"), "b": float("-inf"), "c": np.int64(3), "d": np.arange(2), "e": tmp_path}
-    assert json.loads(write_json(tmp_path / "d.json", doc).read_text()) == {
-        "a": None,
-        "b": "-inf",
-        "c": 3,
-        "d": [0, 1],
-        "e": str(tmp_path),
-    }
+    doc["f"] = [np.float32("inf"), np.array([1.5, np.nan])]
+    text = write_json(tmp_path / "d.json", doc).read_text()
+    # Strict JSON (Python's reader would accept NaN/Infinity: no such token may appear); every non-finite is null.
+    assert "NaN" not in text and "Infinity" not in text
+    assert json.loads(text) == {"a": None, "b": None, "c": 3, "d": [0, 1], "e": str(tmp_path), "f": [None, [1.5, None]]}
+    # The export's sidecar layout (indent 1, keys sorted) is the same encoding.
+    assert json.loads(json_bytes({"z": np.float64("-inf"), "a": np.arange(2)})) == {"a": [0, 1], "z": None}
+    assert json_bytes({"z": 1, "a": 2}) == b'{\n "a": 2,\n "z": 1\n}\n'
     assert write_text_atomic(tmp_path / "sub" / "t.txt", "héllo").read_text(encoding="utf-8") == "héllo"
 
 

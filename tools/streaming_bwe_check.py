@@ -137,12 +137,12 @@ def main(argv=None):
     from keras_audiosr.baselines import sinc_upsample, spline_upsample
     from keras_audiosr.data import load_corpus, make_split
     from keras_audiosr.degrade import Degradation, trim_to_multiple
-    from keras_audiosr.export.files import write_json as write_json_atomic
     from keras_audiosr.export.stateful import STREAMING_MODES, StreamingExporter
     from keras_audiosr.inference import load_model
     from keras_audiosr.metrics import evaluate_pair, snr
     from keras_audiosr.models.complexity import macs_per_second
     from keras_audiosr.streaming import StatefulTFLiteModel, StreamingUpsampler
+    from keras_audiosr.utils import write_json
 
     split = make_split(load_corpus(args.data_dir), "multi", test_speakers=list(HELD_OUT))
     assert not {u.speaker for u in split.train} & set(HELD_OUT)
@@ -198,7 +198,7 @@ def main(argv=None):
         "size_bytes": sizes,
         "command": " ".join(["python", "tools/streaming_bwe_check.py"] + (argv or sys.argv[1:])),
     }
-    write_json_atomic(out / "report.json", report)
+    write_json(out / "report.json", report, indent=1, sort_keys=True)
     print(
         "\n| system | SNR (dB) | LSD | LSD-HF | PESQ-WB | SNR vs float (dB) | ms / 10 ms frame (1 thread) | RTF "
         "| size (KiB) |"

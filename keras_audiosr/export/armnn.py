@@ -260,9 +260,9 @@ def _litert_tensors(data: bytes, inputs: dict) -> dict:
     """Every tensor's value (by index) after one invocation with LiteRT's reference kernels."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-    from keras_audiosr.export.logs import quiet_native_stderr
+    from keras_audiosr.utils import filtered_stderr
 
-    with quiet_native_stderr():
+    with filtered_stderr():
         it = Interpreter(
             model_content=bytes(data),
             num_threads=1,

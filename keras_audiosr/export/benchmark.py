@@ -45,11 +45,11 @@ class _Invoker:
     """Any ``.tflite`` with every input set once to audio-like values in its dtype; ``invoke()`` runs it."""
 
     def __init__(self, data: bytes, name: str, num_threads: int = 1, seed: int = 0):
-        from keras_audiosr.export.logs import quiet_native_stderr
         from keras_audiosr.streaming.metadata import TFLiteError
+        from keras_audiosr.utils import filtered_stderr
 
         try:
-            with quiet_native_stderr():  # LiteRT announces its XNNPACK delegate on fd 2
+            with filtered_stderr():  # LiteRT announces its XNNPACK delegate on fd 2
                 self._load(data, num_threads, seed)
         except Exception as e:  # the interpreter raises ValueError/RuntimeError for a damaged or unrunnable model
             raise TFLiteError(f"{name}: cannot run the TFLite model ({type(e).__name__}: {e})") from e
@@ -301,7 +301,8 @@ def build_parser():
 
 def main(argv=None) -> int:
     from keras_audiosr.args import UsageError, writable_file
-    from keras_audiosr.export.files import write_json, write_text
+    from keras_audiosr.export.files import write_text
+    from keras_audiosr.utils import write_json
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -328,7 +329,7 @@ def main(argv=None) -> int:
     table = format_markdown(results)
     print(table)
     if args.json:
-        write_json(args.json, {"models": results})
+        write_json(args.json, {"models": results}, indent=1, sort_keys=True)
     if args.md:
         write_text(args.md, table + "\n")
     failed = [r for r in results if "error" in r]

@@ -533,8 +533,9 @@ def main(argv=None) -> int:
         separate_eval_and_train,
         training_utterances,
     )
-    from keras_audiosr.export.files import write_json, write_text
+    from keras_audiosr.export.files import write_text
     from keras_audiosr.inference import load_model
+    from keras_audiosr.utils import write_json
 
     try:
         models = [load_model(m) for m in args.model]
@@ -575,7 +576,7 @@ def main(argv=None) -> int:
         return 1
     report["split_note"] = note
     report["command"] = "python -m edge.compare " + " ".join(sys.argv[1:] if argv is None else argv)
-    write_json(args.json, report)
+    write_json(args.json, report, indent=1, sort_keys=True)
     table = format_markdown(report)
     if args.md:
         write_text(args.md, table + "\n")

@@ -31,7 +31,7 @@ import numpy as np
 from keras_audiosr.audio import read_at_rate as prepare_signal
 from keras_audiosr.degrade import Degradation, trim_to_multiple
 from keras_audiosr.export.calibration import training_utterances
-from keras_audiosr.export.files import json_bytes, npy_bytes, write_json
+from keras_audiosr.export.files import json_bytes, npy_bytes
 from keras_audiosr.export.gates import (
     Gate,
     GateFailed,
@@ -48,7 +48,7 @@ from keras_audiosr.export.tflite import MODES
 from keras_audiosr.streaming.plan import StreamingPlan
 from keras_audiosr.streaming.runtime import TFLiteModel
 from keras_audiosr.streaming.upsampler import StreamingUpsampler
-from keras_audiosr.utils import write_file_set
+from keras_audiosr.utils import write_file_set, write_json
 
 __all__ = [
     "CONVERSION_GATES",
@@ -468,6 +468,8 @@ class GatedExporter:
                     "edge_ready": self.edge_ready,
                     "gates": [r.to_dict() for r in err.results],
                 },
+                indent=1,
+                sort_keys=True,
             )
             raise
         for r in results:

@@ -1,4 +1,5 @@
-"""The edge tools' file writers: every file they produce goes through :func:`write_bytes`.
+"""The edge tools' file writers: every file they produce goes through :func:`write_bytes` (JSON reports through
+:func:`keras_audiosr.utils.write_json`, with :func:`json_bytes`'s layout).
 
 Each write goes to a temporary sibling and is renamed over the target, so a reader never sees a
 half-written file; the file gets the permissions the umask gives a new file (the package's one
@@ -8,13 +9,11 @@ atomic writer, :mod:`keras_audiosr.utils`, does the writing).
 from __future__ import annotations
 
 import io
-import json
-import math
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["json_bytes", "json_safe", "npy_bytes", "write_bytes", "write_json", "write_npy", "write_text"]
+__all__ = ["json_bytes", "npy_bytes", "write_bytes", "write_npy", "write_text"]
 
 
 def write_bytes(path, data: bytes) -> Path:
@@ -29,29 +28,12 @@ def write_text(path, text: str) -> Path:
     return write_bytes(path, text.encode("utf-8"))
 
 
-def json_safe(v):
-    """``v`` with NaN and infinities as None, numpy scalars as numbers, paths as strings."""
-    if isinstance(v, dict):
-        return {str(k): json_safe(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [json_safe(x) for x in v]
-    if isinstance(v, Path):
-        return str(v)
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
-
-
 def json_bytes(document) -> bytes:
-    """``document`` as indented JSON (NaN and infinities become null), UTF-8, ending in a newline."""
-    return (json.dumps(json_safe(document), indent=1, sort_keys=True, allow_nan=False, default=str) + "\n").encode()
+    """``document`` as JSON indented by one, keys sorted (the export's sidecars), UTF-8, ending in a newline;
+    the package's one encoding (:func:`keras_audiosr.utils.json_text`: strict JSON, non-finite numbers null)."""
+    from keras_audiosr.utils import json_text
 
-
-def write_json(path, document) -> Path:
-    """``document`` as indented JSON (NaN and infinities become null)."""
-    return write_bytes(path, json_bytes(document))
+    return json_text(document, indent=1, sort_keys=True).encode()
 
 
 def npy_bytes(array: np.ndarray) -> bytes:

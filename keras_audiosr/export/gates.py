@@ -218,9 +218,9 @@ def golden_outputs(data, inputs):
 
 
 def _invoke(data, inputs, xnnpack: bool) -> dict:
-    from keras_audiosr.export.logs import quiet_native_stderr
+    from keras_audiosr.utils import filtered_stderr
 
-    with quiet_native_stderr():  # LiteRT announces its XNNPACK delegate on fd 2
+    with filtered_stderr():  # LiteRT announces its XNNPACK delegate on fd 2
         return _invoke_loud(data, inputs, xnnpack)
 
 

@@ -5,7 +5,7 @@ Conversion always goes through ``model.export`` (a SavedModel); converting a ``t
 captures Keras variables leaves READ_VARIABLE ops that fail at run time. A model whose input shapes
 are fully known (batch included) is exported with exactly those shapes, so the ``.tflite`` is static:
 no SHAPE/PACK ops computing shapes at run time (see :mod:`keras_audiosr.export.opcheck`). The converter's own
-console chatter is filtered out (:func:`keras_audiosr.export.logs.quiet_native_stderr`); its errors are kept.
+console chatter is filtered out (:func:`keras_audiosr.utils.filtered_stderr`); its errors are kept.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ import contextlib
 import tempfile
 from collections.abc import Callable, Iterable
 
-from keras_audiosr.export.logs import quiet_absl, quiet_native_stderr
+from keras_audiosr.export.logs import quiet_absl
 from keras_audiosr.export.modes import MODES, QUANTIZED_MODES, check_mode
 from keras_audiosr.export.opcheck import NonBuiltinOpError, flex_ops_in_error
+from keras_audiosr.utils import filtered_stderr
 
 __all__ = [
     "MODES",
@@ -137,7 +138,7 @@ def convert_saved_model(
     converter.target_spec.supported_ops = builtins + ([tf.lite.OpsSet.SELECT_TF_OPS] if allow_flex else [])
     converter.allow_custom_ops = bool(allow_flex)
     try:
-        with quiet_native_stderr(), quiet_absl():
+        with filtered_stderr(), quiet_absl():
             return bytes(converter.convert())
     except Exception as e:  # ConverterError; its text names the unsupported TF ops
         text = str(e)
