@@ -9,7 +9,7 @@ from pathlib import Path
 
 from keras_audiosr import pretrained
 from keras_audiosr.args import non_negative_int, positive_int
-from keras_audiosr.audio import AUDIO_EXTENSIONS, AudioError
+from keras_audiosr.audio import AUDIO_EXTENSIONS, AudioError, check_output_format, output_subtype, read_audio
 from keras_audiosr.utils import check_writable, quiet_tensorflow
 
 __all__ = [
@@ -18,13 +18,17 @@ __all__ = [
     "Formatter",
     "add_chunking",
     "add_common",
+    "add_io_arguments",
+    "add_output_options",
     "check_audio_output",
+    "check_io",
     "check_not_input",
     "check_output_extension",
     "expand_audio_paths",
     "headline",
     "non_negative_int",
     "positive_int",
+    "read_for_output",
     "require_file",
     "resolve_model",
     "start_tensorflow",
@@ -101,6 +105,41 @@ def check_not_input(src: Path, dst: Path) -> None:
     """Refuse an output that is the input file itself, however spelled (``./IN``, a symlink, a hard link)."""
     if dst.exists() and os.path.samefile(src, dst):
         raise ValueError(f"{dst}: output would replace the input file {src}")
+
+
+def add_io_arguments(p: argparse.ArgumentParser, input_help: str) -> None:
+    """``IN`` and ``OUT`` of a command that makes one sound file from another (``degrade``, ``resample``)."""
+    p.add_argument("input", metavar="IN", help=input_help)
+    p.add_argument("output", metavar="OUT", help=f"output file ({', '.join(AUDIO_EXTENSIONS)})")
+
+
+def add_output_options(p: argparse.ArgumentParser, run) -> None:
+    """``--subtype``, ``--overwrite`` and ``--verbose`` of such a command, run by ``run`` without TensorFlow."""
+    p.add_argument("--subtype", default=None, help=SUBTYPE_HELP)
+    p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists (default: refuse)")
+    add_common(p)
+    p.set_defaults(func=run, needs_tensorflow=False)
+
+
+def check_io(args) -> tuple[Path, Path]:
+    """``(IN, OUT)`` of such a command, checked before any work: IN a file, OUT not IN however spelled, OUT a
+    known format in a writable place and absent unless ``--overwrite``."""
+    src, dst = Path(args.input), Path(args.output)
+    require_file(src)
+    check_not_input(src, dst)
+    check_audio_output(dst, args.overwrite)
+    return src, dst
+
+
+def read_for_output(src: Path, dst: Path, subtype: str | None):
+    """``(data, rate, subtype)``: IN read whole (frames x channels) and the sample format OUT gets (``--subtype``,
+    else IN's where OUT's format allows it), checked to be one OUT's format can hold."""
+    import soundfile as sf
+
+    data, rate = read_audio(src)
+    subtype = output_subtype(dst, sf.info(str(src)).subtype, subtype)
+    check_output_format(dst, subtype)
+    return data, rate, subtype
 
 
 def resolve_model(text):

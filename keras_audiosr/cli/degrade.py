@@ -6,26 +6,16 @@ import argparse
 import textwrap
 from pathlib import Path
 
-import soundfile as sf
-
-from keras_audiosr.audio import (
-    AUDIO_EXTENSIONS,
-    AudioError,
-    check_output_format,
-    output_subtype,
-    read_audio,
-    write_audio,
-)
+from keras_audiosr.audio import AudioError, write_audio
 from keras_audiosr.cli.common import (
     PROG,
-    SUBTYPE_HELP,
     Formatter,
-    add_common,
-    check_audio_output,
-    check_not_input,
+    add_io_arguments,
+    add_output_options,
+    check_io,
     check_output_extension,
     positive_int,
-    require_file,
+    read_for_output,
 )
 from keras_audiosr.degrade import (
     FILTER_FAMILIES,
@@ -39,7 +29,6 @@ from keras_audiosr.degrade import (
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """The ``degrade`` subcommand's parser, added to ``subparsers``."""
-    exts = ", ".join(AUDIO_EXTENSIONS)
     p = subparsers.add_parser(
         "degrade",
         formatter_class=Formatter,
@@ -57,8 +46,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         f"examples: {PROG} degrade speech_16k.wav speech_8k.wav --ratio 2 --filter cheby1:8\n"
         f"          {PROG} degrade speech_16k.wav phone_8k.wav --ratio 2 --filter telephone:mulaw",
     )
-    p.add_argument("input", metavar="IN", help="high-rate sound file")
-    p.add_argument("output", metavar="OUT", help=f"output file ({exts})")
+    add_io_arguments(p, "high-rate sound file")
     p.add_argument(
         "--ratio",
         "-r",
@@ -86,17 +74,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="allow --filter aliased: decimate with no anti-alias filter, folding the band above the new "
         "Nyquist frequency back into the signal",
     )
-    p.add_argument("--subtype", default=None, help=SUBTYPE_HELP)
-    p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists (default: refuse)")
-    add_common(p)
-    p.set_defaults(func=run, needs_tensorflow=False)
+    add_output_options(p, run)
     return p
 
 
 def run(args) -> int:
     """Degrade IN into OUT (every check first); returns the exit status."""
-    src, dst = Path(args.input), Path(args.output)
-    check_output_extension(dst)
+    check_output_extension(Path(args.output))
     if args.ratio < 2:
         raise ValueError(f"--ratio must be an integer >= 2, got {args.ratio}")
     spec = parse_spec(args.filter)
@@ -106,14 +90,10 @@ def run(args) -> int:
             "frequency folds into the output; pass --aliased-ok if that is what you want"
         )
     deg = Degradation(args.ratio, spec, zero_phase=not args.causal)
-    require_file(src)
-    check_not_input(src, dst)
-    check_audio_output(dst, args.overwrite)
-    data, rate = read_audio(src)
+    src, dst = check_io(args)
+    data, rate, subtype = read_for_output(src, dst, args.subtype)
     if rate % args.ratio:
         raise AudioError(f"{src}: sample rate {rate} Hz is not divisible by ratio {args.ratio}")
-    subtype = output_subtype(dst, sf.info(str(src)).subtype, args.subtype)
-    check_output_format(dst, subtype)
     x = trim_to_multiple(data, args.ratio)
     try:
         low = deg(x, axis=0)

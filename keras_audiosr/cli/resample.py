@@ -3,34 +3,21 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-import soundfile as sf
-
-from keras_audiosr.audio import (
-    AUDIO_EXTENSIONS,
-    RESAMPLE_QUALITIES,
-    check_output_format,
-    output_subtype,
-    read_audio,
-    resample,
-    write_audio,
-)
+from keras_audiosr.audio import RESAMPLE_QUALITIES, resample, write_audio
 from keras_audiosr.cli.common import (
     PROG,
-    SUBTYPE_HELP,
     Formatter,
-    add_common,
-    check_audio_output,
-    check_not_input,
+    add_io_arguments,
+    add_output_options,
+    check_io,
     positive_int,
-    require_file,
+    read_for_output,
 )
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """The ``resample`` subcommand's parser, added to ``subparsers``."""
-    exts = ", ".join(AUDIO_EXTENSIONS)
     p = subparsers.add_parser(
         "resample",
         formatter_class=Formatter,
@@ -42,8 +29,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "file is read into memory. OUT is written atomically.",
         epilog=f"example: {PROG} resample speech_48k.wav speech_16k.wav --rate 16000",
     )
-    p.add_argument("input", metavar="IN", help="sound file")
-    p.add_argument("output", metavar="OUT", help=f"output file ({exts})")
+    add_io_arguments(p, "sound file")
     p.add_argument("--rate", "-r", type=positive_int, required=True, metavar="HZ", help="output sample rate in Hz")
     p.add_argument(
         "--quality",
@@ -52,22 +38,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="'high': flat to 0.9 x Nyquist, >= 100 dB stop band; 'standard': scipy's resample_poly "
         "defaults (-0.7 dB at 0.9 x Nyquist, about 22 dB against aliasing just above it)",
     )
-    p.add_argument("--subtype", default=None, help=SUBTYPE_HELP)
-    p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists (default: refuse)")
-    add_common(p)
-    p.set_defaults(func=run, needs_tensorflow=False)
+    add_output_options(p, run)
     return p
 
 
 def run(args) -> int:
     """Resample IN into OUT (every check first); returns the exit status."""
-    src, dst = Path(args.input), Path(args.output)
-    require_file(src)
-    check_not_input(src, dst)
-    check_audio_output(dst, args.overwrite)
-    data, rate = read_audio(src)
-    subtype = output_subtype(dst, sf.info(str(src)).subtype, args.subtype)
-    check_output_format(dst, subtype)
+    src, dst = check_io(args)
+    data, rate, subtype = read_for_output(src, dst, args.subtype)
     y = resample(data, rate, args.rate, axis=0, quality=args.quality)
     write_audio(dst, y, args.rate, subtype=subtype)
     print(
