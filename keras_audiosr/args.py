@@ -32,6 +32,7 @@ __all__ = [
     "existing_file",
     "filter_spec",
     "init_source",
+    "invoked_as",
     "name_list",
     "non_negative_float",
     "non_negative_int",
@@ -191,6 +192,14 @@ class Parser(argparse.ArgumentParser):
         """Print ``message`` as this command's one-line error and return exit status 2."""
         print(f"{self.prog}: error: {message}", file=sys.stderr)
         return 2
+
+
+def invoked_as(modules: tuple[str, ...], default: str) -> str:
+    """A command's name in its ``usage:`` and error lines, as the user ran it: ``python -m M`` where ``python -m``
+    ran ``M``, one of the command's entry ``modules`` (e.g. the ``edge/`` shim or the package's own module);
+    else (a call from Python, or another entry point) ``default``."""
+    name = getattr(getattr(sys.modules.get("__main__"), "__spec__", None), "name", None)
+    return f"python -m {name}" if name in modules else default
 
 
 def require_file(path, what: str, suffixes: tuple[str, ...] = ()) -> Path:

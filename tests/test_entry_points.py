@@ -65,6 +65,25 @@ def test_help_answers_before_tensorflow(module):
     assert seconds < HELP_SECONDS, f"{module} --help took {seconds:.2f} s"
 
 
+@pytest.mark.parametrize("tool", ["convert", "compare", "benchmark"])
+def test_export_tools_name_how_they_were_run(tool):
+    """``usage:`` and error lines name the module ``python -m`` ran (the edge/ shim or the package's own); called
+    from Python, the installed command (``keras-audiosr export``) or the package's module."""
+    for module in (f"edge.{tool}", f"keras_audiosr.export.{tool}"):
+        proc, _, _ = _run(["-m", module, "--help"], tries=1)
+        assert proc.returncode == 0 and proc.stdout.startswith(f"usage: python -m {module} "), proc.stdout[:300]
+    if tool == "convert":
+        args = ["-m", f"keras_audiosr.export.{tool}", "--model", "m.keras", "--mode", "int5", "--out", "o"]
+        proc, _, _ = _run(args, tries=1)
+        last = proc.stderr.splitlines()[-1]  # (after -X importtime's lines)
+        assert proc.returncode == 2 and last.startswith("python -m keras_audiosr.export.convert: error: "), last
+    from keras_audiosr.export import benchmark, compare, convert
+
+    built = {"convert": convert.build_parser, "compare": compare.build_parser, "benchmark": benchmark.build_parser}
+    expected = "keras-audiosr export" if tool == "convert" else f"python -m keras_audiosr.export.{tool}"
+    assert built[tool]().prog == expected
+
+
 @pytest.mark.parametrize(
     "args,message",
     [

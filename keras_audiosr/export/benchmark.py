@@ -270,11 +270,10 @@ def format_markdown(results: list[dict]) -> str:
 
 
 def build_parser():
-    from keras_audiosr.args import Parser, non_negative_int, positive_int
+    from keras_audiosr.args import Parser, invoked_as, non_negative_int, positive_int
 
-    p = Parser(
-        prog="python -m edge.benchmark", description=__doc__.split("\n\n")[0] + "\n\n" + __doc__.split("\n\n")[1]
-    )
+    prog = invoked_as(("edge.benchmark", "keras_audiosr.export.benchmark"), "python -m keras_audiosr.export.benchmark")
+    p = Parser(prog=prog, description=__doc__.split("\n\n")[0] + "\n\n" + __doc__.split("\n\n")[1])
     p.add_argument("paths", nargs="*", help=".tflite files or folders holding them; required")
     p.add_argument(
         "--threads",

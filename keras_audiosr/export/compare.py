@@ -388,9 +388,10 @@ def compare(
 
 
 def build_parser():
-    from keras_audiosr.args import Parser, positive_float, positive_int
+    from keras_audiosr.args import Parser, invoked_as, positive_float, positive_int
 
-    p = Parser(prog="python -m edge.compare", description=__doc__.split("\n\n")[0])
+    prog = invoked_as(("edge.compare", "keras_audiosr.export.compare"), "python -m keras_audiosr.export.compare")
+    p = Parser(prog=prog, description=__doc__.split("\n\n")[0])
     p.add_argument(
         "--model",
         action="append",
@@ -575,7 +576,7 @@ def main(argv=None) -> int:
         print(f"{parser.prog}: error: {e}", file=sys.stderr)
         return 1
     report["split_note"] = note
-    report["command"] = "python -m edge.compare " + " ".join(sys.argv[1:] if argv is None else argv)
+    report["command"] = f"{parser.prog} " + " ".join(sys.argv[1:] if argv is None else argv)
     write_json(args.json, report, indent=1, sort_keys=True)
     table = format_markdown(report)
     if args.md:

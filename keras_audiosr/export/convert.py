@@ -27,6 +27,7 @@ import sys
 from keras_audiosr.args import (
     Parser,
     UsageError,
+    invoked_as,
     positive_float,
     positive_int,
     require_dir,
@@ -46,8 +47,10 @@ def description() -> str:
     return __doc__.split("\n\n")[0] + "\n\nGates, in order:\n" + describe_gates(CONVERSION_GATES)
 
 
-def build_parser(prog: str = "python -m edge.convert"):
-    """The command's parser (``prog``: how the user called it)."""
+def build_parser(prog: str | None = None):
+    """The command's parser (``prog``: how the user called it; by default ``python -m edge.convert`` or
+    ``python -m keras_audiosr.export.convert``, whichever ran, else the installed ``keras-audiosr export``)."""
+    prog = prog or invoked_as(("edge.convert", "keras_audiosr.export.convert"), "keras-audiosr export")
     p = Parser(prog=prog, description=description())
     add_arguments(p)
     return p
@@ -140,7 +143,8 @@ def _validate(args) -> None:
 
 
 def main(argv=None) -> int:
-    """``python -m edge.convert ARGS``; returns the exit status."""
+    """``python -m edge.convert ARGS`` (or ``python -m keras_audiosr.export.convert ARGS``); returns the exit
+    status."""
     from keras_audiosr.utils import sigterm_raises
 
     parser = build_parser()
