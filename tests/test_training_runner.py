@@ -352,3 +352,68 @@ def test_init_matching_copies_the_layers_that_agree_and_names_the_fresh_ones(tmp
         warm_start(
             StreamingBWE.from_size("tiny", ratio=2, hr_rate=16000, channels=6), tmp_path / "other.keras", matching=True
         )
+
+
+def test_the_source_high_band_trim_is_carried_to_the_trained_model_not_into_training(tmp_path, capsys):
+    """warm_start copies weights only (training runs untrimmed); carry_high_band_trim then gives the trained model
+    the source's trim, exactly as StreamingBWE.trim_high_band does, and it survives saving. Not carried from a
+    model for another band, nor into a model without a trim; a 0 dB source changes nothing."""
+    import keras
+    import numpy as np
+
+    from keras_audiosr.models.streaming_bwe import StreamingBWE
+    from keras_audiosr.training.generator import carry_high_band_trim, warm_start
+
+    keras.utils.set_random_seed(0)
+    source = StreamingBWE.from_size("tiny", ratio=2, hr_rate=16000).trim_high_band(-9.0)
+    source.save(tmp_path / "source.keras")
+    target = StreamingBWE.from_size("tiny", ratio=2, hr_rate=16000)
+    warm_start(target, tmp_path / "source.keras")
+    assert target.high_band_trim_db == 0.0 and target.get_layer("gain").offset_db == 0.0  # trains untrimmed
+    capsys.readouterr()
+    assert carry_high_band_trim(target, tmp_path / "source.keras") == -9.0
+    assert capsys.readouterr().out.strip().splitlines() == [
+        f"[keras_audiosr] high-band trim -9 dB carried from {tmp_path / 'source.keras'} (training ran untrimmed)"
+    ]
+    x = (0.1 * np.random.default_rng(0).standard_normal((1, 512, 1))).astype("float32")
+    np.testing.assert_allclose(target.predict(x, verbose=0), source.predict(x, verbose=0), atol=1e-6)
+    target.save(tmp_path / "trained.keras")
+    saved = keras.models.load_model(tmp_path / "trained.keras")
+    assert saved.high_band_trim_db == -9.0 and saved.get_layer("gain").offset_db == -9.0
+
+    other_band = StreamingBWE.from_size("tiny", ratio=6, hr_rate=48000)  # an --init-matching target
+    assert carry_high_band_trim(other_band, tmp_path / "source.keras") is None and other_band.high_band_trim_db == 0
+    StreamingBWE.from_size("tiny", ratio=2, hr_rate=16000).save(tmp_path / "untrimmed.keras")
+    assert carry_high_band_trim(target, tmp_path / "untrimmed.keras") is None and target.high_band_trim_db == -9.0
+    assert carry_high_band_trim(keras.Sequential([keras.Input((4,))]), tmp_path / "source.keras") is None
+    assert capsys.readouterr().out == ""
+
+
+def test_a_run_from_a_trimmed_model_trains_untrimmed_and_saves_with_its_trim(tmp_path, monkeypatch, capsys):
+    """streaming_bwe --init-from a model with a -9 dB trim (as telephony-8k-16k): fit sees trim 0, model.keras has
+    -9 dB, and stdout says so in one line."""
+    from keras_audiosr.degrade import Degradation
+    from keras_audiosr.inference import load_model
+    from keras_audiosr.recipes import streaming_bwe
+    from keras_audiosr.training import runner
+
+    cfg = streaming_bwe.RECIPE.parse(["--model-size", "tiny"])
+    streaming_bwe.build(cfg, Degradation(2)).trim_high_band(-9.0).save(tmp_path / "shipped.keras")
+    trims_in_training = []
+    real_fit = runner.fit
+
+    def fit(model, *args, **kwargs):
+        state = real_fit(model, *args, **kwargs)
+        trims_in_training.append(runner.generator_of(model).high_band_trim_db)
+        return state
+
+    monkeypatch.setattr(runner, "fit", fit)
+    out = tmp_path / "run"
+    argv = ["--model-size", "tiny", "--epochs", "1", "--steps-per-epoch", "1", "--batch-size", "2", "--no-pesq"]
+    streaming_bwe.RECIPE.main([*argv, "--init-from", str(tmp_path / "shipped.keras"), "--out", str(out)])
+    assert trims_in_training == [0.0]
+    assert load_model(out / "model.keras").high_band_trim_db == -9.0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if "high-band trim" in ln]
+    assert lines == [
+        f"[keras_audiosr] high-band trim -9 dB carried from {tmp_path / 'shipped.keras'} (training ran untrimmed)"
+    ]

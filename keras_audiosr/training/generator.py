@@ -1,5 +1,6 @@
 """The generator a recipe trains: its size, the run arguments every generator takes, the sample loss,
-compilation and warm start (``--init-from``). Used by :mod:`keras_audiosr.training.runner` and the recipes."""
+compilation, warm start (``--init-from``) and the source's high-band trim carried to the trained model. Used by
+:mod:`keras_audiosr.training.runner` and the recipes."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from keras_audiosr.training.metrics import SNRMetric
 from keras_audiosr.training.strategy import accelerators
 
 __all__ = [
+    "carry_high_band_trim",
     "choose_model_size",
     "compile_with_sample_loss",
     "generator_args",
@@ -104,3 +106,29 @@ def warm_start(model, path, matching=False):
         )
     model.set_weights(source.get_weights())
     print(f"[keras_audiosr] generator initialised from {path}", flush=True)
+
+
+def carry_high_band_trim(model, path):
+    """Gives ``model``, trained from ``--init-from path``, the high-band trim of that source model; returns the
+    trim set in dB, or None when nothing is carried.
+
+    The trim (``high_band_trim_db`` of a :class:`~keras_audiosr.models.StreamingBWE`, e.g. -9 dB for
+    ``telephony-8k-16k``) is a fixed offset of the added band's level, not a weight: warm start leaves it out, so
+    that training runs untrimmed, and this sets it (:meth:`~keras_audiosr.models.StreamingBWE.trim_high_band`)
+    before the trained model is saved, so that a fine-tuned model adds its band at the level its source shipped
+    with. Carried only where both models have a trim and add the same band (same ratio and output rate: not an
+    ``--init-matching`` source for another band); a source trim of 0 dB changes nothing. Says so in one line.
+    """
+    if not callable(getattr(model, "trim_high_band", None)):
+        return None
+    source = load_model(path)
+    trim = getattr(source, "high_band_trim_db", None)
+    same_band = all(getattr(source, a, None) == getattr(model, a, None) for a in ("ratio", "hr_rate"))
+    if trim is None or not same_band or float(trim) == 0.0:
+        return None
+    model.trim_high_band(float(trim) - model.high_band_trim_db)
+    print(
+        f"[keras_audiosr] high-band trim {model.high_band_trim_db:+g} dB carried from {path} (training ran untrimmed)",
+        flush=True,
+    )
+    return model.high_band_trim_db

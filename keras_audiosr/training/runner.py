@@ -58,6 +58,7 @@ from keras_audiosr.training.callbacks import (
 )
 from keras_audiosr.training.evaluate import corpus_groups, evaluate, evaluate_test_suite
 from keras_audiosr.training.generator import (
+    carry_high_band_trim,
     choose_model_size,
     compile_with_sample_loss,
     generator_args,
@@ -368,8 +369,9 @@ def train_stage(
     """Builds (in the strategy scope), fits and saves one model into ``out``; returns ``(generator, state)``.
 
     ``build()`` returns the compiled training model. The trained generator is saved to
-    ``out/model.keras`` (no optimizer state) and ``train_state.json`` marked ``trained`` before the
-    backup is removed, so a later process loads it instead of training again. ``map_batch`` and
+    ``out/model.keras`` (no optimizer state; warm-started from ``init_from``, with that model's high-band
+    trim: :func:`~keras_audiosr.training.generator.carry_high_band_trim`) and ``train_state.json`` marked
+    ``trained`` before the backup is removed, so a later process loads it instead of training again. ``map_batch`` and
     ``init_from`` go to :func:`fit`.
     """
     out = Path(out)
@@ -381,6 +383,8 @@ def train_stage(
     generator = generator_of(model)
     _say(f"{what}: {type(generator).__name__} {cfg.model_size} ({generator.count_params():,} parameters){size_note}")
     state = fit(model, data, cfg, out=out, strategy=strategy, map_batch=map_batch, epochs=epochs, init_from=init_from)
+    if init_from:  # trained untrimmed; saved (and evaluated) at the source's high-band trim
+        carry_high_band_trim(generator, init_from)
     if is_chief():
         save_model(generator, out / "model.keras")
         state.status, state.backup = "trained", {}
