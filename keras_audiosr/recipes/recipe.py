@@ -43,7 +43,8 @@ class Recipe:
             that has to train first (MU-GAN's autoencoder). Skipped when the run's training is finished.
         evaluation_filters: ``evaluation_filters(cfg) -> {label: filter}``: extra evaluations side by side.
         extra_metrics: ``extra_metrics(cfg) -> dict`` merged into ``metrics.json``.
-        backends: The Keras backends the recipe runs on (None: any; the adversarial recipes: TensorFlow).
+        backends: The Keras backends the recipe runs on (None: any; the adversarial recipes: TensorFlow), or
+            ``backends(cfg)`` giving them for a run (``streaming_bwe``: TensorFlow with ``--adversarial`` only).
         command: How the user runs it, for messages (default ``python -m recipes.<name>``).
     """
 
@@ -59,7 +60,7 @@ class Recipe:
     before_build: Callable | None = None
     evaluation_filters: Callable | None = None
     extra_metrics: Callable | None = None
-    backends: tuple | None = None
+    backends: tuple | Callable | None = None
     command: str | None = None
 
     @property
@@ -68,6 +69,10 @@ class Recipe:
 
     def data_spec(self, cfg):
         return self.data(cfg) if callable(self.data) else self.data
+
+    def backends_for(self, cfg):
+        """The Keras backends the run ``cfg`` needs (None: any)."""
+        return self.backends(cfg) if callable(self.backends) else self.backends
 
     def parse(self, argv=None) -> RecipeConfig:
         """The run's :class:`RecipeConfig` from the command line ``argv``; ``--help`` and argument errors exit."""

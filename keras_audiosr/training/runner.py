@@ -488,10 +488,11 @@ def run(recipe, argv=None):
     """
     argv = sys.argv[1:] if argv is None else list(argv)
     cfg = recipe.parse(argv)
-    if recipe.backends and backend() not in recipe.backends:
+    backends = recipe.backends_for(cfg)
+    if backends and backend() not in backends:
         _fail(
             recipe.prog,
-            f"this recipe needs the {' or '.join(recipe.backends)} backend (its adversarial training "
+            f"this recipe needs the {' or '.join(backends)} backend (its adversarial training "
             f"step is TensorFlow code); Keras runs on {backend()!r} (KERAS_BACKEND)",
         )
     problem = _init_from_problem(cfg)
