@@ -1,7 +1,6 @@
 """A model's files (.tflite, JSON sidecar, fixtures) appear together or not at all; a conversion stopped by
 SIGTERM or Ctrl-C says so in one line."""
 
-import contextlib
 import errno
 import hashlib
 import json
@@ -9,29 +8,14 @@ import os
 import signal
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
 
 from keras_audiosr import utils
+from tests.corpus_helpers import tiny_disk
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@contextlib.contextmanager
-def _tiny_disk(tmp_path, size="64k"):
-    mount = tmp_path / f"disk-{uuid.uuid4().hex[:6]}"
-    mount.mkdir()
-    r = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)], check=False, capture_output=True
-    )
-    if r.returncode:
-        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.decode().strip() or r.returncode}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False, capture_output=True)
 
 
 OLD = {
@@ -80,7 +64,7 @@ def test_a_kill_before_the_manifest_lands_leaves_no_old_manifest_beside_new_file
 
 
 def test_a_full_disk_keeps_the_old_set_whole(tmp_path):
-    with _tiny_disk(tmp_path) as disk:
+    with tiny_disk(tmp_path) as disk:
         _old_set(disk / "edge")
         new = {"m.input.npy": b"x" * 1000, "m.expected.npy": b"y" * 200_000, "m.tflite": b"z" * 1000, "m.json": b"{}"}
         with pytest.raises(OSError) as e:

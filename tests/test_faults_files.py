@@ -1,7 +1,6 @@
 """Files under faults: a full disk, an output that is its own input, modes kept on --overwrite, and the
 temporaries a killed writer leaves behind."""
 
-import contextlib
 import errno
 import os
 import shutil
@@ -9,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +15,7 @@ import pytest
 import soundfile as sf
 
 from keras_audiosr import audio, cli, utils
+from tests.corpus_helpers import tiny_disk
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -41,22 +40,6 @@ def _run(capsys, *argv):
 
 def _temporaries(folder):
     return sorted(p.name for p in Path(folder).iterdir() if ".tmp-" in p.name)
-
-
-@contextlib.contextmanager
-def _tiny_disk(tmp_path, size="64k"):
-    """A tmpfs of ``size`` (skips the test where mounting is not permitted)."""
-    mount = tmp_path / f"disk-{uuid.uuid4().hex[:6]}"
-    mount.mkdir()
-    r = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)], check=False, capture_output=True
-    )
-    if r.returncode:
-        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.decode().strip() or r.returncode}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False, capture_output=True)
 
 
 # --- a full disk -------------------------------------------------------------------------------------------------
@@ -105,7 +88,7 @@ def test_a_system_error_midway_names_the_reason(tmp_path, monkeypatch):
 @pytest.mark.parametrize("command", ["resample", "degrade"])
 def test_cli_full_disk_is_one_line_and_keeps_what_was_there(tmp_path, capsys, command):
     src = _write(tmp_path / "in.wav", _tone(4.0, 16000), 16000, subtype="FLOAT")
-    with _tiny_disk(tmp_path) as disk:
+    with tiny_disk(tmp_path) as disk:
         old = _write(disk / "out.wav", _tone(0.05, 8000), 8000)
         before = old.read_bytes()
         extra = ["--rate", 8000] if command == "resample" else ["--ratio", 2]
@@ -125,7 +108,7 @@ def test_upsample_full_disk_is_one_line_and_keeps_what_was_there(tmp_path):
     except Exception as e:  # noqa: BLE001
         pytest.skip(f"shipped telephony stream not available: {e}")
     src = _write(tmp_path / "in.wav", _tone(3.0, 8000), 8000)
-    with _tiny_disk(tmp_path) as disk:
+    with tiny_disk(tmp_path) as disk:
         old = _write(disk / "out.wav", _tone(0.05, 16000), 16000)
         before = old.read_bytes()
         r = subprocess.run(

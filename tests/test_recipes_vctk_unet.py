@@ -1,57 +1,18 @@
 """recipes.vctk_unet end to end on tiny settings; argument checks; resume after real kills at every kill point."""
 
-import csv
 import io
 import json
-import os
-import subprocess
-import sys
 import zipfile
-from pathlib import Path
 
 import h5py
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _env():
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    return env
-
-
-def _epochs(out):
-    with open(out / "train_log.csv") as f:
-        return [int(row["epoch"]) for row in csv.DictReader(f)]
-
-
-def _tiny(out, epochs, *extra):
-    return [
-        "--model-size",
-        "tiny",
-        "--epochs",
-        str(epochs),
-        "--steps-per-epoch",
-        "2",
-        "--batch-size",
-        "4",
-        "--no-pesq",
-        "--out",
-        str(out),
-        *extra,
-    ]
-
-
-def _run(args, kill_at=None, module="recipes.vctk_unet"):
-    prefix = [str(ROOT / "tests" / "kill_at.py"), kill_at] if kill_at else []
-    cmd = [sys.executable, *prefix, "-m", module, *args]
-    return subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=400)
+from tests.corpus_helpers import logged_epochs, run_recipe, tiny_args
 
 
 def test_recipe_tiny_writes_everything(tmp_path):
     out = tmp_path / "run"
-    proc = _run(_tiny(out, 1))
+    proc = run_recipe(tiny_args(out, 1))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "embedded default corpus (speech16k: 48 real recordings" in proc.stdout
     assert "AudioUNet tiny (2,498 parameters): chosen with --model-size" in proc.stdout
@@ -102,14 +63,14 @@ def test_recipe_tiny_writes_everything(tmp_path):
         with h5py.File(io.BytesIO(z.read("model.weights.h5")), "r") as f:
             assert "optimizer" not in f and "layers" in f
     # a second run fine-tunes the first model (--init-from) and loads the prepared store instead of preparing it
-    proc2 = _run(_tiny(tmp_path / "run2", 1, "--init-from", str(out / "model.keras")))
+    proc2 = run_recipe(tiny_args(tmp_path / "run2", 1, "--init-from", str(out / "model.keras")))
     assert proc2.returncode == 0, proc2.stderr[-3000:]
     assert "loaded from cache" in proc2.stdout and f"generator initialised from {out / 'model.keras'}" in proc2.stdout
 
 
 def test_missing_data_dir_exits_2_with_one_line_and_writes_nothing(tmp_path):
     out = tmp_path / "run"
-    proc = _run(["--data-dir", str(tmp_path / "no-such-corpus"), "--out", str(out)])
+    proc = run_recipe(["--data-dir", str(tmp_path / "no-such-corpus"), "--out", str(out)])
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     last = proc.stderr.strip().splitlines()[-1]
@@ -123,18 +84,18 @@ def test_missing_data_dir_exits_2_with_one_line_and_writes_nothing(tmp_path):
 def test_resume_after_kill_inside_a_backup_write(tmp_path):
     """SIGKILL while the second epoch's backup is half written: the restart resumes from the first epoch."""
     out = tmp_path / "run"
-    first = _run(_tiny(out, 3), kill_at="backup:2")
+    first = run_recipe(tiny_args(out, 3), kill_at="backup:2")
     assert first.returncode == -9, first.stderr[-3000:]
     assert not (out / "metrics.json").exists()
     state = json.loads((out / "train_state.json").read_text())
     assert state["status"] == "training" and state["epochs"] == 1 and state["backup"]["current"]["epoch"] == 1
-    assert _epochs(out) == [0, 1]  # the second epoch's row was logged before its backup was cut short
+    assert logged_epochs(out) == [0, 1]  # the second epoch's row was logged before its backup was cut short
 
-    second = _run(_tiny(out, 3))
+    second = run_recipe(tiny_args(out, 3))
     assert second.returncode == 0, second.stderr[-3000:]
     assert "resuming at epoch 2" in second.stdout
     assert "the example stream continues at batch 2" in second.stdout  # epoch 2's crops, not epoch 1's again
-    assert _epochs(out) == [0, 1, 2], "train_log.csv must hold each epoch once"
+    assert logged_epochs(out) == [0, 1, 2], "train_log.csv must hold each epoch once"
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["epochs_run"] == 3 and metrics["training_processes"] == 2
     assert metrics["train_seconds"] > state["train_seconds"]
@@ -143,16 +104,16 @@ def test_resume_after_kill_inside_a_backup_write(tmp_path):
 
 def test_restart_after_kill_during_evaluation_skips_training(tmp_path):
     out = tmp_path / "run"
-    first = _run(_tiny(out, 2), kill_at="evaluation")
+    first = run_recipe(tiny_args(out, 2), kill_at="evaluation")
     assert first.returncode == -9, first.stderr[-3000:]
     assert (out / "model.keras").is_file() and not (out / "metrics.json").exists()
     state = json.loads((out / "train_state.json").read_text())
     assert state["status"] == "trained" and state["epochs"] == 2
 
-    second = _run(_tiny(out, 2))
+    second = run_recipe(tiny_args(out, 2))
     assert second.returncode == 0, second.stderr[-3000:]
     assert "training finished already (2 epochs" in second.stdout
     assert "Epoch 1/" not in second.stdout
-    assert _epochs(out) == [0, 1]
+    assert logged_epochs(out) == [0, 1]
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["epochs_run"] == 2 and metrics["train_seconds"] == pytest.approx(state["train_seconds"], abs=0.06)

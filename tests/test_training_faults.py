@@ -1,7 +1,6 @@
 """Faults around a training run: a locked --out, bad held-out files, unloadable --init-from, full disks,
 kills during writes, damaged backups and caches, Ctrl-C and SIGTERM; fine-tuning on a one-speaker folder."""
 
-import csv
 import errno
 import json
 import os
@@ -18,48 +17,10 @@ import pytest
 import soundfile as sf
 
 from keras_audiosr.data import embedded_corpus_dir
+from tests.corpus_helpers import logged_epochs, recipe_cmd, recipe_env, run_recipe, tiny_args
 
 ROOT = Path(__file__).resolve().parents[1]
 PROG = "python -m recipes.vctk_unet"
-
-
-def _env(**extra):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1", **extra)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    return env
-
-
-def _tiny(out, epochs, *extra):
-    return [
-        "--model-size",
-        "tiny",
-        "--epochs",
-        str(epochs),
-        "--steps-per-epoch",
-        "2",
-        "--batch-size",
-        "4",
-        "--no-pesq",
-        "--out",
-        str(out),
-        *extra,
-    ]
-
-
-def _cmd(args, kill_at=None, module="recipes.vctk_unet"):
-    prefix = [str(ROOT / "tests" / "kill_at.py"), kill_at] if kill_at else []
-    return [sys.executable, *prefix, "-m", module, *args]
-
-
-def _run(args, kill_at=None, module="recipes.vctk_unet"):
-    return subprocess.run(
-        _cmd(args, kill_at, module), cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=600
-    )
-
-
-def _epochs(out):
-    with open(out / "train_log.csv") as f:
-        return [int(row["epoch"]) for row in csv.DictReader(f)]
 
 
 def _one_speaker(folder, n=6):
@@ -78,7 +39,7 @@ def _last_line(proc):
 def test_finetune_a_shipped_model_on_a_one_speaker_folder(tmp_path):
     folder = _one_speaker(tmp_path / "my-voices", n=7)
     out = tmp_path / "mine"
-    proc = _run(
+    proc = run_recipe(
         [
             "--data-dir",
             str(folder),
@@ -119,11 +80,11 @@ time.sleep(600)
 def test_second_run_on_the_same_out_is_refused_naming_the_holder(tmp_path):
     out = tmp_path / "run"
     holder = subprocess.Popen(
-        [sys.executable, "-c", _HOLD, str(out)], cwd=ROOT, env=_env(), stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", _HOLD, str(out)], cwd=ROOT, env=recipe_env(), stdout=subprocess.PIPE, text=True
     )
     try:
         assert holder.stdout.readline().strip() == "locked"
-        proc = _run(_tiny(out, 1))
+        proc = run_recipe(tiny_args(out, 1))
         assert proc.returncode == 2, proc.stderr[-3000:]
         line = _last_line(proc)
         assert line.startswith(f"{PROG}: error: --out {out} is in use by another run (pid {holder.pid} on ")
@@ -156,7 +117,7 @@ def test_unloadable_init_from_fails_before_anything_is_written(tmp_path):
         for item in src.infolist():  # the same config (so the rates check passes), damaged weights
             dst.writestr(item, b"not hdf5" if item.filename.endswith(".h5") else src.read(item))
     out = tmp_path / "run"
-    proc = _run(_tiny(out, 1, "--init-from", str(bad)))
+    proc = run_recipe(tiny_args(out, 1, "--init-from", str(bad)))
     assert proc.returncode == 2, proc.stderr[-3000:]
     line = _last_line(proc)
     assert line.startswith(f"{PROG}: error: --init-from {bad}: ") and str(bad) in line
@@ -168,7 +129,7 @@ def test_bad_held_out_file_fails_before_training(tmp_path):
     folder = _one_speaker(tmp_path / "voices", n=6)
     (folder / "zz_broken.flac").write_bytes(b"fLaC" + os.urandom(300))  # sorts last: held out
     out = tmp_path / "run"
-    proc = _run(_tiny(out, 1, "--data-dir", str(folder)))
+    proc = run_recipe(tiny_args(out, 1, "--data-dir", str(folder)))
     assert proc.returncode == 2, proc.stderr[-3000:]
     line = _last_line(proc)
     assert "zz_broken.flac: held-out test file is not readable audio" in line and "Traceback" not in proc.stderr
@@ -235,7 +196,7 @@ def test_checkpoint_killed_mid_write_keeps_the_previous_one(tmp_path):
     model = _dense()
     save_weights_atomic(model, path)
     before = path.read_bytes()
-    proc = subprocess.run([sys.executable, "-c", _KILLED_WRITE, str(path)], cwd=ROOT, env=_env(), timeout=300)
+    proc = subprocess.run([sys.executable, "-c", _KILLED_WRITE, str(path)], cwd=ROOT, env=recipe_env(), timeout=300)
     assert proc.returncode == -signal.SIGKILL
     assert path.read_bytes() == before and readable_weights(path)
     restored = _dense()
@@ -272,7 +233,7 @@ def test_full_disk_writing_weights_keeps_the_previous_file(tmp_path, monkeypatch
 @pytest.mark.slow
 def test_full_disk_during_training_is_one_line_and_the_run_resumes(tmp_path):
     out = tmp_path / "run"
-    first = _run(_tiny(out, 3), kill_at="nospace:2")
+    first = run_recipe(tiny_args(out, 3), kill_at="nospace:2")
     assert first.returncode == 1, first.stderr[-3000:]
     line = _last_line(first)
     assert line == (
@@ -280,9 +241,9 @@ def test_full_disk_during_training_is_one_line_and_the_run_resumes(tmp_path):
         f"run the same command again to resume (1 epoch(s) are saved in {out})"
     )
     assert "Traceback" not in first.stderr
-    second = _run(_tiny(out, 3))
+    second = run_recipe(tiny_args(out, 3))
     assert second.returncode == 0, second.stderr[-3000:]
-    assert "resuming at epoch 2" in second.stdout and _epochs(out) == [0, 1, 2]
+    assert "resuming at epoch 2" in second.stdout and logged_epochs(out) == [0, 1, 2]
 
 
 def test_full_disk_during_data_preparation_names_the_store_not_the_source(tmp_path, monkeypatch):
@@ -313,18 +274,19 @@ def test_full_disk_during_data_preparation_names_the_store_not_the_source(tmp_pa
 @pytest.mark.slow
 def test_fallback_to_the_older_backup_trims_its_log_row_and_stream(tmp_path):
     out = tmp_path / "run"
-    first = _run(_tiny(out, 4), kill_at="nospace:3")  # stops at epoch 3's checkpoint: epochs 1 and 2 backed up
+    # stops at epoch 3's checkpoint: epochs 1 and 2 backed up
+    first = run_recipe(tiny_args(out, 4), kill_at="nospace:3")
     assert first.returncode == 1, first.stderr[-3000:]
     state = json.loads((out / "train_state.json").read_text())
     assert state["backup"]["current"]["epoch"] == 2 and state["backup"]["previous"]["epoch"] == 1
-    assert _epochs(out) == [0, 1, 2]
+    assert logged_epochs(out) == [0, 1, 2]
     newest = out / "backup" / state["backup"]["current"]["file"]
     newest.write_bytes(newest.read_bytes()[: newest.stat().st_size // 3])
-    second = _run(_tiny(out, 4))
+    second = run_recipe(tiny_args(out, 4))
     assert second.returncode == 0, second.stderr[-3000:]
     assert "resuming at epoch 2" in second.stdout
     assert "the example stream continues at batch 2" in second.stdout  # epoch 1's end, not the discarded epoch 2's
-    assert _epochs(out) == [0, 1, 2, 3], "each epoch once in train_log.csv"
+    assert logged_epochs(out) == [0, 1, 2, 3], "each epoch once in train_log.csv"
 
 
 def test_damaged_prepared_arrays_are_found_on_opening_and_prepared_again(tmp_path, capsys):
@@ -348,9 +310,9 @@ def test_damaged_prepared_arrays_are_found_on_opening_and_prepared_again(tmp_pat
 # ------------------------------------------------------------------------------------- Ctrl-C and SIGTERM
 def _start(args, env=None):
     return subprocess.Popen(
-        _cmd(args),
+        recipe_cmd(args),
         cwd=ROOT,
-        env=env or _env(),
+        env=env or recipe_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -377,7 +339,7 @@ def _wait_for(proc, text, timeout=300):
 )
 def test_interrupted_training_says_how_to_resume(tmp_path, sig, status, how):
     out = tmp_path / "run"
-    proc = _start(_tiny(out, 200))
+    proc = _start(tiny_args(out, 200))
     _wait_for(proc, "training 200 epoch(s)")
     time.sleep(3)
     proc.send_signal(sig)
@@ -397,7 +359,7 @@ def test_stop_during_data_preparation_is_one_line(tmp_path, sig, status, how, gr
     corpus = tmp_path / "corpus"
     shutil.copytree(embedded_corpus_dir(), corpus)
     out = tmp_path / "run"
-    proc = _start(_tiny(out, 1, "--data-dir", str(corpus), "--cache-dir", str(tmp_path / "cache")))
+    proc = _start(tiny_args(out, 1, "--data-dir", str(corpus), "--cache-dir", str(tmp_path / "cache")))
     _wait_for(proc, "preparing")
     if group:
         os.killpg(proc.pid, sig)
@@ -412,7 +374,7 @@ def test_stop_during_data_preparation_is_one_line(tmp_path, sig, status, how, gr
 def test_killed_preparation_leaves_no_workers_behind(tmp_path):
     corpus = tmp_path / "corpus"
     shutil.copytree(embedded_corpus_dir(), corpus)
-    proc = _start(_tiny(tmp_path / "run", 1, "--data-dir", str(corpus), "--cache-dir", str(tmp_path / "cache")))
+    proc = _start(tiny_args(tmp_path / "run", 1, "--data-dir", str(corpus), "--cache-dir", str(tmp_path / "cache")))
     _wait_for(proc, "preparing")
     proc.kill()
     _, err = proc.communicate(timeout=60)  # the workers die with their parent, closing the pipes
