@@ -74,3 +74,20 @@ def test_reference_cascade_runs_the_shipped_streams_in_turn():
     expected = StreamingUpsampler.from_tflite(paths[1]).run(first)
     assert high.shape == (6 * len(low),) and np.array_equal(high, expected)
     assert reference_systems(8000, 16000) == {}
+
+
+def test_ship_trim_is_a_level_from_the_trained_level_not_added_to_a_carried_one():
+    pytest.importorskip("keras")
+    from keras_audiosr.models.streaming_bwe import StreamingBWE
+    from keras_audiosr.pretrained.trim import apply_high_band_trim
+
+    model = StreamingBWE.from_size("tiny", high_band_trim_db=-9.0)  # as if carried from a shipped model
+    assert apply_high_band_trim(model, [], "none", False) == {
+        "trim_db": -9.0,
+        "how": "kept (carried from the source model)",
+    }
+    assert model.high_band_trim_db == -9.0
+    assert apply_high_band_trim(model, [], "-3", False)["trim_db"] == -3.0 and model.high_band_trim_db == -3.0
+    logged = []
+    info = apply_high_band_trim(model, [], "auto", False, log=logged.append)  # no PESQ-WB: kept as it was
+    assert info["trim_db"] == -3.0 and model.high_band_trim_db == -3.0 and "kept" in logged[0]

@@ -144,20 +144,27 @@ def apply_high_band_trim(model, train_utts, how: str, with_pesq: bool, log=print
     """Applies a high-band trim ``how`` (``"auto"``, ``"none"`` or a number of dB) to ``model``; returns
     ``{"trim_db", "how", ["objective", "degradations", "files", "calibration": rows]}``.
 
-    ``auto`` scores trims on up to 8 training files (spread over the training speakers, 8 s each)
-    under :func:`high_band_trim_rule`'s degradations, never on held-out audio."""
+    ``auto`` and a number are levels from the network's trained level (a trim carried by ``--init-from`` is
+    replaced, not added to); ``none`` keeps the model's own. ``auto`` scores trims on up to 8 training files
+    (spread over the training speakers, 8 s each) under :func:`high_band_trim_rule`'s degradations, never on
+    held-out audio."""
     how = str(how).strip().lower()
-    if how == "none" or not callable(getattr(model, "trim_high_band", None)):
+    if not callable(getattr(model, "trim_high_band", None)):
         return {"trim_db": 0.0, "how": "none"}
+    kept = float(model.high_band_trim_db)  # e.g. carried by --init-from a shipped model
+    if how == "none":
+        return {"trim_db": kept, "how": "none" if not kept else "kept (carried from the source model)"}
+    model.trim_high_band(-kept)  # "auto" and a number are levels from the network's trained level
     if how != "auto":
         model.trim_high_band(float(how))
         return {"trim_db": float(how), "how": "given"}
     if not with_pesq or not visqol_available():
+        model.trim_high_band(kept)
         log(
-            "[ship] high-band level kept as trained: choosing it needs PESQ-WB and ViSQOL (--no-pesq, or the eval "
+            "[ship] high-band level kept: choosing it needs PESQ-WB and ViSQOL (--no-pesq, or the eval "
             "extra not installed)"
         )
-        return {"trim_db": 0.0, "how": "none (no PESQ-WB/ViSQOL)"}
+        return {"trim_db": kept, "how": "none (no PESQ-WB/ViSQOL)"}
     by_speaker = {}
     for u in train_utts:
         by_speaker.setdefault(getattr(u, "speaker", ""), []).append(u.path)
