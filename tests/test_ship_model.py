@@ -317,6 +317,18 @@ def test_a_warm_started_run_inherits_the_stages_of_the_shipped_model_it_started_
     # A path (not a shipped name) or a name with no card: one stage.
     assert len(training_stages(dict(config, init_from="x/model.keras"), {}, out, "base")) == 1
     assert len(training_stages(dict(config, init_from="other"), {}, out, "base")) == 1
+    # Another shipped model's layers (a new model for other rates): its own stage, the source named, not inherited.
+    argv = ["--ratio", "6", "--init-from", "base", "--init-matching", "--out", "/machine/runs/nb"]
+    (stage,) = training_stages(
+        dict(config, init_matching=True, argv=argv), {"train_seconds": 60.0, "epochs_run": 3}, out, "narrow"
+    )
+    assert (
+        stage["command"]
+        == "python -m recipes.streaming_bwe --ratio 6 --init-from base --init-matching --out runs/narrow"
+    )
+    assert "shipped `base` as it was then (1 training stage, 10 minutes, trim -20 dB" in stage["note"]
+    assert "--init-matching" in stage["note"]
+    assert stage["note"] in "\n".join(stages_markdown({"training_stages": [stage]}))
 
 
 def test_an_older_cards_verbatim_command_is_made_portable(tmp_path):

@@ -308,12 +308,33 @@ def _portable_text(command, name: str):
     return portable_command({"recipe": words[2][len("recipes.") :], "argv": words[3:]}, name)
 
 
+def _source_note(source: str, card: dict, matching: bool) -> str:
+    stages = card.get("training_stages") or [card]
+    minutes = sum(float(st.get("train_seconds") or 0) for st in stages) / 60
+    trim = float((card.get("high_band_trim") or {}).get("trim_db") or 0)
+    return (
+        f"starting from the shipped `{source}` as it was then ({_n(len(stages), 'training stage')}, "
+        f"{minutes:.0f} minutes, trim {trim:+.0f} dB; its card gives them)"
+        + ("; only the layers that agree with this model's (`--init-matching`)" if matching else "")
+    )
+
+
 def training_stages(config: dict, metrics: dict, out: Path, name: str) -> list[dict]:
     """How the shipped weights were trained, first stage first: a run warm-started (``--init-from``) from a
     model shipped in ``out`` inherits that model's stages (read from its ``card.json`` before it is replaced)."""
     stages = []
     source = config.get("init_from")
     card_path = out / str(source) / "card.json" if source and "/" not in str(source) else None
+    if card_path is not None and card_path.is_file() and str(source) != name:  # another shipped model's layers
+        previous = read_json(card_path)
+        return [
+            {
+                "command": portable_command(config, name),
+                "train_seconds": metrics.get("train_seconds"),
+                "epochs_run": metrics.get("epochs_run"),
+                "note": _source_note(source, previous, config.get("init_matching")),
+            }
+        ]
     if card_path is not None and card_path.is_file():
         previous = read_json(card_path)
         stages = [
@@ -354,8 +375,11 @@ def stages_markdown(card: dict) -> list[str]:
     """The card's training section: the command of each stage with its epochs and minutes."""
     stages = card.get("training_stages") or [{"command": card["training_command"]}]
     if len(stages) == 1:
+        note = stages[0].get("note")
         lines = [
-            "Command (from the repository root; the run's `config.json`, with `--out` shortened):",
+            "Command (from the repository root; the run's `config.json`, with `--out` shortened"
+            + (f"; {note}" if note else "")
+            + "):",
             "",
             "```bash",
             stages[0]["command"],
