@@ -29,6 +29,9 @@ def test_targets_per_rate_pair():
     nb = targets_for(8000, 48000)
     assert [t.text for t in nb[:2]] == ["ViSQOL > cascade", "LSD < cascade"]
     assert {t.against for t in nb[2:]} == {"sinc"}  # the guards stay against sinc
+    # PESQ-WB guards the models whose input is narrower than the band it hears; 16 kHz input: SNR guards only.
+    assert [t.metric for t in nb[2:]] == [t.metric for t in targets_for(8000, 16000)[2:]] == ["pesq", "snr", "snr_lb"]
+    assert [t.metric for t in targets_for(16000, 48000)[2:]] == ["snr", "snr_lb"]
 
 
 def test_beats_is_strict_and_knows_which_way_is_better():
@@ -91,3 +94,14 @@ def test_ship_trim_is_a_level_from_the_trained_level_not_added_to_a_carried_one(
     logged = []
     info = apply_high_band_trim(model, [], "auto", False, log=logged.append)  # no PESQ-WB: kept as it was
     assert info["trim_db"] == -3.0 and model.high_band_trim_db == -3.0 and "kept" in logged[0]
+
+
+def test_trim_guards_leave_out_pesq_for_a_16k_input():
+    from keras_audiosr.pretrained.trim import _guards, _passes
+
+    model, sinc = {"pesq": 4.58, "snr": 24.0, "snr_lb": 40.0}, {"pesq": 4.63, "snr": 24.5, "snr_lb": 40.0}
+    narrow = _guards({}, [("resample", model, sinc)], pesq_guard=True)
+    wide = _guards({}, [("resample", model, sinc)], pesq_guard=False)
+    assert narrow["pesq_margin"] < 0 and not _passes(narrow)
+    assert wide["pesq_margin"] is None and _passes(wide)
+    assert not _passes(_guards({}, [("resample", dict(model, snr=23.0), sinc)], pesq_guard=False))

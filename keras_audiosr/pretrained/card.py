@@ -86,6 +86,22 @@ class Target:
 
 #: The guards every shipped model keeps (the input band comes through intact; never below sinc on PESQ-WB).
 GUARDS = (Target("pesq", "add", 0.0), Target("snr", "add", -1.0, phase_free=True), Target("snr_lb", "add", -1.0))
+#: PESQ-WB hears 50-7000 Hz of a 16 kHz signal: it guards the models whose input is narrower than that. A 16 kHz
+#: input already holds all PESQ-WB hears, and the band a 16 -> 48 kHz model adds starts at 7.2 kHz, at PESQ-WB's
+#: edge, where a louder band can only cost it (0.05 at the network's level, measured on training files): a guard
+#: there picks the quietest band (-24 dB: ViSQOL sinc + 0.07). Those models keep the SNR guards (the issue's
+#: 16 -> 48 kHz targets guard SNR only); their PESQ-WB is reported.
+PESQ_GUARD_BELOW_HZ = 16000
+
+
+def pesq_guarded(lr_rate: int) -> bool:
+    """Whether PESQ-WB >= sinc's guards a model of input rate ``lr_rate`` (see :data:`PESQ_GUARD_BELOW_HZ`)."""
+    return int(lr_rate) < PESQ_GUARD_BELOW_HZ
+
+
+def guards_for(lr_rate: int) -> tuple[Target, ...]:
+    """:data:`GUARDS` that apply to a model of input rate ``lr_rate``."""
+    return tuple(g for g in GUARDS if g.metric != "pesq" or pesq_guarded(lr_rate))
 
 
 #: Shipped models a model of these rates must beat, run one after the other on the same inputs (their int8
@@ -99,13 +115,14 @@ def targets_for(lr_rate: int, hr_rate: int) -> tuple[Target, ...]:
     better ViSQOL and LSD than the shipped cascade (:data:`REFERENCE_CASCADES`, system ``cascade``); and the
     guards."""
     rates = (int(lr_rate), int(hr_rate))
+    guards = guards_for(rates[0])
     if rates == (8000, 16000):
-        return (Target("visqol", "add", 0.35), Target("lsd", "times", 0.40), *GUARDS)
+        return (Target("visqol", "add", 0.35), Target("lsd", "times", 0.40), *guards)
     if rates == (16000, 48000):
-        return (Target("visqol", "add", 1.2), Target("lsd", "times", 0.28), *GUARDS)
+        return (Target("visqol", "add", 1.2), Target("lsd", "times", 0.28), *guards)
     if rates in REFERENCE_CASCADES:
-        return (Target("visqol", "beats", against="cascade"), Target("lsd", "beats", against="cascade"), *GUARDS)
-    return (Target("visqol", "add", 0.0), Target("lsd", "times", 0.6), *GUARDS)
+        return (Target("visqol", "beats", against="cascade"), Target("lsd", "beats", against="cascade"), *guards)
+    return (Target("visqol", "add", 0.0), Target("lsd", "times", 0.6), *guards)
 
 
 def cascade_runner(names, mode: str = "int8"):
@@ -233,9 +250,11 @@ def _trim_line(trim: dict) -> str:
             "invented high band as noise, so it picks a quiet band)",
         }.get(
             trim.get("objective"),
-            "as the best ViSQOL (audio mode, 48 kHz) among the levels that keep PESQ-WB at "
-            "or above sinc's, and SNR (not for telephone or codec inputs) and low-band SNR "
-            "within 1 dB of sinc's, under each; the sweep is below",
+            "as the best ViSQOL (audio mode, 48 kHz) among the levels that keep "
+            + ("PESQ-WB at or above sinc's, and " if trim.get("pesq_guard", True) else "")
+            + "SNR (not for telephone or codec inputs) and low-band SNR within 1 dB of sinc's, under each"
+            + ("" if trim.get("pesq_guard", True) else " (PESQ-WB, which hears only the input band here, is reported)")
+            + "; the sweep is below",
         )
         return (
             f"- High-band level: the band the network adds is set {db:+.0f} dB from its trained level "

@@ -18,6 +18,7 @@ from keras_audiosr.degrade.codecs import codec_available
 from keras_audiosr.evaluation.suite import evaluate_suite
 from keras_audiosr.inference import upsample_array
 from keras_audiosr.metrics import pesq_available, visqol_available
+from keras_audiosr.pretrained.card import pesq_guarded
 
 __all__ = ["GUARD_DB", "OBJECTIVES", "apply_high_band_trim", "choose_high_band_trim", "high_band_trim_rule"]
 
@@ -36,17 +37,23 @@ def high_band_trim_rule(model) -> tuple[tuple[str, ...], str]:
     return ("resample", "butter:4"), "visqol"
 
 
-def _guards(row: dict, per_deg: list[tuple[str, dict, dict]]) -> dict:
-    """Each guard's worst margin over the degradations (>= 0 passes)."""
-    pesq = min(m["pesq"] - s["pesq"] for _, m, s in per_deg)
+def _guards(row: dict, per_deg: list[tuple[str, dict, dict]], pesq_guard: bool = True) -> dict:
+    """Each guard's worst margin over the degradations (>= 0 passes; None: the guard does not apply)."""
+    pesq = min(m["pesq"] - s["pesq"] for _, m, s in per_deg) if pesq_guard else None
     snr = [m["snr"] - s["snr"] + GUARD_DB for spec, m, s in per_deg if parse_spec(spec).keeps_waveform]
     lb = min(m["snr_lb"] - s["snr_lb"] + GUARD_DB for _, m, s in per_deg)
-    return {"pesq_margin": float(pesq), "snr_margin": float(min(snr)) if snr else None, "lb_snr_margin": float(lb)}
+    return {
+        "pesq_margin": None if pesq is None else float(pesq),
+        "snr_margin": float(min(snr)) if snr else None,
+        "lb_snr_margin": float(lb),
+    }
 
 
 def _passes(row: dict) -> bool:
     return (
-        row["pesq_margin"] >= 0 and row["lb_snr_margin"] >= 0 and (row["snr_margin"] is None or row["snr_margin"] >= 0)
+        (row["pesq_margin"] is None or row["pesq_margin"] >= 0)
+        and row["lb_snr_margin"] >= 0
+        and (row["snr_margin"] is None or row["snr_margin"] >= 0)
     )
 
 
@@ -67,10 +74,11 @@ def choose_high_band_trim(
     For each trim in ``candidates_db`` (applied with ``model.trim_high_band``, e.g. a
     :class:`~keras_audiosr.models.StreamingBWE`) the model and sinc are scored under ``degradations``, every
     candidate on the same inputs. ``objective="visqol"``: the trim with the highest mean ViSQOL (audio mode,
-    48 kHz) among those that pass every guard under every degradation (PESQ-WB >= sinc's; SNR >= sinc's - 1 dB
-    except for telephone and codec inputs; low-band SNR >= sinc's - 1 dB); when none passes, the one whose worst
-    guard margin is largest. ``"pesq"`` (older cards): the best PESQ-WB with LSD at most ``lsd_ratio`` x sinc's;
-    ``"lsd"`` (older cards): the loudest trim within 1 dB of sinc's SNR and 0.05 of its PESQ-WB. The model is left
+    48 kHz) among those that pass every guard under every degradation (PESQ-WB >= sinc's for inputs below
+    16 kHz, :func:`~keras_audiosr.pretrained.card.pesq_guarded`; SNR >= sinc's - 1 dB except for telephone and
+    codec inputs; low-band SNR >= sinc's - 1 dB); when none passes, the one whose worst guard margin is largest.
+    ``"pesq"`` (older cards): the best PESQ-WB with LSD at most ``lsd_ratio`` x sinc's; ``"lsd"`` (older
+    cards): the loudest trim within 1 dB of sinc's SNR and 0.05 of its PESQ-WB. The model is left
     with the chosen trim applied. Returns ``(chosen trim in dB, rows)``, a row per candidate: ``{"trim_db",
     "visqol", "pesq", "lsd", "snr", "snr_lb", "sinc_<same>"..., "lsd_ratio_worst", "snr_margin_worst",
     "pesq_margin", "snr_margin", "lb_snr_margin", "passes"}`` (means over the degradations; margins the worst).
@@ -114,7 +122,7 @@ def choose_high_band_trim(
                 row[prefix + m] = float(np.mean([mean[system][m] for _, mean in per]))
         row["lsd_ratio_worst"] = float(max(mean[name]["lsd"] / mean["sinc"]["lsd"] for _, mean in per))
         row["snr_margin_worst"] = float(min(mean[name]["snr"] - mean["sinc"]["snr"] for _, mean in per))
-        row.update(_guards(row, [(spec, mean[name], mean["sinc"]) for spec, mean in per]))
+        row.update(_guards(row, [(spec, mean[name], mean["sinc"]) for spec, mean in per], pesq_guarded(model.lr_rate)))
         row["passes"] = _passes(row)
         rows.append(row)
         if log:
@@ -183,6 +191,7 @@ def apply_high_band_trim(model, train_utts, how: str, with_pesq: bool, log=print
         "trim_db": best,
         "how": "auto",
         "objective": objective,
+        "pesq_guard": pesq_guarded(model.lr_rate),
         "degradations": list(degradations),
         "files": [str(f) for f in files],
         "calibration": rows,
