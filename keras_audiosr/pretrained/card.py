@@ -89,7 +89,7 @@ GUARDS = (Target("pesq", "add", 0.0), Target("snr", "add", -1.0, phase_free=True
 #: PESQ-WB hears 50-7000 Hz of a 16 kHz signal: it guards the models whose input is narrower than that. A 16 kHz
 #: input already holds all PESQ-WB hears, and the band a 16 -> 48 kHz model adds starts at 7.2 kHz, at PESQ-WB's
 #: edge, where a louder band can only cost it (0.05 at the network's level, measured on training files): a guard
-#: there picks the quietest band (-24 dB: ViSQOL sinc + 0.07). Those models keep the SNR guards (the issue's
+#: there picks the quietest band (-24 dB: ViSQOL sinc + 0.07). Those models keep the SNR guards (the
 #: 16 -> 48 kHz targets guard SNR only); their PESQ-WB is reported.
 PESQ_GUARD_BELOW_HZ = 16000
 
