@@ -32,7 +32,8 @@ def check_card(info) -> dict:
     got = [d for d in card["metrics"] if d in degradations]  # newer cards add cheby1:8 and the codecs
     assert got == list(degradations), list(card["metrics"])
     for label, systems in card["metrics"].items():
-        assert set(systems) == set(SYSTEMS), (label, systems)
+        # an 8 -> 48 kHz card also scores the shipped cascade it must beat
+        assert set(systems) - {"cascade"} == set(SYSTEMS), (label, systems)
         for s, m in systems.items():
             assert all(isinstance(m[k], float) for k in METRICS), (label, s, m)
     for key in (

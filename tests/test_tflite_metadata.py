@@ -38,8 +38,10 @@ def _card(path: Path) -> dict:
     return json.loads((path.parent / "card.json").read_text())
 
 
-def test_six_shipped_models():
-    assert len(SHIPPED) == 6, SHIPPED
+def test_every_shipped_model_has_its_three_streams():
+    folders = {p.parent.name for p in SHIPPED}
+    assert {"telephony-8k-16k", "wideband-16k-48k", "narrowband-8k-48k"} <= folders, folders
+    assert len(SHIPPED) == 3 * len(folders), SHIPPED
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: f"{p.parent.name}/{p.stem}")
