@@ -306,3 +306,17 @@ def test_models_into_a_closed_pipe_is_quiet(tmp_path):
     proc.stdout.close()  # before the command writes anything
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 0 and "Broken pipe" not in err and "BrokenPipeError" not in err, err
+
+
+def test_headline_leads_with_visqol_and_lsd_and_names_the_cascade():
+    from keras_audiosr.cli.common import headline
+
+    systems = {
+        "model": {"visqol": 2.33, "lsd": 1.61, "pesq": 3.82, "snr": 19.2},
+        "int8": {"visqol": 2.328, "lsd": 1.554, "pesq": 3.80, "snr": 19.2},
+        "sinc": {"visqol": 1.98, "lsd": 4.80, "pesq": 3.84, "snr": 19.4},
+        "cascade": {"visqol": 2.57, "lsd": 1.20, "pesq": 3.71, "snr": 19.3},
+    }
+    line = headline({"own": systems, "resample": systems})
+    assert line.startswith("ViSQOL 2.33 (int8 2.33, sinc 1.98, cascade 2.57), LSD 1.61 (int8 1.55, sinc 4.80, ")
+    assert "PESQ-WB 3.82 (int8 3.80, sinc 3.84, cascade 3.71)" in line and line.endswith("; resample input")

@@ -188,8 +188,9 @@ def start_tensorflow(args) -> None:
 
 
 def headline(metrics: dict) -> str:
-    """One line of a card's headline metrics: PESQ-WB and SNR of the model beside sinc under the sinc-resampler
-    input (``metrics[degradation][system][metric]``, the evaluation suite's means), else its flat numbers."""
+    """One line of a card's headline metrics: ViSQOL (audio mode, 48 kHz), LSD, PESQ-WB and SNR of the model beside
+    its int8 stream, sinc (and the cascade an 8 -> 48 kHz model is judged against) under the sinc-resampler input
+    (``metrics[degradation][system][metric]``, the evaluation suite's means; those measured), else its flat numbers."""
 
     def num(v, digits):
         return f"{v:.{digits}f}" if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
@@ -202,9 +203,14 @@ def headline(metrics: dict) -> str:
         systems = nested[deg]
         if all(isinstance(v, dict) for v in systems.values()):
             model = systems.get("model") or next(iter(systems.values()), {})
-            others = [s for s in ("model_int8", "int8", "sinc") if isinstance(systems.get(s), dict)]
+            others = [s for s in ("model_int8", "int8", "sinc", "cascade") if isinstance(systems.get(s), dict)]
             parts = []
-            for key, label, digits, unit in (("pesq", "PESQ-WB", 2, ""), ("snr", "SNR", 1, " dB")):
+            for key, label, digits, unit in (
+                ("visqol", "ViSQOL", 2, ""),
+                ("lsd", "LSD", 2, ""),
+                ("pesq", "PESQ-WB", 2, ""),
+                ("snr", "SNR", 1, " dB"),
+            ):
                 if key in model:
                     extra = ", ".join(
                         f"{'int8' if 'int8' in s else s} {num(systems[s][key], digits)}"

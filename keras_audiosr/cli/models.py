@@ -21,8 +21,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         formatter_class=Formatter,
         help="list the models shipped with the package",
         description="List the models shipped inside the package: name, rates (in -> out Hz), size on disk,\n"
-        "parameters, and the headline metrics of the model card (PESQ-WB and SNR of the model\n"
-        "beside the sinc baseline, under the sinc-resampler input degradation). Use a name with\n"
+        "parameters, and the headline metrics of the model card (ViSQOL, LSD, PESQ-WB and SNR of the\n"
+        "model beside its int8 stream and the sinc baseline, under the sinc-resampler input). Use a name with\n"
         f"'{PROG} upsample --model NAME' or '{PROG} info --model NAME'; upsample without --model\n"
         "picks one by the input's rate.",
         epilog=f"example: {PROG} models --json",
