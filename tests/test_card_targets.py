@@ -105,3 +105,13 @@ def test_trim_guards_leave_out_pesq_for_a_16k_input():
     assert narrow["pesq_margin"] < 0 and not _passes(narrow)
     assert wide["pesq_margin"] is None and _passes(wide)
     assert not _passes(_guards({}, [("resample", dict(model, snr=23.0), sinc)], pesq_guard=False))
+
+
+def test_target_origin_names_the_cascade_and_the_guards_per_input_rate():
+    from keras_audiosr.pretrained.card import target_origin
+
+    assert target_origin(8000, 16000).startswith("the best published systems") and "PESQ-WB, SNR" in target_origin(
+        8000, 16000
+    )
+    assert "PESQ-WB, which hears only the input band, is reported" in target_origin(16000, 48000)
+    assert "`telephony-8k-16k` -> `wideband-16k-48k`" in target_origin(8000, 48000)

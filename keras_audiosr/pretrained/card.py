@@ -125,6 +125,22 @@ def targets_for(lr_rate: int, hr_rate: int) -> tuple[Target, ...]:
     return (Target("visqol", "add", 0.0), Target("lsd", "times", 0.6), *guards)
 
 
+def target_origin(lr_rate: int, hr_rate: int) -> str:
+    """Where a card's targets come from, in words (the model card's Targets section)."""
+    names = REFERENCE_CASCADES.get((int(lr_rate), int(hr_rate)))
+    source = (
+        f"the shipped cascade `{'` -> `'.join(names)}` sets ViSQOL and LSD: better than it on both, on the same inputs"
+        if names
+        else "the best published systems set ViSQOL and LSD"
+    )
+    guards = (
+        "PESQ-WB, SNR and low-band SNR are guards"
+        if pesq_guarded(lr_rate)
+        else "SNR and low-band SNR are guards; PESQ-WB, which hears only the input band, is reported"
+    )
+    return f"{source}; {guards}"
+
+
 def cascade_runner(names, mode: str = "int8"):
     """``fn(low) -> high``: the shipped models ``names`` (their ``mode`` streams) one after the other."""
     from keras_audiosr import pretrained
@@ -567,6 +583,7 @@ def model_card(card: dict, report: dict, facts: dict, template: str | Path = TEM
         "results": results,
         "int8_vs_model": int8_vs_model,
         "target_rules": "; ".join(card["targets"]["int8"]["rule"].values()),
+        "target_origin": target_origin(lr, hr),
         "targets_int8": "\n".join(_targets_md(card["targets"]["int8"], "int8 stream")),
         "targets_model": "\n".join(_targets_md(card["targets"]["model"], "Keras model")),
         "limitations": "\n".join(_limitations_md(card, report, facts)),
