@@ -9,6 +9,8 @@ from pathlib import Path
 import keras
 import pytest
 
+from tests.corpus_helpers import tiny_args
+
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES = {
     "vctk_edsr": [],
@@ -38,18 +40,7 @@ def test_recipe_runs_and_writes_outputs(key, tmp_path):
         sys.executable,
         "-m",
         f"recipes.{name}",
-        "--model-size",
-        "tiny",
-        "--epochs",
-        "1",
-        "--steps-per-epoch",
-        "2",
-        "--batch-size",
-        "4",
-        "--no-pesq",
-        "--out",
-        str(out),
-        *RECIPES[key],
+        *tiny_args(out, 1, *RECIPES[key]),
     ]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=400)
     assert proc.returncode == 0, proc.stderr[-3000:]

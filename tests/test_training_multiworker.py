@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.corpus_helpers import tiny_args
+
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT_S = 180
 
@@ -101,17 +103,7 @@ def test_multi_worker_recipe_runs_to_completion(tmp_path):
             sys.executable,
             "-m",
             "recipes.vctk_unet",
-            "--model-size",
-            "tiny",
-            "--epochs",
-            "1",
-            "--steps-per-epoch",
-            "2",
-            "--batch-size",
-            "4",
-            "--no-pesq",
-            "--out",
-            str(out),
+            *tiny_args(out, 1),
         ]
         procs.append(
             subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
