@@ -36,3 +36,6 @@ def test_refuses_systems_of_different_rates_and_a_low_rate_file(tmp_path, capsys
         )
     assert "16000 Hz is below the systems' output rate 48000 Hz" in capsys.readouterr().err
     assert not (tmp_path / "f.png").exists()
+    with pytest.raises(SystemExit):
+        spectrogram_compare.main(argv + ["--model", "no-such-model"])
+    assert "--model: " in capsys.readouterr().err

@@ -71,7 +71,10 @@ def main(argv=None) -> int:
     from keras_audiosr.degrade import Degradation
     from keras_audiosr.plots import plot_spectrograms
 
-    systems = [_system(m) for m in args.model]
+    try:
+        systems = [_system(m) for m in args.model]
+    except (OSError, ValueError, ImportError) as err:  # an unknown name or an unreadable model file
+        parser.error(f"--model: {err}")
     rates = {hr for _, hr, _ in systems}
     if len(rates) != 1 or next(iter(rates)) % args.rate_in:
         parser.error(f"--model: the systems give {sorted(rates)} Hz; they must all give one multiple of --rate-in")
