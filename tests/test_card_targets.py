@@ -115,3 +115,58 @@ def test_target_origin_names_the_cascade_and_the_guards_per_input_rate():
     )
     assert "PESQ-WB, which hears only the input band, is reported" in target_origin(16000, 48000)
     assert "`telephony-8k-16k` -> `wideband-16k-48k`" in target_origin(8000, 48000)
+
+
+def test_the_upper_band_is_freed_only_for_a_narrow_input_and_a_wide_output(monkeypatch):
+    pytest.importorskip("keras")
+    from keras_audiosr.models.streaming_bwe import StreamingBWE
+    from keras_audiosr.pretrained import trim as trim_mod
+
+    narrow_wide = StreamingBWE.from_size("tiny", ratio=6, hr_rate=48000, transition=(0.9, 1.0))
+    assert trim_mod.upper_band_split_hz(narrow_wide) == 8000.0
+    assert trim_mod.upper_band_split_hz(StreamingBWE.from_size("tiny", ratio=2, hr_rate=16000)) is None
+    assert trim_mod.upper_band_split_hz(StreamingBWE.from_size("tiny", ratio=3, hr_rate=48000)) is None
+    calls = []
+
+    def fake_choose(model, files, **kw):
+        calls.append(kw)
+        model.set_upper_band(kw["upper_band_hz"], -6.0)
+        return -6.0, [{"trim_db": -6.0, "visqol": 3.0}]
+
+    monkeypatch.setattr(trim_mod, "choose_high_band_trim", fake_choose)
+    rows = [{"trim_db": -15.0, "passes": True}, {"trim_db": -9.0, "passes": False}]
+    upper = trim_mod._choose_upper_band(narrow_wide, ["a.wav"], ("resample",), "visqol", -15.0, rows, lambda t: None)
+    assert calls[0]["candidates_db"] == [-15.0, 0.0, -3.0, -6.0, -9.0, -12.0]  # the chosen level, then louder
+    assert upper["hz"] == 8000.0 and upper["trim_db"] == -6.0 and narrow_wide.upper_band_trim_db == -6.0
+    # a chosen level that failed its guards, or the trained level: nothing above it to free
+    rows[0]["passes"] = False
+    assert trim_mod._choose_upper_band(narrow_wide, [], ("resample",), "visqol", -15.0, rows, print) is None
+    assert (
+        trim_mod._choose_upper_band(
+            narrow_wide, [], ("resample",), "visqol", 0.0, [dict(rows[0], trim_db=0.0, passes=True)], print
+        )
+        is None
+    )
+    # "auto" without PESQ-WB keeps a carried upper band as it was
+    assert trim_mod.apply_high_band_trim(narrow_wide, [], "auto", False, log=lambda t: None)["how"].startswith("none")
+    assert (narrow_wide.upper_band_hz, narrow_wide.upper_band_trim_db) == (8000.0, -6.0)
+    assert trim_mod.apply_high_band_trim(narrow_wide, [], "-3", False)["trim_db"] == -3.0
+    assert narrow_wide.upper_band_hz is None  # a given level is one level for the whole band
+
+
+def test_the_card_shows_the_upper_band_level_and_its_sweep():
+    from keras_audiosr.pretrained.card import _sweep_block, _upper_line
+
+    row = dict.fromkeys(("visqol", "pesq", "lsd", "snr", "snr_lb"), 1.0)
+    row.update({f"sinc_{k}": 0.5 for k in ("visqol", "pesq", "lsd", "snr", "snr_lb")})
+    trim = {
+        "trim_db": -15.0,
+        "how": "auto",
+        "degradations": ["resample"],
+        "calibration": [dict(row, trim_db=-15.0, passes=True)],
+        "upper_band": {"hz": 8000.0, "trim_db": -6.0, "calibration": [dict(row, trim_db=-6.0, passes=True)]},
+    }
+    assert "Above 8 kHz the added band is set -6 dB" in _upper_line(trim) and "-15 dB" in _upper_line(trim)
+    block = _sweep_block(trim)
+    assert "Then the level above 8 kHz" in block and "| -6 **chosen** |" in block
+    assert _upper_line({"trim_db": -9.0}) == "" and "Then the level" not in _sweep_block(dict(trim, upper_band=None))

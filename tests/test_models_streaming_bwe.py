@@ -248,3 +248,41 @@ def test_a_model_saved_with_a_weight_carried_trim_loads_without_applying_it_agai
     assert loaded.get_layer("gain").offset_db == 0.0
     again = StreamingBWE.from_config(loaded.trim_high_band(-3.0).get_config())
     assert (again.high_band_trim_db, again.weights_trim_db, again.get_layer("gain").offset_db) == (-3.0, -20.0, -3.0)
+
+
+def test_an_upper_band_gets_its_own_level_exactly_and_streams(tmp_path):
+    keras.utils.set_random_seed(5)
+    model = StreamingBWE.from_size("tiny", ratio=6, hr_rate=48000, transition=(0.9, 1.0))
+    x = (0.1 * np.random.default_rng(5).standard_normal((1, 1600, 1))).astype("float32")
+    plain = np.asarray(model(x))[0, :, 0]
+    np.testing.assert_array_equal(np.asarray(model.set_upper_band(8000, 0.0)(x))[0, :, 0], plain)  # 0 dB: the same
+    quiet = np.asarray(model.set_upper_band(8000, -6.0)(x))[0, :, 0]
+    freqs = np.fft.rfftfreq(len(plain), 1 / 48000)
+    diff, whole = np.abs(np.fft.rfft(plain - quiet)), np.abs(np.fft.rfft(plain))
+    below, above = freqs < 7600, freqs > 8500
+    assert np.sum(diff[below] ** 2) < 1e-5 * np.sum(whole[below] ** 2)  # up to 8 kHz untouched
+    # above it the added band (the output less the sinc band, which ends at 4 kHz) scales by 10^(-6/20)
+    ratio = np.sqrt(np.sum(diff[above] ** 2) / np.sum(whole[above] ** 2))
+    assert ratio == pytest.approx(1 - 10 ** (-6 / 20), rel=0.01)
+    # a whole-band trim moves both levels; the upper band keeps its offset
+    model.trim_high_band(-3.0)
+    assert (model.high_band_trim_db, model.upper_band_trim_db) == (-3.0, -9.0)
+    frame = model.frame_length(10.0)
+    whole_signal = np.asarray(model(x))[0, :, 0]
+    np.testing.assert_allclose(stream_keras(model, x[0, :, 0], frame), whole_signal, atol=1e-6)
+    path = tmp_path / "upper.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert (loaded.upper_band_hz, loaded.upper_band_trim_db) == (8000.0, -9.0)
+    np.testing.assert_allclose(np.asarray(loaded(x))[0, :, 0], whole_signal, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(loaded.set_upper_band(None)(x)), np.asarray(model.set_upper_band(8000)(x)))
+
+
+def test_an_upper_band_outside_the_added_band_is_an_error():
+    model = StreamingBWE.from_size("tiny", ratio=6, hr_rate=48000, transition=(0.9, 1.0))
+    for hz in (3000, 4000, 24000):
+        with pytest.raises(ValueError, match="does not fit between"):
+            model.set_upper_band(hz, -6.0)
+    with pytest.raises(ValueError, match="needs its start frequency"):
+        model.set_upper_band(None, -6.0)
+    assert model.upper_band_hz is None

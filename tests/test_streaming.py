@@ -145,3 +145,11 @@ def test_plan_geometry_and_latency():
         StreamingPlan(ratio=2, lr_rate=8000, frame=100, context=0, lookahead=0, period=16)
     with pytest.raises(ValueError, match="frame"):
         make_plan(model, frame=160, frame_ms=20)
+
+
+def test_load_system_names_each_kind_and_refuses_an_unknown_one(tmp_path):
+    from keras_audiosr.inference import load_system
+
+    for bad in (tmp_path / "missing.tflite", "no-such-model"):
+        with pytest.raises((OSError, ValueError), match="missing.tflite|no-such-model"):
+            load_system(bad)

@@ -60,21 +60,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _load(spec: str, keras_form: bool):
-    """``(label, model)``: a shipped name's int8 stream (or Keras model), a .tflite stream or a .keras model."""
-    from keras_audiosr import pretrained
-    from keras_audiosr.inference import StreamModel, load_model
-
-    path = Path(spec)
-    if path.suffix.lower() == ".tflite":
-        return path.stem, StreamModel.load(path)
-    if path.suffix.lower() == ".keras":
-        return f"{path.parent.name}-{path.stem}", load_model(path)
-    if keras_form:
-        return f"{spec}-keras", pretrained.load(spec)
-    return f"{spec}-int8", StreamModel.load(pretrained.tflite_path(spec, "int8"))
-
-
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -108,15 +93,24 @@ def main(argv=None) -> int:
         f"{'yes' if perceptual else 'no'}",
         flush=True,
     )
-    for spec in args.model:
-        label, model = _load(spec, args.keras)
+    from keras_audiosr.inference import load_system
+
+    try:  # every model first: a bad --model stops here, before any scoring
+        loaded = [load_system(spec, args.keras) for spec in args.model]
+    except (OSError, ValueError, ImportError) as err:
+        parser.error(f"--model: {err}")
+    references = {}  # the shipped cascade's streams, loaded once per rate pair
+    for spec, (label, model) in zip(args.model, loaded):
+        rates = (model.lr_rate, model.hr_rate)
+        if rates not in references:
+            references[rates] = reference_systems(*rates)
         degs = check_degradation_names(args.degradations) if args.degradations else quality_degradations(model)
         report = evaluate_suite(
             model,
             paths,
             degradations=degs,
             baselines=("sinc", "spline"),
-            systems=reference_systems(model.lr_rate, model.hr_rate),
+            systems=references[rates],
             max_seconds=args.max_seconds,
             perceptual=perceptual,
             progress=True,

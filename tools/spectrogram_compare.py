@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _system(spec: str):
     """``(label, hr_rate, fn(low) -> high)`` for one ``--model``."""
     from keras_audiosr import pretrained
-    from keras_audiosr.inference import StreamModel, load_model, upsample_array
+    from keras_audiosr.inference import load_system, upsample_array
     from keras_audiosr.pretrained.card import cascade_runner
 
     path = Path(spec)
@@ -49,14 +49,9 @@ def _system(spec: str):
         names = spec.split("+")
         hr = pretrained.info(names[-1]).hr_rate
         return " -> ".join(names) + " (int8)", hr, cascade_runner(names)
-    if path.suffix.lower() == ".tflite":
-        model = StreamModel.load(path)
-    elif path.suffix.lower() == ".keras":
-        model = load_model(path)
-    else:
-        model = StreamModel.load(pretrained.tflite_path(spec, "int8"))
-        spec = f"{spec} (int8)"
-    return spec, int(model.hr_rate), lambda low: upsample_array(model, low)
+    _, model = load_system(spec)
+    label = spec if path.suffix.lower() in (".tflite", ".keras") else f"{spec} (int8)"
+    return label, int(model.hr_rate), lambda low: upsample_array(model, low)
 
 
 def main(argv=None) -> int:

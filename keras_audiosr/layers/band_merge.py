@@ -44,6 +44,24 @@ def band_split_taps(ratio, transition=DEFAULT_TRANSITION, attenuation_db=DEFAULT
     return signal.firwin(numtaps, cutoff, window=("kaiser", beta), pass_zero=False, scale=True)
 
 
+def upper_split_taps(ratio, split, transition=DEFAULT_TRANSITION, attenuation_db=DEFAULT_ATTENUATION_DB):
+    """The high-pass at ``split`` (a fraction of the low-rate Nyquist) with :func:`band_split_taps`' length and
+    window: its transition is as wide and as deep as the band merge's, and because both are linear-phase FIRs
+    of one length and one delay, ``band_split_taps - upper_split_taps`` is the band between the two (exactly)."""
+    from scipy import signal
+
+    base = band_split_taps(ratio, transition, attenuation_db)
+    split, passband = float(split), float(transition[1])
+    width = (passband - float(transition[0])) / int(ratio)
+    if not passband + 0.5 * width * ratio <= split <= int(ratio) - 0.5 * width * ratio:
+        raise ValueError(
+            f"upper_split_taps: split must lie above the band merge's pass edge {passband:g} and below the output "
+            f"Nyquist {int(ratio)} (fractions of the low-rate Nyquist), with half a transition to spare; got {split:g}"
+        )
+    _, beta = signal.kaiserord(float(attenuation_db), width)
+    return signal.firwin(len(base), split / int(ratio), window=("kaiser", beta), pass_zero=False, scale=True)
+
+
 @keras.saving.register_keras_serializable(package="keras_audiosr")
 class BandMerge(keras.layers.Layer):
     """``[low, high] -> low + highpass(high)``: the output's band below the transition IS ``low``.
@@ -65,22 +83,53 @@ class BandMerge(keras.layers.Layer):
     ``state`` the last ``taps - 1`` samples of ``high`` (``[B, taps - 1, 1, C]`` or ``[B, taps - 1, C]``;
     zeros at the start), and equals the offline output frame by frame.
 
+    Upper band: with ``upper_split`` set, the part of the network's band above it is scaled by
+    ``upper_gain_db`` relative to the part below (one FIR, ``taps + (g - 1) * upper_split_taps``: same
+    length, delay, state and cost; at 0 dB exactly the plain merge). An 8 -> 48 kHz model uses it to set
+    4-8 kHz (which PESQ-WB hears) and 8-24 kHz at separate levels.
+
     Args:
         ratio: The model's up-sampling ratio (the low-rate Nyquist is ``1 / ratio`` of the high-rate one).
         transition: ``(stop, pass)`` as fractions of the low-rate Nyquist; default (0.875, 1.0).
         attenuation_db: Stopband attenuation of the high-pass.
         causal: Causal FIR (streaming form) instead of the zero-delay "same" one.
+        upper_split: Where the upper band starts, a fraction of the low-rate Nyquist (None: no upper band).
+        upper_gain_db: Level of the upper band relative to the rest of the network's band, in dB.
     """
 
     def __init__(
-        self, ratio, transition=DEFAULT_TRANSITION, attenuation_db=DEFAULT_ATTENUATION_DB, causal=False, **kwargs
+        self,
+        ratio,
+        transition=DEFAULT_TRANSITION,
+        attenuation_db=DEFAULT_ATTENUATION_DB,
+        causal=False,
+        upper_split=None,
+        upper_gain_db=0.0,
+        **kwargs,
     ):
         super().__init__(**kwargs)
         self.causal = bool(causal)
         self.ratio = int(ratio)
         self.transition = tuple(float(v) for v in transition)
         self.attenuation_db = float(attenuation_db)
-        self.taps = band_split_taps(self.ratio, self.transition, self.attenuation_db)
+        self.base_taps = band_split_taps(self.ratio, self.transition, self.attenuation_db)
+        self.upper_split = None
+        self.set_upper_band(upper_split, upper_gain_db)
+
+    def set_upper_band(self, split, gain_db=0.0):
+        """Sets the upper band (``split`` None: none) and its relative level (in place; graphs traced before
+        keep the old kernel)."""
+        gain_db = float(gain_db)
+        if not np.isfinite(gain_db):
+            raise ValueError(f"BandMerge: upper_gain_db must be finite, got {gain_db}")
+        if split is None and gain_db:
+            raise ValueError("BandMerge: an upper band level needs upper_split")
+        self.upper_split = None if split is None else float(split)
+        self.upper_gain_db = gain_db
+        self.taps = self.base_taps
+        if self.upper_split is not None:
+            upper = upper_split_taps(self.ratio, self.upper_split, self.transition, self.attenuation_db)
+            self.taps = self.base_taps + (10.0 ** (gain_db / 20.0) - 1.0) * upper
 
     @property
     def delay(self):
@@ -165,6 +214,8 @@ class BandMerge(keras.layers.Layer):
                 "transition": list(self.transition),
                 "attenuation_db": self.attenuation_db,
                 "causal": self.causal,
+                "upper_split": self.upper_split,
+                "upper_gain_db": self.upper_gain_db,
             }
         )
         return config

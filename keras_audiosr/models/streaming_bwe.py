@@ -108,6 +108,9 @@ class StreamingBWE(AudioSRModel):
         degradation: The degradation the training inputs were made with.
         high_band_trim_db: Level of the band the network adds, in dB from its trained level: a fixed
             offset of the gain layer (:meth:`trim_high_band`), exact for every frame, no weight changed.
+        upper_band_hz: Where an upper band starts (Hz), whose level is set apart (:meth:`set_upper_band`,
+            in the band merge's FIR; None: the added band has one level).
+        upper_band_trim_db: Level of the upper band, in dB from its trained level (None: ``high_band_trim_db``).
         weights_trim_db: A record: the trim that models saved before the trim became a gain offset
             carry in their weights (a shift of the gain channel's bias); loading one moves its
             ``high_band_trim_db`` here, so it is not applied twice.
@@ -145,6 +148,8 @@ class StreamingBWE(AudioSRModel):
         degradation=None,
         high_band_trim_db=0.0,
         weights_trim_db=0.0,
+        upper_band_hz=None,
+        upper_band_trim_db=None,
         name="streaming_bwe",
         **kwargs,
     ):
@@ -217,6 +222,9 @@ class StreamingBWE(AudioSRModel):
         self.weights_trim_db = float(weights_trim_db)
         self.lookahead = lookahead
         self._layer_names = {"core": [layer.name for layer in parts["core"]]}
+        self.upper_band_hz, self.upper_band_trim_db = None, None
+        if upper_band_hz is not None:
+            self.set_upper_band(upper_band_hz, upper_band_trim_db)
 
     @classmethod
     def from_size(cls, size, **kwargs):
@@ -234,10 +242,43 @@ class StreamingBWE(AudioSRModel):
         """
         self.high_band_trim_db += float(db)
         self.get_layer("gain").set_offset_db(self.high_band_trim_db)
+        if self.upper_band_trim_db is not None:  # the whole band moves; the upper band's offset stays
+            self.upper_band_trim_db += float(db)
+        self._forget_traces()
+        return self
+
+    def set_upper_band(self, hz, trim_db=None):
+        """Gives the band above ``hz`` its own level, ``trim_db`` dB from its trained level (None: the rest's,
+        :attr:`high_band_trim_db`), in place; ``hz=None`` removes the upper band. Returns the model.
+
+        The band merge's fixed FIR carries the difference (:class:`BandMerge` ``upper_split``): no weight, no
+        state and no multiply-accumulate changes. For a model whose input is below 16 kHz and whose output is
+        above it: PESQ-WB hears the added band only up to 8 kHz, a listener all of it, so the two parts may
+        want different levels."""
+        merge = self.get_layer("band_merge")
+        if hz is None:
+            if trim_db is not None:
+                raise ValueError(f"{self.name}: an upper band level needs its start frequency (hz)")
+            merge.set_upper_band(None)
+            self.upper_band_hz, self.upper_band_trim_db = None, None
+        else:
+            hz = float(hz)
+            level = self.high_band_trim_db if trim_db is None else float(trim_db)
+            try:
+                merge.set_upper_band(hz / (self.lr_rate / 2.0), level - self.high_band_trim_db)
+            except ValueError as err:
+                raise ValueError(
+                    f"{self.name}: an upper band from {hz:g} Hz does not fit between the input's band "
+                    f"({self.lr_rate / 2:g} Hz) and the output's Nyquist ({self.hr_rate / 2:g} Hz): {err}"
+                ) from None
+            self.upper_band_hz, self.upper_band_trim_db = hz, level
+        self._forget_traces()
+        return self
+
+    def _forget_traces(self):
         for attr in ("predict_function", "test_function", "train_function"):  # traced with the old tables
             if getattr(self, attr, None) is not None:
                 setattr(self, attr, None)
-        return self
 
     # ---- geometry ---------------------------------------------------------------------------------
     def _parts(self):
@@ -344,6 +385,8 @@ class StreamingBWE(AudioSRModel):
                 "extra_lookahead": self.extra_lookahead,
                 "high_band_trim_db": self.high_band_trim_db,
                 "weights_trim_db": self.weights_trim_db,
+                "upper_band_hz": self.upper_band_hz,
+                "upper_band_trim_db": self.upper_band_trim_db,
             }
         )
         return config

@@ -284,8 +284,22 @@ def _trim_line(trim: dict) -> str:
     return "- High-band level: as trained."
 
 
+def _upper_line(trim: dict) -> str:
+    upper = trim.get("upper_band")
+    if not upper:
+        return ""
+    khz = float(upper["hz"]) / 1000
+    return (
+        f"\n- Above {khz:g} kHz the added band is set {float(upper['trim_db']):+.0f} dB from its trained level "
+        f"(`StreamingBWE.set_upper_band`: the band merge's fixed FIR, no weight, state or cost changed), chosen "
+        f"the same way with the band below {khz:g} kHz kept at {float(trim.get('trim_db') or 0):+.0f} dB: PESQ-WB, "
+        f"the guard that holds that part down, does not hear above {khz:g} kHz."
+    )
+
+
 def trim_sweep_table(trim: dict) -> str:
-    """The whole trim sweep as a markdown table (empty when the trim was not chosen by ViSQOL)."""
+    """The whole trim sweep as a markdown table (empty when the trim was not chosen by ViSQOL); ``trim`` may
+    be the ``upper_band`` part too."""
     rows = trim.get("calibration") or []
     if not rows or "visqol" not in rows[0]:
         return ""
@@ -311,10 +325,18 @@ def _sweep_block(trim: dict) -> str:
     table = trim_sweep_table(trim)
     if not table:
         return ""
-    return (
+    block = (
         "The high-band level sweep on the training files (means over "
         f"{', '.join(trim.get('degradations', []))}; guards under each):\n\n{table}\n\n"
     )
+    upper = trim.get("upper_band")
+    if upper and trim_sweep_table(upper):
+        khz = float(upper["hz"]) / 1000
+        block += (
+            f"Then the level above {khz:g} kHz, the band below it at {float(trim.get('trim_db') or 0):+.0f} dB "
+            f"(same files and inputs):\n\n{trim_sweep_table(upper)}\n\n"
+        )
+    return block
 
 
 def portable_command(config: dict, name: str) -> str:
@@ -563,7 +585,7 @@ def model_card(card: dict, report: dict, facts: dict, template: str | Path = TEM
         "latency_ms": f"{card['algorithmic_latency_ms']:.2f}",
         "frame_length": card["frame_length"],
         "lookahead": card["lookahead"],
-        "trim_line": _trim_line(card.get("high_band_trim") or {}),
+        "trim_line": _trim_line(card.get("high_band_trim") or {}) + _upper_line(card.get("high_band_trim") or {}),
         "trim_sweep": _sweep_block(card.get("high_band_trim") or {}),
         "files": "\n".join(_files_md(card, facts["file_sizes"])),
         "calibration": facts["calibration"],

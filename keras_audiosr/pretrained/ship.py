@@ -293,8 +293,8 @@ def ship(
     tmp = partial / name
     try:
         tmp.mkdir()
-        if trim["trim_db"]:
-            model.save(tmp / "model.keras")  # the trimmed weights
+        if trim["trim_db"] or trim.get("upper_band"):
+            model.save(tmp / "model.keras")  # the trimmed model
         else:
             shutil.copyfile(run / "model.keras", tmp / "model.keras")
         exporter = StreamingExporter(

@@ -20,7 +20,14 @@ from keras_audiosr.inference import upsample_array
 from keras_audiosr.metrics import pesq_available, visqol_available
 from keras_audiosr.pretrained.card import pesq_guarded
 
-__all__ = ["GUARD_DB", "OBJECTIVES", "apply_high_band_trim", "choose_high_band_trim", "high_band_trim_rule"]
+__all__ = [
+    "GUARD_DB",
+    "OBJECTIVES",
+    "apply_high_band_trim",
+    "choose_high_band_trim",
+    "high_band_trim_rule",
+    "upper_band_split_hz",
+]
 
 #: SNR and low-band SNR may fall this many dB below sinc's at the chosen trim.
 GUARD_DB = 1.0
@@ -35,6 +42,15 @@ def high_band_trim_rule(model) -> tuple[tuple[str, ...], str]:
     if int(model.lr_rate) <= 8000:
         return ("resample", "telephone:mulaw") + (("codec:gsm",) if codec_available("gsm") else ()), "visqol"
     return ("resample", "butter:4"), "visqol"
+
+
+def upper_band_split_hz(model) -> float | None:
+    """Where the part of the added band above PESQ-WB's reach starts (8 kHz), for a model whose input is
+    below 16 kHz and whose output is above it (e.g. 8 -> 48 kHz), else None: PESQ-WB, the guard that holds
+    the band down, hears it only up to 8 kHz, so that part and the rest get levels of their own."""
+    if not callable(getattr(model, "set_upper_band", None)):
+        return None
+    return 8000.0 if int(model.lr_rate) < 16000 < int(model.hr_rate) else None
 
 
 def _guards(row: dict, per_deg: list[tuple[str, dict, dict]], pesq_guard: bool = True) -> dict:
@@ -67,6 +83,7 @@ def choose_high_band_trim(
     max_seconds: float | None = 6.0,
     progress: bool = False,
     objective: str = "visqol",
+    upper_band_hz: float | None = None,
     log=print,
 ) -> tuple[float, list[dict]]:
     """The level of the band a model adds that scores best on ``paths`` (use TRAINING files, never the test split).
@@ -82,6 +99,9 @@ def choose_high_band_trim(
     with the chosen trim applied. Returns ``(chosen trim in dB, rows)``, a row per candidate: ``{"trim_db",
     "visqol", "pesq", "lsd", "snr", "snr_lb", "sinc_<same>"..., "lsd_ratio_worst", "snr_margin_worst",
     "pesq_margin", "snr_margin", "lb_snr_margin", "passes"}`` (means over the degradations; margins the worst).
+
+    ``upper_band_hz``: the candidates are levels (from the trained level) of the band above it instead
+    (``model.set_upper_band``), the rest of the added band kept where it is.
     """
     if objective not in OBJECTIVES:
         raise ValueError(f"choose_high_band_trim: objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
@@ -93,9 +113,15 @@ def choose_high_band_trim(
         raise ImportError("choose_high_band_trim by ViSQOL needs visqol-python: pip install 'keras-audiosr[eval]'")
     start = float(model.high_band_trim_db)
 
+    def set_level(db):
+        if upper_band_hz is None:
+            model.trim_high_band(start + db - model.high_band_trim_db)
+        else:
+            model.set_upper_band(upper_band_hz, db)
+
     def at(db):  # one system per candidate, all on the same inputs in one pass (sinc is scored once)
         def run(x):
-            model.trim_high_band(start + db - model.high_band_trim_db)
+            set_level(db)
             return upsample_array(model, x)
 
         return run
@@ -144,7 +170,7 @@ def choose_high_band_trim(
         best = (
             max(allowed, key=lambda r: r["trim_db"]) if allowed else max(rows, key=lambda r: r["snr_margin_worst"])
         )["trim_db"]
-    model.trim_high_band(start + best - model.high_band_trim_db)
+    set_level(best)
     return best, rows
 
 
@@ -162,12 +188,17 @@ def apply_high_band_trim(model, train_utts, how: str, with_pesq: bool, log=print
     kept = float(model.high_band_trim_db)  # e.g. carried by --init-from a shipped model
     if how == "none":
         return {"trim_db": kept, "how": "none" if not kept else "kept (carried from the source model)"}
+    kept_upper = (getattr(model, "upper_band_hz", None), getattr(model, "upper_band_trim_db", None))
     model.trim_high_band(-kept)  # "auto" and a number are levels from the network's trained level
+    if kept_upper[0] is not None:
+        model.set_upper_band(None)  # one level, unless "auto" frees the upper band below
     if how != "auto":
         model.trim_high_band(float(how))
         return {"trim_db": float(how), "how": "given"}
     if not with_pesq or not visqol_available():
         model.trim_high_band(kept)
+        if kept_upper[0] is not None:
+            model.set_upper_band(*kept_upper)
         log(
             "[ship] high-band level kept: choosing it needs PESQ-WB and ViSQOL (--no-pesq, or the eval "
             "extra not installed)"
@@ -187,7 +218,7 @@ def apply_high_band_trim(model, train_utts, how: str, with_pesq: bool, log=print
         model, files, degradations=degradations, objective=objective, log=lambda t: log(f"[ship] {t}")
     )
     log(f"[ship] high-band trim {best:+.0f} dB")
-    return {
+    trim = {
         "trim_db": best,
         "how": "auto",
         "objective": objective,
@@ -196,3 +227,34 @@ def apply_high_band_trim(model, train_utts, how: str, with_pesq: bool, log=print
         "files": [str(f) for f in files],
         "calibration": rows,
     }
+    upper = _choose_upper_band(model, files, degradations, objective, best, rows, log)
+    if upper:
+        trim["upper_band"] = upper
+    return trim
+
+
+def _choose_upper_band(model, files, degradations, objective, best, rows, log) -> dict | None:
+    """The level of the band above :func:`upper_band_split_hz`, chosen as the whole band's was with the rest
+    kept at ``best`` (louder candidates only: the whole band's sweep already tried it quieter); None when the
+    model has no such band, ``best`` is the trained level, or no whole-band level passed its guards."""
+    hz = upper_band_split_hz(model)
+    chosen = next(r for r in rows if r["trim_db"] == best)
+    louder = [float(db) for db in (0, -3, -6, -9, -12, -15, -18, -21) if db > best]
+    if hz is None or objective != "visqol" or not chosen["passes"] or not louder:
+        return None
+    log(f"[ship] choosing the level above {hz / 1000:g} kHz (PESQ-WB does not hear it), {best:+.0f} dB below")
+    level, upper_rows = choose_high_band_trim(
+        model,
+        files,
+        degradations=degradations,
+        objective=objective,
+        candidates_db=[best] + louder,
+        upper_band_hz=hz,
+        log=lambda t: log(f"[ship] above {hz / 1000:g} kHz: {t}"),
+    )
+    if level == best:
+        model.set_upper_band(None)
+        log(f"[ship] above {hz / 1000:g} kHz: the same level as below (one level)")
+    else:
+        log(f"[ship] above {hz / 1000:g} kHz: {level:+.0f} dB")
+    return {"hz": hz, "trim_db": level, "how": "auto", "calibration": upper_rows}

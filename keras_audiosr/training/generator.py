@@ -117,18 +117,25 @@ def carry_high_band_trim(model, path):
     that training runs untrimmed, and this sets it (:meth:`~keras_audiosr.models.StreamingBWE.trim_high_band`)
     before the trained model is saved, so that a fine-tuned model adds its band at the level its source shipped
     with. Carried only where both models have a trim and add the same band (same ratio and output rate: not an
-    ``--init-matching`` source for another band); a source trim of 0 dB changes nothing. Says so in one line.
+    ``--init-matching`` source for another band), with its upper band's level where it has one; a source trim of
+    0 dB and no upper band changes nothing. Says so in one line.
     """
     if not callable(getattr(model, "trim_high_band", None)):
         return None
     source = load_model(path)
     trim = getattr(source, "high_band_trim_db", None)
     same_band = all(getattr(source, a, None) == getattr(model, a, None) for a in ("ratio", "hr_rate"))
-    if trim is None or not same_band or float(trim) == 0.0:
+    upper = getattr(source, "upper_band_hz", None)
+    if trim is None or not same_band or (float(trim) == 0.0 and upper is None):
         return None
     model.trim_high_band(float(trim) - model.high_band_trim_db)
+    above = ""
+    if upper is not None and callable(getattr(model, "set_upper_band", None)):
+        model.set_upper_band(upper, source.upper_band_trim_db)
+        above = f", {model.upper_band_trim_db:+g} dB above {upper / 1000:g} kHz"
     print(
-        f"[keras_audiosr] high-band trim {model.high_band_trim_db:+g} dB carried from {path} (training ran untrimmed)",
+        f"[keras_audiosr] high-band trim {model.high_band_trim_db:+g} dB{above} carried from {path} "
+        "(training ran untrimmed)",
         flush=True,
     )
     return model.high_band_trim_db
