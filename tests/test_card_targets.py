@@ -170,3 +170,28 @@ def test_the_card_shows_the_upper_band_level_and_its_sweep():
     block = _sweep_block(trim)
     assert "Then the level above 8 kHz" in block and "| -6 **chosen** |" in block
     assert _upper_line({"trim_db": -9.0}) == "" and "Then the level" not in _sweep_block(dict(trim, upper_band=None))
+
+
+def test_calibration_files_take_each_corpus_in_turn():
+    from types import SimpleNamespace
+
+    from keras_audiosr.pretrained.trim import calibration_files
+
+    utts = [  # 200 readers of one corpus beside 3 speakers of another and one of a third
+        SimpleNamespace(path=f"data/big/spk{i:03d}/utt{j}.flac", speaker=f"big/spk{i:03d}")
+        for i in range(200)
+        for j in range(3)
+    ]
+    utts += [
+        SimpleNamespace(path=f"data/small/wav48/p{i}/p{i}_{j}.flac", speaker=f"p{i}")
+        for i in range(3)
+        for j in range(2)
+    ]
+    utts += [SimpleNamespace(path="data/one/LJ001.flac", speaker="lj")]
+    files = calibration_files(utts, n=8)
+    assert len(files) == 8 and len(set(files)) == 8
+    assert sum("/small/" in f for f in files) == 3 and sum("/one/" in f for f in files) == 1
+    big = [f for f in files if "/big/" in f]
+    assert len(big) == 4 and big[0] == "data/big/spk000/utt1.flac"  # the middle file of each speaker
+    assert len({f.split("/")[2] for f in big}) == 4 and max(int(f.split("/")[2][3:]) for f in big) > 100  # spread
+    assert calibration_files(utts[:2], n=8) == ["data/big/spk000/utt1.flac"]

@@ -11,6 +11,8 @@ every degradation. :func:`high_band_trim_rule` names the degradations a model is
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from keras_audiosr.degrade import parse_spec
@@ -23,7 +25,9 @@ from keras_audiosr.pretrained.card import pesq_guarded
 __all__ = [
     "GUARD_DB",
     "OBJECTIVES",
+    "CALIBRATION_FILES",
     "apply_high_band_trim",
+    "calibration_files",
     "choose_high_band_trim",
     "high_band_trim_rule",
     "upper_band_split_hz",
@@ -42,6 +46,33 @@ def high_band_trim_rule(model) -> tuple[tuple[str, ...], str]:
     if int(model.lr_rate) <= 8000:
         return ("resample", "telephone:mulaw") + (("codec:gsm",) if codec_available("gsm") else ()), "visqol"
     return ("resample", "butter:4"), "visqol"
+
+
+#: Training files the ship-time level is chosen on.
+CALIBRATION_FILES = 12
+
+
+def calibration_files(train_utts, n: int = CALIBRATION_FILES) -> list:
+    """Up to ``n`` training files spread over the corpora first, then their speakers: one file (the middle
+    one) per speaker, taken in turn from each corpus folder (a speaker's folder's parent). Spread over
+    speakers alone, a corpus of many speakers (e.g. 200 LibriSpeech readers beside 13 VCTK ones) fills
+    the set, and the level chosen on it misses the guards on the other corpora's held-out speakers."""
+    by_speaker = {}
+    for u in train_utts:
+        by_speaker.setdefault(getattr(u, "speaker", ""), []).append(u.path)
+    groups = {}
+    for _, paths in sorted(by_speaker.items()):
+        paths = sorted(paths, key=str)
+        groups.setdefault(str(Path(paths[0]).parent.parent), []).append(paths[len(paths) // 2])
+    quota = -(-n // max(1, len(groups)))  # files a corpus gives when all give alike
+    for key, files in groups.items():  # each corpus's speakers evenly spaced, so that its first ones are spread
+        step = max(1, len(files) // quota)
+        groups[key] = files[::step] + [f for i, f in enumerate(files) if i % step]
+    out, k = [], 0
+    while len(out) < n and any(k < len(files) for files in groups.values()):
+        out += [files[k] for _, files in sorted(groups.items()) if k < len(files)][: n - len(out)]
+        k += 1
+    return out
 
 
 def upper_band_split_hz(model) -> float | None:
@@ -179,8 +210,8 @@ def apply_high_band_trim(model, train_utts, how: str, with_pesq: bool, log=print
     ``{"trim_db", "how", ["objective", "degradations", "files", "calibration": rows]}``.
 
     ``auto`` and a number are levels from the network's trained level (a trim carried by ``--init-from`` is
-    replaced, not added to); ``none`` keeps the model's own. ``auto`` scores trims on up to 8 training files
-    (spread over the training speakers, 8 s each) under :func:`high_band_trim_rule`'s degradations, never on
+    replaced, not added to); ``none`` keeps the model's own. ``auto`` scores trims on up to 12 training files
+    (:func:`calibration_files`, 6 s each) under :func:`high_band_trim_rule`'s degradations, never on
     held-out audio."""
     how = str(how).strip().lower()
     if not callable(getattr(model, "trim_high_band", None)):
@@ -204,11 +235,7 @@ def apply_high_band_trim(model, train_utts, how: str, with_pesq: bool, log=print
             "extra not installed)"
         )
         return {"trim_db": kept, "how": "none (no PESQ-WB/ViSQOL)"}
-    by_speaker = {}
-    for u in train_utts:
-        by_speaker.setdefault(getattr(u, "speaker", ""), []).append(u.path)
-    files = [paths[len(paths) // 2] for _, paths in sorted(by_speaker.items())]
-    files = files[:: max(1, len(files) // 8)][:8]
+    files = calibration_files(train_utts)
     degradations, objective = high_band_trim_rule(model)
     log(
         f"[ship] choosing the high-band level on {len(files)} training files under {', '.join(degradations)} "
