@@ -66,8 +66,9 @@ def build_parser() -> Parser:
         metavar="auto|none|DB",
         help="level of the band the network adds (StreamingBWE.trim_high_band): auto chooses it on "
         "training files only (keras_audiosr.pretrained.trim: best ViSQOL, audio mode at 48 kHz, "
-        "with PESQ-WB >= sinc and SNR and low-band SNR within 1 dB of sinc), none keeps the trained "
-        "level, a number in dB applies it (default: auto)",
+        "with PESQ-WB >= sinc and SNR and low-band SNR within 1 dB of sinc; for 8 kHz in and more than "
+        "16 kHz out, then a level of its own for the band above 8 kHz), none keeps the model's levels, a "
+        "number in dB applies it to the whole band (default: auto)",
     )
     p.add_argument("--no-pesq", action="store_true", help="skip PESQ-WB (default: computed when pesq is installed)")
     p.add_argument(
