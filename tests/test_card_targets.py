@@ -126,31 +126,32 @@ def test_the_upper_band_is_freed_only_for_a_narrow_input_and_a_wide_output(monke
     assert trim_mod.upper_band_split_hz(narrow_wide) == 8000.0
     assert trim_mod.upper_band_split_hz(StreamingBWE.from_size("tiny", ratio=2, hr_rate=16000)) is None
     assert trim_mod.upper_band_split_hz(StreamingBWE.from_size("tiny", ratio=3, hr_rate=48000)) is None
-    calls = []
+    calls, picks = [], [-6.0, -15.0]
 
     def fake_choose(model, files, **kw):
         calls.append(kw)
-        model.set_upper_band(kw["upper_band_hz"], -6.0)
-        return -6.0, [{"trim_db": -6.0, "visqol": 3.0}]
+        level = picks.pop(0)
+        model.set_upper_band(kw["upper_band_hz"], level)
+        return level, [{"trim_db": level, "visqol": 3.0}]
 
     monkeypatch.setattr(trim_mod, "choose_high_band_trim", fake_choose)
-    rows = [{"trim_db": -15.0, "passes": True}, {"trim_db": -9.0, "passes": False}]
-    upper = trim_mod._choose_upper_band(narrow_wide, ["a.wav"], ("resample",), "visqol", -15.0, rows, lambda t: None)
-    assert calls[0]["candidates_db"] == [-15.0, 0.0, -3.0, -6.0, -9.0, -12.0]  # the chosen level, then louder
-    assert upper["hz"] == 8000.0 and upper["trim_db"] == -6.0 and narrow_wide.upper_band_trim_db == -6.0
-    # a chosen level that failed its guards, or the trained level: nothing above it to free
-    rows[0]["passes"] = False
-    assert trim_mod._choose_upper_band(narrow_wide, [], ("resample",), "visqol", -15.0, rows, print) is None
-    assert (
-        trim_mod._choose_upper_band(
-            narrow_wide, [], ("resample",), "visqol", 0.0, [dict(rows[0], trim_db=0.0, passes=True)], print
-        )
-        is None
-    )
-    # "auto" without PESQ-WB keeps a carried upper band as it was
-    assert trim_mod.apply_high_band_trim(narrow_wide, [], "auto", False, log=lambda t: None)["how"].startswith("none")
-    assert (narrow_wide.upper_band_hz, narrow_wide.upper_band_trim_db) == (8000.0, -6.0)
-    assert trim_mod.apply_high_band_trim(narrow_wide, [], "-3", False)["trim_db"] == -3.0
+    rows = [{"trim_db": db, "passes": db <= -12} for db in (0.0, -6.0, -12.0, -15.0)]
+    quiet = lambda t: None  # noqa: E731
+    upper = trim_mod._choose_upper_band(narrow_wide, ["a.wav"], ("resample",), "visqol", -15.0, rows, quiet)
+    assert calls[0]["candidates_db"] == [0.0, -6.0, -12.0, -15.0] and calls[0]["upper_band_hz"] == 8000.0
+    assert upper["applied"] and upper["trim_db"] == -6.0 and narrow_wide.upper_band_trim_db == -6.0
+    # the sweep keeps the level below: one level, no upper band set
+    upper = trim_mod._choose_upper_band(narrow_wide, ["a.wav"], ("resample",), "visqol", -15.0, rows, quiet)
+    assert not upper["applied"] and narrow_wide.upper_band_hz is None
+    narrow_wide.set_upper_band(8000.0, -6.0)
+    # a chosen level that failed its guards: the upper band cannot mend it
+    assert trim_mod._choose_upper_band(narrow_wide, [], ("resample",), "visqol", -6.0, rows, quiet) is None
+    # "none", and "auto" without PESQ-WB, keep a carried upper band as it was, and say so
+    for how in ("none", "auto"):
+        info = trim_mod.apply_high_band_trim(narrow_wide, [], how, False, log=quiet)
+        assert info["upper_band"] == {"hz": 8000.0, "trim_db": -6.0, "how": "kept", "applied": True}
+        assert (narrow_wide.upper_band_hz, narrow_wide.upper_band_trim_db) == (8000.0, -6.0)
+    assert "upper_band" not in trim_mod.apply_high_band_trim(narrow_wide, [], "-3", False)
     assert narrow_wide.upper_band_hz is None  # a given level is one level for the whole band
 
 
@@ -159,17 +160,20 @@ def test_the_card_shows_the_upper_band_level_and_its_sweep():
 
     row = dict.fromkeys(("visqol", "pesq", "lsd", "snr", "snr_lb"), 1.0)
     row.update({f"sinc_{k}": 0.5 for k in ("visqol", "pesq", "lsd", "snr", "snr_lb")})
+    upper = {"hz": 8000.0, "trim_db": -6.0, "applied": True, "calibration": [dict(row, trim_db=-6.0, passes=True)]}
     trim = {
         "trim_db": -15.0,
         "how": "auto",
         "degradations": ["resample"],
         "calibration": [dict(row, trim_db=-15.0, passes=True)],
-        "upper_band": {"hz": 8000.0, "trim_db": -6.0, "calibration": [dict(row, trim_db=-6.0, passes=True)]},
+        "upper_band": upper,
     }
     assert "Above 8 kHz the added band is set -6 dB" in _upper_line(trim) and "-15 dB" in _upper_line(trim)
     block = _sweep_block(trim)
     assert "Then the level above 8 kHz" in block and "| -6 **chosen** |" in block
     assert _upper_line({"trim_db": -9.0}) == "" and "Then the level" not in _sweep_block(dict(trim, upper_band=None))
+    assert "the same level" in _upper_line(dict(trim, upper_band=dict(upper, trim_db=-15.0, applied=False)))
+    assert "as the model had it" in _upper_line(dict(trim, upper_band=dict(upper, how="kept", calibration=None)))
 
 
 def test_calibration_files_take_each_corpus_in_turn():
@@ -177,21 +181,22 @@ def test_calibration_files_take_each_corpus_in_turn():
 
     from keras_audiosr.pretrained.trim import calibration_files
 
-    utts = [  # 200 readers of one corpus beside 3 speakers of another and one of a third
-        SimpleNamespace(path=f"data/big/spk{i:03d}/utt{j}.flac", speaker=f"big/spk{i:03d}")
-        for i in range(200)
+    # as a multi-corpus run names them: 200 LibriSpeech readers (speaker/chapter/file), 3 VCTK speakers, LJ Speech
+    utts = [
+        SimpleNamespace(path=f"data/s16/librispeech/{i}/{i}-1/{i}-1-{j}.flac", speaker=f"s16/librispeech/libri{i}")
+        for i in range(100, 300)
         for j in range(3)
     ]
     utts += [
-        SimpleNamespace(path=f"data/small/wav48/p{i}/p{i}_{j}.flac", speaker=f"p{i}")
+        SimpleNamespace(path=f"data/vctk/wav48/p{i}/p{i}_{j}.flac", speaker=f"vctk/p{i}")
         for i in range(3)
         for j in range(2)
     ]
-    utts += [SimpleNamespace(path="data/one/LJ001.flac", speaker="lj")]
+    utts += [SimpleNamespace(path="data/lj/LJ001.flac", speaker="lj/lj")]
     files = calibration_files(utts, n=8)
     assert len(files) == 8 and len(set(files)) == 8
-    assert sum("/small/" in f for f in files) == 3 and sum("/one/" in f for f in files) == 1
-    big = [f for f in files if "/big/" in f]
-    assert len(big) == 4 and big[0] == "data/big/spk000/utt1.flac"  # the middle file of each speaker
-    assert len({f.split("/")[2] for f in big}) == 4 and max(int(f.split("/")[2][3:]) for f in big) > 100  # spread
-    assert calibration_files(utts[:2], n=8) == ["data/big/spk000/utt1.flac"]
+    assert sum("/vctk/" in f for f in files) == 3 and sum("/lj/" in f for f in files) == 1
+    libri = [f for f in files if "/librispeech/" in f]
+    assert len(libri) == 4 and libri[0].endswith("100-1-1.flac")  # the middle file of each speaker
+    assert max(int(f.split("/")[3]) for f in libri) > 200  # spread over the readers, not the first four
+    assert calibration_files(utts[:2], n=8) == [utts[1].path]

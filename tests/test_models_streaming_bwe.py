@@ -286,3 +286,10 @@ def test_an_upper_band_outside_the_added_band_is_an_error():
     with pytest.raises(ValueError, match="needs its start frequency"):
         model.set_upper_band(None, -6.0)
     assert model.upper_band_hz is None
+    x = (0.1 * RNG.standard_normal((1, 800, 1))).astype("float32")
+    before = np.asarray(model.set_upper_band(8000, -6.0)(x))
+    with pytest.raises(ValueError, match="does not fit between"):
+        model.set_upper_band(3000, -3.0)  # refused: the upper band stays as it was
+    merge = model.get_layer("band_merge")
+    assert (model.upper_band_hz, model.upper_band_trim_db, merge.upper_split, merge.upper_gain_db) == (8000, -6, 2, -6)
+    np.testing.assert_array_equal(np.asarray(model(x)), before)

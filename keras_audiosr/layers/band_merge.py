@@ -47,7 +47,8 @@ def band_split_taps(ratio, transition=DEFAULT_TRANSITION, attenuation_db=DEFAULT
 def upper_split_taps(ratio, split, transition=DEFAULT_TRANSITION, attenuation_db=DEFAULT_ATTENUATION_DB):
     """The high-pass at ``split`` (a fraction of the low-rate Nyquist) with :func:`band_split_taps`' length and
     window: its transition is as wide and as deep as the band merge's, and because both are linear-phase FIRs
-    of one length and one delay, ``band_split_taps - upper_split_taps`` is the band between the two (exactly)."""
+    of one length and one delay, the two parts ``band_split_taps - upper_split_taps`` and ``upper_split_taps`` add
+    up to the merge exactly (each part's band is as exact as a Kaiser design, ripple and transition)."""
     from scipy import signal
 
     base = band_split_taps(ratio, transition, attenuation_db)
@@ -124,12 +125,14 @@ class BandMerge(keras.layers.Layer):
             raise ValueError(f"BandMerge: upper_gain_db must be finite, got {gain_db}")
         if split is None and gain_db:
             raise ValueError("BandMerge: an upper band level needs upper_split")
+        taps = self.base_taps
+        if (
+            split is not None
+        ):  # computed (and checked) before anything changes: a refused split leaves the layer as it was
+            upper = upper_split_taps(self.ratio, float(split), self.transition, self.attenuation_db)
+            taps = self.base_taps + (10.0 ** (gain_db / 20.0) - 1.0) * upper
         self.upper_split = None if split is None else float(split)
-        self.upper_gain_db = gain_db
-        self.taps = self.base_taps
-        if self.upper_split is not None:
-            upper = upper_split_taps(self.ratio, self.upper_split, self.transition, self.attenuation_db)
-            self.taps = self.base_taps + (10.0 ** (gain_db / 20.0) - 1.0) * upper
+        self.upper_gain_db, self.taps = gain_db, taps
 
     @property
     def delay(self):

@@ -289,6 +289,10 @@ def _upper_line(trim: dict) -> str:
     if not upper:
         return ""
     khz = float(upper["hz"]) / 1000
+    if not upper.get("applied", True):
+        return f"\n- Above {khz:g} kHz: the same level; its own sweep (below) chose the level of the band under it."
+    if upper.get("how") == "kept":
+        return f"\n- Above {khz:g} kHz: {float(upper['trim_db']):+.0f} dB from its trained level, as the model had it."
     return (
         f"\n- Above {khz:g} kHz the added band is set {float(upper['trim_db']):+.0f} dB from its trained level "
         f"(`StreamingBWE.set_upper_band`: the band merge's fixed FIR, no weight, state or cost changed), chosen "

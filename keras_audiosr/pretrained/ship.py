@@ -293,7 +293,7 @@ def ship(
     tmp = partial / name
     try:
         tmp.mkdir()
-        if trim["trim_db"] or trim.get("upper_band"):
+        if trim["trim_db"] or (trim.get("upper_band") or {}).get("applied"):
             model.save(tmp / "model.keras")  # the trimmed model
         else:
             shutil.copyfile(run / "model.keras", tmp / "model.keras")

@@ -11,8 +11,6 @@ every degradation. :func:`high_band_trim_rule` names the degradations a model is
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from keras_audiosr.degrade import parse_spec
@@ -54,16 +52,16 @@ CALIBRATION_FILES = 12
 
 def calibration_files(train_utts, n: int = CALIBRATION_FILES) -> list:
     """Up to ``n`` training files spread over the corpora first, then their speakers: one file (the middle
-    one) per speaker, taken in turn from each corpus folder (a speaker's folder's parent). Spread over
-    speakers alone, a corpus of many speakers (e.g. 200 LibriSpeech readers beside 13 VCTK ones) fills
-    the set, and the level chosen on it misses the guards on the other corpora's held-out speakers."""
+    one) per speaker, taken in turn from each corpus (the speaker id's namespace: ``speech16k/librispeech``
+    of ``speech16k/librispeech/libri201``, as a multi-corpus run names its speakers). Spread over speakers
+    alone, a corpus of many speakers (200 LibriSpeech readers beside 13 VCTK ones) fills the set."""
     by_speaker = {}
     for u in train_utts:
-        by_speaker.setdefault(getattr(u, "speaker", ""), []).append(u.path)
+        by_speaker.setdefault(str(getattr(u, "speaker", "")), []).append(u.path)
     groups = {}
-    for _, paths in sorted(by_speaker.items()):
+    for speaker, paths in sorted(by_speaker.items()):
         paths = sorted(paths, key=str)
-        groups.setdefault(str(Path(paths[0]).parent.parent), []).append(paths[len(paths) // 2])
+        groups.setdefault(speaker.rpartition("/")[0], []).append(paths[len(paths) // 2])
     quota = -(-n // max(1, len(groups)))  # files a corpus gives when all give alike
     for key, files in groups.items():  # each corpus's speakers evenly spaced, so that its first ones are spread
         step = max(1, len(files) // quota)
@@ -217,9 +215,11 @@ def apply_high_band_trim(model, train_utts, how: str, with_pesq: bool, log=print
     if not callable(getattr(model, "trim_high_band", None)):
         return {"trim_db": 0.0, "how": "none"}
     kept = float(model.high_band_trim_db)  # e.g. carried by --init-from a shipped model
-    if how == "none":
-        return {"trim_db": kept, "how": "none" if not kept else "kept (carried from the source model)"}
     kept_upper = (getattr(model, "upper_band_hz", None), getattr(model, "upper_band_trim_db", None))
+    carried = {"upper_band": {"hz": kept_upper[0], "trim_db": kept_upper[1], "how": "kept", "applied": True}}
+    if how == "none":
+        info = {"trim_db": kept, "how": "none" if not kept else "kept (carried from the source model)"}
+        return {**info, **carried} if kept_upper[0] is not None else info
     model.trim_high_band(-kept)  # "auto" and a number are levels from the network's trained level
     if kept_upper[0] is not None:
         model.set_upper_band(None)  # one level, unless "auto" frees the upper band below
@@ -228,13 +228,15 @@ def apply_high_band_trim(model, train_utts, how: str, with_pesq: bool, log=print
         return {"trim_db": float(how), "how": "given"}
     if not with_pesq or not visqol_available():
         model.trim_high_band(kept)
-        if kept_upper[0] is not None:
-            model.set_upper_band(*kept_upper)
         log(
             "[ship] high-band level kept: choosing it needs PESQ-WB and ViSQOL (--no-pesq, or the eval "
             "extra not installed)"
         )
-        return {"trim_db": kept, "how": "none (no PESQ-WB/ViSQOL)"}
+        info = {"trim_db": kept, "how": "none (no PESQ-WB/ViSQOL)"}
+        if kept_upper[0] is None:
+            return info
+        model.set_upper_band(*kept_upper)
+        return {**info, **carried}
     files = calibration_files(train_utts)
     degradations, objective = high_band_trim_rule(model)
     log(
@@ -261,13 +263,13 @@ def apply_high_band_trim(model, train_utts, how: str, with_pesq: bool, log=print
 
 
 def _choose_upper_band(model, files, degradations, objective, best, rows, log) -> dict | None:
-    """The level of the band above :func:`upper_band_split_hz`, chosen as the whole band's was with the rest
-    kept at ``best`` (louder candidates only: the whole band's sweep already tried it quieter); None when the
-    model has no such band, ``best`` is the trained level, or no whole-band level passed its guards."""
+    """The level of the band above :func:`upper_band_split_hz`, chosen as the whole band's was (the same
+    candidates) with the band below kept at ``best``; None when the model has no such band or no whole-band
+    level passed its guards (the upper band cannot mend a failed guard below 8 kHz). ``applied`` is False
+    when the sweep kept ``best`` (one level: no upper band is set)."""
     hz = upper_band_split_hz(model)
     chosen = next(r for r in rows if r["trim_db"] == best)
-    louder = [float(db) for db in (0, -3, -6, -9, -12, -15, -18, -21) if db > best]
-    if hz is None or objective != "visqol" or not chosen["passes"] or not louder:
+    if hz is None or objective != "visqol" or not chosen["passes"]:
         return None
     log(f"[ship] choosing the level above {hz / 1000:g} kHz (PESQ-WB does not hear it), {best:+.0f} dB below")
     level, upper_rows = choose_high_band_trim(
@@ -275,13 +277,12 @@ def _choose_upper_band(model, files, degradations, objective, best, rows, log) -
         files,
         degradations=degradations,
         objective=objective,
-        candidates_db=[best] + louder,
+        candidates_db=[float(r["trim_db"]) for r in rows],
         upper_band_hz=hz,
         log=lambda t: log(f"[ship] above {hz / 1000:g} kHz: {t}"),
     )
-    if level == best:
+    applied = level != best
+    if not applied:
         model.set_upper_band(None)
-        log(f"[ship] above {hz / 1000:g} kHz: the same level as below (one level)")
-    else:
-        log(f"[ship] above {hz / 1000:g} kHz: {level:+.0f} dB")
-    return {"hz": hz, "trim_db": level, "how": "auto", "calibration": upper_rows}
+    log(f"[ship] above {hz / 1000:g} kHz: {level:+.0f} dB" + ("" if applied else " (the level below: one level)"))
+    return {"hz": hz, "trim_db": level, "how": "auto", "applied": applied, "calibration": upper_rows}
