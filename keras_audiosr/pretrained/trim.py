@@ -76,9 +76,8 @@ def calibration_files(train_utts, n: int = CALIBRATION_FILES) -> list:
 def upper_band_split_hz(model) -> float | None:
     """Where the part of the added band above PESQ-WB's reach starts, for a model whose input is below 16 kHz
     and whose output is above it (e.g. 8 -> 48 kHz), else None: 8 kHz plus half the band merge's transition,
-    so that the whole transition lies above 8 kHz (the split at 8 kHz itself cost 0.02-0.03 PESQ-WB on held-out
-    speech). PESQ-WB, the guard that holds the band down, hears it only up to 8 kHz, so that part and the rest
-    get levels of their own."""
+    so that the whole transition lies above 8 kHz. PESQ-WB, the guard that holds the band down, hears it only
+    up to 8 kHz, so that part and the rest get levels of their own."""
     if not callable(getattr(model, "set_upper_band", None)):
         return None
     if not int(model.lr_rate) < 16000 < int(model.hr_rate):
