@@ -123,7 +123,7 @@ def test_the_upper_band_is_freed_only_for_a_narrow_input_and_a_wide_output(monke
     from keras_audiosr.pretrained import trim as trim_mod
 
     narrow_wide = StreamingBWE.from_size("tiny", ratio=6, hr_rate=48000, transition=(0.9, 1.0))
-    assert trim_mod.upper_band_split_hz(narrow_wide) == 8200.0  # 8 kHz + half the 400 Hz transition
+    assert trim_mod.upper_band_split_hz(narrow_wide) == 9000.0
     assert trim_mod.upper_band_split_hz(StreamingBWE.from_size("tiny", ratio=2, hr_rate=16000)) is None
     assert trim_mod.upper_band_split_hz(StreamingBWE.from_size("tiny", ratio=3, hr_rate=48000)) is None
     calls, picks = [], [-6.0, -15.0]
@@ -138,7 +138,7 @@ def test_the_upper_band_is_freed_only_for_a_narrow_input_and_a_wide_output(monke
     rows = [{"trim_db": db, "passes": db <= -12} for db in (0.0, -6.0, -12.0, -15.0)]
     quiet = lambda t: None  # noqa: E731
     upper = trim_mod._choose_upper_band(narrow_wide, ["a.wav"], ("resample",), "visqol", -15.0, rows, quiet)
-    assert calls[0]["candidates_db"] == [0.0, -6.0, -12.0, -15.0] and calls[0]["upper_band_hz"] == 8200.0
+    assert calls[0]["candidates_db"] == [0.0, -6.0, -12.0, -15.0] and calls[0]["upper_band_hz"] == 9000.0
     assert upper["applied"] and upper["trim_db"] == -6.0 and narrow_wide.upper_band_trim_db == -6.0
     # the sweep keeps the level below: one level, no upper band set
     upper = trim_mod._choose_upper_band(narrow_wide, ["a.wav"], ("resample",), "visqol", -15.0, rows, quiet)

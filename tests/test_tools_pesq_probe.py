@@ -92,3 +92,17 @@ def test_bad_numbers_are_usage_errors(flag, value, capsys):
     with pytest.raises(SystemExit) as exc:
         pesq_probe.main(["--model", "telephony-8k-16k", "--files", __file__, flag, value])
     assert exc.value.code == 2 and value in capsys.readouterr().err
+
+
+def test_upper_probes_set_the_band_above_their_frequency():
+    import numpy as np
+
+    model = StreamingBWE.from_size("tiny", ratio=6, hr_rate=48000, transition=(0.9, 1.0))
+    systems = pesq_probe.probe_systems(model, upper=[(9000.0, -6.0)])
+    assert list(systems) == ["upper@9000:-6"] and model.upper_band_hz is None  # a copy, the model untouched
+    x = (0.1 * np.random.default_rng(0).standard_normal(800)).astype("float32")
+    assert systems["upper@9000:-6"](x).shape == (4800,)
+    with pytest.raises(SystemExit, match="does not fit between"):
+        pesq_probe.probe_systems(model, upper=[(3000.0, -6.0)])
+    with pytest.raises(SystemExit, match="HZ:DB pairs"):
+        pesq_probe.probe_systems(model, upper=[(9000.0,)])

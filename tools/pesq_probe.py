@@ -11,7 +11,10 @@ Beside the model and the sinc / spline baselines, under each ``--degradations`` 
   shipped models get a high-band trim);
 - ``zeros@Z``: the model with its low path's sinc kernel at Z zero crossings, weights unchanged
   (StreamingBWE only; why the kernel defaults to the longest the band merge's lookahead allows);
-- ``trim@D``: the model with the band it adds D dB from its current level (StreamingBWE only).
+- ``trim@D``: the model with the band it adds D dB from its current level (StreamingBWE only);
+- ``upper@F:D``: the model with its band above F Hz at D dB from its trained level, the rest as it is
+  (``StreamingBWE.set_upper_band``; where an 8 -> 48 kHz model's upper band may start without PESQ-WB,
+  computed at 16 kHz, hearing it).
 
 Prints a markdown table (PESQ-WB, SNR, LB-SNR, LSD) and writes the evaluation report as JSON with ``--out``.
 Use held-out files only when the numbers inform a shipped model's settings (the trim is chosen on training
@@ -44,6 +47,13 @@ def _zeros_or_auto(text):
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer or 'auto', got {text!r}") from None
+
+
+def _upper_specs(text):
+    try:
+        return [tuple(float(v) for v in item.split(":")) for item in str(text).split(",") if item.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated HZ:DB pairs, got {text!r}") from None
 
 
 def build_parser():
@@ -84,6 +94,13 @@ def build_parser():
         help="trim@D systems: the added band D dB from its current level (default: -6,6)",
     )
     p.add_argument(
+        "--upper",
+        type=_upper_specs,
+        default=[],
+        metavar="HZ:DB,...",
+        help="upper@HZ:DB systems: the band above HZ at DB dB from its trained level (default: none)",
+    )
+    p.add_argument(
         "--sinc-zeros",
         type=_zeros_or_auto,
         default=False,
@@ -112,7 +129,7 @@ def _lowpass(y, hz, rate):
     return signal.filtfilt(taps, [1.0], y).astype("float32")
 
 
-def probe_systems(model, *, cut=(), mix=(), zeros=(), trim=()) -> dict:
+def probe_systems(model, *, cut=(), mix=(), zeros=(), trim=(), upper=()) -> dict:
     """``{name: fn(low) -> high}`` for the probes (see the module docstring)."""
     from keras_audiosr.baselines import sinc_upsample
     from keras_audiosr.inference import upsample_array
@@ -131,9 +148,9 @@ def probe_systems(model, *, cut=(), mix=(), zeros=(), trim=()) -> dict:
 
         systems[f"mix@{a:g}"] = mixed
     is_bwe = callable(getattr(model, "trim_high_band", None))
-    if (zeros or trim) and not is_bwe:
+    if (zeros or trim or upper) and not is_bwe:
         raise SystemExit(
-            f"{PROG}: --zeros and --trim need a StreamingBWE model, got {type(model).__name__} "
+            f"{PROG}: --zeros, --trim and --upper need a StreamingBWE model, got {type(model).__name__} "
             f"(pass --zeros '' --trim '')"
         )
     for z in zeros:
@@ -143,6 +160,15 @@ def probe_systems(model, *, cut=(), mix=(), zeros=(), trim=()) -> dict:
         other = rebuilt(model)
         other.trim_high_band(db)
         systems[f"trim@{db:+g}"] = lambda x, m=other: upsample_array(m, x)
+    for spec in upper:
+        if len(spec) != 2:
+            raise SystemExit(f"{PROG}: --upper takes HZ:DB pairs, got {':'.join(f'{v:g}' for v in spec)}")
+        other = rebuilt(model)
+        try:
+            other.set_upper_band(*spec)
+        except ValueError as err:
+            raise SystemExit(f"{PROG}: --upper {spec[0]:g}:{spec[1]:g}: {err}") from None
+        systems[f"upper@{spec[0]:g}:{spec[1]:+g}"] = lambda x, m=other: upsample_array(m, x)
     return systems
 
 
@@ -181,7 +207,7 @@ def main(argv=None) -> int:
         degradations, objective = high_band_trim_rule(model)
         best, _ = choose_high_band_trim(model, args.choose_trim_on, degradations=degradations, objective=objective)
         print(f"high-band trim chosen on {len(args.choose_trim_on)} files: {best:+g} dB")
-    systems = probe_systems(model, cut=args.cut, mix=args.mix, zeros=args.zeros, trim=args.trim)
+    systems = probe_systems(model, cut=args.cut, mix=args.mix, zeros=args.zeros, trim=args.trim, upper=args.upper)
     report = evaluate_suite(
         model,
         args.files,

@@ -24,6 +24,7 @@ __all__ = [
     "GUARD_DB",
     "OBJECTIVES",
     "CALIBRATION_FILES",
+    "UPPER_BAND_HZ",
     "apply_high_band_trim",
     "calibration_files",
     "choose_high_band_trim",
@@ -73,17 +74,20 @@ def calibration_files(train_utts, n: int = CALIBRATION_FILES) -> list:
     return out
 
 
+#: Where the upper band of an 8 kHz-input, wider-output model starts: PESQ-WB is computed on signals resampled to
+#: 16 kHz (:func:`keras_audiosr.audio.resample`, whose filter lets about 1 kHz above 8 kHz fold back below it),
+#: so a louder band from 8 kHz on costs PESQ-WB (0.03 at 8 kHz, 0.02 at 8.2 kHz, none from 9 kHz:
+#: docs/evaluation.md has the probe).
+UPPER_BAND_HZ = 9000.0
+
+
 def upper_band_split_hz(model) -> float | None:
-    """Where the part of the added band above PESQ-WB's reach starts, for a model whose input is below 16 kHz
-    and whose output is above it (e.g. 8 -> 48 kHz), else None: 8 kHz plus half the band merge's transition,
-    so that the whole transition lies above 8 kHz. PESQ-WB, the guard that holds the band down, hears it only
-    up to 8 kHz, so that part and the rest get levels of their own."""
+    """Where the part of the added band that PESQ-WB does not hear starts (:data:`UPPER_BAND_HZ`), for a model
+    whose input is below 16 kHz and whose output is above it (e.g. 8 -> 48 kHz), else None. PESQ-WB is the guard
+    that holds the band down, so that part and the rest get levels of their own."""
     if not callable(getattr(model, "set_upper_band", None)):
         return None
-    if not int(model.lr_rate) < 16000 < int(model.hr_rate):
-        return None
-    stop, passband = (float(v) for v in model.transition)
-    return 8000.0 + 0.5 * (passband - stop) * model.lr_rate / 2
+    return UPPER_BAND_HZ if int(model.lr_rate) < 16000 < int(model.hr_rate) else None
 
 
 def _guards(row: dict, per_deg: list[tuple[str, dict, dict]], pesq_guard: bool = True) -> dict:
