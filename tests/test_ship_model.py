@@ -144,6 +144,11 @@ def test_card_and_model_card(registry):
     assert [Path(f).name for f in card["not_trained_on"]["files"]] == ["p903_001.wav"]
     assert card["training_command"] == f"python -m recipes.streaming_bwe --model-size tiny --epochs 1 --out runs/{NAME}"
     assert card["training_stages"] == [{"command": card["training_command"], "train_seconds": 2.0, "epochs_run": 1}]
+    # the ship command as given, every option that shapes the numbers kept (rerunning it gives this card)
+    assert (
+        card["ship_command"].startswith("python -m tools.ship_model --run ") and "--max-seconds" in card["ship_command"]
+    )
+    assert "--no-progress" not in card["ship_command"]
     assert card["algorithmic_latency_ms"] == pytest.approx(1000 * (80 + card["lookahead"]) / 8000)
     sources = {s["source"]: s for s in card["data_sources"]["sources"]}
     assert set(sources) == {"VCTK", "LJ Speech"} and sources["VCTK"]["test_files"] == 1

@@ -9,6 +9,7 @@ work; a failed conversion gate exits 1.
 
 from __future__ import annotations
 
+import shlex
 import sys
 
 from keras_audiosr.args import Parser, positive_float, positive_int
@@ -129,6 +130,9 @@ def main(argv=None) -> int:
             perceptual=False if args.no_perceptual else None,
             per_speaker=args.per_speaker,
             progress=not args.no_progress,
+            command=" ".join(
+                [PROG] + [shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv) if a != "--no-progress"]
+            ),
         )
     except GateFailed as e:
         print(f"{PROG}: error: conversion gate failed: {e}", file=sys.stderr)
