@@ -26,7 +26,6 @@ __all__ = [  # noqa: F822  (ModelError and load_model come from the Keras layer 
     "StreamModel",
     "load_model",
     "check_pairs",
-    "load_system",
     "upsample_array",
     "upsample_file",
     "upsample_files",
@@ -118,27 +117,6 @@ class StreamModel:
 
     def finish(self):
         return self.streamer.finish()
-
-
-def load_system(spec, keras_form: bool = False):
-    """``(label, model)`` for a model argument of the tools: a streaming ``.tflite`` (:class:`StreamModel`), a
-    ``.keras`` file (:func:`load_model`) or a shipped model's name (its int8 stream, or its Keras model with
-    ``keras_form``). An unknown name or an unreadable file raises (OSError, ValueError or ImportError) with a
-    line that names it."""
-    from keras_audiosr import pretrained
-
-    path = Path(str(spec)).expanduser()
-    if path.suffix.lower() == ".tflite":
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such file")
-        return path.stem, StreamModel.load(path)
-    if path.suffix.lower() == ".keras":
-        from keras_audiosr.models.saving import load_model
-
-        return f"{path.parent.name}-{path.stem}", load_model(path)
-    if keras_form:
-        return f"{spec}-keras", pretrained.load(str(spec))
-    return f"{spec}-int8", StreamModel.load(pretrained.tflite_path(str(spec), "int8"))
 
 
 def _checked_info(path: Path):

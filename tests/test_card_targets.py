@@ -156,7 +156,8 @@ def test_the_upper_band_is_freed_only_for_a_narrow_input_and_a_wide_output(monke
 
 
 def test_the_card_shows_the_upper_band_level_and_its_sweep():
-    from keras_audiosr.pretrained.card import _sweep_block, _upper_line
+    from keras_audiosr.pretrained.card_levels import _upper_line
+    from keras_audiosr.pretrained.card_levels import level_sweep_block as _sweep_block
 
     row = dict.fromkeys(("visqol", "pesq", "lsd", "snr", "snr_lb"), 1.0)
     row.update({f"sinc_{k}": 0.5 for k in ("visqol", "pesq", "lsd", "snr", "snr_lb")})

@@ -148,7 +148,7 @@ def test_plan_geometry_and_latency():
 
 
 def test_load_system_names_each_kind_and_refuses_an_unknown_one(tmp_path):
-    from keras_audiosr.inference import load_system
+    from keras_audiosr.pretrained import load_system
 
     for bad in (tmp_path / "missing.tflite", "no-such-model"):
         with pytest.raises((OSError, ValueError), match="missing.tflite|no-such-model"):

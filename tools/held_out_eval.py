@@ -93,7 +93,7 @@ def main(argv=None) -> int:
         f"{'yes' if perceptual else 'no'}",
         flush=True,
     )
-    from keras_audiosr.inference import load_system
+    from keras_audiosr.pretrained import load_system
 
     try:  # every model first: a bad --model stops here, before any scoring
         loaded = [load_system(spec, args.keras) for spec in args.model]

@@ -41,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _system(spec: str):
     """``(label, hr_rate, fn(low) -> high)`` for one ``--model``."""
     from keras_audiosr import pretrained
-    from keras_audiosr.inference import load_system, upsample_array
+    from keras_audiosr.inference import upsample_array
+    from keras_audiosr.pretrained import load_system
     from keras_audiosr.pretrained.card import cascade_runner
 
     path = Path(spec)

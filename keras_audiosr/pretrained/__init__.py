@@ -29,6 +29,7 @@ __all__ = [
     "info",
     "list",
     "load",
+    "load_system",
     "models_dir",
     "resolve",
     "tflite_path",
@@ -131,6 +132,25 @@ def resolve(name_or_path) -> tuple[Path, ModelInfo | None]:
     shipped = ", ".join(models) or "none in this installation"
     what = "not a file" if path.exists() else "no such file"
     raise PretrainedError(f"{path}: {what} and not the name of a shipped model (shipped models: {shipped})")
+
+
+def load_system(spec, keras_form: bool = False):
+    """``(label, model)`` for a model argument of the tools: a streaming ``.tflite``
+    (:class:`~keras_audiosr.inference.StreamModel`), a ``.keras`` file or a shipped model's name (its int8 stream,
+    or its Keras model with ``keras_form``). An unknown name or an unreadable file raises (OSError, ValueError or
+    ImportError) with a line that names it."""
+    from keras_audiosr.inference import StreamModel, load_model
+
+    path = Path(str(spec)).expanduser()
+    if path.suffix.lower() == ".tflite":
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such file")
+        return path.stem, StreamModel.load(path)
+    if path.suffix.lower() == ".keras":
+        return f"{path.parent.name}-{path.stem}", load_model(path)
+    if keras_form:
+        return f"{spec}-keras", load(str(spec))
+    return f"{spec}-int8", StreamModel.load(tflite_path(str(spec), "int8"))
 
 
 def load(name: str):
