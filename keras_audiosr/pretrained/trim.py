@@ -150,10 +150,11 @@ def choose_high_band_trim(
         raise ImportError("choose_high_band_trim by ViSQOL needs visqol-python: pip install 'keras-audiosr[eval]'")
     start = float(model.high_band_trim_db)
 
-    def set_level(db):
+    def set_level(db):  # called per file and input: set only on a change (each set drops the traced functions)
         if upper_band_hz is None:
-            model.trim_high_band(start + db - model.high_band_trim_db)
-        else:
+            if abs(start + db - model.high_band_trim_db) > 1e-9:
+                model.trim_high_band(start + db - model.high_band_trim_db)
+        elif (model.upper_band_hz, model.upper_band_trim_db) != (upper_band_hz, db):
             model.set_upper_band(upper_band_hz, db)
 
     def at(db):  # one system per candidate, all on the same inputs in one pass (sinc is scored once)
@@ -224,10 +225,11 @@ def apply_high_band_trim(model, train_utts, how: str, with_pesq: bool, log=print
         return {"trim_db": 0.0, "how": "none"}
     kept = float(model.high_band_trim_db)  # e.g. carried by --init-from a shipped model
     kept_upper = (getattr(model, "upper_band_hz", None), getattr(model, "upper_band_trim_db", None))
-    carried = {"upper_band": {"hz": kept_upper[0], "trim_db": kept_upper[1], "how": "kept", "applied": True}}
+    carried = {}  # what a kept upper band adds to the returned record
+    if kept_upper[0] is not None:
+        carried["upper_band"] = {"hz": kept_upper[0], "trim_db": kept_upper[1], "how": "kept", "applied": True}
     if how == "none":
-        info = {"trim_db": kept, "how": "none" if not kept else "kept (carried from the source model)"}
-        return {**info, **carried} if kept_upper[0] is not None else info
+        return {"trim_db": kept, "how": "none" if not kept else "kept (carried from the source model)", **carried}
     model.trim_high_band(-kept)  # "auto" and a number are levels from the network's trained level
     if kept_upper[0] is not None:
         model.set_upper_band(None)  # one level, unless "auto" frees the upper band below
@@ -240,11 +242,9 @@ def apply_high_band_trim(model, train_utts, how: str, with_pesq: bool, log=print
             "[ship] high-band level kept: choosing it needs PESQ-WB and ViSQOL (--no-pesq, or the eval "
             "extra not installed)"
         )
-        info = {"trim_db": kept, "how": "none (no PESQ-WB/ViSQOL)"}
-        if kept_upper[0] is None:
-            return info
-        model.set_upper_band(*kept_upper)
-        return {**info, **carried}
+        if carried:
+            model.set_upper_band(*kept_upper)
+        return {"trim_db": kept, "how": "none (no PESQ-WB/ViSQOL)", **carried}
     files = calibration_files(train_utts)
     degradations, objective = high_band_trim_rule(model)
     log(
