@@ -105,6 +105,55 @@ def test_trim_guards_leave_out_pesq_for_a_16k_input():
     assert narrow["pesq_margin"] < 0 and not _passes(narrow)
     assert wide["pesq_margin"] is None and _passes(wide)
     assert not _passes(_guards({}, [("resample", dict(model, snr=23.0), sinc)], pesq_guard=False))
+    # the PESQ-WB margin: a model 0.1 above sinc passes without one and fails with 0.2 (the worst condition counts)
+    above = [("resample", dict(model, pesq=4.73), sinc), ("codec:gsm", dict(model, pesq=4.93), sinc)]
+    assert _passes(_guards({}, above)) and _guards({}, above)["pesq_margin"] == pytest.approx(0.1)
+    assert not _passes(_guards({}, above, pesq_margin=0.2))
+    assert _guards({}, above, pesq_margin=0.2)["pesq_margin"] == pytest.approx(-0.1)
+
+
+def _gap_card(**trim):
+    rows = [{"trim_db": -9.0, "pesq_margin": 0.05}, {"trim_db": -12.0, "pesq_margin": 0.2}]
+    metrics = {
+        "resample": {"int8": {"pesq": 3.5}, "model": {"pesq": 3.52}, "sinc": {"pesq": 3.6}},
+        "telephone:mulaw": {"int8": {"pesq": 3.05}, "model": {"pesq": 3.06}, "sinc": {"pesq": 3.1}},
+        "butter:4": {"int8": {"pesq": 3.0}, "model": {"pesq": 3.0}, "sinc": {"pesq": 3.6}},  # not a calibration input
+    }
+    t = {"trim_db": -9.0, "how": "auto", "degradations": ["resample", "telephone:mulaw"], "calibration": rows}
+    return {"name": "m", "high_band_trim": {**t, **trim}, "metrics": metrics}
+
+
+def test_guard_gap_compares_calibration_and_held_out_margins_at_the_chosen_level():
+    from keras_audiosr.pretrained.trim import guard_gap
+
+    g = guard_gap(_gap_card())
+    assert g["conditions"] == ["resample", "telephone:mulaw"] and g["trim_db"] == -9.0
+    assert g["held_out"] == pytest.approx({"resample": -0.1, "telephone:mulaw": -0.05})
+    assert g["calibration_margin"] == pytest.approx(0.05) and g["gap"] == pytest.approx(0.15)
+    assert guard_gap(_gap_card(), "model")["gap"] == pytest.approx(0.05 + 0.08)
+    # a recorded guard margin is added back: the calibration row's margin was counted from sinc + 0.21
+    assert guard_gap(_gap_card(pesq_guard_margin=0.21))["calibration_margin"] == pytest.approx(0.26)
+    with pytest.raises(ValueError, match="m: no PESQ-WB-guarded level"):
+        guard_gap(_gap_card(how="given"))
+    with pytest.raises(ValueError, match="none of the calibration's conditions"):
+        guard_gap(_gap_card(degradations=["codec:gsm"]))
+
+
+def test_guard_gap_tool_prints_a_row_per_card_and_refuses_a_bad_one(tmp_path, capsys):
+    import json
+
+    from tools import guard_gap
+
+    card = tmp_path / "card.json"
+    card.write_text(json.dumps(_gap_card()))
+    assert guard_gap.main([str(card)]) == 0
+    out = capsys.readouterr().out
+    assert "| m | -9 | resample, telephone:mulaw | +0.050 | -0.100 (-0.080) | 0.150 (0.130) |" in out
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    assert guard_gap.main([str(card), str(bad)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "bad.json: not a readable model card" in captured.err
 
 
 def test_target_origin_names_the_cascade_and_the_guards_per_input_rate():
@@ -201,3 +250,13 @@ def test_calibration_files_take_each_corpus_in_turn():
     assert len(libri) == 4 and libri[0].endswith("100-1-1.flac")  # the middle file of each speaker
     assert max(int(f.split("/")[3]) for f in libri) > 200  # spread over the readers, not the first four
     assert calibration_files(utts[:2], n=8) == [utts[1].path]
+
+
+def test_card_level_line_states_the_pesq_guard_margin_it_was_chosen_with():
+    from keras_audiosr.pretrained.card_levels import level_lines
+
+    trim = {"trim_db": -12.0, "how": "auto", "pesq_guard": True, "degradations": ["resample"], "files": ["a"]}
+    assert "PESQ-WB at or above sinc's" in level_lines(trim)
+    line = level_lines({**trim, "pesq_guard_margin": 0.21})
+    assert "PESQ-WB at least 0.21 above sinc's" in line and "tools.guard_gap" in line and "-12 dB" in line
+    assert "PESQ-WB at" not in level_lines({**trim, "pesq_guard": False, "pesq_guard_margin": None})

@@ -20,7 +20,7 @@ def _trim_line(trim: dict) -> str:
         }.get(
             trim.get("objective"),
             "as the best ViSQOL (audio mode, 48 kHz) among the levels that keep "
-            + ("PESQ-WB at or above sinc's, and " if trim.get("pesq_guard", True) else "")
+            + (_pesq_guard_text(trim) if trim.get("pesq_guard", True) else "")
             + "SNR (not for telephone or codec inputs) and low-band SNR within 1 dB of sinc's, under each"
             + ("" if trim.get("pesq_guard", True) else " (PESQ-WB, which hears only the input band here, is reported)")
             + "; the sweep is below",
@@ -35,6 +35,16 @@ def _trim_line(trim: dict) -> str:
     if db:
         return f"- High-band level: set {db:+.1f} dB from its trained level (`StreamingBWE.trim_high_band`)."
     return "- High-band level: as trained."
+
+
+def _pesq_guard_text(trim: dict) -> str:
+    margin = float(trim.get("pesq_guard_margin") or 0.0)
+    if not margin:
+        return "PESQ-WB at or above sinc's, and "
+    return (
+        f"PESQ-WB at least {margin:g} above sinc's (on these files; what a level loses on speakers the model never "
+        "heard: `python -m tools.guard_gap`), and "
+    )
 
 
 def _upper_line(trim: dict) -> str:
