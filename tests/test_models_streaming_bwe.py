@@ -237,6 +237,10 @@ def test_trim_high_band_scales_only_the_added_band_and_round_trips(tmp_path):
     loaded = keras.models.load_model(path)
     assert loaded.high_band_trim_db == pytest.approx(model.high_band_trim_db)
     np.testing.assert_allclose(np.asarray(loaded(x)), y2, atol=1e-6)
+    loaded.predict(x, verbose=0)
+    traced = loaded.predict_function
+    assert loaded.trim_high_band(0.0).predict_function is traced  # no change: the traced function stays
+    assert loaded.trim_high_band(-1.0).predict_function is None  # a change drops it (traced with the old level)
 
 
 def test_a_model_saved_with_a_weight_carried_trim_loads_without_applying_it_again():

@@ -106,3 +106,14 @@ def test_upper_probes_set_the_band_above_their_frequency():
         pesq_probe.probe_systems(model, upper=[(3000.0, -6.0)])
     with pytest.raises(SystemExit, match="HZ:DB pairs"):
         pesq_probe.probe_systems(model, upper=[(9000.0,)])
+
+
+def test_upper_argument_parses_hz_db_pairs_and_refuses_anything_else(capsys):
+    p = pesq_probe.build_parser()
+    base = ["--model", "m", "--files", "a.wav"]
+    assert p.parse_args(base + ["--upper", "9000:-6,10000:0"]).upper == [(9000.0, -6.0), (10000.0, 0.0)]
+    assert p.parse_args(base + ["--cut", "2800,3400"]).cut == [2800.0, 3400.0]
+    for bad in ("9000", "9000:-6:1", "x:-6"):
+        with pytest.raises(SystemExit):
+            p.parse_args(base + ["--upper", bad])
+        assert "expected comma-separated HZ:DB values" in capsys.readouterr().err

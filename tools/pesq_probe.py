@@ -30,14 +30,26 @@ from pathlib import Path
 PROG = "python -m tools.pesq_probe"
 
 
-def _numbers(kind):
+def _numbers(kind, what=None, item=None):
+    """An argparse type: comma-separated values, each ``item(text)`` (default ``kind(text)``)."""
+    item = item or kind
+
     def parse(text):
         try:
-            return [kind(v) for v in str(text).split(",") if v.strip()]
+            return [item(v) for v in str(text).split(",") if v.strip()]
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected comma-separated {kind.__name__} values, got {text!r}") from None
+            raise argparse.ArgumentTypeError(
+                f"expected comma-separated {what or kind.__name__} values, got {text!r}"
+            ) from None
 
     return parse
+
+
+def _pair(text):
+    hz, sep, db = text.partition(":")
+    if not sep:
+        raise ValueError(text)
+    return float(hz), float(db)
 
 
 def _zeros_or_auto(text):
@@ -47,13 +59,6 @@ def _zeros_or_auto(text):
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer or 'auto', got {text!r}") from None
-
-
-def _upper_specs(text):
-    try:
-        return [tuple(float(v) for v in item.split(":")) for item in str(text).split(",") if item.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated HZ:DB pairs, got {text!r}") from None
 
 
 def build_parser():
@@ -95,7 +100,7 @@ def build_parser():
     )
     p.add_argument(
         "--upper",
-        type=_upper_specs,
+        type=_numbers(float, "HZ:DB", _pair),
         default=[],
         metavar="HZ:DB,...",
         help="upper@HZ:DB systems: the band above HZ at DB dB from its trained level (default: none)",

@@ -240,6 +240,8 @@ class StreamingBWE(AudioSRModel):
         set the operating point between a louder high band (lower LSD) and a quieter one (PESQ-WB
         penalises an invented high band). Returns the model.
         """
+        if not float(db):  # nothing moves: keep the traced functions
+            return self
         self.high_band_trim_db += float(db)
         self.get_layer("gain").set_offset_db(self.high_band_trim_db)
         if self.upper_band_trim_db is not None:  # the whole band moves; the upper band's offset stays
