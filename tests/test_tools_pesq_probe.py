@@ -79,12 +79,18 @@ def test_choose_trim_on_sets_the_trim_the_ship_rule_picks(tmp_path, capsys):
             "auto",
             "--choose-trim-on",
             str(wav),
+            "--choose-among",
+            "0,-12",
             "--max-seconds",
             "1",
         ]
     )
     assert rc == 0
-    assert "high-band trim chosen on 1 files:" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "high-band trim chosen on 1 files:" in out
+    assert "high-band trim +0 dB:" in out and "high-band trim -12 dB:" in out and "-3 dB:" not in out
+    assert pesq_probe.main(["--model", "m", "--files", str(wav), "--choose-among", "0"]) == 2
+    assert "--choose-among needs --choose-trim-on" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("flag, value", [("--zeros", "8,x"), ("--sinc-zeros", "many"), ("--trim", "loud")])

@@ -122,6 +122,13 @@ def build_parser():
         "these files (TRAINING files), by the rule tools.ship_model applies "
         "(evaluation.high_band_trim_rule); the model row and the probes use it",
     )
+    p.add_argument(
+        "--choose-among",
+        type=_numbers(float),
+        default=None,
+        metavar="DB,...",
+        help="with --choose-trim-on: the candidate trims (default: the ship rule's, 0 to -24 dB in 3 dB steps)",
+    )
     p.add_argument("--max-seconds", type=float, default=None, help="score the first seconds of each file only")
     p.add_argument("--out", type=Path, default=None, help="write the report as JSON here")
     return p
@@ -179,6 +186,9 @@ def probe_systems(model, *, cut=(), mix=(), zeros=(), trim=(), upper=()) -> dict
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if args.choose_among and not args.choose_trim_on:
+        print(f"{PROG}: --choose-among needs --choose-trim-on", file=sys.stderr)
+        return 2
     from keras_audiosr import pretrained
     from keras_audiosr.evaluation import evaluate_suite, format_suite_markdown
     from keras_audiosr.utils import write_json
@@ -210,7 +220,10 @@ def main(argv=None) -> int:
         from keras_audiosr.pretrained.trim import choose_high_band_trim, high_band_trim_rule
 
         degradations, objective = high_band_trim_rule(model)
-        best, _ = choose_high_band_trim(model, args.choose_trim_on, degradations=degradations, objective=objective)
+        among = {"candidates_db": args.choose_among} if args.choose_among else {}
+        best, _ = choose_high_band_trim(
+            model, args.choose_trim_on, degradations=degradations, objective=objective, **among
+        )
         print(f"high-band trim chosen on {len(args.choose_trim_on)} files: {best:+g} dB")
     systems = probe_systems(model, cut=args.cut, mix=args.mix, zeros=args.zeros, trim=args.trim, upper=args.upper)
     report = evaluate_suite(
