@@ -14,6 +14,7 @@ from keras_audiosr.training import (
     SAMPLE_LOSSES,
     AdversarialTrainer,
     MultiResolutionSTFTLoss,
+    OvershootSTFTLoss,
     WeightedSampleLoss,
     get_sample_loss,
     l1_loss,
@@ -26,21 +27,22 @@ def _noise(shape, seed=0):
     return np.random.default_rng(seed).standard_normal(shape).astype("float32")
 
 
+def _numpy_mag(x, n_fft, hop, win, eps=1e-7):
+    """Centred, Hann-windowed STFT magnitudes of one signal with the loss's floor, in float64."""
+    xp = np.pad(x.astype(np.float64), (n_fft // 2, n_fft // 2))
+    n_frames = 1 + (len(xp) - n_fft) // hop
+    window = np.zeros(n_fft)
+    left = (n_fft - win) // 2
+    window[left : left + win] = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(win) / win)
+    frames = np.stack([xp[t * hop : t * hop + n_fft] * window for t in range(n_frames)])
+    return np.sqrt(np.maximum(np.abs(np.fft.rfft(frames, axis=-1)) ** 2, eps))
+
+
 def _numpy_terms(y_true, y_pred, n_fft, hop, win, eps=1e-7):
     """Spectral convergence and log-magnitude L1 of one resolution, per example, in float64."""
-
-    def mag(x):
-        xp = np.pad(x.astype(np.float64), (n_fft // 2, n_fft // 2))
-        n_frames = 1 + (len(xp) - n_fft) // hop
-        window = np.zeros(n_fft)
-        left = (n_fft - win) // 2
-        window[left : left + win] = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(win) / win)
-        frames = np.stack([xp[t * hop : t * hop + n_fft] * window for t in range(n_frames)])
-        return np.sqrt(np.maximum(np.abs(np.fft.rfft(frames, axis=-1)) ** 2, eps))
-
     sc, lm = [], []
     for a, b in zip(y_true[..., 0], y_pred[..., 0]):
-        s, s_hat = mag(a), mag(b)
+        s, s_hat = _numpy_mag(a, n_fft, hop, win, eps), _numpy_mag(b, n_fft, hop, win, eps)
         sc.append(np.linalg.norm(s - s_hat) / np.linalg.norm(s))
         lm.append(np.mean(np.abs(np.log(s) - np.log(s_hat))))
     return np.array(sc), np.array(lm)
@@ -106,6 +108,27 @@ def test_gradients_are_finite(case):
         assert float(value) == 0.0
 
 
+def test_overshoot_counts_only_the_louder_bins():
+    """``over`` is the mean log-magnitude excess: 0 for the reference and any quieter copy, ln 2 for twice as
+    loud; against a NumPy reference it is the positive part of the log-magnitude difference; with mrstft
+    it makes a louder estimate cost more than an equally quieter one."""
+    y = _noise((2, 2048, 1), 20)
+    over = get_sample_loss("over")
+    assert isinstance(over, OvershootSTFTLoss) and over.__name__ == "over"
+    np.testing.assert_allclose(np.asarray(over(y, y)), [0.0, 0.0], atol=1e-6)
+    np.testing.assert_allclose(np.asarray(over(y, 0.5 * y)), [0.0, 0.0], atol=1e-6)
+    np.testing.assert_allclose(np.asarray(over(y, 2.0 * y)), [math.log(2)] * 2, rtol=1e-4)
+    p = _noise((2, 2048, 1), 21)
+    one = OvershootSTFTLoss([(256, 64, 256)])
+    expected = [
+        np.mean(np.maximum(np.log(_numpy_mag(b, 256, 64, 256)) - np.log(_numpy_mag(a, 256, 64, 256)), 0.0))
+        for a, b in zip(y[..., 0], p[..., 0])
+    ]
+    np.testing.assert_allclose(np.asarray(one(y, p)), expected, rtol=1e-4)
+    both = get_sample_loss("mrstft+over")
+    assert float(np.mean(both(y, 2.0 * y))) > float(np.mean(both(y, 0.5 * y))) + 0.5
+
+
 def test_float32_under_mixed_precision():
     y, p = _noise((2, 1024, 1), 10), _noise((2, 1024, 1), 11)
     expected = np.asarray(get_sample_loss("mrstft")(y, p))
@@ -123,7 +146,7 @@ def test_float32_under_mixed_precision():
 def test_registry_sums_weights_and_errors():
     y, p = _noise((2, 256, 1), 12), _noise((2, 256, 1), 13)
     assert get_sample_loss("l1") is l1_loss and get_sample_loss("l2") is l2_loss
-    assert set(SAMPLE_LOSSES) == {"l1", "l2", "mrstft"}
+    assert set(SAMPLE_LOSSES) == {"l1", "l2", "mrstft", "over"}
     combined = get_sample_loss("l2+mrstft", weights={"mrstft": 0.5})
     assert isinstance(combined, WeightedSampleLoss) and combined.__name__ == "l2+mrstft"
     assert combined.weights == {"l2": 1.0, "mrstft": 0.5}
@@ -139,8 +162,7 @@ def test_registry_sums_weights_and_errors():
     np.testing.assert_allclose(np.asarray(weighted_single(y, p)), 3 * np.asarray(l1_loss(y, p)), rtol=1e-6)
     with pytest.raises(
         ValueError,
-        match=r"unknown sample loss 'stft' in 'l2\+stft'; choose from \('l1', 'l2', "
-        r"'mrstft'\)",
+        match=r"unknown sample loss 'stft' in 'l2\+stft'; choose from \('l1', 'l2', 'mrstft', 'over'\)",
     ):
         get_sample_loss("l2+stft")
     with pytest.raises(ValueError, match="not terms of"):

@@ -258,6 +258,8 @@ def test_degradations_band_preservation_and_loss_flags():
         recipe.defaults, ["--loss", "l1+mrstft", "--sample-loss-weight", "2", "--mrstft-weight", "0.5"]
     )
     assert weighted.sample_loss_weights() == {"l1": 2.0, "mrstft": 0.5}
+    asymmetric = parse_config(recipe.defaults, ["--loss", "l2+mrstft+over", "--over-weight", "0.5"])
+    assert asymmetric.sample_loss_weights() == {"l2": 1.0, "mrstft": 1.0, "over": 0.5}
     music = _recipe("music_resnet")
     assert (
         parse_config(music.defaults, ["--multifilter"], flags=music.flags, check=music.check).degradations

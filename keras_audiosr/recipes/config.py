@@ -61,7 +61,7 @@ __all__ = [
 MODEL_SIZES = ("tiny", "small", "paper")
 
 # The sample losses a recipe's --loss takes (keras_audiosr.training.losses.get_sample_loss names).
-LOSSES = ("l1", "l2", "mrstft", "l1+mrstft", "l2+mrstft")
+LOSSES = ("l1", "l2", "mrstft", "l1+mrstft", "l2+mrstft", "l2+mrstft+over")
 
 
 def resolve_init_from(value):
@@ -212,6 +212,14 @@ class RecipeConfig:
             type=non_negative_float,
         ),
     )
+    over_weight: float = field(
+        default=1.0,
+        metadata=_flag(
+            "weight of the over term of --loss (the log-magnitude excess of the output over the reference: an "
+            "added band louder than the original costs more than a quieter one)",
+            type=non_negative_float,
+        ),
+    )
     patch_size: int = field(
         default=8192,
         metadata=_flag("training example length in high-rate samples (a multiple of the ratio)", type=positive_int),
@@ -278,7 +286,12 @@ class RecipeConfig:
 
     def sample_loss_weights(self) -> dict:
         """``{term: weight}`` for the terms of ``--loss`` (``get_sample_loss(cfg.loss, weights=...)``)."""
-        weight = {"l1": self.sample_loss_weight, "l2": self.sample_loss_weight, "mrstft": self.mrstft_weight}
+        weight = {
+            "l1": self.sample_loss_weight,
+            "l2": self.sample_loss_weight,
+            "mrstft": self.mrstft_weight,
+            "over": self.over_weight,
+        }
         return {t: weight[t] for t in self.loss.split("+")}
 
     def to_dict(self):
@@ -359,7 +372,7 @@ def _check(cfg, defaults):
         if not perceptual_available():
             return "--perceptual needs ViSQOL and DNSMOS: pip install 'keras-audiosr[eval]'"
     if all(w == 0 for w in cfg.sample_loss_weights().values()):
-        return f"--loss {cfg.loss}: every term has weight 0 (--sample-loss-weight, --mrstft-weight)"
+        return f"--loss {cfg.loss}: every term has weight 0 (--sample-loss-weight, --mrstft-weight, --over-weight)"
     if cfg.data_processes is not None and cfg.data_processes < 0:
         return f"--data-processes must be >= 0, got {cfg.data_processes}"
     if cfg.corpus_weights is not None and not cfg.data_dir:

@@ -1,5 +1,5 @@
-"""Sample losses (L1, L2, multi-resolution STFT and weighted sums of them), adversarial loss variants,
-feature matching and the WGAN-GP gradient penalty.
+"""Sample losses (L1, L2, multi-resolution STFT, its overshoot term and weighted sums of them), adversarial
+loss variants, feature matching and the WGAN-GP gradient penalty.
 
 Every function here returns one value PER EXAMPLE (shape ``[batch]``), never a batch mean, so
 the caller decides the reduction. Under ``tf.distribute`` the right reduction is
@@ -26,6 +26,7 @@ __all__ = [
     "SAMPLE_LOSSES",
     "AdversarialLoss",
     "MultiResolutionSTFTLoss",
+    "OvershootSTFTLoss",
     "WeightedSampleLoss",
     "feature_distance",
     "feature_matching_loss",
@@ -35,6 +36,7 @@ __all__ = [
     "l1_loss",
     "l2_loss",
     "mrstft_loss",
+    "overshoot_loss",
     "per_example_mean",
     "reduce_per_replica_loss",
 ]
@@ -116,17 +118,28 @@ class MultiResolutionSTFTLoss:
         shape = ops.shape(y)
         return ops.reshape(ops.transpose(y, (0, 2, 1)), (-1, shape[1])), shape[0]
 
-    def terms(self, y_true, y_pred):
-        """``(spectral_convergence, log_magnitude)``, each ``[B]`` and averaged over resolutions and channels."""
+    def magnitudes(self, y_true, y_pred):
+        """``(S, Ŝ)`` per resolution, each ``[B*C, frames, bins]``, and the batch size ``B``."""
         ref, batch = self._signals(y_true)
         est, _ = self._signals(y_pred)
         length = ref.shape[1]
-        sc_total, mag_total = 0.0, 0.0
+        pairs = []
         for n_fft, hop, win in self.resolutions:
             n_eff, hop_eff = effective_stft_params(length, n_fft, hop)
             win_eff = min(n_eff, max(1, win * n_eff // n_fft))
-            s_ref = stft_magnitude(ref, n_eff, hop_eff, win_eff, self.eps)
-            s_est = stft_magnitude(est, n_eff, hop_eff, win_eff, self.eps)
+            pairs.append(
+                (
+                    stft_magnitude(ref, n_eff, hop_eff, win_eff, self.eps),
+                    stft_magnitude(est, n_eff, hop_eff, win_eff, self.eps),
+                )
+            )
+        return pairs, batch
+
+    def terms(self, y_true, y_pred):
+        """``(spectral_convergence, log_magnitude)``, each ``[B]`` and averaged over resolutions and channels."""
+        pairs, batch = self.magnitudes(y_true, y_pred)
+        sc_total, mag_total = 0.0, 0.0
+        for s_ref, s_est in pairs:
             diff = s_ref - s_est
             sc = _safe_norm(ops.sum(diff * diff, axis=(1, 2))) / ops.sqrt(ops.sum(s_ref * s_ref, axis=(1, 2)))
             mag = ops.mean(ops.abs(ops.log(s_ref) - ops.log(s_est)), axis=(1, 2))
@@ -152,7 +165,33 @@ class MultiResolutionSTFTLoss:
 
 mrstft_loss = MultiResolutionSTFTLoss()
 
-SAMPLE_LOSSES: dict[str, Callable] = {"l1": l1_loss, "l2": l2_loss, "mrstft": mrstft_loss}
+
+@keras.saving.register_keras_serializable(package="keras_audiosr")
+class OvershootSTFTLoss(MultiResolutionSTFTLoss):
+    """The log-magnitude excess of the estimate, ``mean_{t,k} max(0, ln Ŝ[t,k] - ln S[t,k])``, per example ``[B]``.
+
+    Added to ``mrstft`` it makes the log-magnitude L1 asymmetric: an estimate louder than the reference
+    costs ``1 + w`` per neper, a quieter one 1. PESQ-WB's disturbance weighs added energy above missing
+    energy (its asymmetry factor), so a model trained with it invents less where it is unsure (silence,
+    unpredictable frames) instead of the whole band being trimmed afterwards. Same resolutions, floor and
+    patch handling as :class:`MultiResolutionSTFTLoss`; identical signals and any quieter estimate give 0.
+    """
+
+    def __init__(self, resolutions=MRSTFT_RESOLUTIONS, eps=1e-7):
+        super().__init__(resolutions, eps)
+        self.__name__ = "over"
+
+    def __call__(self, y_true, y_pred):
+        pairs, batch = self.magnitudes(y_true, y_pred)
+        total = 0.0
+        for s_ref, s_est in pairs:
+            total = total + ops.mean(ops.relu(ops.log(s_est) - ops.log(s_ref)), axis=(1, 2))
+        return ops.mean(ops.reshape(total / float(len(pairs)), (batch, -1)), axis=1)
+
+
+overshoot_loss = OvershootSTFTLoss()
+
+SAMPLE_LOSSES: dict[str, Callable] = {"l1": l1_loss, "l2": l2_loss, "mrstft": mrstft_loss, "over": overshoot_loss}
 
 
 @keras.saving.register_keras_serializable(package="keras_audiosr")
