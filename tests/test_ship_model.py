@@ -350,3 +350,32 @@ def test_an_older_cards_verbatim_command_is_made_portable(tmp_path):
     )
     stages = training_stages({"recipe": "streaming_bwe", "init_from": "base", "argv": []}, {}, out, "base")
     assert stages[0]["command"] == "python -m recipes.streaming_bwe --epochs 9 --out runs/base-stage1"
+
+
+def test_a_run_warm_started_from_another_runs_model_inherits_that_runs_stages(tmp_path):
+    """``--init-from runs/a/model.keras``: run a's stages (and the shipped model it started from) come first, each
+    earlier stage in its own folder, and the next stage starts from the previous stage's model."""
+    out = tmp_path / "pretrained"
+    (out / "base").mkdir(parents=True)
+    (out / "base" / "card.json").write_text(
+        json.dumps({"training_command": "python -m recipes.streaming_bwe --out runs/base", "train_seconds": 600.0})
+    )
+    first = tmp_path / "runs" / "a"
+    first.mkdir(parents=True)
+    (first / "config.json").write_text(
+        json.dumps({"recipe": "streaming_bwe", "init_from": "base", "argv": ["--init-from", "base", "--out", "x/a"]})
+    )
+    (first / "metrics.json").write_text(json.dumps({"train_seconds": 120.0, "epochs_run": 4}))
+    source = str(first / "model.keras")
+    config = {
+        "recipe": "streaming_bwe",
+        "init_from": source,
+        "argv": ["--adversarial", "--init-from", source, "--out", "y"],
+    }
+    stages = training_stages(config, {"train_seconds": 60.0, "epochs_run": 2}, out, "base")
+    assert [st["command"] for st in stages] == [
+        "python -m recipes.streaming_bwe --out runs/base-stage1",
+        "python -m recipes.streaming_bwe --init-from runs/base-stage1/model.keras --out runs/base-stage2",
+        "python -m recipes.streaming_bwe --adversarial --init-from runs/base-stage2/model.keras --out runs/base",
+    ]
+    assert [st["train_seconds"] for st in stages] == [600.0, 120.0, 60.0] and stages[1]["epochs_run"] == 4

@@ -295,11 +295,37 @@ def _source_note(source: str, card: dict, matching: bool) -> str:
     )
 
 
+def _run_folder(source):
+    """The run folder of an ``--init-from`` path (``runs/x/model.keras`` or ``runs/x``) that holds a ``config.json``."""
+    if not source or "/" not in str(source):
+        return None
+    path = Path(str(source))
+    folder = path.parent if path.suffix == ".keras" else path
+    return folder if (folder / "config.json").is_file() else None
+
+
+def _read_metrics(run: Path) -> dict:
+    """A run's training time and epochs (``metrics.json`` or ``train_state.json``; empty when neither is there)."""
+    for file, keys in (("metrics.json", ("train_seconds", "epochs_run")), ("train_state.json", ("train_seconds",))):
+        if (run / file).is_file():
+            data = read_json(run / file)
+            found = {k: data[k] for k in keys if k in data}
+            if file == "train_state.json" and "epochs" in data:
+                found["epochs_run"] = data["epochs"]
+            if found:
+                return found
+    return {}
+
+
 def training_stages(config: dict, metrics: dict, out: Path, name: str) -> list[dict]:
     """How the shipped weights were trained, first stage first: a run warm-started (``--init-from``) from a
-    model shipped in ``out`` inherits that model's stages (read from its ``card.json`` before it is replaced)."""
+    model shipped in ``out`` inherits that model's stages (read from its ``card.json`` before it is replaced),
+    one warm-started from another run's ``model.keras`` inherits that run's (its ``config.json``)."""
     stages = []
     source = config.get("init_from")
+    run = _run_folder(source)
+    if run is not None:  # warm-started from another run's model: that run's stages come first
+        stages = training_stages(read_json(run / "config.json"), _read_metrics(run), out, name)
     card_path = out / str(source) / "card.json" if source and "/" not in str(source) else None
     if card_path is not None and card_path.is_file() and str(source) != name:  # another shipped model's layers
         previous = read_json(card_path)
