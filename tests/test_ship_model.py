@@ -379,3 +379,30 @@ def test_a_run_warm_started_from_another_runs_model_inherits_that_runs_stages(tm
         "python -m recipes.streaming_bwe --adversarial --init-from runs/base-stage2/model.keras --out runs/base",
     ]
     assert [st["train_seconds"] for st in stages] == [600.0, 120.0, 60.0] and stages[1]["epochs_run"] == 4
+
+
+def test_stages_of_a_run_that_was_shipped_come_from_its_card(tmp_path, monkeypatch):
+    """Once run a is shipped as ``base``, the name means a's model: a run started from a's model takes the stages
+    a's card recorded (not ``base``'s stages again), and shipping a itself again keeps its card's stages."""
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "pretrained"
+    (out / "base").mkdir(parents=True)
+    recorded = [
+        {"command": "python -m recipes.streaming_bwe --out runs/base-stage1", "train_seconds": 600.0},
+        {"command": "python -m recipes.streaming_bwe --init-from runs/base-stage1/model.keras --out runs/base"},
+    ]
+    card = {"name": "base", "ship_command": "python -m tools.ship_model --run runs/a --name base"}
+    (out / "base" / "card.json").write_text(json.dumps(dict(card, training_stages=recorded)))
+    Path("runs/a").mkdir(parents=True)
+    Path("runs/a/config.json").write_text(json.dumps({"init_from": "base", "argv": ["--init-from", "base"]}))
+    argv = ["--init-from", "runs/a/model.keras", "--out", "runs/b"]
+    config = {"recipe": "streaming_bwe", "init_from": "runs/a/model.keras", "argv": argv}
+    stages = training_stages(config, {"train_seconds": 60.0}, out, "base")
+    assert [st["command"] for st in stages] == [
+        recorded[0]["command"],
+        "python -m recipes.streaming_bwe --init-from runs/base-stage1/model.keras --out runs/base-stage2",
+        "python -m recipes.streaming_bwe --init-from runs/base-stage2/model.keras --out runs/base",
+    ]
+    assert "shipped as `base`" in stages[1]["note"]
+    again = training_stages({"out": "runs/a", "init_from": "base", "argv": []}, {}, out, "base")
+    assert [st["command"] for st in again] == [st["command"] for st in recorded]

@@ -304,6 +304,18 @@ def _run_folder(source):
     return folder if (folder / "config.json").is_file() else None
 
 
+def _shipped_from(out: Path, run: Path):
+    """The card in ``out`` whose ``ship_command`` names ``--run`` ``run`` (None when no shipped model came from it)."""
+    if not Path(out).is_dir():
+        return None
+    for path in sorted(Path(out).glob("*/card.json")):
+        card = read_json(path)
+        found = re.search(r"--run[ =](\S+)", str(card.get("ship_command") or ""))
+        if found and Path(found.group(1)).resolve() == run.resolve():
+            return card
+    return None
+
+
 def _read_metrics(run: Path) -> dict:
     """A run's training time and epochs (``metrics.json`` or ``train_state.json``; empty when neither is there)."""
     for file, keys in (("metrics.json", ("train_seconds", "epochs_run")), ("train_state.json", ("train_seconds",))):
@@ -321,11 +333,26 @@ def training_stages(config: dict, metrics: dict, out: Path, name: str) -> list[d
     """How the shipped weights were trained, first stage first: a run warm-started (``--init-from``) from a
     model shipped in ``out`` inherits that model's stages (read from its ``card.json`` before it is replaced),
     one warm-started from another run's ``model.keras`` inherits that run's (its ``config.json``)."""
+    if config.get("out"):  # shipping a run again: the stages its card recorded
+        again = _shipped_from(out, Path(str(config["out"])))
+        if again is not None and again.get("training_stages") and again.get("name") == name:
+            return [dict(st) for st in again["training_stages"]]
     stages = []
     source = config.get("init_from")
     run = _run_folder(source)
     if run is not None:  # warm-started from another run's model: that run's stages come first
-        stages = training_stages(read_json(run / "config.json"), _read_metrics(run), out, name)
+        shipped = _shipped_from(out, run)
+        if shipped is not None:  # a shipped card was made from that run: its stages, as recorded then
+            stages = [dict(st) for st in shipped.get("training_stages") or ()]
+            trim = (shipped.get("high_band_trim") or {}).get("trim_db")
+            if stages:
+                stages[-1]["note"] = (
+                    f"shipped as `{shipped.get('name')}`"
+                    + (f" with a {trim:+.0f} dB high-band trim" if trim else "")
+                    + "; the next stage starts from the run's model"
+                )
+        if not stages:
+            stages = training_stages(read_json(run / "config.json"), _read_metrics(run), out, name)
     card_path = out / str(source) / "card.json" if source and "/" not in str(source) else None
     if card_path is not None and card_path.is_file() and str(source) != name:  # another shipped model's layers
         previous = read_json(card_path)
