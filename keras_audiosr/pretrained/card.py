@@ -316,17 +316,10 @@ def _shipped_from(out: Path, run: Path):
     return None
 
 
-def _read_metrics(run: Path) -> dict:
-    """A run's training time and epochs (``metrics.json`` or ``train_state.json``; empty when neither is there)."""
-    for file, keys in (("metrics.json", ("train_seconds", "epochs_run")), ("train_state.json", ("train_seconds",))):
-        if (run / file).is_file():
-            data = read_json(run / file)
-            found = {k: data[k] for k in keys if k in data}
-            if file == "train_state.json" and "epochs" in data:
-                found["epochs_run"] = data["epochs"]
-            if found:
-                return found
-    return {}
+def _shipped_note(name, card: dict, starts_from: str) -> str:
+    """The note of a stage that was shipped: its name, its trim, and what the next stage starts from."""
+    trim = (card.get("high_band_trim") or {}).get("trim_db")
+    return f"shipped as `{name}`" + (f" with a {trim:+.0f} dB high-band trim" if trim else "") + f"; {starts_from}"
 
 
 def training_stages(config: dict, metrics: dict, out: Path, name: str) -> list[dict]:
@@ -344,15 +337,14 @@ def training_stages(config: dict, metrics: dict, out: Path, name: str) -> list[d
         shipped = _shipped_from(out, run)
         if shipped is not None:  # a shipped card was made from that run: its stages, as recorded then
             stages = [dict(st) for st in shipped.get("training_stages") or ()]
-            trim = (shipped.get("high_band_trim") or {}).get("trim_db")
             if stages:
-                stages[-1]["note"] = (
-                    f"shipped as `{shipped.get('name')}`"
-                    + (f" with a {trim:+.0f} dB high-band trim" if trim else "")
-                    + "; the next stage starts from the run's model"
+                stages[-1]["note"] = _shipped_note(
+                    shipped.get("name"), shipped, "the next stage starts from the run's model"
                 )
         if not stages:
-            stages = training_stages(read_json(run / "config.json"), _read_metrics(run), out, name)
+            metrics_path = run / "metrics.json"
+            run_metrics = read_json(metrics_path) if metrics_path.is_file() else {}
+            stages = training_stages(read_json(run / "config.json"), run_metrics, out, name)
     card_path = out / str(source) / "card.json" if source and "/" not in str(source) else None
     if card_path is not None and card_path.is_file() and str(source) != name:  # another shipped model's layers
         previous = read_json(card_path)
@@ -377,12 +369,7 @@ def training_stages(config: dict, metrics: dict, out: Path, name: str) -> list[d
                 }
             ]
         ]
-        trim = (previous.get("high_band_trim") or {}).get("trim_db")
-        stages[-1]["note"] = (
-            f"shipped as `{source}`"
-            + (f" with a {trim:+.0f} dB high-band trim" if trim else "")
-            + "; the next stage starts from its weights"
-        )
+        stages[-1]["note"] = _shipped_note(source, previous, "the next stage starts from its weights")
     for k, st in enumerate(stages, 1):  # each earlier stage its own folder (the same --out would resume it)
         st["command"] = re.sub(
             rf"--out runs/{re.escape(name)}(?=\s|$)", f"--out runs/{name}-stage{k}", str(st["command"])

@@ -77,6 +77,11 @@ def _safe_norm(squares_sum):
     return ops.where(positive, ops.sqrt(ops.where(positive, squares_sum, ops.ones_like(squares_sum))), 0.0)
 
 
+def _per_example(values, batch):
+    """``[B*C]`` per signal and channel -> ``[B]``, the mean over channels."""
+    return ops.mean(ops.reshape(values, (batch, -1)), axis=1)
+
+
 @keras.saving.register_keras_serializable(package="keras_audiosr")
 class MultiResolutionSTFTLoss:
     """Multi-resolution STFT loss (Yamamoto et al. 2020, Parallel WaveGAN), per example ``[B]``.
@@ -145,11 +150,7 @@ class MultiResolutionSTFTLoss:
             mag = ops.mean(ops.abs(ops.log(s_ref) - ops.log(s_est)), axis=(1, 2))
             sc_total, mag_total = sc_total + sc, mag_total + mag
         m = float(len(self.resolutions))
-
-        def per_example(v):  # [B*C] -> [B]
-            return ops.mean(ops.reshape(v / m, (batch, -1)), axis=1)
-
-        return per_example(sc_total), per_example(mag_total)
+        return _per_example(sc_total / m, batch), _per_example(mag_total / m, batch)
 
     def __call__(self, y_true, y_pred):
         sc, mag = self.terms(y_true, y_pred)
@@ -186,7 +187,7 @@ class OvershootSTFTLoss(MultiResolutionSTFTLoss):
         total = 0.0
         for s_ref, s_est in pairs:
             total = total + ops.mean(ops.relu(ops.log(s_est) - ops.log(s_ref)), axis=(1, 2))
-        return ops.mean(ops.reshape(total / float(len(pairs)), (batch, -1)), axis=1)
+        return _per_example(total / float(len(pairs)), batch)
 
 
 overshoot_loss = OvershootSTFTLoss()
